@@ -1,0 +1,392 @@
+//! `ApiError`, the one error type handlers return, rendered as RFC 9457 problem details
+//! (`application/problem+json`). Internal errors are logged with their cause chain and
+//! reach the client only as a generic 500 carrying the request id.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One failing field of a request, named by its dotted path (`shipping_address.country`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// RFC 9457 problem details, as every error response carries them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A stable URI per kind of problem, e.g. `urn:roster:problem:validation`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Present for validation failures: every failing field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    /// Present on 500 responses, to quote when reporting the problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// Why a request was not authenticated; decides the `WWW-Authenticate` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthProblem {
+    /// No bearer token was sent.
+    MissingToken,
+    /// A token was sent but is malformed, expired, wrongly signed or revoked.
+    InvalidToken,
+    /// Login with wrong credentials (or an unknown or deactivated account).
+    InvalidCredentials,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    /// A token sent in a request body (refresh, reset, verification) cannot be used.
+    #[error("invalid token: {0}")]
+    BadToken(String),
+    /// A password given for confirmation (current password, account deletion) is wrong.
+    #[error("wrong password")]
+    WrongPassword(&'static str),
+    #[error("not authenticated")]
+    Unauthorized(AuthProblem),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("conflict: {detail}")]
+    Conflict {
+        detail: String,
+        field: Option<String>,
+    },
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    #[error("too many requests")]
+    TooManyRequests {
+        retry_after_secs: u64,
+        detail: String,
+    },
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Marks a 500 response so the outer layer can add the request id to its body.
+#[derive(Debug, Clone, Copy)]
+pub struct InternalErrorMarker;
+
+impl ApiError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn conflict(field: &str, detail: impl Into<String>) -> ApiError {
+        ApiError::Conflict {
+            detail: detail.into(),
+            field: Some(field.to_owned()),
+        }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> ApiError {
+        ApiError::NotFound(what.into())
+    }
+
+    pub fn forbidden(why: impl Into<String>) -> ApiError {
+        ApiError::Forbidden(why.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Malformed(_) | ApiError::BadToken(_) | ApiError::WrongPassword(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn problem(&self) -> Problem {
+        let (kind, title, detail, errors): (&str, &str, Option<String>, Option<Vec<FieldError>>) =
+            match self {
+                ApiError::Validation(errors) => (
+                    "validation",
+                    "Validation failed",
+                    Some(format!("{} field(s) failed validation", errors.len())),
+                    Some(errors.clone()),
+                ),
+                ApiError::Malformed(detail) => (
+                    "malformed-request",
+                    "Malformed request",
+                    Some(detail.clone()),
+                    None,
+                ),
+                ApiError::BadToken(detail) => {
+                    ("invalid-token", "Invalid token", Some(detail.clone()), None)
+                }
+                ApiError::WrongPassword(field) => (
+                    "wrong-password",
+                    "Wrong password",
+                    Some("the password given for confirmation is not correct".into()),
+                    Some(vec![FieldError::new(*field, "is not correct")]),
+                ),
+                ApiError::Unauthorized(AuthProblem::InvalidCredentials) => (
+                    "invalid-credentials",
+                    "Invalid credentials",
+                    Some("the login or password is not correct".into()),
+                    None,
+                ),
+                ApiError::Unauthorized(AuthProblem::MissingToken) => (
+                    "unauthorized",
+                    "Not authenticated",
+                    Some("a bearer access token is required".into()),
+                    None,
+                ),
+                ApiError::Unauthorized(AuthProblem::InvalidToken) => (
+                    "unauthorized",
+                    "Not authenticated",
+                    Some("the access token is invalid, expired or revoked".into()),
+                    None,
+                ),
+                ApiError::Forbidden(detail) => {
+                    ("forbidden", "Forbidden", Some(detail.clone()), None)
+                }
+                ApiError::NotFound(what) => (
+                    "not-found",
+                    "Not found",
+                    Some(format!("{what} not found")),
+                    None,
+                ),
+                ApiError::MethodNotAllowed => {
+                    ("method-not-allowed", "Method not allowed", None, None)
+                }
+                ApiError::Conflict { detail, field } => (
+                    "conflict",
+                    "Conflict",
+                    Some(detail.clone()),
+                    field
+                        .as_ref()
+                        .map(|f| vec![FieldError::new(f.clone(), detail.clone())]),
+                ),
+                ApiError::PayloadTooLarge => (
+                    "payload-too-large",
+                    "Payload too large",
+                    Some("request bodies are limited to 64 KiB".into()),
+                    None,
+                ),
+                ApiError::UnsupportedMediaType(detail) => (
+                    "unsupported-media-type",
+                    "Unsupported media type",
+                    Some(detail.clone()),
+                    None,
+                ),
+                ApiError::TooManyRequests { detail, .. } => (
+                    "rate-limited",
+                    "Too many requests",
+                    Some(detail.clone()),
+                    None,
+                ),
+                ApiError::Unavailable(detail) => (
+                    "service-unavailable",
+                    "Service unavailable",
+                    Some(detail.clone()),
+                    None,
+                ),
+                ApiError::Internal(_) => ("internal", "Internal server error", None, None),
+            };
+        Problem {
+            kind: problem_type(kind),
+            title: title.to_owned(),
+            status: self.status().as_u16(),
+            detail,
+            errors,
+            request_id: None,
+        }
+    }
+}
+
+/// The `type` URI of a problem kind.
+pub fn problem_type(kind: &str) -> String {
+    format!("urn:roster:problem:{kind}")
+}
+
+/// A problem+json response with the given status and body.
+pub fn problem_response(status: StatusCode, problem: &Problem) -> Response {
+    let body = serde_json::to_vec(problem).unwrap_or_default();
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response
+}
+
+/// The problem body for a status that no handler produced (404 route, 405, 413, ...).
+pub fn generic_problem(status: StatusCode) -> Problem {
+    let kind = match status {
+        StatusCode::NOT_FOUND => "not-found",
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload-too-large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+        StatusCode::TOO_MANY_REQUESTS => "rate-limited",
+        StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => "timeout",
+        StatusCode::SERVICE_UNAVAILABLE => "service-unavailable",
+        StatusCode::UNPROCESSABLE_ENTITY => "validation",
+        s if s.is_server_error() => "internal",
+        _ => "malformed-request",
+    };
+    let detail = match status {
+        StatusCode::NOT_FOUND => Some("no resource at this path".to_owned()),
+        StatusCode::PAYLOAD_TOO_LARGE => Some("request bodies are limited to 64 KiB".to_owned()),
+        _ => None,
+    };
+    Problem {
+        kind: problem_type(kind),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail,
+        errors: None,
+        request_id: None,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(error = format!("{cause:#}"), "internal error");
+        }
+        if let ApiError::Unavailable(detail) = &self {
+            tracing::warn!(detail = %detail, "dependency unavailable");
+        }
+        let mut response = problem_response(status, &self.problem());
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::Unauthorized(AuthProblem::MissingToken) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"roster\""),
+                );
+            }
+            ApiError::Unauthorized(AuthProblem::InvalidToken) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(
+                        "Bearer realm=\"roster\", error=\"invalid_token\", error_description=\"the access token is invalid, expired or revoked\"",
+                    ),
+                );
+            }
+            ApiError::Unauthorized(AuthProblem::InvalidCredentials) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"roster\""),
+                );
+            }
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from((*retry_after_secs).max(1)),
+                );
+            }
+            ApiError::Unavailable(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            ApiError::Internal(_) => {
+                response.extensions_mut().insert(InternalErrorMarker);
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    /// Connection-level failures mean the database is down (503); anything else is a bug.
+    fn from(error: sqlx::Error) -> ApiError {
+        if is_unavailable(&error) {
+            ApiError::Unavailable("the database is unavailable".to_owned())
+        } else {
+            ApiError::Internal(anyhow::Error::new(error).context("database query failed"))
+        }
+    }
+}
+
+/// True when the error says the database could not be reached, not that the query was wrong.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => {
+            // PostgreSQL: admin shutdown, cannot connect now, too many connections.
+            matches!(
+                db.code().as_deref(),
+                Some("57P01" | "57P02" | "57P03" | "53300")
+            )
+        }
+        _ => false,
+    }
+}
+
+/// Which unique index a violation hit, as text ("users.username_key", "users_email_key"):
+/// PostgreSQL names the constraint, SQLite names the columns in its message.
+pub fn unique_violation_target(error: &sqlx::Error) -> Option<String> {
+    match error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Some(
+            db.constraint()
+                .map(str::to_owned)
+                .unwrap_or_else(|| db.message().to_owned()),
+        ),
+        _ => None,
+    }
+}
+
+pub trait ResultExt<T> {
+    /// Turns a unique violation into the error `conflict` builds from the violated target;
+    /// other errors convert as usual.
+    fn on_unique_violation(self, conflict: impl FnOnce(&str) -> ApiError) -> Result<T, ApiError>;
+}
+
+impl<T> ResultExt<T> for Result<T, sqlx::Error> {
+    fn on_unique_violation(self, conflict: impl FnOnce(&str) -> ApiError) -> Result<T, ApiError> {
+        self.map_err(|error| match unique_violation_target(&error) {
+            Some(target) => conflict(&target),
+            None => ApiError::from(error),
+        })
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
