@@ -1,0 +1,196 @@
+//! Signing keys: Ed25519 key pairs kept in `signing_keys`, their private halves sealed
+//! with the encryption key, their public halves published as a JWK set.
+//!
+//! The newest key that is not retired signs. `roster keys rotate` inserts a new key and
+//! retires the others; every instance reloads the table every `KEY_REFRESH_SECONDS`
+//! (at most 10 s), so all of them sign with the new key and publish it without a
+//! restart. A retired key stays published (and accepted) until every token it can
+//! have signed has expired.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use rand::RngExt;
+use uuid::Uuid;
+
+use crate::crypto::Cipher;
+use crate::db::{Db, Exec};
+use crate::on_exec;
+
+/// How long after retirement a key remains published, beyond the access-token
+/// lifetime: covers instances that have not reloaded yet and clock skew.
+const RETIREMENT_GRACE: Duration = Duration::from_secs(5 * 60);
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct StoredKey {
+    kid: String,
+    algorithm: String,
+    private_key: Vec<u8>,
+    public_jwk: String,
+    retired_at: Option<DateTime<Utc>>,
+}
+
+/// The keys an instance signs and verifies with, built from the table (or the HS256 secret).
+pub struct KeySet {
+    pub algorithm: Algorithm,
+    pub signing_kid: String,
+    pub signing_key: EncodingKey,
+    pub verifying: HashMap<String, DecodingKey>,
+    /// The serialized `{"keys": [...]}` document, built once per reload.
+    pub jwks: bytes::Bytes,
+}
+
+impl KeySet {
+    /// A shared-secret key set: HS256, nothing published.
+    pub fn hs256(secret: &str) -> KeySet {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(secret.as_bytes());
+        let kid = format!("hs256-{}", hex::encode(&digest[..6]));
+        let mut verifying = HashMap::new();
+        verifying.insert(kid.clone(), DecodingKey::from_secret(secret.as_bytes()));
+        KeySet {
+            algorithm: Algorithm::HS256,
+            signing_kid: kid,
+            signing_key: EncodingKey::from_secret(secret.as_bytes()),
+            verifying,
+            jwks: bytes::Bytes::from_static(br#"{"keys":[]}"#),
+        }
+    }
+
+    /// Builds the Ed25519 key set from the table; `None` when no key can sign.
+    fn from_stored(
+        stored: &[StoredKey],
+        cipher: &Cipher,
+        now: DateTime<Utc>,
+        access_ttl: Duration,
+    ) -> anyhow::Result<Option<KeySet>> {
+        let publish_window = chrono::Duration::from_std(access_ttl + RETIREMENT_GRACE)?;
+        let mut signer: Option<(String, EncodingKey)> = None;
+        let mut verifying = HashMap::new();
+        let mut published = Vec::new();
+        // Oldest first, so the last active key seen is the newest.
+        for key in stored.iter().filter(|k| k.algorithm == "EdDSA") {
+            let live = key
+                .retired_at
+                .is_none_or(|retired| retired + publish_window > now);
+            if !live {
+                continue;
+            }
+            let jwk: Jwk = match serde_json::from_str(&key.public_jwk) {
+                Ok(jwk) => jwk,
+                Err(e) => {
+                    tracing::error!(kid = %key.kid, error = %e, "skipping a signing key whose public JWK cannot be read");
+                    continue;
+                }
+            };
+            verifying.insert(key.kid.clone(), DecodingKey::from_jwk(&jwk)?);
+            published.push(jwk);
+            if key.retired_at.is_none() {
+                match cipher.open(&key.private_key, key.kid.as_bytes()) {
+                    Ok(der) => signer = Some((key.kid.clone(), EncodingKey::from_ed_der(&der))),
+                    Err(_) => {
+                        tracing::error!(kid = %key.kid, "cannot decrypt this signing key: was ENCRYPTION_KEY changed?")
+                    }
+                }
+            }
+        }
+        let Some((signing_kid, signing_key)) = signer else {
+            return Ok(None);
+        };
+        let jwks = serde_json::to_vec(&JwkSet { keys: published })?;
+        Ok(Some(KeySet {
+            algorithm: Algorithm::EdDSA,
+            signing_kid,
+            signing_key,
+            verifying,
+            jwks: jwks.into(),
+        }))
+    }
+}
+
+/// A new Ed25519 key: (kid, sealed PKCS#8 private key, public JWK as JSON).
+fn generate_key(cipher: &Cipher) -> anyhow::Result<(String, Vec<u8>, String)> {
+    let kid = Uuid::now_v7().simple().to_string();
+    let seed: [u8; 32] = rand::rng().random();
+    // PKCS#8 v1 (no public key): the 48-byte form jsonwebtoken reads.
+    let der = ed25519_dalek::pkcs8::KeypairBytes {
+        secret_key: seed,
+        public_key: None,
+    }
+    .to_pkcs8_der()
+    .map_err(|e| anyhow::anyhow!("cannot encode the signing key: {e}"))?;
+    let mut jwk =
+        Jwk::from_encoding_key(&EncodingKey::from_ed_der(der.as_bytes()), Algorithm::EdDSA)?;
+    jwk.common.key_id = Some(kid.clone());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    let sealed = cipher.seal(der.as_bytes(), kid.as_bytes());
+    Ok((kid, sealed, serde_json::to_string(&jwk)?))
+}
+
+async fn insert_key(
+    ex: impl Into<Exec<'_>>,
+    cipher: &Cipher,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let (kid, sealed, jwk) = generate_key(cipher)?;
+    on_exec!(ex, c => sqlx::query(
+        "INSERT INTO signing_keys (kid, algorithm, private_key, public_jwk, created_at) VALUES ($1, 'EdDSA', $2, $3, $4)")
+        .bind(&kid)
+        .bind(&sealed)
+        .bind(&jwk)
+        .bind(now)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    Ok(kid)
+}
+
+async fn load_stored(db: &Db) -> Result<Vec<StoredKey>, sqlx::Error> {
+    on_exec!(db, c => sqlx::query_as::<_, StoredKey>(
+        "SELECT kid, algorithm, private_key, public_jwk, retired_at FROM signing_keys ORDER BY created_at, kid")
+        .fetch_all(c)
+        .await)
+}
+
+/// Adds a new signing key and retires the others (`roster keys rotate`).
+pub async fn rotate(db: &Db, cipher: &Cipher, now: DateTime<Utc>) -> anyhow::Result<String> {
+    let mut tx = db.begin().await?;
+    let kid = insert_key(&mut tx, cipher, now).await?;
+    on_exec!(&mut tx, c => sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND kid <> $2")
+        .bind(now)
+        .bind(&kid)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    Ok(kid)
+}
+
+/// Loads the Ed25519 key set, creating the first key when the table has none that
+/// this instance can use.
+pub async fn load_or_create(
+    db: &Db,
+    cipher: &Cipher,
+    now: DateTime<Utc>,
+    access_ttl: Duration,
+) -> anyhow::Result<KeySet> {
+    if let Some(set) = KeySet::from_stored(&load_stored(db).await?, cipher, now, access_ttl)? {
+        return Ok(set);
+    }
+    let kid = insert_key(db, cipher, now).await?;
+    tracing::info!(kid = %kid, "created a signing key");
+    KeySet::from_stored(&load_stored(db).await?, cipher, now, access_ttl)?
+        .ok_or_else(|| anyhow::anyhow!("no usable signing key after creating one"))
+}
+
+/// Reloads the key set; `None` when nothing usable is stored (keep the current one).
+pub async fn reload(
+    db: &Db,
+    cipher: &Cipher,
+    now: DateTime<Utc>,
+    access_ttl: Duration,
+) -> anyhow::Result<Option<KeySet>> {
+    KeySet::from_stored(&load_stored(db).await?, cipher, now, access_ttl)
+}

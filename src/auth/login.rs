@@ -1,0 +1,451 @@
+//! Password login: `POST /login` (JSON) and the OAuth2 token endpoint `POST /token`
+//! (form body, password and refresh_token grants, RFC 6749 §5.1/§5.2 responses).
+//!
+//! An unknown user, a wrong password and a deactivated account fail the same way, with
+//! the same body and the same Argon2 work. Locked identifiers get 429 before any
+//! password is checked.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::lockout::{self, identifier_key};
+use super::password::Verification;
+use super::sessions::{self, Device, Refreshed, TokenPair, token_pair};
+use crate::app::AppState;
+use crate::audit::{self, AuditEntry, event};
+use crate::error::{ApiError, ApiResult, AuthProblem, FieldError, Problem};
+use crate::http::{ApiJson, ClientInfo};
+use crate::on_exec;
+use crate::users::model::{User, find_login_candidate};
+
+const MAX_IDENTIFIER: usize = 254;
+const MAX_PASSWORD_INPUT: usize = 4096;
+const MAX_DEVICE_NAME: usize = 100;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The username (or an email address); give exactly one of username, email and login.
+    pub username: Option<String>,
+    pub email: Option<String>,
+    /// A username or an email address.
+    pub login: Option<String>,
+    pub password: String,
+    /// A name for this device, shown in the session list.
+    pub device_name: Option<String>,
+}
+
+/// Why a password login did not produce a session.
+pub enum LoginFailure {
+    /// Unknown account, wrong password or deactivated account, indistinguishably.
+    Invalid,
+    Locked {
+        retry_after_secs: u64,
+    },
+    Error(ApiError),
+}
+
+impl<E: Into<ApiError>> From<E> for LoginFailure {
+    fn from(error: E) -> LoginFailure {
+        LoginFailure::Error(error.into())
+    }
+}
+
+/// Checks a password login and, on success, starts a session.
+pub async fn password_login(
+    state: &AppState,
+    identifier: &str,
+    password: &str,
+    device: &Device,
+) -> Result<(User, sessions::IssuedRefresh), LoginFailure> {
+    let key = identifier_key(identifier);
+    let now = state.clock.now();
+    if let Some(retry_after_secs) = lockout::locked_for(&state.db, &key, now).await? {
+        metrics::counter!("roster_logins_total", "result" => "locked").increment(1);
+        return Err(LoginFailure::Locked { retry_after_secs });
+    }
+    let candidate = find_login_candidate(&state.db, identifier).await?;
+    let stored = candidate.as_ref().and_then(|c| c.password_hash.as_deref());
+    let verification = state.hasher.verify(password, stored).await?;
+    let now = state.clock.now();
+
+    let user = match (candidate, verification) {
+        (Some(candidate), Verification::Valid { needs_rehash }) if candidate.user.is_active => {
+            let rehashed = if needs_rehash {
+                Some(state.hasher.hash(password).await?)
+            } else {
+                None
+            };
+            (candidate.user, rehashed)
+        }
+        (candidate, verification) => {
+            let reason = match (&candidate, verification.is_valid()) {
+                (None, _) => "unknown_account",
+                (Some(_), true) => "inactive_account",
+                (Some(_), false) => "wrong_password",
+            };
+            let user_id = candidate.map(|c| c.user.id);
+            let mut tx = state.db.begin().await?;
+            let locked = lockout::record_failure(&mut tx, &state.config, &key, now).await?;
+            let entry = AuditEntry {
+                event: event::LOGIN_FAILURE,
+                actor_id: None,
+                user_id,
+                client: Some(&device.client),
+                detail: serde_json::json!({"reason": reason}),
+            };
+            audit::record(&mut tx, now, entry).await?;
+            if let Some(seconds) = locked {
+                let entry = AuditEntry {
+                    event: event::LOGIN_LOCKED,
+                    actor_id: None,
+                    user_id,
+                    client: Some(&device.client),
+                    detail: serde_json::json!({"lock_seconds": seconds}),
+                };
+                audit::record(&mut tx, now, entry).await?;
+            }
+            tx.commit().await?;
+            metrics::counter!("roster_logins_total", "result" => "failure").increment(1);
+            return Err(LoginFailure::Invalid);
+        }
+    };
+    let (mut user, rehashed) = user;
+
+    let mut tx = state.db.begin().await?;
+    lockout::clear(&mut tx, &key).await?;
+    if let Some(hash) = &rehashed {
+        on_exec!(&mut tx, c => sqlx::query("UPDATE credentials SET password_hash = $2 WHERE user_id = $1 AND is_current")
+            .bind(user.id)
+            .bind(hash)
+            .execute(c)
+            .await.map(|r| r.rows_affected()))?;
+        audit::record(
+            &mut tx,
+            now,
+            AuditEntry::by_owner(event::PASSWORD_REHASH, user.id, &device.client),
+        )
+        .await?;
+    }
+    let issued = sessions::start_session(state, &mut tx, user.id, device, now).await?;
+    crate::users::model::record_login(&mut tx, user.id, now).await?;
+    let entry = AuditEntry::by_owner(event::LOGIN_SUCCESS, user.id, &device.client)
+        .with_detail(serde_json::json!({"session_id": issued.session_id}));
+    audit::record(&mut tx, now, entry).await?;
+    tx.commit().await?;
+    metrics::counter!("roster_logins_total", "result" => "success").increment(1);
+    user.last_login_at = Some(now);
+    Ok((user, issued))
+}
+
+fn check_login_request(body: &LoginRequest) -> Result<&str, ApiError> {
+    let mut errors = Vec::new();
+    let given: Vec<(&str, &String)> = [
+        ("login", &body.login),
+        ("username", &body.username),
+        ("email", &body.email),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.as_ref().map(|v| (name, v)))
+    .collect();
+    let identifier = match given.as_slice() {
+        [] => {
+            errors.push(FieldError::new(
+                "login",
+                "give one of login, username or email",
+            ));
+            None
+        }
+        [(name, value)] => {
+            if value.trim().is_empty() || value.chars().count() > MAX_IDENTIFIER {
+                errors.push(FieldError::new(
+                    *name,
+                    format!("must be 1 to {MAX_IDENTIFIER} characters"),
+                ));
+            }
+            Some(value.as_str())
+        }
+        _ => {
+            for (name, _) in &given {
+                errors.push(FieldError::new(
+                    *name,
+                    "give only one of login, username or email",
+                ));
+            }
+            None
+        }
+    };
+    if body.password.is_empty() || body.password.len() > MAX_PASSWORD_INPUT {
+        errors.push(FieldError::new("password", "is required"));
+    }
+    if body
+        .device_name
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > MAX_DEVICE_NAME)
+    {
+        errors.push(FieldError::new(
+            "device_name",
+            format!("must be at most {MAX_DEVICE_NAME} characters"),
+        ));
+    }
+    match identifier {
+        Some(identifier) if errors.is_empty() => Ok(identifier),
+        _ => Err(ApiError::Validation(errors)),
+    }
+}
+
+/// Responses that carry tokens must not be stored by caches (RFC 6749 §5.1).
+pub(crate) fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// Log in with a username or email and a password
+///
+/// Starts a session (one per device) and answers an access token and a refresh token.
+/// Failures for an unknown user, a wrong password and a deactivated account are
+/// indistinguishable. After `LOGIN_MAX_FAILURES` consecutive failures for one
+/// identifier it is locked (429 with `Retry-After`), doubling up to 15 minutes.
+#[utoipa::path(post, path = "/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = TokenPair, headers(("Cache-Control" = String, description = "no-store"))),
+        (status = 401, description = "Invalid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Validation failed", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Identifier locked or rate limited; see Retry-After", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
+    let identifier = check_login_request(&body)?;
+    let device = Device {
+        name: body.device_name.clone().filter(|d| !d.trim().is_empty()),
+        client,
+    };
+    match password_login(&state, identifier, &body.password, &device).await {
+        Ok((user, issued)) => {
+            let pair = token_pair(&state, user, issued, state.clock.now())?;
+            Ok(no_store(Json(pair).into_response()))
+        }
+        Err(LoginFailure::Invalid) => Err(ApiError::Unauthorized(AuthProblem::InvalidCredentials)),
+        Err(LoginFailure::Locked { retry_after_secs }) => Err(ApiError::TooManyRequests {
+            retry_after_secs,
+            detail: "too many failed logins for this account; try again later".into(),
+        }),
+        Err(LoginFailure::Error(e)) => Err(e),
+    }
+}
+
+/// An RFC 6749 §5.2 error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthError {
+    /// `invalid_request`, `invalid_grant`, `unsupported_grant_type` or `invalid_client`.
+    pub error: &'static str,
+    pub error_description: String,
+}
+
+/// An RFC 6749 §5.1 success (with Roster's session id and refresh expiry added).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthToken {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub refresh_expires_in: i64,
+    pub session_id: uuid::Uuid,
+}
+
+impl From<TokenPair> for OAuthToken {
+    fn from(pair: TokenPair) -> OAuthToken {
+        OAuthToken {
+            access_token: pair.access_token,
+            token_type: pair.token_type,
+            expires_in: pair.expires_in,
+            refresh_token: pair.refresh_token,
+            refresh_expires_in: pair.refresh_expires_in,
+            session_id: pair.session_id,
+        }
+    }
+}
+
+fn oauth_error(status: StatusCode, error: &'static str, description: &str) -> Response {
+    no_store(
+        (
+            status,
+            Json(OAuthError {
+                error,
+                error_description: description.to_owned(),
+            }),
+        )
+            .into_response(),
+    )
+}
+
+/// The form fields of a token request. Unknown parameters are ignored (RFC 6749 §3.2).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct TokenForm {
+    /// `password` or `refresh_token`.
+    pub grant_type: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub refresh_token: Option<String>,
+    /// Accepted and ignored: Roster's clients are public.
+    pub client_id: Option<String>,
+    /// Accepted and ignored.
+    pub scope: Option<String>,
+}
+
+/// OAuth2 token endpoint (password and refresh_token grants)
+///
+/// Takes `application/x-www-form-urlencoded` (any charset). Answers RFC 6749 §5.1 JSON
+/// with `Cache-Control: no-store`; errors are §5.2 JSON (`{"error": "invalid_grant"}`
+/// with 400), except a locked identifier, which gets 429 with `Retry-After`.
+#[utoipa::path(post, path = "/token", tag = "auth",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Token issued", body = OAuthToken),
+        (status = 400, description = "RFC 6749 error: invalid_request, invalid_grant, unsupported_grant_type", body = OAuthError),
+        (status = 415, description = "Not a form body", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Identifier locked or rate limited; see Retry-After", body = OAuthError),
+    ))]
+pub async fn token(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    {
+        return Err(ApiError::UnsupportedMediaType(
+            "send the body as application/x-www-form-urlencoded".into(),
+        ));
+    }
+    if form_urlencoded::parse(&body)
+        .any(|(name, value)| name.contains('\0') || value.contains('\0'))
+    {
+        return Ok(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "parameters must not contain NUL characters",
+        ));
+    }
+    let Ok(form) = serde_urlencoded::from_bytes::<TokenForm>(&body) else {
+        return Ok(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the form body is malformed or repeats a parameter",
+        ));
+    };
+    let now = state.clock.now();
+    match form.grant_type.as_deref() {
+        Some("password") => {
+            let (Some(username), Some(password)) =
+                (form.username.as_deref(), form.password.as_deref())
+            else {
+                return Ok(oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "username and password are required",
+                ));
+            };
+            if username.trim().is_empty()
+                || username.chars().count() > MAX_IDENTIFIER
+                || password.len() > MAX_PASSWORD_INPUT
+            {
+                return Ok(oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "invalid username or password",
+                ));
+            }
+            let device = Device { name: None, client };
+            match password_login(&state, username, password, &device).await {
+                Ok((user, issued)) => Ok(no_store(
+                    Json(OAuthToken::from(token_pair(&state, user, issued, now)?)).into_response(),
+                )),
+                Err(LoginFailure::Invalid) => Ok(oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "invalid username or password",
+                )),
+                Err(LoginFailure::Locked { retry_after_secs }) => {
+                    let mut response = oauth_error(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "invalid_grant",
+                        "too many failed logins; try again later",
+                    );
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                    Ok(response)
+                }
+                Err(LoginFailure::Error(e)) => Err(e),
+            }
+        }
+        Some("refresh_token") => {
+            let Some(refresh_token) = form.refresh_token.as_deref().filter(|t| !t.is_empty())
+            else {
+                return Ok(oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "refresh_token is required",
+                ));
+            };
+            match sessions::rotate_refresh_token(&state, refresh_token, &client).await? {
+                Refreshed::Rotated { user, issued } => {
+                    metrics::counter!("roster_token_refreshes_total", "result" => "rotated")
+                        .increment(1);
+                    Ok(no_store(
+                        Json(OAuthToken::from(token_pair(&state, user, issued, now)?))
+                            .into_response(),
+                    ))
+                }
+                Refreshed::Reused { .. } => {
+                    metrics::counter!("roster_token_refreshes_total", "result" => "reused")
+                        .increment(1);
+                    Ok(oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "the refresh token was already used; the session is revoked",
+                    ))
+                }
+                Refreshed::Invalid => {
+                    metrics::counter!("roster_token_refreshes_total", "result" => "invalid")
+                        .increment(1);
+                    Ok(oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "the refresh token is invalid, expired or revoked",
+                    ))
+                }
+            }
+        }
+        Some(_) => Ok(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "grant_type must be password or refresh_token",
+        )),
+        None => Ok(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "grant_type is required",
+        )),
+    }
+}

@@ -1,0 +1,129 @@
+//! Registration: validate every field at once, hash the password off the async
+//! threads, then create the account and its first credential in one transaction.
+//! Duplicate usernames and emails (ignoring case) are 409, also under concurrency,
+//! because the unique indexes decide.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::credentials::set_password;
+use super::password::check_policy_off_thread;
+use crate::app::AppState;
+use crate::audit::{self, AuditEntry, event};
+use crate::error::{ApiError, ApiResult, FieldError, Problem, ResultExt};
+use crate::http::{ApiJson, ClientInfo};
+use crate::users::fields::{collect, parse_email, parse_full_name, parse_username};
+use crate::users::model::{NewUser, Role, User, duplicate_account, insert_user, taken_fields};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// 3 to 32 characters of `A-Z a-z 0-9 _ . -`, unique ignoring case.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub username: String,
+    /// Unique ignoring case; stored lower-cased.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub email: String,
+    /// 8 to 128 characters with upper- and lower-case letters and a digit, not easy to
+    /// guess, not containing the username (defaults; see the configuration).
+    #[serde(default)]
+    #[schema(required = true)]
+    pub password: String,
+    pub full_name: Option<String>,
+    /// When given, must equal `password`.
+    pub confirm_password: Option<String>,
+}
+
+/// Register an account
+///
+/// Creates the account with the `user` role and `basic` tier, unverified, and queues
+/// a verification email.
+#[utoipa::path(post, path = "/register", tag = "auth", request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered", body = User, headers(("Location" = String, description = "/api/v1/users/{id}"))),
+        (status = 409, description = "Username or email already taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Validation failed (every failing field is named)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn register(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> ApiResult<Response> {
+    let mut errors = Vec::new();
+    let username = collect(parse_username(&body.username, "username"), &mut errors);
+    let email = collect(parse_email(&body.email, "email"), &mut errors);
+    let full_name = match &body.full_name {
+        Some(raw) => collect(parse_full_name(raw, "full_name"), &mut errors).flatten(),
+        None => None,
+    };
+    if body.password.is_empty() {
+        errors.push(FieldError::new("password", "is required"));
+    } else {
+        let personal = [username.clone(), email.clone()]
+            .into_iter()
+            .flatten()
+            .collect();
+        errors.extend(
+            check_policy_off_thread(
+                &state.config.password_policy,
+                &body.password,
+                personal,
+                "password",
+            )
+            .await?,
+        );
+    }
+    if body
+        .confirm_password
+        .as_ref()
+        .is_some_and(|c| c != &body.password)
+    {
+        errors.push(FieldError::new("confirm_password", "must equal password"));
+    }
+    let (Some(username), Some(email)) = (username, email) else {
+        return Err(ApiError::Validation(errors));
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    if let Some(field) = taken_fields(&state.db, Some(&username), Some(&email), None)
+        .await?
+        .first()
+    {
+        return Err(duplicate_account(field));
+    }
+
+    let hash = state.hasher.hash(&body.password).await?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let new_user = NewUser {
+        username,
+        email,
+        full_name,
+        role: Role::User,
+        email_verified: false,
+    };
+    let user = insert_user(&mut tx, &new_user, now)
+        .await
+        .on_unique_violation(duplicate_account)?;
+    set_password(&mut tx, user.id, &hash, state.config.password_history, now).await?;
+    audit::record(
+        &mut tx,
+        now,
+        AuditEntry::by_owner(event::REGISTER, user.id, &client),
+    )
+    .await?;
+    tx.commit().await?;
+
+    let mut response = (StatusCode::CREATED, axum::Json(&user)).into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/users/{}", user.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}

@@ -1,0 +1,498 @@
+//! Sessions (one login on one device) and their refresh tokens.
+//!
+//! A refresh token is 256 random bits handed out once and stored as its SHA-256. Every
+//! refresh marks the presented token used and issues its successor in the same
+//! transaction; presenting a used token again (a stolen copy, or the owner after a
+//! thief) revokes the whole session. The conditional `UPDATE ... WHERE used_at IS NULL`
+//! makes two concurrent refreshes with one token resolve to exactly one winner.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::audit::{self, AuditEntry, event};
+use crate::crypto::{random_token, token_hash};
+use crate::db::{Db, Exec};
+use crate::error::{ApiError, ApiResult, AuthProblem, Problem};
+use crate::http::{ApiJson, ApiPath, AuthUser, ClientInfo, NoContent};
+use crate::users::model::{User, find_user};
+use crate::{on_exec, user_columns};
+
+/// Why a session ended; stored in `sessions.revoked_reason`.
+pub mod reason {
+    pub const LOGOUT: &str = "logout";
+    pub const LOGOUT_ALL: &str = "logout_all";
+    pub const REVOKED_BY_USER: &str = "revoked_by_user";
+    pub const REFRESH_TOKEN_REUSE: &str = "refresh_token_reuse";
+    pub const PASSWORD_CHANGE: &str = "password_change";
+    pub const PASSWORD_RESET: &str = "password_reset";
+    pub const DEACTIVATED: &str = "account_deactivated";
+    pub const REVOKED_BY_ADMIN: &str = "revoked_by_admin";
+}
+
+/// A session as its owner sees it.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Session {
+    pub id: Uuid,
+    pub created_at: DateTime<Utc>,
+    /// Updated at login and at every refresh.
+    pub last_used_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub device_name: Option<String>,
+    /// True for the session of the access token that asked.
+    #[sqlx(skip)]
+    pub current: bool,
+}
+
+/// What a login or refresh answers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: i64,
+    pub session_id: Uuid,
+    pub user: User,
+}
+
+/// Where a new session comes from.
+#[derive(Debug, Clone, Default)]
+pub struct Device {
+    pub name: Option<String>,
+    pub client: ClientInfo,
+}
+
+/// A session just started or refreshed: its id and the refresh token to hand out once.
+#[derive(Debug, Clone)]
+pub struct IssuedRefresh {
+    pub session_id: Uuid,
+    pub refresh_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+fn refresh_expiry(state: &AppState, now: DateTime<Utc>) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(state.config.refresh_token_ttl)
+        .unwrap_or(chrono::Duration::days(7))
+}
+
+async fn insert_refresh_token(
+    ex: impl Into<Exec<'_>>,
+    session_id: Uuid,
+    rotated_from: Option<Uuid>,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<String, sqlx::Error> {
+    let token = random_token();
+    on_exec!(ex, c => sqlx::query(
+        "INSERT INTO refresh_tokens (id, session_id, token_hash, rotated_from, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(Uuid::now_v7())
+        .bind(session_id)
+        .bind(token_hash(&token))
+        .bind(rotated_from)
+        .bind(now)
+        .bind(expires_at)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    Ok(token)
+}
+
+/// Starts a session for `user_id` with its first refresh token.
+pub async fn start_session(
+    state: &AppState,
+    ex: &mut crate::db::Tx,
+    user_id: Uuid,
+    device: &Device,
+    now: DateTime<Utc>,
+) -> Result<IssuedRefresh, sqlx::Error> {
+    let session_id = Uuid::now_v7();
+    let expires_at = refresh_expiry(state, now);
+    on_exec!(&mut *ex, c => sqlx::query(
+        "INSERT INTO sessions (id, user_id, device_name, ip, user_agent, created_at, last_used_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)")
+        .bind(session_id)
+        .bind(user_id)
+        .bind(&device.name)
+        .bind(device.client.ip.map(|ip| ip.to_string()))
+        .bind(&device.client.user_agent)
+        .bind(now)
+        .bind(expires_at)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    let refresh_token = insert_refresh_token(&mut *ex, session_id, None, now, expires_at).await?;
+    Ok(IssuedRefresh {
+        session_id,
+        refresh_token,
+        expires_at,
+    })
+}
+
+/// Signs an access token and assembles the pair a login or refresh answers.
+pub fn token_pair(
+    state: &AppState,
+    user: User,
+    issued: IssuedRefresh,
+    now: DateTime<Utc>,
+) -> ApiResult<TokenPair> {
+    let access_token = state.tokens.issue(&user, issued.session_id, now)?;
+    Ok(TokenPair {
+        access_token,
+        token_type: "Bearer",
+        expires_in: state.tokens.ttl().as_secs() as i64,
+        refresh_token: issued.refresh_token,
+        refresh_expires_in: (issued.expires_at - now).num_seconds(),
+        session_id: issued.session_id,
+        user,
+    })
+}
+
+/// The account behind a live session, if `session_id` belongs to `user_id`, is neither
+/// revoked nor expired, and the account is active. The per-request authentication query.
+pub async fn session_user(
+    db: &Db,
+    session_id: Uuid,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<User>, sqlx::Error> {
+    on_exec!(db, c => sqlx::query_as::<_, User>(concat!(
+        "SELECT ", user_columns!("u"), " FROM sessions s JOIN users u ON u.id = s.user_id ",
+        "WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 AND u.is_active"))
+        .bind(session_id)
+        .bind(user_id)
+        .bind(now)
+        .fetch_optional(c)
+        .await)
+}
+
+/// Revokes one session of `user_id`; false when there is no such live session.
+pub async fn revoke_session(
+    ex: impl Into<Exec<'_>>,
+    user_id: Uuid,
+    session_id: Uuid,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let result = on_exec!(ex, c => sqlx::query(
+        "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
+        .bind(session_id)
+        .bind(user_id)
+        .bind(now)
+        .bind(why)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    Ok(result > 0)
+}
+
+/// Revokes every live session of `user_id` except `keep`; returns how many.
+pub async fn revoke_user_sessions(
+    ex: impl Into<Exec<'_>>,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let result = on_exec!(ex, c => sqlx::query(
+        "UPDATE sessions SET revoked_at = $2, revoked_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL AND ($4 IS NULL OR id <> $4)")
+        .bind(user_id)
+        .bind(now)
+        .bind(why)
+        .bind(keep)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    Ok(result)
+}
+
+#[derive(Debug, sqlx::FromRow)]
+struct PresentedToken {
+    id: Uuid,
+    session_id: Uuid,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+    user_id: Uuid,
+    session_revoked_at: Option<DateTime<Utc>>,
+    session_expires_at: DateTime<Utc>,
+}
+
+/// What presenting a refresh token led to.
+#[derive(Debug)]
+pub enum Refreshed {
+    Rotated {
+        user: User,
+        issued: IssuedRefresh,
+    },
+    /// The token had already been rotated: its session is now revoked.
+    Reused {
+        user_id: Uuid,
+    },
+    /// Unknown, expired, or its session is over.
+    Invalid,
+}
+
+/// Rotates a refresh token (see the module documentation).
+pub async fn rotate_refresh_token(
+    state: &AppState,
+    token: &str,
+    client: &ClientInfo,
+) -> ApiResult<Refreshed> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let presented = on_exec!(&mut tx, c => sqlx::query_as::<_, PresentedToken>(
+        "SELECT rt.id, rt.session_id, rt.expires_at, rt.used_at, s.user_id, s.revoked_at AS session_revoked_at, s.expires_at AS session_expires_at \
+         FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.token_hash = $1")
+        .bind(token_hash(token))
+        .fetch_optional(c)
+        .await)?;
+    let Some(presented) = presented else {
+        return Ok(Refreshed::Invalid);
+    };
+    if presented.session_revoked_at.is_some()
+        || presented.session_expires_at <= now
+        || presented.expires_at <= now
+    {
+        return Ok(Refreshed::Invalid);
+    }
+    let claimed = presented.used_at.is_none()
+        && on_exec!(&mut tx, c => sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
+            .bind(presented.id)
+            .bind(now)
+            .execute(c)
+            .await.map(|r| r.rows_affected()))?
+            == 1;
+    if !claimed {
+        revoke_session(
+            &mut tx,
+            presented.user_id,
+            presented.session_id,
+            reason::REFRESH_TOKEN_REUSE,
+            now,
+        )
+        .await?;
+        let entry = AuditEntry {
+            event: event::TOKEN_REFRESH_REUSE,
+            actor_id: None,
+            user_id: Some(presented.user_id),
+            client: Some(client),
+            detail: serde_json::json!({"session_id": presented.session_id}),
+        };
+        audit::record(&mut tx, now, entry).await?;
+        tx.commit().await?;
+        tracing::warn!(session_id = %presented.session_id, "refresh token reuse: session revoked");
+        return Ok(Refreshed::Reused {
+            user_id: presented.user_id,
+        });
+    }
+    let Some(user) = find_user(&mut tx, presented.user_id)
+        .await?
+        .filter(|u| u.is_active)
+    else {
+        return Ok(Refreshed::Invalid);
+    };
+    let expires_at = refresh_expiry(state, now);
+    let refresh_token = insert_refresh_token(
+        &mut tx,
+        presented.session_id,
+        Some(presented.id),
+        now,
+        expires_at,
+    )
+    .await?;
+    on_exec!(&mut tx, c => sqlx::query("UPDATE sessions SET last_used_at = $2, expires_at = $3 WHERE id = $1")
+        .bind(presented.session_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    Ok(Refreshed::Rotated {
+        user,
+        issued: IssuedRefresh {
+            session_id: presented.session_id,
+            refresh_token,
+            expires_at,
+        },
+    })
+}
+
+/// Deletes sessions that expired (with their refresh tokens), sessions revoked more than
+/// a day ago, and expired refresh tokens of live sessions. Returns rows deleted.
+pub async fn purge_expired(db: &Db, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let day_ago = now - chrono::Duration::days(1);
+    let mut tx = db.begin().await?;
+    let tokens = on_exec!(&mut tx, c => sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1")
+        .bind(now)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    let sessions = on_exec!(&mut tx, c => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at <= $2")
+        .bind(now)
+        .bind(day_ago)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    Ok(tokens + sessions)
+}
+
+/// How many sessions are live now (for `/metrics`).
+pub async fn count_active(db: &Db, now: DateTime<Utc>) -> Result<i64, sqlx::Error> {
+    on_exec!(db, c => sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL AND expires_at > $1")
+        .bind(now)
+        .fetch_one(c)
+        .await)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// Exchange a refresh token for a new pair (rotation)
+///
+/// The presented refresh token stops working. Presenting it again revokes the whole
+/// session (401). An unknown, expired or revoked refresh token is a bad token in the
+/// body (400).
+#[utoipa::path(post, path = "/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "Rotated token pair", body = TokenPair),
+        (status = 400, description = "Unknown, expired or revoked refresh token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The refresh token was already used: its session is now revoked", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Validation failed", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> ApiResult<Response> {
+    match rotate_refresh_token(&state, &body.refresh_token, &client).await? {
+        Refreshed::Rotated { user, issued } => {
+            metrics::counter!("roster_token_refreshes_total", "result" => "rotated").increment(1);
+            Ok(super::login::no_store(
+                Json(token_pair(&state, user, issued, state.clock.now())?).into_response(),
+            ))
+        }
+        Refreshed::Reused { .. } => {
+            metrics::counter!("roster_token_refreshes_total", "result" => "reused").increment(1);
+            Err(ApiError::Unauthorized(AuthProblem::InvalidToken))
+        }
+        Refreshed::Invalid => {
+            metrics::counter!("roster_token_refreshes_total", "result" => "invalid").increment(1);
+            Err(ApiError::BadToken(
+                "the refresh token is invalid, expired or revoked".into(),
+            ))
+        }
+    }
+}
+
+/// Log out: revoke the current session
+#[utoipa::path(post, path = "/logout", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The current session is revoked"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn logout(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    client: ClientInfo,
+) -> ApiResult<NoContent> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    revoke_session(&mut tx, caller.id(), caller.session_id, reason::LOGOUT, now).await?;
+    let entry = AuditEntry::by_owner(event::LOGOUT, caller.id(), &client)
+        .with_detail(serde_json::json!({"session_id": caller.session_id}));
+    audit::record(&mut tx, now, entry).await?;
+    tx.commit().await?;
+    Ok(NoContent)
+}
+
+/// Log out everywhere: revoke all of the caller's sessions
+#[utoipa::path(post, path = "/logout-all", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every session of the caller is revoked"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn logout_all(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    client: ClientInfo,
+) -> ApiResult<NoContent> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let revoked = revoke_user_sessions(&mut tx, caller.id(), None, reason::LOGOUT_ALL, now).await?;
+    let entry = AuditEntry::by_owner(event::LOGOUT_ALL, caller.id(), &client)
+        .with_detail(serde_json::json!({"sessions_revoked": revoked}));
+    audit::record(&mut tx, now, entry).await?;
+    tx.commit().await?;
+    Ok(NoContent)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionList {
+    pub items: Vec<Session>,
+}
+
+/// The caller's active sessions, most recently used first
+#[utoipa::path(get, path = "/sessions", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Active sessions only", body = SessionList),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    caller: AuthUser,
+) -> ApiResult<Json<SessionList>> {
+    let now = state.clock.now();
+    let mut items = on_exec!(&state.db, c => sqlx::query_as::<_, Session>(
+        "SELECT id, created_at, last_used_at, expires_at, ip, user_agent, device_name FROM sessions \
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY last_used_at DESC, id DESC")
+        .bind(caller.id())
+        .bind(now)
+        .fetch_all(c)
+        .await)?;
+    for session in &mut items {
+        session.current = session.id == caller.session_id;
+    }
+    Ok(Json(SessionList { items }))
+}
+
+/// Revoke one of the caller's sessions
+#[utoipa::path(delete, path = "/sessions/{session_id}", tag = "auth", security(("bearer" = [])),
+    params(("session_id" = Uuid, Path, description = "A session of the caller")),
+    responses(
+        (status = 204, description = "The session is revoked; its tokens stop working at once"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such live session of the caller", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_session(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    client: ClientInfo,
+    ApiPath(session_id): ApiPath<Uuid>,
+) -> ApiResult<NoContent> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    if !revoke_session(
+        &mut tx,
+        caller.id(),
+        session_id,
+        reason::REVOKED_BY_USER,
+        now,
+    )
+    .await?
+    {
+        return Err(ApiError::not_found("session"));
+    }
+    let entry = AuditEntry::by_owner(event::SESSION_REVOKED, caller.id(), &client)
+        .with_detail(serde_json::json!({"session_id": session_id}));
+    audit::record(&mut tx, now, entry).await?;
+    tx.commit().await?;
+    Ok(NoContent)
+}

@@ -1,0 +1,152 @@
+//! The middleware every request passes through, outermost first: request id (set or
+//! echoed), tracing span, panic catching, problem+json for every error response,
+//! security headers, CORS, metrics by route template, and the 64 KiB body limit.
+
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower::ServiceBuilder;
+use tower_http::LatencyUnit;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::config::{AllowedOrigins, Config};
+use crate::error::{
+    ApiError, InternalErrorMarker, PROBLEM_JSON, generic_problem, problem_response,
+};
+
+pub const BODY_LIMIT: usize = 64 * 1024;
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Wraps `router` in the full middleware stack.
+pub fn stack(router: Router, config: &Config) -> Router {
+    let router = router
+        .fallback(|| async { ApiError::not_found("resource") })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::from_fn(record_metrics));
+    router.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|request: &Request| {
+                        let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                        tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+                    })
+                    .on_request(())
+                    .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
+            )
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+            .layer(middleware::from_fn(problem_details))
+            .layer(CatchPanicLayer::custom(|_| {
+                tracing::error!("a request handler panicked");
+                ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+            }))
+            .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+            .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+            .layer(cors(config)),
+    )
+}
+
+fn cors(config: &Config) -> CorsLayer {
+    let origins = match &config.allowed_origins {
+        AllowedOrigins::Any => AllowOrigin::any(),
+        AllowedOrigins::List(list) => {
+            AllowOrigin::list(list.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+        }
+    };
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            REQUEST_ID.clone(),
+        ])
+        .expose_headers([
+            REQUEST_ID.clone(),
+            header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
+            header::LOCATION,
+        ])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
+/// Gives every error response a problem+json body: those produced outside handlers
+/// (unknown route, wrong method, body limit, extractor rejections) get one for their
+/// status, and 500s get the request id to quote. OAuth error JSON passes through.
+async fn problem_details(request: Request, next: Next) -> Response {
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .map(str::to_owned);
+    let response = next.run(request).await;
+    let status = response.status();
+    if status.as_u16() < 400 {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let is_internal = response.extensions().get::<InternalErrorMarker>().is_some();
+    let is_problem = content_type.starts_with(PROBLEM_JSON);
+    if (is_problem && !is_internal) || content_type.starts_with("application/json") {
+        return response;
+    }
+    let (parts, _) = response.into_parts();
+    let mut problem = generic_problem(status);
+    if status == StatusCode::INTERNAL_SERVER_ERROR || is_internal {
+        problem.request_id = request_id;
+    }
+    let mut rebuilt = problem_response(status, &problem);
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(value) = parts.headers.get(&name) {
+            rebuilt.headers_mut().insert(name, value.clone());
+        }
+    }
+    rebuilt
+}
+
+/// Counts requests and their latency by method, route template and status.
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("roster_http_requests_total", &labels).increment(1);
+    metrics::histogram!("roster_http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    if response.status() == StatusCode::TOO_MANY_REQUESTS {
+        metrics::counter!("roster_rate_limit_rejections_total", "route" => labels[1].1.clone())
+            .increment(1);
+    }
+    response
+}

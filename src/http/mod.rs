@@ -1,0 +1,14 @@
+//! What every handler shares at the HTTP edge: body and query extractors that answer
+//! problem+json naming the failing field, the authenticated-caller extractors, client
+//! information for sessions and audit, keyset pagination, and the middleware stack.
+
+mod auth;
+mod client;
+mod extract;
+pub mod middleware;
+mod pagination;
+
+pub use auth::{AdminUser, AuthUser, MaybeAuthUser, bearer_token};
+pub use client::ClientInfo;
+pub use extract::{ApiJson, ApiPath, ApiQuery, Created, NoContent, parse_json};
+pub use pagination::{Cursor, Page, PageQuery};

@@ -1,0 +1,19 @@
+//! Periodic housekeeping: expired sessions and refresh tokens, stale login-throttle
+//! records. Runs every `CLEANUP_INTERVAL_SECONDS`; tests call [`purge`] directly.
+
+use crate::app::AppState;
+
+/// Deletes what has expired as of the application's clock; returns rows deleted.
+pub async fn purge(state: &AppState) -> Result<u64, sqlx::Error> {
+    let now = state.clock.now();
+    let sessions = crate::auth::sessions::purge_expired(&state.db, now).await?;
+    let throttles = crate::auth::lockout::purge(&state.db, now).await?;
+    if sessions + throttles > 0 {
+        tracing::info!(
+            sessions_and_tokens = sessions,
+            login_throttles = throttles,
+            "purged expired rows"
+        );
+    }
+    Ok(sessions + throttles)
+}
