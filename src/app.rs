@@ -1,0 +1,199 @@
+//! The application: shared state, the router with its middleware, background tasks,
+//! and serving with graceful shutdown. `Application::build` does all start-up work once
+//! (database, migrations, keys, hashing pool, OpenAPI document) so that the request
+//! path does none of it; tests build the same application on a fresh database.
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::auth::keys::{self, KeySet};
+use crate::auth::password::PasswordHasher;
+use crate::auth::tokens::TokenService;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::{Cipher, load_or_create_key_file};
+use crate::db::Db;
+use crate::http::middleware;
+use crate::system::{self, openapi::ApiDoc};
+
+/// Everything a request handler may need, built once at start-up.
+pub struct App {
+    pub config: Config,
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: PasswordHasher,
+    pub tokens: TokenService,
+    pub cipher: Cipher,
+    pub metrics: PrometheusHandle,
+    pub started: Instant,
+}
+
+/// Cheap-to-clone handle on [`App`], the router's state.
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl Deref for AppState {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// A built application: its state and its router, ready to serve.
+pub struct Application {
+    state: AppState,
+    router: Router,
+}
+
+/// The `/api/v1` routes and the system routes with their OpenAPI description.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1/auth", crate::auth::router())
+        .merge(system::router())
+}
+
+impl Application {
+    /// Connects, migrates, loads keys and assembles the router.
+    pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+        let db = Db::connect(&config).await?;
+        db.migrate().await?;
+        let cipher = Cipher::new(&encryption_key(&config)?);
+        let key_set = match &config.jwt_secret_key {
+            Some(secret) => KeySet::hs256(secret.expose()),
+            None => {
+                keys::load_or_create(&db, &cipher, clock.now(), config.access_token_ttl).await?
+            }
+        };
+        let tokens = TokenService::new(
+            config.jwt_issuer.clone(),
+            config.jwt_audience.clone(),
+            config.access_token_ttl,
+            key_set,
+        );
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let hasher = PasswordHasher::new(config.hash_cost, cores)?;
+
+        let state = AppState(Arc::new(App {
+            config,
+            db,
+            clock,
+            hasher,
+            tokens,
+            cipher,
+            metrics: system::metrics::handle(),
+            started: Instant::now(),
+        }));
+        let (routes, openapi) = api_routes().split_for_parts();
+        let router = middleware::stack(
+            system::docs::with_docs(routes, openapi).with_state(state.clone()),
+            &state.config,
+        );
+        spawn_background_tasks(&state);
+        Ok(Application { state, router })
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The complete router (for tests that call it without a socket).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        self.state.db.close().await;
+        Ok(())
+    }
+}
+
+/// `ENCRYPTION_KEY`, or in development a key generated once into a file beside the database.
+pub(crate) fn encryption_key(config: &Config) -> anyhow::Result<[u8; 32]> {
+    if let Some(key) = config.encryption_key {
+        return Ok(key);
+    }
+    let path = config.key_file_path();
+    let (key, created) = load_or_create_key_file(&path)?;
+    if created {
+        tracing::warn!(path = %path.display(), "ENCRYPTION_KEY is not set: generated a development key file (owner-only); set ENCRYPTION_KEY in production");
+    } else {
+        tracing::warn!(path = %path.display(), "ENCRYPTION_KEY is not set: using the development key file");
+    }
+    Ok(key)
+}
+
+/// Runs `task` every `period` for as long as the application exists.
+fn every<F, Fut>(state: &AppState, period: Duration, task: F)
+where
+    F: Fn(AppState) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let weak: Weak<App> = Arc::downgrade(&state.0);
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        loop {
+            ticker.tick().await;
+            let Some(app) = weak.upgrade() else { break };
+            task(AppState(app)).await;
+        }
+    });
+}
+
+fn spawn_background_tasks(state: &AppState) {
+    let warm = state.clone();
+    tokio::spawn(async move { warm.hasher.warm_up().await });
+
+    every(state, state.config.cleanup_interval, |state| async move {
+        if let Err(e) = crate::maintenance::purge(&state).await {
+            tracing::warn!(error = %e, "periodic cleanup failed");
+        }
+    });
+    if state.config.jwt_secret_key.is_none() {
+        every(
+            state,
+            state.config.key_refresh_interval,
+            |state| async move {
+                match keys::reload(
+                    &state.db,
+                    &state.cipher,
+                    state.clock.now(),
+                    state.config.access_token_ttl,
+                )
+                .await
+                {
+                    Ok(Some(set)) => state.tokens.replace_keys(set),
+                    Ok(None) => tracing::warn!(
+                        "no usable signing key in the database; keeping the current one"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "reloading signing keys failed"),
+                }
+            },
+        );
+    }
+    every(state, Duration::from_secs(5), |state| async move {
+        state.metrics.run_upkeep()
+    });
+}

@@ -1,0 +1,22 @@
+//! Roster: user management and authentication as one service.
+//!
+//! `main.rs` parses the command line; everything else lives here so that the
+//! integration tests build exactly the application the binary serves.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod maintenance;
+pub mod system;
+pub mod telemetry;
+pub mod users;
+
+pub use app::{AppState, Application};
+pub use config::Config;
