@@ -1,0 +1,120 @@
+//! `roster create-admin`: creates an administrator, or promotes an existing account.
+
+use crate::audit::{self, AuditEntry, event};
+use crate::auth::credentials::set_password;
+use crate::auth::password::check_policy;
+use crate::error::FieldError;
+use crate::on_exec;
+use crate::users::fields::{parse_email, parse_username};
+use crate::users::model::{NewUser, Role, User, duplicate_account, insert_user};
+
+use super::Context;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminOutcome {
+    Created(User),
+    Promoted(User),
+}
+
+fn describe(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Creates `username` as an admin, or promotes the existing account that has this
+/// username or email. `password` is asked for only when an account is created.
+pub async fn create_admin(
+    context: &Context,
+    username: &str,
+    email: &str,
+    password: impl AsyncFnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<AdminOutcome> {
+    let mut errors = Vec::new();
+    let username = parse_username(username, "username")
+        .map_err(|e| errors.push(e))
+        .ok();
+    let email = parse_email(email, "email").map_err(|e| errors.push(e)).ok();
+    let (Some(username), Some(email)) = (username, email) else {
+        anyhow::bail!("invalid arguments: {}", describe(&errors));
+    };
+    let now = context.clock.now();
+    let existing: Vec<User> = on_exec!(&context.db, c => sqlx::query_as::<_, User>(concat!(
+        "SELECT ", crate::user_columns!(), " FROM users WHERE username_key = $1 OR email = $2"))
+        .bind(username.to_ascii_lowercase())
+        .bind(&email)
+        .fetch_all(c)
+        .await)?;
+    match existing.as_slice() {
+        [user] => {
+            let mut tx = context.db.begin().await?;
+            let promoted = on_exec!(&mut tx, c => sqlx::query_as::<_, User>(concat!(
+                "UPDATE users SET role = 'admin', is_active = TRUE, updated_at = $2 WHERE id = $1 RETURNING ", crate::user_columns!()))
+                .bind(user.id)
+                .bind(now)
+                .fetch_one(c)
+                .await)?;
+            let entry = AuditEntry {
+                event: event::ROLE_CHANGE,
+                actor_id: None,
+                user_id: Some(user.id),
+                client: None,
+                detail: serde_json::json!({"role": "admin", "via": "create-admin"}),
+            };
+            audit::record(&mut tx, now, entry).await?;
+            tx.commit().await?;
+            Ok(AdminOutcome::Promoted(promoted))
+        }
+        [] => {
+            let password = password().await?;
+            let policy_errors = check_policy(
+                &context.config.password_policy,
+                &password,
+                &[&username, &email],
+                "password",
+            );
+            if !policy_errors.is_empty() {
+                anyhow::bail!(
+                    "the password is not acceptable: {}",
+                    describe(&policy_errors)
+                );
+            }
+            let hash = context.hasher.hash(&password).await?;
+            let mut tx = context.db.begin().await?;
+            let new_user = NewUser {
+                username,
+                email,
+                full_name: None,
+                role: Role::Admin,
+                email_verified: true,
+            };
+            let user = insert_user(&mut tx, &new_user, now).await.map_err(|e| {
+                match crate::error::unique_violation_target(&e) {
+                    Some(target) => anyhow::anyhow!("{}", duplicate_account(&target)),
+                    None => e.into(),
+                }
+            })?;
+            set_password(
+                &mut tx,
+                user.id,
+                &hash,
+                context.config.password_history,
+                now,
+            )
+            .await?;
+            let entry = AuditEntry {
+                event: event::ADMIN_CREATED,
+                actor_id: None,
+                user_id: Some(user.id),
+                client: None,
+                detail: serde_json::json!({"via": "create-admin"}),
+            };
+            audit::record(&mut tx, now, entry).await?;
+            tx.commit().await?;
+            Ok(AdminOutcome::Created(user))
+        }
+        _ => anyhow::bail!("the username and the email belong to two different accounts"),
+    }
+}

@@ -1,0 +1,209 @@
+//! The `roster` binary: parse the command line, load the configuration, run.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use roster::cli::{self, AdminOutcome, Context};
+use roster::clock::SystemClock;
+use roster::{Application, Config, telemetry};
+
+/// Roster: user management and authentication.
+///
+/// Every command reads the same configuration as the server: environment variables,
+/// or a `.env` file in the working directory (see the README).
+#[derive(Debug, Parser)]
+#[command(name = "roster", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply pending migrations, then serve until SIGINT/SIGTERM (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Create an administrator, or promote the existing account with this username or
+    /// email. The password of a new account comes from ROSTER_ADMIN_PASSWORD or, when
+    /// that is unset, from standard input.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// Manage the token signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
+    /// Manage accounts in bulk.
+    Users {
+        #[command(subcommand)]
+        action: UsersCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key; running instances sign with it and publish it within
+    /// KEY_REFRESH_SECONDS (default 5), and older keys stay published until the tokens
+    /// they signed have expired.
+    Rotate,
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Import accounts from JSON Lines, one {"username", "email", "full_name"?,
+    /// "password_hash"} per line (Argon2 or bcrypt PHC strings). Prints how many were
+    /// imported and every rejected line with its reason. Exit status: 0 when every line
+    /// was imported, 2 when some lines were rejected, 1 on a fatal error.
+    Import {
+        /// The JSON Lines file.
+        file: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("roster: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    telemetry::init(config.log_format);
+    match run(cli.command.unwrap_or(Command::Serve), config).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("roster: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve => serve(config).await.map(|()| ExitCode::SUCCESS),
+        Command::Migrate => {
+            let context = Context::open(config).await?;
+            let (applied, latest) = context.db.migration_status().await?;
+            println!(
+                "migrations applied: {applied} (latest {latest}) on {}",
+                context.db.backend()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CreateAdmin { username, email } => {
+            let context = Context::open(config).await?;
+            match cli::create_admin(&context, &username, &email, async || read_admin_password())
+                .await?
+            {
+                AdminOutcome::Created(user) => {
+                    println!("created admin {} ({})", user.username, user.id)
+                }
+                AdminOutcome::Promoted(user) => {
+                    println!("promoted {} ({}) to admin", user.username, user.id)
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys {
+            action: KeysCommand::Rotate,
+        } => {
+            let context = Context::open(config).await?;
+            let kid = cli::rotate_keys(&context).await?;
+            println!(
+                "new signing key {kid}; running instances sign with it within {} s",
+                context.config.key_refresh_interval.as_secs()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Users {
+            action: UsersCommand::Import { file },
+        } => {
+            let context = Context::open(config).await?;
+            let report = cli::import_users(&context, &file).await?;
+            println!(
+                "imported {}, rejected {}",
+                report.imported,
+                report.rejected.len()
+            );
+            for (line, reason) in &report.rejected {
+                println!("line {line}: {reason}");
+            }
+            Ok(if report.rejected.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+    }
+}
+
+fn read_admin_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("ROSTER_ADMIN_PASSWORD") {
+        if !password.is_empty() {
+            return Ok(password);
+        }
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("password for the new admin: ");
+        std::io::stderr().flush()?;
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        anyhow::bail!("no password: set ROSTER_ADMIN_PASSWORD or pass it on standard input");
+    }
+    Ok(password)
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let address = std::net::SocketAddr::new(config.host, config.port);
+    let application = Application::build(config, Arc::new(SystemClock)).await?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
+    let state = application.state();
+    tracing::info!(
+        address = %listener.local_addr()?,
+        backend = state.db.backend(),
+        environment = ?state.config.environment,
+        "roster {} serving; docs at /docs",
+        env!("CARGO_PKG_VERSION")
+    );
+    application.serve(listener, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT: finishing in-flight requests"),
+        () = terminate => tracing::info!("SIGTERM: finishing in-flight requests"),
+    }
+}
