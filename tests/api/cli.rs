@@ -1,0 +1,271 @@
+//! The `roster` binary's commands, run as a user would run them.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::json;
+
+use crate::helpers::{Backend, DEFAULT_PASSWORD, TestApp};
+use crate::on_both_engines;
+
+on_both_engines!(
+    create_admin_takes_the_password_from_the_environment_or_stdin,
+    create_admin_promotes_an_existing_account,
+    create_admin_refuses_a_weak_password,
+    keys_rotate_reaches_a_running_instance,
+    users_import_reports_imported_and_rejected_lines,
+    migrate_applies_migrations_and_reports,
+);
+
+fn roster(app: &TestApp, args: &[&str], extra_env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(app.data_dir());
+    for (name, value) in app.vars() {
+        command.env(name, value);
+    }
+    for (name, value) in extra_env {
+        command.env(name, value);
+    }
+    command
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("the roster binary runs");
+    {
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).unwrap();
+        }
+    }
+    child
+        .wait_with_output()
+        .expect("the roster binary finishes")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+async fn role_of(app: &TestApp, login: &str) -> String {
+    let session = app.login(login, DEFAULT_PASSWORD).await;
+    let me = app
+        .get("/api/v1/auth/me")
+        .bearer(&session.access_token)
+        .send()
+        .await
+        .json();
+    me["role"].as_str().unwrap().to_owned()
+}
+
+async fn create_admin_takes_the_password_from_the_environment_or_stdin(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let output = roster(
+        &app,
+        &[
+            "create-admin",
+            "--username",
+            "root",
+            "--email",
+            "root@example.com",
+        ],
+        &[("ROSTER_ADMIN_PASSWORD", DEFAULT_PASSWORD)],
+        None,
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(text(&output).contains("created admin root"));
+    assert_eq!(role_of(&app, "root").await, "admin");
+    let output = roster(
+        &app,
+        &[
+            "create-admin",
+            "--username",
+            "ops",
+            "--email",
+            "ops@example.com",
+        ],
+        &[],
+        Some(&format!("{DEFAULT_PASSWORD}\n")),
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    assert_eq!(role_of(&app, "ops@example.com").await, "admin");
+    for help in [
+        &["--help"][..],
+        &["create-admin", "--help"],
+        &["keys", "rotate", "--help"],
+        &["users", "import", "--help"],
+        &["migrate", "--help"],
+        &["serve", "--help"],
+    ] {
+        let output = roster(&app, help, &[], None);
+        assert!(
+            output.status.success() && text(&output).contains("Usage"),
+            "{help:?}"
+        );
+    }
+}
+
+async fn create_admin_promotes_an_existing_account(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    app.register("olga", DEFAULT_PASSWORD).await;
+    let output = roster(
+        &app,
+        &[
+            "create-admin",
+            "--username",
+            "olga",
+            "--email",
+            "olga@example.com",
+        ],
+        &[],
+        None,
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(text(&output).contains("promoted olga"));
+    assert_eq!(role_of(&app, "olga").await, "admin");
+}
+
+async fn create_admin_refuses_a_weak_password(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let output = roster(
+        &app,
+        &[
+            "create-admin",
+            "--username",
+            "weak",
+            "--email",
+            "weak@example.com",
+        ],
+        &[("ROSTER_ADMIN_PASSWORD", "password")],
+        None,
+    );
+    assert!(!output.status.success());
+    assert!(text(&output).contains("password"), "{}", text(&output));
+    let output = roster(
+        &app,
+        &["create-admin", "--username", "x", "--email", "bad"],
+        &[("ROSTER_ADMIN_PASSWORD", DEFAULT_PASSWORD)],
+        None,
+    );
+    assert!(!output.status.success());
+    assert!(
+        text(&output).contains("username") && text(&output).contains("email"),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);
+}
+
+async fn keys_rotate_reaches_a_running_instance(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .env("KEY_REFRESH_SECONDS", "1")
+        .start()
+        .await;
+    let output = roster(&app, &["keys", "rotate"], &[], None);
+    assert!(output.status.success(), "{}", text(&output));
+    let kid = text(&output)
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .trim_end_matches(';')
+        .to_owned();
+    let started = std::time::Instant::now();
+    loop {
+        let jwks = app.get("/.well-known/jwks.json").send().await.json();
+        if jwks.to_string().contains(&kid) {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{kid} not published within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let hs = roster(
+        &app,
+        &["keys", "rotate"],
+        &[("JWT_SECRET_KEY", "a-shared-secret-of-at-least-32-bytes!!")],
+        None,
+    );
+    assert!(!hs.status.success());
+}
+
+async fn users_import_reports_imported_and_rejected_lines(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    app.register("taken", DEFAULT_PASSWORD).await;
+    let argon = app.state.hasher.hash("Imported-Argon-22").await.unwrap();
+    let bcrypt_hash = bcrypt::hash("Imported-Bcrypt-33", 4).unwrap();
+    let lines = [
+        json!({"username": "imp_argon", "email": "argon@example.com", "full_name": "Argon", "password_hash": argon}).to_string(),
+        json!({"username": "imp_bcrypt", "email": "bcrypt@example.com", "password_hash": bcrypt_hash}).to_string(),
+        String::new(),
+        json!({"username": "bad email", "email": "nope", "password_hash": argon}).to_string(),
+        json!({"username": "TAKEN", "email": "other@example.com", "password_hash": argon}).to_string(),
+        "{not json".to_owned(),
+        json!({"username": "plain", "email": "plain@example.com", "password_hash": "hunter2"}).to_string(),
+        json!({"username": "extra", "email": "extra@example.com", "password_hash": argon, "role": "admin"}).to_string(),
+    ];
+    let file = app.data_dir().join("users.jsonl");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let output = roster(
+        &app,
+        &["users", "import", file.to_str().unwrap()],
+        &[],
+        None,
+    );
+    let report = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{report}");
+    assert!(report.contains("imported 2, rejected 5"), "{report}");
+    for line in [
+        "line 4: ",
+        "line 5: username: already exists",
+        "line 6: ",
+        "line 7: password_hash",
+        "line 8: role",
+    ] {
+        assert!(report.contains(line), "{line} in {report}");
+    }
+    assert!(!report.contains("hunter2"), "hash material is not echoed");
+    app.login("imp_argon", "Imported-Argon-22").await;
+    app.login("bcrypt@example.com", "Imported-Bcrypt-33").await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM credentials WHERE password_hash LIKE '$2b$%'")
+            .await,
+        0,
+        "bcrypt re-hashed at login"
+    );
+}
+
+async fn migrate_applies_migrations_and_reports(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let output = roster(&app, &["migrate"], &[], None);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(text(&output).contains("migrations applied"));
+    let bad = roster(&app, &["migrate"], &[("PORT", "not-a-port")], None);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad).contains("PORT"), "{}", text(&bad));
+    let production = roster(
+        &app,
+        &["migrate"],
+        &[
+            ("ROSTER_ENV", "production"),
+            ("ALLOWED_ORIGINS", "https://app.example"),
+            ("ENCRYPTION_KEY", ""),
+        ],
+        None,
+    );
+    assert!(!production.status.success());
+    assert!(
+        text(&production).contains("ENCRYPTION_KEY"),
+        "{}",
+        text(&production)
+    );
+}

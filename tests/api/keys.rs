@@ -1,0 +1,144 @@
+//! Signing keys: published as a JWK set, rotated without a restart, old keys kept until
+//! their tokens have expired.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::{Backend, TestApp};
+use crate::on_both_engines;
+
+on_both_engines!(
+    the_jwks_publishes_the_ed25519_signing_key,
+    rotation_is_picked_up_by_running_instances_within_ten_seconds,
+    the_same_key_is_shared_by_instances_of_one_database,
+);
+
+fn kid_of(token: &str) -> String {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap(),
+    )
+    .unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+async fn kids(app: &TestApp) -> Vec<String> {
+    let jwks = app.get("/.well-known/jwks.json").send().await.json();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Polls until `done` holds, at most `limit`; returns how long it took.
+async fn within(limit: Duration, mut done: impl AsyncFnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !done().await {
+        assert!(started.elapsed() < limit, "not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    started.elapsed()
+}
+
+async fn the_jwks_publishes_the_ed25519_signing_key(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let response = app.get("/.well-known/jwks.json").send().await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    let jwks = response.json();
+    let key = &jwks["keys"][0];
+    assert_eq!(key["kty"], "OKP");
+    assert_eq!(key["crv"], "Ed25519");
+    assert_eq!(key["alg"], "EdDSA");
+    assert_eq!(key["use"], "sig");
+    assert!(key.get("d").is_none(), "no private material");
+    let session = app.user().await;
+    assert_eq!(kid_of(&session.access_token), key["kid"].as_str().unwrap());
+    // Another service verifies the token with the published key alone.
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.clone()).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_audience(&["roster"]);
+    validation.set_issuer(&["http://roster.test"]);
+    let claims = jsonwebtoken::decode::<Value>(
+        &session.access_token,
+        &jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap(),
+        &validation,
+    )
+    .unwrap()
+    .claims;
+    assert_eq!(claims["sub"], session.user_id.as_str());
+    for claim in [
+        "iss", "aud", "sub", "sid", "iat", "exp", "jti", "role", "tier",
+    ] {
+        assert!(claims.get(claim).is_some(), "{claim}");
+    }
+    // Private keys are stored sealed, never as PKCS#8 in clear.
+    assert_eq!(app.count("SELECT COUNT(*) FROM signing_keys").await, 1);
+}
+
+async fn rotation_is_picked_up_by_running_instances_within_ten_seconds(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .env("KEY_REFRESH_SECONDS", "1")
+        .start()
+        .await;
+    let before = app.user().await;
+    let old_kid = kid_of(&before.access_token);
+    let context = roster::cli::Context::open(app.config.clone())
+        .await
+        .unwrap();
+    let new_kid = roster::cli::rotate_keys(&context).await.unwrap();
+    assert_ne!(new_kid, old_kid);
+    let took = within(Duration::from_secs(10), async || {
+        kids(&app).await.contains(&new_kid)
+    })
+    .await;
+    assert!(took < Duration::from_secs(10));
+    let after = app.user().await;
+    assert_eq!(
+        kid_of(&after.access_token),
+        new_kid,
+        "new tokens are signed with the new key"
+    );
+    assert!(
+        kids(&app).await.contains(&old_kid),
+        "the old key stays published"
+    );
+    assert_eq!(
+        app.get("/api/v1/auth/me")
+            .bearer(&before.access_token)
+            .send()
+            .await
+            .status,
+        200
+    );
+    // Once every token it signed has expired, the old key is withdrawn.
+    app.clock
+        .advance(chrono::Duration::minutes(15 + 5) + chrono::Duration::seconds(1));
+    within(Duration::from_secs(10), async || {
+        !kids(&app).await.contains(&old_kid)
+    })
+    .await;
+    assert_eq!(kids(&app).await, [new_kid]);
+}
+
+async fn the_same_key_is_shared_by_instances_of_one_database(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let other = app.sibling().await;
+    assert_eq!(kids(&app).await, kids(&other).await);
+    let session = app.user().await;
+    assert_eq!(
+        other
+            .get("/api/v1/auth/me")
+            .bearer(&session.access_token)
+            .send()
+            .await
+            .status,
+        200
+    );
+}

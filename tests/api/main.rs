@@ -1,0 +1,14 @@
+//! Roster's integration tests: one binary, every behaviour on SQLite and PostgreSQL.
+
+mod helpers;
+
+mod auth_login;
+mod auth_register;
+mod cli;
+mod http_hygiene;
+mod keys;
+mod oauth;
+mod passwords;
+mod sessions;
+mod system;
+mod tokens;

@@ -1,0 +1,332 @@
+//! Sessions and refresh tokens: rotation, reuse detection, logout, revocation on every
+//! instance, listing, and purging of what expired.
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{Backend, DEFAULT_PASSWORD, Session, TestApp};
+use crate::on_both_engines;
+
+on_both_engines!(
+    refresh_rotates_and_the_old_token_stops_working,
+    refresh_token_reuse_revokes_the_session,
+    concurrent_refreshes_with_one_token_leave_one_winner,
+    logout_revokes_the_access_token_at_once,
+    logout_all_revokes_every_session,
+    revocation_applies_on_every_instance_at_once,
+    sessions_list_shows_active_sessions_and_marks_the_current_one,
+    revoking_a_session_of_another_user_is_404,
+    expired_refresh_tokens_are_refused_and_purged,
+    a_deactivated_account_loses_its_tokens_at_once,
+);
+
+async fn refresh(app: &TestApp, token: &str) -> crate::helpers::TestResponse {
+    app.post("/api/v1/auth/refresh")
+        .json(json!({"refresh_token": token}))
+        .send()
+        .await
+}
+
+async fn refresh_rotates_and_the_old_token_stops_working(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let session = app.user().await;
+    app.clock.advance(chrono::Duration::minutes(5));
+    let response = refresh(&app, &session.refresh_token).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+    assert_eq!(response.header("cache-control"), Some("no-store"));
+    let pair = response.json();
+    assert_ne!(pair["refresh_token"], session.refresh_token.as_str());
+    assert_ne!(pair["access_token"], session.access_token.as_str());
+    assert_eq!(pair["session_id"], session.session_id.as_str());
+    assert_eq!(pair["user"]["id"], session.user_id.as_str());
+    let new_access = pair["access_token"].as_str().unwrap();
+    assert_eq!(
+        app.get("/api/v1/auth/me")
+            .bearer(new_access)
+            .send()
+            .await
+            .status,
+        200
+    );
+    // Only SHA-256 hashes (32 bytes) are stored, never the 43-character tokens.
+    assert_eq!(app.count("SELECT COUNT(*) FROM refresh_tokens").await, 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM refresh_tokens WHERE length(token_hash) = 32")
+            .await,
+        2
+    );
+    let bad = refresh(&app, "not-a-token").await;
+    assert_eq!(bad.problem(400)["type"], "urn:roster:problem:invalid-token");
+}
+
+async fn refresh_token_reuse_revokes_the_session(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let session = app.user().await;
+    let other_device = app.login(&session.username, DEFAULT_PASSWORD).await;
+    let rotated = refresh(&app, &session.refresh_token).await.json();
+    // The old token again: 401, and the whole session is revoked.
+    refresh(&app, &session.refresh_token).await.problem(401);
+    refresh(&app, rotated["refresh_token"].as_str().unwrap())
+        .await
+        .problem(400);
+    app.get("/api/v1/auth/me")
+        .bearer(rotated["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .problem(401);
+    app.get("/api/v1/auth/me")
+        .bearer(&session.access_token)
+        .send()
+        .await
+        .problem(401);
+    // Other sessions are untouched.
+    assert_eq!(
+        app.get("/api/v1/auth/me")
+            .bearer(&other_device.access_token)
+            .send()
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'refresh_token_reuse'")
+            .await,
+        1
+    );
+}
+
+async fn concurrent_refreshes_with_one_token_leave_one_winner(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let session = app.user().await;
+    let results =
+        futures::future::join_all((0..3).map(|_| refresh(&app, &session.refresh_token))).await;
+    let statuses: Vec<u16> = results.iter().map(|r| r.status.as_u16()).collect();
+    // At most one rotation wins; a second presentation is reuse (401); once the session
+    // is revoked, a later one finds a dead session (400).
+    assert!(
+        statuses.iter().filter(|s| **s == 200).count() <= 1,
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&401), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [200, 400, 401].contains(s)),
+        "{statuses:?}"
+    );
+    // Whatever won, the session is revoked because the token was presented twice.
+    for result in results.iter().filter(|r| r.status == 200) {
+        app.get("/api/v1/auth/me")
+            .bearer(result.json()["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .problem(401);
+    }
+}
+
+async fn logout_revokes_the_access_token_at_once(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let session = app.user().await;
+    let response = app
+        .post("/api/v1/auth/logout")
+        .bearer(&session.access_token)
+        .send()
+        .await;
+    assert_eq!(response.status, StatusCode::NO_CONTENT);
+    app.get("/api/v1/auth/me")
+        .bearer(&session.access_token)
+        .send()
+        .await
+        .problem(401);
+    refresh(&app, &session.refresh_token).await.problem(400);
+    app.post("/api/v1/auth/logout").send().await.problem(401);
+}
+
+async fn logout_all_revokes_every_session(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let first = app.user().await;
+    let second = app.login(&first.username, DEFAULT_PASSWORD).await;
+    let bystander = app.user().await;
+    assert_eq!(
+        app.post("/api/v1/auth/logout-all")
+            .bearer(&first.access_token)
+            .send()
+            .await
+            .status,
+        204
+    );
+    for session in [&first, &second] {
+        app.get("/api/v1/auth/me")
+            .bearer(&session.access_token)
+            .send()
+            .await
+            .problem(401);
+        refresh(&app, &session.refresh_token).await.problem(400);
+    }
+    assert_eq!(
+        app.get("/api/v1/auth/me")
+            .bearer(&bystander.access_token)
+            .send()
+            .await
+            .status,
+        200
+    );
+}
+
+async fn revocation_applies_on_every_instance_at_once(backend: Backend) {
+    let first = TestApp::new(backend).await;
+    let second = first.sibling().await;
+    let session = first.user().await;
+    let other = first.login(&session.username, DEFAULT_PASSWORD).await;
+    assert_eq!(
+        second
+            .get("/api/v1/auth/me")
+            .bearer(&session.access_token)
+            .send()
+            .await
+            .status,
+        200
+    );
+    // Logout on instance 1, the very next request on instance 2 is refused.
+    assert_eq!(
+        first
+            .post("/api/v1/auth/logout")
+            .bearer(&session.access_token)
+            .send()
+            .await
+            .status,
+        204
+    );
+    second
+        .get("/api/v1/auth/me")
+        .bearer(&session.access_token)
+        .send()
+        .await
+        .problem(401);
+    // Session revocation on instance 2 takes effect on instance 1.
+    let response = second
+        .delete(&format!("/api/v1/auth/sessions/{}", other.session_id))
+        .bearer(&other.access_token)
+        .send()
+        .await;
+    assert_eq!(response.status, 204);
+    first
+        .get("/api/v1/auth/me")
+        .bearer(&other.access_token)
+        .send()
+        .await
+        .problem(401);
+}
+
+async fn sessions_list_shows_active_sessions_and_marks_the_current_one(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let session = app.user().await;
+    let response = app
+        .post("/api/v1/auth/login")
+        .header("user-agent", "TestPhone/1.0")
+        .from_ip("203.0.113.7")
+        .json(json!({"login": session.username, "password": DEFAULT_PASSWORD, "device_name": "phone"}))
+        .send()
+        .await;
+    let phone = Session::from_pair(&response.json(), &session.username, DEFAULT_PASSWORD);
+    let ended = app.login(&session.username, DEFAULT_PASSWORD).await;
+    app.post("/api/v1/auth/logout")
+        .bearer(&ended.access_token)
+        .send()
+        .await;
+
+    let list = app
+        .get("/api/v1/auth/sessions")
+        .bearer(&phone.access_token)
+        .send()
+        .await
+        .json();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{list}");
+    let current: Vec<_> = items.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["id"], phone.session_id.as_str());
+    assert_eq!(current[0]["device_name"], "phone");
+    assert_eq!(current[0]["ip"], "203.0.113.7");
+    assert_eq!(current[0]["user_agent"], "TestPhone/1.0");
+    for field in ["created_at", "last_used_at", "expires_at"] {
+        assert!(current[0][field].is_string(), "{field}");
+    }
+}
+
+async fn revoking_a_session_of_another_user_is_404(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let alice = app.user().await;
+    let bob = app.user().await;
+    let path = format!("/api/v1/auth/sessions/{}", bob.session_id);
+    app.delete(&path)
+        .bearer(&alice.access_token)
+        .send()
+        .await
+        .problem(404);
+    assert_eq!(
+        app.get("/api/v1/auth/me")
+            .bearer(&bob.access_token)
+            .send()
+            .await
+            .status,
+        200
+    );
+    app.delete("/api/v1/auth/sessions/not-a-uuid")
+        .bearer(&alice.access_token)
+        .send()
+        .await
+        .problem(404);
+    let unknown = format!("/api/v1/auth/sessions/{}", uuid::Uuid::now_v7());
+    app.delete(&unknown)
+        .bearer(&alice.access_token)
+        .send()
+        .await
+        .problem(404);
+    assert_eq!(
+        app.delete(&format!("/api/v1/auth/sessions/{}", alice.session_id))
+            .bearer(&alice.access_token)
+            .send()
+            .await
+            .status,
+        204
+    );
+    app.get("/api/v1/auth/me")
+        .bearer(&alice.access_token)
+        .send()
+        .await
+        .problem(401);
+}
+
+async fn expired_refresh_tokens_are_refused_and_purged(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let session = app.user().await;
+    let live = app.user().await;
+    app.clock.advance(chrono::Duration::days(6));
+    let kept = refresh(&app, &live.refresh_token).await;
+    assert_eq!(kept.status, 200, "refreshing slides the session's expiry");
+    app.clock
+        .advance(chrono::Duration::days(1) + chrono::Duration::seconds(1));
+    refresh(&app, &session.refresh_token).await.problem(400);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 2);
+    let purged = roster::maintenance::purge(&app.state).await.unwrap();
+    assert!(purged >= 2, "{purged}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 1);
+    let rotated = kept.json();
+    assert_eq!(
+        refresh(&app, rotated["refresh_token"].as_str().unwrap())
+            .await
+            .status,
+        200
+    );
+}
+
+async fn a_deactivated_account_loses_its_tokens_at_once(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let session = app.user().await;
+    crate::auth_login::sqlx_exec(&app, "UPDATE users SET is_active = FALSE").await;
+    app.get("/api/v1/auth/me")
+        .bearer(&session.access_token)
+        .send()
+        .await
+        .problem(401);
+    refresh(&app, &session.refresh_token).await.problem(400);
+}
