@@ -57,6 +57,11 @@ pub struct Application {
 pub fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1/auth", crate::auth::router())
+        .nest(
+            "/api/v1/users",
+            crate::users::router().merge(crate::achievements::router()),
+        )
+        .nest("/api/v1/admin", crate::admin::router())
         .merge(system::router())
 }
 

@@ -3,6 +3,8 @@
 //! `main.rs` parses the command line; everything else lives here so that the
 //! integration tests build exactly the application the binary serves.
 
+pub mod achievements;
+pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod auth;

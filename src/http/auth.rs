@@ -29,6 +29,23 @@ impl AuthUser {
     pub fn is_admin(&self) -> bool {
         self.user.is_admin()
     }
+
+    /// True when the caller is `user_id` or an administrator.
+    pub fn may_act_for(&self, user_id: Uuid) -> bool {
+        self.user.id == user_id || self.is_admin()
+    }
+
+    /// 403 unless the caller is `user_id` or an administrator (user ids are public, so
+    /// refusing does not reveal anything a 404 would hide).
+    pub fn require_self_or_admin(&self, user_id: Uuid) -> Result<(), ApiError> {
+        if self.may_act_for(user_id) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "only this user or an administrator may do this",
+            ))
+        }
+    }
 }
 
 /// The token in `Authorization: Bearer <token>`; `None` when the header is absent.

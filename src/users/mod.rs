@@ -2,3 +2,12 @@
 
 pub mod fields;
 pub mod model;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+
+/// Routes under `/api/v1/users`.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+}

@@ -154,6 +154,16 @@ pub async fn find_user(ex: impl Into<Exec<'_>>, id: Uuid) -> Result<Option<User>
         .await)
 }
 
+/// The account `id`, or 404.
+pub async fn find_user_or_404(
+    ex: impl Into<Exec<'_>>,
+    id: Uuid,
+) -> Result<User, crate::error::ApiError> {
+    find_user(ex, id)
+        .await?
+        .ok_or_else(|| crate::error::ApiError::not_found("user"))
+}
+
 /// An account with its current password hash, looked up by username or email.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LoginCandidate {
