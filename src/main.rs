@@ -41,6 +41,11 @@ enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
+    /// Password hashing tools.
+    Passwords {
+        #[command(subcommand)]
+        action: PasswordsCommand,
+    },
     /// Manage accounts in bulk.
     Users {
         #[command(subcommand)]
@@ -54,6 +59,19 @@ enum KeysCommand {
     /// KEY_REFRESH_SECONDS (default 5), and older keys stay published until the tokens
     /// they signed have expired.
     Rotate,
+}
+
+#[derive(Debug, Subcommand)]
+enum PasswordsCommand {
+    /// Time one Argon2id hash with the configured ARGON2_* parameters and print how many
+    /// password checks per second this machine's cores can do. Prints JSON with --json.
+    Benchmark {
+        /// How many hashes to time (the median is reported).
+        #[arg(long, default_value_t = 15)]
+        samples: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +141,31 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 "new signing key {kid}; running instances sign with it within {} s",
                 context.config.key_refresh_interval.as_secs()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Passwords {
+            action: PasswordsCommand::Benchmark { samples, json },
+        } => {
+            let cost = config.hash_cost;
+            let timing =
+                tokio::task::spawn_blocking(move || cli::time_hashes(cost, samples)).await??;
+            let millis = timing.median.as_secs_f64() * 1000.0;
+            if json {
+                let report = serde_json::json!({
+                    "memory_kib": cost.memory_kib, "iterations": cost.iterations, "parallelism": cost.parallelism,
+                    "median_ms": millis, "cores": timing.cores, "limit_per_second": timing.limit_per_second(),
+                });
+                println!("{report}");
+            } else {
+                println!(
+                    "argon2id m={} KiB t={} p={}: {millis:.1} ms per hash (median of {samples}); {} cores verify about {:.0} passwords/s",
+                    cost.memory_kib,
+                    cost.iterations,
+                    cost.parallelism,
+                    timing.cores,
+                    timing.limit_per_second()
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Users {

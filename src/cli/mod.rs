@@ -2,6 +2,7 @@
 //! configuration as the server; the binary only parses arguments and prints.
 
 mod admin;
+mod calibrate;
 mod import;
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use crate::crypto::Cipher;
 use crate::db::Db;
 
 pub use admin::{AdminOutcome, create_admin};
+pub use calibrate::{HashTiming, time_hashes};
 pub use import::{ImportReport, import_users};
 
 /// What a command needs: the migrated database, the hasher and the clock.

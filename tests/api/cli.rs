@@ -15,6 +15,7 @@ on_both_engines!(
     keys_rotate_reaches_a_running_instance,
     users_import_reports_imported_and_rejected_lines,
     migrate_applies_migrations_and_reports,
+    passwords_benchmark_times_the_configured_hash,
 );
 
 fn roster(app: &TestApp, args: &[&str], extra_env: &[(&str, &str)], stdin: Option<&str>) -> Output {
@@ -268,4 +269,27 @@ async fn migrate_applies_migrations_and_reports(backend: Backend) {
         "{}",
         text(&production)
     );
+}
+
+async fn passwords_benchmark_times_the_configured_hash(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let output = roster(
+        &app,
+        &["passwords", "benchmark", "--samples", "3", "--json"],
+        &[("ARGON2_MEMORY_KIB", "256"), ("ARGON2_ITERATIONS", "1")],
+        None,
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["memory_kib"], 256);
+    assert_eq!(report["iterations"], 1);
+    assert!(report["median_ms"].as_f64().unwrap() > 0.0);
+    assert!(report["limit_per_second"].as_f64().unwrap() > 0.0);
+    let human = roster(
+        &app,
+        &["passwords", "benchmark", "--samples", "1"],
+        &[("ARGON2_MEMORY_KIB", "256"), ("ARGON2_ITERATIONS", "1")],
+        None,
+    );
+    assert!(text(&human).contains("ms per hash"), "{}", text(&human));
 }
