@@ -168,9 +168,6 @@ where
 }
 
 fn spawn_background_tasks(state: &AppState) {
-    let warm = state.clone();
-    tokio::spawn(async move { warm.hasher.warm_up().await });
-
     every(state, state.config.cleanup_interval, |state| async move {
         if let Err(e) = crate::maintenance::purge(&state).await {
             tracing::warn!(error = %e, "periodic cleanup failed");
