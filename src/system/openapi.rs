@@ -49,3 +49,89 @@ impl Modify for BearerAuth {
         );
     }
 }
+
+/// Documents the responses every operation can give besides its own: problem bodies for
+/// malformed (400), too large (413) or wrongly typed (415) bodies and validation (422) on
+/// operations that take one, 401 on authenticated ones, 404 for path ids, 500 and 503
+/// under `/api/v1`; and the `X-Request-Id` header on every response. Applied to the
+/// finished document, after every route has added its paths.
+pub fn document_common_responses(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::Operation;
+
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let api = path.starts_with("/api/");
+        let has_path_id = path.contains('{');
+        let operations: [&mut Option<Operation>; 5] = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let mut add = |status: &str, description: &str| {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem_response(description).into());
+            };
+            if operation.request_body.is_some() {
+                add(
+                    "400",
+                    "Malformed request body (not JSON, not an object, or a bad form)",
+                );
+                add("413", "Request body over 64 KiB");
+                add("415", "Unsupported content type");
+                add(
+                    "422",
+                    "Validation failed; `errors` names every failing field",
+                );
+            }
+            if operation.security.is_some() {
+                add(
+                    "401",
+                    "Missing, malformed, expired, wrongly signed or revoked access token (see WWW-Authenticate)",
+                );
+            }
+            if has_path_id {
+                add("404", "No such resource (also a malformed id)");
+            }
+            if api {
+                add("500", "Internal error; the body carries the request id");
+                add("503", "The database is unavailable; retry later");
+            }
+            for response in operation.responses.responses.values_mut() {
+                if let utoipa::openapi::RefOr::T(response) = response {
+                    response
+                        .headers
+                        .entry("X-Request-Id".to_owned())
+                        .or_insert_with(|| {
+                            utoipa::openapi::HeaderBuilder::new()
+                                .schema(Some(
+                                    utoipa::openapi::ObjectBuilder::new()
+                                        .schema_type(utoipa::openapi::schema::Type::String),
+                                ))
+                                .description(Some(
+                                    "The request's id: the one the client sent, or a new UUID",
+                                ))
+                                .build()
+                                .into()
+                        });
+                }
+            }
+        }
+    }
+}
+
+fn problem_response(description: &str) -> utoipa::openapi::Response {
+    utoipa::openapi::ResponseBuilder::new()
+        .description(description)
+        .content(
+            crate::error::PROBLEM_JSON,
+            utoipa::openapi::ContentBuilder::new()
+                .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+}
