@@ -5,7 +5,8 @@
 //! After `LOGIN_MAX_FAILURES` consecutive failures the identifier is locked for
 //! `LOGIN_LOCKOUT_SECONDS`, doubling with each further lock up to 15 minutes. An attempt
 //! is counted before its password is checked ([`begin_attempt`]), so concurrent guesses
-//! cannot exceed the limit. A success ([`clear`]) or a password reset
+//! cannot exceed the limit (attempts beyond the failures still allowed wait, with 429
+//! and `Retry-After: 1`, until those under way are settled). A success ([`clear`]) or a password reset
 //! ([`clear_account`]) clears the record. Locking stops new logins only: sessions
 //! already open stay valid.
 
@@ -34,7 +35,8 @@ pub enum Attempt {
 /// Counts a login attempt for `key` before its password is checked, and says whether it
 /// may go ahead. Counting first (a success clears the count again) means that attempts
 /// sent at the same moment cannot all slip past the limit while their passwords are
-/// being hashed: the attempt that exceeds `LOGIN_MAX_FAILURES` locks the identifier.
+/// being hashed: while as many attempts are unsettled as failures remain allowed, more
+/// are refused for a second, without locking (they may all turn out to be successes).
 pub async fn begin_attempt(
     ex: impl Into<Exec<'_>>,
     config: &Config,
@@ -43,40 +45,57 @@ pub async fn begin_attempt(
 ) -> Result<Attempt, sqlx::Error> {
     // A record idle for a day starts over, so old locks stop doubling.
     let stale = now - chrono::Duration::days(1);
+    // Attempts counted this long ago were settled, or never will be (the process stopped
+    // while checking them): a full count that old is not holding anyone back any more.
+    let abandoned = now
+        - chrono::Duration::from_std(config.request_timeout.max(Duration::from_secs(60)))
+            .unwrap_or(chrono::Duration::minutes(1));
     let max = config.login_max_failures as i32;
     on_exec!(ex, c => {
-        let (failures, lock_count, locked_until): (i32, i32, Option<DateTime<Utc>>) = sqlx::query_as(
+        let counted = sqlx::query(
+            "UPDATE login_throttle SET failures = failures + 1, updated_at = $2 \
+             WHERE identifier = $1 AND (locked_until IS NULL OR locked_until <= $2) \
+               AND failures < $3 AND updated_at >= $4")
+            .bind(key)
+            .bind(now)
+            .bind(max)
+            .bind(stale)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+        if counted > 0 {
+            return Ok(Attempt::Allowed);
+        }
+        let started = sqlx::query(
             "INSERT INTO login_throttle (identifier, failures, lock_count, locked_until, updated_at) VALUES ($1, 1, 0, NULL, $2) \
-             ON CONFLICT (identifier) DO UPDATE SET \
-               failures = CASE WHEN login_throttle.locked_until > $2 THEN login_throttle.failures \
-                               WHEN login_throttle.updated_at < $3 THEN 1 ELSE login_throttle.failures + 1 END, \
-               lock_count = CASE WHEN login_throttle.locked_until > $2 THEN login_throttle.lock_count \
-                                 WHEN login_throttle.updated_at < $3 THEN 0 ELSE login_throttle.lock_count END, \
-               updated_at = CASE WHEN login_throttle.locked_until > $2 THEN login_throttle.updated_at ELSE $2 END \
-             RETURNING failures, lock_count, locked_until")
+             ON CONFLICT (identifier) DO UPDATE SET failures = 1, \
+               lock_count = CASE WHEN login_throttle.updated_at < $3 THEN 0 ELSE login_throttle.lock_count END, \
+               locked_until = NULL, updated_at = $2 \
+             WHERE (login_throttle.locked_until IS NULL OR login_throttle.locked_until <= $2) \
+               AND (login_throttle.updated_at < $3 OR (login_throttle.failures >= $5 AND login_throttle.updated_at < $4))")
             .bind(key)
             .bind(now)
             .bind(stale)
-            .fetch_one(&mut *c)
-            .await?;
-        if let Some(until) = locked_until.filter(|until| *until > now) {
-            return Ok(Attempt::Locked { retry_after_secs: seconds_until(until, now) });
-        }
-        if failures <= max {
-            return Ok(Attempt::Allowed);
-        }
-        // More attempts than failures allowed are under way at once: lock now.
-        let length = lock_duration(config.login_lockout, lock_count.max(0) as u32);
-        let until = now + chrono::Duration::from_std(length).unwrap_or(chrono::Duration::minutes(15));
-        sqlx::query(
-            "UPDATE login_throttle SET failures = 0, lock_count = lock_count + 1, locked_until = $2 \
-             WHERE identifier = $1 AND failures > $3")
-            .bind(key)
-            .bind(until)
+            .bind(abandoned)
             .bind(max)
             .execute(&mut *c)
+            .await?
+            .rows_affected();
+        if started > 0 {
+            return Ok(Attempt::Allowed);
+        }
+        let locked_until: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(
+            "SELECT locked_until FROM login_throttle WHERE identifier = $1")
+            .bind(key)
+            .fetch_optional(&mut *c)
             .await?;
-        Ok(Attempt::Locked { retry_after_secs: length.as_secs().max(1) })
+        Ok(Attempt::Locked {
+            retry_after_secs: match locked_until.flatten().filter(|until| *until > now) {
+                Some(until) => seconds_until(until, now),
+                // As many attempts under way as failures remain: wait for them to settle.
+                None => 1,
+            },
+        })
     })
 }
 
