@@ -1,4 +1,5 @@
-//! The answers the HTTP layer gives by itself (rate limits, outages and deadlines),
+//! The answers the HTTP layer gives by itself (rate limits, outages and deadlines, and
+//! the body extractors' 400/413/415),
 //! added to the OpenAPI document for every operation they can happen to, so the
 //! document stays true for endpoints added later without each annotation repeating them.
 
@@ -16,6 +17,27 @@ pub fn document_layer_responses(openapi: &mut OpenApi) {
             continue;
         }
         for operation in operations_mut(item) {
+            if let Some(body) = &operation.request_body {
+                let json = match body {
+                    RefOr::T(body) => body.content.contains_key("application/json"),
+                    RefOr::Ref(_) => true,
+                };
+                add_problem_response(
+                    operation,
+                    413,
+                    "The request body is larger than 64 KiB",
+                    None,
+                );
+                add_problem_response(
+                    operation,
+                    415,
+                    "The request body is not of the documented content type",
+                    None,
+                );
+                if json && !operation.responses.responses.contains_key("400") {
+                    add_problem_response(operation, 400, "The body is not valid JSON", None);
+                }
+            }
             add_problem_response(
                 operation,
                 503,

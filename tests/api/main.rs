@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod abuse_fuzz;
 mod abuse_lockout;
 mod abuse_proxies;
 mod abuse_ratelimit;
