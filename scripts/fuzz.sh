@@ -14,8 +14,8 @@ cd "$(dirname "$0")/.."
 
 engines=("$@")
 [ ${#engines[@]} -gt 0 ] || engines=(sqlite postgres)
-bin=${ROSTER_BIN:-target/debug/roster}
-venv=${FUZZ_VENV:-target/fuzz-venv}
+bin=${ROSTER_BIN:-$PWD/target/debug/roster}
+venv=${FUZZ_VENV:-$PWD/target/fuzz-venv}
 max_time=${FUZZ_MAX_TIME:-240}
 max_examples=${FUZZ_MAX_EXAMPLES:-40}
 postgres_admin=${ROSTER_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
@@ -98,10 +98,11 @@ PY
         --max-examples "$max_examples" --seed 20261122 --request-timeout 15
         --suppress-health-check all --no-color --warnings off
     )
-    "$venv/bin/schemathesis" run "${common[@]}" --max-time "$max_time" \
-        --exclude-path-regex "$session_enders" || status=1
-    "$venv/bin/schemathesis" run "${common[@]}" --max-time 60 \
-        --include-path-regex "$session_enders" || status=1
+    # Run from the scratch directory: schemathesis keeps a cache in the working directory.
+    (cd "$work" && "$venv/bin/schemathesis" run "${common[@]}" --max-time "$max_time" \
+        --exclude-path-regex "$session_enders") || status=1
+    (cd "$work" && "$venv/bin/schemathesis" run "${common[@]}" --max-time 60 \
+        --include-path-regex "$session_enders") || status=1
     if grep -q '"level":"ERROR"' "$log"; then
         echo "fuzz: $engine: roster logged errors:" >&2
         grep '"level":"ERROR"' "$log" | head -20 >&2
