@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::crypto::{Cipher, load_or_create_key_file};
 use crate::db::Db;
 use crate::http::middleware;
+use crate::http::ratelimit::{self, AuthRateLimiter};
 use crate::system::{self, openapi::ApiDoc};
 
 /// Everything a request handler may need, built once at start-up.
@@ -98,9 +99,18 @@ impl Application {
             metrics: system::metrics::handle(),
             started: Instant::now(),
         }));
-        let (routes, openapi) = api_routes().split_for_parts();
+        let (routes, mut openapi) = api_routes().split_for_parts();
+        crate::http::openapi::document_layer_responses(&mut openapi);
+        let rate_limiter = Arc::new(AuthRateLimiter::new(&state.config, state.clock.clone())?);
+        rate_limiter.spawn_upkeep();
+        tracing::debug!(store = rate_limiter.store(), "authentication rate limits");
         let router = middleware::stack(
-            system::docs::with_docs(routes, openapi).with_state(state.clone()),
+            system::docs::with_docs(routes, openapi)
+                .with_state(state.clone())
+                .layer(axum::middleware::from_fn_with_state(
+                    rate_limiter,
+                    ratelimit::limit_auth_requests,
+                )),
             &state.config,
         );
         spawn_background_tasks(&state);
@@ -116,19 +126,53 @@ impl Application {
         self.router.clone()
     }
 
-    /// Serves on `listener` until `shutdown` completes, then lets in-flight requests finish.
+    /// Serves on `listener` until `shutdown` completes; then stops accepting connections,
+    /// lets in-flight requests finish for at most `SHUTDOWN_DRAIN_SECONDS`, and closes
+    /// the database pool (which, on SQLite, checkpoints the write-ahead log).
     pub async fn serve(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let drain = self.state.config.shutdown_drain;
+        let signalled = Arc::new(tokio::sync::Notify::new());
+        let notify = signalled.clone();
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await?;
-        self.state.db.close().await;
+        let server = axum::serve(listener, service).with_graceful_shutdown(async move {
+            shutdown.await;
+            notify.notify_one();
+        });
+        let drain_deadline = async {
+            signalled.notified().await;
+            tracing::info!(
+                drain_seconds = drain.as_secs(),
+                "shutting down: no new connections; finishing in-flight requests"
+            );
+            tokio::time::sleep(drain).await;
+        };
+        let deadline = tokio::select! {
+            served = server.into_future() => {
+                served?;
+                tracing::info!("every in-flight request finished");
+                Instant::now() + Duration::from_secs(5)
+            }
+            () = drain_deadline => {
+                tracing::warn!(
+                    drain_seconds = drain.as_secs(),
+                    "drain time is over: requests still running are abandoned"
+                );
+                Instant::now() + Duration::from_secs(1)
+            }
+        };
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if tokio::time::timeout(remaining, self.state.db.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the database pool did not close in time");
+        }
         Ok(())
     }
 }

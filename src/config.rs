@@ -147,6 +147,14 @@ pub struct Config {
     pub log_format: LogFormat,
     pub cleanup_interval: Duration,
     pub key_refresh_interval: Duration,
+    /// Peers whose `X-Forwarded-For`/`Forwarded` headers are believed (`TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Prefix of every Redis key Roster writes (`REDIS_KEY_PREFIX`).
+    pub redis_key_prefix: String,
+    /// How long in-flight requests may run on after SIGTERM (`SHUTDOWN_DRAIN_SECONDS`).
+    pub shutdown_drain: Duration,
+    /// The longest a request may take before it is answered 503 (`REQUEST_TIMEOUT_SECONDS`).
+    pub request_timeout: Duration,
 }
 
 /// A configuration value that cannot be used; start-up stops with this message.
@@ -343,6 +351,17 @@ impl Config {
             }
         }
 
+        let trusted_proxies = parse_trusted_proxies(vars.get("TRUSTED_PROXIES"))?;
+        let redis_key_prefix = vars
+            .get("REDIS_KEY_PREFIX")
+            .unwrap_or_else(|| "roster:".to_owned());
+        if redis_key_prefix.len() > 100 || redis_key_prefix.chars().any(char::is_whitespace) {
+            return Err(invalid(
+                "REDIS_KEY_PREFIX",
+                "must be at most 100 characters without spaces",
+            ));
+        }
+
         let min_length = vars.number("PASSWORD_MIN_LENGTH", 8, 1, 128)? as usize;
         let max_length = vars.number("PASSWORD_MAX_LENGTH", 128, 8, 1024)? as usize;
         if min_length > max_length {
@@ -432,6 +451,20 @@ impl Config {
                 5,
                 1,
                 10,
+            )?),
+            trusted_proxies,
+            redis_key_prefix,
+            shutdown_drain: Duration::from_secs(vars.number(
+                "SHUTDOWN_DRAIN_SECONDS",
+                20,
+                0,
+                3_600,
+            )?),
+            request_timeout: Duration::from_secs(vars.number(
+                "REQUEST_TIMEOUT_SECONDS",
+                6,
+                1,
+                600,
             )?),
         };
         config.check_environment()?;
@@ -525,6 +558,29 @@ fn parse_database_url(raw: Option<String>) -> Result<DatabaseUrl, ConfigError> {
     ))
 }
 
+/// `TRUSTED_PROXIES`: comma-separated CIDR blocks or single addresses.
+fn parse_trusted_proxies(raw: Option<String>) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<IpAddr>().map(ipnet::IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| {
+                    invalid(
+                        "TRUSTED_PROXIES",
+                        format!("{entry:?} is not an IP address or CIDR block"),
+                    )
+                })
+        })
+        .collect()
+}
+
 /// Decodes `ENCRYPTION_KEY`: standard or URL-safe base64 of exactly 32 bytes.
 pub fn decode_key(encoded: &str) -> Result<[u8; 32], String> {
     let bytes = base64::engine::general_purpose::STANDARD
@@ -582,11 +638,42 @@ mod tests {
             ("ALLOWED_ORIGINS", "ftp://x"),
             ("PASSWORD_REQUIRE_MIXED", "maybe"),
             ("PREFERENCES_SCHEMA", "/nonexistent/schema.json"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("REDIS_KEY_PREFIX", "roster prod:"),
+            ("SHUTDOWN_DRAIN_SECONDS", "-1"),
+            ("SHUTDOWN_DRAIN_SECONDS", "soon"),
+            ("REQUEST_TIMEOUT_SECONDS", "0"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");
             assert!(err.to_string().contains(var));
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidr_blocks_or_addresses_and_empty_by_default() {
+        assert!(config(&[]).unwrap().trusted_proxies.is_empty());
+        let c = config(&[("TRUSTED_PROXIES", " 10.1.2.3/8, 192.168.0.1 ,fd00::/8,")]).unwrap();
+        let nets: Vec<String> = c.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(nets, ["10.0.0.0/8", "192.168.0.1/32", "fd00::/8"]);
+    }
+
+    #[test]
+    fn shutdown_drain_request_timeout_and_redis_prefix_have_defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.shutdown_drain, Duration::from_secs(20));
+        assert_eq!(c.request_timeout, Duration::from_secs(6));
+        assert_eq!(c.redis_key_prefix, "roster:");
+        let c = config(&[
+            ("SHUTDOWN_DRAIN_SECONDS", "0"),
+            ("REQUEST_TIMEOUT_SECONDS", "30"),
+            ("REDIS_KEY_PREFIX", "staging:roster:"),
+        ])
+        .unwrap();
+        assert_eq!(c.shutdown_drain, Duration::ZERO);
+        assert_eq!(c.request_timeout, Duration::from_secs(30));
+        assert_eq!(c.redis_key_prefix, "staging:roster:");
     }
 
     #[test]

@@ -350,6 +350,15 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db)
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() =>
+        {
+            // SQLite: SQLITE_BUSY or SQLITE_LOCKED (any extended code) after the busy
+            // timeout, i.e. another writer held the database for too long.
+            db.code()
+                .and_then(|code| code.parse::<i32>().ok())
+                .is_some_and(|code| matches!(code & 0xff, 5 | 6))
+        }
         sqlx::Error::Database(db) => {
             // PostgreSQL: admin shutdown, cannot connect now, too many connections.
             matches!(

@@ -3,8 +3,12 @@
 //!
 //! Failures are counted per lower-cased identifier, whether or not an account has it.
 //! After `LOGIN_MAX_FAILURES` consecutive failures the identifier is locked for
-//! `LOGIN_LOCKOUT_SECONDS`, doubling with each further lock up to 15 minutes. A success
-//! (or a password reset) clears the record.
+//! `LOGIN_LOCKOUT_SECONDS`, doubling with each further lock up to 15 minutes. An attempt
+//! is counted before its password is checked ([`begin_attempt`]), so concurrent guesses
+//! cannot exceed the limit (attempts beyond the failures still allowed wait, with 429
+//! and `Retry-After: 1`, until those under way are settled). A success ([`clear`]) or a password reset
+//! ([`clear_account`]) clears the record. Locking stops new logins only: sessions
+//! already open stay valid.
 
 use std::time::Duration;
 
@@ -21,20 +25,78 @@ pub fn identifier_key(identifier: &str) -> String {
     identifier.trim().to_lowercase()
 }
 
-/// Seconds until `key` may try again, if it is locked now.
-pub async fn locked_for(
+/// Whether a login attempt for an identifier may check its password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    Allowed,
+    Locked { retry_after_secs: u64 },
+}
+
+/// Counts a login attempt for `key` before its password is checked, and says whether it
+/// may go ahead. Counting first (a success clears the count again) means that attempts
+/// sent at the same moment cannot all slip past the limit while their passwords are
+/// being hashed: while as many attempts are unsettled as failures remain allowed, more
+/// are refused for a second, without locking (they may all turn out to be successes).
+pub async fn begin_attempt(
     ex: impl Into<Exec<'_>>,
+    config: &Config,
     key: &str,
     now: DateTime<Utc>,
-) -> Result<Option<u64>, sqlx::Error> {
-    let until: Option<Option<DateTime<Utc>>> = on_exec!(ex, c => sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE identifier = $1")
-        .bind(key)
-        .fetch_optional(c)
-        .await)?;
-    Ok(until
-        .flatten()
-        .filter(|until| *until > now)
-        .map(|until| seconds_until(until, now)))
+) -> Result<Attempt, sqlx::Error> {
+    // A record idle for a day starts over, so old locks stop doubling.
+    let stale = now - chrono::Duration::days(1);
+    // Attempts counted this long ago were settled, or never will be (the process stopped
+    // while checking them): a full count that old is not holding anyone back any more.
+    let abandoned = now
+        - chrono::Duration::from_std(config.request_timeout.max(Duration::from_secs(60)))
+            .unwrap_or(chrono::Duration::minutes(1));
+    let max = config.login_max_failures as i32;
+    on_exec!(ex, c => {
+        let counted = sqlx::query(
+            "UPDATE login_throttle SET failures = failures + 1, updated_at = $2 \
+             WHERE identifier = $1 AND (locked_until IS NULL OR locked_until <= $2) \
+               AND failures < $3 AND updated_at >= $4")
+            .bind(key)
+            .bind(now)
+            .bind(max)
+            .bind(stale)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+        if counted > 0 {
+            return Ok(Attempt::Allowed);
+        }
+        let started = sqlx::query(
+            "INSERT INTO login_throttle (identifier, failures, lock_count, locked_until, updated_at) VALUES ($1, 1, 0, NULL, $2) \
+             ON CONFLICT (identifier) DO UPDATE SET failures = 1, \
+               lock_count = CASE WHEN login_throttle.updated_at < $3 THEN 0 ELSE login_throttle.lock_count END, \
+               locked_until = NULL, updated_at = $2 \
+             WHERE (login_throttle.locked_until IS NULL OR login_throttle.locked_until <= $2) \
+               AND (login_throttle.updated_at < $3 OR (login_throttle.failures >= $5 AND login_throttle.updated_at < $4))")
+            .bind(key)
+            .bind(now)
+            .bind(stale)
+            .bind(abandoned)
+            .bind(max)
+            .execute(&mut *c)
+            .await?
+            .rows_affected();
+        if started > 0 {
+            return Ok(Attempt::Allowed);
+        }
+        let locked_until: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(
+            "SELECT locked_until FROM login_throttle WHERE identifier = $1")
+            .bind(key)
+            .fetch_optional(&mut *c)
+            .await?;
+        Ok(Attempt::Locked {
+            retry_after_secs: match locked_until.flatten().filter(|until| *until > now) {
+                Some(until) => seconds_until(until, now),
+                // As many attempts under way as failures remain: wait for them to settle.
+                None => 1,
+            },
+        })
+    })
 }
 
 fn seconds_until(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
@@ -48,29 +110,23 @@ pub fn lock_duration(base: Duration, n: u32) -> Duration {
         .min(MAX_LOCK.max(base))
 }
 
-/// Counts a failure; returns the lock length in seconds when this failure locked `key`.
+/// Settles an attempt counted by [`begin_attempt`] as a failure; returns the lock
+/// length in seconds when this failure locked `key`.
 pub async fn record_failure(
     ex: impl Into<Exec<'_>>,
     config: &Config,
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<u64>, sqlx::Error> {
-    // A record idle for a day starts over, so old locks stop doubling.
-    let stale = now - chrono::Duration::days(1);
+    let max = config.login_max_failures as i32;
     on_exec!(ex, c => {
-        let (failures, lock_count): (i32, i32) = sqlx::query_as(
-            "INSERT INTO login_throttle (identifier, failures, lock_count, locked_until, updated_at) VALUES ($1, 1, 0, NULL, $2) \
-             ON CONFLICT (identifier) DO UPDATE SET \
-               failures = CASE WHEN login_throttle.updated_at < $3 THEN 1 ELSE login_throttle.failures + 1 END, \
-               lock_count = CASE WHEN login_throttle.updated_at < $3 THEN 0 ELSE login_throttle.lock_count END, \
-               updated_at = $2 \
-             RETURNING failures, lock_count")
+        let counted: Option<(i32, i32)> = sqlx::query_as(
+            "SELECT failures, lock_count FROM login_throttle WHERE identifier = $1")
             .bind(key)
-            .bind(now)
-            .bind(stale)
-            .fetch_one(&mut *c)
+            .fetch_optional(&mut *c)
             .await?;
-        if failures < config.login_max_failures as i32 {
+        let Some((failures, lock_count)) = counted else { return Ok(None) };
+        if failures < max {
             return Ok(None);
         }
         let length = lock_duration(config.login_lockout, lock_count.max(0) as u32);
@@ -79,7 +135,7 @@ pub async fn record_failure(
             "UPDATE login_throttle SET failures = 0, lock_count = lock_count + 1, locked_until = $2 WHERE identifier = $1 AND failures >= $3")
             .bind(key)
             .bind(until)
-            .bind(config.login_max_failures as i32)
+            .bind(max)
             .execute(&mut *c)
             .await?
             .rows_affected();
@@ -90,6 +146,23 @@ pub async fn record_failure(
 /// Forgets the failures of `key` (successful login, password reset).
 pub async fn clear(ex: impl Into<Exec<'_>>, key: &str) -> Result<(), sqlx::Error> {
     on_exec!(ex, c => sqlx::query("DELETE FROM login_throttle WHERE identifier = $1").bind(key).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Forgets the failures of every identifier an account logs in with, its username and
+/// its email address (a completed password reset calls this: whoever reset the password
+/// proved they own the account, so none of its spellings should stay locked).
+pub async fn clear_account(
+    ex: impl Into<Exec<'_>>,
+    username: &str,
+    email: &str,
+) -> Result<(), sqlx::Error> {
+    on_exec!(ex, c => sqlx::query("DELETE FROM login_throttle WHERE identifier IN ($1, $2)")
+        .bind(identifier_key(username))
+        .bind(identifier_key(email))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 

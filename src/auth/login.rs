@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::lockout::{self, identifier_key};
+use super::lockout::{self, Attempt, identifier_key};
 use super::password::Verification;
 use super::sessions::{self, Device, Refreshed, TokenPair, token_pair};
 use crate::app::AppState;
@@ -65,7 +65,9 @@ pub async fn password_login(
 ) -> Result<(User, sessions::IssuedRefresh), LoginFailure> {
     let key = identifier_key(identifier);
     let now = state.clock.now();
-    if let Some(retry_after_secs) = lockout::locked_for(&state.db, &key, now).await? {
+    if let Attempt::Locked { retry_after_secs } =
+        lockout::begin_attempt(&state.db, &state.config, &key, now).await?
+    {
         metrics::counter!("roster_logins_total", "result" => "locked").increment(1);
         return Err(LoginFailure::Locked { retry_after_secs });
     }

@@ -1,11 +1,13 @@
 //! The middleware every request passes through, outermost first: request id (set or
 //! echoed), tracing span, panic catching, problem+json for every error response,
-//! security headers, CORS, metrics by route template, and the 64 KiB body limit.
+//! security headers, CORS, the client address (trusted proxies), metrics by route
+//! template, the request deadline, and the 64 KiB body limit.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -35,7 +37,15 @@ pub fn stack(router: Router, config: &Config) -> Router {
         .fallback(|| async { ApiError::not_found("resource") })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(middleware::from_fn(record_metrics));
+        .layer(middleware::from_fn_with_state(
+            config.request_timeout,
+            request_deadline,
+        ))
+        .layer(middleware::from_fn(record_metrics))
+        .layer(middleware::from_fn_with_state(
+            Arc::<[ipnet::IpNet]>::from(config.trusted_proxies.as_slice()),
+            super::client::resolve_client_addr,
+        ));
     router.layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
@@ -127,6 +137,24 @@ async fn problem_details(request: Request, next: Next) -> Response {
         }
     }
     rebuilt
+}
+
+/// Answers 503 when a request has not been answered within `REQUEST_TIMEOUT_SECONDS`,
+/// so that a stalled dependency (a database that accepted the connection but never
+/// answers) cannot hold a client forever. The handler's future is dropped, which rolls
+/// back its open transaction.
+async fn request_deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            metrics::counter!("roster_request_timeouts_total").increment(1);
+            ApiError::Unavailable(format!(
+                "the request could not be completed within {} s",
+                limit.as_secs()
+            ))
+            .into_response()
+        }
+    }
 }
 
 /// Counts requests and their latency by method, route template and status.

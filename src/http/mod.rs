@@ -6,9 +6,11 @@ mod auth;
 mod client;
 mod extract;
 pub mod middleware;
+pub mod openapi;
 mod pagination;
+pub mod ratelimit;
 
 pub use auth::{AdminUser, AuthUser, MaybeAuthUser, bearer_token};
-pub use client::ClientInfo;
+pub use client::{ClientAddr, ClientInfo, client_ip};
 pub use extract::{ApiJson, ApiPath, ApiQuery, Created, NoContent, parse_json};
 pub use pagination::{Cursor, Page, PageQuery};

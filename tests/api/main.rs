@@ -2,13 +2,19 @@
 
 mod helpers;
 
+mod abuse_fuzz;
+mod abuse_lockout;
+mod abuse_proxies;
+mod abuse_ratelimit;
 mod auth_login;
 mod auth_register;
 mod cli;
 mod http_hygiene;
 mod keys;
 mod oauth;
+mod outage;
 mod passwords;
 mod sessions;
+mod shutdown;
 mod system;
 mod tokens;

@@ -1,0 +1,98 @@
+//! The answers the HTTP layer gives by itself (rate limits, outages and deadlines, and
+//! the body extractors' 400/413/415),
+//! added to the OpenAPI document for every operation they can happen to, so the
+//! document stays true for endpoints added later without each annotation repeating them.
+
+use utoipa::openapi::header::Header;
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::{Content, Object, OpenApi, Ref, RefOr, Response, Schema, Type};
+
+use crate::error::PROBLEM_JSON;
+
+/// Documents every answer the middleware stack may give.
+pub fn document_layer_responses(openapi: &mut OpenApi) {
+    super::ratelimit::document(openapi);
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        if !path.starts_with("/api/") {
+            continue;
+        }
+        for operation in operations_mut(item) {
+            if let Some(body) = &operation.request_body {
+                let json = match body {
+                    RefOr::T(body) => body.content.contains_key("application/json"),
+                    RefOr::Ref(_) => true,
+                };
+                add_problem_response(
+                    operation,
+                    413,
+                    "The request body is larger than 64 KiB",
+                    None,
+                );
+                add_problem_response(
+                    operation,
+                    415,
+                    "The request body is not of the documented content type",
+                    None,
+                );
+                if json && !operation.responses.responses.contains_key("400") {
+                    add_problem_response(operation, 400, "The body is not valid JSON", None);
+                }
+            }
+            add_problem_response(
+                operation,
+                503,
+                "The database is unavailable, or the request could not be completed in time (REQUEST_TIMEOUT_SECONDS); retry later",
+                Some((
+                    "Retry-After",
+                    Object::with_type(Type::Integer).into(),
+                    "Seconds to wait before retrying",
+                )),
+            );
+        }
+    }
+}
+
+/// Every operation of a path.
+pub fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Adds a problem+json answer with `status` (and optionally a header) to `operation`;
+/// an answer already documented for that status gains the problem+json body if it lacks it.
+pub fn add_problem_response(
+    operation: &mut Operation,
+    status: u16,
+    description: &str,
+    header: Option<(&str, RefOr<Schema>, &str)>,
+) {
+    let entry = operation
+        .responses
+        .responses
+        .entry(status.to_string())
+        .or_insert_with(|| RefOr::T(Response::new(description)));
+    let RefOr::T(response) = entry else {
+        return;
+    };
+    response
+        .content
+        .entry(PROBLEM_JSON.to_owned())
+        .or_insert_with(|| RefOr::T(Content::new(Some(Ref::from_schema_name("Problem")))));
+    if let Some((name, schema, text)) = header {
+        response.headers.entry(name.to_owned()).or_insert_with(|| {
+            let mut header = Header::new(schema);
+            header.description = Some(text.to_owned());
+            RefOr::T(header)
+        });
+    }
+}
