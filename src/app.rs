@@ -99,8 +99,7 @@ impl Application {
             metrics: system::metrics::handle(),
             started: Instant::now(),
         }));
-        let (routes, mut openapi) = api_routes().split_for_parts();
-        crate::http::openapi::document_layer_responses(&mut openapi);
+        let (routes, openapi) = api_routes().split_for_parts();
         let rate_limiter = Arc::new(AuthRateLimiter::new(&state.config, state.clock.clone())?);
         rate_limiter.spawn_upkeep();
         tracing::debug!(store = rate_limiter.store(), "authentication rate limits");

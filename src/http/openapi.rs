@@ -1,7 +1,8 @@
-//! The answers the HTTP layer gives by itself (rate limits, outages and deadlines, and
-//! the body extractors' 400/413/415),
-//! added to the OpenAPI document for every operation they can happen to, so the
-//! document stays true for endpoints added later without each annotation repeating them.
+//! The answers the HTTP layer gives by itself (rate limits, outages and deadlines, the
+//! body extractors' 400/413/415/422, the bearer check's 401, malformed path ids' 404,
+//! internal errors' 500) and the `X-Request-Id` header of every response, added to the
+//! OpenAPI document for every operation they can happen to, so the document stays true
+//! for endpoints added later without each annotation repeating them.
 
 use utoipa::openapi::header::Header;
 use utoipa::openapi::path::{Operation, PathItem};
@@ -9,13 +10,15 @@ use utoipa::openapi::{Content, Object, OpenApi, Ref, RefOr, Response, Schema, Ty
 
 use crate::error::PROBLEM_JSON;
 
-/// Documents every answer the middleware stack may give.
+/// Documents every answer the middleware stack may give. Run on the finished document.
 pub fn document_layer_responses(openapi: &mut OpenApi) {
     super::ratelimit::document(openapi);
     for (path, item) in openapi.paths.paths.iter_mut() {
         if !path.starts_with("/api/") {
+            operations_mut(item).for_each(document_request_id);
             continue;
         }
+        let has_path_id = path.contains('{');
         for operation in operations_mut(item) {
             if let Some(body) = &operation.request_body {
                 let json = match body {
@@ -37,7 +40,37 @@ pub fn document_layer_responses(openapi: &mut OpenApi) {
                 if json && !operation.responses.responses.contains_key("400") {
                     add_problem_response(operation, 400, "The body is not valid JSON", None);
                 }
+                if json {
+                    add_problem_response(
+                        operation,
+                        422,
+                        "Validation failed; `errors` names every failing field",
+                        None,
+                    );
+                }
             }
+            if operation.security.is_some() {
+                add_problem_response(
+                    operation,
+                    401,
+                    "Missing, malformed, expired, wrongly signed or revoked access token (see WWW-Authenticate)",
+                    None,
+                );
+            }
+            if has_path_id {
+                add_problem_response(
+                    operation,
+                    404,
+                    "No such resource (also a malformed id)",
+                    None,
+                );
+            }
+            add_problem_response(
+                operation,
+                500,
+                "Internal error; the body carries the request id to quote",
+                None,
+            );
             add_problem_response(
                 operation,
                 503,
@@ -48,6 +81,24 @@ pub fn document_layer_responses(openapi: &mut OpenApi) {
                     "Seconds to wait before retrying",
                 )),
             );
+            document_request_id(operation);
+        }
+    }
+}
+
+/// Documents the `X-Request-Id` header on every response of `operation`.
+fn document_request_id(operation: &mut Operation) {
+    for response in operation.responses.responses.values_mut() {
+        if let RefOr::T(response) = response {
+            response
+                .headers
+                .entry("X-Request-Id".to_owned())
+                .or_insert_with(|| {
+                    let mut header = Header::new(Object::with_type(Type::String));
+                    header.description =
+                        Some("The request's id: the one the client sent, or a new UUID".to_owned());
+                    RefOr::T(header)
+                });
         }
     }
 }

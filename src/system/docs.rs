@@ -52,7 +52,7 @@ pub fn with_docs(
     openapi
         .paths
         .add_path_operation("/docs", vec![HttpMethod::Get], swagger);
-    super::openapi::document_common_responses(&mut openapi);
+    crate::http::openapi::document_layer_responses(&mut openapi);
     let json = serde_json::to_vec(&openapi).expect("the OpenAPI document serializes");
     router
         .merge(
