@@ -55,7 +55,7 @@ pub struct Badge {
 pub struct AwardBadge {
     /// 1 to 100 characters after trimming; a user holds each name once, ignoring case.
     #[serde(default)]
-    #[schema(value_type = String, min_length = 1, max_length = 100, example = "Week of Rust")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, example = "Week of Rust")]
     pub name: Patch<Value>,
     /// At most 500 characters; line breaks allowed; blank or null means none.
     #[serde(default)]
@@ -190,6 +190,7 @@ pub async fn list_badges(
 #[into_params(parameter_in = Query)]
 pub struct BadgeListQuery {
     /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -200,7 +201,7 @@ pub struct BadgeListQuery {
 /// Public: no token is needed (one that is sent is not looked at). Badges are ordered by
 /// `date_achieved`, then by id, and keyset-paginated: pass `next_cursor` as `cursor` for
 /// the next page; it is null on the last page.
-#[utoipa::path(get, path = "/{user_id}/badges", tag = "achievements",
+#[utoipa::path(get, operation_id = "list_badges", path = "/{user_id}/badges", tag = "achievements",
     params(("user_id" = Uuid, Path, description = "The user"), BadgeListQuery),
     responses(
         (status = 200, description = "A page of badges", body = Page<Badge>),
@@ -232,7 +233,7 @@ pub async fn list(
 /// http or https URL without credentials. `date_achieved` defaults to now and may not lie
 /// in the future (beyond a minute's leeway for clock skew); past dates are accepted, to
 /// record badges earned before. The award is written to the audit trail.
-#[utoipa::path(post, path = "/{user_id}/badges", tag = "achievements", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "award_badge", path = "/{user_id}/badges", tag = "achievements", security(("bearer" = [])),
     params(("user_id" = Uuid, Path, description = "The user who earned the badge")),
     request_body = AwardBadge,
     responses(

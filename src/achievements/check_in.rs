@@ -87,7 +87,7 @@ pub async fn check_in(
 /// `completed` or `abandoned` goal takes no check-ins (`409`): set its status back to
 /// `in-progress` first. Check-ins are routine progress and are not written to the audit
 /// trail. No request body is read.
-#[utoipa::path(post, path = "/{user_id}/goals/{goal_id}/check-in", tag = "achievements", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "check_in_goal", path = "/{user_id}/goals/{goal_id}/check-in", tag = "achievements", security(("bearer" = [])),
     params(("user_id" = Uuid, Path, description = "The user the goal belongs to"),
            ("goal_id" = Uuid, Path, description = "One of this user's goals")),
     responses(

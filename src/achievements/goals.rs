@@ -127,7 +127,7 @@ pub struct Goal {
 pub struct CreateGoal {
     /// 1 to 200 characters after trimming.
     #[serde(default)]
-    #[schema(value_type = String, min_length = 1, max_length = 200, example = "Finish the Rust book")]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, example = "Finish the Rust book")]
     pub title: Patch<Value>,
     /// At most 2000 characters; line breaks allowed; blank or null means none.
     #[serde(default)]
@@ -190,19 +190,19 @@ impl CreateGoal {
 pub struct UpdateGoal {
     /// 1 to 200 characters after trimming; may not be null.
     #[serde(default)]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
     pub title: Patch<Value>,
     /// At most 2000 characters; null (or blank) removes it.
     #[serde(default)]
     #[schema(value_type = Option<String>, max_length = 2000)]
     pub description: Patch<Value>,
-    /// Moving to `completed` sets `completed_at`; leaving `completed` clears it.
+    /// Moving to `completed` sets `completed_at`; leaving `completed` clears it. May not be null.
     #[serde(default)]
-    #[schema(value_type = Option<GoalStatus>)]
+    #[schema(value_type = GoalStatus)]
     pub status: Patch<Value>,
-    /// 0 to 100000.
+    /// 0 to 100000; may not be null.
     #[serde(default)]
-    #[schema(value_type = Option<i64>, minimum = 0, maximum = 100000)]
+    #[schema(value_type = i64, minimum = 0, maximum = 100000)]
     pub streak_count: Patch<Value>,
     // Set by the server: accepted by the parser only to be refused by name.
     #[serde(default)]
@@ -383,8 +383,10 @@ pub async fn list_goals(
 #[into_params(parameter_in = Query)]
 pub struct GoalListQuery {
     /// Only goals with this status: `not-started`, `in-progress`, `completed` or `abandoned`.
+    #[param(value_type = Option<GoalStatus>)]
     pub status: Option<String>,
     /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -396,7 +398,7 @@ pub struct GoalListQuery {
 /// creation (their time-ordered ids) and keyset-paginated: pass `next_cursor` as `cursor`
 /// for the next page (with the same `status`); it is null on the last page. An unknown
 /// `status` is `422`.
-#[utoipa::path(get, path = "/{user_id}/goals", tag = "achievements",
+#[utoipa::path(get, operation_id = "list_goals", path = "/{user_id}/goals", tag = "achievements",
     params(("user_id" = Uuid, Path, description = "The user"), GoalListQuery),
     responses(
         (status = 200, description = "A page of goals", body = Page<Goal>),
@@ -445,7 +447,7 @@ pub async fn list(
 /// to 200 characters; `description` holds at most 2000; `status` defaults to
 /// `not-started` (creating a goal as `completed` sets `completed_at`); `streak_count` is
 /// 0 to 100000 and defaults to 0. The creation is written to the audit trail.
-#[utoipa::path(post, path = "/{user_id}/goals", tag = "achievements", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "create_goal", path = "/{user_id}/goals", tag = "achievements", security(("bearer" = [])),
     params(("user_id" = Uuid, Path, description = "The user the goal belongs to")),
     request_body = CreateGoal,
     responses(
@@ -495,7 +497,7 @@ pub async fn create(
 /// `completed_at` to now; leaving `completed` clears it. A goal id that is not one of this
 /// user's goals is `404`, also for administrators. The change is written to the audit
 /// trail.
-#[utoipa::path(put, path = "/{user_id}/goals/{goal_id}", tag = "achievements", security(("bearer" = [])),
+#[utoipa::path(put, operation_id = "replace_goal", path = "/{user_id}/goals/{goal_id}", tag = "achievements", security(("bearer" = [])),
     params(("user_id" = Uuid, Path, description = "The user the goal belongs to"),
            ("goal_id" = Uuid, Path, description = "One of this user's goals")),
     request_body = UpdateGoal,
@@ -527,7 +529,7 @@ pub async fn replace(
 /// `completed_at` to now; leaving `completed` clears it. An empty object changes nothing.
 /// A goal id that is not one of this user's goals is `404`, also for administrators. The
 /// change is written to the audit trail.
-#[utoipa::path(patch, path = "/{user_id}/goals/{goal_id}", tag = "achievements", security(("bearer" = [])),
+#[utoipa::path(patch, operation_id = "patch_goal", path = "/{user_id}/goals/{goal_id}", tag = "achievements", security(("bearer" = [])),
     params(("user_id" = Uuid, Path, description = "The user the goal belongs to"),
            ("goal_id" = Uuid, Path, description = "One of this user's goals")),
     request_body = UpdateGoal,
@@ -589,7 +591,7 @@ async fn change(
 /// The user themself or an administrator may delete. A goal id that is not one of this
 /// user's goals is `404`, also for administrators. The deletion is written to the audit
 /// trail.
-#[utoipa::path(delete, path = "/{user_id}/goals/{goal_id}", tag = "achievements", security(("bearer" = [])),
+#[utoipa::path(delete, operation_id = "delete_goal", path = "/{user_id}/goals/{goal_id}", tag = "achievements", security(("bearer" = [])),
     params(("user_id" = Uuid, Path, description = "The user the goal belongs to"),
            ("goal_id" = Uuid, Path, description = "One of this user's goals")),
     responses(
