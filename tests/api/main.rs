@@ -2,6 +2,10 @@
 
 mod helpers;
 
+mod achievements_badges;
+mod achievements_goals;
+mod achievements_streaks;
+mod achievements_support;
 mod auth_login;
 mod auth_register;
 mod cli;
