@@ -382,7 +382,8 @@ pub async fn list_goals(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct GoalListQuery {
-    /// Only goals with this status: `not-started`, `in-progress`, `completed` or `abandoned`.
+    /// Only goals with this status: `not-started`, `in-progress`, `completed` or
+    /// `abandoned` (empty: all).
     #[param(value_type = Option<GoalStatus>)]
     pub status: Option<String>,
     /// Page size, 1 to 100 (default 20).
@@ -411,7 +412,8 @@ pub async fn list(
     ApiQuery(query): ApiQuery<GoalListQuery>,
 ) -> ApiResult<Json<Page<Goal>>> {
     let mut errors = Vec::new();
-    let status = match query.status.as_deref() {
+    // `?status=` with nothing after it (as an empty form field sends) filters nothing.
+    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(text) => GoalStatus::parse(text).or_else(|| {
             errors.push(unknown_status("status"));

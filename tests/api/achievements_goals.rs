@@ -596,6 +596,16 @@ async fn goals_are_filtered_by_status_and_paged_without_gaps(backend: Backend) {
         let count = statuses.iter().filter(|s| **s == status).count();
         assert_eq!(listed["items"].as_array().unwrap().len(), count, "{status}");
     }
+    // An empty filter (as an empty form field sends) is no filter.
+    let unfiltered = app
+        .get(&format!("{goals}?status=&limit=100"))
+        .send()
+        .await
+        .json();
+    assert_eq!(
+        unfiltered["items"].as_array().unwrap().len(),
+        statuses.len()
+    );
     // Bad parameters: each one named, together.
     let bad = app
         .get(&format!(
