@@ -1,6 +1,7 @@
 //! Achievements under `/api/v1/users/{user_id}/...`: badges a user has earned
-//! (`badges`), learning goals (`goals`) and the daily check-ins that build their streaks
-//! (`check_in`), plus the figures `/api/v1/users/me/stats` reports (`figures`).
+//! (`badges`), learning goals (`goals`, changed through `goal_changes`) and the daily
+//! check-ins that build their streaks (`check_in`), plus the figures
+//! `/api/v1/users/me/stats` reports (`figures`).
 //!
 //! Lists are public; changes are for the user themself or an administrator (403 for
 //! anyone else). A goal id is found only under the path of the user it belongs to, so
@@ -9,6 +10,7 @@
 
 pub mod badges;
 pub mod check_in;
+pub mod goal_changes;
 pub mod goals;
 mod input;
 
@@ -33,7 +35,11 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(badges::list, badges::award))
         .routes(routes!(goals::list, goals::create))
-        .routes(routes!(goals::replace, goals::patch, goals::delete))
+        .routes(routes!(
+            goal_changes::replace,
+            goal_changes::patch,
+            goals::delete
+        ))
         .routes(routes!(check_in::check_in_goal))
 }
 

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod achievements_badges;
+mod achievements_goal_fields;
 mod achievements_goals;
 mod achievements_streaks;
 mod achievements_support;
