@@ -198,14 +198,16 @@ impl Db {
         }
     }
 
-    /// Migrations applied to this database, and the newest one this binary knows.
+    /// The newest migration version applied to this database, and the newest one this
+    /// binary knows (versions, not counts: features number their migrations apart, so
+    /// the versions may have gaps).
     pub async fn migration_status(&self) -> Result<(i64, i64), sqlx::Error> {
         let latest = match self {
             Db::Sqlite(_) => SQLITE_MIGRATIONS.iter().map(|m| m.version).max(),
             Db::Postgres(_) => POSTGRES_MIGRATIONS.iter().map(|m| m.version).max(),
         }
         .unwrap_or(0);
-        let applied: i64 = on_exec!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(c).await)?;
+        let applied: i64 = on_exec!(self, c => sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success").fetch_one(c).await)?;
         Ok((applied, latest))
     }
 

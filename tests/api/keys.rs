@@ -89,7 +89,8 @@ async fn rotation_is_picked_up_by_running_instances_within_ten_seconds(backend: 
         .await;
     let before = app.user().await;
     let old_kid = kid_of(&before.access_token);
-    // Rotate on the application's clock, so that moving that clock ages the old key.
+    // The command runs on the application's clock, so that moving it below retires the
+    // old key however long the set-up took in real time.
     let context = roster::cli::Context::open_with_clock(
         app.config.clone(),
         std::sync::Arc::new(app.clock.clone()),
