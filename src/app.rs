@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::auth::cache::AuthCache;
 use crate::auth::keys::{self, KeySet};
 use crate::auth::password::PasswordHasher;
 use crate::auth::tokens::TokenService;
@@ -21,6 +22,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::{Cipher, load_or_create_key_file};
 use crate::db::Db;
+use crate::db::changes::{self, ChangeFeed};
 use crate::http::middleware;
 use crate::http::ratelimit::{self, AuthRateLimiter};
 use crate::system::{self, openapi::ApiDoc};
@@ -35,6 +37,9 @@ pub struct App {
     pub cipher: Cipher,
     pub metrics: PrometheusHandle,
     pub started: Instant,
+    /// Verified tokens, sessions and accounts, kept coherent by `changes`.
+    pub auth_cache: Arc<AuthCache>,
+    pub changes: Arc<ChangeFeed>,
 }
 
 /// Cheap-to-clone handle on [`App`], the router's state.
@@ -88,6 +93,8 @@ impl Application {
             .map(|n| n.get())
             .unwrap_or(1);
         let hasher = PasswordHasher::new(config.hash_cost, cores)?;
+        let auth_cache = Arc::new(AuthCache::new(config.access_token_ttl));
+        let changes = ChangeFeed::start(&db, auth_cache.clone()).await?;
 
         let state = AppState(Arc::new(App {
             config,
@@ -98,6 +105,8 @@ impl Application {
             cipher,
             metrics: system::metrics::handle(),
             started: Instant::now(),
+            auth_cache,
+            changes,
         }));
         let (routes, openapi) = api_routes().split_for_parts();
         let rate_limiter = Arc::new(AuthRateLimiter::new(&state.config, state.clock.clone())?);
@@ -106,6 +115,10 @@ impl Application {
         let router = middleware::stack(
             system::docs::with_docs(routes, openapi)
                 .with_state(state.clone())
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    changes::sync_after_writes,
+                ))
                 .layer(axum::middleware::from_fn_with_state(
                     rate_limiter,
                     ratelimit::limit_auth_requests,

@@ -18,6 +18,7 @@ use super::password::Verification;
 use super::sessions::{self, Device, Refreshed, TokenPair, token_pair};
 use crate::app::AppState;
 use crate::audit::{self, AuditEntry, event};
+use crate::db::changes::CacheUnaffected;
 use crate::error::{ApiError, ApiResult, AuthProblem, FieldError, Problem};
 use crate::http::{ApiJson, ClientInfo};
 use crate::on_exec;
@@ -414,10 +415,13 @@ pub async fn token(
                 Refreshed::Rotated { user, issued } => {
                     metrics::counter!("roster_token_refreshes_total", "result" => "rotated")
                         .increment(1);
-                    Ok(no_store(
+                    let mut response = no_store(
                         Json(OAuthToken::from(token_pair(&state, user, issued, now)?))
                             .into_response(),
-                    ))
+                    );
+                    // A rotation revokes nothing and changes no account: no cache sync needed.
+                    response.extensions_mut().insert(CacheUnaffected);
+                    Ok(response)
                 }
                 Refreshed::Reused { .. } => {
                     metrics::counter!("roster_token_refreshes_total", "result" => "reused")

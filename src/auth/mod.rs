@@ -1,6 +1,7 @@
 //! Authentication: registration, login (JSON and OAuth2 form), refresh-token rotation,
 //! logout, sessions, password change, and the signing keys behind access tokens.
 
+pub mod cache;
 pub mod credentials;
 pub mod keys;
 pub mod lockout;

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::audit::{self, AuditEntry, event};
 use crate::crypto::{random_token, token_hash};
+use crate::db::changes::CacheUnaffected;
 use crate::db::{Db, Exec};
 use crate::error::{ApiError, ApiResult, AuthProblem, Problem};
 use crate::http::{ApiJson, ApiPath, AuthUser, ClientInfo, NoContent};
@@ -155,16 +156,25 @@ pub fn token_pair(
     })
 }
 
+/// An account with the expiry of the session that authenticated it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionUser {
+    #[sqlx(flatten)]
+    pub user: User,
+    pub session_expires_at: DateTime<Utc>,
+}
+
 /// The account behind a live session, if `session_id` belongs to `user_id`, is neither
-/// revoked nor expired, and the account is active. The per-request authentication query.
+/// revoked nor expired, and the account is active. The per-request authentication query
+/// (when the authentication cache cannot answer).
 pub async fn session_user(
     db: &Db,
     session_id: Uuid,
     user_id: Uuid,
     now: DateTime<Utc>,
-) -> Result<Option<User>, sqlx::Error> {
-    on_exec!(db, c => sqlx::query_as::<_, User>(concat!(
-        "SELECT ", user_columns!("u"), " FROM sessions s JOIN users u ON u.id = s.user_id ",
+) -> Result<Option<SessionUser>, sqlx::Error> {
+    on_exec!(db, c => sqlx::query_as::<_, SessionUser>(concat!(
+        "SELECT ", user_columns!("u"), ", s.expires_at AS session_expires_at FROM sessions s JOIN users u ON u.id = s.user_id ",
         "WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 AND u.is_active"))
         .bind(session_id)
         .bind(user_id)
@@ -375,9 +385,12 @@ pub async fn refresh(
     match rotate_refresh_token(&state, &body.refresh_token, &client).await? {
         Refreshed::Rotated { user, issued } => {
             metrics::counter!("roster_token_refreshes_total", "result" => "rotated").increment(1);
-            Ok(super::login::no_store(
+            let mut response = super::login::no_store(
                 Json(token_pair(&state, user, issued, state.clock.now())?).into_response(),
-            ))
+            );
+            // A rotation revokes nothing and changes no account: no cache sync needed.
+            response.extensions_mut().insert(CacheUnaffected);
+            Ok(response)
         }
         Refreshed::Reused { .. } => {
             metrics::counter!("roster_token_refreshes_total", "result" => "reused").increment(1);

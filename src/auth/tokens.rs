@@ -146,13 +146,19 @@ impl TokenService {
         let claims = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation)
             .map_err(|e| TokenError::Invalid(e.to_string()))?
             .claims;
-        let now = now.timestamp();
-        if claims.exp + LEEWAY_SECONDS < now {
-            return Err(TokenError::Expired);
-        }
-        if claims.nbf.is_some_and(|nbf| nbf - LEEWAY_SECONDS > now) {
-            return Err(TokenError::NotYetValid);
-        }
+        check_time(&claims, now)?;
         Ok(claims)
     }
+}
+
+/// `exp` and `nbf` against `now`, with [`LEEWAY_SECONDS`] either way.
+pub fn check_time(claims: &AccessClaims, now: DateTime<Utc>) -> Result<(), TokenError> {
+    let now = now.timestamp();
+    if claims.exp + LEEWAY_SECONDS < now {
+        return Err(TokenError::Expired);
+    }
+    if claims.nbf.is_some_and(|nbf| nbf - LEEWAY_SECONDS > now) {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(())
 }

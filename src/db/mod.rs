@@ -6,6 +6,8 @@
 //! SQLite transactions start with `BEGIN IMMEDIATE` so that two writers queue on the
 //! busy timeout instead of failing when a read lock cannot be upgraded.
 
+pub mod changes;
+
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,11 @@
 //! The authenticated caller. A bearer token is verified (signature, claims, time) and
-//! then its session is looked up together with the account in one indexed query, so a
-//! revoked session, a deactivated or deleted account is refused on the very next
-//! request on every instance, and handlers receive the account without a second query.
+//! then its session is looked up together with the account: in the authentication cache
+//! when it is coherent (see `crate::auth::cache` and `crate::db::changes`), otherwise in
+//! one indexed query. Either way a revoked session, a deactivated or deleted account is
+//! refused on the very next request on every instance, and handlers receive the account
+//! without a second query.
+
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::{HeaderMap, header, request::Parts};
@@ -9,7 +13,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::sessions::session_user;
-use crate::auth::tokens::AccessClaims;
+use crate::auth::tokens::{AccessClaims, TokenError, check_time};
 use crate::error::{ApiError, AuthProblem};
 use crate::users::model::User;
 
@@ -18,7 +22,7 @@ use crate::users::model::User;
 pub struct AuthUser {
     pub user: User,
     pub session_id: Uuid,
-    pub claims: AccessClaims,
+    pub claims: Arc<AccessClaims>,
 }
 
 impl AuthUser {
@@ -68,15 +72,42 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
 
 async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
     let now = state.clock.now();
-    let claims = state.tokens.verify(token, now).map_err(|reason| {
+    let refuse = |reason: TokenError| {
         tracing::debug!(%reason, "access token refused");
         ApiError::Unauthorized(AuthProblem::InvalidToken)
-    })?;
-    let user = session_user(&state.db, claims.sid, claims.sub, now)
+    };
+    let claims = match state.auth_cache.verified(token) {
+        Some(claims) => {
+            check_time(&claims, now).map_err(refuse)?;
+            claims
+        }
+        None => {
+            let claims = Arc::new(state.tokens.verify(token, now).map_err(refuse)?);
+            state.auth_cache.remember_verified(token, claims.clone());
+            claims
+        }
+    };
+    if let Some(user) = state.auth_cache.session_user(claims.sid, claims.sub, now) {
+        metrics::counter!("roster_auth_cache_total", "result" => "hit").increment(1);
+        return Ok(AuthUser {
+            user: User::clone(&user),
+            session_id: claims.sid,
+            claims,
+        });
+    }
+    metrics::counter!("roster_auth_cache_total", "result" => "miss").increment(1);
+    let generation = state.auth_cache.generation();
+    let found = session_user(&state.db, claims.sid, claims.sub, now)
         .await?
         .ok_or(ApiError::Unauthorized(AuthProblem::InvalidToken))?;
+    state.auth_cache.fill(
+        generation,
+        claims.sid,
+        &found.user,
+        found.session_expires_at,
+    );
     Ok(AuthUser {
-        user,
+        user: found.user,
         session_id: claims.sid,
         claims,
     })

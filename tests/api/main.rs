@@ -11,6 +11,7 @@ mod achievements_goal_fields;
 mod achievements_goals;
 mod achievements_streaks;
 mod achievements_support;
+mod auth_cache;
 mod auth_login;
 mod auth_register;
 mod cli;

@@ -1,0 +1,208 @@
+//! The authentication cache: reads are served from memory, and every change that makes
+//! an entry stale reaches every instance before the request that made it returns.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::auth_login::sqlx_exec;
+use crate::helpers::{Backend, DEFAULT_PASSWORD, Session, TestApp};
+use crate::on_both_engines;
+
+on_both_engines!(
+    repeated_requests_are_served_from_the_cache,
+    a_revocation_reaches_warm_caches_on_every_instance_before_it_returns,
+    a_password_change_on_one_instance_ends_other_sessions_on_all,
+    changes_made_outside_any_instance_reach_the_cache_by_themselves,
+    a_cache_that_loses_its_change_feed_stops_being_used,
+);
+
+async fn me(app: &TestApp, session: &Session) -> u16 {
+    app.get("/api/v1/auth/me")
+        .bearer(&session.access_token)
+        .send()
+        .await
+        .status
+        .as_u16()
+}
+
+/// Waits (bounded) until the instance's change feed has proved it is keeping up.
+async fn coherent(app: &TestApp) {
+    let started = Instant::now();
+    while !app.state.auth_cache.is_coherent() {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the cache never became coherent"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn cache_hits(app: &TestApp) -> f64 {
+    let text = app.state.metrics.render();
+    text.lines()
+        .find(|l| l.starts_with("roster_auth_cache_total{result=\"hit\"}"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+async fn repeated_requests_are_served_from_the_cache(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    coherent(&app).await;
+    let session = app.user().await;
+    assert_eq!(me(&app, &session).await, 200);
+    let before = cache_hits(&app);
+    for _ in 0..5 {
+        assert_eq!(me(&app, &session).await, 200);
+    }
+    // The recorder is shared by every test in this process, so count at least ours.
+    assert!(
+        cache_hits(&app) - before >= 5.0,
+        "hits went from {before} to {}",
+        cache_hits(&app)
+    );
+    assert!(
+        app.state
+            .auth_cache
+            .verified(&session.access_token)
+            .is_some()
+    );
+}
+
+async fn a_revocation_reaches_warm_caches_on_every_instance_before_it_returns(backend: Backend) {
+    let first = TestApp::new(backend).await;
+    let second = first.sibling().await;
+    coherent(&first).await;
+    coherent(&second).await;
+    // Both instances must see each other before the test relies on it.
+    let started = Instant::now();
+    while first.state.changes.live_peers() == 0 || second.state.changes.live_peers() == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the instances never saw each other"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for round in 0..3 {
+        let session = first.user().await;
+        for instance in [&first, &second, &first, &second] {
+            assert_eq!(me(instance, &session).await, 200);
+        }
+        let (revoker, other) = if round % 2 == 0 {
+            (&first, &second)
+        } else {
+            (&second, &first)
+        };
+        let path = format!("/api/v1/auth/sessions/{}", session.session_id);
+        assert_eq!(
+            revoker
+                .delete(&path)
+                .bearer(&session.access_token)
+                .send()
+                .await
+                .status,
+            204
+        );
+        assert_eq!(
+            me(other, &session).await,
+            401,
+            "round {round}: the other instance"
+        );
+        assert_eq!(
+            me(revoker, &session).await,
+            401,
+            "round {round}: the revoking instance"
+        );
+    }
+    // Every session at once, from another device on the other instance.
+    let session = first.user().await;
+    assert_eq!(me(&second, &session).await, 200);
+    assert_eq!(me(&second, &session).await, 200);
+    let other_session = first.login(&session.username, DEFAULT_PASSWORD).await;
+    let response = first
+        .post("/api/v1/auth/logout-all")
+        .bearer(&other_session.access_token)
+        .send()
+        .await;
+    assert_eq!(response.status, 204);
+    assert_eq!(me(&second, &session).await, 401);
+}
+
+async fn a_password_change_on_one_instance_ends_other_sessions_on_all(backend: Backend) {
+    let first = TestApp::new(backend).await;
+    let second = first.sibling().await;
+    coherent(&second).await;
+    let here = first.user().await;
+    let elsewhere = first.login(&here.username, DEFAULT_PASSWORD).await;
+    assert_eq!(me(&second, &elsewhere).await, 200);
+    assert_eq!(me(&second, &elsewhere).await, 200);
+    let response = first
+        .post("/api/v1/auth/change-password")
+        .bearer(&here.access_token)
+        .json(json!({"current_password": DEFAULT_PASSWORD, "new_password": "Another-Secret-Phrase-4"}))
+        .send()
+        .await;
+    assert_eq!(response.status, 204);
+    assert_eq!(me(&second, &elsewhere).await, 401);
+    assert_eq!(me(&second, &here).await, 200);
+}
+
+async fn changes_made_outside_any_instance_reach_the_cache_by_themselves(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    coherent(&app).await;
+    let session = app.user().await;
+    let role = |app: &TestApp, session: &Session| {
+        let request = app
+            .get("/api/v1/auth/me")
+            .bearer(&session.access_token)
+            .send();
+        async move {
+            request.await.json()["role"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        }
+    };
+    assert_eq!(role(&app, &session).await, "user");
+    assert_eq!(role(&app, &session).await, "user");
+    // A change no instance made (an operator's SQL, another tool) arrives through the feed.
+    sqlx_exec(&app, "UPDATE users SET role = 'admin'").await;
+    let started = Instant::now();
+    while role(&app, &session).await != "admin" {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the change never reached the cache"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    sqlx_exec(&app, "UPDATE sessions SET revoked_at = created_at").await;
+    let started = Instant::now();
+    while me(&app, &session).await != 401 {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the revocation never reached the cache"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn a_cache_that_loses_its_change_feed_stops_being_used(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    coherent(&app).await;
+    let session = app.user().await;
+    assert_eq!(me(&app, &session).await, 200);
+    assert_eq!(me(&app, &session).await, 200);
+    // With the database gone the feed cannot prove it keeps up: within the lease the
+    // cache is no longer used, and requests fail closed (503) instead of being let in.
+    app.state.db.close().await;
+    let started = Instant::now();
+    while app.state.auth_cache.is_coherent() {
+        assert!(
+            started.elapsed() < roster::db::changes::LEASE + Duration::from_secs(1),
+            "the lease did not end"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(me(&app, &session).await, 503);
+}
