@@ -34,6 +34,8 @@ pub struct App {
     pub cipher: Cipher,
     pub metrics: PrometheusHandle,
     pub started: Instant,
+    /// Outgoing mail (templates, transport, worker wake-up); dropping it stops the worker.
+    pub mail: crate::mail::Mailer,
 }
 
 /// Cheap-to-clone handle on [`App`], the router's state.
@@ -87,6 +89,7 @@ impl Application {
             .map(|n| n.get())
             .unwrap_or(1);
         let hasher = PasswordHasher::new(config.hash_cost, cores)?;
+        let mail = crate::mail::Mailer::new(&config)?;
 
         let state = AppState(Arc::new(App {
             config,
@@ -97,6 +100,7 @@ impl Application {
             cipher,
             metrics: system::metrics::handle(),
             started: Instant::now(),
+            mail,
         }));
         let (routes, openapi) = api_routes().split_for_parts();
         let router = middleware::stack(
@@ -200,5 +204,11 @@ fn spawn_background_tasks(state: &AppState) {
     }
     every(state, Duration::from_secs(5), |state| async move {
         state.metrics.run_upkeep()
+    });
+    crate::mail::delivery::spawn(state);
+    every(state, state.config.cleanup_interval, |state| async move {
+        if let Err(e) = crate::mail::outbox::purge(&state.db, state.clock.now()).await {
+            tracing::warn!(error = %e, "purging sent mail and expired mail tokens failed");
+        }
     });
 }
