@@ -3,6 +3,7 @@
 //! keys behind access tokens.
 
 pub mod credentials;
+pub mod email_tokens;
 pub mod keys;
 pub mod lockout;
 pub mod login;

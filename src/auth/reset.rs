@@ -8,9 +8,8 @@
 //! replaces its reset token and stores the message, in one transaction, or abandons
 //! the row when no active account has the address.
 //!
-//! A reset token is 256 random bits, stored as its SHA-256 with the user and the
-//! address it was mailed to. It works once, for 30 minutes, only while it is the
-//! user's newest and the account still has that address. Confirming applies the
+//! A reset token ([`super::email_tokens`]) works once, for 30 minutes, only while it
+//! is the user's newest and the account still has the address it was mailed to. Confirming applies the
 //! password policy and history, revokes every session, clears login lockouts and sends
 //! a "password changed" notice; a conditional `UPDATE ... WHERE used_at IS NULL`
 //! makes exactly one of several concurrent confirmations win.
@@ -24,11 +23,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::credentials::{check_new_password, recent_hashes, set_password};
+use super::email_tokens::{self, Purpose};
 use super::lockout::{self, identifier_key};
 use super::sessions::{reason, revoke_user_sessions};
 use crate::app::AppState;
 use crate::audit::{self, AuditEntry, event};
-use crate::crypto::{Cipher, random_token, token_hash};
+use crate::crypto::Cipher;
 use crate::db::Tx;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::http::{ApiJson, ClientInfo, NoContent};
@@ -38,9 +38,6 @@ use crate::mail::templates::{Composed, Composer, PasswordChange};
 use crate::users::fields::parse_email;
 use crate::users::model::{User, find_user};
 use crate::{on_exec, user_columns};
-
-/// How long a reset link works.
-pub const RESET_TTL: chrono::Duration = chrono::Duration::minutes(30);
 
 /// The body of a `202 Accepted` for a queued email.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -161,26 +158,11 @@ pub async fn compose_reset_mail(
     let Some(user) = user else {
         return Ok(None);
     };
-    on_exec!(&mut *tx, c => sqlx::query("DELETE FROM password_reset_tokens WHERE user_id = $1 AND used_at IS NULL")
-        .bind(user.id)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
-    let token = random_token();
-    let expires_at = now + RESET_TTL;
-    on_exec!(&mut *tx, c => sqlx::query(
-        "INSERT INTO password_reset_tokens (id, user_id, email, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(Uuid::now_v7())
-        .bind(user.id)
-        .bind(&user.email)
-        .bind(token_hash(&token))
-        .bind(now)
-        .bind(expires_at)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+    let issued = email_tokens::issue(tx, Purpose::PasswordReset, &user, now).await?;
     let message = composer
-        .password_reset(&user, &token, "30 minutes")
+        .password_reset(&user, &issued.token, Purpose::PasswordReset.ttl_text())
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering a mail: {e}")))?;
-    outbox::set_message(tx, cipher, outbox_id, user.id, &message, expires_at).await?;
+    outbox::set_message(tx, cipher, outbox_id, user.id, &message, issued.expires_at).await?;
     Ok(Some(message))
 }
 
@@ -195,15 +177,6 @@ pub struct PasswordResetConfirm {
     #[serde(default)]
     #[schema(required = true)]
     pub new_password: String,
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct ResetToken {
-    id: Uuid,
-    user_id: Uuid,
-    email: String,
-    expires_at: DateTime<Utc>,
-    used_at: Option<DateTime<Utc>>,
 }
 
 const BAD_RESET_TOKEN: &str = "the reset token is invalid, used or expired";
@@ -240,13 +213,9 @@ pub async fn password_reset_confirm(
     }
     let bad = || ApiError::BadToken(BAD_RESET_TOKEN.into());
     let now = state.clock.now();
-    let token = on_exec!(&state.db, c => sqlx::query_as::<_, ResetToken>(
-        "SELECT id, user_id, email, expires_at, used_at FROM password_reset_tokens WHERE token_hash = $1")
-        .bind(token_hash(&body.token))
-        .fetch_optional(c)
-        .await)?
-    .filter(|t| t.used_at.is_none() && t.expires_at > now)
-    .ok_or_else(bad)?;
+    let token = email_tokens::find_live(&state.db, Purpose::PasswordReset, &body.token, now)
+        .await?
+        .ok_or_else(bad)?;
     let user = find_user(&state.db, token.user_id)
         .await?
         .filter(|u| u.is_active && u.email == token.email)
@@ -259,12 +228,7 @@ pub async fn password_reset_confirm(
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     // The winner of concurrent confirmations is whoever marks the token used first.
-    let claimed = on_exec!(&mut tx, c => sqlx::query(
-        "UPDATE password_reset_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND expires_at > $2")
-        .bind(token.id)
-        .bind(now)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+    let claimed = email_tokens::mark_used(&mut tx, Purpose::PasswordReset, token.id, now).await?;
     // The account must still have the address the token was mailed to.
     let same_address = on_exec!(&mut tx, c => sqlx::query(
         "UPDATE users SET email_verified = TRUE, updated_at = $3 WHERE id = $1 AND email = $2 AND is_active")
@@ -273,7 +237,7 @@ pub async fn password_reset_confirm(
         .bind(now)
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
-    if claimed != 1 || same_address != 1 {
+    if !claimed || same_address != 1 {
         return Err(bad());
     }
     set_password(&mut tx, user.id, &hash, state.config.password_history, now).await?;

@@ -1,21 +1,18 @@
-//! Email verification. A verification mail carries a 256-bit token, stored as its
-//! SHA-256 together with the user and the address it was sent to; it works once, for
-//! 48 hours, and only while the account still has that address. Issuing a new token
-//! replaces the user's unused ones. Mails are queued at registration, on request, and
+//! Email verification. A verification mail carries a token ([`super::email_tokens`])
+//! that works once, for 48 hours, and only while the account still has the address it
+//! was sent to. Issuing a new token replaces the user's unused ones. Mails are queued at registration, on request, and
 //! by the email-change path through [`queue_verification_email`].
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
+use super::email_tokens::{self, Purpose};
 use super::reset::MailAccepted;
 use crate::app::AppState;
 use crate::audit::{self, AuditEntry, event};
-use crate::crypto::{random_token, token_hash};
 use crate::db::Tx;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, AuthUser, ClientInfo, NoContent};
@@ -23,9 +20,6 @@ use crate::mail::outbox::{self, NewMail, Quota};
 use crate::mail::{Enqueued, MailKind};
 use crate::on_exec;
 use crate::users::model::User;
-
-/// How long a verification link works.
-pub const VERIFICATION_TTL: chrono::Duration = chrono::Duration::hours(48);
 
 /// Queues a verification mail to `user.email` inside the caller's transaction: a new
 /// token bound to the user and that address (older unused tokens of the user stop
@@ -51,26 +45,11 @@ pub async fn queue_verification_email(
     if let Quota::Exhausted { retry_after_secs } = quota {
         return Ok(Enqueued::OverLimit { retry_after_secs });
     }
-    on_exec!(&mut *tx, c => sqlx::query("DELETE FROM email_verification_tokens WHERE user_id = $1 AND used_at IS NULL")
-        .bind(user.id)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
-    let token = random_token();
-    let expires_at = now + VERIFICATION_TTL;
-    on_exec!(&mut *tx, c => sqlx::query(
-        "INSERT INTO email_verification_tokens (id, user_id, email, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(Uuid::now_v7())
-        .bind(user.id)
-        .bind(&user.email)
-        .bind(token_hash(&token))
-        .bind(now)
-        .bind(expires_at)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+    let issued = email_tokens::issue(tx, Purpose::EmailVerification, user, now).await?;
     let message = state
         .mail
         .composer()
-        .email_verification(user, &token, "48 hours")
+        .email_verification(user, &issued.token, Purpose::EmailVerification.ttl_text())
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering a mail: {e}")))?;
     outbox::enqueue(
         tx,
@@ -80,7 +59,7 @@ pub async fn queue_verification_email(
             user_id: Some(user.id),
             recipient: &user.email,
             message: Some(&message),
-            discard_after: Some(expires_at),
+            discard_after: Some(issued.expires_at),
         },
         now,
     )
@@ -149,15 +128,6 @@ pub struct VerifyEmailRequest {
     pub token: String,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct VerificationToken {
-    id: Uuid,
-    user_id: Uuid,
-    email: String,
-    expires_at: DateTime<Utc>,
-    used_at: Option<DateTime<Utc>>,
-}
-
 const BAD_VERIFICATION_TOKEN: &str = "the verification token is invalid, used or expired";
 
 /// Verify an email address with the token from the verification email
@@ -178,19 +148,11 @@ pub async fn verify_email(
     let bad = || ApiError::BadToken(BAD_VERIFICATION_TOKEN.into());
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let token = on_exec!(&mut tx, c => sqlx::query_as::<_, VerificationToken>(
-        "SELECT id, user_id, email, expires_at, used_at FROM email_verification_tokens WHERE token_hash = $1")
-        .bind(token_hash(&body.token))
-        .fetch_optional(c)
-        .await)?
-    .filter(|t| t.used_at.is_none() && t.expires_at > now)
-    .ok_or_else(bad)?;
-    let claimed = on_exec!(&mut tx, c => sqlx::query(
-        "UPDATE email_verification_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND expires_at > $2")
-        .bind(token.id)
-        .bind(now)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+    let token = email_tokens::find_live(&mut tx, Purpose::EmailVerification, &body.token, now)
+        .await?
+        .ok_or_else(bad)?;
+    let claimed =
+        email_tokens::mark_used(&mut tx, Purpose::EmailVerification, token.id, now).await?;
     let verified = on_exec!(&mut tx, c => sqlx::query(
         "UPDATE users SET email_verified = TRUE, updated_at = $3 WHERE id = $1 AND email = $2")
         .bind(token.user_id)
@@ -198,7 +160,7 @@ pub async fn verify_email(
         .bind(now)
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
-    if claimed != 1 || verified != 1 {
+    if !claimed || verified != 1 {
         return Err(bad());
     }
     let entry = AuditEntry::by_owner(event::EMAIL_VERIFIED, token.user_id, &client);
