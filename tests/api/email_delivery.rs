@@ -15,6 +15,9 @@ on_both_engines!(
     an_instance_stopped_mid_send_leaves_the_mail_to_the_next_exactly_once,
     several_instances_send_each_message_once,
     without_smtp_mail_goes_to_the_log_in_development,
+    a_reset_mail_whose_link_expired_is_not_sent,
+    delivery_gives_up_after_thirty_attempts,
+    sent_mail_and_expired_tokens_are_purged,
 );
 
 async fn smtp_down_while_a_reset_is_requested_then_up_the_mail_arrives(backend: Backend) {
@@ -202,4 +205,113 @@ async fn without_smtp_mail_goes_to_the_log_in_development(backend: Backend) {
         1,
     )
     .await;
+}
+
+/// An application whose SMTP server is down and whose worker only runs when the test
+/// says so (`deliver_due`), apart from its first pass and wake-ups.
+async fn app_with_smtp_down(backend: Backend) -> (TestApp, u16) {
+    let port = unused_port().await;
+    let app = TestApp::builder(backend)
+        .env("SMTP_URL", format!("smtp://127.0.0.1:{port}"))
+        .env("MAIL_POLL_MILLIS", "600000")
+        .start()
+        .await;
+    (app, port)
+}
+
+async fn a_reset_mail_whose_link_expired_is_not_sent(backend: Backend) {
+    let (app, port) = app_with_smtp_down(backend).await;
+    let session = app.user().await;
+    let email = format!("{}@example.com", session.username);
+    request_reset(&app, &email).await;
+    wait_for_count(
+        &app,
+        "SELECT COUNT(*) FROM mail_outbox WHERE kind = 'password_reset' AND message IS NOT NULL AND last_error IS NOT NULL AND lease_until IS NULL",
+        1,
+    )
+    .await;
+    let sink = SmtpSink::start_on(port, Mode::Accept).await;
+    app.clock.advance(chrono::Duration::minutes(30));
+    let report = roster::mail::deliver_due(&app.state).await.unwrap();
+    assert_eq!(report.abandoned, 1, "{report:?}");
+    assert_eq!(
+        report.sent, 1,
+        "the verification mail is still worth sending"
+    );
+    assert!(sink.mails_to(&email, RESET).is_empty());
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM mail_outbox WHERE kind = 'password_reset' AND failed_at IS NOT NULL AND message IS NULL AND last_error LIKE '%expired%'")
+            .await,
+        1
+    );
+}
+
+async fn delivery_gives_up_after_thirty_attempts(backend: Backend) {
+    let (app, _port) = app_with_smtp_down(backend).await;
+    app.user().await;
+    wait_for_count(
+        &app,
+        "SELECT COUNT(*) FROM mail_outbox WHERE attempts = 1 AND lease_until IS NULL",
+        1,
+    )
+    .await;
+    let mut deferred = 0;
+    for _ in 2..=30 {
+        app.clock.advance(chrono::Duration::hours(1));
+        let report = roster::mail::deliver_due(&app.state).await.unwrap();
+        deferred += report.deferred;
+        if report.abandoned == 1 {
+            break;
+        }
+    }
+    assert_eq!(deferred, 28, "attempts 2 to 29 were retried");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM mail_outbox WHERE attempts = 30 AND failed_at IS NOT NULL AND message IS NULL AND last_error LIKE 'gave up after 30 attempts%'")
+            .await,
+        1
+    );
+    app.clock.advance(chrono::Duration::hours(1));
+    assert_eq!(
+        roster::mail::deliver_due(&app.state).await.unwrap(),
+        roster::mail::DeliveryReport::default()
+    );
+}
+
+async fn sent_mail_and_expired_tokens_are_purged(backend: Backend) {
+    let sink = SmtpSink::start(Mode::Accept).await;
+    let app = mail_app(backend, &sink).await;
+    let session = app.user().await;
+    let email = format!("{}@example.com", session.username);
+    request_reset(&app, &email).await;
+    sink.wait_for(&email, RESET, 1).await;
+    wait_for_count(
+        &app,
+        "SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NOT NULL",
+        2,
+    )
+    .await;
+    let now = || roster::clock::Clock::now(&app.clock);
+    assert_eq!(
+        roster::mail::outbox::purge(&app.state.db, now())
+            .await
+            .unwrap(),
+        0,
+        "nothing is old enough yet"
+    );
+    app.clock.advance(chrono::Duration::hours(49));
+    // Two mails, one reset and one verification token, one recipient lock row.
+    assert_eq!(
+        roster::mail::outbox::purge(&app.state.db, now())
+            .await
+            .unwrap(),
+        5
+    );
+    for table in [
+        "SELECT COUNT(*) FROM mail_outbox",
+        "SELECT COUNT(*) FROM password_reset_tokens",
+        "SELECT COUNT(*) FROM email_verification_tokens",
+        "SELECT COUNT(*) FROM mail_recipients",
+    ] {
+        assert_eq!(app.count(table).await, 0, "{table}");
+    }
 }
