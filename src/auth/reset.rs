@@ -9,10 +9,11 @@
 //! the row when no active account has the address.
 //!
 //! A reset token ([`super::email_tokens`]) works once, for 30 minutes, only while it
-//! is the user's newest and the account still has the address it was mailed to. Confirming applies the
-//! password policy and history, revokes every session, clears login lockouts and sends
-//! a "password changed" notice; a conditional `UPDATE ... WHERE used_at IS NULL`
-//! makes exactly one of several concurrent confirmations win.
+//! is the user's newest and the account still has the address it was mailed to.
+//! Confirming applies the password policy and history, revokes every session, clears
+//! login lockouts and sends a "password changed" notice; a conditional
+//! `UPDATE ... WHERE used_at IS NULL` makes exactly one of several concurrent
+//! confirmations win.
 
 use axum::Json;
 use axum::extract::State;
@@ -159,9 +160,8 @@ pub async fn compose_reset_mail(
         return Ok(None);
     };
     let issued = email_tokens::issue(tx, Purpose::PasswordReset, &user, now).await?;
-    let message = composer
-        .password_reset(&user, &issued.token, Purpose::PasswordReset.ttl_text())
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering a mail: {e}")))?;
+    let message =
+        composer.password_reset(&user, &issued.token, Purpose::PasswordReset.ttl_text())?;
     outbox::set_message(tx, cipher, outbox_id, user.id, &message, issued.expires_at).await?;
     Ok(Some(message))
 }

@@ -1,7 +1,8 @@
 //! Email verification. A verification mail carries a token ([`super::email_tokens`])
 //! that works once, for 48 hours, and only while the account still has the address it
-//! was sent to. Issuing a new token replaces the user's unused ones. Mails are queued at registration, on request, and
-//! by the email-change path through [`queue_verification_email`].
+//! was sent to. Issuing a new token replaces the user's unused ones. Mails are queued
+//! at registration, on request, and by the email-change path through
+//! [`queue_verification_email`].
 
 use axum::Json;
 use axum::extract::State;
@@ -46,11 +47,11 @@ pub async fn queue_verification_email(
         return Ok(Enqueued::OverLimit { retry_after_secs });
     }
     let issued = email_tokens::issue(tx, Purpose::EmailVerification, user, now).await?;
-    let message = state
-        .mail
-        .composer()
-        .email_verification(user, &issued.token, Purpose::EmailVerification.ttl_text())
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering a mail: {e}")))?;
+    let message = state.mail.composer().email_verification(
+        user,
+        &issued.token,
+        Purpose::EmailVerification.ttl_text(),
+    )?;
     outbox::enqueue(
         tx,
         &state.cipher,

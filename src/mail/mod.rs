@@ -24,7 +24,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use crate::app::AppState;
 use crate::config::Config;
 use crate::db::Tx;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::users::model::User;
 use delivery::Transport;
 use outbox::NewMail;
@@ -157,11 +157,7 @@ pub async fn queue_password_changed_notice(
     how: PasswordChange,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let message = state
-        .mail
-        .composer()
-        .password_changed(user, how, now)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("rendering a mail: {e}")))?;
+    let message = state.mail.composer().password_changed(user, how, now)?;
     outbox::enqueue(
         tx,
         &state.cipher,

@@ -98,7 +98,7 @@ impl Composer {
         user: &User,
         token: &str,
         valid_for: &str,
-    ) -> Result<Composed, minijinja::Error> {
+    ) -> anyhow::Result<Composed> {
         let ctx = context! {
             username => user.username.clone(),
             link => self.reset_link(token),
@@ -112,7 +112,7 @@ impl Composer {
         user: &User,
         token: &str,
         valid_for: &str,
-    ) -> Result<Composed, minijinja::Error> {
+    ) -> anyhow::Result<Composed> {
         let ctx = context! {
             username => user.username.clone(),
             email => user.email.clone(),
@@ -127,7 +127,7 @@ impl Composer {
         user: &User,
         how: PasswordChange,
         at: DateTime<Utc>,
-    ) -> Result<Composed, minijinja::Error> {
+    ) -> anyhow::Result<Composed> {
         let ctx = context! {
             username => user.username.clone(),
             how => match how {
@@ -140,20 +140,15 @@ impl Composer {
         self.render("password_changed", "Your Roster password was changed", ctx)
     }
 
-    fn render(
-        &self,
-        name: &str,
-        subject: &str,
-        ctx: minijinja::Value,
-    ) -> Result<Composed, minijinja::Error> {
-        let text = self
-            .env
-            .get_template(&format!("{name}.txt"))?
-            .render(&ctx)?;
-        let html = self
-            .env
-            .get_template(&format!("{name}.html"))?
-            .render(&ctx)?;
+    fn render(&self, name: &str, subject: &str, ctx: minijinja::Value) -> anyhow::Result<Composed> {
+        let render = |file: String| {
+            self.env
+                .get_template(&file)
+                .and_then(|template| template.render(&ctx))
+                .map_err(|e| anyhow::anyhow!("rendering the mail template {file}: {e}"))
+        };
+        let text = render(format!("{name}.txt"))?;
+        let html = render(format!("{name}.html"))?;
         Ok(Composed {
             subject: subject.to_owned(),
             text,
