@@ -40,6 +40,8 @@ pub struct App {
     /// Verified tokens, sessions and accounts, kept coherent by `changes`.
     pub auth_cache: Arc<AuthCache>,
     pub changes: Arc<ChangeFeed>,
+    /// Outgoing mail (templates, transport, worker wake-up); dropping it stops the worker.
+    pub mail: crate::mail::Mailer,
 }
 
 /// Cheap-to-clone handle on [`App`], the router's state.
@@ -95,6 +97,7 @@ impl Application {
         let hasher = PasswordHasher::new(config.hash_cost, cores)?;
         let auth_cache = Arc::new(AuthCache::new(config.access_token_ttl));
         let changes = ChangeFeed::start(&db, auth_cache.clone()).await?;
+        let mail = crate::mail::Mailer::new(&config)?;
 
         let state = AppState(Arc::new(App {
             config,
@@ -107,6 +110,7 @@ impl Application {
             started: Instant::now(),
             auth_cache,
             changes,
+            mail,
         }));
         let (routes, openapi) = api_routes().split_for_parts();
         let rate_limiter = Arc::new(AuthRateLimiter::new(&state.config, state.clock.clone())?);
@@ -253,5 +257,11 @@ fn spawn_background_tasks(state: &AppState) {
     }
     every(state, Duration::from_secs(5), |state| async move {
         state.metrics.run_upkeep()
+    });
+    crate::mail::delivery::spawn(state);
+    every(state, state.config.cleanup_interval, |state| async move {
+        if let Err(e) = crate::mail::outbox::purge(&state.db, state.clock.now()).await {
+            tracing::warn!(error = %e, "purging sent mail and expired mail tokens failed");
+        }
     });
 }

@@ -138,6 +138,12 @@ pub struct Config {
     pub public_url: String,
     pub smtp_url: Option<Secret>,
     pub mail_from: String,
+    /// At most this many reset mails, and this many verification mails, per address
+    /// and hour (`MAIL_PER_ADDRESS_PER_HOUR`).
+    pub mail_per_address_per_hour: u32,
+    /// How often the mail worker looks for due messages besides being woken when this
+    /// instance queues one (`MAIL_POLL_MILLIS`).
+    pub mail_poll_interval: Duration,
     pub preferences_schema: Option<PathBuf>,
     pub rate_limit_auth_per_minute: u32,
     pub login_max_failures: u32,
@@ -323,6 +329,11 @@ impl Config {
             if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
                 return Err(invalid("SMTP_URL", "must start with smtp:// or smtps://"));
             }
+            // lettre's own parser decides what it can connect to (host, port, `tls=`);
+            // its messages never repeat the URL, so no password reaches the error.
+            if let Err(e) = crate::mail::smtp_transport(url) {
+                return Err(invalid("SMTP_URL", format!("cannot be used: {e}")));
+            }
         }
 
         let preferences_schema = vars.get("PREFERENCES_SCHEMA").map(PathBuf::from);
@@ -423,6 +434,13 @@ impl Config {
             public_url,
             smtp_url: smtp_url.map(Secret::new),
             mail_from,
+            mail_per_address_per_hour: vars.number("MAIL_PER_ADDRESS_PER_HOUR", 5, 1, 1000)? as u32,
+            mail_poll_interval: Duration::from_millis(vars.number(
+                "MAIL_POLL_MILLIS",
+                5_000,
+                10,
+                600_000,
+            )?),
             preferences_schema,
             rate_limit_auth_per_minute: vars.number(
                 "RATE_LIMIT_AUTH_PER_MINUTE",
@@ -494,6 +512,12 @@ impl Config {
             return Err(invalid(
                 "ALLOWED_ORIGINS",
                 "must list the allowed origins in production, not *",
+            ));
+        }
+        if self.smtp_url.is_none() {
+            return Err(invalid(
+                "SMTP_URL",
+                "must be set in production (without it, mail would only be written to the log)",
             ));
         }
         Ok(())
@@ -644,6 +668,9 @@ mod tests {
             ("SHUTDOWN_DRAIN_SECONDS", "-1"),
             ("SHUTDOWN_DRAIN_SECONDS", "soon"),
             ("REQUEST_TIMEOUT_SECONDS", "0"),
+            ("MAIL_PER_ADDRESS_PER_HOUR", "0"),
+            ("MAIL_POLL_MILLIS", "soon"),
+            ("SMTP_URL", "smtp://smtp.example:587?tls=sometimes"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");
@@ -683,6 +710,10 @@ mod tests {
             ("ROSTER_ENV", "production"),
             ("ENCRYPTION_KEY", key.as_str()),
             ("ALLOWED_ORIGINS", "https://app.example"),
+            (
+                "SMTP_URL",
+                "smtp://mailer:secret@smtp.example:587?tls=required",
+            ),
         ];
         assert!(config(&ok).is_ok());
         assert_eq!(config(&ok[..2]).unwrap_err().variable, "ALLOWED_ORIGINS");
@@ -711,5 +742,43 @@ mod tests {
                 .key_file_path(),
             PathBuf::from("data/x.db.key")
         );
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_smtp() {
+        let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        let production = [
+            ("ROSTER_ENV", "production"),
+            ("ENCRYPTION_KEY", key.as_str()),
+            ("ALLOWED_ORIGINS", "https://app.example"),
+        ];
+        let err = config(&production).unwrap_err();
+        assert_eq!(err.variable, "SMTP_URL");
+        assert!(err.to_string().contains("SMTP_URL"));
+        // Development without SMTP_URL writes mail to the log instead.
+        assert!(config(&[]).unwrap().smtp_url.is_none());
+        for url in [
+            "smtp://user:pass@smtp.example:587?tls=required",
+            "smtp://smtp.example:587?tls=opportunistic",
+            "smtps://user:pass@smtp.example",
+            "smtp://127.0.0.1:2525",
+        ] {
+            let mut with_smtp = production.to_vec();
+            with_smtp.push(("SMTP_URL", url));
+            assert!(config(&with_smtp).is_ok(), "{url}");
+        }
+    }
+
+    #[test]
+    fn mail_settings_have_defaults_and_an_invalid_smtp_url_hides_its_password() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.mail_per_address_per_hour, 5);
+        assert_eq!(c.mail_poll_interval, Duration::from_secs(5));
+        let err =
+            config(&[("SMTP_URL", "smtp://user:hunter2@smtp.example?tls=bogus")]).unwrap_err();
+        assert_eq!(err.variable, "SMTP_URL");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let c = config(&[("SMTP_URL", "smtp://user:hunter2@smtp.example")]).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
     }
 }

@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod mail;
 pub mod maintenance;
 pub mod system;
 pub mod telemetry;

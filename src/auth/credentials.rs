@@ -104,7 +104,8 @@ pub struct ChangePasswordRequest {
 /// Change the caller's password
 ///
 /// The new password must satisfy the policy and differ from the last `PASSWORD_HISTORY`
-/// passwords (the current one included). Every other session of the caller is revoked.
+/// passwords (the current one included). Every other session of the caller is revoked,
+/// and a "your password was changed" email goes to the caller's address.
 #[utoipa::path(post, path = "/change-password", tag = "auth", security(("bearer" = [])), request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "Changed; every other session is revoked"),
@@ -170,6 +171,15 @@ pub async fn change_password(
     let entry = AuditEntry::by_owner(event::PASSWORD_CHANGE, caller.id(), &client)
         .with_detail(serde_json::json!({"sessions_revoked": revoked}));
     audit::record(&mut tx, now, entry).await?;
+    crate::mail::queue_password_changed_notice(
+        &mut tx,
+        &state,
+        &caller.user,
+        crate::mail::templates::PasswordChange::Changed,
+        now,
+    )
+    .await?;
     tx.commit().await?;
+    state.mail.wake();
     Ok(NoContent)
 }

@@ -1,15 +1,19 @@
 //! Authentication: registration, login (JSON and OAuth2 form), refresh-token rotation,
-//! logout, sessions, password change, and the signing keys behind access tokens.
+//! logout, sessions, password change and reset, email verification, and the signing
+//! keys behind access tokens.
 
 pub mod cache;
 pub mod credentials;
+pub mod email_tokens;
 pub mod keys;
 pub mod lockout;
 pub mod login;
 pub mod password;
 pub mod register;
+pub mod reset;
 pub mod sessions;
 pub mod tokens;
+pub mod verify;
 
 use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
@@ -33,6 +37,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sessions::list_sessions))
         .routes(routes!(sessions::delete_session))
         .routes(routes!(credentials::change_password))
+        .routes(routes!(reset::password_reset_request))
+        .routes(routes!(reset::password_reset_confirm))
+        .routes(routes!(verify::verify_email_request))
+        .routes(routes!(verify::verify_email))
 }
 
 /// The authenticated caller's account

@@ -113,6 +113,9 @@ pub async fn register(
         .await
         .on_unique_violation(duplicate_account)?;
     set_password(&mut tx, user.id, &hash, state.config.password_history, now).await?;
+    // Over the per-address mail limit the account is still created; the user can ask
+    // for the mail again later (POST /verify-email-request).
+    crate::mail::queue_verification_email(&mut tx, &state, &user).await?;
     audit::record(
         &mut tx,
         now,
@@ -120,6 +123,7 @@ pub async fn register(
     )
     .await?;
     tx.commit().await?;
+    state.mail.wake();
 
     let mut response = (StatusCode::CREATED, axum::Json(&user)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/users/{}", user.id)) {

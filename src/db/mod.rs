@@ -200,16 +200,15 @@ impl Db {
         }
     }
 
-    /// The newest migration version applied to this database, and the newest one this
-    /// binary knows (versions, not counts: features number their migrations apart, so
-    /// the versions may have gaps).
+    /// How many migrations are applied to this database, and how many this binary knows
+    /// (equal when it is up to date). Counted, not compared by version number, because
+    /// versions need not be contiguous (features number theirs ahead of merging).
     pub async fn migration_status(&self) -> Result<(i64, i64), sqlx::Error> {
         let latest = match self {
-            Db::Sqlite(_) => SQLITE_MIGRATIONS.iter().map(|m| m.version).max(),
-            Db::Postgres(_) => POSTGRES_MIGRATIONS.iter().map(|m| m.version).max(),
-        }
-        .unwrap_or(0);
-        let applied: i64 = on_exec!(self, c => sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success").fetch_one(c).await)?;
+            Db::Sqlite(_) => SQLITE_MIGRATIONS.iter().count(),
+            Db::Postgres(_) => POSTGRES_MIGRATIONS.iter().count(),
+        } as i64;
+        let applied: i64 = on_exec!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(c).await)?;
         Ok((applied, latest))
     }
 

@@ -1,0 +1,255 @@
+//! Password reset by email.
+//!
+//! `POST /password-reset-request` must not tell whether an address has an account, by
+//! its answer or by its timing. So the request does the same work for every address:
+//! one account lookup (for the audit trail), the per-address quota, one outbox row
+//! holding only the address, the audit row, one commit. Everything that differs
+//! happens later in the mail worker ([`compose_reset_mail`]): it finds the account,
+//! replaces its reset token and stores the message, in one transaction, or abandons
+//! the row when no active account has the address.
+//!
+//! A reset token ([`super::email_tokens`]) works once, for 30 minutes, only while it
+//! is the user's newest and the account still has the address it was mailed to.
+//! Confirming applies the password policy and history, revokes every session, clears
+//! login lockouts and sends a "password changed" notice; a conditional
+//! `UPDATE ... WHERE used_at IS NULL` makes exactly one of several concurrent
+//! confirmations win.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::credentials::{check_new_password, recent_hashes, set_password};
+use super::email_tokens::{self, Purpose};
+use super::lockout::{self, identifier_key};
+use super::sessions::{reason, revoke_user_sessions};
+use crate::app::AppState;
+use crate::audit::{self, AuditEntry, event};
+use crate::crypto::Cipher;
+use crate::db::Tx;
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::http::{ApiJson, ClientInfo, NoContent};
+use crate::mail::MailKind;
+use crate::mail::outbox::{self, NewMail, Quota};
+use crate::mail::templates::{Composed, Composer, PasswordChange};
+use crate::users::fields::parse_email;
+use crate::users::model::{User, find_user};
+use crate::{on_exec, user_columns};
+
+/// The body of a `202 Accepted` for a queued email.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MailAccepted {
+    /// Always `accepted`.
+    pub status: &'static str,
+    pub message: &'static str,
+}
+
+impl MailAccepted {
+    pub fn new(message: &'static str) -> MailAccepted {
+        MailAccepted {
+            status: "accepted",
+            message,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    /// The account's email address.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub email: String,
+}
+
+/// Ask for a password reset email
+///
+/// Always `202` with the same body, and about the same latency, whether or not an
+/// account has the address: the mail is prepared and sent in the background, and only
+/// if an active account has the address. The link in it,
+/// `{PUBLIC_URL}/reset-password?token=<token>`, works once for 30 minutes, and only
+/// the newest link works. Each address receives at most `MAIL_PER_ADDRESS_PER_HOUR`
+/// reset mails per hour; requests beyond that get the same `202` and send nothing.
+#[utoipa::path(post, path = "/password-reset-request", tag = "auth", request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "Accepted (the same body whether or not the address has an account)", body = MailAccepted),
+        (status = 422, description = "email is missing or not an email address", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn password_reset_request(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<PasswordResetRequest>,
+) -> ApiResult<(StatusCode, Json<MailAccepted>)> {
+    let email = parse_email(&body.email, "email").map_err(|e| ApiError::Validation(vec![e]))?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let user_id: Option<Uuid> = on_exec!(&mut tx, c => sqlx::query_scalar(
+        "SELECT id FROM users WHERE email = $1 AND is_active")
+        .bind(&email)
+        .fetch_optional(c)
+        .await)?;
+    let quota = outbox::check_quota(
+        &mut tx,
+        &email,
+        MailKind::PasswordReset,
+        state.config.mail_per_address_per_hour,
+        now,
+    )
+    .await?;
+    let queued = quota == Quota::Available;
+    if queued {
+        outbox::enqueue(
+            &mut tx,
+            &state.cipher,
+            NewMail {
+                kind: MailKind::PasswordReset,
+                user_id,
+                recipient: &email,
+                message: None,
+                discard_after: None,
+            },
+            now,
+        )
+        .await?;
+    }
+    let entry = AuditEntry {
+        event: event::PASSWORD_RESET_REQUEST,
+        actor_id: None,
+        user_id,
+        client: Some(&client),
+        detail: serde_json::json!({"queued": queued}),
+    };
+    audit::record(&mut tx, now, entry).await?;
+    tx.commit().await?;
+    if queued {
+        state.mail.wake();
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(MailAccepted::new(
+            "If an account has this address, a password reset email is on its way.",
+        )),
+    ))
+}
+
+/// Composes a queued reset request (called by the mail worker, which holds the row's
+/// lease): finds the active account with `address`, replaces its reset token with a
+/// new one and stores the sealed message in the outbox row, all in `tx`. `None` when
+/// no active account has the address.
+pub async fn compose_reset_mail(
+    tx: &mut Tx,
+    composer: &Composer,
+    cipher: &Cipher,
+    outbox_id: Uuid,
+    address: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<Composed>> {
+    // Serialises token replacement for this address across instances.
+    outbox::lock_recipient(tx, address, now).await?;
+    let user = on_exec!(&mut *tx, c => sqlx::query_as::<_, User>(concat!(
+        "SELECT ", user_columns!(), " FROM users WHERE email = $1 AND is_active"))
+        .bind(address)
+        .fetch_optional(c)
+        .await)?;
+    let Some(user) = user else {
+        return Ok(None);
+    };
+    let issued = email_tokens::issue(tx, Purpose::PasswordReset, &user, now).await?;
+    let message =
+        composer.password_reset(&user, &issued.token, Purpose::PasswordReset.ttl_text())?;
+    outbox::set_message(tx, cipher, outbox_id, user.id, &message, issued.expires_at).await?;
+    Ok(Some(message))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirm {
+    /// The token from the link in the reset email.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub token: String,
+    /// The new password; the password policy and history apply.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub new_password: String,
+}
+
+const BAD_RESET_TOKEN: &str = "the reset token is invalid, used or expired";
+
+/// Set a new password with the token from the reset email
+///
+/// The token works once, for 30 minutes; only the newest one of an account works, and
+/// only while the account has the address it was sent to. The new password must satisfy
+/// the policy and differ from the last `PASSWORD_HISTORY` passwords (422 naming
+/// `new_password`; the token stays usable). On success every session of the account is
+/// revoked, login lockouts of its username and email are cleared, the address counts as
+/// verified (the token could only be read from that mailbox), and a "your password was
+/// changed" email is sent.
+#[utoipa::path(post, path = "/password-reset-confirm", tag = "auth", request_body = PasswordResetConfirm,
+    responses(
+        (status = 204, description = "Password set; every session revoked"),
+        (status = 400, description = "The token is invalid, used or expired", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is missing, or new_password breaks the policy or was used recently", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn password_reset_confirm(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<PasswordResetConfirm>,
+) -> ApiResult<NoContent> {
+    let mut missing = Vec::new();
+    if body.token.is_empty() {
+        missing.push(FieldError::new("token", "is required"));
+    }
+    if body.new_password.is_empty() {
+        missing.push(FieldError::new("new_password", "is required"));
+    }
+    if !missing.is_empty() {
+        return Err(ApiError::Validation(missing));
+    }
+    let bad = || ApiError::BadToken(BAD_RESET_TOKEN.into());
+    let now = state.clock.now();
+    let token = email_tokens::find_live(&state.db, Purpose::PasswordReset, &body.token, now)
+        .await?
+        .ok_or_else(bad)?;
+    let user = find_user(&state.db, token.user_id)
+        .await?
+        .filter(|u| u.is_active && u.email == token.email)
+        .ok_or_else(bad)?;
+
+    let hashes = recent_hashes(&state.db, user.id, state.config.password_history).await?;
+    check_new_password(&state, &user, &body.new_password, &hashes, "new_password").await?;
+    let hash = state.hasher.hash(&body.new_password).await?;
+
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    // The winner of concurrent confirmations is whoever marks the token used first.
+    let claimed = email_tokens::mark_used(&mut tx, Purpose::PasswordReset, token.id, now).await?;
+    // The account must still have the address the token was mailed to.
+    let same_address = on_exec!(&mut tx, c => sqlx::query(
+        "UPDATE users SET email_verified = TRUE, updated_at = $3 WHERE id = $1 AND email = $2 AND is_active")
+        .bind(user.id)
+        .bind(&token.email)
+        .bind(now)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    if !claimed || same_address != 1 {
+        return Err(bad());
+    }
+    set_password(&mut tx, user.id, &hash, state.config.password_history, now).await?;
+    let revoked = revoke_user_sessions(&mut tx, user.id, None, reason::PASSWORD_RESET, now).await?;
+    lockout::clear(&mut tx, &identifier_key(&user.username)).await?;
+    lockout::clear(&mut tx, &identifier_key(&user.email)).await?;
+    let entry = AuditEntry::by_owner(event::PASSWORD_RESET, user.id, &client)
+        .with_detail(serde_json::json!({"sessions_revoked": revoked}));
+    audit::record(&mut tx, now, entry).await?;
+    crate::mail::queue_password_changed_notice(&mut tx, &state, &user, PasswordChange::Reset, now)
+        .await?;
+    tx.commit().await?;
+    state.mail.wake();
+    Ok(NoContent)
+}

@@ -1,0 +1,246 @@
+//! The messages Roster sends, rendered from the templates in `templates/mail/` (plain
+//! text and HTML, embedded in the binary) with minijinja. HTML templates escape every
+//! value. Links are built from `PUBLIC_URL` alone, never from anything a request sent.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
+use serde::{Deserialize, Serialize};
+
+use crate::users::model::User;
+
+/// The templates, by name; `.html` ones are escaped as HTML.
+const TEMPLATES: [(&str, &str); 6] = [
+    (
+        "password_reset.txt",
+        include_str!("../../templates/mail/password_reset.txt"),
+    ),
+    (
+        "password_reset.html",
+        include_str!("../../templates/mail/password_reset.html"),
+    ),
+    (
+        "email_verification.txt",
+        include_str!("../../templates/mail/email_verification.txt"),
+    ),
+    (
+        "email_verification.html",
+        include_str!("../../templates/mail/email_verification.html"),
+    ),
+    (
+        "password_changed.txt",
+        include_str!("../../templates/mail/password_changed.txt"),
+    ),
+    (
+        "password_changed.html",
+        include_str!("../../templates/mail/password_changed.html"),
+    ),
+];
+
+/// A rendered message: what the outbox stores (sealed) and the worker sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Composed {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Why the password-changed notice is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// `POST /change-password`.
+    Changed,
+    /// `POST /password-reset-confirm`.
+    Reset,
+}
+
+/// Renders messages; built once at start-up.
+#[derive(Debug)]
+pub struct Composer {
+    env: Environment<'static>,
+    public_url: String,
+}
+
+impl Composer {
+    /// Parses the embedded templates; a broken template stops start-up.
+    pub fn new(public_url: &str) -> anyhow::Result<Composer> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // HTML escaping of `& < > " '` as HTML5 needs it; minijinja's default also
+        // escapes `/`, which turns every link into `https:&#x2f;&#x2f;...`.
+        env.set_formatter(|out, state, value| match value.as_str() {
+            Some(text) if *state.auto_escape() == AutoEscape::Html && !value.is_safe() => {
+                Ok(out.write_str(&escape_html(text))?)
+            }
+            _ => minijinja::escape_formatter(out, state, value),
+        });
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .map_err(|e| anyhow::anyhow!("mail template {name}: {e}"))?;
+        }
+        Ok(Composer {
+            env,
+            public_url: public_url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// `{PUBLIC_URL}/reset-password?token=<token>`.
+    pub fn reset_link(&self, token: &str) -> String {
+        format!("{}/reset-password?token={token}", self.public_url)
+    }
+
+    /// `{PUBLIC_URL}/verify-email?token=<token>`.
+    pub fn verification_link(&self, token: &str) -> String {
+        format!("{}/verify-email?token={token}", self.public_url)
+    }
+
+    pub fn password_reset(
+        &self,
+        user: &User,
+        token: &str,
+        valid_for: &str,
+    ) -> anyhow::Result<Composed> {
+        let ctx = context! {
+            username => user.username.clone(),
+            link => self.reset_link(token),
+            valid_for => valid_for.to_owned(),
+        };
+        self.render("password_reset", "Reset your Roster password", ctx)
+    }
+
+    pub fn email_verification(
+        &self,
+        user: &User,
+        token: &str,
+        valid_for: &str,
+    ) -> anyhow::Result<Composed> {
+        let ctx = context! {
+            username => user.username.clone(),
+            email => user.email.clone(),
+            link => self.verification_link(token),
+            valid_for => valid_for.to_owned(),
+        };
+        self.render("email_verification", "Confirm your email address", ctx)
+    }
+
+    pub fn password_changed(
+        &self,
+        user: &User,
+        how: PasswordChange,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Composed> {
+        let ctx = context! {
+            username => user.username.clone(),
+            how => match how {
+                PasswordChange::Changed => "changed",
+                PasswordChange::Reset => "reset",
+            },
+            changed_at => at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            public_url => self.public_url.clone(),
+        };
+        self.render("password_changed", "Your Roster password was changed", ctx)
+    }
+
+    fn render(&self, name: &str, subject: &str, ctx: minijinja::Value) -> anyhow::Result<Composed> {
+        let render = |file: String| {
+            self.env
+                .get_template(&file)
+                .and_then(|template| template.render(&ctx))
+                .map_err(|e| anyhow::anyhow!("rendering the mail template {file}: {e}"))
+        };
+        let text = render(format!("{name}.txt"))?;
+        let html = render(format!("{name}.html"))?;
+        Ok(Composed {
+            subject: subject.to_owned(),
+            text,
+            html,
+        })
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::users::model::{Role, Tier};
+
+    fn user(username: &str) -> User {
+        let now = Utc::now();
+        User {
+            id: uuid::Uuid::now_v7(),
+            username: username.to_owned(),
+            email: "ada@example.com".to_owned(),
+            full_name: None,
+            role: Role::User,
+            tier: Tier::Basic,
+            is_active: true,
+            email_verified: false,
+            created_at: now,
+            updated_at: now,
+            last_login_at: None,
+        }
+    }
+
+    #[test]
+    fn every_message_has_text_and_html_with_links_from_the_public_url() {
+        let composer = Composer::new("https://accounts.example/").unwrap();
+        let ada = user("ada");
+        let reset = composer
+            .password_reset(&ada, "tok-123", "30 minutes")
+            .unwrap();
+        let link = "https://accounts.example/reset-password?token=tok-123";
+        assert!(reset.text.contains(link), "{}", reset.text);
+        assert!(
+            reset.html.contains(&format!("href=\"{link}\"")),
+            "{}",
+            reset.html
+        );
+        assert!(reset.text.contains("30 minutes"));
+
+        let verify = composer
+            .email_verification(&ada, "tok-456", "48 hours")
+            .unwrap();
+        assert!(
+            verify
+                .text
+                .contains("https://accounts.example/verify-email?token=tok-456")
+        );
+        assert!(verify.text.contains("ada@example.com"));
+
+        let changed = composer
+            .password_changed(&ada, PasswordChange::Reset, Utc::now())
+            .unwrap();
+        assert!(changed.text.contains("was reset at"));
+        assert!(!changed.text.contains("token="));
+        assert!(changed.html.contains("https://accounts.example"));
+    }
+
+    #[test]
+    fn html_escapes_what_users_chose() {
+        let composer = Composer::new("http://roster.test").unwrap();
+        let mallory = user("<b>mallory</b>");
+        let mail = composer
+            .email_verification(&mallory, "t", "48 hours")
+            .unwrap();
+        assert!(
+            mail.html.contains("&lt;b&gt;mallory&lt;/b&gt;"),
+            "{}",
+            mail.html
+        );
+        assert!(!mail.html.contains("<b>mallory"));
+        assert_eq!(escape_html(r#"a&b<c>"d'"#), "a&amp;b&lt;c&gt;&quot;d&#39;");
+    }
+}
