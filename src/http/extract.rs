@@ -191,16 +191,12 @@ fn between_backticks<'a>(message: &'a str, marker: &str) -> Option<&'a str> {
     Some(&message[start..start + end])
 }
 
+/// The field names serde lists after "expected": "one of `a`, `b`", "`a` or `b`", "`a`".
 fn expected_fields(message: &str) -> Vec<&str> {
-    let Some(start) = message.find("expected one of ") else {
-        return match message.find("expected `") {
-            Some(i) => between_backticks(&message[i..], "expected `")
-                .into_iter()
-                .collect(),
-            None => Vec::new(),
-        };
-    };
-    message[start..].split('`').skip(1).step_by(2).collect()
+    match message.find("expected ") {
+        Some(start) => message[start..].split('`').skip(1).step_by(2).collect(),
+        None => Vec::new(),
+    }
 }
 
 /// "invalid type: integer `5`, expected a string" -> "must be a string" (no value echoed).
@@ -315,6 +311,29 @@ mod tests {
                 .unwrap_err();
         let names: Vec<String> = fields(err).into_iter().map(|(f, _)| f).collect();
         assert_eq!(names, ["role", "tier"]);
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Pair {
+        first: String,
+        second: String,
+    }
+
+    #[test]
+    fn only_unknown_fields_are_named_whatever_serde_lists() {
+        // serde words the expected fields differently for one, two and more fields.
+        let err = parse_json::<Pair>(br#"{"first":"a","second":"b","third":"c"}"#).unwrap_err();
+        assert_eq!(
+            fields(err).into_iter().map(|(f, _)| f).collect::<Vec<_>>(),
+            ["third"]
+        );
+        let err = parse_json::<Login>(br#"{"login":"a","password":"b","extra":1}"#).unwrap_err();
+        assert_eq!(
+            fields(err).into_iter().map(|(f, _)| f).collect::<Vec<_>>(),
+            ["extra"]
+        );
     }
 
     #[test]
