@@ -23,6 +23,7 @@ use crate::crypto::{Cipher, load_or_create_key_file};
 use crate::db::Db;
 use crate::http::middleware;
 use crate::system::{self, openapi::ApiDoc};
+use crate::users::preferences::PreferencesSchema;
 
 /// Everything a request handler may need, built once at start-up.
 pub struct App {
@@ -32,6 +33,8 @@ pub struct App {
     pub hasher: PasswordHasher,
     pub tokens: TokenService,
     pub cipher: Cipher,
+    /// The compiled preferences JSON Schema (`PREFERENCES_SCHEMA` or the built-in one).
+    pub preferences: PreferencesSchema,
     pub metrics: PrometheusHandle,
     pub started: Instant,
 }
@@ -68,6 +71,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
 impl Application {
     /// Connects, migrates, loads keys and assembles the router.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+        let preferences = PreferencesSchema::configured(config.preferences_schema.as_deref())?;
         let db = Db::connect(&config).await?;
         db.migrate().await?;
         let cipher = Cipher::new(&encryption_key(&config)?);
@@ -95,6 +99,7 @@ impl Application {
             hasher,
             tokens,
             cipher,
+            preferences,
             metrics: system::metrics::handle(),
             started: Instant::now(),
         }));

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod admin;
 mod auth_login;
 mod auth_register;
 mod cli;
@@ -12,3 +13,10 @@ mod passwords;
 mod sessions;
 mod system;
 mod tokens;
+mod users_account;
+mod users_fixtures;
+mod users_payment;
+mod users_preferences;
+mod users_premium;
+mod users_profile;
+mod users_search;
