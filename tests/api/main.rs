@@ -14,6 +14,7 @@ mod sessions;
 mod system;
 mod tokens;
 mod users_account;
+mod users_authz;
 mod users_fixtures;
 mod users_payment;
 mod users_preferences;
