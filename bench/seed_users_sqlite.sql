@@ -16,7 +16,7 @@
 
 -- Profiles are inserted before their accounts (foreign keys checked at COMMIT), so each
 -- account's search text is indexed once, complete.
-BEGIN;
+BEGIN IMMEDIATE;
 PRAGMA defer_foreign_keys = ON;
 
 CREATE TEMP TABLE bench_first (k INTEGER PRIMARY KEY, v TEXT);

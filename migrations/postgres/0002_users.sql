@@ -2,8 +2,9 @@
 -- username, full name, occupation, location and current title.
 --
 -- Search: `user_search` holds one row per account, kept current by triggers, whose
--- `seq` is the stable keyset-pagination key of user listings; a pg_trgm GIN index on
--- its text answers case-insensitive substring lookups (ILIKE) from the index.
+-- `seq` is the stable keyset-pagination key of user listings; its text is stored
+-- lower-cased, and a pg_trgm GIN index on it answers substring lookups (LIKE with a
+-- lower-cased pattern) from the index.
 
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
@@ -42,10 +43,10 @@ CREATE TABLE user_search (
 );
 CREATE INDEX user_search_doc_trgm ON user_search USING gin (doc gin_trgm_ops);
 
--- The searchable text of an account: its five fields, one per line.
+-- The searchable text of an account: its five fields, one per line, lower-cased.
 CREATE FUNCTION user_search_doc(uid UUID) RETURNS TEXT LANGUAGE sql STABLE AS $$
-    SELECT u.username || E'\n' || coalesce(u.full_name, '') || E'\n' || coalesce(p.occupation, '')
-        || E'\n' || coalesce(p.location, '') || E'\n' || coalesce(p.current_title, '')
+    SELECT lower(u.username || E'\n' || coalesce(u.full_name, '') || E'\n' || coalesce(p.occupation, '')
+        || E'\n' || coalesce(p.location, '') || E'\n' || coalesce(p.current_title, ''))
     FROM users u LEFT JOIN user_profiles p ON p.user_id = u.id WHERE u.id = uid
 $$;
 

@@ -308,6 +308,12 @@ async fn write_preferences(
     let (document, action) = match write {
         Write::Replace(document) => (document, "replaced"),
         Write::Merge(patch) => {
+            // Lock the stored row (a no-op update) so concurrent patches apply in turn.
+            on_exec!(&mut tx, c => sqlx::query(
+                "UPDATE user_preferences SET updated_at = updated_at WHERE user_id = $1")
+                .bind(user_id)
+                .execute(c)
+                .await.map(|r| r.rows_affected()))?;
             let mut document = stored_document(&mut tx, user_id).await?;
             merge_patch(&mut document, &patch);
             (document, "patched")

@@ -7,7 +7,8 @@
 //! inserted meanwhile land after the pages already read, never duplicating or hiding
 //! one. The text match is the only engine-specific SQL, behind [`find_users`]:
 //!
-//! - PostgreSQL: `doc ILIKE '%q%'` answered by a pg_trgm GIN index;
+//! - PostgreSQL: the lower-cased text `LIKE '%q%'` (q lower-cased), answered by a
+//!   pg_trgm GIN index (or, for text on most accounts, by reading in keyset order);
 //! - SQLite: an FTS5 trigram index (`user_search_fts`) queried with the phrase `"q"`,
 //!   read in rowid (= `seq`) order, so a page stops after `limit` hits.
 //!
@@ -101,11 +102,11 @@ fn fts_phrase(text: &str) -> String {
 }
 
 /// The bound form of search text on `db`'s engine: an FTS5 phrase or an escaped
-/// `ILIKE` pattern.
+/// lower-cased `LIKE` pattern.
 pub fn pattern_for(db: &Db, text: &str) -> String {
     match db {
         Db::Sqlite(_) => fts_phrase(text),
-        Db::Postgres(_) => like_pattern(text),
+        Db::Postgres(_) => like_pattern(&text.to_lowercase()),
     }
 }
 
@@ -125,7 +126,7 @@ pub fn page_sql(db: &Db, searching: bool) -> String {
         (Db::Postgres(_), true) => format!(
             "SELECT {columns} FROM user_search s JOIN users u ON u.id = s.user_id \
              LEFT JOIN user_profiles p ON p.user_id = u.id \
-             WHERE s.doc ILIKE $6 ESCAPE '\\' AND s.seq > $1 AND {filters} \
+             WHERE s.doc LIKE $6 ESCAPE '\\' AND s.seq > $1 AND {filters} \
              ORDER BY s.seq LIMIT $5"
         ),
         (_, false) => format!(
