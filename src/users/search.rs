@@ -110,29 +110,47 @@ pub fn pattern_for(db: &Db, text: &str) -> String {
     }
 }
 
-/// The SQL of one page of [`find_users`] for `db`'s engine. `$1` cursor, `$2` role,
-/// `$3` tier, `$4` is_active, `$5` limit, `$6` the text pattern (when searching).
-pub fn page_sql(db: &Db, searching: bool) -> String {
+/// The SQL of one page of [`find_users`] for `db`'s engine, naming only the criteria
+/// `filter` uses (so each shape gets a plan that fits it). Placeholders, in order: `$1`
+/// the cursor, `$2` the limit, then role, tier, is_active and the text pattern, each
+/// only when given.
+pub fn page_sql(db: &Db, filter: &UserFilter) -> String {
     let columns = concat!("s.seq, ", user_columns!("u"), ", p.avatar_url, p.bio");
-    let filters = "($2 IS NULL OR u.role = $2) AND ($3 IS NULL OR u.tier = $3) AND ($4 IS NULL OR u.is_active = $4)";
-    match (db, searching) {
+    let mut placeholder = 2;
+    let mut next = || {
+        placeholder += 1;
+        placeholder
+    };
+    let mut criteria = String::new();
+    if filter.role.is_some() {
+        criteria.push_str(&format!(" AND u.role = ${}", next()));
+    }
+    if filter.tier.is_some() {
+        criteria.push_str(&format!(" AND u.tier = ${}", next()));
+    }
+    if filter.is_active.is_some() {
+        criteria.push_str(&format!(" AND u.is_active = ${}", next()));
+    }
+    match (db, filter.text.is_some()) {
         (Db::Sqlite(_), true) => format!(
             "SELECT {columns} FROM user_search_fts f \
              JOIN user_search s ON s.seq = f.rowid JOIN users u ON u.id = s.user_id \
              LEFT JOIN user_profiles p ON p.user_id = u.id \
-             WHERE user_search_fts MATCH $6 AND f.rowid > $1 AND {filters} \
-             ORDER BY f.rowid LIMIT $5"
+             WHERE user_search_fts MATCH ${} AND f.rowid > $1{criteria} \
+             ORDER BY f.rowid LIMIT $2",
+            next()
         ),
         (Db::Postgres(_), true) => format!(
             "SELECT {columns} FROM user_search s JOIN users u ON u.id = s.user_id \
              LEFT JOIN user_profiles p ON p.user_id = u.id \
-             WHERE s.doc LIKE $6 ESCAPE '\\' AND s.seq > $1 AND {filters} \
-             ORDER BY s.seq LIMIT $5"
+             WHERE s.doc LIKE ${} ESCAPE '\\' AND s.seq > $1{criteria} \
+             ORDER BY s.seq LIMIT $2",
+            next()
         ),
         (_, false) => format!(
             "SELECT {columns} FROM user_search s JOIN users u ON u.id = s.user_id \
              LEFT JOIN user_profiles p ON p.user_id = u.id \
-             WHERE s.seq > $1 AND {filters} ORDER BY s.seq LIMIT $5"
+             WHERE s.seq > $1{criteria} ORDER BY s.seq LIMIT $2"
         ),
     }
 }
@@ -145,17 +163,23 @@ pub async fn find_users(
     cursor: &Cursor<i64>,
 ) -> Result<Vec<FoundUser>, sqlx::Error> {
     let pattern = filter.text.as_deref().map(|text| pattern_for(db, text));
-    let sql = page_sql(db, pattern.is_some());
+    let sql = page_sql(db, filter);
     on_exec!(db, c => {
         // Not a cached prepared statement: PostgreSQL plans each search with its actual
-        // pattern, choosing the trigram index for rare text and the keyset order for common.
+        // values, choosing the trigram index for rare text and the keyset order for common.
         let mut query = sqlx::query_as::<_, FoundUser>(sqlx::AssertSqlSafe(sql.clone()))
             .persistent(false)
             .bind(cursor.after.unwrap_or(0))
-            .bind(filter.role.map(Role::as_str))
-            .bind(filter.tier.map(Tier::as_str))
-            .bind(filter.is_active)
             .bind(i64::from(cursor.limit) + 1);
+        if let Some(role) = filter.role {
+            query = query.bind(role.as_str());
+        }
+        if let Some(tier) = filter.tier {
+            query = query.bind(tier.as_str());
+        }
+        if let Some(is_active) = filter.is_active {
+            query = query.bind(is_active);
+        }
         if let Some(pattern) = &pattern {
             query = query.bind(pattern.clone());
         }

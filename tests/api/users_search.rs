@@ -513,44 +513,53 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index.min(sorted.len() - 1)]
 }
 
-async fn explain(app: &TestApp, q: &str) -> String {
-    let filter = roster::users::search::UserFilter {
-        text: Some(q.to_owned()),
-        is_active: Some(true),
-        ..Default::default()
-    };
-    let sql = roster::users::search::page_sql(&app.state.db, true);
-    let pattern = roster::users::search::pattern_for(&app.state.db, q);
+/// The plan of one page for `filter` (PostgreSQL: executed, with timings).
+async fn explain(app: &TestApp, filter: &roster::users::search::UserFilter) -> String {
+    let sql = roster::users::search::page_sql(&app.state.db, filter);
+    let pattern = filter
+        .text
+        .as_deref()
+        .map(|q| roster::users::search::pattern_for(&app.state.db, q));
+    macro_rules! bound {
+        ($query:expr) => {{
+            let mut query = $query.bind(0i64).bind(21i64);
+            if let Some(role) = filter.role {
+                query = query.bind(role.as_str());
+            }
+            if let Some(tier) = filter.tier {
+                query = query.bind(tier.as_str());
+            }
+            if let Some(is_active) = filter.is_active {
+                query = query.bind(is_active);
+            }
+            if let Some(pattern) = &pattern {
+                query = query.bind(pattern.clone());
+            }
+            query
+        }};
+    }
     let lines: Vec<String> = match &app.state.db {
         roster::db::Db::Sqlite(pool) => {
-            let rows: Vec<(i64, i64, i64, String)> =
-                sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
-                    .bind(0i64)
-                    .bind(filter.role.map(|r| r.as_str()))
-                    .bind(filter.tier.map(|t| t.as_str()))
-                    .bind(filter.is_active)
-                    .bind(21i64)
-                    .bind(pattern)
-                    .fetch_all(pool)
-                    .await
-                    .expect("explain");
+            let query = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(format!(
+                "EXPLAIN QUERY PLAN {sql}"
+            )));
+            let rows = bound!(query).fetch_all(pool).await.expect("explain");
             rows.into_iter().map(|r| r.3).collect()
         }
-        roster::db::Db::Postgres(pool) => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}"
-        )))
-        .bind(0i64)
-        .bind(filter.role.map(|r| r.as_str()))
-        .bind(filter.tier.map(|t| t.as_str()))
-        .bind(filter.is_active)
-        .bind(21i64)
-        .bind(pattern)
-        .persistent(false)
-        .fetch_all(pool)
-        .await
-        .expect("explain"),
+        roster::db::Db::Postgres(pool) => {
+            let query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
+                "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}"
+            )))
+            .persistent(false);
+            bound!(query).fetch_all(pool).await.expect("explain")
+        }
     };
     lines.join("\n")
+}
+
+fn timed_percentiles(times: &mut [Duration]) -> (Duration, Duration) {
+    times.sort();
+    (percentile(times, 0.5), percentile(times, 0.99))
 }
 
 async fn search_latency_at_scale(backend: Backend) {
@@ -597,7 +606,61 @@ async fn search_latency_at_scale(backend: Backend) {
             percentile(&times, 0.5),
             percentile(&times, 0.99)
         );
-        eprintln!("plan:\n{}\n", explain(&app, q).await);
+        let filter = roster::users::search::UserFilter {
+            text: Some(q.clone()),
+            is_active: Some(true),
+            ..Default::default()
+        };
+        eprintln!("plan:\n{}\n", explain(&app, &filter).await);
+        all.extend(times);
+    }
+    // The admin listing's filters (no text): rare values must not scan every account.
+    let filters = [
+        (
+            "role=admin",
+            "role=admin",
+            roster::users::search::UserFilter {
+                role: Some(roster::users::model::Role::Admin),
+                ..Default::default()
+            },
+        ),
+        (
+            "tier=premium",
+            "tier=premium",
+            roster::users::search::UserFilter {
+                tier: Some(roster::users::model::Tier::Premium),
+                ..Default::default()
+            },
+        ),
+        (
+            "is_active=false",
+            "is_active=false",
+            roster::users::search::UserFilter {
+                is_active: Some(false),
+                ..Default::default()
+            },
+        ),
+        (
+            "no filter",
+            "",
+            roster::users::search::UserFilter::default(),
+        ),
+    ];
+    for (label, query, filter) in &filters {
+        let mut times = Vec::new();
+        for _ in 0..rounds {
+            let started = Instant::now();
+            let response = app
+                .get(&format!("/api/v1/users?{query}&limit=20"))
+                .bearer(&searcher.access_token)
+                .send()
+                .await;
+            times.push(started.elapsed());
+            assert_eq!(response.status, 200, "{}", response.text);
+        }
+        let (p50, p99) = timed_percentiles(&mut times);
+        eprintln!("{backend:?} {users} users, listing {label:<16} p50={p50:>8.2?} p99={p99:>8.2?}");
+        eprintln!("plan:\n{}\n", explain(&app, filter).await);
         all.extend(times);
     }
     all.sort();
