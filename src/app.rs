@@ -26,6 +26,7 @@ use crate::db::changes::{self, ChangeFeed};
 use crate::http::middleware;
 use crate::http::ratelimit::{self, AuthRateLimiter};
 use crate::system::{self, openapi::ApiDoc};
+use crate::users::preferences::PreferencesSchema;
 
 /// Everything a request handler may need, built once at start-up.
 pub struct App {
@@ -35,6 +36,8 @@ pub struct App {
     pub hasher: PasswordHasher,
     pub tokens: TokenService,
     pub cipher: Cipher,
+    /// The compiled preferences JSON Schema (`PREFERENCES_SCHEMA` or the built-in one).
+    pub preferences: PreferencesSchema,
     pub metrics: PrometheusHandle,
     pub started: Instant,
     /// Verified tokens, sessions and accounts, kept coherent by `changes`.
@@ -76,6 +79,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
 impl Application {
     /// Connects, migrates, loads keys and assembles the router.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+        let preferences = PreferencesSchema::configured(config.preferences_schema.as_deref())?;
         let db = Db::connect(&config).await?;
         db.migrate().await?;
         let cipher = Cipher::new(&encryption_key(&config)?);
@@ -106,6 +110,7 @@ impl Application {
             hasher,
             tokens,
             cipher,
+            preferences,
             metrics: system::metrics::handle(),
             started: Instant::now(),
             auth_cache,

@@ -1,10 +1,18 @@
-//! Administration under `/api/v1/admin`: account status and roles, session revocation,
-//! and the audit trail. (Filled in by the Users issue.)
+//! Administration under `/api/v1/admin`: account role, tier and status
+//! (`accounts`), session revocation, and the audit trail (`audit_log`). Every endpoint
+//! needs an administrator's token (401 without a token, 403 for other callers).
+
+pub mod accounts;
+pub mod audit_log;
 
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(accounts::patch_user))
+        .routes(routes!(accounts::revoke_sessions))
+        .routes(routes!(audit_log::list_audit_events))
 }

@@ -1,13 +1,66 @@
-//! Users: the account model shared by every feature, and the `/api/v1/users` endpoints.
+//! Users: the account model shared by every feature, and the `/api/v1/users` endpoints:
+//! the account (`account`), the extended profile (`profile`), preferences validated by a
+//! JSON Schema (`preferences`), tier and statistics (`premium`), the admin listing and
+//! premium search (`search`), and the payment vault (`payment`).
 
+pub mod access;
+pub mod account;
+pub mod countries;
 pub mod fields;
 pub mod model;
+pub mod payment;
+pub mod preferences;
+pub mod premium;
+pub mod profile;
+pub mod search;
 
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 
 /// Routes under `/api/v1/users`.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(search::list_users))
+        .routes(routes!(
+            account::get_me,
+            account::put_me,
+            account::patch_me,
+            account::delete_me
+        ))
+        .routes(routes!(
+            profile::get_my_profile,
+            profile::put_my_profile,
+            profile::patch_my_profile,
+            profile::delete_my_profile
+        ))
+        .routes(routes!(
+            preferences::get_my_preferences,
+            preferences::put_my_preferences,
+            preferences::patch_my_preferences,
+            preferences::delete_my_preferences
+        ))
+        .routes(routes!(premium::stats))
+        .routes(routes!(premium::upgrade))
+        .routes(routes!(premium::downgrade))
+        .routes(routes!(
+            payment::get_payment_info,
+            payment::post_payment_info,
+            payment::put_payment_info,
+            payment::delete_payment_info
+        ))
+        .routes(routes!(search::search_users))
+        .routes(routes!(
+            account::get_user,
+            account::put_user,
+            account::delete_user
+        ))
+        .routes(routes!(profile::get_user_profile))
+        .routes(routes!(
+            preferences::get_user_preferences,
+            preferences::put_user_preferences,
+            preferences::patch_user_preferences,
+            preferences::delete_user_preferences
+        ))
 }

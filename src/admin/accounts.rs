@@ -1,0 +1,156 @@
+//! An administrator changes an account's role, tier, status or verification, or
+//! revokes its sessions. Deactivation revokes every session in the same transaction,
+//! so the account's tokens are refused on the very next request; the last active
+//! administrator can be neither demoted nor deactivated (409).
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::audit::{self, AuditEntry, event};
+use crate::auth::sessions::{reason, revoke_user_sessions};
+use crate::error::{ApiResult, Problem};
+use crate::http::{AdminUser, ApiJson, ApiPath, ClientInfo, NoContent};
+use crate::users::account::ensure_not_last_admin;
+use crate::users::model::{Role, Tier, User, find_user_or_404};
+use crate::users::premium::set_tier;
+use crate::{on_exec, user_columns};
+
+/// Any of role, tier, status and verification; fields left out stay as they are.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminAccountUpdate {
+    pub role: Option<Role>,
+    pub tier: Option<Tier>,
+    /// false deactivates the account and revokes all its sessions at once.
+    pub is_active: Option<bool>,
+    pub email_verified: Option<bool>,
+}
+
+/// Change an account's role, tier, status or email verification
+///
+/// Each change is audited (`role_change`, `tier_change`, `status_change`). Deactivating
+/// revokes every session of the account at once. Demoting or deactivating the last
+/// active administrator is refused with 409. `null` for a field counts as leaving it out.
+#[utoipa::path(patch, path = "/users/{user_id}", tag = "admin", security(("bearer" = [])), request_body = AdminAccountUpdate,
+    params(("user_id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The updated account", body = User),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "This would leave no active administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Validation failed or an unknown field (named)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn patch_user(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    client: ClientInfo,
+    ApiPath(user_id): ApiPath<Uuid>,
+    ApiJson(update): ApiJson<AdminAccountUpdate>,
+) -> ApiResult<Json<User>> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let mut user = find_user_or_404(&mut tx, user_id).await?;
+    let record = |event: &'static str, detail: serde_json::Value| AuditEntry {
+        event,
+        actor_id: Some(admin.id()),
+        user_id: Some(user_id),
+        client: Some(&client),
+        detail,
+    };
+
+    if let Some(role) = update.role.filter(|r| *r != user.role) {
+        if role != Role::Admin {
+            ensure_not_last_admin(&mut tx, user_id).await?;
+        }
+        user = on_exec!(&mut tx, c => sqlx::query_as::<_, User>(concat!(
+            "UPDATE users SET role = $2, updated_at = $3 WHERE id = $1 RETURNING ", user_columns!()))
+            .bind(user_id)
+            .bind(role.as_str())
+            .bind(now)
+            .fetch_one(c)
+            .await)?;
+        let detail = serde_json::json!({"from": if role == Role::Admin { "user" } else { "admin" }, "to": role.as_str()});
+        audit::record(&mut tx, now, record(event::ROLE_CHANGE, detail)).await?;
+    }
+    if let Some(tier) = update.tier {
+        user = set_tier(&mut tx, &user, tier, admin.id(), &client, now).await?;
+    }
+    if let Some(is_active) = update.is_active.filter(|a| *a != user.is_active) {
+        if !is_active {
+            ensure_not_last_admin(&mut tx, user_id).await?;
+        }
+        user = on_exec!(&mut tx, c => sqlx::query_as::<_, User>(concat!(
+            "UPDATE users SET is_active = $2, updated_at = $3 WHERE id = $1 RETURNING ", user_columns!()))
+            .bind(user_id)
+            .bind(is_active)
+            .bind(now)
+            .fetch_one(c)
+            .await)?;
+        let revoked = if is_active {
+            0
+        } else {
+            revoke_user_sessions(&mut tx, user_id, None, reason::DEACTIVATED, now).await?
+        };
+        let detail = serde_json::json!({"field": "is_active", "from": !is_active, "to": is_active, "sessions_revoked": revoked});
+        audit::record(&mut tx, now, record(event::STATUS_CHANGE, detail)).await?;
+    }
+    if let Some(verified) = update.email_verified.filter(|v| *v != user.email_verified) {
+        user = on_exec!(&mut tx, c => sqlx::query_as::<_, User>(concat!(
+            "UPDATE users SET email_verified = $2, updated_at = $3 WHERE id = $1 RETURNING ", user_columns!()))
+            .bind(user_id)
+            .bind(verified)
+            .bind(now)
+            .fetch_one(c)
+            .await)?;
+        let detail =
+            serde_json::json!({"field": "email_verified", "from": !verified, "to": verified});
+        audit::record(&mut tx, now, record(event::STATUS_CHANGE, detail)).await?;
+    }
+    tx.commit().await?;
+    Ok(Json(user))
+}
+
+/// Revoke every session of an account
+///
+/// Its access and refresh tokens stop working on the next request; the account itself
+/// stays active and may log in again.
+#[utoipa::path(post, path = "/users/{user_id}/revoke-sessions", tag = "admin", security(("bearer" = [])),
+    params(("user_id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 204, description = "Every session revoked"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn revoke_sessions(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    client: ClientInfo,
+    ApiPath(user_id): ApiPath<Uuid>,
+) -> ApiResult<NoContent> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    find_user_or_404(&mut tx, user_id).await?;
+    let revoked =
+        revoke_user_sessions(&mut tx, user_id, None, reason::REVOKED_BY_ADMIN, now).await?;
+    let entry = AuditEntry {
+        event: event::SESSION_REVOKED,
+        actor_id: Some(admin.id()),
+        user_id: Some(user_id),
+        client: Some(&client),
+        detail: serde_json::json!({"by": "admin", "sessions_revoked": revoked}),
+    };
+    audit::record(&mut tx, now, entry).await?;
+    tx.commit().await?;
+    if revoked == 0 {
+        tracing::debug!(%user_id, "no live session to revoke");
+    }
+    Ok(NoContent)
+}

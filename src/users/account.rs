@@ -1,0 +1,524 @@
+//! The account itself: reading (`/me`, `/{user_id}`), updating username, email and full
+//! name, and deleting it with everything of the user's.
+//!
+//! [`update_account`] is the one place an account's username, email or full name
+//! changes; it reports whether the email changed so that the caller can send a
+//! verification message. [`delete_account`] removes the user in one statement whose
+//! cascades take credentials, sessions, refresh tokens, profile, preferences, payment
+//! information (and any later per-user table) along.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::audit::{self, AuditEntry, event};
+use crate::db::{Exec, Tx};
+use crate::error::{ApiError, ApiResult, FieldError, Problem, ResultExt};
+use crate::http::{ApiJson, ApiPath, AuthUser, ClientInfo, MaybeAuthUser, NoContent, parse_json};
+use crate::users::fields::{Patch, collect, parse_email, parse_full_name, parse_username};
+use crate::users::model::{PublicUser, Role, User, duplicate_account, find_user, taken_fields};
+use crate::{on_exec, user_columns};
+
+/// Changes to an account: any of username, email and full name. Role, tier, status,
+/// verification, ids and timestamps cannot be sent (422 naming them).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountUpdate {
+    /// 3 to 32 characters of `A-Z a-z 0-9 _ . -`, unique ignoring case.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub username: Patch<String>,
+    /// Unique ignoring case; stored lower-cased. A changed email becomes unverified.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub email: Patch<String>,
+    /// At most 100 characters; null or empty clears it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub full_name: Patch<String>,
+}
+
+/// A checked [`AccountUpdate`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountChanges {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    /// `Some(None)` clears the full name.
+    pub full_name: Option<Option<String>>,
+}
+
+impl AccountChanges {
+    /// Checks every given field, naming each failure.
+    pub fn parse(update: &AccountUpdate) -> Result<AccountChanges, ApiError> {
+        let mut errors = Vec::new();
+        let mut required = |patch: &Patch<String>,
+                            name: &str,
+                            parse: fn(&str, &str) -> Result<String, FieldError>|
+         -> Option<String> {
+            match patch.as_change() {
+                None => None,
+                Some(None) => {
+                    errors.push(FieldError::new(name, "must not be null"));
+                    None
+                }
+                Some(Some(raw)) => collect(parse(raw, name), &mut errors),
+            }
+        };
+        let username = required(&update.username, "username", parse_username);
+        let email = required(&update.email, "email", parse_email);
+        let full_name = match update.full_name.as_change() {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(raw)) => collect(parse_full_name(raw, "full_name"), &mut errors),
+        };
+        if errors.is_empty() {
+            Ok(AccountChanges {
+                username,
+                email,
+                full_name,
+            })
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.username.is_none() && self.email.is_none() && self.full_name.is_none()
+    }
+
+    fn field_names(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if self.username.is_some() {
+            names.push("username");
+        }
+        if self.email.is_some() {
+            names.push("email");
+        }
+        if self.full_name.is_some() {
+            names.push("full_name");
+        }
+        names
+    }
+}
+
+/// The outcome of [`update_account`].
+#[derive(Debug, Clone)]
+pub struct AccountUpdated {
+    pub user: User,
+    /// True when the email address changed (it is now unverified).
+    pub email_changed: bool,
+}
+
+/// Applies `changes` to account `user_id` inside `tx`: usernames and emails stay unique
+/// ignoring case (409 naming the field), a changed email becomes unverified, and the
+/// change is audited with `actor_id` and `client`. Returns the account and whether its
+/// email changed, so that the caller can queue a verification message.
+pub async fn update_account(
+    tx: &mut Tx,
+    user_id: Uuid,
+    changes: &AccountChanges,
+    actor_id: Uuid,
+    client: &ClientInfo,
+    now: DateTime<Utc>,
+) -> ApiResult<AccountUpdated> {
+    let current = find_user(&mut *tx, user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    if changes.is_empty() {
+        return Ok(AccountUpdated {
+            user: current,
+            email_changed: false,
+        });
+    }
+    if let Some(field) = taken_fields(
+        &mut *tx,
+        changes.username.as_deref(),
+        changes.email.as_deref(),
+        Some(user_id),
+    )
+    .await?
+    .first()
+    {
+        return Err(duplicate_account(field));
+    }
+    let email_changed = changes
+        .email
+        .as_ref()
+        .is_some_and(|email| *email != current.email);
+    let username = changes.username.as_ref().unwrap_or(&current.username);
+    let email = changes.email.as_ref().unwrap_or(&current.email);
+    let full_name = changes.full_name.as_ref().unwrap_or(&current.full_name);
+    let user = on_exec!(&mut *tx, c => sqlx::query_as::<_, User>(concat!(
+        "UPDATE users SET username = $2, username_key = $3, email = $4, full_name = $5, ",
+        "email_verified = CASE WHEN $6 THEN FALSE ELSE email_verified END, updated_at = $7 ",
+        "WHERE id = $1 RETURNING ", user_columns!()))
+        .bind(user_id)
+        .bind(username)
+        .bind(username.to_ascii_lowercase())
+        .bind(email)
+        .bind(full_name)
+        .bind(email_changed)
+        .bind(now)
+        .fetch_one(c)
+        .await)
+    .on_unique_violation(duplicate_account)?;
+    let entry = AuditEntry {
+        event: event::ACCOUNT_UPDATE,
+        actor_id: Some(actor_id),
+        user_id: Some(user_id),
+        client: Some(client),
+        detail: serde_json::json!({"fields": changes.field_names(), "email_changed": email_changed}),
+    };
+    audit::record(&mut *tx, now, entry).await?;
+    Ok(AccountUpdated {
+        user,
+        email_changed,
+    })
+}
+
+/// 409 when `user_id` is the last active administrator, for a change that would leave
+/// none. Active administrators' rows are locked first (a no-op update), so two
+/// concurrent demotions cannot both pass the check.
+pub async fn ensure_not_last_admin(tx: &mut Tx, user_id: Uuid) -> ApiResult<()> {
+    on_exec!(&mut *tx, c => sqlx::query(
+        "UPDATE users SET role = role WHERE role = 'admin' AND is_active")
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    let others: i64 = on_exec!(&mut *tx, c => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND is_active AND id <> $1")
+        .bind(user_id)
+        .fetch_one(c)
+        .await)?;
+    let target = find_user(&mut *tx, user_id).await?;
+    let is_active_admin = target.is_some_and(|u| u.role == Role::Admin && u.is_active);
+    if is_active_admin && others == 0 {
+        return Err(ApiError::Conflict {
+            detail:
+                "this is the last active administrator: make another account an administrator first"
+                    .into(),
+            field: None,
+        });
+    }
+    Ok(())
+}
+
+/// Deletes account `user_id` and everything of theirs (by cascade) in `tx`, refusing to
+/// remove the last active administrator. False when there was no such account.
+pub async fn delete_account(
+    tx: &mut Tx,
+    user_id: Uuid,
+    actor_id: Uuid,
+    client: &ClientInfo,
+    now: DateTime<Utc>,
+) -> ApiResult<bool> {
+    ensure_not_last_admin(tx, user_id).await?;
+    let deleted = on_exec!(&mut *tx, c => sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(user_id)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    if deleted == 0 {
+        return Ok(false);
+    }
+    let by = if actor_id == user_id { "self" } else { "admin" };
+    let entry = AuditEntry {
+        event: event::USER_DELETED,
+        actor_id: Some(actor_id),
+        user_id: Some(user_id),
+        client: Some(client),
+        detail: serde_json::json!({"by": by}),
+    };
+    audit::record(&mut *tx, now, entry).await?;
+    Ok(true)
+}
+
+/// What anyone may see of account `user_id` (avatar and bio from the extended profile).
+pub async fn find_public_user(
+    ex: impl Into<Exec<'_>>,
+    user_id: Uuid,
+) -> Result<Option<PublicUser>, sqlx::Error> {
+    on_exec!(ex, c => sqlx::query_as::<_, PublicUser>(
+        "SELECT u.id, u.username, u.full_name, p.avatar_url, p.bio, u.created_at \
+         FROM users u LEFT JOIN user_profiles p ON p.user_id = u.id WHERE u.id = $1 AND u.is_active")
+        .bind(user_id)
+        .fetch_optional(c)
+        .await)
+}
+
+/// An account as the caller may see it: [`User`] for the account itself and admins,
+/// [`PublicUser`] for everyone else.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum UserView {
+    Full(User),
+    Public(PublicUser),
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteAccountRequest {
+    /// The account's current password, to confirm.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub password: String,
+}
+
+impl std::fmt::Debug for DeleteAccountRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeleteAccountRequest { password: <redacted> }")
+    }
+}
+
+/// 400 unless `password` is the current password of `user_id` (422 when empty).
+async fn confirm_password(state: &AppState, user_id: Uuid, password: &str) -> ApiResult<()> {
+    if password.is_empty() {
+        return Err(ApiError::validation("password", "is required"));
+    }
+    let hashes = crate::auth::credentials::recent_hashes(&state.db, user_id, 1).await?;
+    let verified = state
+        .hasher
+        .verify(password, hashes.first().map(String::as_str))
+        .await?;
+    if verified.is_valid() {
+        Ok(())
+    } else {
+        Err(ApiError::WrongPassword("password"))
+    }
+}
+
+async fn update_and_commit(
+    state: &AppState,
+    caller: &AuthUser,
+    user_id: Uuid,
+    client: &ClientInfo,
+    update: &AccountUpdate,
+) -> ApiResult<User> {
+    let changes = AccountChanges::parse(update)?;
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let updated = update_account(&mut tx, user_id, &changes, caller.id(), client, now).await?;
+    if updated.email_changed {
+        // Over the per-address hourly limit the change still stands, unverified; the
+        // owner asks for the mail again with /auth/verify-email-request.
+        crate::mail::queue_verification_email(&mut tx, state, &updated.user).await?;
+    }
+    tx.commit().await?;
+    if updated.email_changed {
+        state.mail.wake();
+    }
+    Ok(updated.user)
+}
+
+async fn delete_and_commit(
+    state: &AppState,
+    caller: &AuthUser,
+    user_id: Uuid,
+    client: &ClientInfo,
+) -> ApiResult<NoContent> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    if !delete_account(&mut tx, user_id, caller.id(), client, now).await? {
+        return Err(ApiError::not_found("user"));
+    }
+    tx.commit().await?;
+    Ok(NoContent)
+}
+
+/// The caller's account
+#[utoipa::path(get, path = "/me", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = User),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_me(caller: AuthUser) -> Json<User> {
+    Json(caller.user)
+}
+
+/// Update the caller's username, email or full name
+///
+/// Fields left out stay as they are; `full_name: null` clears it. A changed email
+/// becomes unverified (and a verification email is queued). `role`, `tier`,
+/// `is_active`, `email_verified`, ids and timestamps cannot be set here (422).
+#[utoipa::path(put, path = "/me", tag = "users", security(("bearer" = [])), request_body = AccountUpdate,
+    responses(
+        (status = 200, description = "The updated account", body = User),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Username or email already taken (ignoring case)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Validation failed or a field that cannot be set here (every field named)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put_me(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    client: ClientInfo,
+    ApiJson(update): ApiJson<AccountUpdate>,
+) -> ApiResult<Json<User>> {
+    let id = caller.id();
+    Ok(Json(
+        update_and_commit(&state, &caller, id, &client, &update).await?,
+    ))
+}
+
+/// Update the caller's username, email or full name (same as PUT)
+#[utoipa::path(patch, path = "/me", tag = "users", security(("bearer" = [])), request_body = AccountUpdate,
+    responses(
+        (status = 200, description = "The updated account", body = User),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Username or email already taken (ignoring case)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Validation failed or a field that cannot be set here (every field named)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn patch_me(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    client: ClientInfo,
+    ApiJson(update): ApiJson<AccountUpdate>,
+) -> ApiResult<Json<User>> {
+    let id = caller.id();
+    Ok(Json(
+        update_and_commit(&state, &caller, id, &client, &update).await?,
+    ))
+}
+
+/// Delete the caller's account
+///
+/// Confirmed with the current password (wrong: 400). The account and everything of the
+/// user's (credentials, sessions, refresh tokens, profile, preferences, payment
+/// information, badges, goals) are deleted in one transaction; every token of the
+/// account stops working on the next request. The last active administrator cannot be
+/// deleted (409).
+#[utoipa::path(delete, path = "/me", tag = "users", security(("bearer" = [])), request_body = DeleteAccountRequest,
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Wrong password, or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The last active administrator cannot be deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "password missing", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_me(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<DeleteAccountRequest>,
+) -> ApiResult<NoContent> {
+    confirm_password(&state, caller.id(), &body.password).await?;
+    let id = caller.id();
+    delete_and_commit(&state, &caller, id, &client).await
+}
+
+/// An account by id
+///
+/// Anyone (no token needed) gets the public view; the account itself and admins get
+/// the full account. Deactivated accounts are 404 except to admins and themselves.
+#[utoipa::path(get, path = "/{user_id}", tag = "users", security((), ("bearer" = [])),
+    params(("user_id" = Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "User for the account itself and admins, PublicUser otherwise", body = UserView),
+        (status = 401, description = "A token was sent but is not valid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_user(
+    State(state): State<AppState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    ApiPath(user_id): ApiPath<Uuid>,
+) -> ApiResult<Json<UserView>> {
+    if let Some(caller) = caller.filter(|c| c.may_act_for(user_id)) {
+        if caller.id() == user_id {
+            return Ok(Json(UserView::Full(caller.user)));
+        }
+        let user = crate::users::model::find_user_or_404(&state.db, user_id).await?;
+        return Ok(Json(UserView::Full(user)));
+    }
+    let public = find_public_user(&state.db, user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
+    Ok(Json(UserView::Public(public)))
+}
+
+/// Update an account (that user or an admin)
+///
+/// As `PUT /me`.
+#[utoipa::path(put, path = "/{user_id}", tag = "users", security(("bearer" = [])), request_body = AccountUpdate,
+    params(("user_id" = Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The updated account", body = User),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither that user nor an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Username or email already taken (ignoring case)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Validation failed or a field that cannot be set here (every field named)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put_user(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    client: ClientInfo,
+    ApiPath(user_id): ApiPath<Uuid>,
+    ApiJson(update): ApiJson<AccountUpdate>,
+) -> ApiResult<Json<User>> {
+    caller.require_self_or_admin(user_id)?;
+    Ok(Json(
+        update_and_commit(&state, &caller, user_id, &client, &update).await?,
+    ))
+}
+
+/// Delete an account (that user or an admin)
+///
+/// An admin deleting another account sends no body. A user deleting their own account
+/// here confirms with `{"password"}` exactly as on `DELETE /me` (missing: 422, wrong:
+/// 400), so a stolen access token alone cannot delete an account. Everything of the
+/// user's is deleted in one transaction and their tokens stop working at once. The last
+/// active administrator cannot be deleted (409).
+#[utoipa::path(delete, path = "/{user_id}", tag = "users", security(("bearer" = [])),
+    request_body(content = DeleteAccountRequest, description = "Only when deleting one's own account"),
+    params(("user_id" = Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Wrong password, or malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither that user nor an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The last active administrator cannot be deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "A body that is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "password missing when deleting one's own account", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_user(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    client: ClientInfo,
+    ApiPath(user_id): ApiPath<Uuid>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<NoContent> {
+    caller.require_self_or_admin(user_id)?;
+    if caller.id() == user_id {
+        let request: DeleteAccountRequest = if body.is_empty() {
+            return Err(ApiError::validation("password", "is required"));
+        } else {
+            let content_type = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !content_type
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+            {
+                return Err(ApiError::UnsupportedMediaType(
+                    "send the body as application/json".into(),
+                ));
+            }
+            parse_json(&body)?
+        };
+        confirm_password(&state, user_id, &request.password).await?;
+    }
+    delete_and_commit(&state, &caller, user_id, &client).await
+}

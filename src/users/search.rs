@@ -1,0 +1,347 @@
+//! Finding accounts: the admin listing (`GET /users` with `q`, `role`, `tier`,
+//! `is_active`) and the premium search (`GET /search`).
+//!
+//! Both read `user_search`, one row per account kept current by triggers (migration
+//! 0002): its text joins username, full name, occupation, location and current title,
+//! and its `seq` is the keyset: pages come in `seq` order (creation order), so rows
+//! inserted meanwhile land after the pages already read, never duplicating or hiding
+//! one. The text match is the only engine-specific SQL, behind [`find_users`]:
+//!
+//! - PostgreSQL: the lower-cased text `LIKE '%q%'` (q lower-cased), answered by a
+//!   pg_trgm GIN index (or, for text on most accounts, by reading in keyset order);
+//! - SQLite: an FTS5 trigram index (`user_search_fts`) queried with the phrase `"q"`,
+//!   read in rowid (= `seq`) order, so a page stops after `limit` hits.
+//!
+//! `q` is matched as plain text ignoring case: `%`, `_`, quotes and backslashes are
+//! escaped, never interpreted. Trigram indexes need at least 3 characters, so shorter
+//! queries are refused (422) rather than scanning every account.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::app::AppState;
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::http::{AdminUser, ApiQuery, AuthUser, Cursor, Page, PageQuery};
+use crate::users::access::is_premium_or_admin;
+use crate::users::model::{PublicUser, Role, Tier, User};
+use crate::{on_exec, user_columns};
+
+pub const MIN_QUERY: usize = 3;
+pub const MAX_QUERY: usize = 100;
+
+/// What to look for; every given criterion must hold.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Plain text matched, ignoring case, as a substring of username, full name,
+    /// occupation, location or current title.
+    pub text: Option<String>,
+    pub role: Option<Role>,
+    pub tier: Option<Tier>,
+    pub is_active: Option<bool>,
+}
+
+/// One account found, with its keyset position and public profile fields.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FoundUser {
+    pub seq: i64,
+    #[sqlx(flatten)]
+    pub user: User,
+    pub avatar_url: Option<String>,
+    pub bio: Option<String>,
+}
+
+impl FoundUser {
+    pub fn public(self) -> PublicUser {
+        PublicUser {
+            id: self.user.id,
+            username: self.user.username,
+            full_name: self.user.full_name,
+            avatar_url: self.avatar_url,
+            bio: self.bio,
+            created_at: self.user.created_at,
+        }
+    }
+}
+
+/// `q` checked: trimmed, 3 to 100 characters, no control characters.
+pub fn parse_query_text(raw: &str) -> Result<String, FieldError> {
+    let text = raw.trim();
+    let length = text.chars().count();
+    if !(MIN_QUERY..=MAX_QUERY).contains(&length) {
+        return Err(FieldError::new(
+            "q",
+            format!("must be {MIN_QUERY} to {MAX_QUERY} characters"),
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(FieldError::new("q", "must not contain control characters"));
+    }
+    Ok(text.to_owned())
+}
+
+/// `%`, `_` and `\` made literal for `LIKE ... ESCAPE '\'`.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// An FTS5 phrase matching `text` literally (double quotes doubled).
+fn fts_phrase(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// The bound form of search text on `db`'s engine: an FTS5 phrase or an escaped
+/// lower-cased `LIKE` pattern.
+pub fn pattern_for(db: &Db, text: &str) -> String {
+    match db {
+        Db::Sqlite(_) => fts_phrase(text),
+        Db::Postgres(_) => like_pattern(&text.to_lowercase()),
+    }
+}
+
+/// The SQL of one page of [`find_users`] for `db`'s engine, naming only the criteria
+/// `filter` uses (so each shape gets a plan that fits it). Placeholders, in order: `$1`
+/// the cursor, `$2` the limit, then role, tier, is_active and the text pattern, each
+/// only when given.
+pub fn page_sql(db: &Db, filter: &UserFilter) -> String {
+    let columns = concat!("s.seq, ", user_columns!("u"), ", p.avatar_url, p.bio");
+    let mut placeholder = 2;
+    let mut next = || {
+        placeholder += 1;
+        placeholder
+    };
+    let mut criteria = String::new();
+    if filter.role.is_some() {
+        criteria.push_str(&format!(" AND u.role = ${}", next()));
+    }
+    if filter.tier.is_some() {
+        criteria.push_str(&format!(" AND u.tier = ${}", next()));
+    }
+    if filter.is_active.is_some() {
+        criteria.push_str(&format!(" AND u.is_active = ${}", next()));
+    }
+    match (db, filter.text.is_some()) {
+        (Db::Sqlite(_), true) => format!(
+            "SELECT {columns} FROM user_search_fts f \
+             JOIN user_search s ON s.seq = f.rowid JOIN users u ON u.id = s.user_id \
+             LEFT JOIN user_profiles p ON p.user_id = u.id \
+             WHERE user_search_fts MATCH ${} AND f.rowid > $1{criteria} \
+             ORDER BY f.rowid LIMIT $2",
+            next()
+        ),
+        (Db::Postgres(_), true) => format!(
+            "SELECT {columns} FROM user_search s JOIN users u ON u.id = s.user_id \
+             LEFT JOIN user_profiles p ON p.user_id = u.id \
+             WHERE s.doc LIKE ${} ESCAPE '\\' AND s.seq > $1{criteria} \
+             ORDER BY s.seq LIMIT $2",
+            next()
+        ),
+        (_, false) => format!(
+            "SELECT {columns} FROM user_search s JOIN users u ON u.id = s.user_id \
+             LEFT JOIN user_profiles p ON p.user_id = u.id \
+             WHERE s.seq > $1{criteria} ORDER BY s.seq LIMIT $2"
+        ),
+    }
+}
+
+/// Up to `cursor.limit + 1` accounts matching `filter` after the cursor, in keyset order
+/// (the extra row only tells that another page exists).
+pub async fn find_users(
+    db: &Db,
+    filter: &UserFilter,
+    cursor: &Cursor<i64>,
+) -> Result<Vec<FoundUser>, sqlx::Error> {
+    let pattern = filter.text.as_deref().map(|text| pattern_for(db, text));
+    let sql = page_sql(db, filter);
+    on_exec!(db, c => {
+        // Not a cached prepared statement: PostgreSQL plans each search with its actual
+        // values, choosing the trigram index for rare text and the keyset order for common.
+        let mut query = sqlx::query_as::<_, FoundUser>(sqlx::AssertSqlSafe(sql.clone()))
+            .persistent(false)
+            .bind(cursor.after.unwrap_or(0))
+            .bind(i64::from(cursor.limit) + 1);
+        if let Some(role) = filter.role {
+            query = query.bind(role.as_str());
+        }
+        if let Some(tier) = filter.tier {
+            query = query.bind(tier.as_str());
+        }
+        if let Some(is_active) = filter.is_active {
+            query = query.bind(is_active);
+        }
+        if let Some(pattern) = &pattern {
+            query = query.bind(pattern.clone());
+        }
+        query.fetch_all(c).await
+    })
+}
+
+fn seq_cursor(page: &PageQuery) -> Result<Cursor<i64>, ApiError> {
+    page.decode(|bytes| <[u8; 8]>::try_from(bytes).ok().map(i64::from_be_bytes))
+}
+
+fn page_of<T>(rows: Vec<FoundUser>, limit: u32, view: impl Fn(FoundUser) -> T) -> Page<T> {
+    let page = Page::from_rows(rows, limit, |row| row.seq.to_be_bytes().to_vec());
+    Page {
+        items: page.items.into_iter().map(view).collect(),
+        next_cursor: page.next_cursor,
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Text to find (3 to 100 characters) in username, full name, occupation, location
+    /// or current title, ignoring case; `%`, `_` and quotes are plain characters.
+    pub q: Option<String>,
+    #[param(value_type = Option<String>, example = "admin")]
+    pub role: Option<Role>,
+    #[param(value_type = Option<String>, example = "premium")]
+    pub tier: Option<Tier>,
+    pub is_active: Option<bool>,
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// Required: text to find (3 to 100 characters) in username, full name,
+    /// occupation, location or current title, ignoring case; `%`, `_` and quotes are
+    /// plain characters.
+    pub q: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Checks `q` and the page parameters together, naming every failing one.
+fn check(
+    q: Option<&str>,
+    q_required: bool,
+    page: &PageQuery,
+) -> ApiResult<(Option<String>, Cursor<i64>)> {
+    let mut errors = Vec::new();
+    let text = match q {
+        Some(raw) if !(raw.trim().is_empty() && !q_required) => match parse_query_text(raw) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                errors.push(e);
+                None
+            }
+        },
+        _ if q_required => {
+            errors.push(FieldError::new("q", "is required"));
+            None
+        }
+        _ => None,
+    };
+    match seq_cursor(page) {
+        Ok(cursor) if errors.is_empty() => Ok((text, cursor)),
+        Ok(_) => Err(ApiError::Validation(errors)),
+        Err(ApiError::Validation(more)) => {
+            errors.extend(more);
+            Err(ApiError::Validation(errors))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// List accounts (admin)
+///
+/// Every account, active or not, in creation order, optionally filtered; `q` matches as
+/// on `/search`. Keyset-paginated: pages neither repeat nor skip accounts while others
+/// are created.
+#[utoipa::path(get, path = "/", tag = "users", security(("bearer" = [])), params(ListQuery),
+    responses(
+        (status = 200, description = "A page of accounts", body = Page<User>),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad parameter (named)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_users(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Page<User>>> {
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor.clone(),
+    };
+    let (text, cursor) = check(query.q.as_deref(), false, &page)?;
+    let filter = UserFilter {
+        text,
+        role: query.role,
+        tier: query.tier,
+        is_active: query.is_active,
+    };
+    let rows = find_users(&state.db, &filter, &cursor).await?;
+    Ok(Json(page_of(rows, cursor.limit, |row| row.user)))
+}
+
+/// Search members (premium members and admins)
+///
+/// Matches `q` (3 to 100 characters, required) as plain text, ignoring case, anywhere
+/// in username, full name, occupation, location or current title. Only active accounts
+/// are found. Results come in creation order, keyset-paginated. Basic members get 403.
+#[utoipa::path(get, path = "/search", tag = "users", security(("bearer" = [])), params(SearchQuery),
+    responses(
+        (status = 200, description = "A page of public profiles", body = Page<PublicUser>),
+        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A basic member (search is a premium feature)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad parameter (named)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn search_users(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiQuery(query): ApiQuery<SearchQuery>,
+) -> ApiResult<Json<Page<PublicUser>>> {
+    if !is_premium_or_admin(&caller) {
+        return Err(ApiError::forbidden("search is a premium feature"));
+    }
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor.clone(),
+    };
+    let (text, cursor) = check(query.q.as_deref(), true, &page)?;
+    let filter = UserFilter {
+        text,
+        is_active: Some(true),
+        ..UserFilter::default()
+    };
+    let rows = find_users(&state.db, &filter, &cursor).await?;
+    Ok(Json(page_of(rows, cursor.limit, FoundUser::public)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_and_quotes_are_literal() {
+        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+        assert_eq!(fts_phrase("O\"Neil's"), "\"O\"\"Neil's\"");
+    }
+
+    #[test]
+    fn queries_are_three_to_a_hundred_plain_characters() {
+        assert_eq!(parse_query_text("  ann ").unwrap(), "ann");
+        assert!(parse_query_text("an").is_err());
+        assert!(parse_query_text(&"x".repeat(101)).is_err());
+        assert!(parse_query_text("an\nn").is_err());
+    }
+}
