@@ -27,3 +27,13 @@ $$;
 
 CREATE TRIGGER users_change_feed AFTER UPDATE OR DELETE ON users
     FOR EACH ROW EXECUTE FUNCTION roster_notify_user_change();
+
+-- Every running instance, so that a sync knows whom to wait for. Each heartbeat reads
+-- the live instances, then records them in `known_peers` (ids, comma-separated); an
+-- instance trusts its cache only while every live instance lists it.
+CREATE TABLE instances (
+    id UUID PRIMARY KEY,
+    heartbeat_at TIMESTAMPTZ NOT NULL,
+    processed_seq BIGINT NOT NULL,
+    known_peers TEXT NOT NULL
+);

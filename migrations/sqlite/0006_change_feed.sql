@@ -9,10 +9,14 @@ CREATE TABLE cache_invalidations (
     session_id BLOB
 );
 
+-- Every running instance, so that a sync knows whom to wait for. Each heartbeat reads
+-- the live instances, then records them in `known_peers` (ids, comma-separated); an
+-- instance trusts its cache only while every live instance lists it.
 CREATE TABLE instances (
     id BLOB PRIMARY KEY,
     heartbeat_at TEXT NOT NULL,
-    processed_seq INTEGER NOT NULL
+    processed_seq INTEGER NOT NULL,
+    known_peers TEXT NOT NULL
 );
 
 CREATE TRIGGER sessions_revoked_change_feed AFTER UPDATE OF revoked_at ON sessions

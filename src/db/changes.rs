@@ -3,25 +3,30 @@
 //! Database triggers (migration 0006) report each committed change that can make a
 //! cached session or account stale: a session revoked or deleted, an account changed or
 //! deleted. Each instance applies them to its [`AuthCache`], and after every request that
-//! may have written, [`ChangeFeed::sync`] waits until this instance *and every live peer*
-//! has applied everything committed so far. So a logout, a revocation or a deactivation
-//! is refused on the very next request on every instance, while reads need no database
-//! round trip.
+//! may have written, [`ChangeFeed::sync`] waits until this instance *and every peer it
+//! knows* has applied everything committed so far. So a logout, a revocation or a
+//! deactivation is refused on the very next request on every instance, while reads need
+//! no database round trip.
 //!
 //! - PostgreSQL: the triggers `NOTIFY roster_changes` inside the writing transaction;
 //!   notifications arrive at commit, in commit order. To sync, an instance notifies a
 //!   marker after its commit: whoever receives the marker has applied everything committed
-//!   before it, and acknowledges. Instances announce themselves with heartbeats on the same
-//!   channel; an instance's own heartbeat coming back renews its lease.
+//!   before it, and acknowledges. An instance's own heartbeat coming back through the
+//!   channel proves its listener is keeping up.
 //! - SQLite: the triggers append to `cache_invalidations` (one writer at a time, so the
 //!   sequence is commit order). Each instance polls the rows after the last it applied and
 //!   records its progress in `instances`; to sync, it applies what is new and waits until
 //!   every live peer's progress reaches it.
 //!
-//! A peer that does not acknowledge within the lease stops trusting its own cache by
-//! then (its lease was not renewed), so waiting at most that long is always safe.
+//! Who waits for whom: every instance heartbeats into `instances`, reading the live
+//! instances and then recording their ids as the peers it knows (and waits for). An
+//! instance uses its cache only while (1) every live instance lists it, so any sync
+//! anywhere waits for it, (2) its own registration is fresh, so nobody has given up on it,
+//! and (3) its feed has recently proved it is keeping up (the lease). A peer that does not
+//! acknowledge within the lease has stopped using its cache by then, so waiting at most
+//! that long is always safe.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -43,8 +48,11 @@ use crate::auth::cache::AuthCache;
 
 /// How long a proof of keeping up is good for.
 pub const LEASE: Duration = Duration::from_secs(2);
-/// A peer not heard from for this long is gone.
+/// A peer not heard from for this long is gone (and no longer waited for).
 const PEER_TIMEOUT: Duration = Duration::from_secs(3);
+/// An instance whose last registration is older than this stops using its cache, well
+/// before its peers give up on it.
+const REGISTRATION_FRESH: Duration = Duration::from_secs(2);
 const HEARTBEAT: Duration = Duration::from_millis(500);
 const SQLITE_POLL: Duration = Duration::from_millis(25);
 const CHANNEL: &str = "roster_changes";
@@ -58,12 +66,46 @@ pub struct ChangeFeed {
     instance: Uuid,
     cache: Arc<AuthCache>,
     kind: FeedKind,
+    registry: Registry,
     stop: CancellationToken,
 }
 
 enum FeedKind {
     Sqlite(SqliteFeed),
     Postgres(PgFeed),
+}
+
+/// This instance's view of the `instances` table.
+#[derive(Default)]
+struct Registry {
+    /// The live peers, as of the last heartbeat (the ones a sync waits for).
+    peers: Mutex<Vec<Uuid>>,
+    /// Every live peer listed this instance at the last heartbeat.
+    known_by_all: AtomicBool,
+    /// When this instance last wrote its heartbeat.
+    registered: Mutex<Option<Instant>>,
+}
+
+impl Registry {
+    fn peers(&self) -> Vec<Uuid> {
+        self.peers.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Conditions (1) and (2) of the module documentation.
+    fn may_use_cache(&self) -> bool {
+        let fresh = self
+            .registered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|at| at.elapsed() < REGISTRATION_FRESH);
+        fresh && self.known_by_all.load(Ordering::Acquire)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct PeerRow {
+    id: Uuid,
+    known_peers: String,
 }
 
 impl Drop for ChangeFeed {
@@ -84,20 +126,25 @@ impl ChangeFeed {
             instance,
             cache,
             kind,
+            registry: Registry::default(),
             stop: CancellationToken::new(),
         });
         match &feed.kind {
             FeedKind::Sqlite(_) => {
+                feed.heartbeat().await?;
                 feed.sqlite_catch_up().await?;
-                feed.sqlite_heartbeat().await?;
-                spawn_sqlite_tasks(&feed);
+                spawn_sqlite_poller(&feed);
             }
             FeedKind::Postgres(pg) => {
+                // Listen before registering: whoever commits after this instance is
+                // listed reaches its listener.
                 let mut listener = PgListener::connect_with(&pg.pool).await?;
                 listener.listen(CHANNEL).await?;
-                spawn_pg_tasks(&feed, listener);
+                feed.heartbeat().await?;
+                spawn_pg_listener(&feed, listener);
             }
         }
+        spawn_heartbeat(&feed);
         Ok(feed)
     }
 
@@ -109,18 +156,123 @@ impl ChangeFeed {
             FeedKind::Postgres(_) => self.pg_sync().await,
         };
         if let Err(e) = result {
-            // The lease guarantees that nobody serves stale entries for long.
             tracing::warn!(error = %e, "could not sync the authentication cache");
             self.cache.end_lease();
         }
     }
 
-    /// How many other instances this one currently sees.
+    /// How many other live instances this one knows.
     pub fn live_peers(&self) -> usize {
-        match &self.kind {
-            FeedKind::Sqlite(sqlite) => sqlite.peers.load(Ordering::Acquire) as usize,
-            FeedKind::Postgres(pg) => pg.live_peers(self.instance).len(),
+        self.registry.peers().len()
+    }
+
+    /// Renews the cache's lease, if this instance may use its cache at all.
+    fn proved_keeping_up(&self, observed: Instant) {
+        if self.registry.may_use_cache() {
+            self.cache.renew_lease(observed, LEASE);
         }
+    }
+
+    /// Reads the live instances, records them as this instance's peers, and checks that
+    /// each of them lists this one.
+    async fn heartbeat(&self) -> Result<(), sqlx::Error> {
+        let (rows, applied) = match &self.kind {
+            FeedKind::Sqlite(feed) => {
+                let alive_since =
+                    Utc::now() - chrono::Duration::from_std(PEER_TIMEOUT).unwrap_or_default();
+                let rows: Vec<PeerRow> = sqlx::query_as(
+                    "SELECT id, known_peers FROM instances WHERE id <> $1 AND heartbeat_at > $2",
+                )
+                .bind(self.instance)
+                .bind(alive_since)
+                .fetch_all(&feed.pool)
+                .await?;
+                (rows, feed.applied.load(Ordering::Acquire))
+            }
+            FeedKind::Postgres(feed) => {
+                // The server's clock judges liveness, so host clocks cannot disagree.
+                let rows: Vec<PeerRow> = sqlx::query_as(
+                    "SELECT id, known_peers FROM instances WHERE id <> $1 AND heartbeat_at > clock_timestamp() - interval '3 seconds'",
+                )
+                .bind(self.instance)
+                .fetch_all(&feed.pool)
+                .await?;
+                (rows, 0)
+            }
+        };
+        let peers: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+        let listed: String = peers
+            .iter()
+            .map(Uuid::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        match &self.kind {
+            FeedKind::Sqlite(feed) => {
+                sqlx::query(
+                    "INSERT INTO instances (id, heartbeat_at, processed_seq, known_peers) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (id) DO UPDATE SET heartbeat_at = $2, processed_seq = MAX(instances.processed_seq, $3), known_peers = $4",
+                )
+                .bind(self.instance)
+                .bind(Utc::now())
+                .bind(applied)
+                .bind(&listed)
+                .execute(&feed.pool)
+                .await?;
+            }
+            FeedKind::Postgres(feed) => {
+                sqlx::query(
+                    "INSERT INTO instances (id, heartbeat_at, processed_seq, known_peers) VALUES ($1, clock_timestamp(), 0, $2) \
+                     ON CONFLICT (id) DO UPDATE SET heartbeat_at = clock_timestamp(), known_peers = $2",
+                )
+                .bind(self.instance)
+                .bind(&listed)
+                .execute(&feed.pool)
+                .await?;
+            }
+        }
+        let me = self.instance.to_string();
+        let known_by_all = rows
+            .iter()
+            .all(|row| row.known_peers.split(',').any(|id| id == me));
+        *self
+            .registry
+            .peers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = peers;
+        *self
+            .registry
+            .registered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        self.registry
+            .known_by_all
+            .store(known_by_all, Ordering::Release);
+        if !known_by_all {
+            // A peer that does not list this instance would not wait for it.
+            self.cache.end_lease();
+        }
+        Ok(())
+    }
+
+    /// Housekeeping done with the heartbeat: forget long-gone instances and old log rows.
+    async fn trim(&self) -> Result<(), sqlx::Error> {
+        match &self.kind {
+            FeedKind::Sqlite(feed) => {
+                sqlx::query("DELETE FROM instances WHERE heartbeat_at < $1")
+                    .bind(Utc::now() - chrono::Duration::hours(1))
+                    .execute(&feed.pool)
+                    .await?;
+                sqlx::query("DELETE FROM cache_invalidations WHERE seq < (SELECT MAX(seq) FROM cache_invalidations) - 100000")
+                    .execute(&feed.pool)
+                    .await?;
+            }
+            FeedKind::Postgres(feed) => {
+                sqlx::query("DELETE FROM instances WHERE heartbeat_at < clock_timestamp() - interval '1 hour'")
+                    .execute(&feed.pool)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -142,6 +294,36 @@ pub async fn sync_after_writes(
     response
 }
 
+fn spawn_heartbeat(feed: &Arc<ChangeFeed>) {
+    let weak = Arc::downgrade(feed);
+    let stop = feed.stop.clone();
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(HEARTBEAT);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        let mut beats = 0u64;
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                _ = ticker.tick() => {}
+            }
+            let Some(feed) = weak.upgrade() else { break };
+            if let Err(e) = feed.heartbeat().await {
+                tracing::debug!(error = %e, "change-feed heartbeat failed");
+            }
+            if let FeedKind::Postgres(pg) = &feed.kind {
+                pg.send_own_heartbeat(feed.instance).await;
+            }
+            beats += 1;
+            if beats % 120 == 0 {
+                if let Err(e) = feed.trim().await {
+                    tracing::debug!(error = %e, "change-feed housekeeping failed");
+                }
+            }
+        }
+    });
+}
+
 // ---------------------------------------------------------------- SQLite
 
 struct SqliteFeed {
@@ -150,7 +332,6 @@ struct SqliteFeed {
     applied: AtomicI64,
     /// Serialises applying, so `applied` only moves forward over applied rows.
     applying: tokio::sync::Mutex<()>,
-    peers: AtomicU64,
 }
 
 impl SqliteFeed {
@@ -163,7 +344,6 @@ impl SqliteFeed {
             pool,
             applied: AtomicI64::new(last),
             applying: tokio::sync::Mutex::new(()),
-            peers: AtomicU64::new(0),
         })
     }
 }
@@ -185,6 +365,7 @@ impl ChangeFeed {
 
     /// Applies the log rows after the last applied one; renews the lease.
     async fn sqlite_catch_up(&self) -> Result<i64, sqlx::Error> {
+        const BATCH: usize = 10_000;
         let feed = self.sqlite();
         let started = Instant::now();
         let _applying = feed.applying.lock().await;
@@ -195,7 +376,7 @@ impl ChangeFeed {
                 .fetch_all(&feed.pool)
                 .await?;
         if rows.first().is_some_and(|row| row.seq > after + 1) {
-            // Rows were purged before this instance read them.
+            // Rows were trimmed before this instance read them.
             self.cache.clear();
         }
         for row in &rows {
@@ -208,69 +389,37 @@ impl ChangeFeed {
         }
         let last = rows.last().map_or(after, |row| row.seq);
         feed.applied.store(last, Ordering::Release);
-        if rows.len() < 10_000 {
-            self.cache.renew_lease(started, LEASE);
+        if rows.len() < BATCH {
+            self.proved_keeping_up(started);
         }
-        if last > after && feed.peers.load(Ordering::Acquire) > 0 {
-            self.sqlite_report(last).await?;
+        if last > after && !self.registry.peers().is_empty() {
+            sqlx::query(
+                "UPDATE instances SET processed_seq = MAX(processed_seq, $2) WHERE id = $1",
+            )
+            .bind(self.instance)
+            .bind(last)
+            .execute(&feed.pool)
+            .await?;
         }
         Ok(last)
     }
 
-    async fn sqlite_report(&self, applied: i64) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO instances (id, heartbeat_at, processed_seq) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET heartbeat_at = $2, processed_seq = MAX(instances.processed_seq, $3)",
-        )
-        .bind(self.instance)
-        .bind(Utc::now())
-        .bind(applied)
-        .execute(&self.sqlite().pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Announces this instance, counts the live peers, and trims the log and the table.
-    async fn sqlite_heartbeat(&self) -> Result<(), sqlx::Error> {
-        let feed = self.sqlite();
-        self.sqlite_report(feed.applied.load(Ordering::Acquire))
-            .await?;
-        let alive_since = Utc::now() - chrono::Duration::from_std(PEER_TIMEOUT).unwrap_or_default();
-        let peers: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM instances WHERE id <> $1 AND heartbeat_at > $2",
-        )
-        .bind(self.instance)
-        .bind(alive_since)
-        .fetch_one(&feed.pool)
-        .await?;
-        feed.peers.store(peers as u64, Ordering::Release);
-        sqlx::query("DELETE FROM instances WHERE heartbeat_at < $1")
-            .bind(Utc::now() - chrono::Duration::hours(1))
-            .execute(&feed.pool)
-            .await?;
-        sqlx::query("DELETE FROM cache_invalidations WHERE seq < (SELECT MAX(seq) FROM cache_invalidations) - 100000")
-            .execute(&feed.pool)
-            .await?;
-        Ok(())
-    }
-
     async fn sqlite_sync(&self) -> anyhow::Result<()> {
         let target = self.sqlite_catch_up().await?;
-        if self.sqlite().peers.load(Ordering::Acquire) == 0 {
+        if self.registry.peers().is_empty() {
             return Ok(());
         }
         let deadline = Instant::now() + LEASE;
         while Instant::now() < deadline {
             let alive_since =
                 Utc::now() - chrono::Duration::from_std(PEER_TIMEOUT).unwrap_or_default();
-            let behind: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM instances WHERE id <> $1 AND heartbeat_at > $2 AND processed_seq < $3",
-            )
-            .bind(self.instance)
-            .bind(alive_since)
-            .bind(target)
-            .fetch_one(&self.sqlite().pool)
-            .await?;
+            let behind: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM instances WHERE id <> $1 AND heartbeat_at > $2 AND processed_seq < $3")
+                    .bind(self.instance)
+                    .bind(alive_since)
+                    .bind(target)
+                    .fetch_one(&self.sqlite().pool)
+                    .await?;
             if behind == 0 {
                 return Ok(());
             }
@@ -280,13 +429,12 @@ impl ChangeFeed {
     }
 }
 
-fn spawn_sqlite_tasks(feed: &Arc<ChangeFeed>) {
+fn spawn_sqlite_poller(feed: &Arc<ChangeFeed>) {
     let weak = Arc::downgrade(feed);
     let stop = feed.stop.clone();
     tokio::spawn(async move {
         let mut poll = tokio::time::interval(SQLITE_POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_heartbeat = Instant::now();
         loop {
             tokio::select! {
                 () = stop.cancelled() => break,
@@ -295,12 +443,6 @@ fn spawn_sqlite_tasks(feed: &Arc<ChangeFeed>) {
             let Some(feed) = weak.upgrade() else { break };
             if let Err(e) = feed.sqlite_catch_up().await {
                 tracing::debug!(error = %e, "reading the change feed failed");
-            }
-            if last_heartbeat.elapsed() >= HEARTBEAT {
-                last_heartbeat = Instant::now();
-                if let Err(e) = feed.sqlite_heartbeat().await {
-                    tracing::debug!(error = %e, "change-feed heartbeat failed");
-                }
             }
         }
     });
@@ -311,12 +453,10 @@ fn spawn_sqlite_tasks(feed: &Arc<ChangeFeed>) {
 struct PgFeed {
     pool: PgPool,
     next_nonce: AtomicU64,
-    /// Peers by id, with when they were last heard from.
-    peers: Mutex<HashMap<Uuid, Instant>>,
-    /// Own heartbeats in flight: nonce -> when sent.
-    heartbeats: Mutex<HashMap<u64, Instant>>,
+    /// Own heartbeats in flight through the channel: nonce -> when sent.
+    heartbeats: Mutex<std::collections::HashMap<u64, Instant>>,
     /// Syncs in flight: nonce -> who still has to acknowledge.
-    syncs: Mutex<HashMap<u64, Arc<SyncWait>>>,
+    syncs: Mutex<std::collections::HashMap<u64, Arc<SyncWait>>>,
     listening: AtomicBool,
 }
 
@@ -331,17 +471,10 @@ impl PgFeed {
         PgFeed {
             pool,
             next_nonce: AtomicU64::new(1),
-            peers: Mutex::new(HashMap::new()),
-            heartbeats: Mutex::new(HashMap::new()),
-            syncs: Mutex::new(HashMap::new()),
+            heartbeats: Mutex::new(Default::default()),
+            syncs: Mutex::new(Default::default()),
             listening: AtomicBool::new(false),
         }
-    }
-
-    fn live_peers(&self, me: Uuid) -> Vec<Uuid> {
-        let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
-        peers.retain(|_, seen| seen.elapsed() < PEER_TIMEOUT);
-        peers.keys().copied().filter(|id| *id != me).collect()
     }
 
     async fn notify(&self, payload: String) -> Result<(), sqlx::Error> {
@@ -351,6 +484,19 @@ impl PgFeed {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// A heartbeat through the channel; receiving it back renews the lease.
+    async fn send_own_heartbeat(&self, instance: Uuid) {
+        let nonce = self.next_nonce.fetch_add(1, Ordering::AcqRel);
+        {
+            let mut sent = self.heartbeats.lock().unwrap_or_else(|p| p.into_inner());
+            sent.retain(|_, at| at.elapsed() < LEASE);
+            sent.insert(nonce, Instant::now());
+        }
+        if let Err(e) = self.notify(format!("h {instance} {nonce}")).await {
+            tracing::debug!(error = %e, "change-feed heartbeat notification failed");
+        }
     }
 }
 
@@ -363,7 +509,6 @@ impl ChangeFeed {
     }
 
     fn pg_handle(self: &Arc<Self>, payload: &str) {
-        let feed = self.pg();
         let mut parts = payload.split(' ');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
             (Some("i"), Some("s"), Some(id), None) => match Uuid::parse_str(id) {
@@ -379,18 +524,15 @@ impl ChangeFeed {
                 else {
                     return;
                 };
-                feed.peers
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(origin, Instant::now());
                 if origin == self.instance {
-                    let sent = feed
+                    let sent = self
+                        .pg()
                         .heartbeats
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .remove(&nonce);
                     if let Some(sent) = sent {
-                        self.cache.renew_lease(sent, LEASE);
+                        self.proved_keeping_up(sent);
                     }
                 }
             }
@@ -450,11 +592,8 @@ impl ChangeFeed {
             anyhow::bail!("the change-feed listener is not connected");
         }
         let nonce = feed.next_nonce.fetch_add(1, Ordering::AcqRel);
-        let mut pending: HashSet<Option<Uuid>> = feed
-            .live_peers(self.instance)
-            .into_iter()
-            .map(Some)
-            .collect();
+        let mut pending: HashSet<Option<Uuid>> =
+            self.registry.peers().into_iter().map(Some).collect();
         pending.insert(None);
         let wait = Arc::new(SyncWait {
             pending: Mutex::new(pending),
@@ -489,7 +628,7 @@ impl ChangeFeed {
     }
 }
 
-fn spawn_pg_tasks(feed: &Arc<ChangeFeed>, listener: PgListener) {
+fn spawn_pg_listener(feed: &Arc<ChangeFeed>, listener: PgListener) {
     let weak = Arc::downgrade(feed);
     let stop = feed.stop.clone();
     let pool = feed.pg().pool.clone();
@@ -544,30 +683,6 @@ fn spawn_pg_tasks(feed: &Arc<ChangeFeed>, listener: PgListener) {
                     }
                     tracing::warn!(error = %e, "change-feed listener failed; reconnecting");
                 }
-            }
-        }
-    });
-
-    let weak = Arc::downgrade(feed);
-    let stop = feed.stop.clone();
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(HEARTBEAT);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = stop.cancelled() => break,
-                _ = ticker.tick() => {}
-            }
-            let Some(feed) = weak.upgrade() else { break };
-            let pg = feed.pg();
-            let nonce = pg.next_nonce.fetch_add(1, Ordering::AcqRel);
-            {
-                let mut sent = pg.heartbeats.lock().unwrap_or_else(|p| p.into_inner());
-                sent.retain(|_, at| at.elapsed() < LEASE);
-                sent.insert(nonce, Instant::now());
-            }
-            if let Err(e) = pg.notify(format!("h {} {nonce}", feed.instance)).await {
-                tracing::debug!(error = %e, "change-feed heartbeat failed");
             }
         }
     });

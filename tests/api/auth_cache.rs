@@ -15,6 +15,7 @@ on_both_engines!(
     a_password_change_on_one_instance_ends_other_sessions_on_all,
     changes_made_outside_any_instance_reach_the_cache_by_themselves,
     a_cache_that_loses_its_change_feed_stops_being_used,
+    a_new_instance_uses_its_cache_only_once_every_peer_waits_for_it,
 );
 
 async fn me(app: &TestApp, session: &Session) -> u16 {
@@ -205,4 +206,44 @@ async fn a_cache_that_loses_its_change_feed_stops_being_used(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(me(&app, &session).await, 503);
+}
+
+async fn a_new_instance_uses_its_cache_only_once_every_peer_waits_for_it(backend: Backend) {
+    let first = TestApp::new(backend).await;
+    coherent(&first).await;
+    let session = first.user().await;
+    for _ in 0..3 {
+        let second = first.sibling().await;
+        // From the moment the newcomer trusts its cache, the other instance must already
+        // be waiting for it on every sync (or a revocation there could miss it).
+        let started = Instant::now();
+        while !second.state.auth_cache.is_coherent() {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the newcomer never became coherent"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(
+            first.state.changes.live_peers() >= 1,
+            "coherent before its peer knew it"
+        );
+        assert_eq!(me(&second, &session).await, 200);
+    }
+    // And right after start, before that handshake, a revocation elsewhere is still seen.
+    let second = first.sibling().await;
+    let other = first.login(&session.username, DEFAULT_PASSWORD).await;
+    assert_eq!(me(&second, &other).await, 200);
+    assert_eq!(me(&second, &other).await, 200);
+    let path = format!("/api/v1/auth/sessions/{}", other.session_id);
+    assert_eq!(
+        first
+            .delete(&path)
+            .bearer(&other.access_token)
+            .send()
+            .await
+            .status,
+        204
+    );
+    assert_eq!(me(&second, &other).await, 401);
 }
