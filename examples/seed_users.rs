@@ -1,0 +1,33 @@
+//! Bulk-seeds accounts into a migrated Roster database through SQL (never the API), for
+//! the benchmark harness: `seed_users DATABASE_URL COUNT PREFIX`. It runs
+//! `bench/seed_users_{sqlite,postgres}.sql` on the same drivers the service uses (the
+//! SQLite script needs the bundled SQLite's `unhex`, newer than many system builds).
+
+use std::time::Instant;
+
+use sqlx::{AssertSqlSafe, Connection};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, url, count, prefix] = args.as_slice() else {
+        anyhow::bail!("usage: seed_users DATABASE_URL COUNT PREFIX");
+    };
+    let count: u64 = count.parse()?;
+    anyhow::ensure!(prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "PREFIX must be letters, digits or '_'");
+    let setup = format!(
+        "CREATE TEMP TABLE bench_seed (n INTEGER NOT NULL, prefix TEXT NOT NULL); INSERT INTO bench_seed VALUES ({count}, '{prefix}');"
+    );
+    let started = Instant::now();
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{path}")).await?;
+        sqlx::raw_sql(AssertSqlSafe(setup)).execute(&mut connection).await?;
+        sqlx::raw_sql(include_str!("../bench/seed_users_sqlite.sql")).execute(&mut connection).await?;
+    } else {
+        let mut connection = sqlx::PgConnection::connect(url).await?;
+        sqlx::raw_sql(AssertSqlSafe(setup)).execute(&mut connection).await?;
+        sqlx::raw_sql(include_str!("../bench/seed_users_postgres.sql")).execute(&mut connection).await?;
+    }
+    println!("{{\"seeded\": {count}, \"seconds\": {:.1}}}", started.elapsed().as_secs_f64());
+    Ok(())
+}
