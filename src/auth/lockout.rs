@@ -52,27 +52,17 @@ pub async fn begin_attempt(
             .unwrap_or(chrono::Duration::minutes(1));
     let max = config.login_max_failures as i32;
     on_exec!(ex, c => {
+        // One statement, so that two first attempts at the same moment both count: the
+        // one whose insert conflicts with the other's row increments it instead.
         let counted = sqlx::query(
-            "UPDATE login_throttle SET failures = failures + 1, updated_at = $2 \
-             WHERE identifier = $1 AND (locked_until IS NULL OR locked_until <= $2) \
-               AND failures < $3 AND updated_at >= $4")
-            .bind(key)
-            .bind(now)
-            .bind(max)
-            .bind(stale)
-            .execute(&mut *c)
-            .await?
-            .rows_affected();
-        if counted > 0 {
-            return Ok(Attempt::Allowed);
-        }
-        let started = sqlx::query(
             "INSERT INTO login_throttle (identifier, failures, lock_count, locked_until, updated_at) VALUES ($1, 1, 0, NULL, $2) \
-             ON CONFLICT (identifier) DO UPDATE SET failures = 1, \
+             ON CONFLICT (identifier) DO UPDATE SET \
+               failures = CASE WHEN login_throttle.updated_at < $3 OR login_throttle.failures >= $5 THEN 1 \
+                               ELSE login_throttle.failures + 1 END, \
                lock_count = CASE WHEN login_throttle.updated_at < $3 THEN 0 ELSE login_throttle.lock_count END, \
                locked_until = NULL, updated_at = $2 \
              WHERE (login_throttle.locked_until IS NULL OR login_throttle.locked_until <= $2) \
-               AND (login_throttle.updated_at < $3 OR (login_throttle.failures >= $5 AND login_throttle.updated_at < $4))")
+               AND (login_throttle.failures < $5 OR login_throttle.updated_at < $4)")
             .bind(key)
             .bind(now)
             .bind(stale)
@@ -81,7 +71,7 @@ pub async fn begin_attempt(
             .execute(&mut *c)
             .await?
             .rows_affected();
-        if started > 0 {
+        if counted > 0 {
             return Ok(Attempt::Allowed);
         }
         let locked_until: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(

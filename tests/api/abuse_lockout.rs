@@ -10,6 +10,7 @@ use crate::on_both_engines;
 on_both_engines!(
     a_locked_account_keeps_its_existing_sessions,
     concurrent_guesses_cannot_exceed_the_failure_limit,
+    concurrent_first_logins_within_the_limit_all_succeed,
     locks_grow_to_fifteen_minutes_and_stay_there,
     the_token_endpoint_counts_and_honours_the_same_lock,
     a_password_reset_clears_every_spelling_of_the_account,
@@ -101,6 +102,36 @@ async fn concurrent_guesses_cannot_exceed_the_failure_limit(backend: Backend) {
         .send()
         .await
         .problem(429);
+}
+
+/// Attempts are counted before their passwords are checked; the first attempts for an
+/// identifier, sent at the same moment, must all be counted (one creates the record, the
+/// others increment it), never refused because they raced to create it.
+async fn concurrent_first_logins_within_the_limit_all_succeed(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .env("ARGON2_MEMORY_KIB", "1024")
+        .env("ARGON2_ITERATIONS", "1")
+        .env("LOGIN_MAX_FAILURES", "1000")
+        .start()
+        .await;
+    app.register("olga", DEFAULT_PASSWORD).await;
+    for round in 0..5 {
+        let logins: Vec<_> = (0..16)
+            .map(|_| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    app.post("/api/v1/auth/login")
+                        .json(json!({"login": "olga", "password": DEFAULT_PASSWORD}))
+                        .send()
+                        .await
+                })
+            })
+            .collect();
+        for login in logins {
+            let response = login.await.unwrap();
+            assert_eq!(response.status, StatusCode::OK, "round {round}: {}", response.text);
+        }
+    }
 }
 
 async fn locks_grow_to_fifteen_minutes_and_stay_there(backend: Backend) {
