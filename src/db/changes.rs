@@ -119,7 +119,7 @@ impl ChangeFeed {
     pub async fn start(db: &Db, cache: Arc<AuthCache>) -> anyhow::Result<Arc<ChangeFeed>> {
         let instance = Uuid::now_v7();
         let kind = match db {
-            Db::Sqlite(pool) => FeedKind::Sqlite(SqliteFeed::new(pool.clone()).await?),
+            Db::Sqlite(pool, _) => FeedKind::Sqlite(SqliteFeed::new(pool.clone()).await?),
             Db::Postgres(pool) => FeedKind::Postgres(PgFeed::new(pool.clone())),
         };
         let feed = Arc::new(ChangeFeed {

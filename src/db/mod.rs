@@ -4,17 +4,23 @@
 //! `ON CONFLICT`, `RETURNING`, timestamps bound from Rust), and run through
 //! [`on_exec!`], which works on the pool or inside a transaction ([`Tx`]).
 //! SQLite transactions start with `BEGIN IMMEDIATE` so that two writers queue on the
-//! busy timeout instead of failing when a read lock cannot be upgraded.
+//! busy timeout instead of failing when a read lock cannot be upgraded. Within one
+//! process they queue before that, on an async gate: SQLite's busy handler polls with
+//! sleeps of up to 100 ms, so writers that met only there would wait far longer than the
+//! write they wait for (and a burst of writers would spend its time sleeping). The busy
+//! timeout remains for writers of other processes sharing the file.
 
 pub mod changes;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::{Config, DatabaseUrl};
 
@@ -26,14 +32,16 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    /// The pool, and the gate this process's write transactions pass one at a time.
+    Sqlite(SqlitePool, Arc<Semaphore>),
     Postgres(PgPool),
 }
 
 /// An open transaction on either engine; commit it or it rolls back when dropped.
 #[derive(Debug)]
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    /// The transaction, and its pass through the write gate (released after it ends).
+    Sqlite(Transaction<'static, Sqlite>, OwnedSemaphorePermit),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -49,7 +57,7 @@ pub enum Exec<'a> {
 impl<'a> From<&'a Db> for Exec<'a> {
     fn from(db: &'a Db) -> Exec<'a> {
         match db {
-            Db::Sqlite(pool) => Exec::SqlitePool(pool),
+            Db::Sqlite(pool, _) => Exec::SqlitePool(pool),
             Db::Postgres(pool) => Exec::PgPool(pool),
         }
     }
@@ -58,7 +66,7 @@ impl<'a> From<&'a Db> for Exec<'a> {
 impl<'a> From<&'a mut Tx> for Exec<'a> {
     fn from(tx: &'a mut Tx) -> Exec<'a> {
         match tx {
-            Tx::Sqlite(t) => Exec::Sqlite(&mut **t),
+            Tx::Sqlite(t, _) => Exec::Sqlite(&mut **t),
             Tx::Postgres(t) => Exec::Postgres(&mut **t),
         }
     }
@@ -125,7 +133,7 @@ impl Db {
                     .map_err(|e| {
                         anyhow::anyhow!("cannot open the SQLite database {}: {e}", path.display())
                     })?;
-                Ok(Db::Sqlite(pool))
+                Ok(Db::Sqlite(pool, Arc::new(Semaphore::new(1))))
             }
             DatabaseUrl::Postgres(url) => {
                 let options = PgConnectOptions::from_str(url)
@@ -157,7 +165,7 @@ impl Db {
 
     pub fn backend(&self) -> &'static str {
         match self {
-            Db::Sqlite(_) => "sqlite",
+            Db::Sqlite(..) => "sqlite",
             Db::Postgres(_) => "postgres",
         }
     }
@@ -165,7 +173,7 @@ impl Db {
     /// Applies pending migrations (PostgreSQL serialises concurrent runs with a lock).
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
-            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Db::Sqlite(pool, _) => SQLITE_MIGRATIONS.run(pool).await?,
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -174,7 +182,13 @@ impl Db {
     /// Starts a write transaction.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(pool, gate) => {
+                let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, gate.clone().acquire_owned())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?
+                    .map_err(|_| sqlx::Error::PoolClosed)?;
+                Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, permit)
+            }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -190,7 +204,7 @@ impl Db {
 
     pub fn pool_stats(&self) -> PoolStats {
         let (size, idle, max) = match self {
-            Db::Sqlite(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
+            Db::Sqlite(p, _) => (p.size(), p.num_idle(), p.options().get_max_connections()),
             Db::Postgres(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
         };
         PoolStats {
@@ -205,7 +219,7 @@ impl Db {
     /// versions need not be contiguous (features number theirs ahead of merging).
     pub async fn migration_status(&self) -> Result<(i64, i64), sqlx::Error> {
         let latest = match self {
-            Db::Sqlite(_) => SQLITE_MIGRATIONS.iter().count(),
+            Db::Sqlite(..) => SQLITE_MIGRATIONS.iter().count(),
             Db::Postgres(_) => POSTGRES_MIGRATIONS.iter().count(),
         } as i64;
         let applied: i64 = on_exec!(self, c => sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(c).await)?;
@@ -214,7 +228,7 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(p) => p.close().await,
+            Db::Sqlite(p, _) => p.close().await,
             Db::Postgres(p) => p.close().await,
         }
     }
@@ -223,7 +237,7 @@ impl Db {
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Tx::Sqlite(t) => t.commit().await,
+            Tx::Sqlite(t, _permit) => t.commit().await,
             Tx::Postgres(t) => t.commit().await,
         }
     }

@@ -105,7 +105,7 @@ fn fts_phrase(text: &str) -> String {
 /// lower-cased `LIKE` pattern.
 pub fn pattern_for(db: &Db, text: &str) -> String {
     match db {
-        Db::Sqlite(_) => fts_phrase(text),
+        Db::Sqlite(..) => fts_phrase(text),
         Db::Postgres(_) => like_pattern(&text.to_lowercase()),
     }
 }
@@ -132,7 +132,7 @@ pub fn page_sql(db: &Db, filter: &UserFilter) -> String {
         criteria.push_str(&format!(" AND u.is_active = ${}", next()));
     }
     match (db, filter.text.is_some()) {
-        (Db::Sqlite(_), true) => format!(
+        (Db::Sqlite(..), true) => format!(
             "SELECT {columns} FROM user_search_fts f \
              JOIN user_search s ON s.seq = f.rowid JOIN users u ON u.id = s.user_id \
              LEFT JOIN user_profiles p ON p.user_id = u.id \

@@ -71,7 +71,7 @@ pub fn at(value: &Value) -> DateTime<Utc> {
 pub async fn count_for(app: &TestApp, sql: &'static str, user_id: &str) -> i64 {
     let user_id: Uuid = user_id.parse().expect("a user id");
     match &app.state.db {
-        roster::db::Db::Sqlite(pool) => sqlx::query_scalar::<_, i64>(sql)
+        roster::db::Db::Sqlite(pool, _) => sqlx::query_scalar::<_, i64>(sql)
             .bind(user_id)
             .fetch_one(pool)
             .await
@@ -89,7 +89,7 @@ pub async fn delete_user_row(app: &TestApp, user_id: &str) {
     let user_id: Uuid = user_id.parse().expect("a user id");
     let sql = "DELETE FROM users WHERE id = $1";
     let deleted = match &app.state.db {
-        roster::db::Db::Sqlite(pool) => sqlx::query(sql)
+        roster::db::Db::Sqlite(pool, _) => sqlx::query(sql)
             .bind(user_id)
             .execute(pool)
             .await

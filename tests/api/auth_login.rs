@@ -284,7 +284,7 @@ async fn me_returns_the_caller(backend: Backend) {
 
 pub async fn sqlx_exec(app: &TestApp, sql: &'static str) {
     match &app.state.db {
-        roster::db::Db::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
+        roster::db::Db::Sqlite(pool, _) => sqlx::query(sql).execute(pool).await.map(|_| ()),
         roster::db::Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|_| ()),
     }
     .expect(sql);

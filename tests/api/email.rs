@@ -49,7 +49,7 @@ pub async fn confirm_reset(app: &TestApp, token: &str, password: &str) -> TestRe
 /// Runs a counting query with one text parameter.
 pub async fn count_with(app: &TestApp, sql: &'static str, value: &str) -> i64 {
     match &app.state.db {
-        roster::db::Db::Sqlite(pool) => sqlx::query_scalar::<_, i64>(sql)
+        roster::db::Db::Sqlite(pool, _) => sqlx::query_scalar::<_, i64>(sql)
             .bind(value)
             .fetch_one(pool)
             .await
@@ -66,7 +66,7 @@ pub async fn count_with(app: &TestApp, sql: &'static str, value: &str) -> i64 {
 /// branch changes, such as deactivation or a new address).
 pub async fn execute_with(app: &TestApp, sql: &'static str, value: &str) {
     match &app.state.db {
-        roster::db::Db::Sqlite(pool) => {
+        roster::db::Db::Sqlite(pool, _) => {
             sqlx::query(sql).bind(value).execute(pool).await.expect(sql);
         }
         roster::db::Db::Postgres(pool) => {
@@ -90,7 +90,7 @@ pub async fn outbox_dump(app: &TestApp) -> String {
         Option<String>,
     );
     let rows: Vec<Row> = match &app.state.db {
-        roster::db::Db::Sqlite(pool) => sqlx::query_as(sql).fetch_all(pool).await.expect(sql),
+        roster::db::Db::Sqlite(pool, _) => sqlx::query_as(sql).fetch_all(pool).await.expect(sql),
         roster::db::Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await.expect(sql),
     };
     format!("{rows:#?}")

@@ -99,7 +99,7 @@ async fn a_refusing_smtp_server_is_retried_with_backoff(backend: Backend) {
 async fn stored_messages(app: &TestApp) -> Vec<Vec<u8>> {
     let sql = "SELECT message FROM mail_outbox WHERE message IS NOT NULL";
     match &app.state.db {
-        roster::db::Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
+        roster::db::Db::Sqlite(pool, _) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
         roster::db::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
     }
 }

@@ -334,7 +334,7 @@ impl TestApp {
     /// Runs one SQL statement returning a count (for asserting what is stored).
     pub async fn count(&self, sql: &'static str) -> i64 {
         match &self.state.db {
-            roster::db::Db::Sqlite(pool) => sqlx::query_scalar::<_, i64>(sql)
+            roster::db::Db::Sqlite(pool, _) => sqlx::query_scalar::<_, i64>(sql)
                 .fetch_one(pool)
                 .await
                 .expect(sql),

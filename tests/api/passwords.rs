@@ -148,7 +148,7 @@ async fn bcrypt_hashes_verify_and_are_rehashed_to_argon2id(backend: Backend) {
     let bcrypt_hash = bcrypt::hash("Legacy-Bcrypt-Pass-3", 4).unwrap();
     let id = uuid::Uuid::parse_str(user["id"].as_str().unwrap()).unwrap();
     match &app.state.db {
-        roster::db::Db::Sqlite(pool) => {
+        roster::db::Db::Sqlite(pool, _) => {
             sqlx::query("UPDATE credentials SET password_hash = $1 WHERE user_id = $2")
                 .bind(&bcrypt_hash)
                 .bind(id)

@@ -57,7 +57,7 @@ pub async fn send(
 pub async fn dump_database(app: &TestApp) -> String {
     let mut text = String::new();
     match &app.state.db {
-        roster::db::Db::Sqlite(pool) => {
+        roster::db::Db::Sqlite(pool, _) => {
             let tables: Vec<String> = sqlx::query_scalar(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
             )
@@ -128,7 +128,7 @@ pub async fn dump_database(app: &TestApp) -> String {
 /// Runs one statement (test set-up or tampering).
 pub async fn exec(app: &TestApp, sql: String) {
     match &app.state.db {
-        roster::db::Db::Sqlite(pool) => {
+        roster::db::Db::Sqlite(pool, _) => {
             sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                 .execute(pool)
                 .await

@@ -158,7 +158,7 @@ async fn the_payment_token_is_validated(backend: Backend) {
 
 async fn sealed(app: &TestApp) -> Vec<Vec<u8>> {
     match &app.state.db {
-        roster::db::Db::Sqlite(pool) => {
+        roster::db::Db::Sqlite(pool, _) => {
             sqlx::query_scalar("SELECT token_ciphertext FROM payment_info ORDER BY created_at")
                 .fetch_all(pool)
                 .await

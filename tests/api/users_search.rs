@@ -33,7 +33,7 @@ pub async fn seed_users(app: &TestApp, n: u32, prefix: &str) {
          INSERT INTO bench_seed VALUES ({n}, '{prefix}');\n{file}\nDROP TABLE bench_seed;"
     );
     match &app.state.db {
-        roster::db::Db::Sqlite(pool) => {
+        roster::db::Db::Sqlite(pool, _) => {
             let mut connection = pool.acquire().await.expect("a connection");
             sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
                 .execute(&mut *connection)
@@ -539,7 +539,7 @@ async fn explain(app: &TestApp, filter: &roster::users::search::UserFilter) -> S
         }};
     }
     let lines: Vec<String> = match &app.state.db {
-        roster::db::Db::Sqlite(pool) => {
+        roster::db::Db::Sqlite(pool, _) => {
             let query = sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(format!(
                 "EXPLAIN QUERY PLAN {sql}"
             )));
