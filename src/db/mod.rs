@@ -5,22 +5,22 @@
 //! [`on_exec!`], which works on the pool or inside a transaction ([`Tx`]).
 //! SQLite transactions start with `BEGIN IMMEDIATE` so that two writers queue on the
 //! busy timeout instead of failing when a read lock cannot be upgraded. Within one
-//! process they queue before that, on an async gate: SQLite's busy handler polls with
-//! sleeps of up to 100 ms, so writers that met only there would wait far longer than the
-//! write they wait for (and a burst of writers would spend its time sleeping). The busy
-//! timeout remains for writers of other processes sharing the file.
+//! process they queue before that, for the one connection of a writer pool: SQLite's
+//! busy handler polls with sleeps of up to 100 ms, so writers that met only there would
+//! wait far longer than the write they wait for (and a burst of writers would spend its
+//! time sleeping), and one writing connection keeps the pages it writes in its cache
+//! instead of every pooled connection reading them again. The busy timeout remains for
+//! writers of other processes sharing the file.
 
 pub mod changes;
 
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::{Config, DatabaseUrl};
 
@@ -32,16 +32,15 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    /// The pool, and the gate this process's write transactions pass one at a time.
-    Sqlite(SqlitePool, Arc<Semaphore>),
+    /// The pool, and the one-connection pool of this process's write transactions.
+    Sqlite(SqlitePool, SqlitePool),
     Postgres(PgPool),
 }
 
 /// An open transaction on either engine; commit it or it rolls back when dropped.
 #[derive(Debug)]
 pub enum Tx {
-    /// The transaction, and its pass through the write gate (released after it ends).
-    Sqlite(Transaction<'static, Sqlite>, OwnedSemaphorePermit),
+    Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -66,7 +65,7 @@ impl<'a> From<&'a Db> for Exec<'a> {
 impl<'a> From<&'a mut Tx> for Exec<'a> {
     fn from(tx: &'a mut Tx) -> Exec<'a> {
         match tx {
-            Tx::Sqlite(t, _) => Exec::Sqlite(&mut **t),
+            Tx::Sqlite(t) => Exec::Sqlite(&mut **t),
             Tx::Postgres(t) => Exec::Postgres(&mut **t),
         }
     }
@@ -124,16 +123,25 @@ impl Db {
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(5))
                     .pragma("cache_size", "-2000");
+                let open_error = |e: sqlx::Error| {
+                    anyhow::anyhow!("cannot open the SQLite database {}: {e}", path.display())
+                };
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max)
                     .min_connections(1)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(open_error)?;
+                let writer = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
                     .connect_with(options)
                     .await
-                    .map_err(|e| {
-                        anyhow::anyhow!("cannot open the SQLite database {}: {e}", path.display())
-                    })?;
-                Ok(Db::Sqlite(pool, Arc::new(Semaphore::new(1))))
+                    .map_err(open_error)?;
+                Ok(Db::Sqlite(pool, writer))
             }
             DatabaseUrl::Postgres(url) => {
                 let options = PgConnectOptions::from_str(url)
@@ -182,13 +190,7 @@ impl Db {
     /// Starts a write transaction.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(pool, gate) => {
-                let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, gate.clone().acquire_owned())
-                    .await
-                    .map_err(|_| sqlx::Error::PoolTimedOut)?
-                    .map_err(|_| sqlx::Error::PoolClosed)?;
-                Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, permit)
-            }
+            Db::Sqlite(_, writer) => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -228,7 +230,10 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(p, _) => p.close().await,
+            Db::Sqlite(p, writer) => {
+                p.close().await;
+                writer.close().await;
+            }
             Db::Postgres(p) => p.close().await,
         }
     }
@@ -237,7 +242,7 @@ impl Db {
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Tx::Sqlite(t, _permit) => t.commit().await,
+            Tx::Sqlite(t) => t.commit().await,
             Tx::Postgres(t) => t.commit().await,
         }
     }
