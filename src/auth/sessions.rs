@@ -21,7 +21,7 @@ use crate::db::changes::CacheUnaffected;
 use crate::db::{Db, Exec};
 use crate::error::{ApiError, ApiResult, AuthProblem, Problem};
 use crate::http::{ApiJson, ApiPath, AuthUser, ClientInfo, NoContent};
-use crate::users::model::{User, find_user};
+use crate::users::model::User;
 use crate::{on_exec, user_columns};
 
 /// Why a session ended; stored in `sessions.revoked_reason`.
@@ -221,15 +221,62 @@ pub async fn revoke_user_sessions(
     Ok(result)
 }
 
+/// A presented refresh token with its session and account, read in one query.
 #[derive(Debug, sqlx::FromRow)]
 struct PresentedToken {
-    id: Uuid,
+    token_id: Uuid,
     session_id: Uuid,
-    expires_at: DateTime<Utc>,
+    token_expires_at: DateTime<Utc>,
     used_at: Option<DateTime<Utc>>,
-    user_id: Uuid,
     session_revoked_at: Option<DateTime<Utc>>,
     session_expires_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    user: User,
+}
+
+impl PresentedToken {
+    fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.session_revoked_at.is_none()
+            && self.session_expires_at > now
+            && self.token_expires_at > now
+            && self.user.is_active
+    }
+}
+
+async fn find_presented(
+    ex: impl Into<Exec<'_>>,
+    token: &str,
+) -> Result<Option<PresentedToken>, sqlx::Error> {
+    on_exec!(ex, c => sqlx::query_as::<_, PresentedToken>(concat!(
+        "SELECT rt.id AS token_id, rt.session_id, rt.expires_at AS token_expires_at, rt.used_at, \
+                s.revoked_at AS session_revoked_at, s.expires_at AS session_expires_at, ", user_columns!("u"),
+        " FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id \
+         WHERE rt.token_hash = $1"))
+        .bind(token_hash(token))
+        .fetch_optional(c)
+        .await)
+}
+
+/// Marks the presented token used, if it still is unused, its session live, and its
+/// account active and unchanged since `user_updated_at` (when given). True if this
+/// call won the token.
+async fn claim(
+    ex: impl Into<Exec<'_>>,
+    token_id: Uuid,
+    now: DateTime<Utc>,
+    user_updated_at: Option<DateTime<Utc>>,
+) -> Result<bool, sqlx::Error> {
+    let claimed = on_exec!(ex, c => sqlx::query(
+        "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND expires_at > $2 \
+           AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
+                       WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL AND s.expires_at > $2 \
+                         AND u.is_active AND ($3 IS NULL OR u.updated_at = $3))")
+        .bind(token_id)
+        .bind(now)
+        .bind(user_updated_at)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    Ok(claimed == 1)
 }
 
 /// What presenting a refresh token led to.
@@ -248,39 +295,45 @@ pub enum Refreshed {
 }
 
 /// Rotates a refresh token (see the module documentation).
+///
+/// The token, its session and its account are read before the write transaction, so
+/// that the transaction (which on SQLite holds the one write lock) is three statements:
+/// the claim, the successor, the session's new expiry. The claim re-checks everything
+/// that read decided on (unused, session live, account active and unchanged); if any of
+/// it changed in between, the transaction reads again and decides on what it sees.
 pub async fn rotate_refresh_token(
     state: &AppState,
     token: &str,
     client: &ClientInfo,
 ) -> ApiResult<Refreshed> {
     let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let presented = on_exec!(&mut tx, c => sqlx::query_as::<_, PresentedToken>(
-        "SELECT rt.id, rt.session_id, rt.expires_at, rt.used_at, s.user_id, s.revoked_at AS session_revoked_at, s.expires_at AS session_expires_at \
-         FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id WHERE rt.token_hash = $1")
-        .bind(token_hash(token))
-        .fetch_optional(c)
-        .await)?;
-    let Some(presented) = presented else {
+    let Some(mut presented) = find_presented(&state.db, token).await? else {
         return Ok(Refreshed::Invalid);
     };
-    if presented.session_revoked_at.is_some()
-        || presented.session_expires_at <= now
-        || presented.expires_at <= now
-    {
+    if !presented.is_live(now) {
         return Ok(Refreshed::Invalid);
     }
-    let claimed = presented.used_at.is_none()
-        && on_exec!(&mut tx, c => sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
-            .bind(presented.id)
-            .bind(now)
-            .execute(c)
-            .await.map(|r| r.rows_affected()))?
-            == 1;
+    let mut tx = state.db.begin().await?;
+    let mut claimed = presented.used_at.is_none()
+        && claim(&mut tx, presented.token_id, now, Some(presented.user.updated_at)).await?;
     if !claimed {
+        // Something changed since the read (or the token was used already): decide
+        // again on what the transaction sees.
+        let Some(current) = find_presented(&mut tx, token).await? else {
+            return Ok(Refreshed::Invalid);
+        };
+        presented = current;
+        if !presented.is_live(now) {
+            return Ok(Refreshed::Invalid);
+        }
+        claimed = presented.used_at.is_none()
+            && claim(&mut tx, presented.token_id, now, None).await?;
+    }
+    if !claimed {
+        let user_id = presented.user.id;
         revoke_session(
             &mut tx,
-            presented.user_id,
+            user_id,
             presented.session_id,
             reason::REFRESH_TOKEN_REUSE,
             now,
@@ -289,28 +342,20 @@ pub async fn rotate_refresh_token(
         let entry = AuditEntry {
             event: event::TOKEN_REFRESH_REUSE,
             actor_id: None,
-            user_id: Some(presented.user_id),
+            user_id: Some(user_id),
             client: Some(client),
             detail: serde_json::json!({"session_id": presented.session_id}),
         };
         audit::record(&mut tx, now, entry).await?;
         tx.commit().await?;
         tracing::warn!(session_id = %presented.session_id, "refresh token reuse: session revoked");
-        return Ok(Refreshed::Reused {
-            user_id: presented.user_id,
-        });
+        return Ok(Refreshed::Reused { user_id });
     }
-    let Some(user) = find_user(&mut tx, presented.user_id)
-        .await?
-        .filter(|u| u.is_active)
-    else {
-        return Ok(Refreshed::Invalid);
-    };
     let expires_at = refresh_expiry(state, now);
     let refresh_token = insert_refresh_token(
         &mut tx,
         presented.session_id,
-        Some(presented.id),
+        Some(presented.token_id),
         now,
         expires_at,
     )
@@ -323,7 +368,7 @@ pub async fn rotate_refresh_token(
         .await.map(|r| r.rows_affected()))?;
     tx.commit().await?;
     Ok(Refreshed::Rotated {
-        user,
+        user: presented.user,
         issued: IssuedRefresh {
             session_id: presented.session_id,
             refresh_token,
