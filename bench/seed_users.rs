@@ -1,7 +1,9 @@
 //! Bulk-seeds accounts into a migrated Roster database through SQL (never the API), for
-//! the benchmark harness: `seed_users DATABASE_URL COUNT PREFIX`. It runs
-//! `bench/seed_users_{sqlite,postgres}.sql` on the same drivers the service uses (the
-//! SQLite script needs the bundled SQLite's `unhex`, newer than many system builds).
+//! the benchmark harness: `roster-bench-seed DATABASE_URL COUNT PREFIX` (built with
+//! `--features bench-tools`). It runs `bench/seed_users_{sqlite,postgres}.sql` on the same
+//! drivers the service uses (the SQLite script needs the bundled SQLite's `unhex`, newer
+//! than many system builds). A binary rather than an example so that building it needs
+//! no dev-dependencies.
 
 use std::time::Instant;
 
@@ -11,7 +13,7 @@ use sqlx::{AssertSqlSafe, Connection};
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let [_, url, count, prefix] = args.as_slice() else {
-        anyhow::bail!("usage: seed_users DATABASE_URL COUNT PREFIX");
+        anyhow::bail!("usage: roster-bench-seed DATABASE_URL COUNT PREFIX");
     };
     let count: u64 = count.parse()?;
     anyhow::ensure!(prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "PREFIX must be letters, digits or '_'");
@@ -22,11 +24,11 @@ async fn main() -> anyhow::Result<()> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let mut connection = sqlx::SqliteConnection::connect(&format!("sqlite://{path}")).await?;
         sqlx::raw_sql(AssertSqlSafe(setup)).execute(&mut connection).await?;
-        sqlx::raw_sql(include_str!("../bench/seed_users_sqlite.sql")).execute(&mut connection).await?;
+        sqlx::raw_sql(include_str!("seed_users_sqlite.sql")).execute(&mut connection).await?;
     } else {
         let mut connection = sqlx::PgConnection::connect(url).await?;
         sqlx::raw_sql(AssertSqlSafe(setup)).execute(&mut connection).await?;
-        sqlx::raw_sql(include_str!("../bench/seed_users_postgres.sql")).execute(&mut connection).await?;
+        sqlx::raw_sql(include_str!("seed_users_postgres.sql")).execute(&mut connection).await?;
     }
     println!("{{\"seeded\": {count}, \"seconds\": {:.1}}}", started.elapsed().as_secs_f64());
     Ok(())
