@@ -1,9 +1,7 @@
 //! Bulk-seeds accounts into a migrated Roster database through SQL (never the API), for
-//! the benchmark harness: `roster-bench-seed DATABASE_URL COUNT PREFIX` (built with
-//! `--features bench-tools`). It runs `bench/seed_users_{sqlite,postgres}.sql` on the same
-//! drivers the service uses (the SQLite script needs the bundled SQLite's `unhex`, newer
-//! than many system builds). A binary rather than an example so that building it needs
-//! no dev-dependencies.
+//! the benchmark harness: `roster-bench-seed DATABASE_URL COUNT PREFIX`. It runs
+//! `bench/seed_users_{sqlite,postgres}.sql` on the same drivers the service uses (the
+//! SQLite script needs the bundled SQLite's `unhex`, newer than many system builds).
 
 use std::time::Instant;
 
