@@ -7,7 +7,7 @@ use crate::app::AppState;
 pub async fn purge(state: &AppState) -> Result<u64, sqlx::Error> {
     let now = state.clock.now();
     let sessions = crate::auth::sessions::purge_expired(&state.db, now).await?;
-    let throttles = crate::auth::lockout::purge(&state.db, now).await?;
+    let throttles = crate::auth::lockout::purge(state.db.writer(), now).await?;
     if sessions + throttles > 0 {
         tracing::info!(
             sessions_and_tokens = sessions,

@@ -41,7 +41,7 @@ pub async fn check_in(
     let yesterday = today.pred_opt().unwrap_or(today);
     // A goal reopened between the UPDATE and the look-up is tried once more.
     for _ in 0..2 {
-        let updated = on_exec!(db, c => sqlx::query_as::<_, Goal>(concat!(
+        let updated = on_exec!(db.writer(), c => sqlx::query_as::<_, Goal>(concat!(
             "UPDATE goals SET ",
             "streak_count = CASE WHEN last_check_in >= $3 THEN streak_count ",
             "WHEN last_check_in = $4 THEN streak_count + 1 ELSE 1 END, ",

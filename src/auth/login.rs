@@ -67,7 +67,7 @@ pub async fn password_login(
     let key = identifier_key(identifier);
     let now = state.clock.now();
     if let Attempt::Locked { retry_after_secs } =
-        lockout::begin_attempt(&state.db, &state.config, &key, now).await?
+        lockout::begin_attempt(state.db.writer(), &state.config, &key, now).await?
     {
         metrics::counter!("roster_logins_total", "result" => "locked").increment(1);
         return Err(LoginFailure::Locked { retry_after_secs });

@@ -5,12 +5,19 @@
 //! [`on_exec!`], which works on the pool or inside a transaction ([`Tx`]).
 //! SQLite transactions start with `BEGIN IMMEDIATE` so that two writers queue on the
 //! busy timeout instead of failing when a read lock cannot be upgraded. Within one
-//! process they queue before that, for the one connection of a writer pool: SQLite's
-//! busy handler polls with sleeps of up to 100 ms, so writers that met only there would
-//! wait far longer than the write they wait for (and a burst of writers would spend its
-//! time sleeping), and one writing connection keeps the pages it writes in its cache
-//! instead of every pooled connection reading them again. The busy timeout remains for
-//! writers of other processes sharing the file.
+//! process they queue before that, for one writing connection ([`SqliteWriter`]):
+//! SQLite's busy handler polls with sleeps of up to 100 ms, so writers that met only
+//! there would wait far longer than the write they wait for (and a burst of writers
+//! would spend its time sleeping), and one writing connection keeps the pages it writes
+//! in its cache instead of every pooled connection reading them again. The busy timeout
+//! remains for writers of other processes sharing the file.
+//!
+//! Pools do not ping a connection before handing it out (sqlx's default): on SQLite a
+//! connection cannot go away, and on PostgreSQL only one idle for a while is pinged.
+//! Every ping is a round trip (to the connection's thread on SQLite, to the server on
+//! PostgreSQL) on the request's path; sqlx pings again when a connection goes back to
+//! its pool, which is why the writer is not a pool: that ping would lengthen the time
+//! every write holds the one writing connection.
 
 pub mod changes;
 
@@ -20,7 +27,10 @@ use std::time::{Duration, Instant};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use std::sync::Arc;
+
+use sqlx::{Connection, PgConnection, PgPool, Postgres, SqliteConnection, SqlitePool, Transaction};
+use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
 use crate::config::{Config, DatabaseUrl};
 
@@ -29,25 +39,133 @@ pub static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres")
 
 /// How long a request waits for a pooled connection before answering 503.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// A PostgreSQL connection idle for longer is pinged before it is handed out, so that
+/// one the server dropped meanwhile (a restart, an idle timeout) is replaced instead of
+/// failing a request.
+const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    /// The pool, and the one-connection pool of this process's write transactions.
-    Sqlite(SqlitePool, SqlitePool),
+    /// The pool, and the one connection this process writes through.
+    Sqlite(SqlitePool, SqliteWriter),
     Postgres(PgPool),
 }
 
 /// An open transaction on either engine; commit it or it rolls back when dropped.
 #[derive(Debug)]
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(SqliteTx),
     Postgres(Transaction<'static, Postgres>),
+}
+
+/// The one SQLite connection of this process that writes, taken in turn (first come,
+/// first served) by write transactions and single writing statements.
+#[derive(Clone, Debug)]
+pub struct SqliteWriter(Arc<Mutex<Option<WriterConnection>>>);
+
+#[derive(Debug)]
+pub struct WriterConnection {
+    conn: SqliteConnection,
+    /// The connection may be inside a transaction that nobody will end: one was
+    /// dropped without committing, or a `BEGIN` or `COMMIT` was cancelled while it
+    /// waited for the lock (it still runs). The next user rolls back first.
+    unsettled: bool,
+}
+
+impl WriterConnection {
+    pub(crate) fn connection(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
+}
+
+pub(crate) type WriterGuard = OwnedMappedMutexGuard<Option<WriterConnection>, WriterConnection>;
+
+impl SqliteWriter {
+    /// Waits (at most [`ACQUIRE_TIMEOUT`]) for the writing connection; for a
+    /// transaction, or for one statement outside one (`on_exec!` with [`Db::writer`]).
+    pub(crate) async fn take(&self) -> Result<WriterGuard, sqlx::Error> {
+        let guard = tokio::time::timeout(ACQUIRE_TIMEOUT, self.0.clone().lock_owned())
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)?;
+        let mut writer =
+            OwnedMutexGuard::try_map(guard, Option::as_mut).map_err(|_| sqlx::Error::PoolClosed)?;
+        if writer.unsettled {
+            // Runs after whatever was cancelled: the connection's thread takes its
+            // commands in order.
+            match sqlx::query("ROLLBACK").execute(&mut writer.conn).await {
+                Ok(_) => {}
+                Err(e) if is_no_transaction(&e) => {}
+                Err(e) => return Err(e),
+            }
+            writer.unsettled = false;
+        }
+        Ok(writer)
+    }
+
+    async fn close(&self) {
+        if let Some(writer) = self.0.lock().await.take() {
+            let _ = writer.conn.close().await;
+        }
+    }
+}
+
+/// SQLite's answer to a `ROLLBACK` outside a transaction.
+fn is_no_transaction(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.message().contains("no transaction is active"))
+}
+
+/// A write transaction on the writing connection, which it holds until it ends.
+#[derive(Debug)]
+pub struct SqliteTx {
+    writer: WriterGuard,
+    owner: SqliteWriter,
+}
+
+impl SqliteTx {
+    async fn begin(owner: &SqliteWriter) -> Result<SqliteTx, sqlx::Error> {
+        let mut writer = owner.take().await?;
+        writer.unsettled = true;
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut writer.conn)
+            .await?;
+        Ok(SqliteTx {
+            writer,
+            owner: owner.clone(),
+        })
+    }
+
+    async fn commit(mut self) -> Result<(), sqlx::Error> {
+        sqlx::query("COMMIT").execute(&mut self.writer.conn).await?;
+        self.writer.unsettled = false;
+        Ok(())
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        // Roll back now rather than at the next write, which may be far off while
+        // other processes wait for the lock: whoever takes the connection next rolls
+        // back first (`take`), and if nobody else is waiting, this task does.
+        if self.writer.unsettled
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let owner = self.owner.clone();
+            runtime.spawn(async move {
+                if let Err(e) = owner.take().await {
+                    tracing::warn!(error = %e, "rolling back an abandoned SQLite transaction failed");
+                }
+            });
+        }
+    }
 }
 
 /// Where a query runs: a pool (a connection is taken for the one statement) or a
 /// connection inside a transaction. Build it with `.into()` from `&Db` or `&mut Tx`.
 pub enum Exec<'a> {
     SqlitePool(&'a SqlitePool),
+    SqliteWriter(&'a SqliteWriter),
     PgPool(&'a PgPool),
     Sqlite(&'a mut SqliteConnection),
     Postgres(&'a mut PgConnection),
@@ -65,7 +183,7 @@ impl<'a> From<&'a Db> for Exec<'a> {
 impl<'a> From<&'a mut Tx> for Exec<'a> {
     fn from(tx: &'a mut Tx) -> Exec<'a> {
         match tx {
-            Tx::Sqlite(t) => Exec::Sqlite(&mut **t),
+            Tx::Sqlite(t) => Exec::Sqlite(&mut t.writer.conn),
             Tx::Postgres(t) => Exec::Postgres(&mut **t),
         }
     }
@@ -81,6 +199,11 @@ macro_rules! on_exec {
             $crate::db::Exec::SqlitePool(pool) => {
                 let mut pooled = pool.acquire().await?;
                 let $c = &mut *pooled;
+                $body
+            }
+            $crate::db::Exec::SqliteWriter(writer) => {
+                let mut taken = writer.take().await?;
+                let $c = taken.connection();
                 $body
             }
             $crate::db::Exec::PgPool(pool) => {
@@ -130,18 +253,21 @@ impl Db {
                     .max_connections(max)
                     .min_connections(1)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .test_before_acquire(false)
                     .connect_with(options.clone())
                     .await
                     .map_err(open_error)?;
-                let writer = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .min_connections(1)
-                    .idle_timeout(None)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
-                    .connect_with(options)
+                let conn = SqliteConnection::connect_with(&options)
                     .await
                     .map_err(open_error)?;
-                Ok(Db::Sqlite(pool, writer))
+                let writer = WriterConnection {
+                    conn,
+                    unsettled: false,
+                };
+                Ok(Db::Sqlite(
+                    pool,
+                    SqliteWriter(Arc::new(Mutex::new(Some(writer)))),
+                ))
             }
             DatabaseUrl::Postgres(url) => {
                 let options = PgConnectOptions::from_str(url)
@@ -154,6 +280,15 @@ impl Db {
                     .min_connections(0)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     .idle_timeout(Duration::from_secs(300))
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for > PING_IF_IDLE_FOR {
+                                conn.ping().await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect_lazy_with(options);
                 let deadline = Instant::now() + Duration::from_secs(10);
                 loop {
@@ -190,9 +325,19 @@ impl Db {
     /// Starts a write transaction.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(_, writer) => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(_, writer) => Tx::Sqlite(SqliteTx::begin(writer).await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
+    }
+
+    /// Where a single writing statement runs outside a transaction: on SQLite the
+    /// writing connection, so that it queues with the write transactions instead of
+    /// meeting them in SQLite's busy handler; on PostgreSQL the pool.
+    pub fn writer(&self) -> Exec<'_> {
+        match self {
+            Db::Sqlite(_, writer) => Exec::SqliteWriter(writer),
+            Db::Postgres(pool) => Exec::PgPool(pool),
+        }
     }
 
     /// Whether the database can serve a login: it starts a write transaction (on SQLite

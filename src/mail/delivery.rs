@@ -297,7 +297,7 @@ impl Courier {
         report: &mut DeliveryReport,
     ) -> Result<(), Interrupted> {
         tracing::warn!(mail_id = %claimed.id, kind = claimed.kind.as_str(), reason = why, "mail abandoned");
-        outbox::mark_abandoned(&self.db, claimed.id, now, why).await?;
+        outbox::mark_abandoned(self.db.writer(), claimed.id, now, why).await?;
         report.abandoned += 1;
         Ok(())
     }

@@ -150,7 +150,7 @@ pub async fn due(db: &Db, now: DateTime<Utc>, limit: i64) -> Result<Vec<Uuid>, s
 /// it or it was sent meanwhile. The conditional `UPDATE` makes exactly one of several
 /// instances win (PostgreSQL re-checks the condition after waiting for the row lock).
 pub async fn claim(db: &Db, id: Uuid, now: DateTime<Utc>) -> Result<Option<Claimed>, sqlx::Error> {
-    on_exec!(db, c => sqlx::query_as::<_, Claimed>(
+    on_exec!(db.writer(), c => sqlx::query_as::<_, Claimed>(
         "UPDATE mail_outbox SET lease_until = $2, attempts = attempts + 1 \
          WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $3 \
          AND (lease_until IS NULL OR lease_until < $3) \
@@ -184,7 +184,7 @@ pub async fn set_message(
 
 /// Marks a message delivered and erases its body.
 pub async fn mark_sent(db: &Db, id: Uuid, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    on_exec!(db, c => sqlx::query(
+    on_exec!(db.writer(), c => sqlx::query(
         "UPDATE mail_outbox SET sent_at = $2, message = NULL, lease_until = NULL, last_error = NULL WHERE id = $1")
         .bind(id)
         .bind(now)
@@ -200,7 +200,7 @@ pub async fn mark_retry(
     retry_at: DateTime<Utc>,
     error: &str,
 ) -> Result<(), sqlx::Error> {
-    on_exec!(db, c => sqlx::query(
+    on_exec!(db.writer(), c => sqlx::query(
         "UPDATE mail_outbox SET lease_until = NULL, next_attempt_at = $2, last_error = $3 WHERE id = $1")
         .bind(id)
         .bind(retry_at)
