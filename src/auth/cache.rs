@@ -93,6 +93,14 @@ impl AuthCache {
         self.users.get(&user_id)
     }
 
+    /// The account `user_id`, if cached and the cache is coherent now.
+    pub fn user(&self, user_id: Uuid) -> Option<Arc<User>> {
+        if !self.is_coherent() {
+            return None;
+        }
+        self.users.get(&user_id)
+    }
+
     /// The generation a fill must quote (read it before querying the database).
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)

@@ -3,8 +3,9 @@
 //! A refresh token is 256 random bits handed out once and stored as its SHA-256. Every
 //! refresh marks the presented token used and issues its successor in the same
 //! transaction; presenting a used token again (a stolen copy, or the owner after a
-//! thief) revokes the whole session. The conditional `UPDATE ... WHERE used_at IS NULL`
-//! makes two concurrent refreshes with one token resolve to exactly one winner.
+//! thief) revokes the whole session. A token has at most one successor (a unique index
+//! on `rotated_from`), which makes two concurrent refreshes with one token resolve to
+//! exactly one winner; the loser counts as reuse.
 
 use axum::Json;
 use axum::extract::State;
@@ -21,7 +22,7 @@ use crate::db::changes::CacheUnaffected;
 use crate::db::{Db, Exec};
 use crate::error::{ApiError, ApiResult, AuthProblem, Problem};
 use crate::http::{ApiJson, ApiPath, AuthUser, ClientInfo, NoContent};
-use crate::users::model::User;
+use crate::users::model::{User, find_user};
 use crate::{on_exec, user_columns};
 
 /// Why a session ended; stored in `sessions.revoked_reason`.
@@ -90,17 +91,15 @@ fn refresh_expiry(state: &AppState, now: DateTime<Utc>) -> DateTime<Utc> {
 async fn insert_refresh_token(
     ex: impl Into<Exec<'_>>,
     session_id: Uuid,
-    rotated_from: Option<Uuid>,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<String, sqlx::Error> {
     let token = random_token();
     on_exec!(ex, c => sqlx::query(
-        "INSERT INTO refresh_tokens (id, session_id, token_hash, rotated_from, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        "INSERT INTO refresh_tokens (id, session_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(Uuid::now_v7())
         .bind(session_id)
         .bind(token_hash(&token))
-        .bind(rotated_from)
         .bind(now)
         .bind(expires_at)
         .execute(c)
@@ -129,7 +128,7 @@ pub async fn start_session(
         .bind(expires_at)
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
-    let refresh_token = insert_refresh_token(&mut *ex, session_id, None, now, expires_at).await?;
+    let refresh_token = insert_refresh_token(&mut *ex, session_id, now, expires_at).await?;
     Ok(IssuedRefresh {
         session_id,
         refresh_token,
@@ -224,7 +223,6 @@ pub async fn revoke_user_sessions(
 /// A presented refresh token with its session and account, read in one query.
 #[derive(Debug, sqlx::FromRow)]
 struct PresentedToken {
-    token_id: Uuid,
     session_id: Uuid,
     token_expires_at: DateTime<Utc>,
     used_at: Option<DateTime<Utc>>,
@@ -248,7 +246,7 @@ async fn find_presented(
     token: &str,
 ) -> Result<Option<PresentedToken>, sqlx::Error> {
     on_exec!(ex, c => sqlx::query_as::<_, PresentedToken>(concat!(
-        "SELECT rt.id AS token_id, rt.session_id, rt.expires_at AS token_expires_at, rt.used_at, \
+        "SELECT rt.session_id, rt.expires_at AS token_expires_at, rt.used_at, \
                 s.revoked_at AS session_revoked_at, s.expires_at AS session_expires_at, ", user_columns!("u"),
         " FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id \
          WHERE rt.token_hash = $1"))
@@ -257,26 +255,52 @@ async fn find_presented(
         .await)
 }
 
-/// Marks the presented token used, if it still is unused, its session live, and its
-/// account active and unchanged since `user_updated_at` (when given). True if this
-/// call won the token.
-async fn claim(
+/// A rotation that happened: the successor token and whose it is.
+#[derive(Debug, sqlx::FromRow)]
+struct Rotation {
+    session_id: Uuid,
+    user_id: Uuid,
+    /// The account's `updated_at` when the rotation ran.
+    user_updated_at: DateTime<Utc>,
+    #[sqlx(skip)]
+    refresh_token: String,
+}
+
+/// Issues the successor of the refresh token `token` if that token is unused and
+/// unexpired, its session live and its account active; `None` if any of that does not
+/// hold (the caller finds out which). One statement: the trigger of migration 0007
+/// marks the predecessor used and slides the session's expiry, and the unique index on
+/// `rotated_from` turns a concurrent second rotation of the same token into a conflict
+/// (nothing inserted).
+async fn rotate(
     ex: impl Into<Exec<'_>>,
-    token_id: Uuid,
+    token: &str,
     now: DateTime<Utc>,
-    user_updated_at: Option<DateTime<Utc>>,
-) -> Result<bool, sqlx::Error> {
-    let claimed = on_exec!(ex, c => sqlx::query(
-        "UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND expires_at > $2 \
-           AND EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
-                       WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL AND s.expires_at > $2 \
-                         AND u.is_active AND ($3 IS NULL OR u.updated_at = $3))")
-        .bind(token_id)
+    expires_at: DateTime<Utc>,
+) -> Result<Option<Rotation>, sqlx::Error> {
+    let successor = random_token();
+    let rotation = on_exec!(ex, c => sqlx::query_as::<_, Rotation>(
+        "INSERT INTO refresh_tokens (id, session_id, token_hash, rotated_from, created_at, expires_at) \
+         SELECT $1, rt.session_id, $2, rt.id, $3, $4 \
+           FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id \
+          WHERE rt.token_hash = $5 AND rt.used_at IS NULL AND rt.expires_at > $3 \
+            AND s.revoked_at IS NULL AND s.expires_at > $3 AND u.is_active \
+         ON CONFLICT (rotated_from) DO NOTHING \
+         RETURNING session_id, \
+           (SELECT user_id FROM sessions WHERE id = refresh_tokens.session_id) AS user_id, \
+           (SELECT u.updated_at FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id = refresh_tokens.session_id) AS user_updated_at")
+        .bind(Uuid::now_v7())
+        .bind(token_hash(&successor))
         .bind(now)
-        .bind(user_updated_at)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
-    Ok(claimed == 1)
+        .bind(expires_at)
+        .bind(token_hash(token))
+        .fetch_optional(c)
+        .await)?;
+    Ok(rotation.map(|r| Rotation {
+        refresh_token: successor,
+        ..r
+    }))
 }
 
 /// What presenting a refresh token led to.
@@ -294,87 +318,87 @@ pub enum Refreshed {
     Invalid,
 }
 
+impl Refreshed {
+    fn rotated(user: User, rotation: Rotation, expires_at: DateTime<Utc>) -> Self {
+        Refreshed::Rotated {
+            user,
+            issued: IssuedRefresh {
+                session_id: rotation.session_id,
+                refresh_token: rotation.refresh_token,
+                expires_at,
+            },
+        }
+    }
+}
+
 /// Rotates a refresh token (see the module documentation).
 ///
-/// The token, its session and its account are read before the write transaction, so
-/// that the transaction (which on SQLite holds the one write lock) is three statements:
-/// the claim, the successor, the session's new expiry. The claim re-checks everything
-/// that read decided on (unused, session live, account active and unchanged); if any of
-/// it changed in between, the transaction reads again and decides on what it sees.
+/// The common case is one statement (see [`rotate`]); on SQLite it runs on the writing
+/// connection and holds the write lock for itself alone. The account it returns comes
+/// from the authentication cache when the cache holds it unchanged (same `updated_at`
+/// as the rotation saw), else from the database. When the statement rotates nothing,
+/// a write transaction reads the token, its session and account and decides what it
+/// sees: unknown or dead, used already (reuse: the session is revoked), or still
+/// rotatable (a concurrent rotation failed and rolled back).
 pub async fn rotate_refresh_token(
     state: &AppState,
     token: &str,
     client: &ClientInfo,
 ) -> ApiResult<Refreshed> {
     let now = state.clock.now();
-    let Some(mut presented) = find_presented(&state.db, token).await? else {
+    let expires_at = refresh_expiry(state, now);
+    let generation = state.auth_cache.generation();
+    if let Some(rotation) = rotate(state.db.writer(), token, now, expires_at).await? {
+        let cached = state
+            .auth_cache
+            .user(rotation.user_id)
+            .filter(|user| user.updated_at == rotation.user_updated_at);
+        let user = match cached {
+            Some(user) => User::clone(&user),
+            None => match find_user(&state.db, rotation.user_id).await? {
+                Some(user) => user,
+                // Deleted since the rotation a moment ago.
+                None => return Ok(Refreshed::Invalid),
+            },
+        };
+        state
+            .auth_cache
+            .fill(generation, rotation.session_id, &user, expires_at);
+        return Ok(Refreshed::rotated(user, rotation, expires_at));
+    }
+    let mut tx = state.db.begin().await?;
+    let Some(presented) = find_presented(&mut tx, token).await? else {
         return Ok(Refreshed::Invalid);
     };
     if !presented.is_live(now) {
         return Ok(Refreshed::Invalid);
     }
-    let mut tx = state.db.begin().await?;
-    let mut claimed = presented.used_at.is_none()
-        && claim(&mut tx, presented.token_id, now, Some(presented.user.updated_at)).await?;
-    if !claimed {
-        // Something changed since the read (or the token was used already): decide
-        // again on what the transaction sees.
-        let Some(current) = find_presented(&mut tx, token).await? else {
-            return Ok(Refreshed::Invalid);
-        };
-        presented = current;
-        if !presented.is_live(now) {
-            return Ok(Refreshed::Invalid);
-        }
-        claimed = presented.used_at.is_none()
-            && claim(&mut tx, presented.token_id, now, None).await?;
-    }
-    if !claimed {
-        let user_id = presented.user.id;
-        revoke_session(
-            &mut tx,
-            user_id,
-            presented.session_id,
-            reason::REFRESH_TOKEN_REUSE,
-            now,
-        )
-        .await?;
-        let entry = AuditEntry {
-            event: event::TOKEN_REFRESH_REUSE,
-            actor_id: None,
-            user_id: Some(user_id),
-            client: Some(client),
-            detail: serde_json::json!({"session_id": presented.session_id}),
-        };
-        audit::record(&mut tx, now, entry).await?;
+    if presented.used_at.is_none()
+        && let Some(rotation) = rotate(&mut tx, token, now, expires_at).await?
+    {
         tx.commit().await?;
-        tracing::warn!(session_id = %presented.session_id, "refresh token reuse: session revoked");
-        return Ok(Refreshed::Reused { user_id });
+        return Ok(Refreshed::rotated(presented.user, rotation, expires_at));
     }
-    let expires_at = refresh_expiry(state, now);
-    let refresh_token = insert_refresh_token(
+    let user_id = presented.user.id;
+    revoke_session(
         &mut tx,
+        user_id,
         presented.session_id,
-        Some(presented.token_id),
+        reason::REFRESH_TOKEN_REUSE,
         now,
-        expires_at,
     )
     .await?;
-    on_exec!(&mut tx, c => sqlx::query("UPDATE sessions SET last_used_at = $2, expires_at = $3 WHERE id = $1")
-        .bind(presented.session_id)
-        .bind(now)
-        .bind(expires_at)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+    let entry = AuditEntry {
+        event: event::TOKEN_REFRESH_REUSE,
+        actor_id: None,
+        user_id: Some(user_id),
+        client: Some(client),
+        detail: serde_json::json!({"session_id": presented.session_id}),
+    };
+    audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
-    Ok(Refreshed::Rotated {
-        user: presented.user,
-        issued: IssuedRefresh {
-            session_id: presented.session_id,
-            refresh_token,
-            expires_at,
-        },
-    })
+    tracing::warn!(session_id = %presented.session_id, "refresh token reuse: session revoked");
+    Ok(Refreshed::Reused { user_id })
 }
 
 /// Deletes sessions that expired (with their refresh tokens), sessions revoked more than

@@ -2,6 +2,7 @@
 //! instance, listing, and purging of what expired.
 
 use axum::http::StatusCode;
+use roster::clock::Clock;
 use serde_json::json;
 
 use crate::helpers::{Backend, DEFAULT_PASSWORD, Session, TestApp};
@@ -55,6 +56,30 @@ async fn refresh_rotates_and_the_old_token_stops_working(backend: Backend) {
             .await,
         2
     );
+    // The rotation marked its predecessor used and slid the session's expiry.
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM refresh_tokens WHERE used_at IS NOT NULL AND rotated_from IS NULL"
+        )
+        .await,
+        1
+    );
+    let sessions = app
+        .get("/api/v1/auth/sessions")
+        .bearer(new_access)
+        .send()
+        .await
+        .json();
+    let current = &sessions["items"][0];
+    let at = |field: &str| {
+        chrono::DateTime::parse_from_rfc3339(current[field].as_str().unwrap()).unwrap()
+    };
+    assert_eq!(at("last_used_at"), app.clock.now());
+    assert_eq!(
+        at("expires_at") - at("last_used_at"),
+        chrono::Duration::seconds(pair["refresh_expires_in"].as_i64().unwrap())
+    );
+    assert!(at("last_used_at") > at("created_at"));
     let bad = refresh(&app, "not-a-token").await;
     assert_eq!(bad.problem(400)["type"], "urn:roster:problem:invalid-token");
 }
