@@ -233,6 +233,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
+    release_freed_memory();
     let state = application.state();
     tracing::info!(
         address = %listener.local_addr()?,
@@ -244,6 +245,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     application.serve(listener, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Hands the heap memory freed after start-up back to the system. Building the OpenAPI
+/// document and the schema validators peaks at about 9 MB of heap, of which about 2.5 MB
+/// stay in use; glibc keeps the freed pages mapped unless asked, which would make them
+/// a third of the idle footprint.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes no pointers; it only walks glibc's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.
