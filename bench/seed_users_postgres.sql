@@ -69,6 +69,3 @@ ALTER TABLE user_profiles ENABLE TRIGGER user_profiles_search;
 
 DROP TABLE bench_rows;
 COMMIT;
-ANALYZE users;
-ANALYZE user_profiles;
-ANALYZE user_search;
