@@ -129,7 +129,12 @@ async fn concurrent_first_logins_within_the_limit_all_succeed(backend: Backend) 
             .collect();
         for login in logins {
             let response = login.await.unwrap();
-            assert_eq!(response.status, StatusCode::OK, "round {round}: {}", response.text);
+            assert_eq!(
+                response.status,
+                StatusCode::OK,
+                "round {round}: {}",
+                response.text
+            );
         }
     }
 }
