@@ -19,6 +19,7 @@ on_both_engines!(
     revoking_a_session_of_another_user_is_404,
     expired_refresh_tokens_are_refused_and_purged,
     a_deactivated_account_loses_its_tokens_at_once,
+    a_refused_refresh_leaves_no_write_lock_behind,
 );
 
 async fn refresh(app: &TestApp, token: &str) -> crate::helpers::TestResponse {
@@ -354,4 +355,30 @@ async fn a_deactivated_account_loses_its_tokens_at_once(backend: Backend) {
         .await
         .problem(401);
     refresh(&app, &session.refresh_token).await.problem(400);
+}
+
+/// An unknown token is decided inside a write transaction that ends without a commit;
+/// on SQLite that transaction held the write lock on the one writing connection. It is
+/// rolled back at once: another connection (as another process would) writes without
+/// waiting for the busy timeout (5 s), and the application's own writes go on.
+async fn a_refused_refresh_leaves_no_write_lock_behind(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let session = app.user().await;
+    refresh(&app, "not-a-token").await.problem(400);
+    let started = std::time::Instant::now();
+    crate::auth_login::sqlx_exec(&app, "UPDATE sessions SET device_name = 'elsewhere'").await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let rotated = refresh(&app, &session.refresh_token).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
+    let sessions = app
+        .get("/api/v1/auth/sessions")
+        .bearer(rotated.json()["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .json();
+    assert_eq!(sessions["items"][0]["device_name"], "elsewhere");
 }
