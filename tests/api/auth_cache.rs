@@ -16,6 +16,7 @@ on_both_engines!(
     changes_made_outside_any_instance_reach_the_cache_by_themselves,
     a_cache_that_loses_its_change_feed_stops_being_used,
     a_new_instance_uses_its_cache_only_once_every_peer_waits_for_it,
+    a_refresh_answers_with_the_account_as_stored_not_a_stale_cached_copy,
 );
 
 async fn me(app: &TestApp, session: &Session) -> u16 {
@@ -246,4 +247,40 @@ async fn a_new_instance_uses_its_cache_only_once_every_peer_waits_for_it(backend
         204
     );
     assert_eq!(me(&second, &other).await, 401);
+}
+
+async fn a_refresh_answers_with_the_account_as_stored_not_a_stale_cached_copy(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    coherent(&app).await;
+    let session = app.user().await;
+    assert_eq!(me(&app, &session).await, 200);
+    let user_id: uuid::Uuid = session.user_id.parse().unwrap();
+    let session_id: uuid::Uuid = session.session_id.parse().unwrap();
+    let cache = &app.state.auth_cache;
+    let stored = cache.user(user_id).expect("GET me cached the account");
+    // A copy from before a change the feed has not delivered yet: another `updated_at`.
+    let mut stale = roster::users::model::User::clone(&stored);
+    stale.full_name = Some("Before The Change".into());
+    stale.tier = roster::users::model::Tier::Premium;
+    stale.updated_at -= chrono::Duration::seconds(1);
+    let far = stored.updated_at + chrono::Duration::days(1);
+    cache.fill(cache.generation(), session_id, &stale, far);
+    assert_eq!(
+        cache.user(user_id).and_then(|u| u.full_name.clone()).as_deref(),
+        Some("Before The Change"),
+        "the stale copy must be in the cache for this test to mean anything"
+    );
+    let response = app
+        .post("/api/v1/auth/refresh")
+        .json(json!({"refresh_token": session.refresh_token}))
+        .send()
+        .await;
+    assert_eq!(response.status, 200);
+    let user = &response.json()["user"];
+    assert_eq!(user["full_name"], json!(stored.full_name));
+    assert_eq!(user["tier"], "basic");
+    // The access token carries the stored tier as well.
+    let access = response.json()["access_token"].as_str().unwrap().to_owned();
+    let response = app.get("/api/v1/auth/me").bearer(&access).send().await;
+    assert_eq!(response.json()["tier"], "basic");
 }
