@@ -161,6 +161,10 @@ pub struct Config {
     pub shutdown_drain: Duration,
     /// The longest a request may take before it is answered 503 (`REQUEST_TIMEOUT_SECONDS`).
     pub request_timeout: Duration,
+    /// A pooled PostgreSQL connection idle for longer is pinged before it is handed out
+    /// (`DB_PING_IDLE_MILLIS`), so that one the server or a firewall dropped meanwhile is
+    /// replaced instead of failing a request.
+    pub db_ping_after_idle: Duration,
 }
 
 /// A configuration value that cannot be used; start-up stops with this message.
@@ -484,6 +488,12 @@ impl Config {
                 1,
                 600,
             )?),
+            db_ping_after_idle: Duration::from_millis(vars.number(
+                "DB_PING_IDLE_MILLIS",
+                1_000,
+                0,
+                3_600_000,
+            )?),
         };
         config.check_environment()?;
         Ok(config)
@@ -687,12 +697,14 @@ mod tests {
     }
 
     #[test]
-    fn shutdown_drain_request_timeout_and_redis_prefix_have_defaults() {
+    fn shutdown_drain_request_timeout_redis_prefix_and_db_ping_have_defaults() {
         let c = config(&[]).unwrap();
         assert_eq!(c.shutdown_drain, Duration::from_secs(20));
         assert_eq!(c.request_timeout, Duration::from_secs(6));
         assert_eq!(c.redis_key_prefix, "roster:");
+        assert_eq!(c.db_ping_after_idle, Duration::from_secs(1));
         let c = config(&[
+            ("DB_PING_IDLE_MILLIS", "0"),
             ("SHUTDOWN_DRAIN_SECONDS", "0"),
             ("REQUEST_TIMEOUT_SECONDS", "30"),
             ("REDIS_KEY_PREFIX", "staging:roster:"),
@@ -701,6 +713,7 @@ mod tests {
         assert_eq!(c.shutdown_drain, Duration::ZERO);
         assert_eq!(c.request_timeout, Duration::from_secs(30));
         assert_eq!(c.redis_key_prefix, "staging:roster:");
+        assert_eq!(c.db_ping_after_idle, Duration::ZERO);
     }
 
     #[test]

@@ -39,10 +39,6 @@ pub static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres")
 
 /// How long a request waits for a pooled connection before answering 503.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
-/// A PostgreSQL connection idle for longer is pinged before it is handed out, so that
-/// one the server dropped meanwhile (a restart, an idle timeout) is replaced instead of
-/// failing a request.
-const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -275,15 +271,18 @@ impl Db {
                         anyhow::anyhow!("DATABASE_URL is not a valid PostgreSQL URL: {e}")
                     })?
                     .application_name("roster");
+                let ping_after_idle = config.db_ping_after_idle;
                 let pool = PgPoolOptions::new()
                     .max_connections(max)
                     .min_connections(0)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     .idle_timeout(Duration::from_secs(300))
                     .test_before_acquire(false)
-                    .before_acquire(|conn, meta| {
+                    .before_acquire(move |conn, meta| {
                         Box::pin(async move {
-                            if meta.idle_for > PING_IF_IDLE_FOR {
+                            // One the server dropped meanwhile (a restart, an idle
+                            // timeout) is replaced instead of failing a request.
+                            if meta.idle_for >= ping_after_idle {
                                 conn.ping().await?;
                             }
                             Ok(true)

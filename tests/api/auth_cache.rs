@@ -266,7 +266,10 @@ async fn a_refresh_answers_with_the_account_as_stored_not_a_stale_cached_copy(ba
     let far = stored.updated_at + chrono::Duration::days(1);
     cache.fill(cache.generation(), session_id, &stale, far);
     assert_eq!(
-        cache.user(user_id).and_then(|u| u.full_name.clone()).as_deref(),
+        cache
+            .user(user_id)
+            .and_then(|u| u.full_name.clone())
+            .as_deref(),
         Some("Before The Change"),
         "the stale copy must be in the cache for this test to mean anything"
     );

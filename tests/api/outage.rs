@@ -21,6 +21,58 @@ use crate::on_both_engines;
 
 on_both_engines!(a_database_outage_answers_503_in_bounded_time_fails_closed_and_recovers);
 
+/// Closes every server process of the app's database but the one running this statement
+/// (a PostgreSQL restart, an idle timeout, a firewall dropping quiet connections).
+async fn drop_postgres_connections(app: &TestApp) -> usize {
+    let roster::db::Db::Postgres(pool) = &app.state.db else {
+        unreachable!("PostgreSQL only")
+    };
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+          WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("terminate backends");
+    killed.len()
+}
+
+async fn concurrent_health_checks(app: &TestApp, n: usize) -> Vec<u16> {
+    let checks = (0..n).map(|_| async { app.get("/health").send().await.status.as_u16() });
+    futures::future::join_all(checks).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_dropped_by_the_server_are_replaced_before_use() {
+    let first = TestApp::new(Backend::Postgres).await;
+    // Every connection is checked before use (1 s idle by default): without the check,
+    // three of the four first requests below got a dropped connection and answered 503.
+    let app = first.restarted_with(&[("DB_PING_IDLE_MILLIS", "0")]).await;
+    let session = app.user().await;
+    // Several pooled connections, idle now.
+    assert!(
+        concurrent_health_checks(&app, 4)
+            .await
+            .iter()
+            .all(|s| *s == 200)
+    );
+    let killed = drop_postgres_connections(&app).await;
+    assert!(killed >= 2, "only {killed} connections to drop");
+    for round in 0..3 {
+        assert_eq!(
+            concurrent_health_checks(&app, 4).await,
+            [200; 4],
+            "round {round}"
+        );
+    }
+    let response = app
+        .get("/api/v1/users/me/profile")
+        .bearer(&session.access_token)
+        .send()
+        .await;
+    assert_eq!(response.status, 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_postgres_connection_is_cut_off_by_the_request_deadline() {
     let direct = TestApp::new(Backend::Postgres).await;
