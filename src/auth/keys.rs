@@ -10,11 +10,15 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use ed25519_dalek::pkcs8::EncodePrivateKey;
+use ed25519_dalek::Signer as _;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use rand::RngExt;
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::crypto::Cipher;
@@ -38,10 +42,18 @@ struct StoredKey {
 pub struct KeySet {
     pub algorithm: Algorithm,
     pub signing_kid: String,
-    pub signing_key: EncodingKey,
+    signer: Signer,
     pub verifying: HashMap<String, DecodingKey>,
     /// The serialized `{"keys": [...]}` document, built once per reload.
     pub jwks: bytes::Bytes,
+}
+
+/// The private key, in the form that signs without further work.
+enum Signer {
+    Secret(EncodingKey),
+    /// Expanded once per reload: `jsonwebtoken::encode` would parse the PKCS#8 document
+    /// and derive the public key (a scalar multiplication) again for every token.
+    Ed25519(Box<ed25519_dalek::SigningKey>),
 }
 
 impl KeySet {
@@ -55,9 +67,30 @@ impl KeySet {
         KeySet {
             algorithm: Algorithm::HS256,
             signing_kid: kid,
-            signing_key: EncodingKey::from_secret(secret.as_bytes()),
+            signer: Signer::Secret(EncodingKey::from_secret(secret.as_bytes())),
             verifying,
             jwks: bytes::Bytes::from_static(br#"{"keys":[]}"#),
+        }
+    }
+
+    /// A compact JWS of `claims` under `header` (whose `alg` is [`Self::algorithm`]),
+    /// signed with the current key.
+    pub fn sign<T: Serialize>(&self, header: &Header, claims: &T) -> anyhow::Result<String> {
+        anyhow::ensure!(
+            header.alg == self.algorithm,
+            "the header names another algorithm"
+        );
+        match &self.signer {
+            Signer::Secret(key) => Ok(jsonwebtoken::encode(header, claims, key)?),
+            Signer::Ed25519(key) => {
+                let mut token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(header)?);
+                token.push('.');
+                URL_SAFE_NO_PAD.encode_string(serde_json::to_vec(claims)?, &mut token);
+                let signature = key.sign(token.as_bytes());
+                token.push('.');
+                URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut token);
+                Ok(token)
+            }
         }
     }
 
@@ -69,7 +102,7 @@ impl KeySet {
         access_ttl: Duration,
     ) -> anyhow::Result<Option<KeySet>> {
         let publish_window = chrono::Duration::from_std(access_ttl + RETIREMENT_GRACE)?;
-        let mut signer: Option<(String, EncodingKey)> = None;
+        let mut signer: Option<(String, ed25519_dalek::SigningKey)> = None;
         let mut verifying = HashMap::new();
         let mut published = Vec::new();
         // Oldest first, so the last active key seen is the newest.
@@ -91,7 +124,12 @@ impl KeySet {
             published.push(jwk);
             if key.retired_at.is_none() {
                 match cipher.open(&key.private_key, key.kid.as_bytes()) {
-                    Ok(der) => signer = Some((key.kid.clone(), EncodingKey::from_ed_der(&der))),
+                    Ok(der) => match ed25519_dalek::SigningKey::from_pkcs8_der(&der) {
+                        Ok(private) => signer = Some((key.kid.clone(), private)),
+                        Err(_) => {
+                            tracing::error!(kid = %key.kid, "skipping a signing key that is not an Ed25519 PKCS#8 key")
+                        }
+                    },
                     Err(_) => {
                         tracing::error!(kid = %key.kid, "cannot decrypt this signing key: was ENCRYPTION_KEY changed?")
                     }
@@ -105,7 +143,7 @@ impl KeySet {
         Ok(Some(KeySet {
             algorithm: Algorithm::EdDSA,
             signing_kid,
-            signing_key,
+            signer: Signer::Ed25519(Box::new(signing_key)),
             verifying,
             jwks: jwks.into(),
         }))
@@ -193,4 +231,41 @@ pub async fn reload(
     access_ttl: Duration,
 ) -> anyhow::Result<Option<KeySet>> {
     KeySet::from_stored(&load_stored(db).await?, cipher, now, access_ttl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_expanded_key_signs_exactly_what_jsonwebtoken_signs() {
+        let cipher = Cipher::new(&[7; 32]);
+        let (kid, sealed, public_jwk) = generate_key(&cipher).unwrap();
+        let stored = StoredKey {
+            kid: kid.clone(),
+            algorithm: "EdDSA".into(),
+            private_key: sealed.clone(),
+            public_jwk,
+            retired_at: None,
+        };
+        let keys = KeySet::from_stored(&[stored], &cipher, Utc::now(), Duration::from_secs(900))
+            .unwrap()
+            .expect("one signing key");
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(kid.clone());
+        let claims = serde_json::json!({"sub": "someone", "exp": 4_000_000_000u64, "n": [1, 2]});
+        let ours = keys.sign(&header, &claims).unwrap();
+        // Ed25519 signatures are deterministic: the same bytes as the library's own path.
+        let der = cipher.open(&sealed, kid.as_bytes()).unwrap();
+        let theirs =
+            jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(&der)).unwrap();
+        assert_eq!(ours, theirs);
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::EdDSA);
+        validation.set_required_spec_claims(&["exp"]);
+        let decoded =
+            jsonwebtoken::decode::<serde_json::Value>(&ours, &keys.verifying[&kid], &validation)
+                .unwrap();
+        assert_eq!(decoded.claims, claims);
+        assert!(keys.sign(&Header::new(Algorithm::HS256), &claims).is_err());
+    }
 }

@@ -120,7 +120,7 @@ impl TokenService {
         let mut header = Header::new(keys.algorithm);
         header.kid = Some(keys.signing_kid.clone());
         header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
-        Ok(jsonwebtoken::encode(&header, &claims, &keys.signing_key)?)
+        keys.sign(&header, &claims)
     }
 
     /// The claims of a valid token, checked against `now`.
