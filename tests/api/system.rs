@@ -49,6 +49,30 @@ async fn health_checks_the_database_and_says_503_when_it_is_gone(backend: Backen
         .problem(503);
 }
 
+/// The first burst after a start must not wait for new PostgreSQL server processes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_opens_db_pool_size_connections_at_start() {
+    let first = TestApp::new(Backend::Postgres).await;
+    let app = first
+        .restarted_with(&[("DB_POOL_SIZE", "10"), ("DB_MAX_OVERFLOW", "2")])
+        .await;
+    let started = std::time::Instant::now();
+    loop {
+        let pool = app.get("/db/status").send().await.json()["pool"].clone();
+        assert_eq!(pool["max"], 12);
+        let size = pool["size"].as_u64().unwrap();
+        // Without it the pool holds the 4 or 5 connections start-up happened to use.
+        if size >= 10 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the pool stayed at {pool}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 async fn db_status_reports_backend_pool_and_migrations(backend: Backend) {
     let app = TestApp::new(backend).await;
     let body = app.get("/db/status").send().await.json();
