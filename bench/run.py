@@ -323,6 +323,8 @@ def scenario_table(engine, binary, seeder, seconds, seed_sizes, workdir, run_id)
             existing = results["register"]["requests"] + 1 + seeded
             count = max(0, size - existing)
             results.setdefault("seed_seconds", {})[str(size)] = db.seed(seeder, count, f"seed{size}")
+            # The registrations may already exceed the smallest size; say how many there are.
+            results.setdefault("scale_users", {})[str(size)] = existing + count
             seeded += count
             server.start()
             base = server.base
@@ -385,6 +387,8 @@ def print_table(report):
         for size, scale in sorted(r["scale"].items(), key=lambda kv: int(kv[0])):
             for name, m in scale.items():
                 lines.append(f"{name + ' with ' + size + ' users':<34}{m['rps']:>10.0f}{m['p50_ms']:>10.2f}{m['p99_ms']:>10.2f}{m['failures']:>8}")
+        if "scale_users" in r:
+            lines.append("accounts in the scale rows: " + ", ".join(f"{n:,}" for _, n in sorted(r["scale_users"].items(), key=lambda kv: int(kv[0]))))
         h = r["hashing"]
         lines.append(f"hashing limit: {h['limit_per_second']:.1f}/s ({h['cores']} cores, {h['median_ms']:.1f} ms per Argon2id "
                      f"m={h['memory_kib']} t={h['iterations']} p={h['parallelism']})")

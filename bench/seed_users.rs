@@ -38,9 +38,11 @@ async fn main() -> anyhow::Result<()> {
         sqlx::raw_sql(AssertSqlSafe(setup))
             .execute(&mut connection)
             .await?;
-        sqlx::raw_sql(include_str!("seed_users_sqlite.sql"))
-            .execute(&mut connection)
-            .await?;
+        if count > 0 {
+            sqlx::raw_sql(include_str!("seed_users_sqlite.sql"))
+                .execute(&mut connection)
+                .await?;
+        }
         sqlx::raw_sql(
             "INSERT INTO user_search_fts (user_search_fts) VALUES ('optimize'); ANALYZE; \
              PRAGMA wal_checkpoint(TRUNCATE);",
@@ -52,9 +54,11 @@ async fn main() -> anyhow::Result<()> {
         sqlx::raw_sql(AssertSqlSafe(setup))
             .execute(&mut connection)
             .await?;
-        sqlx::raw_sql(include_str!("seed_users_postgres.sql"))
-            .execute(&mut connection)
-            .await?;
+        if count > 0 {
+            sqlx::raw_sql(include_str!("seed_users_postgres.sql"))
+                .execute(&mut connection)
+                .await?;
+        }
         // Its own statement: VACUUM cannot run inside the script's implicit transaction.
         sqlx::raw_sql("VACUUM (ANALYZE) users, user_profiles, user_search")
             .execute(&mut connection)
