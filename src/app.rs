@@ -17,6 +17,8 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::auth::cache::AuthCache;
 use crate::auth::keys::{self, KeySet};
 use crate::auth::password::PasswordHasher;
+use crate::auth::rotation::RotationQueue;
+use crate::auth::sessions;
 use crate::auth::tokens::TokenService;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -45,6 +47,8 @@ pub struct App {
     pub changes: Arc<ChangeFeed>,
     /// Outgoing mail (templates, transport, worker wake-up); dropping it stops the worker.
     pub mail: crate::mail::Mailer,
+    /// Refresh-token rotations, run in batches; dropping it stops the batching task.
+    pub rotations: RotationQueue,
 }
 
 /// Cheap-to-clone handle on [`App`], the router's state.
@@ -103,6 +107,8 @@ impl Application {
         let auth_cache = Arc::new(AuthCache::new(config.access_token_ttl));
         let changes = ChangeFeed::start(&db, auth_cache.clone()).await?;
         let mail = crate::mail::Mailer::new(&config)?;
+        let rotations =
+            RotationQueue::start(db.clone(), clock.clone(), sessions::refresh_ttl(&config));
 
         let state = AppState(Arc::new(App {
             config,
@@ -117,6 +123,7 @@ impl Application {
             auth_cache,
             changes,
             mail,
+            rotations,
         }));
         let (routes, openapi) = api_routes().split_for_parts();
         let rate_limiter = Arc::new(AuthRateLimiter::new(&state.config, state.clock.clone())?);

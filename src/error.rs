@@ -343,6 +343,17 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
+impl From<&sqlx::Error> for ApiError {
+    /// As for an owned error, for one shared by several requests (a batch that failed).
+    fn from(error: &sqlx::Error) -> ApiError {
+        if is_unavailable(error) {
+            ApiError::Unavailable("the database is unavailable".to_owned())
+        } else {
+            ApiError::Internal(anyhow::anyhow!("database query failed: {error}"))
+        }
+    }
+}
+
 /// True when the error says the database could not be reached, not that the query was wrong.
 pub fn is_unavailable(error: &sqlx::Error) -> bool {
     match error {

@@ -11,6 +11,7 @@ pub mod login;
 pub mod password;
 pub mod register;
 pub mod reset;
+pub mod rotation;
 pub mod sessions;
 pub mod tokens;
 pub mod verify;

@@ -15,8 +15,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::rotation::{Rotation, Successor, rotate_all};
 use crate::app::AppState;
 use crate::audit::{self, AuditEntry, event};
+use crate::config::Config;
 use crate::crypto::{random_token, token_hash};
 use crate::db::changes::CacheUnaffected;
 use crate::db::{Db, Exec};
@@ -83,9 +85,13 @@ pub struct IssuedRefresh {
     pub expires_at: DateTime<Utc>,
 }
 
+/// How long a refresh token (and its session) lives: `REFRESH_TOKEN_EXPIRE_DAYS`.
+pub fn refresh_ttl(config: &Config) -> chrono::Duration {
+    chrono::Duration::from_std(config.refresh_token_ttl).unwrap_or(chrono::Duration::days(7))
+}
+
 fn refresh_expiry(state: &AppState, now: DateTime<Utc>) -> DateTime<Utc> {
-    now + chrono::Duration::from_std(state.config.refresh_token_ttl)
-        .unwrap_or(chrono::Duration::days(7))
+    now + refresh_ttl(&state.config)
 }
 
 async fn insert_refresh_token(
@@ -255,54 +261,6 @@ async fn find_presented(
         .await)
 }
 
-/// A rotation that happened: the successor token and whose it is.
-#[derive(Debug, sqlx::FromRow)]
-struct Rotation {
-    session_id: Uuid,
-    user_id: Uuid,
-    /// The account's `updated_at` when the rotation ran.
-    user_updated_at: DateTime<Utc>,
-    #[sqlx(skip)]
-    refresh_token: String,
-}
-
-/// Issues the successor of the refresh token `token` if that token is unused and
-/// unexpired, its session live and its account active; `None` if any of that does not
-/// hold (the caller finds out which). One statement: the trigger of migration 0007
-/// marks the predecessor used and slides the session's expiry, and the unique index on
-/// `rotated_from` turns a concurrent second rotation of the same token into a conflict
-/// (nothing inserted).
-async fn rotate(
-    ex: impl Into<Exec<'_>>,
-    token: &str,
-    now: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-) -> Result<Option<Rotation>, sqlx::Error> {
-    let successor = random_token();
-    let rotation = on_exec!(ex, c => sqlx::query_as::<_, Rotation>(
-        "INSERT INTO refresh_tokens (id, session_id, token_hash, rotated_from, created_at, expires_at) \
-         SELECT $1, rt.session_id, $2, rt.id, $3, $4 \
-           FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id \
-          WHERE rt.token_hash = $5 AND rt.used_at IS NULL AND rt.expires_at > $3 \
-            AND s.revoked_at IS NULL AND s.expires_at > $3 AND u.is_active \
-         ON CONFLICT (rotated_from) DO NOTHING \
-         RETURNING session_id, \
-           (SELECT user_id FROM sessions WHERE id = refresh_tokens.session_id) AS user_id, \
-           (SELECT u.updated_at FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id = refresh_tokens.session_id) AS user_updated_at")
-        .bind(Uuid::now_v7())
-        .bind(token_hash(&successor))
-        .bind(now)
-        .bind(expires_at)
-        .bind(token_hash(token))
-        .fetch_optional(c)
-        .await)?;
-    Ok(rotation.map(|r| Rotation {
-        refresh_token: successor,
-        ..r
-    }))
-}
-
 /// What presenting a refresh token led to.
 #[derive(Debug)]
 pub enum Refreshed {
@@ -319,13 +277,13 @@ pub enum Refreshed {
 }
 
 impl Refreshed {
-    fn rotated(user: User, rotation: Rotation, expires_at: DateTime<Utc>) -> Self {
+    fn rotated(user: User, rotation: Rotation) -> Self {
         Refreshed::Rotated {
             user,
             issued: IssuedRefresh {
                 session_id: rotation.session_id,
                 refresh_token: rotation.refresh_token,
-                expires_at,
+                expires_at: rotation.expires_at,
             },
         }
     }
@@ -333,22 +291,20 @@ impl Refreshed {
 
 /// Rotates a refresh token (see the module documentation).
 ///
-/// The common case is one statement (see [`rotate`]); on SQLite it runs on the writing
-/// connection and holds the write lock for itself alone. The account it returns comes
-/// from the authentication cache when the cache holds it unchanged (same `updated_at`
-/// as the rotation saw), else from the database. When the statement rotates nothing,
-/// a write transaction reads the token, its session and account and decides what it
-/// sees: unknown or dead, used already (reuse: the session is revoked), or still
-/// rotatable (a concurrent rotation failed and rolled back).
+/// The common case is one statement, shared with the other rotations that arrive
+/// meanwhile (see [`super::rotation`]). The account it returns comes from the
+/// authentication cache when the cache holds it unchanged (same `updated_at` as the
+/// rotation saw), else from the database. When the statement rotates nothing, a write
+/// transaction reads the token, its session and account and decides what it sees:
+/// unknown or dead, used already (reuse: the session is revoked), or still rotatable
+/// (a concurrent rotation failed and rolled back).
 pub async fn rotate_refresh_token(
     state: &AppState,
     token: &str,
     client: &ClientInfo,
 ) -> ApiResult<Refreshed> {
-    let now = state.clock.now();
-    let expires_at = refresh_expiry(state, now);
     let generation = state.auth_cache.generation();
-    if let Some(rotation) = rotate(state.db.writer(), token, now, expires_at).await? {
+    if let Some(rotation) = state.rotations.rotate(token).await? {
         let cached = state
             .auth_cache
             .user(rotation.user_id)
@@ -363,9 +319,10 @@ pub async fn rotate_refresh_token(
         };
         state
             .auth_cache
-            .fill(generation, rotation.session_id, &user, expires_at);
-        return Ok(Refreshed::rotated(user, rotation, expires_at));
+            .fill(generation, rotation.session_id, &user, rotation.expires_at);
+        return Ok(Refreshed::rotated(user, rotation));
     }
+    let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let Some(presented) = find_presented(&mut tx, token).await? else {
         return Ok(Refreshed::Invalid);
@@ -373,11 +330,14 @@ pub async fn rotate_refresh_token(
     if !presented.is_live(now) {
         return Ok(Refreshed::Invalid);
     }
-    if presented.used_at.is_none()
-        && let Some(rotation) = rotate(&mut tx, token, now, expires_at).await?
-    {
-        tx.commit().await?;
-        return Ok(Refreshed::rotated(presented.user, rotation, expires_at));
+    if presented.used_at.is_none() {
+        let successor = [Successor::for_token(token)];
+        let expires_at = refresh_expiry(state, now);
+        let rotated = rotate_all(&mut tx, &successor, now, expires_at).await?;
+        if let Some(rotation) = rotated.into_iter().next().flatten() {
+            tx.commit().await?;
+            return Ok(Refreshed::rotated(presented.user, rotation));
+        }
     }
     let user_id = presented.user.id;
     revoke_session(

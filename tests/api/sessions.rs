@@ -12,6 +12,7 @@ on_both_engines!(
     refresh_rotates_and_the_old_token_stops_working,
     refresh_token_reuse_revokes_the_session,
     concurrent_refreshes_with_one_token_leave_one_winner,
+    simultaneous_refreshes_of_many_sessions_each_rotate_once,
     logout_revokes_the_access_token_at_once,
     logout_all_revokes_every_session,
     revocation_applies_on_every_instance_at_once,
@@ -146,6 +147,56 @@ async fn concurrent_refreshes_with_one_token_leave_one_winner(backend: Backend) 
             .await
             .problem(401);
     }
+}
+
+/// More refreshes at once than one rotation statement carries (`MAX_BATCH`), some of
+/// them with a token already used: each live token rotates exactly once into a working
+/// successor, each used one revokes its own session only.
+async fn simultaneous_refreshes_of_many_sessions_each_rotate_once(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let first = app.user().await;
+    let mut sessions = vec![first.clone()];
+    for _ in 1..roster::auth::rotation::MAX_BATCH + 8 {
+        sessions.push(app.login(&first.username, DEFAULT_PASSWORD).await);
+    }
+    // Two sessions whose current token is already a successor: presenting the
+    // predecessor is reuse.
+    let presented: Vec<String> = sessions.iter().map(|s| s.refresh_token.clone()).collect();
+    for reused in &sessions[..2] {
+        refresh(&app, &reused.refresh_token).await.json();
+    }
+    let answers =
+        futures::future::join_all(presented.iter().map(|token| refresh(&app, token))).await;
+    for (i, answer) in answers.iter().enumerate() {
+        let expected = if i < 2 { 401 } else { 200 };
+        assert_eq!(answer.status, expected, "token {i}: {}", answer.text);
+    }
+    let pairs: Vec<serde_json::Value> = answers[2..sessions.len()]
+        .iter()
+        .map(|a| a.json())
+        .collect();
+    let successors: Vec<&str> = pairs
+        .iter()
+        .map(|p| p["refresh_token"].as_str().unwrap())
+        .collect();
+    let distinct: std::collections::HashSet<&&str> = successors.iter().collect();
+    assert_eq!(distinct.len(), successors.len());
+    for (pair, session) in pairs.iter().zip(&sessions[2..]) {
+        assert_eq!(pair["session_id"], session.session_id.as_str());
+    }
+    // Every successor works once more; the two reused sessions are gone.
+    let again =
+        futures::future::join_all(successors.iter().map(|token| refresh(&app, token))).await;
+    let statuses: Vec<u16> = again.iter().map(|a| a.status.as_u16()).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let access = again[0].json()["access_token"].as_str().unwrap().to_owned();
+    let live = app
+        .get("/api/v1/auth/sessions")
+        .bearer(&access)
+        .send()
+        .await
+        .json();
+    assert_eq!(live["items"].as_array().unwrap().len(), sessions.len() - 2);
 }
 
 async fn logout_revokes_the_access_token_at_once(backend: Backend) {
