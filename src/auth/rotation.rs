@@ -82,25 +82,33 @@ static STATEMENTS: LazyLock<Vec<String>> =
 /// `rotated_from` turns a second rotation of one token (a concurrent request, or the
 /// same token twice in one batch) into a conflict: nothing inserted for it.
 ///
-/// `CROSS JOIN` keeps the presented tokens outermost on SQLite, each found by its hash;
-/// left to itself, SQLite 3.51 scanned the live tokens by expiry and probed the
-/// presented ones (a bloom filter on the `VALUES`), which grows with the table.
+/// The presented tokens are found first, by hash, in a materialised CTE: both planners
+/// then reach them through the hash index whatever their statistics say. As a plain
+/// join, PostgreSQL (statistics from when the table was smaller) scanned the sessions
+/// and combined each session's tokens with every unexpired token (a `BitmapAnd` over
+/// two indexes: 12 ms for a batch of 26, growing with the table), and SQLite 3.51
+/// scanned the live tokens by expiry and probed the `VALUES` through a bloom filter.
 fn rotation_statement(count: usize) -> String {
     let rows: Vec<String> = (0..count)
         .map(|i| format!("(${}, ${}, ${})", 3 * i + 3, 3 * i + 4, 3 * i + 5))
         .collect();
+    let presented: Vec<String> = (0..count).map(|i| format!("${}", 3 * i + 5)).collect();
     format!(
-        "INSERT INTO refresh_tokens (id, session_id, token_hash, rotated_from, created_at, expires_at) \
-         SELECT v.column1, rt.session_id, v.column2, rt.id, $1, $2 \
-           FROM (VALUES {}) AS v CROSS JOIN refresh_tokens rt \
-           JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id \
-          WHERE rt.token_hash = v.column3 AND rt.used_at IS NULL AND rt.expires_at > $1 \
+        "WITH presented AS MATERIALIZED ( \
+             SELECT id, session_id, token_hash FROM refresh_tokens \
+              WHERE token_hash IN ({}) AND used_at IS NULL AND expires_at > $1) \
+         INSERT INTO refresh_tokens (id, session_id, token_hash, rotated_from, created_at, expires_at) \
+         SELECT v.column1, p.session_id, v.column2, p.id, $1, $2 \
+           FROM (VALUES {}) AS v CROSS JOIN presented p \
+           JOIN sessions s ON s.id = p.session_id JOIN users u ON u.id = s.user_id \
+          WHERE p.token_hash = v.column3 \
             AND s.revoked_at IS NULL AND s.expires_at > $1 AND u.is_active \
          ON CONFLICT (rotated_from) DO NOTHING \
          RETURNING token_hash, session_id, \
            (SELECT user_id FROM sessions WHERE id = refresh_tokens.session_id) AS user_id, \
            (SELECT u.updated_at FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.id = refresh_tokens.session_id) AS user_updated_at",
+        presented.join(", "),
         rows.join(", ")
     )
 }
@@ -238,6 +246,7 @@ mod tests {
     fn statements_number_three_values_per_token_after_now_and_expiry() {
         let two = rotation_statement(2);
         assert!(two.contains("(VALUES ($3, $4, $5), ($6, $7, $8)) AS v"));
+        assert!(two.contains("token_hash IN ($5, $8)"));
         assert!(!two.contains("$9"));
         assert_eq!(STATEMENTS.len(), MAX_BATCH);
         let last = MAX_BATCH * 3 + 2;
