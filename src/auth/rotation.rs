@@ -34,7 +34,7 @@ pub const MAX_BATCH: usize = 32;
 const QUEUE_CAPACITY: usize = 4096;
 
 /// A successor to issue for a presented refresh token.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Successor {
     id: Uuid,
     token: String,
@@ -220,17 +220,18 @@ async fn run_batches(
         tokio::spawn(async move {
             let _slot = slot;
             let now = clock.now();
-            let successors: Vec<Successor> = batch.iter().map(|q| q.successor.clone()).collect();
+            let (successors, listeners): (Vec<Successor>, Vec<_>) =
+                batch.into_iter().map(|q| (q.successor, q.answer)).unzip();
             match rotate_all(db.writer(), &successors, now, now + ttl).await {
-                Ok(answers) => {
-                    for (queued, answer) in batch.into_iter().zip(answers) {
-                        let _ = queued.answer.send(Ok(answer));
+                Ok(rotations) => {
+                    for (listener, rotation) in listeners.into_iter().zip(rotations) {
+                        let _ = listener.send(Ok(rotation));
                     }
                 }
                 Err(e) => {
                     let e = Arc::new(e);
-                    for queued in batch {
-                        let _ = queued.answer.send(Err(e.clone()));
+                    for listener in listeners {
+                        let _ = listener.send(Err(e.clone()));
                     }
                 }
             }
