@@ -335,16 +335,18 @@ impl IntoResponse for ApiError {
 impl From<sqlx::Error> for ApiError {
     /// Connection-level failures mean the database is down (503); anything else is a bug.
     fn from(error: sqlx::Error) -> ApiError {
-        if is_unavailable(&error) {
-            ApiError::Unavailable("the database is unavailable".to_owned())
-        } else {
-            ApiError::Internal(anyhow::Error::new(error).context("database query failed"))
+        match ApiError::from(&error) {
+            // Owned, the error keeps its cause chain for the log.
+            ApiError::Internal(_) => {
+                ApiError::Internal(anyhow::Error::new(error).context("database query failed"))
+            }
+            unavailable => unavailable,
         }
     }
 }
 
 impl From<&sqlx::Error> for ApiError {
-    /// As for an owned error, for one shared by several requests (a batch that failed).
+    /// The same split, for an error shared by several requests (a batch that failed).
     fn from(error: &sqlx::Error) -> ApiError {
         if is_unavailable(error) {
             ApiError::Unavailable("the database is unavailable".to_owned())
