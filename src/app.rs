@@ -87,6 +87,7 @@ impl Application {
         let db = Db::connect(&config).await?;
         db.migrate().await?;
         db.open_pool_in_background();
+        db.checkpoint_in_background();
         let cipher = Cipher::new(&encryption_key(&config)?);
         let key_set = match &config.jwt_secret_key {
             Some(secret) => KeySet::hs256(secret.expose()),

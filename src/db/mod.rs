@@ -20,6 +20,7 @@
 //! every write holds the one writing connection.
 
 pub mod changes;
+pub mod checkpoint;
 
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -241,7 +242,8 @@ impl Db {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(5))
-                    .pragma("cache_size", "-2000");
+                    .pragma("cache_size", "-2000")
+                    .pragma("wal_autocheckpoint", checkpoint::WRITER_BACKSTOP_PAGES);
                 let open_error = |e: sqlx::Error| {
                     anyhow::anyhow!("cannot open the SQLite database {}: {e}", path.display())
                 };
@@ -330,6 +332,14 @@ impl Db {
                 tracing::debug!(error = %e, "could not open every pooled connection yet");
             }
         });
+    }
+
+    /// Starts checkpointing a SQLite database on a connection of its own, so that the
+    /// writing connection does not stop for it (see [`checkpoint`]).
+    pub fn checkpoint_in_background(&self) {
+        if let Db::Sqlite(pool, _) = self {
+            checkpoint::spawn(pool);
+        }
     }
 
     /// Applies pending migrations (PostgreSQL serialises concurrent runs with a lock).
