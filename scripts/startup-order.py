@@ -9,9 +9,12 @@ folios), so start-up code scattered over the 18 MiB of .text kept 15 MiB of it r
 an idle process; gathered, it is about 5 MiB. Functions that are not in the file keep
 their usual place, so a stale file costs memory, never correctness.
 
-Run it after a dependency or compiler upgrade, or when bench/run.py's idle RSS grows:
+Run it after a dependency or compiler upgrade, or when bench/run.py's idle RSS grows, on
+a binary linked without the layout (valgrind names no function outside `.text`, and the
+layout puts some in a section of their own), then build as usual:
 
-    cargo build --release && python3 scripts/startup-order.py
+    ROSTER_PLAIN_LINK=1 cargo build --release && python3 scripts/startup-order.py
+    cargo build --release
 
 It needs valgrind (callgrind lists every function that ran, however briefly; sampling
 profilers miss the ones that run once). It starts the binary under callgrind on a fresh
@@ -110,6 +113,10 @@ def functions_in_binary(callgrind_out):
 def main():
     if not BINARY.exists():
         raise SystemExit(f"{BINARY} is missing: run `cargo build --release` first")
+    sections = subprocess.run(["readelf", "-SW", str(BINARY)], capture_output=True, text=True, check=True).stdout
+    if ".text.startup_promoted" in sections:
+        raise SystemExit("the binary is linked with the start-up layout, whose functions callgrind cannot name: "
+                         "build it with `ROSTER_PLAIN_LINK=1 cargo build --release` first")
     if subprocess.run(["valgrind", "--version"], capture_output=True).returncode != 0:
         raise SystemExit("valgrind is needed (apt-get install valgrind)")
     symbols = subprocess.run(["nm", "--defined-only", str(BINARY)], capture_output=True, text=True, check=True).stdout
