@@ -12,7 +12,10 @@
 //! no reader still needs without taking the write lock, so the writer goes on appending
 //! meanwhile. The writer keeps SQLite's automatic checkpoint only as a backstop, at
 //! [`WRITER_BACKSTOP_PAGES`], for a log that this task cannot keep short (a checkpoint
-//! that fails, a reader holding an old snapshot).
+//! that fails, a reader holding an old snapshot). Measured, alternating with the old
+//! build: 4,041-4,173 -> 6,000-6,213 rotations/s. The p99 stayed near 35 ms: the
+//! checkpointer's `fsync`s still slow the writer's appends somehow, which is not
+//! understood yet.
 
 use std::time::Duration;
 
@@ -28,13 +31,13 @@ pub const WRITER_BACKSTOP_PAGES: &str = "10000";
 
 /// What one checkpoint did: pages in the log, and pages of it now in the database file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Checkpoint {
-    pub log_pages: i64,
-    pub copied_pages: i64,
+struct Checkpoint {
+    log_pages: i64,
+    copied_pages: i64,
 }
 
 /// One `PASSIVE` checkpoint on `conn`.
-pub async fn checkpoint(conn: &mut SqliteConnection) -> Result<Checkpoint, sqlx::Error> {
+async fn checkpoint(conn: &mut SqliteConnection) -> Result<Checkpoint, sqlx::Error> {
     let (_busy, log_pages, copied_pages): (i64, i64, i64) =
         sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
             .fetch_one(conn)
