@@ -1,8 +1,9 @@
 //! The change feed that keeps every instance's authentication cache coherent.
 //!
-//! Database triggers (migration 0006) report each committed change that can make a
-//! cached session or account stale: a session revoked or deleted, an account changed or
-//! deleted. Each instance applies them to its [`AuthCache`], and after every request that
+//! Database triggers (migration 0006; PostgreSQL's session triggers as migration 0008
+//! redefined them) report each committed change that can make a cached session or
+//! account stale: a session revoked or deleted, an account changed or deleted. Each
+//! instance applies them to its [`AuthCache`], and after every request that
 //! may have written, [`ChangeFeed::sync`] waits until this instance *and every peer it
 //! knows* has applied everything committed so far. So a logout, a revocation or a
 //! deactivation is refused on the very next request on every instance, while reads need
