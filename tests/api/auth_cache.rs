@@ -14,6 +14,7 @@ on_both_engines!(
     a_revocation_reaches_warm_caches_on_every_instance_before_it_returns,
     a_password_change_on_one_instance_ends_other_sessions_on_all,
     changes_made_outside_any_instance_reach_the_cache_by_themselves,
+    a_session_deleted_outside_any_instance_leaves_the_cache,
     a_cache_that_loses_its_change_feed_stops_being_used,
     a_new_instance_uses_its_cache_only_once_every_peer_waits_for_it,
     a_refresh_answers_with_the_account_as_stored_not_a_stale_cached_copy,
@@ -184,6 +185,25 @@ async fn changes_made_outside_any_instance_reach_the_cache_by_themselves(backend
         assert!(
             started.elapsed() < Duration::from_secs(2),
             "the revocation never reached the cache"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn a_session_deleted_outside_any_instance_leaves_the_cache(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    coherent(&app).await;
+    let session = app.user().await;
+    assert_eq!(me(&app, &session).await, 200);
+    assert_eq!(me(&app, &session).await, 200);
+    // Deletion has a trigger of its own (PostgreSQL: migration 0008 split the session
+    // trigger into one for revocations and one for deletions).
+    sqlx_exec(&app, "DELETE FROM sessions").await;
+    let started = Instant::now();
+    while me(&app, &session).await != 401 {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the deletion never reached the cache"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
