@@ -180,14 +180,7 @@ async fn changes_made_outside_any_instance_reach_the_cache_by_themselves(backend
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     sqlx_exec(&app, "UPDATE sessions SET revoked_at = created_at").await;
-    let started = Instant::now();
-    while me(&app, &session).await != 401 {
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "the revocation never reached the cache"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    refused_soon(&app, &session, "the revocation never reached the cache").await;
 }
 
 async fn a_session_deleted_outside_any_instance_leaves_the_cache(backend: Backend) {
@@ -199,12 +192,15 @@ async fn a_session_deleted_outside_any_instance_leaves_the_cache(backend: Backen
     // Deletion has a trigger of its own (PostgreSQL: migration 0008 split the session
     // trigger into one for revocations and one for deletions).
     sqlx_exec(&app, "DELETE FROM sessions").await;
+    refused_soon(&app, &session, "the deletion never reached the cache").await;
+}
+
+/// Waits (at most 2 s) until the change feed has brought a change made outside any
+/// instance to the cache, so that `session` is refused.
+async fn refused_soon(app: &TestApp, session: &Session, failure: &str) {
     let started = Instant::now();
-    while me(&app, &session).await != 401 {
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "the deletion never reached the cache"
-        );
+    while me(app, session).await != 401 {
+        assert!(started.elapsed() < Duration::from_secs(2), "{failure}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
