@@ -123,17 +123,18 @@ fn sqlite_rotation_statement(count: usize) -> String {
 /// `$1` is now, `$2` the successors' expiry, `$3`, `$4`, `$5` the successors' ids, their
 /// hashes and the presented hashes, as arrays. The data-modifying CTEs mark the
 /// predecessors used and slide the sessions once per batch, where migration 0007's row
-/// trigger ran two statements per token (migration 0008 removed it); one text for every
-/// batch size is prepared once per connection. A second rotation of one token (a
+/// trigger ran two statements per token (migration 0008 removed it); one text serves
+/// every batch size, prepared once per connection and plan generation (see
+/// [`POSTGRES_STATEMENTS`]). A second rotation of one token (a
 /// concurrent batch, or the token twice in one batch) conflicts on `rotated_from` and
 /// inserts nothing, so it neither marks nor slides anything.
 ///
 /// The presented tokens are found first, by their hash and nothing else, in a
-/// materialised CTE; their state, sessions and accounts are checked after that. The
-/// statement is prepared once and then runs on a generic plan, made with the statistics
-/// of the moment: with the expiry also in the first step, a plan made while the table
-/// held 200 tokens read every unexpired token through `refresh_tokens_expires` once it
-/// held 30,000 (8 ms per batch instead of 0.5). With the sessions joined in the first
+/// materialised CTE; their state, sessions and accounts are checked after that. A
+/// prepared statement runs on a generic plan, made with the statistics of the moment:
+/// with the expiry also in the first step, a plan made while the table held about 200
+/// tokens read every unexpired token through `refresh_tokens_expires` once the flood
+/// had added some ten thousand (8.5 ms per batch instead of 0.5). With the sessions joined in the first
 /// step, PostgreSQL scanned the sessions and combined each one's tokens with the
 /// presented ones (a `BitmapAnd` over two indexes per session).
 const POSTGRES_STATEMENT: &str = "\
