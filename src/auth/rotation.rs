@@ -9,7 +9,7 @@
 //! previous batch ran (at most [`MAX_BATCH`]), rotated by one statement in one turn
 //! with one commit. A lone request runs at once, as a batch of one; nothing waits for
 //! a batch to fill. PostgreSQL saves a round trip and a commit per rotation the same
-//! way, and gets a set-based statement of its own ([`POSTGRES_STATEMENT`]), which
+//! way, and gets a set-based statement of its own (`POSTGRES_STATEMENT`), which
 //! marks and slides once per batch, not once per token.
 //!
 //! One batch is in flight at a time on both engines. PostgreSQL once had two, so that a
