@@ -10,7 +10,7 @@
 //! with one commit. A lone request runs at once, as a batch of one; nothing waits for
 //! a batch to fill. PostgreSQL saves a round trip and a commit per rotation the same
 //! way, and gets a set-based statement of its own (`POSTGRES_STATEMENT`), which
-//! marks and slides once per batch, not once per token.
+//! slides the sessions once per batch, not once per token.
 //!
 //! One batch is in flight at a time on both engines. PostgreSQL once had two, so that a
 //! second batch filled while the first was on the server; that halved the batches,
@@ -85,10 +85,12 @@ static SQLITE_STATEMENTS: LazyLock<Vec<String>> =
 
 /// SQLite: issues the successor of every presented token that is unused and unexpired,
 /// whose session is live and whose account is active: `$1` is now, `$2` the successors'
-/// expiry, then (id, hash, presented hash) per token. The trigger of migration 0007
-/// marks each predecessor used and slides its session's expiry, and the unique index on
-/// `rotated_from` turns a second rotation of one token (a concurrent request, or the
-/// same token twice in one batch) into a conflict: nothing inserted for it.
+/// expiry, then (id, hash, presented hash) per token. A token is used once it has a
+/// successor: the unique index on `rotated_from` turns a second rotation of one token (a
+/// concurrent request, a used token presented again, or the same token twice in one
+/// batch) into a conflict, and nothing is inserted for it. The trigger (migration 0009)
+/// slides each new successor's session expiry. `used_at IS NULL` only honours the marks
+/// of versions before migration 0009, which wrote them.
 ///
 /// The presented tokens are found first, by hash, in a materialised CTE: the planner
 /// then reaches them through the hash index whatever its statistics say (as a plain
@@ -121,13 +123,14 @@ fn sqlite_rotation_statement(count: usize) -> String {
 
 /// PostgreSQL: the same rotation for any number of tokens, as one set-based statement:
 /// `$1` is now, `$2` the successors' expiry, `$3`, `$4`, `$5` the successors' ids, their
-/// hashes and the presented hashes, as arrays. The data-modifying CTEs mark the
-/// predecessors used and slide the sessions once per batch, where migration 0007's row
-/// trigger ran two statements per token (migration 0008 removed it); one text serves
-/// every batch size, prepared once per connection and plan generation (see
-/// [`POSTGRES_STATEMENTS`]). A second rotation of one token (a
-/// concurrent batch, or the token twice in one batch) conflicts on `rotated_from` and
-/// inserts nothing, so it neither marks nor slides anything.
+/// hashes and the presented hashes, as arrays. A data-modifying CTE slides the sessions
+/// once per batch, where migration 0007's row trigger ran two statements per token
+/// (migration 0008 removed it); one text serves every batch size, prepared once per
+/// connection and plan generation (see [`POSTGRES_STATEMENTS`]). A token is used once it
+/// has a successor (migration 0009): a second rotation of one token (a concurrent batch,
+/// a used token presented again, or the token twice in one batch) conflicts on
+/// `rotated_from` and inserts nothing, so it slides nothing either. Not writing `used_at`
+/// into the predecessor as well saves a second heap row and index entries per token.
 ///
 /// The presented tokens are found first, by their hash and nothing else, in a
 /// materialised CTE; their state, sessions and accounts are checked after that. A
@@ -153,8 +156,6 @@ inserted AS ( \
       JOIN live p ON p.token_hash = v.presented \
     ON CONFLICT (rotated_from) DO NOTHING \
     RETURNING token_hash, session_id, rotated_from), \
-used AS ( \
-    UPDATE refresh_tokens SET used_at = $1 WHERE id IN (SELECT rotated_from FROM inserted)), \
 slid AS ( \
     UPDATE sessions SET last_used_at = $1, expires_at = $2 \
      WHERE id IN (SELECT session_id FROM inserted)) \

@@ -1,10 +1,10 @@
 //! Sessions (one login on one device) and their refresh tokens.
 //!
 //! A refresh token is 256 random bits handed out once and stored as its SHA-256. Every
-//! refresh marks the presented token used and issues its successor in the same
-//! transaction; presenting a used token again (a stolen copy, or the owner after a
-//! thief) revokes the whole session. A token has at most one successor (a unique index
-//! on `rotated_from`), which makes two concurrent refreshes with one token resolve to
+//! refresh issues the presented token's successor, and a token with a successor is
+//! used; presenting a used token again (a stolen copy, or the owner after a thief)
+//! revokes the whole session. A token has at most one successor (a unique index on
+//! `rotated_from`), which makes two concurrent refreshes with one token resolve to
 //! exactly one winner; the loser counts as reuse.
 
 use axum::Json;
@@ -252,9 +252,10 @@ async fn find_presented(
     token: &str,
 ) -> Result<Option<PresentedToken>, sqlx::Error> {
     on_exec!(ex, c => sqlx::query_as::<_, PresentedToken>(concat!(
-        "SELECT rt.session_id, rt.expires_at AS token_expires_at, rt.used_at, \
+        "SELECT rt.session_id, rt.expires_at AS token_expires_at, COALESCE(rt.used_at, successor.created_at) AS used_at, \
                 s.revoked_at AS session_revoked_at, s.expires_at AS session_expires_at, ", user_columns!("u"),
         " FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id \
+           LEFT JOIN refresh_tokens successor ON successor.rotated_from = rt.id \
          WHERE rt.token_hash = $1"))
         .bind(token_hash(token))
         .fetch_optional(c)

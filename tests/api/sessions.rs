@@ -11,6 +11,7 @@ use crate::on_both_engines;
 on_both_engines!(
     refresh_rotates_and_the_old_token_stops_working,
     refresh_token_reuse_revokes_the_session,
+    a_token_marked_used_by_an_older_version_counts_as_used,
     concurrent_refreshes_with_one_token_leave_one_winner,
     simultaneous_refreshes_of_many_sessions_each_rotate_once,
     logout_revokes_the_access_token_at_once,
@@ -58,10 +59,12 @@ async fn refresh_rotates_and_the_old_token_stops_working(backend: Backend) {
             .await,
         2
     );
-    // The rotation marked its predecessor used and slid the session's expiry.
+    // The first token is used: the second names it as its predecessor. The rotation
+    // slid the session's expiry.
     assert_eq!(
         app.count(
-            "SELECT COUNT(*) FROM refresh_tokens WHERE used_at IS NOT NULL AND rotated_from IS NULL"
+            "SELECT COUNT(*) FROM refresh_tokens t JOIN refresh_tokens successor \
+             ON successor.rotated_from = t.id WHERE t.rotated_from IS NULL"
         )
         .await,
         1
@@ -119,6 +122,25 @@ async fn refresh_token_reuse_revokes_the_session(backend: Backend) {
         app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'refresh_token_reuse'")
             .await,
         1
+    );
+}
+
+/// Versions before migration 0009 wrote `used_at` into a rotated token; such a mark
+/// still makes a presentation reuse, with or without a successor row.
+async fn a_token_marked_used_by_an_older_version_counts_as_used(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let session = app.user().await;
+    crate::auth_login::sqlx_exec(&app, "UPDATE refresh_tokens SET used_at = created_at").await;
+    refresh(&app, &session.refresh_token).await.problem(401);
+    app.get("/api/v1/auth/me")
+        .bearer(&session.access_token)
+        .send()
+        .await
+        .problem(401);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM refresh_tokens").await,
+        1,
+        "no successor was issued"
     );
 }
 
