@@ -364,10 +364,18 @@ pub async fn rotate_refresh_token(
 
 /// Deletes sessions that expired (with their refresh tokens), sessions revoked more than
 /// a day ago, and expired refresh tokens of live sessions. Returns rows deleted.
+///
+/// An expired token whose predecessor has not expired stays: its row is what makes that
+/// predecessor used (migration 0009), and without it the predecessor could be rotated
+/// again. A successor expires before its predecessor when the refresh lifetime was
+/// lowered between the two; it goes with the first purge after the predecessor expires.
 pub async fn purge_expired(db: &Db, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     let day_ago = now - chrono::Duration::days(1);
     let mut tx = db.begin().await?;
-    let tokens = on_exec!(&mut tx, c => sqlx::query("DELETE FROM refresh_tokens WHERE expires_at <= $1")
+    let tokens = on_exec!(&mut tx, c => sqlx::query(
+        "DELETE FROM refresh_tokens WHERE expires_at <= $1 AND NOT EXISTS \
+           (SELECT 1 FROM refresh_tokens predecessor \
+             WHERE predecessor.id = refresh_tokens.rotated_from AND predecessor.expires_at > $1)")
         .bind(now)
         .execute(c)
         .await.map(|r| r.rows_affected()))?;

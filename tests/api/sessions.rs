@@ -20,6 +20,7 @@ on_both_engines!(
     sessions_list_shows_active_sessions_and_marks_the_current_one,
     revoking_a_session_of_another_user_is_404,
     expired_refresh_tokens_are_refused_and_purged,
+    a_used_token_stays_used_when_its_successor_expires_first,
     a_deactivated_account_loses_its_tokens_at_once,
     a_refused_refresh_leaves_no_write_lock_behind,
 );
@@ -416,6 +417,34 @@ async fn expired_refresh_tokens_are_refused_and_purged(backend: Backend) {
             .status,
         200
     );
+}
+
+/// A token is used because its successor's row names it, so the purge must not delete
+/// that row while the predecessor is still unexpired: a successor can expire first when
+/// `REFRESH_TOKEN_EXPIRE_DAYS` was lowered between the two. Here the successor's expiry is
+/// set back directly, as that lowered lifetime would have set it.
+async fn a_used_token_stays_used_when_its_successor_expires_first(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let session = app.user().await;
+    let rotated = refresh(&app, &session.refresh_token).await.json();
+    refresh(&app, rotated["refresh_token"].as_str().unwrap())
+        .await
+        .json();
+    crate::auth_login::sqlx_exec(
+        &app,
+        "UPDATE refresh_tokens SET expires_at = created_at WHERE id IN \
+         (SELECT successor.id FROM refresh_tokens successor JOIN refresh_tokens first \
+          ON first.id = successor.rotated_from WHERE first.rotated_from IS NULL)",
+    )
+    .await;
+    app.clock.advance(chrono::Duration::seconds(1));
+    roster::maintenance::purge(&app.state).await.unwrap();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM refresh_tokens").await,
+        3,
+        "the expired successor stays while its predecessor has not expired"
+    );
+    refresh(&app, &session.refresh_token).await.problem(401);
 }
 
 async fn a_deactivated_account_loses_its_tokens_at_once(backend: Backend) {
