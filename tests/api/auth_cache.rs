@@ -29,16 +29,24 @@ async fn me(app: &TestApp, session: &Session) -> u16 {
         .as_u16()
 }
 
+/// Polls `done` until it holds; fails with `failure` once `limit` has passed. What it
+/// waits for is background work (the change feed, a peer's handshake), not time.
+async fn until(limit: Duration, failure: &str, mut done: impl AsyncFnMut() -> bool) {
+    let started = Instant::now();
+    while !done().await {
+        assert!(started.elapsed() < limit, "{failure}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// Waits (bounded) until the instance's change feed has proved it is keeping up.
 async fn coherent(app: &TestApp) {
-    let started = Instant::now();
-    while !app.state.auth_cache.is_coherent() {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "the cache never became coherent"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until(
+        Duration::from_secs(5),
+        "the cache never became coherent",
+        async || app.state.auth_cache.is_coherent(),
+    )
+    .await;
 }
 
 fn cache_hits(app: &TestApp) -> f64 {
@@ -79,14 +87,12 @@ async fn a_revocation_reaches_warm_caches_on_every_instance_before_it_returns(ba
     coherent(&first).await;
     coherent(&second).await;
     // Both instances must see each other before the test relies on it.
-    let started = Instant::now();
-    while first.state.changes.live_peers() == 0 || second.state.changes.live_peers() == 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "the instances never saw each other"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until(
+        Duration::from_secs(5),
+        "the instances never saw each other",
+        async || first.state.changes.live_peers() > 0 && second.state.changes.live_peers() > 0,
+    )
+    .await;
     for round in 0..3 {
         let session = first.user().await;
         for instance in [&first, &second, &first, &second] {
@@ -171,14 +177,12 @@ async fn changes_made_outside_any_instance_reach_the_cache_by_themselves(backend
     assert_eq!(role(&app, &session).await, "user");
     // A change no instance made (an operator's SQL, another tool) arrives through the feed.
     sqlx_exec(&app, "UPDATE users SET role = 'admin'").await;
-    let started = Instant::now();
-    while role(&app, &session).await != "admin" {
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "the change never reached the cache"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until(
+        Duration::from_secs(2),
+        "the change never reached the cache",
+        async || role(&app, &session).await == "admin",
+    )
+    .await;
     sqlx_exec(&app, "UPDATE sessions SET revoked_at = created_at").await;
     refused_soon(&app, &session, "the revocation never reached the cache").await;
 }
@@ -198,11 +202,10 @@ async fn a_session_deleted_outside_any_instance_leaves_the_cache(backend: Backen
 /// Waits (at most 2 s) until the change feed has brought a change made outside any
 /// instance to the cache, so that `session` is refused.
 async fn refused_soon(app: &TestApp, session: &Session, failure: &str) {
-    let started = Instant::now();
-    while me(app, session).await != 401 {
-        assert!(started.elapsed() < Duration::from_secs(2), "{failure}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    until(Duration::from_secs(2), failure, async || {
+        me(app, session).await == 401
+    })
+    .await;
 }
 
 async fn a_cache_that_loses_its_change_feed_stops_being_used(backend: Backend) {
@@ -214,14 +217,11 @@ async fn a_cache_that_loses_its_change_feed_stops_being_used(backend: Backend) {
     // With the database gone the feed cannot prove it keeps up: within the lease the
     // cache is no longer used, and requests fail closed (503) instead of being let in.
     app.state.db.close().await;
-    let started = Instant::now();
-    while app.state.auth_cache.is_coherent() {
-        assert!(
-            started.elapsed() < roster::db::changes::LEASE + Duration::from_secs(1),
-            "the lease did not end"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let lease = roster::db::changes::LEASE + Duration::from_secs(1);
+    until(lease, "the lease did not end", async || {
+        !app.state.auth_cache.is_coherent()
+    })
+    .await;
     assert_eq!(me(&app, &session).await, 503);
 }
 
@@ -233,14 +233,7 @@ async fn a_new_instance_uses_its_cache_only_once_every_peer_waits_for_it(backend
         let second = first.sibling().await;
         // From the moment the newcomer trusts its cache, the other instance must already
         // be waiting for it on every sync (or a revocation there could miss it).
-        let started = Instant::now();
-        while !second.state.auth_cache.is_coherent() {
-            assert!(
-                started.elapsed() < Duration::from_secs(5),
-                "the newcomer never became coherent"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        coherent(&second).await;
         assert!(
             first.state.changes.live_peers() >= 1,
             "coherent before its peer knew it"
