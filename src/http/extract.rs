@@ -54,13 +54,19 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// Parses a JSON object into `T`: invalid JSON is 400, a wrong shape is 422 naming fields.
+/// Parses a JSON object into `T`: invalid JSON and an object that repeats a key are 400,
+/// a wrong shape is 422 naming fields.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::Malformed(format!(
-            "the body is not valid JSON ({})",
-            e.classify_position()
-        ))
+    let UniqueKeys(value) = serde_json::from_slice(bytes).map_err(|e| {
+        match between_backticks(&e.to_string(), REPEATED_KEY) {
+            Some(key) => ApiError::Malformed(format!(
+                "the key `{key}` appears more than once in one object: send each key once"
+            )),
+            None => ApiError::Malformed(format!(
+                "the body is not valid JSON ({})",
+                e.classify_position()
+            )),
+        }
     })?;
     if !value.is_object() {
         return Err(ApiError::Malformed("the body must be a JSON object".into()));
@@ -75,6 +81,77 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default();
     serde_path_to_error::deserialize::<_, T>(value).map_err(|e| shape_error(e, &keys))
+}
+
+const REPEATED_KEY: &str = "repeated key `";
+
+/// A JSON value whose objects name each key once. `serde_json::Value` keeps the last of
+/// repeated keys, so a filter in front of Roster that reads the first one would see
+/// another request than Roster does; refusing them leaves one reading.
+struct UniqueKeys(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(UniqueKeysVisitor)
+            .map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(UniqueKeys(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let UniqueKeys(value) = map.next_value()?;
+            if object.contains_key(&key) {
+                let shown: String = key.chars().filter(|c| !c.is_control()).take(64).collect();
+                return Err(serde::de::Error::custom(format!("{REPEATED_KEY}{shown}`")));
+            }
+            object.insert(key, value);
+        }
+        Ok(serde_json::Value::Object(object))
+    }
 }
 
 /// Text may not contain NUL characters: PostgreSQL cannot store them, and no field of
@@ -346,6 +423,27 @@ mod tests {
             fields(parse_json::<Login>(br#"{"login":"a","password":123456789}"#).unwrap_err());
         assert_eq!(mistyped[0].0, "password");
         assert!(!mistyped[0].1.contains("123456789"));
+    }
+
+    #[test]
+    fn a_repeated_key_is_400_at_any_depth() {
+        for body in [
+            &br#"{"login":"nobody","login":"root","password":"b"}"#[..],
+            br#"{"login":"a","password":"b","device_name":{"x":1,"x":2}}"#,
+            br#"{"login":"a","password":"b","device_name":[{"y":1,"y":1}]}"#,
+        ] {
+            match parse_json::<serde_json::Value>(body) {
+                Err(ApiError::Malformed(detail)) => {
+                    assert!(detail.contains("more than once"), "{detail}")
+                }
+                other => panic!(
+                    "expected 400 for {}, got {other:?}",
+                    String::from_utf8_lossy(body)
+                ),
+            }
+        }
+        // The same key in two different objects is no repetition.
+        assert!(parse_json::<serde_json::Value>(br#"{"a":{"k":1},"b":{"k":2}}"#).is_ok());
     }
 
     #[test]

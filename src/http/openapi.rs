@@ -38,7 +38,12 @@ pub fn document_layer_responses(openapi: &mut OpenApi) {
                     None,
                 );
                 if json && !operation.responses.responses.contains_key("400") {
-                    add_problem_response(operation, 400, "The body is not valid JSON", None);
+                    add_problem_response(
+                        operation,
+                        400,
+                        "The body is not valid JSON, or an object in it repeats a key",
+                        None,
+                    );
                 }
                 if json {
                     add_problem_response(
