@@ -49,6 +49,11 @@ pub struct App {
     pub mail: crate::mail::Mailer,
     /// Refresh-token rotations, run in batches; dropping it stops the batching task.
     pub rotations: RotationQueue,
+    /// The per-client budget of the authentication endpoints, spent by the middleware
+    /// for the login endpoints and by password confirmations behind a bearer token.
+    pub rate_limiter: Arc<AuthRateLimiter>,
+    /// The HTML pages' templates (the links in mails open them).
+    pub pages: crate::web::Pages,
 }
 
 /// Cheap-to-clone handle on [`App`], the router's state.
@@ -71,7 +76,10 @@ pub struct Application {
 /// The `/api/v1` routes and the system routes with their OpenAPI description.
 pub fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest("/api/v1/auth", crate::auth::router())
+        .nest(
+            "/api/v1/auth",
+            crate::auth::router().merge(crate::users::email_change_router()),
+        )
         .nest(
             "/api/v1/users",
             crate::users::router().merge(crate::achievements::router()),
@@ -85,7 +93,7 @@ impl Application {
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
         let preferences = PreferencesSchema::configured(config.preferences_schema.as_deref())?;
         let db = Db::connect(&config).await?;
-        db.migrate().await?;
+        migrate(&db, clock.now()).await?;
         db.open_pool_in_background();
         db.checkpoint_in_background();
         let cipher = Cipher::new(&encryption_key(&config)?);
@@ -110,7 +118,11 @@ impl Application {
         let mail = crate::mail::Mailer::new(&config)?;
         let rotations =
             RotationQueue::start(db.clone(), clock.clone(), sessions::refresh_ttl(&config));
+        let rate_limiter = Arc::new(AuthRateLimiter::new(&config, clock.clone())?);
+        rate_limiter.spawn_upkeep();
+        tracing::debug!(store = rate_limiter.store(), "authentication rate limits");
 
+        let pages = crate::web::Pages::new(&config.public_url)?;
         let state = AppState(Arc::new(App {
             config,
             db,
@@ -125,13 +137,13 @@ impl Application {
             changes,
             mail,
             rotations,
+            rate_limiter: rate_limiter.clone(),
+            pages,
         }));
         let (routes, openapi) = api_routes().split_for_parts();
-        let rate_limiter = Arc::new(AuthRateLimiter::new(&state.config, state.clock.clone())?);
-        rate_limiter.spawn_upkeep();
-        tracing::debug!(store = rate_limiter.store(), "authentication rate limits");
         let router = middleware::stack(
             system::docs::with_docs(routes, openapi)
+                .merge(crate::web::router())
                 .with_state(state.clone())
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),
@@ -205,6 +217,16 @@ impl Application {
         }
         Ok(())
     }
+}
+
+/// Applies pending schema migrations, then the data fixes that need Roster's own code
+/// (addresses brought to their canonical form, once); returns what a fix reported.
+pub async fn migrate(
+    db: &Db,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Option<crate::users::email::CanonicalReport>> {
+    db.migrate().await?;
+    crate::users::email::canonicalise_stored(db, now).await
 }
 
 /// `ENCRYPTION_KEY`, or in development a key generated once into a file beside the database.

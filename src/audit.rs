@@ -16,6 +16,8 @@ pub mod event {
     pub const LOGIN_SUCCESS: &str = "login_success";
     pub const LOGIN_FAILURE: &str = "login_failure";
     pub const LOGIN_LOCKED: &str = "login_locked";
+    /// A wrong current password behind a bearer token (change-password, deletion, email change).
+    pub const PASSWORD_CONFIRMATION_FAILURE: &str = "password_confirmation_failure";
     pub const LOGOUT: &str = "logout";
     pub const LOGOUT_ALL: &str = "logout_all";
     pub const TOKEN_REFRESH_REUSE: &str = "refresh_token_reuse";
@@ -30,6 +32,11 @@ pub mod event {
     pub const TIER_CHANGE: &str = "tier_change";
     pub const STATUS_CHANGE: &str = "status_change";
     pub const ACCOUNT_UPDATE: &str = "account_update";
+    pub const EMAIL_CHANGE_REQUEST: &str = "email_change_request";
+    pub const EMAIL_CHANGE_CONFIRM: &str = "email_change_confirm";
+    pub const EMAIL_CHANGE_CANCEL: &str = "email_change_cancel";
+    /// An administrator changed another account's address (applied at once).
+    pub const EMAIL_CHANGE_BY_ADMIN: &str = "email_change_by_admin";
     pub const PROFILE_CHANGE: &str = "profile_change";
     pub const PREFERENCES_CHANGE: &str = "preferences_change";
     pub const PAYMENT_INFO_CHANGE: &str = "payment_info_change";

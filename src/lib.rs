@@ -19,7 +19,9 @@ pub mod mail;
 pub mod maintenance;
 pub mod system;
 pub mod telemetry;
+pub mod text;
 pub mod users;
+pub mod web;
 
 pub use app::{AppState, Application};
 pub use config::Config;

@@ -133,6 +133,23 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 "migrations applied: {applied} (latest {latest}) on {}",
                 context.db.backend()
             );
+            if let Some(report) = &context.email_fixes {
+                println!(
+                    "email addresses brought to canonical form: {}",
+                    report.rewritten
+                );
+                if !report.duplicates.is_empty() {
+                    println!(
+                        "accounts sharing a mailbox under the canonical form, left unchanged (see table email_canonical_duplicates): {}",
+                        report
+                            .duplicates
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::CreateAdmin { username, email } => {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::error::FieldError;
+use crate::text::{Lines, refusal};
 
 /// A field of a partial update: left out, explicitly `null`, or given.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -67,14 +68,13 @@ pub fn text(value: &Value, field: &str, rule: TextRule) -> Result<Option<String>
         return Err(FieldError::new(field, "must be a string"));
     };
     let trimmed = raw.trim();
-    let allowed = |c: char| !c.is_control() || (rule.multiline && matches!(c, '\n' | '\r' | '\t'));
-    if !trimmed.chars().all(allowed) {
-        let message = if rule.multiline {
-            "must not contain control characters other than line breaks and tabs"
-        } else {
-            "must not contain control characters or line breaks"
-        };
-        return Err(FieldError::new(field, message));
+    let lines = if rule.multiline {
+        Lines::Many
+    } else {
+        Lines::One
+    };
+    if let Some(why) = refusal(trimmed, lines) {
+        return Err(FieldError::new(field, why));
     }
     if trimmed.chars().count() > rule.max {
         return Err(FieldError::new(

@@ -188,6 +188,7 @@ mod tests {
             tier: Tier::Basic,
             is_active: true,
             email_verified: false,
+            pending_email: None,
             created_at: now,
             updated_at: now,
             last_login_at: None,

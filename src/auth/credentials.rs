@@ -105,13 +105,17 @@ pub struct ChangePasswordRequest {
 ///
 /// The new password must satisfy the policy and differ from the last `PASSWORD_HISTORY`
 /// passwords (the current one included). Every other session of the caller is revoked,
-/// and a "your password was changed" email goes to the caller's address.
+/// and a "your password was changed" email goes to the caller's address. A wrong
+/// `current_password` counts toward the account's lockout like a failed login, and the
+/// endpoint spends the client's authentication budget (`RATE_LIMIT_AUTH_PER_MINUTE`):
+/// beyond either, 429 with `Retry-After`.
 #[utoipa::path(post, path = "/change-password", tag = "auth", security(("bearer" = [])), request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "Changed; every other session is revoked"),
         (status = 400, description = "current_password is wrong", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "new_password breaks the policy or was used recently", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords for the account, or too many requests from this client; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn change_password(
     State(state): State<AppState>,
@@ -131,15 +135,15 @@ pub async fn change_password(
     if !policy_errors.is_empty() {
         return Err(ApiError::Validation(policy_errors));
     }
-    let current = hashes.first().map(String::as_str);
-    if !state
-        .hasher
-        .verify(&body.current_password, current)
-        .await?
-        .is_valid()
-    {
-        return Err(ApiError::WrongPassword("current_password"));
-    }
+    super::guard::confirm_password(
+        &state,
+        &caller.user,
+        &body.current_password,
+        "current_password",
+        "change_password",
+        &client,
+    )
+    .await?;
     check_new_password(
         &state,
         &caller.user,

@@ -1,7 +1,8 @@
-//! Brute-force protection per login identifier, shared by all instances through the
-//! database and kept across restarts.
+//! Brute-force protection per login identifier and per account, shared by all instances
+//! through the database and kept across restarts.
 //!
-//! Failures are counted per lower-cased identifier, whether or not an account has it.
+//! Failures are counted per key: `login:<identifier>` (whether or not an account has it)
+//! and `account:<user id>` (see [`super::guard`], which decides what counts).
 //! After `LOGIN_MAX_FAILURES` consecutive failures the identifier is locked for
 //! `LOGIN_LOCKOUT_SECONDS`, doubling with each further lock up to 15 minutes. An attempt
 //! is counted before its password is checked ([`begin_attempt`]), so concurrent guesses
@@ -19,11 +20,6 @@ use crate::db::Exec;
 use crate::on_exec;
 
 pub const MAX_LOCK: Duration = Duration::from_secs(15 * 60);
-
-/// The stored form of an identifier: trimmed and lower-cased, like account lookups.
-pub fn identifier_key(identifier: &str) -> String {
-    identifier.trim().to_lowercase()
-}
 
 /// Whether a login attempt for an identifier may check its password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,23 +129,38 @@ pub async fn record_failure(
     })
 }
 
+/// Takes back an attempt counted by [`begin_attempt`] that was refused for another
+/// key's lock before its password was checked: it was no guess against `key`.
+pub async fn release(ex: impl Into<Exec<'_>>, key: &str) -> Result<(), sqlx::Error> {
+    on_exec!(ex, c => sqlx::query(
+        "UPDATE login_throttle SET failures = failures - 1 WHERE identifier = $1 AND failures > 0")
+        .bind(key)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 /// Forgets the failures of `key` (successful login, password reset).
 pub async fn clear(ex: impl Into<Exec<'_>>, key: &str) -> Result<(), sqlx::Error> {
     on_exec!(ex, c => sqlx::query("DELETE FROM login_throttle WHERE identifier = $1").bind(key).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
-/// Forgets the failures of every identifier an account logs in with, its username and
-/// its email address (a completed password reset calls this: whoever reset the password
-/// proved they own the account, so none of its spellings should stay locked).
+/// Forgets the failures of an account and of every identifier it logs in with, its
+/// username and its email address (a completed password reset calls this: whoever
+/// reset the password proved they own the account, so none of its spellings should
+/// stay locked).
 pub async fn clear_account(
     ex: impl Into<Exec<'_>>,
+    user_id: uuid::Uuid,
     username: &str,
     email: &str,
 ) -> Result<(), sqlx::Error> {
-    on_exec!(ex, c => sqlx::query("DELETE FROM login_throttle WHERE identifier IN ($1, $2)")
-        .bind(identifier_key(username))
-        .bind(identifier_key(email))
+    on_exec!(ex, c => sqlx::query("DELETE FROM login_throttle WHERE identifier IN ($1, $2, $3)")
+        .bind(super::guard::account_throttle_key(user_id))
+        .bind(super::guard::identifier_throttle_key(username))
+        .bind(super::guard::identifier_throttle_key(email))
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;

@@ -13,8 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::lockout::{self, Attempt, identifier_key};
-use super::password::Verification;
+use super::guard::{self, LoginRefused};
 use super::sessions::{self, Device, Refreshed, TokenPair, token_pair};
 use crate::app::AppState;
 use crate::audit::{self, AuditEntry, event};
@@ -22,7 +21,8 @@ use crate::db::changes::CacheUnaffected;
 use crate::error::{ApiError, ApiResult, AuthProblem, FieldError, Problem};
 use crate::http::{ApiJson, ClientInfo};
 use crate::on_exec;
-use crate::users::model::{User, find_login_candidate};
+use crate::text::{Lines, refusal};
+use crate::users::model::User;
 
 const MAX_IDENTIFIER: usize = 254;
 const MAX_PASSWORD_INPUT: usize = 4096;
@@ -41,88 +41,20 @@ pub struct LoginRequest {
     pub device_name: Option<String>,
 }
 
-/// Why a password login did not produce a session.
-pub enum LoginFailure {
-    /// Unknown account, wrong password or deactivated account, indistinguishably.
-    Invalid,
-    Locked {
-        retry_after_secs: u64,
-    },
-    Error(ApiError),
-}
-
-impl<E: Into<ApiError>> From<E> for LoginFailure {
-    fn from(error: E) -> LoginFailure {
-        LoginFailure::Error(error.into())
-    }
-}
-
-/// Checks a password login and, on success, starts a session.
+/// Checks a password login (see [`super::guard::check_login`]) and, on success, starts a
+/// session.
 pub async fn password_login(
     state: &AppState,
     identifier: &str,
     password: &str,
     device: &Device,
-) -> Result<(User, sessions::IssuedRefresh), LoginFailure> {
-    let key = identifier_key(identifier);
+) -> Result<(User, sessions::IssuedRefresh), LoginRefused> {
+    let checked = guard::check_login(state, identifier, password, &device.client).await?;
     let now = state.clock.now();
-    if let Attempt::Locked { retry_after_secs } =
-        lockout::begin_attempt(state.db.writer(), &state.config, &key, now).await?
-    {
-        metrics::counter!("roster_logins_total", "result" => "locked").increment(1);
-        return Err(LoginFailure::Locked { retry_after_secs });
-    }
-    let candidate = find_login_candidate(&state.db, identifier).await?;
-    let stored = candidate.as_ref().and_then(|c| c.password_hash.as_deref());
-    let verification = state.hasher.verify(password, stored).await?;
-    let now = state.clock.now();
-
-    let user = match (candidate, verification) {
-        (Some(candidate), Verification::Valid { needs_rehash }) if candidate.user.is_active => {
-            let rehashed = if needs_rehash {
-                Some(state.hasher.hash(password).await?)
-            } else {
-                None
-            };
-            (candidate.user, rehashed)
-        }
-        (candidate, verification) => {
-            let reason = match (&candidate, verification.is_valid()) {
-                (None, _) => "unknown_account",
-                (Some(_), true) => "inactive_account",
-                (Some(_), false) => "wrong_password",
-            };
-            let user_id = candidate.map(|c| c.user.id);
-            let mut tx = state.db.begin().await?;
-            let locked = lockout::record_failure(&mut tx, &state.config, &key, now).await?;
-            let entry = AuditEntry {
-                event: event::LOGIN_FAILURE,
-                actor_id: None,
-                user_id,
-                client: Some(&device.client),
-                detail: serde_json::json!({"reason": reason}),
-            };
-            audit::record(&mut tx, now, entry).await?;
-            if let Some(seconds) = locked {
-                let entry = AuditEntry {
-                    event: event::LOGIN_LOCKED,
-                    actor_id: None,
-                    user_id,
-                    client: Some(&device.client),
-                    detail: serde_json::json!({"lock_seconds": seconds}),
-                };
-                audit::record(&mut tx, now, entry).await?;
-            }
-            tx.commit().await?;
-            metrics::counter!("roster_logins_total", "result" => "failure").increment(1);
-            return Err(LoginFailure::Invalid);
-        }
-    };
-    let (mut user, rehashed) = user;
-
+    let mut user = checked.user.clone();
     let mut tx = state.db.begin().await?;
-    lockout::clear(&mut tx, &key).await?;
-    if let Some(hash) = &rehashed {
+    guard::settle_login(&mut tx, &checked).await?;
+    if let Some(hash) = &checked.rehashed {
         on_exec!(&mut tx, c => sqlx::query("UPDATE credentials SET password_hash = $2 WHERE user_id = $1 AND is_current")
             .bind(user.id)
             .bind(hash)
@@ -186,15 +118,15 @@ fn check_login_request(body: &LoginRequest) -> Result<&str, ApiError> {
     if body.password.is_empty() || body.password.len() > MAX_PASSWORD_INPUT {
         errors.push(FieldError::new("password", "is required"));
     }
-    if body
-        .device_name
-        .as_ref()
-        .is_some_and(|d| d.chars().count() > MAX_DEVICE_NAME)
-    {
-        errors.push(FieldError::new(
-            "device_name",
-            format!("must be at most {MAX_DEVICE_NAME} characters"),
-        ));
+    if let Some(device_name) = &body.device_name {
+        if device_name.chars().count() > MAX_DEVICE_NAME {
+            errors.push(FieldError::new(
+                "device_name",
+                format!("must be at most {MAX_DEVICE_NAME} characters"),
+            ));
+        } else if let Some(why) = refusal(device_name, Lines::One) {
+            errors.push(FieldError::new("device_name", why));
+        }
     }
     match identifier {
         Some(identifier) if errors.is_empty() => Ok(identifier),
@@ -238,12 +170,12 @@ pub async fn login(
             let pair = token_pair(&state, user, issued, state.clock.now())?;
             Ok(no_store(Json(pair).into_response()))
         }
-        Err(LoginFailure::Invalid) => Err(ApiError::Unauthorized(AuthProblem::InvalidCredentials)),
-        Err(LoginFailure::Locked { retry_after_secs }) => Err(ApiError::TooManyRequests {
+        Err(LoginRefused::Invalid) => Err(ApiError::Unauthorized(AuthProblem::InvalidCredentials)),
+        Err(LoginRefused::Locked { retry_after_secs }) => Err(ApiError::TooManyRequests {
             retry_after_secs,
             detail: "too many failed logins for this account; try again later".into(),
         }),
-        Err(LoginFailure::Error(e)) => Err(e),
+        Err(LoginRefused::Error(e)) => Err(e),
     }
 }
 
@@ -383,12 +315,12 @@ pub async fn token(
                 Ok((user, issued)) => Ok(no_store(
                     Json(OAuthToken::from(token_pair(&state, user, issued, now)?)).into_response(),
                 )),
-                Err(LoginFailure::Invalid) => Ok(oauth_error(
+                Err(LoginRefused::Invalid) => Ok(oauth_error(
                     StatusCode::BAD_REQUEST,
                     "invalid_grant",
                     "invalid username or password",
                 )),
-                Err(LoginFailure::Locked { retry_after_secs }) => {
+                Err(LoginRefused::Locked { retry_after_secs }) => {
                     let mut response = oauth_error(
                         StatusCode::TOO_MANY_REQUESTS,
                         "invalid_grant",
@@ -399,7 +331,7 @@ pub async fn token(
                         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
                     Ok(response)
                 }
-                Err(LoginFailure::Error(e)) => Err(e),
+                Err(LoginRefused::Error(e)) => Err(e),
             }
         }
         Some("refresh_token") => {

@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod credentials;
 pub mod email_tokens;
+pub mod guard;
 pub mod keys;
 pub mod lockout;
 pub mod login;

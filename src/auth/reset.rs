@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use super::credentials::{check_new_password, recent_hashes, set_password};
 use super::email_tokens::{self, Purpose};
-use super::lockout::{self, identifier_key};
+use super::lockout;
 use super::sessions::{reason, revoke_user_sessions};
 use crate::app::AppState;
 use crate::audit::{self, AuditEntry, event};
@@ -201,11 +201,37 @@ pub async fn password_reset_confirm(
     client: ClientInfo,
     ApiJson(body): ApiJson<PasswordResetConfirm>,
 ) -> ApiResult<NoContent> {
+    confirm_reset(&state, &body.token, &body.new_password, &client).await?;
+    Ok(NoContent)
+}
+
+/// The account a live reset token belongs to, while it still has the address the token
+/// was mailed to; `None` for a token that cannot be used.
+pub async fn reset_token_user(state: &AppState, presented: &str) -> ApiResult<Option<User>> {
+    let now = state.clock.now();
+    let Some(token) =
+        email_tokens::find_live(&state.db, Purpose::PasswordReset, presented, now).await?
+    else {
+        return Ok(None);
+    };
+    Ok(find_user(&state.db, token.user_id)
+        .await?
+        .filter(|u| u.is_active && u.email == token.email))
+}
+
+/// Sets a new password with a reset token (the JSON endpoint and the page the link
+/// opens both call this); see [`password_reset_confirm`] for what it checks and does.
+pub async fn confirm_reset(
+    state: &AppState,
+    presented: &str,
+    new_password: &str,
+    client: &ClientInfo,
+) -> ApiResult<()> {
     let mut missing = Vec::new();
-    if body.token.is_empty() {
+    if presented.is_empty() {
         missing.push(FieldError::new("token", "is required"));
     }
-    if body.new_password.is_empty() {
+    if new_password.is_empty() {
         missing.push(FieldError::new("new_password", "is required"));
     }
     if !missing.is_empty() {
@@ -213,7 +239,7 @@ pub async fn password_reset_confirm(
     }
     let bad = || ApiError::BadToken(BAD_RESET_TOKEN.into());
     let now = state.clock.now();
-    let token = email_tokens::find_live(&state.db, Purpose::PasswordReset, &body.token, now)
+    let token = email_tokens::find_live(&state.db, Purpose::PasswordReset, presented, now)
         .await?
         .ok_or_else(bad)?;
     let user = find_user(&state.db, token.user_id)
@@ -222,8 +248,8 @@ pub async fn password_reset_confirm(
         .ok_or_else(bad)?;
 
     let hashes = recent_hashes(&state.db, user.id, state.config.password_history).await?;
-    check_new_password(&state, &user, &body.new_password, &hashes, "new_password").await?;
-    let hash = state.hasher.hash(&body.new_password).await?;
+    check_new_password(state, &user, new_password, &hashes, "new_password").await?;
+    let hash = state.hasher.hash(new_password).await?;
 
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
@@ -242,14 +268,13 @@ pub async fn password_reset_confirm(
     }
     set_password(&mut tx, user.id, &hash, state.config.password_history, now).await?;
     let revoked = revoke_user_sessions(&mut tx, user.id, None, reason::PASSWORD_RESET, now).await?;
-    lockout::clear(&mut tx, &identifier_key(&user.username)).await?;
-    lockout::clear(&mut tx, &identifier_key(&user.email)).await?;
-    let entry = AuditEntry::by_owner(event::PASSWORD_RESET, user.id, &client)
+    lockout::clear_account(&mut tx, user.id, &user.username, &user.email).await?;
+    let entry = AuditEntry::by_owner(event::PASSWORD_RESET, user.id, client)
         .with_detail(serde_json::json!({"sessions_revoked": revoked}));
     audit::record(&mut tx, now, entry).await?;
-    crate::mail::queue_password_changed_notice(&mut tx, &state, &user, PasswordChange::Reset, now)
+    crate::mail::queue_password_changed_notice(&mut tx, state, &user, PasswordChange::Reset, now)
         .await?;
     tx.commit().await?;
     state.mail.wake();
-    Ok(NoContent)
+    Ok(())
 }

@@ -23,6 +23,8 @@ pub struct Context {
     pub db: Db,
     pub hasher: PasswordHasher,
     pub clock: Arc<dyn Clock>,
+    /// What bringing stored addresses to their canonical form did, when it ran now.
+    pub email_fixes: Option<crate::users::email::CanonicalReport>,
 }
 
 impl Context {
@@ -32,7 +34,7 @@ impl Context {
 
     pub async fn open_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Context> {
         let db = Db::connect(&config).await?;
-        db.migrate().await?;
+        let email_fixes = crate::app::migrate(&db, clock.now()).await?;
         let hasher = PasswordHasher::new(
             config.hash_cost,
             std::thread::available_parallelism()
@@ -44,6 +46,7 @@ impl Context {
             db,
             hasher,
             clock,
+            email_fixes,
         })
     }
 

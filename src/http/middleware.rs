@@ -122,7 +122,11 @@ async fn problem_details(request: Request, next: Next) -> Response {
         .unwrap_or("");
     let is_internal = response.extensions().get::<InternalErrorMarker>().is_some();
     let is_problem = content_type.starts_with(PROBLEM_JSON);
-    if (is_problem && !is_internal) || content_type.starts_with("application/json") {
+    // JSON errors are already problems or RFC 6749 errors; HTML pages say what went wrong.
+    if (is_problem && !is_internal)
+        || content_type.starts_with("application/json")
+        || content_type.starts_with("text/html")
+    {
         return response;
     }
     let (parts, _) = response.into_parts();

@@ -284,11 +284,17 @@ pub async fn limit_auth_requests(
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     match limiter.check(ip).await {
         Decision::Allowed => next.run(request).await,
-        Decision::Limited { retry_after } => ApiError::TooManyRequests {
-            retry_after_secs: retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0),
-            detail: "too many requests to the authentication endpoints from this address; try again later".into(),
-        }
-        .into_response(),
+        Decision::Limited { retry_after } => too_many_requests(retry_after).into_response(),
+    }
+}
+
+/// The 429 of a client over its authentication budget (`Retry-After` rounded up).
+pub fn too_many_requests(retry_after: Duration) -> ApiError {
+    ApiError::TooManyRequests {
+        retry_after_secs: retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0),
+        detail:
+            "too many requests to the authentication endpoints from this address; try again later"
+                .into(),
     }
 }
 

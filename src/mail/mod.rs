@@ -29,6 +29,7 @@ use crate::users::model::User;
 use delivery::Transport;
 use outbox::NewMail;
 use templates::{Composer, PasswordChange};
+use uuid::Uuid;
 
 pub use crate::auth::verify::queue_verification_email;
 pub use delivery::{DeliveryReport, deliver_due, smtp_transport};
@@ -39,14 +40,32 @@ pub enum MailKind {
     PasswordReset,
     EmailVerification,
     PasswordChanged,
+    /// To a new address: the link that confirms an email change.
+    EmailChangeConfirm,
+    /// To the old address: a change was asked for, with the link that cancels it.
+    EmailChangeNotice,
+    /// To the old address: an administrator changed it.
+    EmailChangedByAdmin,
 }
 
 impl MailKind {
+    const ALL: [MailKind; 6] = [
+        MailKind::PasswordReset,
+        MailKind::EmailVerification,
+        MailKind::PasswordChanged,
+        MailKind::EmailChangeConfirm,
+        MailKind::EmailChangeNotice,
+        MailKind::EmailChangedByAdmin,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             MailKind::PasswordReset => "password_reset",
             MailKind::EmailVerification => "email_verification",
             MailKind::PasswordChanged => "password_changed",
+            MailKind::EmailChangeConfirm => "email_change_confirm",
+            MailKind::EmailChangeNotice => "email_change_notice",
+            MailKind::EmailChangedByAdmin => "email_changed_by_admin",
         }
     }
 }
@@ -54,12 +73,10 @@ impl MailKind {
 impl TryFrom<String> for MailKind {
     type Error = String;
     fn try_from(value: String) -> Result<MailKind, String> {
-        match value.as_str() {
-            "password_reset" => Ok(MailKind::PasswordReset),
-            "email_verification" => Ok(MailKind::EmailVerification),
-            "password_changed" => Ok(MailKind::PasswordChanged),
-            _ => Err(format!("unknown mail kind {value:?}")),
-        }
+        MailKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == value)
+            .ok_or_else(|| format!("unknown mail kind {value:?}"))
     }
 }
 
@@ -145,6 +162,33 @@ impl Mailer {
     pub(crate) fn stop_token(&self) -> CancellationToken {
         self.stop.clone()
     }
+}
+
+/// Queues a composed message to `recipient` inside the caller's transaction (no quota).
+pub async fn queue_message(
+    tx: &mut Tx,
+    state: &AppState,
+    kind: MailKind,
+    user_id: Uuid,
+    recipient: &str,
+    message: &templates::Composed,
+    discard_after: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    outbox::enqueue(
+        tx,
+        &state.cipher,
+        NewMail {
+            kind,
+            user_id: Some(user_id),
+            recipient,
+            message: Some(message),
+            discard_after,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Queues "your password was changed" to the user's address, inside the transaction

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::users::model::User;
 
 /// The templates, by name; `.html` ones are escaped as HTML.
-const TEMPLATES: [(&str, &str); 6] = [
+const TEMPLATES: [(&str, &str); 12] = [
     (
         "password_reset.txt",
         include_str!("../../templates/mail/password_reset.txt"),
@@ -33,6 +33,30 @@ const TEMPLATES: [(&str, &str); 6] = [
     (
         "password_changed.html",
         include_str!("../../templates/mail/password_changed.html"),
+    ),
+    (
+        "email_change_confirm.txt",
+        include_str!("../../templates/mail/email_change_confirm.txt"),
+    ),
+    (
+        "email_change_confirm.html",
+        include_str!("../../templates/mail/email_change_confirm.html"),
+    ),
+    (
+        "email_change_notice.txt",
+        include_str!("../../templates/mail/email_change_notice.txt"),
+    ),
+    (
+        "email_change_notice.html",
+        include_str!("../../templates/mail/email_change_notice.html"),
+    ),
+    (
+        "email_changed_by_admin.txt",
+        include_str!("../../templates/mail/email_changed_by_admin.txt"),
+    ),
+    (
+        "email_changed_by_admin.html",
+        include_str!("../../templates/mail/email_changed_by_admin.html"),
     ),
 ];
 
@@ -91,6 +115,80 @@ impl Composer {
     /// `{PUBLIC_URL}/verify-email?token=<token>`.
     pub fn verification_link(&self, token: &str) -> String {
         format!("{}/verify-email?token={token}", self.public_url)
+    }
+
+    /// `{PUBLIC_URL}/confirm-email-change?token=<token>`.
+    pub fn email_change_confirm_link(&self, token: &str) -> String {
+        format!("{}/confirm-email-change?token={token}", self.public_url)
+    }
+
+    /// `{PUBLIC_URL}/cancel-email-change?token=<token>`.
+    pub fn email_change_cancel_link(&self, token: &str) -> String {
+        format!("{}/cancel-email-change?token={token}", self.public_url)
+    }
+
+    /// To the new address: confirm it.
+    pub fn email_change_confirm(
+        &self,
+        user: &User,
+        new_email: &str,
+        token: &str,
+        valid_for: &str,
+    ) -> anyhow::Result<Composed> {
+        let ctx = context! {
+            username => user.username.clone(),
+            new_email => new_email.to_owned(),
+            link => self.email_change_confirm_link(token),
+            valid_for => valid_for.to_owned(),
+        };
+        self.render(
+            "email_change_confirm",
+            "Confirm your new email address",
+            ctx,
+        )
+    }
+
+    /// To the old address: a change was asked for, and how to cancel (or undo) it.
+    pub fn email_change_notice(
+        &self,
+        user: &User,
+        new_email: &str,
+        token: &str,
+        valid_for: &str,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Composed> {
+        let ctx = context! {
+            username => user.username.clone(),
+            new_email => new_email.to_owned(),
+            link => self.email_change_cancel_link(token),
+            valid_for => valid_for.to_owned(),
+            requested_at => at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        };
+        self.render(
+            "email_change_notice",
+            "Your Roster address is being changed",
+            ctx,
+        )
+    }
+
+    /// To the old address: an administrator changed it.
+    pub fn email_changed_by_admin(
+        &self,
+        user: &User,
+        new_email: &str,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Composed> {
+        let ctx = context! {
+            username => user.username.clone(),
+            new_email => new_email.to_owned(),
+            changed_at => at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            public_url => self.public_url.clone(),
+        };
+        self.render(
+            "email_changed_by_admin",
+            "Your Roster address was changed",
+            ctx,
+        )
     }
 
     pub fn password_reset(
@@ -188,6 +286,7 @@ mod tests {
             tier: Tier::Basic,
             is_active: true,
             email_verified: false,
+            pending_email: None,
             created_at: now,
             updated_at: now,
             last_login_at: None,

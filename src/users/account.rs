@@ -18,30 +18,54 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::audit::{self, AuditEntry, event};
+use crate::auth::guard::confirm_password;
 use crate::db::{Exec, Tx};
 use crate::error::{ApiError, ApiResult, FieldError, Problem, ResultExt};
 use crate::http::{ApiJson, ApiPath, AuthUser, ClientInfo, MaybeAuthUser, NoContent, parse_json};
+use crate::users::email_change;
 use crate::users::fields::{Patch, collect, parse_email, parse_full_name, parse_username};
 use crate::users::model::{PublicUser, Role, User, duplicate_account, find_user, taken_fields};
 use crate::{on_exec, user_columns};
 
 /// Changes to an account: any of username, email and full name. Role, tier, status,
 /// verification, ids and timestamps cannot be sent (422 naming them).
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountUpdate {
     /// 3 to 32 characters of `A-Z a-z 0-9 _ . -`, unique ignoring case.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub username: Patch<String>,
-    /// Unique ignoring case; stored lower-cased. A changed email becomes unverified.
+    /// Unique ignoring case; stored in canonical form (NFC, ASCII domain, lower-cased).
+    /// The account's own change needs `current_password` and stays pending
+    /// (`pending_email`) until confirmed through the link mailed to the new address;
+    /// the old address is told, with a link that cancels the change for 7 days. An
+    /// administrator's change of another account applies at once (unverified).
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub email: Patch<String>,
+    /// The account's current password: required with an `email` change of one's own
+    /// account (missing: 422; wrong: 400, counted toward the account's lockout).
+    #[serde(default)]
+    pub current_password: Option<String>,
     /// At most 100 characters; null or empty clears it.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub full_name: Patch<String>,
+}
+
+impl std::fmt::Debug for AccountUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountUpdate")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("full_name", &self.full_name)
+            .field(
+                "current_password",
+                &self.current_password.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// A checked [`AccountUpdate`].
@@ -111,8 +135,8 @@ impl AccountChanges {
 #[derive(Debug, Clone)]
 pub struct AccountUpdated {
     pub user: User,
-    /// True when the email address changed (it is now unverified).
-    pub email_changed: bool,
+    /// The address the account had, when the email changed (it is now unverified).
+    pub previous_email: Option<String>,
 }
 
 /// Applies `changes` to account `user_id` inside `tx`: usernames and emails stay unique
@@ -133,7 +157,7 @@ pub async fn update_account(
     if changes.is_empty() {
         return Ok(AccountUpdated {
             user: current,
-            email_changed: false,
+            previous_email: None,
         });
     }
     if let Some(field) = taken_fields(
@@ -156,7 +180,8 @@ pub async fn update_account(
     let full_name = changes.full_name.as_ref().unwrap_or(&current.full_name);
     let user = on_exec!(&mut *tx, c => sqlx::query_as::<_, User>(concat!(
         "UPDATE users SET username = $2, username_key = $3, email = $4, full_name = $5, ",
-        "email_verified = CASE WHEN $6 THEN FALSE ELSE email_verified END, updated_at = $7 ",
+        "email_verified = CASE WHEN $6 THEN FALSE ELSE email_verified END, ",
+        "pending_email = CASE WHEN $6 THEN NULL ELSE pending_email END, updated_at = $7 ",
         "WHERE id = $1 RETURNING ", user_columns!()))
         .bind(user_id)
         .bind(username)
@@ -178,7 +203,7 @@ pub async fn update_account(
     audit::record(&mut *tx, now, entry).await?;
     Ok(AccountUpdated {
         user,
-        email_changed,
+        previous_email: email_changed.then_some(current.email),
     })
 }
 
@@ -243,7 +268,9 @@ pub async fn find_public_user(
     user_id: Uuid,
 ) -> Result<Option<PublicUser>, sqlx::Error> {
     on_exec!(ex, c => sqlx::query_as::<_, PublicUser>(
-        "SELECT u.id, u.username, u.full_name, p.avatar_url, p.bio, u.created_at \
+        "SELECT u.id, u.username, u.full_name, \
+         CASE WHEN p.profile_visibility = 'private' THEN NULL ELSE p.avatar_url END AS avatar_url, \
+         CASE WHEN p.profile_visibility = 'private' THEN NULL ELSE p.bio END AS bio, u.created_at \
          FROM users u LEFT JOIN user_profiles p ON p.user_id = u.id WHERE u.id = $1 AND u.is_active")
         .bind(user_id)
         .fetch_optional(c)
@@ -274,23 +301,10 @@ impl std::fmt::Debug for DeleteAccountRequest {
     }
 }
 
-/// 400 unless `password` is the current password of `user_id` (422 when empty).
-async fn confirm_password(state: &AppState, user_id: Uuid, password: &str) -> ApiResult<()> {
-    if password.is_empty() {
-        return Err(ApiError::validation("password", "is required"));
-    }
-    let hashes = crate::auth::credentials::recent_hashes(&state.db, user_id, 1).await?;
-    let verified = state
-        .hasher
-        .verify(password, hashes.first().map(String::as_str))
-        .await?;
-    if verified.is_valid() {
-        Ok(())
-    } else {
-        Err(ApiError::WrongPassword("password"))
-    }
-}
-
+/// Applies an account update by `caller`. The account's own email change needs the
+/// current password and stays pending ([`email_change::request_change`]); an
+/// administrator's change of another account applies at once, and both addresses hear
+/// of it.
 async fn update_and_commit(
     state: &AppState,
     caller: &AuthUser,
@@ -298,20 +312,62 @@ async fn update_and_commit(
     client: &ClientInfo,
     update: &AccountUpdate,
 ) -> ApiResult<User> {
-    let changes = AccountChanges::parse(update)?;
+    let mut changes = AccountChanges::parse(update)?;
+    let own = caller.id() == user_id;
+    let own_email = if own { changes.email.take() } else { None };
+    let asks_for_change = own_email.as_ref().is_some_and(|email| {
+        *email != caller.user.email || caller.user.pending_email.as_ref() == Some(email)
+    });
+    if asks_for_change {
+        let password = update.current_password.as_deref().unwrap_or("");
+        if password.is_empty() {
+            return Err(ApiError::validation(
+                "current_password",
+                "is required to change the email address",
+            ));
+        }
+        confirm_password(
+            state,
+            &caller.user,
+            password,
+            "current_password",
+            "email_change",
+            client,
+        )
+        .await?;
+    }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let updated = update_account(&mut tx, user_id, &changes, caller.id(), client, now).await?;
-    if updated.email_changed {
+    let mut user = updated.user;
+    let mut mailed = false;
+    if let Some(email) = &own_email {
+        if *email != user.email || user.pending_email.is_some() {
+            user = email_change::request_change(&mut tx, state, &user, email, client, now).await?;
+            mailed = true;
+        }
+    }
+    if let Some(previous) = &updated.previous_email {
         // Over the per-address hourly limit the change still stands, unverified; the
         // owner asks for the mail again with /auth/verify-email-request.
-        crate::mail::queue_verification_email(&mut tx, state, &updated.user).await?;
+        crate::mail::queue_verification_email(&mut tx, state, &user).await?;
+        email_change::notify_admin_change(
+            &mut tx,
+            state,
+            previous,
+            &user,
+            caller.id(),
+            client,
+            now,
+        )
+        .await?;
+        mailed = true;
     }
     tx.commit().await?;
-    if updated.email_changed {
+    if mailed {
         state.mail.wake();
     }
-    Ok(updated.user)
+    Ok(user)
 }
 
 async fn delete_and_commit(
@@ -341,15 +397,20 @@ pub async fn get_me(caller: AuthUser) -> Json<User> {
 
 /// Update the caller's username, email or full name
 ///
-/// Fields left out stay as they are; `full_name: null` clears it. A changed email
-/// becomes unverified (and a verification email is queued). `role`, `tier`,
+/// Fields left out stay as they are; `full_name: null` clears it. Changing `email`
+/// needs `current_password` (missing: 422, wrong: 400, counted toward the account's
+/// lockout; this also spends the client's authentication budget) and leaves the new
+/// address pending (`pending_email`) until it is confirmed through the link mailed to
+/// it; the old address gets a notice with a link that cancels the change for 7 days.
+/// Sending the current address withdraws a pending change. `role`, `tier`,
 /// `is_active`, `email_verified`, ids and timestamps cannot be set here (422).
 #[utoipa::path(put, path = "/me", tag = "users", security(("bearer" = [])), request_body = AccountUpdate,
     responses(
         (status = 200, description = "The updated account", body = User),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "current_password is wrong, or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Username or email already taken (ignoring case)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords for the account, too many requests from this client, or too many confirmation mails to the new address; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Validation failed or a field that cannot be set here (every field named)", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -369,9 +430,10 @@ pub async fn put_me(
 #[utoipa::path(patch, path = "/me", tag = "users", security(("bearer" = [])), request_body = AccountUpdate,
     responses(
         (status = 200, description = "The updated account", body = User),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "current_password is wrong, or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Username or email already taken (ignoring case)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords for the account, too many requests from this client, or too many confirmation mails to the new address; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Validation failed or a field that cannot be set here (every field named)", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -389,7 +451,9 @@ pub async fn patch_me(
 
 /// Delete the caller's account
 ///
-/// Confirmed with the current password (wrong: 400). The account and everything of the
+/// Confirmed with the current password (wrong: 400, counted toward the account's
+/// lockout like a failed login; the request spends the client's authentication
+/// budget). The account and everything of the
 /// user's (credentials, sessions, refresh tokens, profile, preferences, payment
 /// information, badges, goals) are deleted in one transaction; every token of the
 /// account stops working on the next request. The last active administrator cannot be
@@ -402,6 +466,7 @@ pub async fn patch_me(
         (status = 409, description = "The last active administrator cannot be deleted", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "password missing", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords for the account, or too many requests from this client; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_me(
     State(state): State<AppState>,
@@ -409,7 +474,15 @@ pub async fn delete_me(
     client: ClientInfo,
     ApiJson(body): ApiJson<DeleteAccountRequest>,
 ) -> ApiResult<NoContent> {
-    confirm_password(&state, caller.id(), &body.password).await?;
+    confirm_password(
+        &state,
+        &caller.user,
+        &body.password,
+        "password",
+        "delete_account",
+        &client,
+    )
+    .await?;
     let id = caller.id();
     delete_and_commit(&state, &caller, id, &client).await
 }
@@ -445,16 +518,19 @@ pub async fn get_user(
 
 /// Update an account (that user or an admin)
 ///
-/// As `PUT /me`.
+/// As `PUT /me` for the account itself. An administrator changing another account's
+/// email applies it at once, unverified: a verification mail goes to the new address and
+/// a notice to the old one, and the change is audited.
 #[utoipa::path(put, path = "/{user_id}", tag = "users", security(("bearer" = [])), request_body = AccountUpdate,
     params(("user_id" = Uuid, Path, description = "The user's id")),
     responses(
         (status = 200, description = "The updated account", body = User),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither that user nor an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "current_password is wrong, or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Username or email already taken (ignoring case)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords for the account, too many requests from this client, or too many confirmation mails to the new address; see Retry-After", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Validation failed or a field that cannot be set here (every field named)", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -490,6 +566,7 @@ pub async fn put_user(
         (status = 409, description = "The last active administrator cannot be deleted", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "A body that is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "password missing when deleting one's own account", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords for the account, or too many requests from this client; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_user(
     State(state): State<AppState>,
@@ -518,7 +595,15 @@ pub async fn delete_user(
             }
             parse_json(&body)?
         };
-        confirm_password(&state, user_id, &request.password).await?;
+        confirm_password(
+            &state,
+            &caller.user,
+            &request.password,
+            "password",
+            "delete_account",
+            &client,
+        )
+        .await?;
     }
     delete_and_commit(&state, &caller, user_id, &client).await
 }

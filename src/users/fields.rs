@@ -2,8 +2,9 @@
 //! every failure as a `FieldError`, so the rest of the code never sees raw input.
 
 use crate::error::FieldError;
+use crate::text::{Lines, refusal};
 
-pub const MAX_EMAIL: usize = 254;
+pub use super::email::MAX_EMAIL;
 pub const MAX_FULL_NAME: usize = 100;
 
 /// 3 to 32 characters of `A-Z a-z 0-9 _ . -`.
@@ -24,39 +25,24 @@ pub fn parse_username(raw: &str, field: &str) -> Result<String, FieldError> {
     Ok(raw.to_owned())
 }
 
-/// An address (no display name, no IP literal), returned lower-cased.
+/// An address (no display name, no IP literal), returned in its canonical form
+/// ([`super::email::canonical_email`]: NFC, ASCII domain, unneeded quotes removed,
+/// lower-cased).
 pub fn parse_email(raw: &str, field: &str) -> Result<String, FieldError> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > MAX_EMAIL {
-        return Err(FieldError::new(
+    super::email::canonical_email(raw).ok_or_else(|| {
+        FieldError::new(
             field,
-            format!("must be an email address of at most {MAX_EMAIL} characters"),
-        ));
-    }
-    let options = email_address::Options::default()
-        .without_display_text()
-        .without_domain_literal();
-    match email_address::EmailAddress::parse_with_options(trimmed, options) {
-        Ok(_)
-            if trimmed
-                .rsplit('@')
-                .next()
-                .is_some_and(|domain| domain.contains('.')) =>
-        {
-            Ok(trimmed.to_lowercase())
-        }
-        _ => Err(FieldError::new(field, "must be a valid email address")),
-    }
+            format!("must be a valid email address of at most {MAX_EMAIL} characters"),
+        )
+    })
 }
 
-/// A display name: trimmed, at most 100 characters, no control characters; empty is none.
+/// A display name: trimmed, at most 100 characters, no control or bidirectional
+/// formatting characters; empty is none.
 pub fn parse_full_name(raw: &str, field: &str) -> Result<Option<String>, FieldError> {
     let trimmed = raw.trim();
-    if trimmed.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
+    if let Some(why) = refusal(trimmed, Lines::One) {
+        return Err(FieldError::new(field, why));
     }
     if trimmed.chars().count() > MAX_FULL_NAME {
         return Err(FieldError::new(
@@ -109,15 +95,12 @@ impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Patch<T> {
     }
 }
 
-/// Free text of at most `max` characters on one line: trimmed, no control characters;
-/// empty means none.
+/// Free text of at most `max` characters on one line: trimmed, no control or
+/// bidirectional formatting characters; empty means none.
 pub fn parse_line(raw: &str, field: &str, max: usize) -> Result<Option<String>, FieldError> {
     let trimmed = raw.trim();
-    if trimmed.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
+    if let Some(why) = refusal(trimmed, Lines::One) {
+        return Err(FieldError::new(field, why));
     }
     if trimmed.chars().count() > max {
         return Err(FieldError::new(
@@ -132,14 +115,8 @@ pub fn parse_line(raw: &str, field: &str, max: usize) -> Result<Option<String>, 
 /// allowed, other control characters not); empty means none.
 pub fn parse_text(raw: &str, field: &str, max: usize) -> Result<Option<String>, FieldError> {
     let trimmed = raw.trim();
-    if trimmed
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(FieldError::new(
-            field,
-            "must not contain control characters other than line breaks and tabs",
-        ));
+    if let Some(why) = refusal(trimmed, Lines::Many) {
+        return Err(FieldError::new(field, why));
     }
     if trimmed.chars().count() > max {
         return Err(FieldError::new(

@@ -6,6 +6,8 @@
 pub mod access;
 pub mod account;
 pub mod countries;
+pub mod email;
+pub mod email_change;
 pub mod fields;
 pub mod model;
 pub mod payment;
@@ -18,6 +20,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
+
+/// The email-change links' endpoints, which take a token rather than a bearer token and
+/// live beside the other such endpoints under `/api/v1/auth`.
+pub fn email_change_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(email_change::confirm_email_change))
+        .routes(routes!(email_change::cancel_email_change))
+}
 
 /// Routes under `/api/v1/users`.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -15,12 +15,12 @@ use crate::on_exec;
 #[macro_export]
 macro_rules! user_columns {
     () => {
-        "id, username, email, full_name, role, tier, is_active, email_verified, created_at, updated_at, last_login_at"
+        "id, username, email, full_name, role, tier, is_active, email_verified, pending_email, created_at, updated_at, last_login_at"
     };
     ($t:literal) => {
         concat!(
             $t, ".id, ", $t, ".username, ", $t, ".email, ", $t, ".full_name, ", $t, ".role, ", $t, ".tier, ",
-            $t, ".is_active, ", $t, ".email_verified, ", $t, ".created_at, ", $t, ".updated_at, ", $t, ".last_login_at"
+            $t, ".is_active, ", $t, ".email_verified, ", $t, ".pending_email, ", $t, ".created_at, ", $t, ".updated_at, ", $t, ".last_login_at"
         )
     };
 }
@@ -93,6 +93,9 @@ pub struct User {
     pub tier: Tier,
     pub is_active: bool,
     pub email_verified: bool,
+    /// A new address waiting to be confirmed through the link mailed to it; until then
+    /// logins, resets and mail use `email`.
+    pub pending_email: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
@@ -178,7 +181,7 @@ pub async fn find_login_candidate(
     ex: impl Into<Exec<'_>>,
     identifier: &str,
 ) -> Result<Option<LoginCandidate>, sqlx::Error> {
-    let key = identifier.trim().to_lowercase();
+    let key = login_key(identifier);
     let sql = if key.contains('@') {
         concat!(
             "SELECT ",
@@ -195,6 +198,19 @@ pub async fn find_login_candidate(
         )
     };
     on_exec!(ex, c => sqlx::query_as::<_, LoginCandidate>(sql).bind(&key).fetch_optional(c).await)
+}
+
+/// The form an identifier is looked up (and throttled) by: an email address in its
+/// canonical form, anything else trimmed and lower-cased, so every spelling of one
+/// account's username or address is one key.
+pub fn login_key(identifier: &str) -> String {
+    let trimmed = identifier.trim();
+    if trimmed.contains('@') {
+        if let Some(email) = crate::users::email::canonical_email(trimmed) {
+            return email;
+        }
+    }
+    trimmed.to_lowercase()
 }
 
 /// Which of username and email are already taken (ignoring case), for a friendly 409

@@ -35,6 +35,40 @@ pub struct Address {
     pub country: String,
 }
 
+/// `profile_visibility` as stored.
+pub const PRIVATE: &str = "private";
+pub const PREMIUM: &str = "premium";
+
+/// Who besides the member and administrators sees the professional fields of a profile.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ProfileVisibility {
+    /// Premium members see `occupation`, `location`, `current_title`, `bio` and
+    /// `avatar_url` (never the date of birth, age, phone or address).
+    #[default]
+    Premium,
+    /// Nobody else: premium members get 403, search matches only the username and full
+    /// name, and the public view leaves out the avatar and bio.
+    Private,
+}
+
+impl ProfileVisibility {
+    fn parse(raw: &str) -> Option<ProfileVisibility> {
+        match raw {
+            PREMIUM => Some(ProfileVisibility::Premium),
+            PRIVATE => Some(ProfileVisibility::Private),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProfileVisibility::Premium => PREMIUM,
+            ProfileVisibility::Private => PRIVATE,
+        }
+    }
+}
+
 /// The extended profile; every field may be null.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Profile {
@@ -51,8 +85,46 @@ pub struct Profile {
     pub bio: Option<String>,
     pub avatar_url: Option<String>,
     pub shipping_address: Option<Address>,
+    /// Who besides the member and administrators sees the professional fields
+    /// (`premium`, the default, or `private`).
+    pub profile_visibility: ProfileVisibility,
     /// When the profile last changed; null when it was never set.
     pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// What a premium member sees of another member's profile: the professional fields only
+/// (and no other: `additionalProperties: false` tells it apart from a whole [`Profile`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfessionalProfile {
+    pub occupation: Option<String>,
+    pub location: Option<String>,
+    pub current_title: Option<String>,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<Profile> for ProfessionalProfile {
+    fn from(profile: Profile) -> ProfessionalProfile {
+        ProfessionalProfile {
+            occupation: profile.occupation,
+            location: profile.location,
+            current_title: profile.current_title,
+            bio: profile.bio,
+            avatar_url: profile.avatar_url,
+            updated_at: profile.updated_at,
+        }
+    }
+}
+
+/// A profile as the caller may see it: whole for the member and administrators, the
+/// professional fields for premium members.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum ProfileView {
+    Full(Profile),
+    Professional(ProfessionalProfile),
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -65,10 +137,11 @@ pub struct ProfileRow {
     pub bio: Option<String>,
     pub avatar_url: Option<String>,
     pub shipping_address: Option<SqlJson<Address>>,
+    pub profile_visibility: String,
     pub updated_at: DateTime<Utc>,
 }
 
-const PROFILE_COLUMNS: &str = "date_of_birth, occupation, location, phone, current_title, bio, avatar_url, shipping_address, updated_at";
+const PROFILE_COLUMNS: &str = "date_of_birth, occupation, location, phone, current_title, bio, avatar_url, shipping_address, profile_visibility, updated_at";
 
 impl ProfileRow {
     pub fn into_profile(self, today: NaiveDate) -> Profile {
@@ -82,6 +155,8 @@ impl ProfileRow {
             bio: self.bio,
             avatar_url: self.avatar_url,
             shipping_address: self.shipping_address.map(|a| a.0),
+            profile_visibility: ProfileVisibility::parse(&self.profile_visibility)
+                .unwrap_or(ProfileVisibility::Private),
             updated_at: Some(self.updated_at),
         }
     }
@@ -175,6 +250,11 @@ pub struct ProfileUpdate {
     #[serde(default)]
     #[schema(value_type = Option<AddressInput>)]
     pub shipping_address: Patch<AddressInput>,
+    /// `premium` (premium members see the professional fields) or `private` (nobody
+    /// but you and administrators); `null` means `premium`.
+    #[serde(default)]
+    #[schema(value_type = Option<ProfileVisibility>)]
+    pub profile_visibility: Patch<String>,
 }
 
 /// A checked column value to write.
@@ -291,6 +371,20 @@ fn check_update(
                 columns.push(("date_of_birth", Column::Date(Some(date))));
             }
         }
+    }
+    match update.profile_visibility.as_change() {
+        None => {}
+        Some(None) => columns.push(("profile_visibility", Column::Text(Some(PREMIUM.to_owned())))),
+        Some(Some(raw)) => match ProfileVisibility::parse(raw) {
+            Some(visibility) => columns.push((
+                "profile_visibility",
+                Column::Text(Some(visibility.as_str().to_owned())),
+            )),
+            None => errors.push(FieldError::new(
+                "profile_visibility",
+                "must be premium or private",
+            )),
+        },
     }
     match update.shipping_address.as_change() {
         None => {}
@@ -437,7 +531,7 @@ pub async fn patch_my_profile(
 
 /// Clear the caller's extended profile
 ///
-/// Idempotent: 204 also when nothing was set.
+/// Idempotent: 204 also when nothing was set. A `private` profile stays private.
 #[utoipa::path(delete, path = "/me/profile", tag = "users", security(("bearer" = [])),
     responses(
         (status = 204, description = "Every profile field is cleared"),
@@ -450,11 +544,17 @@ pub async fn delete_my_profile(
 ) -> ApiResult<NoContent> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let deleted = on_exec!(&mut tx, c => sqlx::query("DELETE FROM user_profiles WHERE user_id = $1")
+    let deleted: Option<String> = on_exec!(&mut tx, c => sqlx::query_scalar(
+        "DELETE FROM user_profiles WHERE user_id = $1 RETURNING profile_visibility")
         .bind(caller.id())
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
-    if deleted > 0 {
+        .fetch_optional(c)
+        .await)?;
+    if deleted.as_deref() == Some(PRIVATE) {
+        // Clearing the fields does not make the profile visible again.
+        let private = [("profile_visibility", Column::Text(Some(PRIVATE.to_owned())))];
+        write_profile(&mut tx, caller.id(), &private, now).await?;
+    }
+    if deleted.is_some() {
         let entry = AuditEntry::by_owner(event::PROFILE_CHANGE, caller.id(), &client)
             .with_detail(serde_json::json!({"action": "cleared"}));
         audit::record(&mut tx, now, entry).await?;
@@ -465,22 +565,34 @@ pub async fn delete_my_profile(
 
 /// A user's extended profile (that user, an admin, or a premium member)
 ///
-/// Basic members may read only their own (403 otherwise). Deactivated accounts are 404
-/// except to admins.
+/// The member and administrators get the whole profile. Premium members get only the
+/// professional fields (`occupation`, `location`, `current_title`, `bio`,
+/// `avatar_url`), never the date of birth, age, phone or shipping address, and 403 when
+/// the member made the profile private. Basic members may read only their own (403
+/// otherwise). Deactivated accounts are 404 except to admins.
 #[utoipa::path(get, path = "/{user_id}/profile", tag = "users", security(("bearer" = [])),
     params(("user_id" = Uuid, Path, description = "The user's id")),
     responses(
-        (status = 200, description = "The extended profile", body = Profile),
+        (status = 200, description = "Profile for the member and admins, ProfessionalProfile for premium members", body = ProfileView),
         (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "A basic member reading someone else's profile", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "A basic member reading someone else's profile, or a private profile", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_user_profile(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath(user_id): ApiPath<Uuid>,
-) -> ApiResult<Json<Profile>> {
+) -> ApiResult<Json<ProfileView>> {
     require_reader_of_others(&caller, user_id)?;
     visible_user_or_404(&state, &caller, user_id).await?;
-    Ok(Json(profile_of(&state, user_id).await?))
+    let profile = profile_of(&state, user_id).await?;
+    if caller.may_act_for(user_id) {
+        return Ok(Json(ProfileView::Full(profile)));
+    }
+    if profile.profile_visibility == ProfileVisibility::Private {
+        return Err(ApiError::forbidden(
+            "this member keeps their profile private",
+        ));
+    }
+    Ok(Json(ProfileView::Professional(profile.into())))
 }

@@ -27,6 +27,7 @@ use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::http::{AdminUser, ApiQuery, AuthUser, Cursor, Page, PageQuery};
 use crate::users::access::is_premium_or_admin;
 use crate::users::model::{PublicUser, Role, Tier, User};
+use crate::users::profile::PRIVATE;
 use crate::{on_exec, user_columns};
 
 pub const MIN_QUERY: usize = 3;
@@ -41,6 +42,10 @@ pub struct UserFilter {
     pub role: Option<Role>,
     pub tier: Option<Tier>,
     pub is_active: Option<bool>,
+    /// For the members' search: the text of an account whose profile is private
+    /// (`profile_visibility`) is matched in its username and full name only, so its
+    /// occupation, location and title cannot be found out by searching.
+    pub respect_privacy: bool,
 }
 
 /// One account found, with its keyset position and public profile fields.
@@ -51,16 +56,19 @@ pub struct FoundUser {
     pub user: User,
     pub avatar_url: Option<String>,
     pub bio: Option<String>,
+    pub profile_visibility: Option<String>,
 }
 
 impl FoundUser {
+    /// The public view; a private profile's avatar and bio stay hidden.
     pub fn public(self) -> PublicUser {
+        let shown = self.profile_visibility.as_deref() != Some(PRIVATE);
         PublicUser {
             id: self.user.id,
             username: self.user.username,
             full_name: self.user.full_name,
-            avatar_url: self.avatar_url,
-            bio: self.bio,
+            avatar_url: self.avatar_url.filter(|_| shown),
+            bio: self.bio.filter(|_| shown),
             created_at: self.user.created_at,
         }
     }
@@ -112,10 +120,14 @@ pub fn pattern_for(db: &Db, text: &str) -> String {
 
 /// The SQL of one page of [`find_users`] for `db`'s engine, naming only the criteria
 /// `filter` uses (so each shape gets a plan that fits it). Placeholders, in order: `$1`
-/// the cursor, `$2` the limit, then role, tier, is_active and the text pattern, each
-/// only when given.
+/// the cursor, `$2` the limit, then role, tier, is_active, the text pattern and (with
+/// `respect_privacy`) the lower-cased text, each only when given.
 pub fn page_sql(db: &Db, filter: &UserFilter) -> String {
-    let columns = concat!("s.seq, ", user_columns!("u"), ", p.avatar_url, p.bio");
+    let columns = concat!(
+        "s.seq, ",
+        user_columns!("u"),
+        ", p.avatar_url, p.bio, p.profile_visibility"
+    );
     let mut placeholder = 2;
     let mut next = || {
         placeholder += 1;
@@ -131,23 +143,37 @@ pub fn page_sql(db: &Db, filter: &UserFilter) -> String {
     if filter.is_active.is_some() {
         criteria.push_str(&format!(" AND u.is_active = ${}", next()));
     }
-    match (db, filter.text.is_some()) {
-        (Db::Sqlite(..), true) => format!(
+    let text = filter.text.is_some().then(&mut next);
+    if let (true, Some(_)) = (filter.respect_privacy, text) {
+        let names = match db {
+            Db::Sqlite(..) => format!(
+                "instr(lower(u.username || char(10) || coalesce(u.full_name, '')), ${}) > 0",
+                next()
+            ),
+            Db::Postgres(_) => format!(
+                "strpos(lower(u.username || chr(10) || coalesce(u.full_name, '')), ${}) > 0",
+                next()
+            ),
+        };
+        criteria.push_str(&format!(
+            " AND (p.profile_visibility IS NULL OR p.profile_visibility <> '{PRIVATE}' OR {names})"
+        ));
+    }
+    match (db, text) {
+        (Db::Sqlite(..), Some(text)) => format!(
             "SELECT {columns} FROM user_search_fts f \
              JOIN user_search s ON s.seq = f.rowid JOIN users u ON u.id = s.user_id \
              LEFT JOIN user_profiles p ON p.user_id = u.id \
-             WHERE user_search_fts MATCH ${} AND f.rowid > $1{criteria} \
-             ORDER BY f.rowid LIMIT $2",
-            next()
+             WHERE user_search_fts MATCH ${text} AND f.rowid > $1{criteria} \
+             ORDER BY f.rowid LIMIT $2"
         ),
-        (Db::Postgres(_), true) => format!(
+        (Db::Postgres(_), Some(text)) => format!(
             "SELECT {columns} FROM user_search s JOIN users u ON u.id = s.user_id \
              LEFT JOIN user_profiles p ON p.user_id = u.id \
-             WHERE s.doc LIKE ${} ESCAPE '\\' AND s.seq > $1{criteria} \
-             ORDER BY s.seq LIMIT $2",
-            next()
+             WHERE s.doc LIKE ${text} ESCAPE '\\' AND s.seq > $1{criteria} \
+             ORDER BY s.seq LIMIT $2"
         ),
-        (_, false) => format!(
+        (_, None) => format!(
             "SELECT {columns} FROM user_search s JOIN users u ON u.id = s.user_id \
              LEFT JOIN user_profiles p ON p.user_id = u.id \
              WHERE s.seq > $1{criteria} ORDER BY s.seq LIMIT $2"
@@ -182,6 +208,9 @@ pub async fn find_users(
         }
         if let Some(pattern) = &pattern {
             query = query.bind(pattern.clone());
+        }
+        if let (true, Some(text)) = (filter.respect_privacy, &filter.text) {
+            query = query.bind(text.to_lowercase());
         }
         query.fetch_all(c).await
     })
@@ -288,6 +317,7 @@ pub async fn list_users(
         role: query.role,
         tier: query.tier,
         is_active: query.is_active,
+        respect_privacy: false,
     };
     let rows = find_users(&state.db, &filter, &cursor).await?;
     Ok(Json(page_of(rows, cursor.limit, |row| row.user)))
@@ -296,8 +326,9 @@ pub async fn list_users(
 /// Search members (premium members and admins)
 ///
 /// Matches `q` (3 to 100 characters, required) as plain text, ignoring case, anywhere
-/// in username, full name, occupation, location or current title. Only active accounts
-/// are found. Results come in creation order, keyset-paginated. Basic members get 403.
+/// in username, full name, occupation, location or current title; for members whose
+/// profile is private (`profile_visibility`), in username and full name only, and their
+/// avatar and bio are left out of the result. Only active accounts are found. Results come in creation order, keyset-paginated. Basic members get 403.
 #[utoipa::path(get, path = "/search", tag = "users", security(("bearer" = [])), params(SearchQuery),
     responses(
         (status = 200, description = "A page of public profiles", body = Page<PublicUser>),
@@ -321,6 +352,7 @@ pub async fn search_users(
     let filter = UserFilter {
         text,
         is_active: Some(true),
+        respect_privacy: !caller.is_admin(),
         ..UserFilter::default()
     };
     let rows = find_users(&state.db, &filter, &cursor).await?;

@@ -323,7 +323,7 @@ async fn the_audit_trail_records_who_what_and_from_where(backend: Backend) {
         .await;
     app.put("/api/v1/users/me")
         .bearer(token)
-        .json(json!({"email": "moved@example.com"}))
+        .json(json!({"full_name": "Moved", "email": "moved@example.com", "current_password": DEFAULT_PASSWORD}))
         .send()
         .await;
     app.post("/api/v1/auth/change-password")
@@ -356,6 +356,7 @@ async fn the_audit_trail_records_who_what_and_from_where(backend: Backend) {
         "payment_info_change",
         "tier_change",
         "account_update",
+        "email_change_request",
         "password_change",
         "status_change",
     ] {

@@ -9,7 +9,7 @@ use crate::users_fixtures::{full_profile, get_ok, premium};
 
 on_both_engines!(
     me_returns_the_caller_and_updates_with_put_or_patch,
-    a_changed_email_becomes_unverified_and_an_unchanged_one_does_not,
+    an_owners_email_change_stays_pending_and_an_unchanged_one_is_no_change,
     usernames_and_emails_stay_unique_ignoring_case,
     every_invalid_account_field_is_named_at_once,
     bodies_cannot_set_role_tier_status_verification_ids_or_timestamps,
@@ -68,7 +68,7 @@ async fn me_returns_the_caller_and_updates_with_put_or_patch(backend: Backend) {
     app.get("/api/v1/users/me").send().await.problem(401);
 }
 
-async fn a_changed_email_becomes_unverified_and_an_unchanged_one_does_not(backend: Backend) {
+async fn an_owners_email_change_stays_pending_and_an_unchanged_one_is_no_change(backend: Backend) {
     let app = TestApp::new(backend).await;
     let alice = app.user().await;
     let admin = app.admin().await;
@@ -88,19 +88,28 @@ async fn a_changed_email_becomes_unverified_and_an_unchanged_one_does_not(backen
         .await;
     assert_eq!(same.status, 200, "{}", same.text);
     assert_eq!(same.json()["email_verified"], true);
+    // The owner's change stays pending until the new address confirms it: the account
+    // keeps its verified address meanwhile.
     let changed = app
         .put("/api/v1/users/me")
         .bearer(&alice.access_token)
-        .json(json!({"email": "New.Address@Example.org"}))
+        .json(json!({"email": "New.Address@Example.org", "current_password": DEFAULT_PASSWORD}))
         .send()
         .await;
     let user = changed.json();
-    assert_eq!(user["email"], "new.address@example.org");
-    assert_eq!(user["email_verified"], false);
+    assert_eq!(user["email"], format!("{}@example.com", alice.username));
+    assert_eq!(user["pending_email"], "new.address@example.org");
+    assert_eq!(user["email_verified"], true);
+    // Neither request changed a field of the account itself.
     assert_eq!(
         app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'account_update'")
             .await,
-        2
+        0
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'email_change_request'")
+            .await,
+        1
     );
 }
 
@@ -118,7 +127,7 @@ async fn usernames_and_emails_stay_unique_ignoring_case(backend: Backend) {
     let taken_email = app
         .patch("/api/v1/users/me")
         .bearer(&bob.access_token)
-        .json(json!({"email": format!("{}@Example.COM", alice.username)}))
+        .json(json!({"email": format!("{}@Example.COM", alice.username), "current_password": DEFAULT_PASSWORD}))
         .send()
         .await;
     assert_eq!(taken_email.problem(409)["errors"][0]["field"], "email");

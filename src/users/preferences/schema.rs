@@ -125,11 +125,36 @@ impl PreferencesSchema {
                 )),
             }
         }
+        free_text_errors(&document, "", &mut errors);
         if errors.is_empty() {
             Ok(())
         } else {
             Err(errors)
         }
+    }
+}
+
+/// Every string of a preferences document is free text the user chose: no control
+/// (other than line breaks and tabs) or bidirectional formatting characters, whatever
+/// the schema says.
+fn free_text_errors(value: &Value, path: &str, errors: &mut Vec<FieldError>) {
+    match value {
+        Value::String(text) => {
+            if let Some(why) = crate::text::refusal(text, crate::text::Lines::Many) {
+                errors.push(FieldError::new(path, why));
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                free_text_errors(item, &join(path, &index.to_string()), errors);
+            }
+        }
+        Value::Object(fields) => {
+            for (key, item) in fields {
+                free_text_errors(item, &join(path, key), errors);
+            }
+        }
+        _ => {}
     }
 }
 

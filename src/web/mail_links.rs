@@ -1,0 +1,364 @@
+//! The pages the links in Roster's mails open:
+//!
+//! - `GET /verify-email?token=`: verifies the address and says so;
+//! - `GET /reset-password?token=`: a form for the new password, posted to
+//!   `POST /reset-password` (the policy and history apply; mistakes are shown on the form);
+//! - `GET /confirm-email-change?token=`: confirms the new address and says so;
+//! - `GET /cancel-email-change?token=`: a one-button form, posted to
+//!   `POST /cancel-email-change`. Cancelling takes a click rather than the link alone,
+//!   because mail scanners open links by themselves and must not undo a change.
+//!
+//! Each calls the same function as its JSON endpoint (`/api/v1/auth/verify-email`,
+//! `password-reset-confirm`, `email-change-confirm`, `email-change-cancel`).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use minijinja::context;
+use serde::Deserialize;
+
+use super::Pages;
+use crate::app::AppState;
+use crate::error::ApiError;
+use crate::http::ClientInfo;
+use crate::users::email_change::{self, Cancelled};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/verify-email", get(verify_email))
+        .route("/reset-password", get(reset_form).post(reset_password))
+        .route("/confirm-email-change", get(confirm_email_change))
+        .route(
+            "/cancel-email-change",
+            get(cancel_form).post(cancel_email_change),
+        )
+}
+
+/// The `token` of a link's query string.
+fn link_token(query: Option<&str>) -> Option<String> {
+    form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(name, _)| name == "token")
+        .map(|(_, value)| value.into_owned())
+        .filter(|token| !token.is_empty() && token.len() <= 256)
+}
+
+/// A posted form of type `T`: `application/x-www-form-urlencoded`, each field once.
+fn form<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Option<T> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return None;
+    }
+    serde_urlencoded::from_bytes(body).ok()
+}
+
+fn dead_link(pages: &Pages, title: &str, what: &str) -> Response {
+    pages.message(
+        StatusCode::BAD_REQUEST,
+        title,
+        "error",
+        &format!("This link is invalid, was already used or has expired. {what}"),
+        None,
+    )
+}
+
+fn forged_form(pages: &Pages) -> Response {
+    pages.message(
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "error",
+        "The form could not be checked (it came from another site, or your browser did not send its cookie). Open the link from the email again.",
+        None,
+    )
+}
+
+/// What a page shows for an error of the function behind it.
+fn failure_page(pages: &Pages, title: &str, error: ApiError) -> Response {
+    match error {
+        ApiError::Conflict { .. } => pages.message(
+            StatusCode::CONFLICT,
+            title,
+            "error",
+            "Another account has this email address now, so the change cannot be made.",
+            None,
+        ),
+        ApiError::TooManyRequests {
+            retry_after_secs, ..
+        } => {
+            let mut response = pages.message(
+                StatusCode::TOO_MANY_REQUESTS,
+                title,
+                "error",
+                "Too many attempts; try again later.",
+                None,
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            response
+        }
+        other => other.into_response(),
+    }
+}
+
+fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(cookie) = cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+async fn verify_email(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let pages = &state.pages;
+    let title = "Confirm your email address";
+    let Some(token) = link_token(query.as_deref()) else {
+        return dead_link(
+            pages,
+            title,
+            "Ask for a new verification email from your account.",
+        );
+    };
+    match crate::auth::verify::verify_email_token(&state, &token, &client).await {
+        Ok(()) => pages.message(
+            StatusCode::OK,
+            "Email address confirmed",
+            "success",
+            "Your email address is confirmed. You can close this page.",
+            None,
+        ),
+        Err(ApiError::BadToken(_)) => dead_link(
+            pages,
+            title,
+            "Ask for a new verification email from your account.",
+        ),
+        Err(other) => failure_page(pages, title, other),
+    }
+}
+
+const RESET_TITLE: &str = "Choose a new password";
+const RESET_DEAD: &str = "Ask for a new password reset email; only the newest link works.";
+
+async fn reset_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let pages = &state.pages;
+    let Some(token) = link_token(query.as_deref()) else {
+        return dead_link(pages, RESET_TITLE, RESET_DEAD);
+    };
+    match crate::auth::reset::reset_token_user(&state, &token).await {
+        Ok(Some(user)) => {
+            render_reset_form(pages, &headers, &token, &user.username, &[], StatusCode::OK)
+        }
+        Ok(None) => dead_link(pages, RESET_TITLE, RESET_DEAD),
+        Err(other) => other.into_response(),
+    }
+}
+
+fn render_reset_form(
+    pages: &Pages,
+    headers: &HeaderMap,
+    token: &str,
+    username: &str,
+    errors: &[String],
+    status: StatusCode,
+) -> Response {
+    let csrf = pages.form_token(headers);
+    let page = pages.page(
+        status,
+        "reset_password.html",
+        context! {
+            title => RESET_TITLE,
+            username => username,
+            token => token,
+            csrf_token => &csrf.value,
+            errors => errors.to_vec(),
+        },
+    );
+    with_cookie(page, csrf.set_cookie)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let pages = &state.pages;
+    let Some(submitted) = form::<ResetForm>(&headers, &body) else {
+        return pages.message(
+            StatusCode::BAD_REQUEST,
+            RESET_TITLE,
+            "error",
+            "The form could not be read. Open the link from the email again.",
+            None,
+        );
+    };
+    if !pages.form_is_genuine(&headers, &submitted.csrf_token) {
+        return forged_form(pages);
+    }
+    let user = match crate::auth::reset::reset_token_user(&state, &submitted.token).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return dead_link(pages, RESET_TITLE, RESET_DEAD),
+        Err(other) => return other.into_response(),
+    };
+    let again = |errors: &[String]| {
+        render_reset_form(
+            pages,
+            &headers,
+            &submitted.token,
+            &user.username,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
+    if submitted.new_password != submitted.confirm_password {
+        return again(&["The two passwords are not the same.".to_owned()]);
+    }
+    let outcome = crate::auth::reset::confirm_reset(
+        &state,
+        &submitted.token,
+        &submitted.new_password,
+        &client,
+    )
+    .await;
+    match outcome {
+        Ok(()) => pages.message(
+            StatusCode::OK,
+            "Password changed",
+            "success",
+            "Your new password is set and every session of the account was signed out. Sign in with the new password.",
+            None,
+        ),
+        Err(ApiError::Validation(errors)) => {
+            let messages: Vec<String> = errors
+                .into_iter()
+                .map(|e| format!("The password {}.", e.message.trim_end_matches('.')))
+                .collect();
+            again(&messages)
+        }
+        Err(ApiError::BadToken(_)) => dead_link(pages, RESET_TITLE, RESET_DEAD),
+        Err(other) => failure_page(pages, RESET_TITLE, other),
+    }
+}
+
+const CONFIRM_TITLE: &str = "Confirm your new email address";
+const CONFIRM_DEAD: &str = "If you still want the change, ask for it again from your account.";
+
+async fn confirm_email_change(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let pages = &state.pages;
+    let Some(token) = link_token(query.as_deref()) else {
+        return dead_link(pages, CONFIRM_TITLE, CONFIRM_DEAD);
+    };
+    match email_change::confirm(&state, &token, &client).await {
+        Ok(user) => pages.message(
+            StatusCode::OK,
+            "Email address changed",
+            "success",
+            &format!("{} is now the address of your account.", user.email),
+            None,
+        ),
+        Err(ApiError::BadToken(_)) => dead_link(pages, CONFIRM_TITLE, CONFIRM_DEAD),
+        Err(other) => failure_page(pages, CONFIRM_TITLE, other),
+    }
+}
+
+const CANCEL_TITLE: &str = "Cancel the email change";
+const CANCEL_DEAD: &str = "If your account's address was changed without you, reset your password or contact the administrators.";
+
+async fn cancel_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let pages = &state.pages;
+    let Some(token) = link_token(query.as_deref()) else {
+        return dead_link(pages, CANCEL_TITLE, CANCEL_DEAD);
+    };
+    match email_change::cancel_token_is_live(&state, &token).await {
+        Ok(true) => {
+            let csrf = pages.form_token(&headers);
+            let page = pages.page(
+                StatusCode::OK,
+                "cancel_email_change.html",
+                context! { title => CANCEL_TITLE, token => &token, csrf_token => &csrf.value },
+            );
+            with_cookie(page, csrf.set_cookie)
+        }
+        Ok(false) => dead_link(pages, CANCEL_TITLE, CANCEL_DEAD),
+        Err(other) => other.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CancelForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+async fn cancel_email_change(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let pages = &state.pages;
+    let Some(submitted) = form::<CancelForm>(&headers, &body) else {
+        return dead_link(pages, CANCEL_TITLE, CANCEL_DEAD);
+    };
+    if !pages.form_is_genuine(&headers, &submitted.csrf_token) {
+        return forged_form(pages);
+    }
+    match email_change::cancel(&state, &submitted.token, &client).await {
+        Ok(Cancelled::Withdrawn) => pages.message(
+            StatusCode::OK,
+            "Email change cancelled",
+            "success",
+            "The change is cancelled: your account keeps this address.",
+            None,
+        ),
+        Ok(Cancelled::Undone { .. }) => pages.message(
+            StatusCode::OK,
+            "Email change undone",
+            "success",
+            "Your account has this address again and every session of it was signed out.",
+            Some("Whoever changed it knew your password: reset it now with “Forgot password”."),
+        ),
+        Err(ApiError::BadToken(_)) => dead_link(pages, CANCEL_TITLE, CANCEL_DEAD),
+        Err(other) => failure_page(pages, CANCEL_TITLE, other),
+    }
+}
