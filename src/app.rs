@@ -1,71 +1,35 @@
-//! The application: shared state, the router with its middleware, background tasks,
-//! and serving with graceful shutdown. `Application::build` does all start-up work once
-//! (database, migrations, keys, hashing pool, OpenAPI document) so that the request
-//! path does none of it; tests build the same application on a fresh database.
+//! The application: the router with its middleware, background tasks, and serving with
+//! graceful shutdown. `Application::build` does all start-up work once (database,
+//! migrations, keys, hashing pool, OpenAPI document) and wires the features together, so
+//! that the request path does none of it; tests build the same application on a fresh
+//! database.
 
 use std::net::SocketAddr;
-use std::ops::Deref;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::auth::cache::AuthCache;
-use crate::auth::keys::{self, KeySet};
-use crate::auth::password::PasswordHasher;
-use crate::auth::rotation::RotationQueue;
+use crate::accounts::preferences::PreferencesSchema;
 use crate::auth::sessions;
-use crate::auth::tokens::TokenService;
 use crate::clock::Clock;
+use crate::coherence::ChangeFeed;
+use crate::coherence::cache::AuthCache;
 use crate::config::Config;
-use crate::crypto::{Cipher, load_or_create_key_file};
+use crate::crypto::{Cipher, encryption_key};
 use crate::db::Db;
-use crate::db::changes::{self, ChangeFeed};
-use crate::http::middleware;
-use crate::http::ratelimit::{self, AuthRateLimiter};
+use crate::http::{middleware, ratelimit};
+use crate::mail::Mailer;
+use crate::passwords::PasswordHasher;
+use crate::ratelimit::AuthRateLimiter;
+use crate::state::{App, AppState};
 use crate::system::{self, openapi::ApiDoc};
-use crate::users::preferences::PreferencesSchema;
-
-/// Everything a request handler may need, built once at start-up.
-pub struct App {
-    pub config: Config,
-    pub db: Db,
-    pub clock: Arc<dyn Clock>,
-    pub hasher: PasswordHasher,
-    pub tokens: TokenService,
-    pub cipher: Cipher,
-    /// The compiled preferences JSON Schema (`PREFERENCES_SCHEMA` or the built-in one).
-    pub preferences: PreferencesSchema,
-    pub metrics: PrometheusHandle,
-    pub started: Instant,
-    /// Verified tokens, sessions and accounts, kept coherent by `changes`.
-    pub auth_cache: Arc<AuthCache>,
-    pub changes: Arc<ChangeFeed>,
-    /// Outgoing mail (templates, transport, worker wake-up); dropping it stops the worker.
-    pub mail: crate::mail::Mailer,
-    /// Refresh-token rotations, run in batches; dropping it stops the batching task.
-    pub rotations: RotationQueue,
-    /// The per-client budget of the authentication endpoints, spent by the middleware
-    /// for the login endpoints and by password confirmations behind a bearer token.
-    pub rate_limiter: Arc<AuthRateLimiter>,
-    /// The HTML pages' templates (the links in mails open them).
-    pub pages: crate::web::Pages,
-}
-
-/// Cheap-to-clone handle on [`App`], the router's state.
-#[derive(Clone)]
-pub struct AppState(pub Arc<App>);
-
-impl Deref for AppState {
-    type Target = App;
-    fn deref(&self) -> &App {
-        &self.0
-    }
-}
+use crate::tokens::access::TokenService;
+use crate::tokens::keys::{self, KeySet};
+use crate::tokens::rotation::RotationQueue;
 
 /// A built application: its state and its router, ready to serve.
 pub struct Application {
@@ -97,32 +61,38 @@ impl Application {
         db.open_pool_in_background();
         db.checkpoint_in_background();
         let cipher = Cipher::new(&encryption_key(&config)?);
-        let key_set = match &config.jwt_secret_key {
+        let key_set = match &config.tokens.jwt_secret_key {
             Some(secret) => KeySet::hs256(secret.expose()),
             None => {
-                keys::load_or_create(&db, &cipher, clock.now(), config.access_token_ttl).await?
+                keys::load_or_create(&db, &cipher, clock.now(), config.tokens.access_ttl).await?
             }
         };
         let tokens = TokenService::new(
-            config.jwt_issuer.clone(),
-            config.jwt_audience.clone(),
-            config.access_token_ttl,
+            config.tokens.issuer.clone(),
+            config.tokens.audience.clone(),
+            config.tokens.access_ttl,
             key_set,
         );
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1);
-        let hasher = PasswordHasher::new(config.hash_cost, cores)?;
-        let auth_cache = Arc::new(AuthCache::new(config.access_token_ttl));
+        let hasher = PasswordHasher::new(config.passwords.cost, cores)?;
+        let auth_cache = Arc::new(AuthCache::new(config.tokens.access_ttl));
         let changes = ChangeFeed::start(&db, auth_cache.clone()).await?;
-        let mail = crate::mail::Mailer::new(&config)?;
+        let mail = Mailer::new(
+            &config,
+            db.clone(),
+            clock.clone(),
+            cipher.clone(),
+            Arc::new(crate::auth::reset::ResetMails),
+        )?;
         let rotations =
             RotationQueue::start(db.clone(), clock.clone(), sessions::refresh_ttl(&config));
         let rate_limiter = Arc::new(AuthRateLimiter::new(&config, clock.clone())?);
         rate_limiter.spawn_upkeep();
         tracing::debug!(store = rate_limiter.store(), "authentication rate limits");
 
-        let pages = crate::web::Pages::new(&config.public_url)?;
+        let pages = crate::web::Pages::new(&config.http.public_url)?;
         let state = AppState(Arc::new(App {
             config,
             db,
@@ -138,16 +108,15 @@ impl Application {
             mail,
             rotations,
             rate_limiter: rate_limiter.clone(),
-            pages,
         }));
         let (routes, openapi) = api_routes().split_for_parts();
         let router = middleware::stack(
             system::docs::with_docs(routes, openapi)
-                .merge(crate::web::router())
                 .with_state(state.clone())
+                .merge(crate::web::router(state.clone(), pages))
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),
-                    changes::sync_after_writes,
+                    middleware::sync_after_writes,
                 ))
                 .layer(axum::middleware::from_fn_with_state(
                     rate_limiter,
@@ -176,7 +145,7 @@ impl Application {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let drain = self.state.config.shutdown_drain;
+        let drain = self.state.config.http.shutdown_drain;
         let signalled = Arc::new(tokio::sync::Notify::new());
         let notify = signalled.clone();
         let service = self
@@ -224,24 +193,9 @@ impl Application {
 pub async fn migrate(
     db: &Db,
     now: chrono::DateTime<chrono::Utc>,
-) -> anyhow::Result<Option<crate::users::email::CanonicalReport>> {
+) -> anyhow::Result<Option<crate::accounts::email::CanonicalReport>> {
     db.migrate().await?;
-    crate::users::email::canonicalise_stored(db, now).await
-}
-
-/// `ENCRYPTION_KEY`, or in development a key generated once into a file beside the database.
-pub(crate) fn encryption_key(config: &Config) -> anyhow::Result<[u8; 32]> {
-    if let Some(key) = config.encryption_key {
-        return Ok(key);
-    }
-    let path = config.key_file_path();
-    let (key, created) = load_or_create_key_file(&path)?;
-    if created {
-        tracing::warn!(path = %path.display(), "ENCRYPTION_KEY is not set: generated a development key file (owner-only); set ENCRYPTION_KEY in production");
-    } else {
-        tracing::warn!(path = %path.display(), "ENCRYPTION_KEY is not set: using the development key file");
-    }
-    Ok(key)
+    crate::accounts::email::canonicalise_stored(db, now).await
 }
 
 /// Runs `task` every `period` for as long as the application exists.
@@ -269,16 +223,16 @@ fn spawn_background_tasks(state: &AppState) {
             tracing::warn!(error = %e, "periodic cleanup failed");
         }
     });
-    if state.config.jwt_secret_key.is_none() {
+    if state.config.tokens.jwt_secret_key.is_none() {
         every(
             state,
-            state.config.key_refresh_interval,
+            state.config.tokens.key_refresh_interval,
             |state| async move {
                 match keys::reload(
                     &state.db,
                     &state.cipher,
                     state.clock.now(),
-                    state.config.access_token_ttl,
+                    state.config.tokens.access_ttl,
                 )
                 .await
                 {
@@ -294,7 +248,7 @@ fn spawn_background_tasks(state: &AppState) {
     every(state, Duration::from_secs(5), |state| async move {
         state.metrics.run_upkeep()
     });
-    crate::mail::delivery::spawn(state);
+    state.mail.spawn_worker();
     every(state, state.config.cleanup_interval, |state| async move {
         if let Err(e) = crate::mail::outbox::purge(&state.db, state.clock.now()).await {
             tracing::warn!(error = %e, "purging sent mail and expired mail tokens failed");

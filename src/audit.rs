@@ -7,8 +7,15 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::db::Exec;
-use crate::http::ClientInfo;
 use crate::on_exec;
+
+/// Who is calling, for sessions and the audit trail: the client address (as resolved
+/// behind trusted proxies by `http::client`) and the user agent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    pub ip: Option<std::net::IpAddr>,
+    pub user_agent: Option<String>,
+}
 
 /// Event names, as stored and as filtered on by `GET /api/v1/admin/audit?event=`.
 pub mod event {

@@ -16,6 +16,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngExt;
 use sha2::{Digest, Sha256};
 
+use crate::config::Config;
+
 const NONCE_LEN: usize = 12;
 
 #[derive(Clone)]
@@ -71,6 +73,21 @@ impl Cipher {
             )
             .map_err(|_| DecryptError)
     }
+}
+
+/// `ENCRYPTION_KEY`, or in development a key generated once into a file beside the database.
+pub fn encryption_key(config: &Config) -> anyhow::Result<[u8; 32]> {
+    if let Some(key) = config.encryption_key {
+        return Ok(key);
+    }
+    let path = config.key_file_path();
+    let (key, created) = load_or_create_key_file(&path)?;
+    if created {
+        tracing::warn!(path = %path.display(), "ENCRYPTION_KEY is not set: generated a development key file (owner-only); set ENCRYPTION_KEY in production");
+    } else {
+        tracing::warn!(path = %path.display(), "ENCRYPTION_KEY is not set: using the development key file");
+    }
+    Ok(key)
 }
 
 /// Loads the development key file, or creates it (owner-only permissions) when missing.

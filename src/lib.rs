@@ -3,6 +3,7 @@
 //! `main.rs` parses the command line; everything else lives here so that the
 //! integration tests build exactly the application the binary serves.
 
+pub mod accounts;
 pub mod achievements;
 pub mod admin;
 pub mod app;
@@ -10,6 +11,7 @@ pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod coherence;
 pub mod config;
 pub mod crypto;
 pub mod db;
@@ -17,11 +19,13 @@ pub mod error;
 pub mod http;
 pub mod mail;
 pub mod maintenance;
+pub mod passwords;
+pub mod patch;
+pub mod ratelimit;
+pub mod state;
 pub mod system;
 pub mod telemetry;
 pub mod text;
+pub mod tokens;
 pub mod users;
 pub mod web;
-
-pub use app::{AppState, Application};
-pub use config::Config;

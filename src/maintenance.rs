@@ -1,7 +1,7 @@
 //! Periodic housekeeping: expired sessions and refresh tokens, stale login-throttle
 //! records. Runs every `CLEANUP_INTERVAL_SECONDS`; tests call [`purge`] directly.
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Deletes what has expired as of the application's clock; returns rows deleted.
 pub async fn purge(state: &AppState) -> Result<u64, sqlx::Error> {

@@ -13,13 +13,13 @@ use uuid::Uuid;
 
 use super::input::{self, Checks, Patch, TextRule};
 use super::{event, is_foreign_key_violation};
-use crate::app::AppState;
+use crate::accounts::model::find_user_or_404;
 use crate::audit::{self, AuditEntry};
 use crate::db::Exec;
 use crate::error::{ApiError, ApiResult, Problem, ResultExt};
 use crate::http::{ApiJson, ApiPath, ApiQuery, AuthUser, ClientInfo, Created, Page, PageQuery};
 use crate::on_exec;
-use crate::users::model::find_user_or_404;
+use crate::state::AppState;
 
 pub const MAX_NAME: usize = 100;
 pub const MAX_DESCRIPTION: usize = 500;
@@ -238,12 +238,9 @@ pub async fn list(
     request_body = AwardBadge,
     responses(
         (status = 201, description = "The badge", body = Badge),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is neither this user nor an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The user already has a badge of this name (ignoring case)", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Validation failed; every failing field is named", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn award(

@@ -10,11 +10,11 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::goals::{Goal, GoalStatus, goal_columns};
-use crate::app::AppState;
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiPath, AuthUser};
 use crate::on_exec;
+use crate::state::AppState;
 
 /// What a check-in came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +92,6 @@ pub async fn check_in(
            ("goal_id" = Uuid, Path, description = "One of this user's goals")),
     responses(
         (status = 200, description = "The goal after the check-in", body = Goal),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is neither this user nor an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such goal of this user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The goal is completed or abandoned", body = Problem, content_type = "application/problem+json"),

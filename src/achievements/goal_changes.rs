@@ -15,12 +15,12 @@ use uuid::Uuid;
 use super::event;
 use super::goals::{DESCRIPTION, Goal, GoalStatus, MAX_STREAK, TITLE, find_goal, goal_columns};
 use super::input::{self, Checks, Patch};
-use crate::app::AppState;
 use crate::audit::{self, AuditEntry};
 use crate::db::Exec;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::http::{ApiJson, ApiPath, AuthUser, ClientInfo};
 use crate::on_exec;
+use crate::state::AppState;
 
 /// Changes to a goal: any writable field; a field left out stays as it is.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -175,11 +175,8 @@ pub async fn update_goal(
     request_body = UpdateGoal,
     responses(
         (status = 200, description = "The goal as changed", body = Goal),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is neither this user nor an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such goal of this user", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Validation failed, or a server-set field was sent; every failing field is named", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn replace(
@@ -207,11 +204,8 @@ pub async fn replace(
     request_body = UpdateGoal,
     responses(
         (status = 200, description = "The goal as changed", body = Goal),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is neither this user nor an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such goal of this user", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Validation failed, or a server-set field was sent; every failing field is named", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn patch(

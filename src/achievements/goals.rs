@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::input::{self, Checks, Patch, TextRule};
 use super::{event, is_foreign_key_violation};
-use crate::app::AppState;
+use crate::accounts::model::find_user_or_404;
 use crate::audit::{self, AuditEntry};
 use crate::db::Exec;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
@@ -21,7 +21,7 @@ use crate::http::{
     ApiJson, ApiPath, ApiQuery, AuthUser, ClientInfo, Created, NoContent, Page, PageQuery,
 };
 use crate::on_exec;
-use crate::users::model::find_user_or_404;
+use crate::state::AppState;
 
 pub const MAX_TITLE: usize = 200;
 pub const MAX_DESCRIPTION: usize = 2000;
@@ -315,11 +315,8 @@ pub async fn list(
     request_body = CreateGoal,
     responses(
         (status = 201, description = "The goal", body = Goal),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is neither this user nor an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Validation failed; every failing field is named", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create(
@@ -360,7 +357,6 @@ pub async fn create(
            ("goal_id" = Uuid, Path, description = "One of this user's goals")),
     responses(
         (status = 204, description = "The goal is deleted"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The caller is neither this user nor an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such goal of this user", body = Problem, content_type = "application/problem+json"),
     ))]

@@ -5,36 +5,11 @@
 
 use axum::http::Uri;
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::error::FieldError;
+pub use crate::patch::Patch;
 use crate::text::{Lines, refusal};
-
-/// A field of a partial update: left out, explicitly `null`, or given.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum Patch<T> {
-    #[default]
-    Absent,
-    Null,
-    Value(T),
-}
-
-impl<T> Patch<T> {
-    pub fn is_absent(&self) -> bool {
-        matches!(self, Patch::Absent)
-    }
-}
-
-/// Used with `#[serde(default)]`: a missing key stays `Absent`, `null` becomes `Null`.
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(match Option::<T>::deserialize(deserializer)? {
-            None => Patch::Null,
-            Some(value) => Patch::Value(value),
-        })
-    }
-}
 
 /// Collects every failing field of one request.
 #[derive(Debug, Default)]

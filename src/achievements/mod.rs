@@ -18,9 +18,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::db::Exec;
 use crate::on_exec;
+use crate::state::AppState;
 
 /// Audit events of this feature (stored in `audit_events.event`, filterable by name).
 pub mod event {

@@ -9,13 +9,13 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::accounts::model::{Role, Tier, User, find_user_or_404};
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::sessions::{reason, revoke_user_sessions};
 use crate::error::{ApiResult, Problem};
 use crate::http::{AdminUser, ApiJson, ApiPath, ClientInfo, NoContent};
+use crate::state::AppState;
 use crate::users::account::ensure_not_last_admin;
-use crate::users::model::{Role, Tier, User, find_user_or_404};
 use crate::users::premium::set_tier;
 use crate::{on_exec, user_columns};
 
@@ -39,12 +39,9 @@ pub struct AdminAccountUpdate {
     params(("user_id" = Uuid, Path, description = "The account's id")),
     responses(
         (status = 200, description = "The updated account", body = User),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "This would leave no active administrator", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Validation failed or an unknown field (named)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn patch_user(
@@ -125,7 +122,6 @@ pub async fn patch_user(
     params(("user_id" = Uuid, Path, description = "The account's id")),
     responses(
         (status = 204, description = "Every session revoked"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
     ))]

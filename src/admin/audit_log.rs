@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::http::{AdminUser, ApiQuery, Page, PageQuery};
 use crate::on_exec;
+use crate::state::AppState;
 
 const MAX_EVENT_NAME: usize = 64;
 
@@ -56,7 +56,6 @@ pub struct AuditQuery {
 #[utoipa::path(get, path = "/audit", tag = "admin", security(("bearer" = [])), params(AuditQuery),
     responses(
         (status = 200, description = "A page of events", body = Page<AuditEvent>),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad parameter (named)", body = Problem, content_type = "application/problem+json"),
     ))]

@@ -7,10 +7,10 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::accounts::model::User;
 use crate::crypto::{random_token, token_hash};
 use crate::db::{Exec, Tx};
 use crate::on_exec;
-use crate::users::model::User;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {

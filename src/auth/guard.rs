@@ -16,25 +16,15 @@ use std::net::IpAddr;
 
 use uuid::Uuid;
 
-use super::lockout::{self, Attempt};
-use super::password::Verification;
-use crate::app::AppState;
+use super::lockout::{self, Attempt, account_throttle_key, identifier_throttle_key};
+use crate::accounts::model::{User, find_login_candidate};
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Tx;
 use crate::error::{ApiError, ApiResult};
 use crate::http::ClientInfo;
-use crate::http::ratelimit::Decision;
-use crate::users::model::{User, find_login_candidate, login_key};
-
-/// The lockout key of a login identifier (an email in its canonical form).
-pub fn identifier_throttle_key(identifier: &str) -> String {
-    format!("login:{}", login_key(identifier))
-}
-
-/// The lockout key of an account, shared by every spelling of it.
-pub fn account_throttle_key(user_id: Uuid) -> String {
-    format!("account:{user_id}")
-}
+use crate::passwords::Verification;
+use crate::ratelimit::{Decision, too_many_requests};
+use crate::state::AppState;
 
 /// Why a login's password check did not let it in.
 pub enum LoginRefused {
@@ -206,7 +196,7 @@ pub async fn confirm_password(
     }
     let ip = client.ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
     if let Decision::Limited { retry_after } = state.rate_limiter.check(ip).await {
-        return Err(crate::http::ratelimit::too_many_requests(retry_after));
+        return Err(too_many_requests(retry_after));
     }
     let account = account_throttle_key(user.id);
     if let Attempt::Locked { retry_after_secs } = lockout::begin_attempt(

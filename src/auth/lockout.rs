@@ -15,11 +15,24 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use uuid::Uuid;
+
+use crate::accounts::model::login_key;
 use crate::config::Config;
 use crate::db::Exec;
 use crate::on_exec;
 
 pub const MAX_LOCK: Duration = Duration::from_secs(15 * 60);
+
+/// The lockout key of a login identifier (an email in its canonical form).
+pub fn identifier_throttle_key(identifier: &str) -> String {
+    format!("login:{}", login_key(identifier))
+}
+
+/// The lockout key of an account, shared by every spelling of it.
+pub fn account_throttle_key(user_id: Uuid) -> String {
+    format!("account:{user_id}")
+}
 
 /// Whether a login attempt for an identifier may check its password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,9 +57,9 @@ pub async fn begin_attempt(
     // Attempts counted this long ago were settled, or never will be (the process stopped
     // while checking them): a full count that old is not holding anyone back any more.
     let abandoned = now
-        - chrono::Duration::from_std(config.request_timeout.max(Duration::from_secs(60)))
+        - chrono::Duration::from_std(config.http.request_timeout.max(Duration::from_secs(60)))
             .unwrap_or(chrono::Duration::minutes(1));
-    let max = config.login_max_failures as i32;
+    let max = config.passwords.max_failures as i32;
     on_exec!(ex, c => {
         // One statement, so that two first attempts at the same moment both count: the
         // one whose insert conflicts with the other's row increments it instead.
@@ -104,7 +117,7 @@ pub async fn record_failure(
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<u64>, sqlx::Error> {
-    let max = config.login_max_failures as i32;
+    let max = config.passwords.max_failures as i32;
     on_exec!(ex, c => {
         let counted: Option<(i32, i32)> = sqlx::query_as(
             "SELECT failures, lock_count FROM login_throttle WHERE identifier = $1")
@@ -115,7 +128,7 @@ pub async fn record_failure(
         if failures < max {
             return Ok(None);
         }
-        let length = lock_duration(config.login_lockout, lock_count.max(0) as u32);
+        let length = lock_duration(config.passwords.lockout, lock_count.max(0) as u32);
         let until = now + chrono::Duration::from_std(length).unwrap_or(chrono::Duration::minutes(15));
         let locked = sqlx::query(
             "UPDATE login_throttle SET failures = 0, lock_count = lock_count + 1, locked_until = $2 WHERE identifier = $1 AND failures >= $3")
@@ -153,14 +166,14 @@ pub async fn clear(ex: impl Into<Exec<'_>>, key: &str) -> Result<(), sqlx::Error
 /// stay locked).
 pub async fn clear_account(
     ex: impl Into<Exec<'_>>,
-    user_id: uuid::Uuid,
+    user_id: Uuid,
     username: &str,
     email: &str,
 ) -> Result<(), sqlx::Error> {
     on_exec!(ex, c => sqlx::query("DELETE FROM login_throttle WHERE identifier IN ($1, $2, $3)")
-        .bind(super::guard::account_throttle_key(user_id))
-        .bind(super::guard::identifier_throttle_key(username))
-        .bind(super::guard::identifier_throttle_key(email))
+        .bind(account_throttle_key(user_id))
+        .bind(identifier_throttle_key(username))
+        .bind(identifier_throttle_key(email))
         .execute(c)
         .await
         .map(|r| r.rows_affected()))?;

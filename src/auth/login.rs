@@ -14,15 +14,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::guard::{self, LoginRefused};
-use super::sessions::{self, Device, Refreshed, TokenPair, token_pair};
-use crate::app::AppState;
+use super::refresh;
+use super::sessions::{self, Device, TokenPair, token_pair};
+use crate::accounts::model::User;
 use crate::audit::{self, AuditEntry, event};
-use crate::db::changes::CacheUnaffected;
+use crate::coherence::CacheUnaffected;
 use crate::error::{ApiError, ApiResult, AuthProblem, FieldError, Problem};
-use crate::http::{ApiJson, ClientInfo};
+use crate::http::{ApiJson, ClientInfo, no_store};
 use crate::on_exec;
+use crate::state::AppState;
 use crate::text::{Lines, refusal};
-use crate::users::model::User;
 
 const MAX_IDENTIFIER: usize = 254;
 const MAX_PASSWORD_INPUT: usize = 4096;
@@ -68,7 +69,7 @@ pub async fn password_login(
         .await?;
     }
     let issued = sessions::start_session(state, &mut tx, user.id, device, now).await?;
-    crate::users::model::record_login(&mut tx, user.id, now).await?;
+    crate::accounts::model::record_login(&mut tx, user.id, now).await?;
     let entry = AuditEntry::by_owner(event::LOGIN_SUCCESS, user.id, &device.client)
         .with_detail(serde_json::json!({"session_id": issued.session_id}));
     audit::record(&mut tx, now, entry).await?;
@@ -134,14 +135,6 @@ fn check_login_request(body: &LoginRequest) -> Result<&str, ApiError> {
     }
 }
 
-/// Responses that carry tokens must not be stored by caches (RFC 6749 §5.1).
-pub(crate) fn no_store(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    response
-}
-
 /// Log in with a username or email and a password
 ///
 /// Starts a session (one per device) and answers an access token and a refresh token.
@@ -152,7 +145,6 @@ pub(crate) fn no_store(mut response: Response) -> Response {
     responses(
         (status = 200, description = "Logged in", body = TokenPair, headers(("Cache-Control" = String, description = "no-store"))),
         (status = 401, description = "Invalid credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Validation failed", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Identifier locked or rate limited; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
@@ -248,7 +240,6 @@ pub struct TokenForm {
     responses(
         (status = 200, description = "Token issued", body = OAuthToken),
         (status = 400, description = "RFC 6749 error: invalid_request, invalid_grant, unsupported_grant_type", body = OAuthError),
-        (status = 415, description = "Not a form body", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Identifier locked or rate limited; see Retry-After", body = OAuthError),
     ))]
 pub async fn token(
@@ -343,8 +334,8 @@ pub async fn token(
                     "refresh_token is required",
                 ));
             };
-            match sessions::rotate_refresh_token(&state, refresh_token, &client).await? {
-                Refreshed::Rotated { user, issued } => {
+            match refresh::rotate_refresh_token(&state, refresh_token, &client).await? {
+                refresh::Refreshed::Rotated { user, issued } => {
                     metrics::counter!("roster_token_refreshes_total", "result" => "rotated")
                         .increment(1);
                     let mut response = no_store(
@@ -355,7 +346,7 @@ pub async fn token(
                     response.extensions_mut().insert(CacheUnaffected);
                     Ok(response)
                 }
-                Refreshed::Reused { .. } => {
+                refresh::Refreshed::Reused { .. } => {
                     metrics::counter!("roster_token_refreshes_total", "result" => "reused")
                         .increment(1);
                     Ok(oauth_error(
@@ -364,7 +355,7 @@ pub async fn token(
                         "the refresh token was already used; the session is revoked",
                     ))
                 }
-                Refreshed::Invalid => {
+                refresh::Refreshed::Invalid => {
                     metrics::counter!("roster_token_refreshes_total", "result" => "invalid")
                         .increment(1);
                     Ok(oauth_error(

@@ -2,29 +2,27 @@
 //! logout, sessions, password change and reset, email verification, and the signing
 //! keys behind access tokens.
 
-pub mod cache;
+pub mod authenticate;
 pub mod credentials;
+pub mod devices;
 pub mod email_tokens;
 pub mod guard;
-pub mod keys;
 pub mod lockout;
 pub mod login;
-pub mod password;
+pub mod password_change;
+pub mod refresh;
 pub mod register;
 pub mod reset;
-pub mod rotation;
 pub mod sessions;
-pub mod tokens;
 pub mod verify;
 
 use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
-use crate::error::Problem;
+use crate::accounts::model::User;
 use crate::http::AuthUser;
-use crate::users::model::User;
+use crate::state::AppState;
 
 /// Routes under `/api/v1/auth`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -32,13 +30,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(register::register))
         .routes(routes!(login::login))
         .routes(routes!(login::token))
-        .routes(routes!(sessions::refresh))
-        .routes(routes!(sessions::logout))
-        .routes(routes!(sessions::logout_all))
+        .routes(routes!(refresh::refresh))
+        .routes(routes!(devices::logout))
+        .routes(routes!(devices::logout_all))
         .routes(routes!(me))
-        .routes(routes!(sessions::list_sessions))
-        .routes(routes!(sessions::delete_session))
-        .routes(routes!(credentials::change_password))
+        .routes(routes!(devices::list_sessions))
+        .routes(routes!(devices::delete_session))
+        .routes(routes!(password_change::change_password))
         .routes(routes!(reset::password_reset_request))
         .routes(routes!(reset::password_reset_confirm))
         .routes(routes!(verify::verify_email_request))
@@ -49,7 +47,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/me", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = User),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn me(caller: AuthUser) -> Json<User> {
     Json(caller.user)

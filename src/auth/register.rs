@@ -10,13 +10,13 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::credentials::set_password;
-use super::password::check_policy_off_thread;
-use crate::app::AppState;
+use crate::accounts::fields::{collect, parse_email, parse_full_name, parse_username};
+use crate::accounts::model::{NewUser, Role, User, duplicate_account, insert_user, taken_fields};
 use crate::audit::{self, AuditEntry, event};
 use crate::error::{ApiError, ApiResult, FieldError, Problem, ResultExt};
 use crate::http::{ApiJson, ClientInfo};
-use crate::users::fields::{collect, parse_email, parse_full_name, parse_username};
-use crate::users::model::{NewUser, Role, User, duplicate_account, insert_user, taken_fields};
+use crate::passwords::check_policy_off_thread;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -71,7 +71,7 @@ pub async fn register(
             .collect();
         errors.extend(
             check_policy_off_thread(
-                &state.config.password_policy,
+                &state.config.passwords.policy,
                 &body.password,
                 personal,
                 "password",
@@ -112,10 +112,10 @@ pub async fn register(
     let user = insert_user(&mut tx, &new_user, now)
         .await
         .on_unique_violation(duplicate_account)?;
-    set_password(&mut tx, user.id, &hash, state.config.password_history, now).await?;
+    set_password(&mut tx, user.id, &hash, state.config.passwords.history, now).await?;
     // Over the per-address mail limit the account is still created; the user can ask
     // for the mail again later (POST /verify-email-request).
-    crate::mail::queue_verification_email(&mut tx, &state, &user).await?;
+    crate::auth::verify::queue_verification_email(&mut tx, &state, &user).await?;
     audit::record(
         &mut tx,
         now,

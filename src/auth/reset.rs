@@ -4,7 +4,7 @@
 //! its answer or by its timing. So the request does the same work for every address:
 //! one account lookup (for the audit trail), the per-address quota, one outbox row
 //! holding only the address, the audit row, one commit. Everything that differs
-//! happens later in the mail worker ([`compose_reset_mail`]): it finds the account,
+//! happens later in the mail worker ([`ResetMails`]): it finds the account,
 //! replaces its reset token and stores the message, in one transaction, or abandons
 //! the row when no active account has the address.
 //!
@@ -19,6 +19,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -27,17 +28,16 @@ use super::credentials::{check_new_password, recent_hashes, set_password};
 use super::email_tokens::{self, Purpose};
 use super::lockout;
 use super::sessions::{reason, revoke_user_sessions};
-use crate::app::AppState;
+use crate::accounts::fields::parse_email;
+use crate::accounts::model::{User, find_user};
 use crate::audit::{self, AuditEntry, event};
-use crate::crypto::Cipher;
 use crate::db::Tx;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::http::{ApiJson, ClientInfo, NoContent};
-use crate::mail::MailKind;
 use crate::mail::outbox::{self, NewMail, Quota};
-use crate::mail::templates::{Composed, Composer, PasswordChange};
-use crate::users::fields::parse_email;
-use crate::users::model::{User, find_user};
+use crate::mail::templates::{Composer, PasswordChange};
+use crate::mail::{LateComposer, LateMessage, MailKind};
+use crate::state::AppState;
 use crate::{on_exec, user_columns};
 
 /// The body of a `202 Accepted` for a queued email.
@@ -97,25 +97,26 @@ pub async fn password_reset_request(
         &mut tx,
         &email,
         MailKind::PasswordReset,
-        state.config.mail_per_address_per_hour,
+        state.config.mail.per_address_per_hour,
         now,
     )
     .await?;
     let queued = quota == Quota::Available;
     if queued {
-        outbox::enqueue(
-            &mut tx,
-            &state.cipher,
-            NewMail {
-                kind: MailKind::PasswordReset,
-                user_id,
-                recipient: &email,
-                message: None,
-                discard_after: None,
-            },
-            now,
-        )
-        .await?;
+        state
+            .mail
+            .queue(
+                &mut tx,
+                NewMail {
+                    kind: MailKind::PasswordReset,
+                    user_id,
+                    recipient: &email,
+                    message: None,
+                    discard_after: None,
+                },
+                now,
+            )
+            .await?;
     }
     let entry = AuditEntry {
         event: event::PASSWORD_RESET_REQUEST,
@@ -137,33 +138,40 @@ pub async fn password_reset_request(
     ))
 }
 
-/// Composes a queued reset request (called by the mail worker, which holds the row's
-/// lease): finds the active account with `address`, replaces its reset token with a
-/// new one and stores the sealed message in the outbox row, all in `tx`. `None` when
-/// no active account has the address.
-pub async fn compose_reset_mail(
-    tx: &mut Tx,
-    composer: &Composer,
-    cipher: &Cipher,
-    outbox_id: Uuid,
-    address: &str,
-    now: DateTime<Utc>,
-) -> ApiResult<Option<Composed>> {
-    // Serialises token replacement for this address across instances.
-    outbox::lock_recipient(tx, address, now).await?;
-    let user = on_exec!(&mut *tx, c => sqlx::query_as::<_, User>(concat!(
-        "SELECT ", user_columns!(), " FROM users WHERE email = $1 AND is_active"))
-        .bind(address)
-        .fetch_optional(c)
-        .await)?;
-    let Some(user) = user else {
-        return Ok(None);
-    };
-    let issued = email_tokens::issue(tx, Purpose::PasswordReset, &user, now).await?;
-    let message =
-        composer.password_reset(&user, &issued.token, Purpose::PasswordReset.ttl_text())?;
-    outbox::set_message(tx, cipher, outbox_id, user.id, &message, issued.expires_at).await?;
-    Ok(Some(message))
+/// Composes the reset mails that `password_reset_request` queued without a body, when
+/// the mail worker sends them (handed to the mailer at start-up): finds the active
+/// account with the address, replaces its reset token with a new one and renders the
+/// message, in the worker's transaction. `None` when no active account has the address.
+pub struct ResetMails;
+
+impl LateComposer for ResetMails {
+    fn compose<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        composer: &'a Composer,
+        _kind: MailKind,
+        address: &'a str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, anyhow::Result<Option<LateMessage>>> {
+        Box::pin(async move {
+            let user = on_exec!(&mut *tx, c => sqlx::query_as::<_, User>(concat!(
+                "SELECT ", user_columns!(), " FROM users WHERE email = $1 AND is_active"))
+                .bind(address)
+                .fetch_optional(c)
+                .await)?;
+            let Some(user) = user else {
+                return Ok(None);
+            };
+            let issued = email_tokens::issue(tx, Purpose::PasswordReset, &user, now).await?;
+            let message =
+                composer.password_reset(&user, &issued.token, Purpose::PasswordReset.ttl_text())?;
+            Ok(Some(LateMessage {
+                user_id: user.id,
+                message,
+                discard_after: issued.expires_at,
+            }))
+        })
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -247,7 +255,7 @@ pub async fn confirm_reset(
         .filter(|u| u.is_active && u.email == token.email)
         .ok_or_else(bad)?;
 
-    let hashes = recent_hashes(&state.db, user.id, state.config.password_history).await?;
+    let hashes = recent_hashes(&state.db, user.id, state.config.passwords.history).await?;
     check_new_password(state, &user, new_password, &hashes, "new_password").await?;
     let hash = state.hasher.hash(new_password).await?;
 
@@ -266,13 +274,15 @@ pub async fn confirm_reset(
     if !claimed || same_address != 1 {
         return Err(bad());
     }
-    set_password(&mut tx, user.id, &hash, state.config.password_history, now).await?;
+    set_password(&mut tx, user.id, &hash, state.config.passwords.history, now).await?;
     let revoked = revoke_user_sessions(&mut tx, user.id, None, reason::PASSWORD_RESET, now).await?;
     lockout::clear_account(&mut tx, user.id, &user.username, &user.email).await?;
     let entry = AuditEntry::by_owner(event::PASSWORD_RESET, user.id, client)
         .with_detail(serde_json::json!({"sessions_revoked": revoked}));
     audit::record(&mut tx, now, entry).await?;
-    crate::mail::queue_password_changed_notice(&mut tx, state, &user, PasswordChange::Reset, now)
+    state
+        .mail
+        .queue_password_changed(&mut tx, &user, PasswordChange::Reset, now)
         .await?;
     tx.commit().await?;
     state.mail.wake();

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::email_tokens::{self, Purpose};
 use super::reset::MailAccepted;
-use crate::app::AppState;
+use crate::accounts::model::User;
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Tx;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -20,11 +20,11 @@ use crate::http::{ApiJson, AuthUser, ClientInfo, NoContent};
 use crate::mail::outbox::{self, NewMail, Quota};
 use crate::mail::{Enqueued, MailKind};
 use crate::on_exec;
-use crate::users::model::User;
+use crate::state::AppState;
 
 /// Queues a verification mail to `user.email` inside the caller's transaction: a new
 /// token bound to the user and that address (older unused tokens of the user stop
-/// working) and the outbox row. Call [`crate::mail::Mailer::wake`] after committing.
+/// working) and the outbox row. Call the mailer's `wake` after committing.
 ///
 /// The email-change path calls this with the account as updated (new address,
 /// `email_verified` false) in the transaction that changed it. Over the per-address
@@ -39,7 +39,7 @@ pub async fn queue_verification_email(
         tx,
         &user.email,
         MailKind::EmailVerification,
-        state.config.mail_per_address_per_hour,
+        state.config.mail.per_address_per_hour,
         now,
     )
     .await?;
@@ -52,19 +52,20 @@ pub async fn queue_verification_email(
         &issued.token,
         Purpose::EmailVerification.ttl_text(),
     )?;
-    outbox::enqueue(
-        tx,
-        &state.cipher,
-        NewMail {
-            kind: MailKind::EmailVerification,
-            user_id: Some(user.id),
-            recipient: &user.email,
-            message: Some(&message),
-            discard_after: Some(issued.expires_at),
-        },
-        now,
-    )
-    .await?;
+    state
+        .mail
+        .queue(
+            tx,
+            NewMail {
+                kind: MailKind::EmailVerification,
+                user_id: Some(user.id),
+                recipient: &user.email,
+                message: Some(&message),
+                discard_after: Some(issued.expires_at),
+            },
+            now,
+        )
+        .await?;
     Ok(Enqueued::Queued)
 }
 
@@ -78,7 +79,6 @@ pub async fn queue_verification_email(
 #[utoipa::path(post, path = "/verify-email-request", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 202, description = "A verification email is queued", body = MailAccepted),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The address is already verified", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many verification mails to this address this hour (or rate limited); see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -101,7 +101,7 @@ pub async fn verify_email_request(
             retry_after_secs,
             detail: format!(
                 "this address was sent {} verification emails in the last hour",
-                state.config.mail_per_address_per_hour
+                state.config.mail.per_address_per_hour
             ),
         });
     }

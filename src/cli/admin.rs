@@ -1,14 +1,14 @@
 //! `roster create-admin`: creates an administrator, or promotes an existing account.
 
+use crate::accounts::fields::{parse_email, parse_username};
+use crate::accounts::model::{NewUser, Role, User, duplicate_account, insert_user};
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::credentials::set_password;
-use crate::auth::password::check_policy;
 use crate::error::FieldError;
 use crate::on_exec;
-use crate::users::fields::{parse_email, parse_username};
-use crate::users::model::{NewUser, Role, User, duplicate_account, insert_user};
+use crate::passwords::check_policy;
 
-use super::Context;
+use super::context::Context;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminOutcome {
@@ -70,7 +70,7 @@ pub async fn create_admin(
         [] => {
             let password = password().await?;
             let policy_errors = check_policy(
-                &context.config.password_policy,
+                &context.config.passwords.policy,
                 &password,
                 &[&username, &email],
                 "password",
@@ -100,7 +100,7 @@ pub async fn create_admin(
                 &mut tx,
                 user.id,
                 &hash,
-                context.config.password_history,
+                context.config.passwords.history,
                 now,
             )
             .await?;

@@ -8,14 +8,14 @@ use std::path::Path;
 use serde::Deserialize;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use crate::accounts::fields::{parse_email, parse_full_name, parse_username};
+use crate::accounts::model::{NewUser, Role, insert_user};
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::credentials::set_password;
-use crate::auth::password::is_supported_hash;
 use crate::error::{FieldError, unique_violation_target};
-use crate::users::fields::{parse_email, parse_full_name, parse_username};
-use crate::users::model::{NewUser, Role, insert_user};
+use crate::passwords::is_supported_hash;
 
-use super::Context;
+use super::context::Context;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -127,7 +127,7 @@ pub async fn import_users(context: &Context, path: &Path) -> anyhow::Result<Impo
             &mut tx,
             user.id,
             &hash,
-            context.config.password_history,
+            context.config.passwords.history,
             now,
         )
         .await?;

@@ -19,7 +19,6 @@
 //! its pool, which is why the writer is not a pool: that ping would lengthen the time
 //! every write holds the one writing connection.
 
-pub mod changes;
 pub mod checkpoint;
 
 use std::str::FromStr;
@@ -223,12 +222,12 @@ pub struct PoolStats {
 }
 
 impl Db {
-    /// Opens the pool for `config.database_url` (creating a SQLite file when missing).
+    /// Opens the pool for `config.database.url` (creating a SQLite file when missing).
     /// PostgreSQL is retried for a few seconds so that a service starting beside its
     /// database does not fail on the first refused connection.
     pub async fn connect(config: &Config) -> anyhow::Result<Db> {
-        let max = config.db_max_connections();
-        match &config.database_url {
+        let max = config.database.max_connections();
+        match &config.database.url {
             DatabaseUrl::Sqlite(path) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                     std::fs::create_dir_all(parent).map_err(|e| {
@@ -273,11 +272,11 @@ impl Db {
                         anyhow::anyhow!("DATABASE_URL is not a valid PostgreSQL URL: {e}")
                     })?
                     .application_name("roster");
-                let ping_after_idle = config.db_ping_after_idle;
+                let ping_after_idle = config.database.ping_after_idle;
                 let pool = PgPoolOptions::new()
                     .max_connections(max)
                     // Kept open (see `open_pool_in_background`); the overflow closes when idle.
-                    .min_connections(config.db_pool_size.min(max))
+                    .min_connections(config.database.pool_size.min(max))
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     .idle_timeout(Duration::from_secs(300))
                     .test_before_acquire(false)

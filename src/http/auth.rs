@@ -1,56 +1,14 @@
-//! The authenticated caller. A bearer token is verified (signature, claims, time) and
-//! then its session is looked up together with the account: in the authentication cache
-//! when it is coherent (see `crate::auth::cache` and `crate::db::changes`), otherwise in
-//! one indexed query. Either way a revoked session, a deactivated or deleted account is
-//! refused on the very next request on every instance, and handlers receive the account
-//! without a second query.
-
-use std::sync::Arc;
+//! The axum extractors of the authenticated caller: [`AuthUser`] (a bearer token is
+//! required), [`MaybeAuthUser`] (one may be sent) and [`AdminUser`]. They read the token
+//! from the `Authorization` header only and hand it to `auth::authenticate`.
 
 use axum::extract::FromRequestParts;
 use axum::http::{HeaderMap, header, request::Parts};
-use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::auth::sessions::session_user;
-use crate::auth::tokens::{AccessClaims, TokenError, check_time};
+pub use crate::auth::authenticate::AuthUser;
+use crate::auth::authenticate::authenticate;
 use crate::error::{ApiError, AuthProblem};
-use crate::users::model::User;
-
-/// A caller with a valid access token of a live session.
-#[derive(Debug, Clone)]
-pub struct AuthUser {
-    pub user: User,
-    pub session_id: Uuid,
-    pub claims: Arc<AccessClaims>,
-}
-
-impl AuthUser {
-    pub fn id(&self) -> Uuid {
-        self.user.id
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.user.is_admin()
-    }
-
-    /// True when the caller is `user_id` or an administrator.
-    pub fn may_act_for(&self, user_id: Uuid) -> bool {
-        self.user.id == user_id || self.is_admin()
-    }
-
-    /// 403 unless the caller is `user_id` or an administrator (user ids are public, so
-    /// refusing does not reveal anything a 404 would hide).
-    pub fn require_self_or_admin(&self, user_id: Uuid) -> Result<(), ApiError> {
-        if self.may_act_for(user_id) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(
-                "only this user or an administrator may do this",
-            ))
-        }
-    }
-}
+use crate::state::AppState;
 
 /// The token in `Authorization: Bearer <token>`; `None` when the header is absent.
 pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
@@ -68,49 +26,6 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
         return Err(ApiError::Unauthorized(AuthProblem::InvalidToken));
     }
     Ok(Some(token.trim()))
-}
-
-async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
-    let now = state.clock.now();
-    let refuse = |reason: TokenError| {
-        tracing::debug!(%reason, "access token refused");
-        ApiError::Unauthorized(AuthProblem::InvalidToken)
-    };
-    let claims = match state.auth_cache.verified(token) {
-        Some(claims) => {
-            check_time(&claims, now).map_err(refuse)?;
-            claims
-        }
-        None => {
-            let claims = Arc::new(state.tokens.verify(token, now).map_err(refuse)?);
-            state.auth_cache.remember_verified(token, claims.clone());
-            claims
-        }
-    };
-    if let Some(user) = state.auth_cache.session_user(claims.sid, claims.sub, now) {
-        metrics::counter!("roster_auth_cache_total", "result" => "hit").increment(1);
-        return Ok(AuthUser {
-            user: User::clone(&user),
-            session_id: claims.sid,
-            claims,
-        });
-    }
-    metrics::counter!("roster_auth_cache_total", "result" => "miss").increment(1);
-    let generation = state.auth_cache.generation();
-    let found = session_user(&state.db, claims.sid, claims.sub, now)
-        .await?
-        .ok_or(ApiError::Unauthorized(AuthProblem::InvalidToken))?;
-    state.auth_cache.fill(
-        generation,
-        claims.sid,
-        &found.user,
-        found.session_expires_at,
-    );
-    Ok(AuthUser {
-        user: found.user,
-        session_id: claims.sid,
-        claims,
-    })
 }
 
 impl FromRequestParts<AppState> for AuthUser {

@@ -19,16 +19,12 @@ use axum::middleware::Next;
 use axum::response::Response;
 use ipnet::IpNet;
 
+use crate::audit::ClientInfo;
+
 const MAX_USER_AGENT: usize = 512;
 /// Forwarding chains longer than this are cut to their right-most entries.
 const MAX_FORWARDED_HOPS: usize = 32;
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ClientInfo {
-    pub ip: Option<IpAddr>,
-    pub user_agent: Option<String>,
-}
 
 /// The client address as resolved by [`resolve_client_addr`], kept in the request's
 /// extensions so that every consumer (sessions, audit, rate limits) sees the same one.

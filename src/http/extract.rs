@@ -350,6 +350,20 @@ impl<T: Serialize> IntoResponse for Created<T> {
     }
 }
 
+/// Responses that carry tokens must not be stored by caches (RFC 6749 §5.1).
+pub fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(
+        header::PRAGMA,
+        axum::http::HeaderValue::from_static("no-cache"),
+    );
+    response
+}
+
 /// `204 No Content`.
 pub struct NoContent;
 

@@ -1,7 +1,8 @@
 //! The middleware every request passes through, outermost first: request id (set or
 //! echoed), tracing span, panic catching, problem+json for every error response,
 //! security headers, CORS, the client address (trusted proxies), metrics by route
-//! template, the request deadline, and the 64 KiB body limit.
+//! template, the request deadline, and the 64 KiB body limit; and the authentication
+//! cache's sync after writes ([`sync_after_writes`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,10 +24,12 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::coherence::CacheUnaffected;
 use crate::config::{AllowedOrigins, Config};
 use crate::error::{
     ApiError, InternalErrorMarker, PROBLEM_JSON, generic_problem, problem_response,
 };
+use crate::state::AppState;
 
 pub const BODY_LIMIT: usize = 64 * 1024;
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -38,12 +41,12 @@ pub fn stack(router: Router, config: &Config) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(
-            config.request_timeout,
+            config.http.request_timeout,
             request_deadline,
         ))
         .layer(middleware::from_fn(record_metrics))
         .layer(middleware::from_fn_with_state(
-            Arc::<[ipnet::IpNet]>::from(config.trusted_proxies.as_slice()),
+            Arc::<[ipnet::IpNet]>::from(config.http.trusted_proxies.as_slice()),
             super::client::resolve_client_addr,
         ));
     router.layer(
@@ -71,7 +74,7 @@ pub fn stack(router: Router, config: &Config) -> Router {
 }
 
 fn cors(config: &Config) -> CorsLayer {
-    let origins = match &config.allowed_origins {
+    let origins = match &config.http.allowed_origins {
         AllowedOrigins::Any => AllowOrigin::any(),
         AllowedOrigins::List(list) => {
             AllowOrigin::list(list.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
@@ -179,6 +182,25 @@ async fn record_metrics(request: Request, next: Next) -> Response {
     if response.status() == StatusCode::TOO_MANY_REQUESTS {
         metrics::counter!("roster_rate_limit_rejections_total", "route" => labels[1].1.clone())
             .increment(1);
+    }
+    response
+}
+
+/// After each request that may have written (any method but GET, HEAD and OPTIONS),
+/// waits for the change feed to sync before the response goes out, so that what the
+/// request changed is seen by every instance from the next request on.
+pub async fn sync_after_writes(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let writes = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let response = next.run(request).await;
+    if writes && response.extensions().get::<CacheUnaffected>().is_none() {
+        state.changes.sync().await;
     }
     response
 }

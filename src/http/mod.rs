@@ -10,7 +10,8 @@ pub mod openapi;
 mod pagination;
 pub mod ratelimit;
 
+pub use crate::audit::ClientInfo;
 pub use auth::{AdminUser, AuthUser, MaybeAuthUser, bearer_token};
-pub use client::{ClientAddr, ClientInfo, client_ip};
-pub use extract::{ApiJson, ApiPath, ApiQuery, Created, NoContent, parse_json};
+pub use client::{ClientAddr, client_ip};
+pub use extract::{ApiJson, ApiPath, ApiQuery, Created, NoContent, no_store, parse_json};
 pub use pagination::{Cursor, Page, PageQuery};

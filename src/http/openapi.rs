@@ -8,11 +8,12 @@ use utoipa::openapi::header::Header;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::{Content, Object, OpenApi, Ref, RefOr, Response, Schema, Type};
 
+use super::ratelimit::RATE_LIMITED_ROUTES;
 use crate::error::PROBLEM_JSON;
 
 /// Documents every answer the middleware stack may give. Run on the finished document.
 pub fn document_layer_responses(openapi: &mut OpenApi) {
-    super::ratelimit::document(openapi);
+    document_rate_limits(openapi);
     for (path, item) in openapi.paths.paths.iter_mut() {
         if !path.starts_with("/api/") {
             operations_mut(item).for_each(document_request_id);
@@ -22,7 +23,10 @@ pub fn document_layer_responses(openapi: &mut OpenApi) {
         for operation in operations_mut(item) {
             if let Some(body) = &operation.request_body {
                 let json = match body {
-                    RefOr::T(body) => body.content.contains_key("application/json"),
+                    RefOr::T(body) => body
+                        .content
+                        .keys()
+                        .any(|kind| kind == "application/json" || kind.ends_with("+json")),
                     RefOr::Ref(_) => true,
                 };
                 add_problem_response(
@@ -87,6 +91,28 @@ pub fn document_layer_responses(openapi: &mut OpenApi) {
                 )),
             );
             document_request_id(operation);
+        }
+    }
+}
+
+/// Adds the 429 answer (problem+json with `Retry-After`) to every rate-limited
+/// operation of the OpenAPI document, whoever wrote its annotations.
+fn document_rate_limits(openapi: &mut OpenApi) {
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        if !RATE_LIMITED_ROUTES.contains(&path.as_str()) {
+            continue;
+        }
+        for operation in operations_mut(item) {
+            add_problem_response(
+                operation,
+                429,
+                "Too many requests from this client address (RATE_LIMIT_AUTH_PER_MINUTE); see Retry-After",
+                Some((
+                    "Retry-After",
+                    Object::with_type(Type::Integer).into(),
+                    "Seconds until a request is allowed again",
+                )),
+            );
         }
     }
 }

@@ -2,7 +2,7 @@
 //! when the application is dropped (even in the middle of a send: the lease then
 //! expires and any instance takes the message over).
 //!
-//! It looks for due messages when this instance queues one ([`super::Mailer::wake`])
+//! It looks for due messages when this instance queues one (the mailer's `wake`)
 //! and otherwise every `MAIL_POLL_MILLIS`, so messages queued by another instance, or
 //! left pending by a stopped one, go out too. Each message is claimed with a lease
 //! ([`outbox::claim`]); a failed send is retried after 5 s, 10 s, 20 s, ... up to an
@@ -19,13 +19,15 @@ use lettre::transport::smtp::AsyncSmtpTransportBuilder;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio_util::sync::CancellationToken;
 
-use super::outbox::{self, Claimed};
-use super::templates::Composed;
-use super::{MailKind, Outgoing};
-use crate::app::AppState;
+use futures::future::BoxFuture;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use super::outbox::{self, Claimed, MailKind};
+use super::templates::{Composed, Composer};
 use crate::clock::Clock;
 use crate::crypto::Cipher;
-use crate::db::Db;
+use crate::db::{Db, Tx};
 
 /// The longest one SMTP conversation may take (connect, greeting, every command).
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -39,7 +41,7 @@ const BATCH: i64 = 20;
 const MAX_ERROR_LEN: usize = 500;
 
 /// How messages leave.
-pub(crate) enum Transport {
+pub enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     /// Development without `SMTP_URL`: the message, link included, goes to the log.
     Log,
@@ -81,30 +83,51 @@ impl From<sqlx::Error> for Interrupted {
     }
 }
 
+/// What the request side and the worker share: templates, transport, sender, wake-up.
+pub struct Outgoing {
+    pub composer: Composer,
+    pub transport: Transport,
+    pub from: Mailbox,
+    pub wake: Notify,
+}
+
+/// A message composed when it goes out, with the account it concerns and when it stops
+/// being worth sending.
+pub struct LateMessage {
+    pub user_id: Uuid,
+    pub message: Composed,
+    pub discard_after: DateTime<Utc>,
+}
+
+/// Composes, inside the delivery's transaction, a message queued without a body (a
+/// password reset, whose token is made only when the mail goes out). `None` when the
+/// message is no longer to be sent (no active account has the address): the row is
+/// then abandoned in the same transaction.
+pub trait LateComposer: Send + Sync {
+    fn compose<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        composer: &'a Composer,
+        kind: MailKind,
+        recipient: &'a str,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, anyhow::Result<Option<LateMessage>>>;
+}
+
 /// The worker's own handles on what it needs; it holds no reference to the
-/// application, so dropping the application is what stops it.
-struct Courier {
-    db: Db,
-    clock: Arc<dyn Clock>,
-    cipher: Cipher,
-    outgoing: Arc<Outgoing>,
-    stop: CancellationToken,
-    poll: Duration,
+/// application, so dropping the application (and its mailer) is what stops it.
+pub struct Courier {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub cipher: Cipher,
+    pub outgoing: Outgoing,
+    pub late: Arc<dyn LateComposer>,
+    pub stop: CancellationToken,
+    pub poll: Duration,
 }
 
 impl Courier {
-    fn new(state: &AppState) -> Courier {
-        Courier {
-            db: state.db.clone(),
-            clock: state.clock.clone(),
-            cipher: state.cipher.clone(),
-            outgoing: state.mail.outgoing(),
-            stop: state.mail.stop_token(),
-            poll: state.config.mail_poll_interval,
-        }
-    }
-
-    async fn run(self) {
+    pub async fn run(self: Arc<Self>) {
         loop {
             match self.deliver_due().await {
                 Ok(_) => {}
@@ -172,7 +195,7 @@ impl Courier {
                 }
             },
             None if claimed.kind == MailKind::PasswordReset => {
-                match self.compose_reset(&claimed, now).await {
+                match self.compose_late(&claimed, now).await {
                     Ok(Some(composed)) => composed,
                     Ok(None) => {
                         // Abandoned inside the composing transaction.
@@ -180,7 +203,7 @@ impl Courier {
                         return Ok(());
                     }
                     Err(e) => {
-                        tracing::warn!(mail_id = %claimed.id, error = %e, "composing a reset mail failed");
+                        tracing::warn!(mail_id = %claimed.id, error = %e, "composing a mail failed");
                         return self.defer(&claimed, now, &e.to_string(), report).await;
                     }
                 }
@@ -208,33 +231,50 @@ impl Courier {
         }
     }
 
-    /// Turns a queued reset request into a message: finds the active account with the
-    /// address, replaces its reset token and stores the sealed message, in one
-    /// transaction. `None` (the row abandoned) when no active account has the address.
-    async fn compose_reset(
+    /// Turns a row queued without a body into a message ([`LateComposer`]) and stores it
+    /// sealed, in one transaction; `None` (the row abandoned) when there is nothing to send.
+    async fn compose_late(
         &self,
         claimed: &Claimed,
         now: DateTime<Utc>,
-    ) -> Result<Option<Composed>, crate::error::ApiError> {
+    ) -> anyhow::Result<Option<Composed>> {
         let mut tx = self.db.begin().await?;
-        let composed = crate::auth::reset::compose_reset_mail(
-            &mut tx,
-            &self.outgoing.composer,
-            &self.cipher,
-            claimed.id,
-            &claimed.recipient,
-            now,
-        )
-        .await?;
-        if composed.is_none() {
-            outbox::mark_abandoned(
+        // Serialises late composition for this address across instances.
+        outbox::lock_recipient(&mut tx, &claimed.recipient, now).await?;
+        let late = self
+            .late
+            .compose(
                 &mut tx,
-                claimed.id,
+                &self.outgoing.composer,
+                claimed.kind,
+                &claimed.recipient,
                 now,
-                "no active account has this address",
             )
             .await?;
-        }
+        let composed = match late {
+            Some(late) => {
+                outbox::set_message(
+                    &mut tx,
+                    &self.cipher,
+                    claimed.id,
+                    late.user_id,
+                    &late.message,
+                    late.discard_after,
+                )
+                .await?;
+                Some(late.message)
+            }
+            None => {
+                outbox::mark_abandoned(
+                    &mut tx,
+                    claimed.id,
+                    now,
+                    "no active account has this address",
+                )
+                .await?;
+                None
+            }
+        };
         tx.commit().await?;
         Ok(composed)
     }
@@ -326,19 +366,14 @@ fn build_message(
         .map_err(|e| format!("the message cannot be built: {e}"))
 }
 
-/// Starts this instance's worker.
-pub fn spawn(state: &AppState) {
-    let courier = Courier::new(state);
-    tokio::spawn(courier.run());
-}
-
-/// One delivery pass over every due message, as the worker makes it (tests and tools
-/// use it to deliver deterministically).
-pub async fn deliver_due(state: &AppState) -> Result<DeliveryReport, sqlx::Error> {
-    match Courier::new(state).deliver_due().await {
-        Ok(report) => Ok(report),
-        Err(Interrupted::Stopped) => Ok(DeliveryReport::default()),
-        Err(Interrupted::Database(e)) => Err(e),
+impl Courier {
+    /// One pass, as [`Courier::run`] makes it between waits.
+    pub async fn deliver_once(&self) -> Result<DeliveryReport, sqlx::Error> {
+        match self.deliver_due().await {
+            Ok(report) => Ok(report),
+            Err(Interrupted::Stopped) => Ok(DeliveryReport::default()),
+            Err(Interrupted::Database(e)) => Err(e),
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! Outgoing mail: password resets, address verification and password-change notices.
+//! Outgoing mail: password resets, address verification, password-change notices and
+//! email-change confirmations and notices.
 //!
 //! Nothing is sent from a request. A message is a row of the outbox ([`outbox`]),
 //! written in the same transaction as the change that caused it; the worker
@@ -6,6 +7,9 @@
 //! retries with exponential backoff, and claims rows with a lease so that several
 //! instances send each message once. Without `SMTP_URL` (development only) messages
 //! are written to the log. Messages are rendered from embedded templates ([`templates`]).
+//! A message whose body must be made when it goes out (a password reset: its token is
+//! made then) is queued without one and composed by the [`LateComposer`] the
+//! application hands the [`Mailer`] at start-up.
 //!
 //! Callers queue inside their transaction and call [`Mailer::wake`] after committing
 //! (without it, the mail still goes out at the worker's next poll).
@@ -20,65 +24,19 @@ use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
 use tokio::sync::Notify;
 use tokio_util::sync::{CancellationToken, DropGuard};
-
-use crate::app::AppState;
-use crate::config::Config;
-use crate::db::Tx;
-use crate::error::ApiResult;
-use crate::users::model::User;
-use delivery::Transport;
-use outbox::NewMail;
-use templates::{Composer, PasswordChange};
 use uuid::Uuid;
 
-pub use crate::auth::verify::queue_verification_email;
-pub use delivery::{DeliveryReport, deliver_due, smtp_transport};
+use crate::accounts::model::User;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::Cipher;
+use crate::db::{Db, Tx};
+use delivery::{Courier, Outgoing, Transport};
+use outbox::NewMail;
+use templates::{Composed, Composer, PasswordChange};
 
-/// What a message is about; stored in `mail_outbox.kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MailKind {
-    PasswordReset,
-    EmailVerification,
-    PasswordChanged,
-    /// To a new address: the link that confirms an email change.
-    EmailChangeConfirm,
-    /// To the old address: a change was asked for, with the link that cancels it.
-    EmailChangeNotice,
-    /// To the old address: an administrator changed it.
-    EmailChangedByAdmin,
-}
-
-impl MailKind {
-    const ALL: [MailKind; 6] = [
-        MailKind::PasswordReset,
-        MailKind::EmailVerification,
-        MailKind::PasswordChanged,
-        MailKind::EmailChangeConfirm,
-        MailKind::EmailChangeNotice,
-        MailKind::EmailChangedByAdmin,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MailKind::PasswordReset => "password_reset",
-            MailKind::EmailVerification => "email_verification",
-            MailKind::PasswordChanged => "password_changed",
-            MailKind::EmailChangeConfirm => "email_change_confirm",
-            MailKind::EmailChangeNotice => "email_change_notice",
-            MailKind::EmailChangedByAdmin => "email_changed_by_admin",
-        }
-    }
-}
-
-impl TryFrom<String> for MailKind {
-    type Error = String;
-    fn try_from(value: String) -> Result<MailKind, String> {
-        MailKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == value)
-            .ok_or_else(|| format!("unknown mail kind {value:?}"))
-    }
-}
+pub use delivery::{DeliveryReport, LateComposer, LateMessage, smtp_transport};
+pub use outbox::MailKind;
 
 /// What queuing a mail that carries a token did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,31 +49,31 @@ pub enum Enqueued {
     },
 }
 
-/// What the request side and the worker share: templates, transport, sender, wake-up.
-pub(crate) struct Outgoing {
-    pub composer: Composer,
-    pub transport: Transport,
-    pub from: Mailbox,
-    pub wake: Notify,
-}
-
 /// The application's mail service. Dropping it (with the application) stops the worker.
 pub struct Mailer {
-    outgoing: Arc<Outgoing>,
-    stop: CancellationToken,
+    courier: Arc<Courier>,
+    cipher: Cipher,
     _stop_on_drop: DropGuard,
 }
 
 impl Mailer {
     /// Builds the templates and the transport (within the Tokio runtime: lettre's
-    /// connection pool starts a task). Says once which transport is used.
-    pub fn new(config: &Config) -> anyhow::Result<Mailer> {
-        let composer = Composer::new(&config.public_url)?;
+    /// connection pool starts a task). Says once which transport is used. `late`
+    /// composes the messages queued without a body.
+    pub fn new(
+        config: &Config,
+        db: Db,
+        clock: Arc<dyn Clock>,
+        cipher: Cipher,
+        late: Arc<dyn LateComposer>,
+    ) -> anyhow::Result<Mailer> {
+        let composer = Composer::new(&config.http.public_url)?;
         let from: Mailbox = config
-            .mail_from
+            .mail
+            .from
             .parse()
             .map_err(|e| anyhow::anyhow!("MAIL_FROM is not an address: {e}"))?;
-        let transport = match &config.smtp_url {
+        let transport = match &config.mail.smtp_url {
             Some(url) => {
                 let transport = smtp_transport(url.expose())
                     .map_err(|e| anyhow::anyhow!("SMTP_URL cannot be used: {e}"))?
@@ -133,87 +91,102 @@ impl Mailer {
             }
         };
         let stop = CancellationToken::new();
-        Ok(Mailer {
-            outgoing: Arc::new(Outgoing {
+        let courier = Courier {
+            db,
+            clock,
+            cipher: cipher.clone(),
+            outgoing: Outgoing {
                 composer,
                 transport,
                 from,
                 wake: Notify::new(),
-            }),
-            _stop_on_drop: stop.clone().drop_guard(),
-            stop,
+            },
+            late,
+            poll: config.mail.poll_interval,
+            stop: stop.clone(),
+        };
+        Ok(Mailer {
+            courier: Arc::new(courier),
+            cipher,
+            _stop_on_drop: stop.drop_guard(),
         })
+    }
+
+    /// Starts this instance's worker; it stops when the mailer is dropped.
+    pub fn spawn_worker(&self) {
+        tokio::spawn(Arc::clone(&self.courier).run());
+    }
+
+    /// One delivery pass over every due message, as the worker makes it (tests and tools
+    /// use it to deliver deterministically).
+    pub async fn deliver_due(&self) -> Result<DeliveryReport, sqlx::Error> {
+        self.courier.deliver_once().await
     }
 
     /// Tells this instance's worker that a message was committed (no lost wake-ups: a
     /// wake while it is busy makes it look again right after).
     pub fn wake(&self) {
-        self.outgoing.wake.notify_one();
+        self.courier.outgoing.wake.notify_one();
     }
 
     pub fn composer(&self) -> &Composer {
-        &self.outgoing.composer
+        &self.courier.outgoing.composer
     }
 
-    pub(crate) fn outgoing(&self) -> Arc<Outgoing> {
-        self.outgoing.clone()
+    /// Writes `mail` to the outbox inside the caller's transaction (no quota: callers
+    /// that need one check it with [`outbox::check_quota`] first); returns its id.
+    pub async fn queue(
+        &self,
+        tx: &mut Tx,
+        mail: NewMail<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, sqlx::Error> {
+        outbox::enqueue(tx, &self.cipher, mail, now).await
     }
 
-    pub(crate) fn stop_token(&self) -> CancellationToken {
-        self.stop.clone()
-    }
-}
-
-/// Queues a composed message to `recipient` inside the caller's transaction (no quota).
-pub async fn queue_message(
-    tx: &mut Tx,
-    state: &AppState,
-    kind: MailKind,
-    user_id: Uuid,
-    recipient: &str,
-    message: &templates::Composed,
-    discard_after: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    outbox::enqueue(
-        tx,
-        &state.cipher,
-        NewMail {
+    /// Queues a composed message for `user_id` to `recipient`.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn queue_message(
+        &self,
+        tx: &mut Tx,
+        kind: MailKind,
+        user_id: Uuid,
+        recipient: &str,
+        message: &Composed,
+        discard_after: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid, sqlx::Error> {
+        let mail = NewMail {
             kind,
             user_id: Some(user_id),
             recipient,
             message: Some(message),
             discard_after,
-        },
-        now,
-    )
-    .await?;
-    Ok(())
-}
+        };
+        self.queue(tx, mail, now).await
+    }
 
-/// Queues "your password was changed" to the user's address, inside the transaction
-/// that changed it. Not subject to the per-address quota: it follows a password change,
-/// which needs the current password or a reset token.
-pub async fn queue_password_changed_notice(
-    tx: &mut Tx,
-    state: &AppState,
-    user: &User,
-    how: PasswordChange,
-    now: DateTime<Utc>,
-) -> ApiResult<()> {
-    let message = state.mail.composer().password_changed(user, how, now)?;
-    outbox::enqueue(
-        tx,
-        &state.cipher,
-        NewMail {
-            kind: MailKind::PasswordChanged,
-            user_id: Some(user.id),
-            recipient: &user.email,
-            message: Some(&message),
-            discard_after: None,
-        },
-        now,
-    )
-    .await?;
-    Ok(())
+    /// Queues "your password was changed" to the user's address, inside the transaction
+    /// that changed it. Not subject to the per-address quota: it follows a password
+    /// change, which needs the current password or a reset token.
+    pub async fn queue_password_changed(
+        &self,
+        tx: &mut Tx,
+        user: &User,
+        how: PasswordChange,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let message = self.composer().password_changed(user, how, now)?;
+        self.queue_message(
+            tx,
+            MailKind::PasswordChanged,
+            user.id,
+            &user.email,
+            &message,
+            None,
+            now,
+        )
+        .await?;
+        Ok(())
+    }
 }

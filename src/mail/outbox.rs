@@ -10,11 +10,56 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::MailKind;
 use super::templates::Composed;
 use crate::crypto::Cipher;
 use crate::db::{Db, Exec, Tx};
 use crate::on_exec;
+
+/// What a message is about; stored in `mail_outbox.kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    PasswordReset,
+    EmailVerification,
+    PasswordChanged,
+    /// To a new address: the link that confirms an email change.
+    EmailChangeConfirm,
+    /// To the old address: a change was asked for, with the link that cancels it.
+    EmailChangeNotice,
+    /// To the old address: an administrator changed it.
+    EmailChangedByAdmin,
+}
+
+impl MailKind {
+    const ALL: [MailKind; 6] = [
+        MailKind::PasswordReset,
+        MailKind::EmailVerification,
+        MailKind::PasswordChanged,
+        MailKind::EmailChangeConfirm,
+        MailKind::EmailChangeNotice,
+        MailKind::EmailChangedByAdmin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailKind::PasswordReset => "password_reset",
+            MailKind::EmailVerification => "email_verification",
+            MailKind::PasswordChanged => "password_changed",
+            MailKind::EmailChangeConfirm => "email_change_confirm",
+            MailKind::EmailChangeNotice => "email_change_notice",
+            MailKind::EmailChangedByAdmin => "email_changed_by_admin",
+        }
+    }
+}
+
+impl TryFrom<String> for MailKind {
+    type Error = String;
+    fn try_from(value: String) -> Result<MailKind, String> {
+        MailKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == value)
+            .ok_or_else(|| format!("unknown mail kind {value:?}"))
+    }
+}
 
 /// How long one worker may hold a claimed message before another may take it over.
 /// Longer than a send may take (see `delivery::SEND_TIMEOUT`).

@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 use serde::{Deserialize, Serialize};
 
-use crate::users::model::User;
+use crate::accounts::model::User;
 
 /// The templates, by name; `.html` ones are escaped as HTML.
 const TEMPLATES: [(&str, &str); 12] = [
@@ -273,7 +273,7 @@ fn escape_html(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::users::model::{Role, Tier};
+    use crate::accounts::model::{Role, Tier};
 
     fn user(username: &str) -> User {
         let now = Utc::now();

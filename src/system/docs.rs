@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 static REDOC_JS: &[u8] = include_bytes!("../../assets/redoc/redoc.standalone.js");
 const REDOC_PAGE: &str = r#"<!DOCTYPE html>

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// How long a health probe waits for the database before calling it unreachable: a
 /// healthy database answers in milliseconds, and load balancers want an answer at once.

@@ -4,10 +4,10 @@
 
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::accounts::model::{Tier, User, find_user_or_404};
 use crate::error::{ApiError, ApiResult};
 use crate::http::AuthUser;
-use crate::users::model::{Tier, User, find_user_or_404};
+use crate::state::AppState;
 
 /// True when `caller` may read other members' profiles and preferences and search:
 /// premium members and administrators.

@@ -1,11 +1,7 @@
-//! The account itself: reading (`/me`, `/{user_id}`), updating username, email and full
-//! name, and deleting it with everything of the user's.
-//!
-//! [`update_account`] is the one place an account's username, email or full name
-//! changes; it reports whether the email changed so that the caller can send a
-//! verification message. [`delete_account`] removes the user in one statement whose
-//! cascades take credentials, sessions, refresh tokens, profile, preferences, payment
-//! information (and any later per-user table) along.
+//! The account itself: reading it (`/me`, `/{user_id}`) and deleting it with everything
+//! of the user's. [`delete_account`] removes the user in one statement whose cascades
+//! take credentials, sessions, refresh tokens, profile, preferences, payment information
+//! (and any later per-user table) along.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -16,196 +12,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::accounts::model::{PublicUser, Role, User, find_user};
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::guard::confirm_password;
 use crate::db::{Exec, Tx};
-use crate::error::{ApiError, ApiResult, FieldError, Problem, ResultExt};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, AuthUser, ClientInfo, MaybeAuthUser, NoContent, parse_json};
-use crate::users::email_change;
-use crate::users::fields::{Patch, collect, parse_email, parse_full_name, parse_username};
-use crate::users::model::{PublicUser, Role, User, duplicate_account, find_user, taken_fields};
-use crate::{on_exec, user_columns};
-
-/// Changes to an account: any of username, email and full name. Role, tier, status,
-/// verification, ids and timestamps cannot be sent (422 naming them).
-#[derive(Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AccountUpdate {
-    /// 3 to 32 characters of `A-Z a-z 0-9 _ . -`, unique ignoring case.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub username: Patch<String>,
-    /// Unique ignoring case; stored in canonical form (NFC, ASCII domain, lower-cased).
-    /// The account's own change needs `current_password` and stays pending
-    /// (`pending_email`) until confirmed through the link mailed to the new address;
-    /// the old address is told, with a link that cancels the change for 7 days. An
-    /// administrator's change of another account applies at once (unverified).
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub email: Patch<String>,
-    /// The account's current password: required with an `email` change of one's own
-    /// account (missing: 422; wrong: 400, counted toward the account's lockout).
-    #[serde(default)]
-    pub current_password: Option<String>,
-    /// At most 100 characters; null or empty clears it.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    pub full_name: Patch<String>,
-}
-
-impl std::fmt::Debug for AccountUpdate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccountUpdate")
-            .field("username", &self.username)
-            .field("email", &self.email)
-            .field("full_name", &self.full_name)
-            .field(
-                "current_password",
-                &self.current_password.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
-    }
-}
-
-/// A checked [`AccountUpdate`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AccountChanges {
-    pub username: Option<String>,
-    pub email: Option<String>,
-    /// `Some(None)` clears the full name.
-    pub full_name: Option<Option<String>>,
-}
-
-impl AccountChanges {
-    /// Checks every given field, naming each failure.
-    pub fn parse(update: &AccountUpdate) -> Result<AccountChanges, ApiError> {
-        let mut errors = Vec::new();
-        let mut required = |patch: &Patch<String>,
-                            name: &str,
-                            parse: fn(&str, &str) -> Result<String, FieldError>|
-         -> Option<String> {
-            match patch.as_change() {
-                None => None,
-                Some(None) => {
-                    errors.push(FieldError::new(name, "must not be null"));
-                    None
-                }
-                Some(Some(raw)) => collect(parse(raw, name), &mut errors),
-            }
-        };
-        let username = required(&update.username, "username", parse_username);
-        let email = required(&update.email, "email", parse_email);
-        let full_name = match update.full_name.as_change() {
-            None => None,
-            Some(None) => Some(None),
-            Some(Some(raw)) => collect(parse_full_name(raw, "full_name"), &mut errors),
-        };
-        if errors.is_empty() {
-            Ok(AccountChanges {
-                username,
-                email,
-                full_name,
-            })
-        } else {
-            Err(ApiError::Validation(errors))
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.username.is_none() && self.email.is_none() && self.full_name.is_none()
-    }
-
-    fn field_names(&self) -> Vec<&'static str> {
-        let mut names = Vec::new();
-        if self.username.is_some() {
-            names.push("username");
-        }
-        if self.email.is_some() {
-            names.push("email");
-        }
-        if self.full_name.is_some() {
-            names.push("full_name");
-        }
-        names
-    }
-}
-
-/// The outcome of [`update_account`].
-#[derive(Debug, Clone)]
-pub struct AccountUpdated {
-    pub user: User,
-    /// The address the account had, when the email changed (it is now unverified).
-    pub previous_email: Option<String>,
-}
-
-/// Applies `changes` to account `user_id` inside `tx`: usernames and emails stay unique
-/// ignoring case (409 naming the field), a changed email becomes unverified, and the
-/// change is audited with `actor_id` and `client`. Returns the account and whether its
-/// email changed, so that the caller can queue a verification message.
-pub async fn update_account(
-    tx: &mut Tx,
-    user_id: Uuid,
-    changes: &AccountChanges,
-    actor_id: Uuid,
-    client: &ClientInfo,
-    now: DateTime<Utc>,
-) -> ApiResult<AccountUpdated> {
-    let current = find_user(&mut *tx, user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
-    if changes.is_empty() {
-        return Ok(AccountUpdated {
-            user: current,
-            previous_email: None,
-        });
-    }
-    if let Some(field) = taken_fields(
-        &mut *tx,
-        changes.username.as_deref(),
-        changes.email.as_deref(),
-        Some(user_id),
-    )
-    .await?
-    .first()
-    {
-        return Err(duplicate_account(field));
-    }
-    let email_changed = changes
-        .email
-        .as_ref()
-        .is_some_and(|email| *email != current.email);
-    let username = changes.username.as_ref().unwrap_or(&current.username);
-    let email = changes.email.as_ref().unwrap_or(&current.email);
-    let full_name = changes.full_name.as_ref().unwrap_or(&current.full_name);
-    let user = on_exec!(&mut *tx, c => sqlx::query_as::<_, User>(concat!(
-        "UPDATE users SET username = $2, username_key = $3, email = $4, full_name = $5, ",
-        "email_verified = CASE WHEN $6 THEN FALSE ELSE email_verified END, ",
-        "pending_email = CASE WHEN $6 THEN NULL ELSE pending_email END, updated_at = $7 ",
-        "WHERE id = $1 RETURNING ", user_columns!()))
-        .bind(user_id)
-        .bind(username)
-        .bind(username.to_ascii_lowercase())
-        .bind(email)
-        .bind(full_name)
-        .bind(email_changed)
-        .bind(now)
-        .fetch_one(c)
-        .await)
-    .on_unique_violation(duplicate_account)?;
-    let entry = AuditEntry {
-        event: event::ACCOUNT_UPDATE,
-        actor_id: Some(actor_id),
-        user_id: Some(user_id),
-        client: Some(client),
-        detail: serde_json::json!({"fields": changes.field_names(), "email_changed": email_changed}),
-    };
-    audit::record(&mut *tx, now, entry).await?;
-    Ok(AccountUpdated {
-        user,
-        previous_email: email_changed.then_some(current.email),
-    })
-}
+use crate::on_exec;
+use crate::state::AppState;
 
 /// 409 when `user_id` is the last active administrator, for a change that would leave
 /// none. Active administrators' rows are locked first (a no-op update), so two
@@ -301,75 +115,6 @@ impl std::fmt::Debug for DeleteAccountRequest {
     }
 }
 
-/// Applies an account update by `caller`. The account's own email change needs the
-/// current password and stays pending ([`email_change::request_change`]); an
-/// administrator's change of another account applies at once, and both addresses hear
-/// of it.
-async fn update_and_commit(
-    state: &AppState,
-    caller: &AuthUser,
-    user_id: Uuid,
-    client: &ClientInfo,
-    update: &AccountUpdate,
-) -> ApiResult<User> {
-    let mut changes = AccountChanges::parse(update)?;
-    let own = caller.id() == user_id;
-    let own_email = if own { changes.email.take() } else { None };
-    let asks_for_change = own_email.as_ref().is_some_and(|email| {
-        *email != caller.user.email || caller.user.pending_email.as_ref() == Some(email)
-    });
-    if asks_for_change {
-        let password = update.current_password.as_deref().unwrap_or("");
-        if password.is_empty() {
-            return Err(ApiError::validation(
-                "current_password",
-                "is required to change the email address",
-            ));
-        }
-        confirm_password(
-            state,
-            &caller.user,
-            password,
-            "current_password",
-            "email_change",
-            client,
-        )
-        .await?;
-    }
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let updated = update_account(&mut tx, user_id, &changes, caller.id(), client, now).await?;
-    let mut user = updated.user;
-    let mut mailed = false;
-    if let Some(email) = &own_email {
-        if *email != user.email || user.pending_email.is_some() {
-            user = email_change::request_change(&mut tx, state, &user, email, client, now).await?;
-            mailed = true;
-        }
-    }
-    if let Some(previous) = &updated.previous_email {
-        // Over the per-address hourly limit the change still stands, unverified; the
-        // owner asks for the mail again with /auth/verify-email-request.
-        crate::mail::queue_verification_email(&mut tx, state, &user).await?;
-        email_change::notify_admin_change(
-            &mut tx,
-            state,
-            previous,
-            &user,
-            caller.id(),
-            client,
-            now,
-        )
-        .await?;
-        mailed = true;
-    }
-    tx.commit().await?;
-    if mailed {
-        state.mail.wake();
-    }
-    Ok(user)
-}
-
 async fn delete_and_commit(
     state: &AppState,
     caller: &AuthUser,
@@ -389,64 +134,9 @@ async fn delete_and_commit(
 #[utoipa::path(get, path = "/me", tag = "users", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller", body = User),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_me(caller: AuthUser) -> Json<User> {
     Json(caller.user)
-}
-
-/// Update the caller's username, email or full name
-///
-/// Fields left out stay as they are; `full_name: null` clears it. Changing `email`
-/// needs `current_password` (missing: 422, wrong: 400, counted toward the account's
-/// lockout; this also spends the client's authentication budget) and leaves the new
-/// address pending (`pending_email`) until it is confirmed through the link mailed to
-/// it; the old address gets a notice with a link that cancels the change for 7 days.
-/// Sending the current address withdraws a pending change. `role`, `tier`,
-/// `is_active`, `email_verified`, ids and timestamps cannot be set here (422).
-#[utoipa::path(put, path = "/me", tag = "users", security(("bearer" = [])), request_body = AccountUpdate,
-    responses(
-        (status = 200, description = "The updated account", body = User),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "current_password is wrong, or malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Username or email already taken (ignoring case)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many wrong passwords for the account, too many requests from this client, or too many confirmation mails to the new address; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Validation failed or a field that cannot be set here (every field named)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn put_me(
-    State(state): State<AppState>,
-    caller: AuthUser,
-    client: ClientInfo,
-    ApiJson(update): ApiJson<AccountUpdate>,
-) -> ApiResult<Json<User>> {
-    let id = caller.id();
-    Ok(Json(
-        update_and_commit(&state, &caller, id, &client, &update).await?,
-    ))
-}
-
-/// Update the caller's username, email or full name (same as PUT)
-#[utoipa::path(patch, path = "/me", tag = "users", security(("bearer" = [])), request_body = AccountUpdate,
-    responses(
-        (status = 200, description = "The updated account", body = User),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "current_password is wrong, or malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Username or email already taken (ignoring case)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many wrong passwords for the account, too many requests from this client, or too many confirmation mails to the new address; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Validation failed or a field that cannot be set here (every field named)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn patch_me(
-    State(state): State<AppState>,
-    caller: AuthUser,
-    client: ClientInfo,
-    ApiJson(update): ApiJson<AccountUpdate>,
-) -> ApiResult<Json<User>> {
-    let id = caller.id();
-    Ok(Json(
-        update_and_commit(&state, &caller, id, &client, &update).await?,
-    ))
 }
 
 /// Delete the caller's account
@@ -462,9 +152,7 @@ pub async fn patch_me(
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Wrong password, or malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The last active administrator cannot be deleted", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "password missing", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong passwords for the account, or too many requests from this client; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -507,44 +195,13 @@ pub async fn get_user(
         if caller.id() == user_id {
             return Ok(Json(UserView::Full(caller.user)));
         }
-        let user = crate::users::model::find_user_or_404(&state.db, user_id).await?;
+        let user = crate::accounts::model::find_user_or_404(&state.db, user_id).await?;
         return Ok(Json(UserView::Full(user)));
     }
     let public = find_public_user(&state.db, user_id)
         .await?
         .ok_or_else(|| ApiError::not_found("user"))?;
     Ok(Json(UserView::Public(public)))
-}
-
-/// Update an account (that user or an admin)
-///
-/// As `PUT /me` for the account itself. An administrator changing another account's
-/// email applies it at once, unverified: a verification mail goes to the new address and
-/// a notice to the old one, and the change is audited.
-#[utoipa::path(put, path = "/{user_id}", tag = "users", security(("bearer" = [])), request_body = AccountUpdate,
-    params(("user_id" = Uuid, Path, description = "The user's id")),
-    responses(
-        (status = 200, description = "The updated account", body = User),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither that user nor an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 400, description = "current_password is wrong, or malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Username or email already taken (ignoring case)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many wrong passwords for the account, too many requests from this client, or too many confirmation mails to the new address; see Retry-After", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Validation failed or a field that cannot be set here (every field named)", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn put_user(
-    State(state): State<AppState>,
-    caller: AuthUser,
-    client: ClientInfo,
-    ApiPath(user_id): ApiPath<Uuid>,
-    ApiJson(update): ApiJson<AccountUpdate>,
-) -> ApiResult<Json<User>> {
-    caller.require_self_or_admin(user_id)?;
-    Ok(Json(
-        update_and_commit(&state, &caller, user_id, &client, &update).await?,
-    ))
 }
 
 /// Delete an account (that user or an admin)
@@ -560,11 +217,9 @@ pub async fn put_user(
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Wrong password, or malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Neither that user nor an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The last active administrator cannot be deleted", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "A body that is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "password missing when deleting one's own account", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong passwords for the account, or too many requests from this client; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]

@@ -21,16 +21,16 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::accounts::model::{User, duplicate_account, taken_fields};
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::sessions::revoke_user_sessions;
 use crate::crypto::{random_token, token_hash};
 use crate::db::Tx;
 use crate::error::{ApiError, ApiResult, Problem, ResultExt};
 use crate::http::{ApiJson, ClientInfo, NoContent};
+use crate::mail::MailKind;
 use crate::mail::outbox::{self, Quota};
-use crate::mail::{MailKind, queue_message};
-use crate::users::model::{User, duplicate_account, taken_fields};
+use crate::state::AppState;
 use crate::{on_exec, user_columns};
 
 /// How long the link to the new address confirms the change.
@@ -189,7 +189,7 @@ pub async fn request_change(
         tx,
         new_email,
         MailKind::EmailChangeConfirm,
-        state.config.mail_per_address_per_hour,
+        state.config.mail.per_address_per_hour,
         now,
     )
     .await?;
@@ -198,7 +198,7 @@ pub async fn request_change(
             retry_after_secs,
             detail: format!(
                 "this address was sent {} confirmation emails in the last hour",
-                state.config.mail_per_address_per_hour
+                state.config.mail.per_address_per_hour
             ),
         });
     }
@@ -229,29 +229,31 @@ pub async fn request_change(
     let composer = state.mail.composer();
     let confirm_mail =
         composer.email_change_confirm(user, new_email, &confirm_token, "48 hours")?;
-    queue_message(
-        tx,
-        state,
-        MailKind::EmailChangeConfirm,
-        user.id,
-        new_email,
-        &confirm_mail,
-        Some(confirm_until),
-        now,
-    )
-    .await?;
+    state
+        .mail
+        .queue_message(
+            tx,
+            MailKind::EmailChangeConfirm,
+            user.id,
+            new_email,
+            &confirm_mail,
+            Some(confirm_until),
+            now,
+        )
+        .await?;
     let notice = composer.email_change_notice(user, new_email, &cancel_token, "7 days", now)?;
-    queue_message(
-        tx,
-        state,
-        MailKind::EmailChangeNotice,
-        user.id,
-        &user.email,
-        &notice,
-        Some(cancel_until),
-        now,
-    )
-    .await?;
+    state
+        .mail
+        .queue_message(
+            tx,
+            MailKind::EmailChangeNotice,
+            user.id,
+            &user.email,
+            &notice,
+            Some(cancel_until),
+            now,
+        )
+        .await?;
     let entry = AuditEntry::by_owner(event::EMAIL_CHANGE_REQUEST, user.id, client);
     audit::record(&mut *tx, now, entry).await?;
     Ok(updated)
@@ -273,17 +275,18 @@ pub async fn notify_admin_change(
         .mail
         .composer()
         .email_changed_by_admin(user, &user.email, now)?;
-    queue_message(
-        tx,
-        state,
-        MailKind::EmailChangedByAdmin,
-        user.id,
-        old_email,
-        &notice,
-        None,
-        now,
-    )
-    .await?;
+    state
+        .mail
+        .queue_message(
+            tx,
+            MailKind::EmailChangedByAdmin,
+            user.id,
+            old_email,
+            &notice,
+            None,
+            now,
+        )
+        .await?;
     let entry = AuditEntry {
         event: event::EMAIL_CHANGE_BY_ADMIN,
         actor_id: Some(actor_id),

@@ -5,21 +5,19 @@
 
 pub mod access;
 pub mod account;
-pub mod countries;
-pub mod email;
+pub mod account_update;
 pub mod email_change;
-pub mod fields;
-pub mod model;
 pub mod payment;
 pub mod preferences;
 pub mod premium;
 pub mod profile;
+pub mod profile_update;
 pub mod search;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The email-change links' endpoints, which take a token rather than a bearer token and
 /// live beside the other such endpoints under `/api/v1/auth`.
@@ -35,15 +33,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(search::list_users))
         .routes(routes!(
             account::get_me,
-            account::put_me,
-            account::patch_me,
+            account_update::put_me,
+            account_update::patch_me,
             account::delete_me
         ))
         .routes(routes!(
             profile::get_my_profile,
-            profile::put_my_profile,
-            profile::patch_my_profile,
-            profile::delete_my_profile
+            profile_update::put_my_profile,
+            profile_update::patch_my_profile,
+            profile_update::delete_my_profile
         ))
         .routes(routes!(
             preferences::get_my_preferences,
@@ -63,7 +61,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(search::search_users))
         .routes(routes!(
             account::get_user,
-            account::put_user,
+            account_update::put_user,
             account::delete_user
         ))
         .routes(routes!(profile::get_user_profile))

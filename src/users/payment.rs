@@ -12,12 +12,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Exec;
 use crate::error::{ApiError, ApiResult, Problem, ResultExt};
 use crate::http::{ApiJson, AuthUser, ClientInfo, Created, NoContent};
 use crate::on_exec;
+use crate::state::AppState;
 
 pub const MIN_TOKEN: usize = 8;
 pub const MAX_TOKEN: usize = 256;
@@ -179,7 +179,6 @@ async fn store(
 #[utoipa::path(get, path = "/me/payment-info", tag = "users", security(("bearer" = [])),
     responses(
         (status = 200, description = "A token is stored", body = PaymentInfo),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No payment information stored", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_payment_info(
@@ -199,10 +198,7 @@ pub async fn get_payment_info(
 #[utoipa::path(post, path = "/me/payment-info", tag = "users", security(("bearer" = [])), request_body = PaymentInfoRequest,
     responses(
         (status = 201, description = "Stored", body = PaymentInfo),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Payment information is already stored", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "payment_token missing or invalid", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn post_payment_info(
@@ -228,9 +224,6 @@ pub async fn post_payment_info(
 #[utoipa::path(put, path = "/me/payment-info", tag = "users", security(("bearer" = [])), request_body = PaymentInfoRequest,
     responses(
         (status = 200, description = "Stored", body = PaymentInfo),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "payment_token missing or invalid", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn put_payment_info(
@@ -249,7 +242,6 @@ pub async fn put_payment_info(
 #[utoipa::path(delete, path = "/me/payment-info", tag = "users", security(("bearer" = [])),
     responses(
         (status = 204, description = "No payment information is stored any more"),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_payment_info(
     State(state): State<AppState>,

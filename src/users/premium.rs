@@ -10,12 +10,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::accounts::model::{Tier, User};
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Tx;
-use crate::error::{ApiResult, Problem};
+use crate::error::ApiResult;
 use crate::http::{AuthUser, ClientInfo};
-use crate::users::model::{Tier, User};
+use crate::state::AppState;
 use crate::users::profile::find_profile;
 use crate::{on_exec, user_columns};
 
@@ -58,7 +58,7 @@ async fn change_own_tier(
 ) -> ApiResult<User> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let user = crate::users::model::find_user_or_404(&mut tx, caller.id()).await?;
+    let user = crate::accounts::model::find_user_or_404(&mut tx, caller.id()).await?;
     let updated = set_tier(&mut tx, &user, tier, caller.id(), client, now).await?;
     tx.commit().await?;
     Ok(updated)
@@ -72,7 +72,6 @@ async fn change_own_tier(
 #[utoipa::path(post, path = "/me/upgrade", tag = "users", security(("bearer" = [])),
     responses(
         (status = 200, description = "The account, tier premium", body = User),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -90,7 +89,6 @@ pub async fn upgrade(
 #[utoipa::path(post, path = "/me/downgrade", tag = "users", security(("bearer" = [])),
     responses(
         (status = 200, description = "The account, tier basic", body = User),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn downgrade(
     State(state): State<AppState>,
@@ -136,7 +134,6 @@ pub fn profile_completeness(full_name_set: bool, profile_fields_set: usize) -> u
 #[utoipa::path(get, path = "/me/stats", tag = "users", security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's figures", body = UserStats),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn stats(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<UserStats>> {
     let now = state.clock.now();

@@ -21,12 +21,12 @@ use axum::extract::State;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::app::AppState;
+use crate::accounts::model::{PublicUser, Role, Tier, User};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::http::{AdminUser, ApiQuery, AuthUser, Cursor, Page, PageQuery};
+use crate::state::AppState;
 use crate::users::access::is_premium_or_admin;
-use crate::users::model::{PublicUser, Role, Tier, User};
 use crate::users::profile::PRIVATE;
 use crate::{on_exec, user_columns};
 
@@ -298,7 +298,6 @@ fn check(
 #[utoipa::path(get, path = "/", tag = "users", security(("bearer" = [])), params(ListQuery),
     responses(
         (status = 200, description = "A page of accounts", body = Page<User>),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad parameter (named)", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -332,7 +331,6 @@ pub async fn list_users(
 #[utoipa::path(get, path = "/search", tag = "users", security(("bearer" = [])), params(SearchQuery),
     responses(
         (status = 200, description = "A page of public profiles", body = Page<PublicUser>),
-        (status = 401, description = "Not authenticated", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A basic member (search is a premium feature)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad parameter (named)", body = Problem, content_type = "application/problem+json"),
     ))]

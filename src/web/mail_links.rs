@@ -20,13 +20,12 @@ use axum::routing::get;
 use minijinja::context;
 use serde::Deserialize;
 
-use super::Pages;
-use crate::app::AppState;
+use super::{Pages, Web};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
 use crate::users::email_change::{self, Cancelled};
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<Web> {
     Router::new()
         .route("/verify-email", get(verify_email))
         .route("/reset-password", get(reset_form).post(reset_password))
@@ -118,11 +117,11 @@ fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response 
 }
 
 async fn verify_email(
-    State(state): State<AppState>,
+    State(web): State<Web>,
     client: ClientInfo,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let pages = &state.pages;
+    let (state, pages) = (&web.app, &*web.pages);
     let title = "Confirm your email address";
     let Some(token) = link_token(query.as_deref()) else {
         return dead_link(
@@ -131,7 +130,7 @@ async fn verify_email(
             "Ask for a new verification email from your account.",
         );
     };
-    match crate::auth::verify::verify_email_token(&state, &token, &client).await {
+    match crate::auth::verify::verify_email_token(state, &token, &client).await {
         Ok(()) => pages.message(
             StatusCode::OK,
             "Email address confirmed",
@@ -152,15 +151,15 @@ const RESET_TITLE: &str = "Choose a new password";
 const RESET_DEAD: &str = "Ask for a new password reset email; only the newest link works.";
 
 async fn reset_form(
-    State(state): State<AppState>,
+    State(web): State<Web>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let pages = &state.pages;
+    let (state, pages) = (&web.app, &*web.pages);
     let Some(token) = link_token(query.as_deref()) else {
         return dead_link(pages, RESET_TITLE, RESET_DEAD);
     };
-    match crate::auth::reset::reset_token_user(&state, &token).await {
+    match crate::auth::reset::reset_token_user(state, &token).await {
         Ok(Some(user)) => {
             render_reset_form(pages, &headers, &token, &user.username, &[], StatusCode::OK)
         }
@@ -206,12 +205,12 @@ struct ResetForm {
 }
 
 async fn reset_password(
-    State(state): State<AppState>,
+    State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let pages = &state.pages;
+    let (state, pages) = (&web.app, &*web.pages);
     let Some(submitted) = form::<ResetForm>(&headers, &body) else {
         return pages.message(
             StatusCode::BAD_REQUEST,
@@ -224,7 +223,7 @@ async fn reset_password(
     if !pages.form_is_genuine(&headers, &submitted.csrf_token) {
         return forged_form(pages);
     }
-    let user = match crate::auth::reset::reset_token_user(&state, &submitted.token).await {
+    let user = match crate::auth::reset::reset_token_user(state, &submitted.token).await {
         Ok(Some(user)) => user,
         Ok(None) => return dead_link(pages, RESET_TITLE, RESET_DEAD),
         Err(other) => return other.into_response(),
@@ -243,7 +242,7 @@ async fn reset_password(
         return again(&["The two passwords are not the same.".to_owned()]);
     }
     let outcome = crate::auth::reset::confirm_reset(
-        &state,
+        state,
         &submitted.token,
         &submitted.new_password,
         &client,
@@ -273,15 +272,15 @@ const CONFIRM_TITLE: &str = "Confirm your new email address";
 const CONFIRM_DEAD: &str = "If you still want the change, ask for it again from your account.";
 
 async fn confirm_email_change(
-    State(state): State<AppState>,
+    State(web): State<Web>,
     client: ClientInfo,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let pages = &state.pages;
+    let (state, pages) = (&web.app, &*web.pages);
     let Some(token) = link_token(query.as_deref()) else {
         return dead_link(pages, CONFIRM_TITLE, CONFIRM_DEAD);
     };
-    match email_change::confirm(&state, &token, &client).await {
+    match email_change::confirm(state, &token, &client).await {
         Ok(user) => pages.message(
             StatusCode::OK,
             "Email address changed",
@@ -298,15 +297,15 @@ const CANCEL_TITLE: &str = "Cancel the email change";
 const CANCEL_DEAD: &str = "If your account's address was changed without you, reset your password or contact the administrators.";
 
 async fn cancel_form(
-    State(state): State<AppState>,
+    State(web): State<Web>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let pages = &state.pages;
+    let (state, pages) = (&web.app, &*web.pages);
     let Some(token) = link_token(query.as_deref()) else {
         return dead_link(pages, CANCEL_TITLE, CANCEL_DEAD);
     };
-    match email_change::cancel_token_is_live(&state, &token).await {
+    match email_change::cancel_token_is_live(state, &token).await {
         Ok(true) => {
             let csrf = pages.form_token(&headers);
             let page = pages.page(
@@ -331,19 +330,19 @@ struct CancelForm {
 }
 
 async fn cancel_email_change(
-    State(state): State<AppState>,
+    State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let pages = &state.pages;
+    let (state, pages) = (&web.app, &*web.pages);
     let Some(submitted) = form::<CancelForm>(&headers, &body) else {
         return dead_link(pages, CANCEL_TITLE, CANCEL_DEAD);
     };
     if !pages.form_is_genuine(&headers, &submitted.csrf_token) {
         return forged_form(pages);
     }
-    match email_change::cancel(&state, &submitted.token, &client).await {
+    match email_change::cancel(state, &submitted.token, &client).await {
         Ok(Cancelled::Withdrawn) => pages.message(
             StatusCode::OK,
             "Email change cancelled",

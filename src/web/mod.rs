@@ -13,13 +13,15 @@
 pub mod csrf;
 pub mod mail_links;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use minijinja::Environment;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -137,9 +139,20 @@ async fn stylesheet() -> Response {
     response
 }
 
+/// What the pages' handlers take: the application and the page templates.
+#[derive(Clone)]
+pub struct Web {
+    pub app: AppState,
+    pub pages: Arc<Pages>,
+}
+
 /// The pages' routes (outside `/api`, not part of the OpenAPI document).
-pub fn router() -> Router<AppState> {
+pub fn router(app: AppState, pages: Pages) -> Router {
     Router::new()
         .route("/assets/roster.css", get(stylesheet))
         .merge(mail_links::router())
+        .with_state(Web {
+            app,
+            pages: Arc::new(pages),
+        })
 }

@@ -13,8 +13,10 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use chrono::Utc;
 use http_body_util::BodyExt;
+use roster::app::Application;
 use roster::clock::{Clock, ManualClock};
-use roster::{AppState, Application, Config};
+use roster::config::Config;
+use roster::state::AppState;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -329,6 +331,32 @@ impl TestApp {
         .await
         .expect("create-admin");
         self.login(&username, DEFAULT_PASSWORD).await
+    }
+
+    /// Runs SQL statements (test set-up, or tampering with what is stored).
+    pub async fn exec(&self, sql: impl Into<String>) {
+        let sql = sql.into();
+        let done = match &self.state.db {
+            roster::db::Db::Sqlite(pool, _) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+                .execute(pool)
+                .await
+                .map(|_| ()),
+            roster::db::Db::Postgres(pool) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+                .execute(pool)
+                .await
+                .map(|_| ()),
+        };
+        done.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// A test application whose password hashing is cheap, through the configuration a
+    /// user would use, for tests that make many failed attempts.
+    pub async fn with_cheap_hashing(backend: Backend) -> TestApp {
+        TestApp::builder(backend)
+            .env("ARGON2_MEMORY_KIB", "1024")
+            .env("ARGON2_ITERATIONS", "1")
+            .start()
+            .await
     }
 
     /// Runs one SQL statement returning a count (for asserting what is stored).

@@ -1,0 +1,55 @@
+//! Access and refresh tokens: signing (`JWT_SECRET_KEY` or the Ed25519 keys in the
+//! database), issuer and audience, lifetimes, and how often signing keys are reloaded.
+
+use std::time::Duration;
+
+use super::vars::{ConfigError, Secret, Vars};
+
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    /// When set, tokens are HS256 with this shared secret instead of EdDSA.
+    pub jwt_secret_key: Option<Secret>,
+    /// `iss` (`JWT_ISSUER`, default `PUBLIC_URL`).
+    pub issuer: String,
+    /// `aud` (`JWT_AUDIENCE`, default `roster`).
+    pub audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    /// How often running instances look for a new signing key (`KEY_REFRESH_SECONDS`).
+    pub key_refresh_interval: Duration,
+}
+
+impl TokenConfig {
+    pub(super) fn parse(vars: &Vars, public_url: &str) -> Result<TokenConfig, ConfigError> {
+        Ok(TokenConfig {
+            jwt_secret_key: vars.get("JWT_SECRET_KEY").map(Secret::new),
+            issuer: vars
+                .get("JWT_ISSUER")
+                .unwrap_or_else(|| public_url.to_owned()),
+            audience: vars
+                .get("JWT_AUDIENCE")
+                .unwrap_or_else(|| "roster".to_owned()),
+            access_ttl: vars.duration(
+                "ACCESS_TOKEN_EXPIRE_MINUTES",
+                Duration::from_secs(60),
+                15,
+                1,
+                24 * 60,
+            )?,
+            refresh_ttl: vars.duration(
+                "REFRESH_TOKEN_EXPIRE_DAYS",
+                Duration::from_secs(86_400),
+                7,
+                1,
+                365,
+            )?,
+            key_refresh_interval: vars.duration(
+                "KEY_REFRESH_SECONDS",
+                Duration::from_secs(1),
+                5,
+                1,
+                10,
+            )?,
+        })
+    }
+}

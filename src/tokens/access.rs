@@ -1,0 +1,164 @@
+//! Access tokens: short-lived JWTs (RFC 9068 `at+jwt`) signed with the current key.
+//!
+//! Verification accepts only the configured algorithm, a `kid` this instance knows, the
+//! configured `iss` and `aud`, and checks `exp` and `nbf` against the injected clock with
+//! 60 s leeway. Key material offered in the token's own header (`jwk`, `jku`, `x5u`) is
+//! never looked at: keys come only from the key set.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::keys::KeySet;
+use crate::accounts::model::{Role, Tier, User};
+
+/// Clock skew tolerated on `exp` and `nbf`.
+pub const LEEWAY_SECONDS: i64 = 60;
+/// Longer tokens are rejected before any parsing.
+const MAX_TOKEN_LENGTH: usize = 4096;
+const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The user id.
+    pub sub: Uuid,
+    /// The session id.
+    pub sid: Uuid,
+    pub iat: i64,
+    pub exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    pub jti: Uuid,
+    pub role: Role,
+    pub tier: Tier,
+}
+
+/// Why a token was refused (logged at debug level, never shown to the client).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("malformed token")]
+    Malformed,
+    #[error("unexpected algorithm or token type")]
+    WrongAlgorithm,
+    #[error("unknown key id")]
+    UnknownKey,
+    #[error("bad signature or claims: {0}")]
+    Invalid(String),
+    #[error("expired")]
+    Expired,
+    #[error("not valid yet")]
+    NotYetValid,
+}
+
+/// Signs and verifies access tokens with the current [`KeySet`], which the key-refresh
+/// task swaps without blocking readers for longer than a pointer copy.
+pub struct TokenService {
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+    keys: RwLock<Arc<KeySet>>,
+    validation: Validation,
+}
+
+impl TokenService {
+    pub fn new(issuer: String, audience: String, ttl: Duration, keys: KeySet) -> TokenService {
+        let mut validation = Validation::new(keys.algorithm);
+        validation.set_issuer(&[&issuer]);
+        validation.set_audience(&[&audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // Time is checked against the injected clock in `verify`.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        TokenService {
+            issuer,
+            audience,
+            ttl,
+            keys: RwLock::new(Arc::new(keys)),
+            validation,
+        }
+    }
+
+    pub fn key_set(&self) -> Arc<KeySet> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn replace_keys(&self, keys: KeySet) {
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// A signed access token for `user` in session `session_id`, issued at `now`.
+    pub fn issue(
+        &self,
+        user: &User,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
+        let keys = self.key_set();
+        let iat = now.timestamp();
+        let claims = AccessClaims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: user.id,
+            sid: session_id,
+            iat,
+            exp: iat + self.ttl.as_secs() as i64,
+            nbf: None,
+            jti: Uuid::now_v7(),
+            role: user.role,
+            tier: user.tier,
+        };
+        let mut header = Header::new(keys.algorithm);
+        header.kid = Some(keys.signing_kid.clone());
+        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+        keys.sign(&header, &claims)
+    }
+
+    /// The claims of a valid token, checked against `now`.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError> {
+        if token.len() > MAX_TOKEN_LENGTH || token.is_empty() {
+            return Err(TokenError::Malformed);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        let keys = self.key_set();
+        if header.alg != keys.algorithm
+            || header
+                .typ
+                .as_deref()
+                .is_some_and(|t| !t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE))
+        {
+            return Err(TokenError::WrongAlgorithm);
+        }
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| keys.verifying.get(kid))
+            .ok_or(TokenError::UnknownKey)?;
+        let claims = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation)
+            .map_err(|e| TokenError::Invalid(e.to_string()))?
+            .claims;
+        check_time(&claims, now)?;
+        Ok(claims)
+    }
+}
+
+/// `exp` and `nbf` against `now`, with [`LEEWAY_SECONDS`] either way.
+pub fn check_time(claims: &AccessClaims, now: DateTime<Utc>) -> Result<(), TokenError> {
+    let now = now.timestamp();
+    if claims.exp + LEEWAY_SECONDS < now {
+        return Err(TokenError::Expired);
+    }
+    if claims.nbf.is_some_and(|nbf| nbf - LEEWAY_SECONDS > now) {
+        return Err(TokenError::NotYetValid);
+    }
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! Administration: accounts and the audit trail.
+
+mod accounts;

@@ -1,0 +1,10 @@
+//! Authentication: login, registration, tokens, sessions, OAuth2, passwords, keys and the authentication cache.
+
+mod cache;
+mod keys;
+mod login;
+mod oauth;
+mod passwords;
+mod register;
+mod sessions;
+mod tokens;
