@@ -60,12 +60,38 @@ fn form<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Opt
     serde_urlencoded::from_bytes(body).ok()
 }
 
-fn dead_link(pages: &Pages, title: &str, what: &str) -> Response {
+/// A page a link opens: its title, and what to do when the link no longer works.
+struct Link {
+    title: &'static str,
+    dead: &'static str,
+}
+
+const VERIFY: Link = Link {
+    title: "Confirm your email address",
+    dead: "Ask for a new verification email from your account.",
+};
+const RESET: Link = Link {
+    title: "Choose a new password",
+    dead: "Ask for a new password reset email; only the newest link works.",
+};
+const CONFIRM: Link = Link {
+    title: "Confirm your new email address",
+    dead: "If you still want the change, ask for it again from your account.",
+};
+const CANCEL: Link = Link {
+    title: "Cancel the email change",
+    dead: "If your account's address was changed without you, reset your password or contact the administrators.",
+};
+
+fn dead_link(pages: &Pages, link: &Link) -> Response {
     pages.message(
         StatusCode::BAD_REQUEST,
-        title,
+        link.title,
         "error",
-        &format!("This link is invalid, was already used or has expired. {what}"),
+        &format!(
+            "This link is invalid, was already used or has expired. {}",
+            link.dead
+        ),
         None,
     )
 }
@@ -81,8 +107,10 @@ fn forged_form(pages: &Pages) -> Response {
 }
 
 /// What a page shows for an error of the function behind it.
-fn failure_page(pages: &Pages, title: &str, error: ApiError) -> Response {
+fn failure_page(pages: &Pages, link: &Link, error: ApiError) -> Response {
+    let title = link.title;
     match error {
+        ApiError::BadToken(_) => dead_link(pages, link),
         ApiError::Conflict { .. } => pages.message(
             StatusCode::CONFLICT,
             title,
@@ -122,13 +150,8 @@ async fn verify_email(
     RawQuery(query): RawQuery,
 ) -> Response {
     let (state, pages) = (&web.app, &*web.pages);
-    let title = "Confirm your email address";
     let Some(token) = link_token(query.as_deref()) else {
-        return dead_link(
-            pages,
-            title,
-            "Ask for a new verification email from your account.",
-        );
+        return dead_link(pages, &VERIFY);
     };
     match crate::auth::verify::verify_email_token(state, &token, &client).await {
         Ok(()) => pages.message(
@@ -138,17 +161,9 @@ async fn verify_email(
             "Your email address is confirmed. You can close this page.",
             None,
         ),
-        Err(ApiError::BadToken(_)) => dead_link(
-            pages,
-            title,
-            "Ask for a new verification email from your account.",
-        ),
-        Err(other) => failure_page(pages, title, other),
+        Err(error) => failure_page(pages, &VERIFY, error),
     }
 }
-
-const RESET_TITLE: &str = "Choose a new password";
-const RESET_DEAD: &str = "Ask for a new password reset email; only the newest link works.";
 
 async fn reset_form(
     State(web): State<Web>,
@@ -157,13 +172,13 @@ async fn reset_form(
 ) -> Response {
     let (state, pages) = (&web.app, &*web.pages);
     let Some(token) = link_token(query.as_deref()) else {
-        return dead_link(pages, RESET_TITLE, RESET_DEAD);
+        return dead_link(pages, &RESET);
     };
     match crate::auth::reset::reset_token_user(state, &token).await {
         Ok(Some(user)) => {
             render_reset_form(pages, &headers, &token, &user.username, &[], StatusCode::OK)
         }
-        Ok(None) => dead_link(pages, RESET_TITLE, RESET_DEAD),
+        Ok(None) => dead_link(pages, &RESET),
         Err(other) => other.into_response(),
     }
 }
@@ -181,7 +196,7 @@ fn render_reset_form(
         status,
         "reset_password.html",
         context! {
-            title => RESET_TITLE,
+            title => RESET.title,
             username => username,
             token => token,
             csrf_token => &csrf.value,
@@ -214,7 +229,7 @@ async fn reset_password(
     let Some(submitted) = form::<ResetForm>(&headers, &body) else {
         return pages.message(
             StatusCode::BAD_REQUEST,
-            RESET_TITLE,
+            RESET.title,
             "error",
             "The form could not be read. Open the link from the email again.",
             None,
@@ -225,7 +240,7 @@ async fn reset_password(
     }
     let user = match crate::auth::reset::reset_token_user(state, &submitted.token).await {
         Ok(Some(user)) => user,
-        Ok(None) => return dead_link(pages, RESET_TITLE, RESET_DEAD),
+        Ok(None) => return dead_link(pages, &RESET),
         Err(other) => return other.into_response(),
     };
     let again = |errors: &[String]| {
@@ -263,13 +278,9 @@ async fn reset_password(
                 .collect();
             again(&messages)
         }
-        Err(ApiError::BadToken(_)) => dead_link(pages, RESET_TITLE, RESET_DEAD),
-        Err(other) => failure_page(pages, RESET_TITLE, other),
+        Err(error) => failure_page(pages, &RESET, error),
     }
 }
-
-const CONFIRM_TITLE: &str = "Confirm your new email address";
-const CONFIRM_DEAD: &str = "If you still want the change, ask for it again from your account.";
 
 async fn confirm_email_change(
     State(web): State<Web>,
@@ -278,7 +289,7 @@ async fn confirm_email_change(
 ) -> Response {
     let (state, pages) = (&web.app, &*web.pages);
     let Some(token) = link_token(query.as_deref()) else {
-        return dead_link(pages, CONFIRM_TITLE, CONFIRM_DEAD);
+        return dead_link(pages, &CONFIRM);
     };
     match email_change::confirm(state, &token, &client).await {
         Ok(user) => pages.message(
@@ -288,13 +299,9 @@ async fn confirm_email_change(
             &format!("{} is now the address of your account.", user.email),
             None,
         ),
-        Err(ApiError::BadToken(_)) => dead_link(pages, CONFIRM_TITLE, CONFIRM_DEAD),
-        Err(other) => failure_page(pages, CONFIRM_TITLE, other),
+        Err(error) => failure_page(pages, &CONFIRM, error),
     }
 }
-
-const CANCEL_TITLE: &str = "Cancel the email change";
-const CANCEL_DEAD: &str = "If your account's address was changed without you, reset your password or contact the administrators.";
 
 async fn cancel_form(
     State(web): State<Web>,
@@ -303,7 +310,7 @@ async fn cancel_form(
 ) -> Response {
     let (state, pages) = (&web.app, &*web.pages);
     let Some(token) = link_token(query.as_deref()) else {
-        return dead_link(pages, CANCEL_TITLE, CANCEL_DEAD);
+        return dead_link(pages, &CANCEL);
     };
     match email_change::cancel_token_is_live(state, &token).await {
         Ok(true) => {
@@ -311,11 +318,11 @@ async fn cancel_form(
             let page = pages.page(
                 StatusCode::OK,
                 "cancel_email_change.html",
-                context! { title => CANCEL_TITLE, token => &token, csrf_token => &csrf.value },
+                context! { title => CANCEL.title, token => &token, csrf_token => &csrf.value },
             );
             with_cookie(page, csrf.set_cookie)
         }
-        Ok(false) => dead_link(pages, CANCEL_TITLE, CANCEL_DEAD),
+        Ok(false) => dead_link(pages, &CANCEL),
         Err(other) => other.into_response(),
     }
 }
@@ -337,7 +344,7 @@ async fn cancel_email_change(
 ) -> Response {
     let (state, pages) = (&web.app, &*web.pages);
     let Some(submitted) = form::<CancelForm>(&headers, &body) else {
-        return dead_link(pages, CANCEL_TITLE, CANCEL_DEAD);
+        return dead_link(pages, &CANCEL);
     };
     if !pages.form_is_genuine(&headers, &submitted.csrf_token) {
         return forged_form(pages);
@@ -357,7 +364,6 @@ async fn cancel_email_change(
             "Your account has this address again and every session of it was signed out.",
             Some("Whoever changed it knew your password: reset it now with “Forgot password”."),
         ),
-        Err(ApiError::BadToken(_)) => dead_link(pages, CANCEL_TITLE, CANCEL_DEAD),
-        Err(other) => failure_page(pages, CANCEL_TITLE, other),
+        Err(error) => failure_page(pages, &CANCEL, error),
     }
 }
