@@ -92,6 +92,20 @@ impl Application {
         rate_limiter.spawn_upkeep();
         tracing::debug!(store = rate_limiter.store(), "authentication rate limits");
 
+        let webauthn = webauthn_rs_core::WebauthnCore::new_unsafe_experts_only(
+            "Roster",
+            &config.mfa.rp_id,
+            vec![config.mfa.origin.clone()],
+            std::time::Duration::from_secs(crate::auth::mfa::passkeys::CEREMONY_SECONDS as u64),
+            None,
+            None,
+        );
+        if config.mfa.rp_id_is_ip_address() {
+            tracing::warn!(
+                rp_id = %config.mfa.rp_id,
+                "WEBAUTHN_RP_ID is an IP address, which browsers refuse for passkeys: set PUBLIC_URL to a host name (http://localhost:PORT in development)"
+            );
+        }
         let pages = crate::web::Pages::new(&config.http.public_url)?;
         let state = AppState(Arc::new(App {
             config,
@@ -108,6 +122,7 @@ impl Application {
             mail,
             rotations,
             rate_limiter: rate_limiter.clone(),
+            webauthn,
         }));
         let (routes, openapi) = api_routes().split_for_parts();
         let router = middleware::stack(

@@ -50,6 +50,18 @@ pub mod event {
     pub const USER_DELETED: &str = "user_deleted";
     pub const ADMIN_CREATED: &str = "admin_created";
     pub const USER_IMPORTED: &str = "user_imported";
+    pub const MFA_TOTP_ADDED: &str = "mfa_totp_added";
+    pub const MFA_TOTP_REMOVED: &str = "mfa_totp_removed";
+    pub const PASSKEY_ADDED: &str = "passkey_added";
+    pub const PASSKEY_REMOVED: &str = "passkey_removed";
+    pub const RECOVERY_CODES_REGENERATED: &str = "recovery_codes_regenerated";
+    pub const RECOVERY_CODE_USED: &str = "recovery_code_used";
+    /// A wrong second factor (TOTP code, recovery code or passkey assertion).
+    pub const MFA_FAILED: &str = "mfa_failed";
+    /// An administrator removed every second factor of an account.
+    pub const MFA_RESET: &str = "mfa_reset";
+    /// A session proved its user again (`/reauthenticate`).
+    pub const REAUTHENTICATED: &str = "reauthenticated";
 }
 
 /// One audit record to write.

@@ -54,6 +54,48 @@ pub enum AuthProblem {
     InvalidCredentials,
 }
 
+/// The body of a login whose password was right but which needs a second factor:
+/// RFC 9457 problem details with the challenge to answer at `/api/v1/auth/mfa/verify`.
+#[derive(Clone, Serialize, ToSchema)]
+pub struct MfaRequiredProblem {
+    /// `urn:roster:problem:mfa-required`
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    /// 401
+    pub status: u16,
+    pub detail: String,
+    /// Single-use, lives `expires_in` seconds, dies after 5 wrong codes.
+    pub mfa_token: String,
+    /// Of `totp`, `recovery_code`, `passkey`: only those the account has.
+    pub methods: Vec<String>,
+    pub expires_in: i64,
+}
+
+impl std::fmt::Debug for MfaRequiredProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaRequiredProblem")
+            .field("mfa_token", &"<redacted>")
+            .field("methods", &self.methods)
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+impl MfaRequiredProblem {
+    pub fn new(mfa_token: String, methods: Vec<String>, expires_in: i64) -> MfaRequiredProblem {
+        MfaRequiredProblem {
+            kind: problem_type("mfa-required"),
+            title: "Second factor required".to_owned(),
+            status: 401,
+            detail: "the password is right; complete the login with a second factor at /api/v1/auth/mfa/verify".to_owned(),
+            mfa_token,
+            methods,
+            expires_in,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("validation failed")]
@@ -66,10 +108,20 @@ pub enum ApiError {
     /// A password given for confirmation (current password, account deletion) is wrong.
     #[error("wrong password")]
     WrongPassword(&'static str),
+    /// A second factor given in the body (TOTP code, recovery code, passkey response) is
+    /// wrong, used already, or was not accepted (400 naming the field).
+    #[error("second factor refused")]
+    WrongFactor { field: &'static str, detail: String },
     #[error("not authenticated")]
     Unauthorized(AuthProblem),
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The password was right; a second factor must follow (401 with the challenge).
+    #[error("second factor required")]
+    MfaRequired(Box<MfaRequiredProblem>),
+    /// The session's last authentication is older than `REAUTH_MAX_AGE_MINUTES` (403).
+    #[error("re-authentication required")]
+    ReauthenticationRequired,
     #[error("not found: {0}")]
     NotFound(String),
     #[error("method not allowed")]
@@ -103,6 +155,13 @@ impl ApiError {
         ApiError::Validation(vec![FieldError::new(field, message)])
     }
 
+    pub fn wrong_factor(field: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError::WrongFactor {
+            field,
+            detail: detail.into(),
+        }
+    }
+
     pub fn conflict(field: &str, detail: impl Into<String>) -> ApiError {
         ApiError::Conflict {
             detail: detail.into(),
@@ -121,11 +180,12 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Malformed(_) | ApiError::BadToken(_) | ApiError::WrongPassword(_) => {
-                StatusCode::BAD_REQUEST
-            }
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Malformed(_)
+            | ApiError::BadToken(_)
+            | ApiError::WrongPassword(_)
+            | ApiError::WrongFactor { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) | ApiError::MfaRequired(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) | ApiError::ReauthenticationRequired => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -161,6 +221,12 @@ impl ApiError {
                     Some("the password given for confirmation is not correct".into()),
                     Some(vec![FieldError::new(*field, "is not correct")]),
                 ),
+                ApiError::WrongFactor { field, detail } => (
+                    "invalid-second-factor",
+                    "Second factor refused",
+                    Some(format!("{field} {detail}")),
+                    Some(vec![FieldError::new(*field, detail.clone())]),
+                ),
                 ApiError::Unauthorized(AuthProblem::InvalidCredentials) => (
                     "invalid-credentials",
                     "Invalid credentials",
@@ -182,6 +248,18 @@ impl ApiError {
                 ApiError::Forbidden(detail) => {
                     ("forbidden", "Forbidden", Some(detail.clone()), None)
                 }
+                ApiError::MfaRequired(challenge) => (
+                    "mfa-required",
+                    "Second factor required",
+                    Some(challenge.detail.clone()),
+                    None,
+                ),
+                ApiError::ReauthenticationRequired => (
+                    "reauthentication-required",
+                    "Re-authentication required",
+                    Some("this needs a recent authentication: POST /api/v1/auth/reauthenticate, then retry with the new access token".into()),
+                    None,
+                ),
                 ApiError::NotFound(what) => (
                     "not-found",
                     "Not found",
@@ -283,6 +361,14 @@ pub fn generic_problem(status: StatusCode) -> Problem {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        if let ApiError::MfaRequired(challenge) = &self {
+            let body = serde_json::to_vec(&**challenge).unwrap_or_default();
+            let mut response = (status, body).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            return response;
+        }
         if let ApiError::Internal(cause) = &self {
             tracing::error!(error = format!("{cause:#}"), "internal error");
         }

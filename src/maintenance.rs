@@ -1,5 +1,5 @@
 //! Periodic housekeeping: expired sessions and refresh tokens, stale login-throttle
-//! records. Runs every `CLEANUP_INTERVAL_SECONDS`; tests call [`purge`] directly.
+//! records, expired second-factor challenges and passkey ceremonies. Runs every `CLEANUP_INTERVAL_SECONDS`; tests call [`purge`] directly.
 
 use crate::state::AppState;
 
@@ -8,12 +8,14 @@ pub async fn purge(state: &AppState) -> Result<u64, sqlx::Error> {
     let now = state.clock.now();
     let sessions = crate::auth::sessions::purge_expired(&state.db, now).await?;
     let throttles = crate::auth::lockout::purge(state.db.writer(), now).await?;
-    if sessions + throttles > 0 {
+    let challenges = crate::auth::mfa::purge_expired(&state.db, now).await?;
+    if sessions + throttles + challenges > 0 {
         tracing::info!(
             sessions_and_tokens = sessions,
             login_throttles = throttles,
+            second_factor_challenges = challenges,
             "purged expired rows"
         );
     }
-    Ok(sessions + throttles)
+    Ok(sessions + throttles + challenges)
 }

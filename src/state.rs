@@ -45,6 +45,8 @@ pub struct App {
     /// The per-client budget of the authentication endpoints, spent by the middleware
     /// for the login endpoints and by password confirmations behind a bearer token.
     pub rate_limiter: Arc<AuthRateLimiter>,
+    /// The WebAuthn relying party (`WEBAUTHN_RP_ID`, the origin of `PUBLIC_URL`).
+    pub webauthn: webauthn_rs_core::WebauthnCore,
 }
 
 /// Cheap-to-clone handle on [`App`], the router's state.

@@ -150,3 +150,37 @@ pub async fn revoke_sessions(
     }
     Ok(NoContent)
 }
+
+/// Remove every second factor of an account
+///
+/// For a user who lost both the authenticator and the recovery codes: their TOTP
+/// authenticator, passkeys, recovery codes and pending second-factor logins go, and a
+/// password alone logs in again. Audited as `mfa_reset`.
+#[utoipa::path(post, path = "/users/{user_id}/mfa/reset", operation_id = "admin_reset_mfa", tag = "admin", security(("bearer" = [])),
+    params(("user_id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 204, description = "Every second factor removed"),
+        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn reset_mfa(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    client: ClientInfo,
+    ApiPath(user_id): ApiPath<Uuid>,
+) -> ApiResult<NoContent> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    find_user_or_404(&mut tx, user_id).await?;
+    let removed = crate::auth::mfa::remove_all(&mut tx, user_id).await?;
+    let entry = AuditEntry {
+        event: event::MFA_RESET,
+        actor_id: Some(admin.id()),
+        user_id: Some(user_id),
+        client: Some(&client),
+        detail: serde_json::json!({"had_second_factors": removed}),
+    };
+    audit::record(&mut tx, now, entry).await?;
+    tx.commit().await?;
+    Ok(NoContent)
+}

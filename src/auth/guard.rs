@@ -121,6 +121,75 @@ fn locked(retry_after_secs: u64) -> LoginRefused {
     LoginRefused::Locked { retry_after_secs }
 }
 
+impl LoginChecked {
+    /// The lockout key of the identifier the login named, which a second-factor
+    /// challenge keeps so that wrong codes count against it too.
+    pub fn identifier_key(&self) -> &str {
+        &self.keys[0]
+    }
+}
+
+/// A right password that still needs a second factor: its attempt is taken back (it
+/// was no failure), but failures before it stay counted until the second factor
+/// succeeds, so a known password gives no fresh round of code guesses.
+pub async fn defer_login(state: &AppState, checked: &LoginChecked) -> Result<(), sqlx::Error> {
+    for key in &checked.keys {
+        lockout::release(state.db.writer(), key).await?;
+    }
+    Ok(())
+}
+
+/// The lockout keys a second factor counts against: the account, and the identifier of
+/// the login it completes (none for a re-authentication).
+pub fn second_factor_keys(identifier_key: Option<&str>, user_id: Uuid) -> Vec<String> {
+    let mut keys = vec![account_throttle_key(user_id)];
+    keys.extend(identifier_key.map(str::to_owned));
+    keys
+}
+
+/// Counts a second-factor attempt against `keys` before it is checked, like a login
+/// attempt: 429 when any of them is locked.
+pub async fn begin_second_factor(state: &AppState, keys: &[String]) -> ApiResult<()> {
+    for (i, key) in keys.iter().enumerate() {
+        if let Attempt::Locked { retry_after_secs } =
+            lockout::begin_attempt(state.db.writer(), &state.config, key, state.clock.now()).await?
+        {
+            for earlier in &keys[..i] {
+                lockout::release(state.db.writer(), earlier).await?;
+            }
+            return Err(account_locked(retry_after_secs));
+        }
+    }
+    Ok(())
+}
+
+/// Settles a second-factor attempt that failed: a failure against `keys`, audited as
+/// `mfa_failed` with the method that was tried.
+pub async fn second_factor_failed(
+    state: &AppState,
+    keys: &[String],
+    user_id: Uuid,
+    client: &ClientInfo,
+    method: &str,
+) -> ApiResult<()> {
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let failure = Failure {
+        event: event::MFA_FAILED,
+        actor_id: None,
+        user_id: Some(user_id),
+        reason: method,
+    };
+    record_failures(state, &keys, client, failure).await
+}
+
+/// Settles a second-factor attempt that succeeded, in the transaction it completes.
+pub async fn settle_second_factor(tx: &mut Tx, keys: &[String]) -> Result<(), sqlx::Error> {
+    for key in keys {
+        lockout::clear(&mut *tx, key).await?;
+    }
+    Ok(())
+}
+
 /// Clears the failures of a successful login's identifier and account, in the
 /// transaction that starts its session.
 pub async fn settle_login(tx: &mut Tx, checked: &LoginChecked) -> Result<(), sqlx::Error> {
@@ -155,12 +224,17 @@ async fn record_failures(
             lock_seconds = Some(lock_seconds.unwrap_or(0).max(seconds));
         }
     }
+    let detail = if failure.event == event::MFA_FAILED {
+        serde_json::json!({"method": failure.reason})
+    } else {
+        serde_json::json!({"reason": failure.reason})
+    };
     let entry = AuditEntry {
         event: failure.event,
         actor_id: failure.actor_id,
         user_id,
         client: Some(client),
-        detail: serde_json::json!({"reason": failure.reason}),
+        detail,
     };
     audit::record(&mut tx, now, entry).await?;
     if let Some(seconds) = lock_seconds {

@@ -14,16 +14,18 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::guard::{self, LoginRefused};
+use super::mfa;
 use super::refresh;
 use super::sessions::{self, Device, TokenPair, token_pair};
 use crate::accounts::model::User;
 use crate::audit::{self, AuditEntry, event};
 use crate::coherence::CacheUnaffected;
-use crate::error::{ApiError, ApiResult, AuthProblem, FieldError, Problem};
+use crate::error::{ApiError, ApiResult, AuthProblem, FieldError, MfaRequiredProblem, Problem};
 use crate::http::{ApiJson, ClientInfo, no_store};
 use crate::on_exec;
 use crate::state::AppState;
 use crate::text::{Lines, refusal};
+use crate::tokens::access::Authentication;
 
 const MAX_IDENTIFIER: usize = 254;
 const MAX_PASSWORD_INPUT: usize = 4096;
@@ -42,19 +44,30 @@ pub struct LoginRequest {
     pub device_name: Option<String>,
 }
 
+/// What a right password leads to.
+pub enum LoginOutcome {
+    /// A session, started.
+    Session(User, sessions::IssuedRefresh),
+    /// The account has a second factor: the challenge to answer at `/mfa/verify`.
+    SecondFactor(Box<MfaRequiredProblem>),
+}
+
 /// Checks a password login (see [`super::guard::check_login`]) and, on success, starts a
-/// session.
+/// session, or for an account with a second factor answers the challenge to complete.
 pub async fn password_login(
     state: &AppState,
     identifier: &str,
     password: &str,
     device: &Device,
-) -> Result<(User, sessions::IssuedRefresh), LoginRefused> {
+) -> Result<LoginOutcome, LoginRefused> {
     let checked = guard::check_login(state, identifier, password, &device.client).await?;
     let now = state.clock.now();
     let mut user = checked.user.clone();
+    let factors = mfa::factors(&state.db, user.id).await?;
     let mut tx = state.db.begin().await?;
-    guard::settle_login(&mut tx, &checked).await?;
+    if !factors.any() {
+        guard::settle_login(&mut tx, &checked).await?;
+    }
     if let Some(hash) = &checked.rehashed {
         on_exec!(&mut tx, c => sqlx::query("UPDATE credentials SET password_hash = $2 WHERE user_id = $1 AND is_current")
             .bind(user.id)
@@ -68,7 +81,18 @@ pub async fn password_login(
         )
         .await?;
     }
-    let issued = sessions::start_session(state, &mut tx, user.id, device, now).await?;
+    if factors.any() {
+        tx.commit().await?;
+        guard::defer_login(state, &checked).await?;
+        let challenge =
+            mfa::challenge::start(state, user.id, checked.identifier_key(), device, &factors)
+                .await?;
+        metrics::counter!("roster_logins_total", "result" => "mfa_required").increment(1);
+        return Ok(LoginOutcome::SecondFactor(Box::new(challenge)));
+    }
+    let authentication = Authentication::password(now);
+    let issued =
+        sessions::start_session(state, &mut tx, user.id, device, authentication, now).await?;
     crate::accounts::model::record_login(&mut tx, user.id, now).await?;
     let entry = AuditEntry::by_owner(event::LOGIN_SUCCESS, user.id, &device.client)
         .with_detail(serde_json::json!({"session_id": issued.session_id}));
@@ -76,7 +100,7 @@ pub async fn password_login(
     tx.commit().await?;
     metrics::counter!("roster_logins_total", "result" => "success").increment(1);
     user.last_login_at = Some(now);
-    Ok((user, issued))
+    Ok(LoginOutcome::Session(user, issued))
 }
 
 fn check_login_request(body: &LoginRequest) -> Result<&str, ApiError> {
@@ -144,7 +168,7 @@ fn check_login_request(body: &LoginRequest) -> Result<&str, ApiError> {
 #[utoipa::path(post, path = "/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenPair, headers(("Cache-Control" = String, description = "no-store"))),
-        (status = 401, description = "Invalid credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid credentials (`invalid-credentials`), or the password is right and the account has a second factor (`mfa-required`, with the `mfa_token` to answer at /mfa/verify)", body = MfaRequiredProblem, content_type = "application/problem+json"),
         (status = 429, description = "Identifier locked or rate limited; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
@@ -158,10 +182,11 @@ pub async fn login(
         client,
     };
     match password_login(&state, identifier, &body.password, &device).await {
-        Ok((user, issued)) => {
+        Ok(LoginOutcome::Session(user, issued)) => {
             let pair = token_pair(&state, user, issued, state.clock.now())?;
             Ok(no_store(Json(pair).into_response()))
         }
+        Ok(LoginOutcome::SecondFactor(challenge)) => Err(ApiError::MfaRequired(challenge)),
         Err(LoginRefused::Invalid) => Err(ApiError::Unauthorized(AuthProblem::InvalidCredentials)),
         Err(LoginRefused::Locked { retry_after_secs }) => Err(ApiError::TooManyRequests {
             retry_after_secs,
@@ -177,6 +202,18 @@ pub struct OAuthError {
     /// `invalid_request`, `invalid_grant`, `unsupported_grant_type` or `invalid_client`.
     pub error: &'static str,
     pub error_description: String,
+}
+
+/// The password grant's answer for an account with a second factor (401).
+#[derive(Serialize, ToSchema)]
+pub struct OAuthMfaRequired {
+    /// `mfa_required`
+    pub error: &'static str,
+    pub error_description: String,
+    /// Single-use, lives `expires_in` seconds; answer it at `/api/v1/auth/mfa/verify`.
+    pub mfa_token: String,
+    pub methods: Vec<String>,
+    pub expires_in: i64,
 }
 
 /// An RFC 6749 §5.1 success (with Roster's session id and refresh expiry added).
@@ -240,6 +277,7 @@ pub struct TokenForm {
     responses(
         (status = 200, description = "Token issued", body = OAuthToken),
         (status = 400, description = "RFC 6749 error: invalid_request, invalid_grant, unsupported_grant_type", body = OAuthError),
+        (status = 401, description = "`mfa_required`: the password is right and the account has a second factor", body = OAuthMfaRequired),
         (status = 429, description = "Identifier locked or rate limited; see Retry-After", body = OAuthError),
     ))]
 pub async fn token(
@@ -303,9 +341,21 @@ pub async fn token(
             }
             let device = Device { name: None, client };
             match password_login(&state, username, password, &device).await {
-                Ok((user, issued)) => Ok(no_store(
+                Ok(LoginOutcome::Session(user, issued)) => Ok(no_store(
                     Json(OAuthToken::from(token_pair(&state, user, issued, now)?)).into_response(),
                 )),
+                Ok(LoginOutcome::SecondFactor(challenge)) => {
+                    let body = OAuthMfaRequired {
+                        error: "mfa_required",
+                        error_description: "the password is right; complete the login with a second factor at /api/v1/auth/mfa/verify".into(),
+                        mfa_token: challenge.mfa_token,
+                        methods: challenge.methods,
+                        expires_in: challenge.expires_in,
+                    };
+                    Ok(no_store(
+                        (StatusCode::UNAUTHORIZED, Json(body)).into_response(),
+                    ))
+                }
                 Err(LoginRefused::Invalid) => Ok(oauth_error(
                     StatusCode::BAD_REQUEST,
                     "invalid_grant",

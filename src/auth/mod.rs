@@ -9,6 +9,7 @@ pub mod email_tokens;
 pub mod guard;
 pub mod lockout;
 pub mod login;
+pub mod mfa;
 pub mod password_change;
 pub mod refresh;
 pub mod register;
@@ -41,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reset::password_reset_confirm))
         .routes(routes!(verify::verify_email_request))
         .routes(routes!(verify::verify_email))
+        .merge(mfa::router())
 }
 
 /// The authenticated caller's account

@@ -27,6 +27,7 @@ use crate::db::Exec;
 use crate::error::{ApiError, ApiResult, AuthProblem, Problem};
 use crate::http::ApiJson;
 use crate::state::AppState;
+use crate::tokens::access::Authentication;
 use crate::tokens::rotation::{Rotation, Successor, rotate_all};
 use crate::{on_exec, user_columns};
 
@@ -89,6 +90,10 @@ impl Refreshed {
                 session_id: rotation.session_id,
                 refresh_token: rotation.refresh_token,
                 expires_at: rotation.expires_at,
+                authentication: Authentication {
+                    time: rotation.auth_time,
+                    methods: rotation.amr,
+                },
             },
         }
     }

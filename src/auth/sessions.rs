@@ -14,6 +14,7 @@ use crate::crypto::{random_token, token_hash};
 use crate::db::{Db, Exec};
 use crate::error::ApiResult;
 use crate::state::AppState;
+use crate::tokens::access::Authentication;
 use crate::{on_exec, user_columns};
 
 /// Why a session ended; stored in `sessions.revoked_reason`.
@@ -72,6 +73,8 @@ pub struct IssuedRefresh {
     pub session_id: Uuid,
     pub refresh_token: String,
     pub expires_at: DateTime<Utc>,
+    /// How the session's user last authenticated (carried into every access token).
+    pub authentication: Authentication,
 }
 
 /// How long a refresh token (and its session) lives: `REFRESH_TOKEN_EXPIRE_DAYS`.
@@ -102,18 +105,20 @@ async fn insert_refresh_token(
     Ok(token)
 }
 
-/// Starts a session for `user_id` with its first refresh token.
+/// Starts a session for `user_id`, authenticated as `authentication` says, with its
+/// first refresh token.
 pub async fn start_session(
     state: &AppState,
     ex: &mut crate::db::Tx,
     user_id: Uuid,
     device: &Device,
+    authentication: Authentication,
     now: DateTime<Utc>,
 ) -> Result<IssuedRefresh, sqlx::Error> {
     let session_id = Uuid::now_v7();
     let expires_at = refresh_expiry(state, now);
     on_exec!(&mut *ex, c => sqlx::query(
-        "INSERT INTO sessions (id, user_id, device_name, ip, user_agent, created_at, last_used_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)")
+        "INSERT INTO sessions (id, user_id, device_name, ip, user_agent, created_at, last_used_at, expires_at, auth_time, amr) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9)")
         .bind(session_id)
         .bind(user_id)
         .bind(&device.name)
@@ -121,6 +126,8 @@ pub async fn start_session(
         .bind(&device.client.user_agent)
         .bind(now)
         .bind(expires_at)
+        .bind(authentication.time)
+        .bind(&authentication.methods)
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
     let refresh_token = insert_refresh_token(&mut *ex, session_id, now, expires_at).await?;
@@ -128,7 +135,65 @@ pub async fn start_session(
         session_id,
         refresh_token,
         expires_at,
+        authentication,
     })
+}
+
+/// Re-authenticates a live session: records `authentication` on it and hands out a new
+/// refresh token as the successor of its current one (so the session still holds one
+/// live refresh token, and the one before counts as used). `None` when the session is
+/// not live or a concurrent refresh rotated its token first.
+pub async fn renew_session(
+    state: &AppState,
+    ex: &mut crate::db::Tx,
+    session_id: Uuid,
+    authentication: Authentication,
+    now: DateTime<Utc>,
+) -> Result<Option<IssuedRefresh>, sqlx::Error> {
+    let expires_at = refresh_expiry(state, now);
+    let current: Option<Uuid> = on_exec!(&mut *ex, c => sqlx::query_scalar(
+        "SELECT rt.id FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id \
+          WHERE rt.session_id = $1 AND rt.used_at IS NULL AND rt.expires_at > $2 \
+            AND s.revoked_at IS NULL AND s.expires_at > $2 \
+            AND NOT EXISTS (SELECT 1 FROM refresh_tokens successor WHERE successor.rotated_from = rt.id) \
+          ORDER BY rt.created_at DESC LIMIT 1")
+        .bind(session_id)
+        .bind(now)
+        .fetch_optional(c)
+        .await)?;
+    let Some(current) = current else {
+        return Ok(None);
+    };
+    let token = random_token();
+    let inserted = on_exec!(&mut *ex, c => sqlx::query(
+        "INSERT INTO refresh_tokens (id, session_id, token_hash, rotated_from, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (rotated_from) DO NOTHING")
+        .bind(Uuid::now_v7())
+        .bind(session_id)
+        .bind(token_hash(&token))
+        .bind(current)
+        .bind(now)
+        .bind(expires_at)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    if inserted == 0 {
+        return Ok(None);
+    }
+    on_exec!(&mut *ex, c => sqlx::query(
+        "UPDATE sessions SET last_used_at = $2, expires_at = $3, auth_time = $4, amr = $5 WHERE id = $1")
+        .bind(session_id)
+        .bind(now)
+        .bind(expires_at)
+        .bind(authentication.time)
+        .bind(&authentication.methods)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    Ok(Some(IssuedRefresh {
+        session_id,
+        refresh_token: token,
+        expires_at,
+        authentication,
+    }))
 }
 
 /// Signs an access token and assembles the pair a login or refresh answers.
@@ -138,7 +203,9 @@ pub fn token_pair(
     issued: IssuedRefresh,
     now: DateTime<Utc>,
 ) -> ApiResult<TokenPair> {
-    let access_token = state.tokens.issue(&user, issued.session_id, now)?;
+    let access_token = state
+        .tokens
+        .issue(&user, issued.session_id, &issued.authentication, now)?;
     Ok(TokenPair {
         access_token,
         token_type: "Bearer",

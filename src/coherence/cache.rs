@@ -253,6 +253,8 @@ mod tests {
             jti: Uuid::now_v7(),
             role: Role::User,
             tier: Tier::Basic,
+            auth_time: Some(0),
+            amr: vec!["pwd".into()],
         };
         cache.remember_verified("a.b.c", Arc::new(claims));
         assert!(cache.verified("a.b.c").is_some());

@@ -7,6 +7,7 @@
 mod database;
 mod http;
 mod mail;
+mod mfa;
 mod passwords;
 mod tokens;
 mod vars;
@@ -20,6 +21,7 @@ use base64::Engine;
 pub use database::{DatabaseConfig, DatabaseUrl};
 pub use http::{AllowedOrigins, HttpConfig};
 pub use mail::MailConfig;
+pub use mfa::MfaConfig;
 pub use passwords::{HashCost, PasswordConfig, PasswordPolicy};
 pub use tokens::TokenConfig;
 pub use vars::{ConfigError, Secret};
@@ -47,6 +49,7 @@ pub struct Config {
     pub tokens: TokenConfig,
     pub passwords: PasswordConfig,
     pub mail: MailConfig,
+    pub mfa: MfaConfig,
     /// `ENCRYPTION_KEY`; `None` in development means "generate one into a key file".
     pub encryption_key: Option<[u8; 32]>,
     /// `PREFERENCES_SCHEMA`: the preferences JSON Schema, instead of the built-in one.
@@ -97,6 +100,7 @@ impl Config {
             log_format,
             database: DatabaseConfig::parse(&vars)?,
             tokens: TokenConfig::parse(&vars, &http.public_url)?,
+            mfa: MfaConfig::parse(&vars, &http.public_url)?,
             http,
             passwords: PasswordConfig::parse(&vars)?,
             mail: MailConfig::parse(&vars)?,

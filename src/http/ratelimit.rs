@@ -21,6 +21,10 @@ pub const RATE_LIMITED_ROUTES: &[&str] = &[
     "/api/v1/auth/refresh",
     "/api/v1/auth/password-reset-request",
     "/api/v1/auth/verify-email-request",
+    "/api/v1/auth/mfa/verify",
+    "/api/v1/auth/mfa/passkey-challenge",
+    "/api/v1/auth/passkey-login/options",
+    "/api/v1/auth/passkey-login",
 ];
 
 /// Middleware: answers 429 when the client has spent its authentication budget.

@@ -22,6 +22,7 @@ use crate::error::{FieldError, Problem};
     components(schemas(Problem, FieldError)),
     tags(
         (name = "auth", description = "Registration, login, tokens, sessions and passwords"),
+        (name = "mfa", description = "Second factors (TOTP, recovery codes, passkeys), passkey login and re-authentication"),
         (name = "users", description = "Accounts, profiles, preferences, premium, search"),
         (name = "achievements", description = "Badges and learning goals"),
         (name = "admin", description = "Administration and audit"),

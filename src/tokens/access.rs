@@ -37,6 +37,39 @@ pub struct AccessClaims {
     pub jti: Uuid,
     pub role: Role,
     pub tier: Tier,
+    /// When the user last proved who they are in this session (OpenID Connect Core §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    /// How they did (RFC 8176 names: `pwd`, `otp`, `hwk`, `swk`, `mfa`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+}
+
+/// How and when the user of a session last proved who they are: what a login or a
+/// re-authentication records on the session, and every access token of it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authentication {
+    pub time: DateTime<Utc>,
+    /// RFC 8176 method names, comma-separated as stored (`pwd,otp,mfa`).
+    pub methods: String,
+}
+
+impl Authentication {
+    /// A password alone, at `time`.
+    pub fn password(time: DateTime<Utc>) -> Authentication {
+        Authentication {
+            time,
+            methods: "pwd".to_owned(),
+        }
+    }
+
+    pub fn amr(&self) -> Vec<String> {
+        self.methods
+            .split(',')
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
 /// Why a token was refused (logged at debug level, never shown to the client).
@@ -96,11 +129,13 @@ impl TokenService {
         self.ttl
     }
 
-    /// A signed access token for `user` in session `session_id`, issued at `now`.
+    /// A signed access token for `user` in session `session_id`, authenticated as
+    /// `authentication` says, issued at `now`.
     pub fn issue(
         &self,
         user: &User,
         session_id: Uuid,
+        authentication: &Authentication,
         now: DateTime<Utc>,
     ) -> anyhow::Result<String> {
         let keys = self.key_set();
@@ -116,6 +151,8 @@ impl TokenService {
             jti: Uuid::now_v7(),
             role: user.role,
             tier: user.tier,
+            auth_time: Some(authentication.time.timestamp()),
+            amr: authentication.amr(),
         };
         let mut header = Header::new(keys.algorithm);
         header.kid = Some(keys.signing_kid.clone());

@@ -72,6 +72,9 @@ pub struct Rotation {
     pub user_id: Uuid,
     /// The account's `updated_at` when the rotation ran.
     pub user_updated_at: DateTime<Utc>,
+    /// When and how the session's user last authenticated (`sessions.auth_time`, `amr`).
+    pub auth_time: DateTime<Utc>,
+    pub amr: String,
     #[sqlx(skip)]
     pub refresh_token: String,
     /// When the successor (and its session) expires.
@@ -115,7 +118,9 @@ fn sqlite_rotation_statement(count: usize) -> String {
          RETURNING token_hash, session_id, \
            (SELECT user_id FROM sessions WHERE id = refresh_tokens.session_id) AS user_id, \
            (SELECT u.updated_at FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id = refresh_tokens.session_id) AS user_updated_at",
+             WHERE s.id = refresh_tokens.session_id) AS user_updated_at, \
+           (SELECT COALESCE(auth_time, created_at) FROM sessions WHERE id = refresh_tokens.session_id) AS auth_time, \
+           (SELECT amr FROM sessions WHERE id = refresh_tokens.session_id) AS amr",
         presented.join(", "),
         rows.join(", ")
     )
@@ -145,7 +150,8 @@ WITH presented AS MATERIALIZED ( \
     SELECT id, session_id, token_hash, used_at, expires_at FROM refresh_tokens \
      WHERE token_hash = ANY($5)), \
 live AS MATERIALIZED ( \
-    SELECT p.id, p.session_id, p.token_hash, s.user_id, u.updated_at \
+    SELECT p.id, p.session_id, p.token_hash, s.user_id, u.updated_at, \
+           COALESCE(s.auth_time, s.created_at) AS auth_time, s.amr \
       FROM presented p JOIN sessions s ON s.id = p.session_id JOIN users u ON u.id = s.user_id \
      WHERE p.used_at IS NULL AND p.expires_at > $1 \
        AND s.revoked_at IS NULL AND s.expires_at > $1 AND u.is_active), \
@@ -159,7 +165,7 @@ inserted AS ( \
 slid AS ( \
     UPDATE sessions SET last_used_at = $1, expires_at = $2 \
      WHERE id IN (SELECT session_id FROM inserted)) \
-SELECT i.token_hash, i.session_id, p.user_id, p.updated_at AS user_updated_at \
+SELECT i.token_hash, i.session_id, p.user_id, p.updated_at AS user_updated_at, p.auth_time, p.amr \
   FROM inserted i JOIN live p ON p.id = i.rotated_from";
 
 /// The first re-planning comes after this many rotations by this process; each later

@@ -374,6 +374,16 @@ impl TestApp {
     }
 }
 
+/// The claims of an access token (its payload, not verified).
+pub fn claims(access_token: &str) -> Value {
+    use base64::Engine;
+    let payload = access_token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
 /// A password that satisfies the default policy.
 pub const DEFAULT_PASSWORD: &str = "Correct-Horse-Battery-7";
 
@@ -529,7 +539,12 @@ impl TestResponse {
     /// The fields a 422 problem names.
     #[track_caller]
     pub fn failing_fields(&self) -> Vec<String> {
-        let body = self.problem(422);
+        self.fields(422)
+    }
+
+    /// The fields a problem of `status` names (asserting the status and content type).
+    pub fn fields(&self, status: u16) -> Vec<String> {
+        let body = self.problem(status);
         let mut fields: Vec<String> = body["errors"]
             .as_array()
             .expect("errors")

@@ -7,5 +7,6 @@ mod achievements;
 mod admin;
 mod auth;
 mod mail;
+mod mfa;
 mod system;
 mod users;

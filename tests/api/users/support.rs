@@ -17,15 +17,7 @@ pub async fn premium(app: &TestApp) -> Session {
     app.login(&session.username, &session.password).await
 }
 
-/// The claims of an access token (its payload, not verified).
-pub fn claims(access_token: &str) -> Value {
-    use base64::Engine;
-    let payload = access_token.split('.').nth(1).expect("a JWT");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .expect("base64url");
-    serde_json::from_slice(&bytes).expect("JSON claims")
-}
+pub use crate::helpers::claims;
 
 /// GET `path` with `token`, asserting 200; returns the body.
 pub async fn get_ok(app: &TestApp, path: &str, token: &str) -> Value {
