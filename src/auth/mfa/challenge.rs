@@ -10,21 +10,19 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Factors;
-use super::passkeys::Ceremony;
 use super::proof::{Proof, with_password};
+use super::rules::{Ceremony, Pending, find_live, invalid_mfa_token};
 use crate::accounts::model::find_user;
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::guard;
 use crate::auth::sessions::{self, Device, TokenPair, token_pair};
 use crate::crypto::{random_token, token_hash};
-use crate::db::Exec;
 use crate::error::{ApiError, ApiResult, MfaRequiredProblem, Problem};
 use crate::http::{ApiJson, ClientInfo, no_store};
 use crate::on_exec;
@@ -33,8 +31,6 @@ use crate::tokens::access::Authentication;
 
 /// How long an `mfa_token` lives.
 pub const LIFETIME_SECONDS: i64 = 300;
-/// Wrong answers an `mfa_token` survives.
-pub const MAX_WRONG: i32 = 5;
 
 /// Records the challenge of a login whose password was right (for `identifier_key`,
 /// from `device`) and answers the 401 body that hands it out.
@@ -66,39 +62,6 @@ pub async fn start(
         factors.methods(),
         LIFETIME_SECONDS,
     ))
-}
-
-/// A live challenge, found by its token.
-#[derive(Debug, sqlx::FromRow)]
-pub struct Pending {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    throttle_key: String,
-    device_name: Option<String>,
-}
-
-/// The live challenge `token` names, if any.
-pub async fn find_live(
-    ex: impl Into<Exec<'_>>,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<Pending>, sqlx::Error> {
-    if token.is_empty() || token.len() > 100 {
-        return Ok(None);
-    }
-    on_exec!(ex, c => sqlx::query_as::<_, Pending>(
-        "SELECT id, user_id, throttle_key, device_name FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2 AND failures < $3")
-        .bind(token_hash(token))
-        .bind(now)
-        .bind(MAX_WRONG)
-        .fetch_optional(c)
-        .await)
-}
-
-pub fn invalid_mfa_token() -> ApiError {
-    ApiError::BadToken(
-        "the mfa_token is unknown, expired, used or refused too many answers; log in again".into(),
-    )
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

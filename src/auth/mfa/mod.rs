@@ -13,6 +13,7 @@ pub mod passkeys;
 pub mod proof;
 pub mod recent;
 pub mod recovery;
+pub mod rules;
 pub mod totp;
 
 use axum::Json;

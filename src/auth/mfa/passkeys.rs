@@ -36,8 +36,7 @@ use webauthn_rs_core::proto::{
 };
 
 use super::PasskeyInfo;
-use super::challenge::{find_live, invalid_mfa_token};
-use super::recent::require_recent;
+use super::rules::{Ceremony, find_live, invalid_mfa_token, require_recent};
 use crate::accounts::model::find_user;
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::sessions::{self, Device, TokenPair, token_pair};
@@ -52,15 +51,6 @@ use crate::tokens::access::Authentication;
 /// How long a ceremony may take.
 pub const CEREMONY_SECONDS: i64 = 300;
 const MAX_NAME: usize = 100;
-
-/// Which ceremony an assertion answers.
-#[derive(Debug, Clone, Copy)]
-pub enum Ceremony {
-    /// The second step of the login whose challenge this is.
-    SecondFactor { mfa_challenge_id: Uuid },
-    /// A re-authentication of the caller.
-    Reauthenticate,
-}
 
 const REGISTER: &str = "register";
 const SECOND_FACTOR: &str = "second_factor";

@@ -6,7 +6,8 @@
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::passkeys::{self, Ceremony};
+use super::passkeys;
+use super::rules::Ceremony;
 use super::{count_verification, recovery, totp};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;

@@ -13,8 +13,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::passkeys::Ceremony;
 use super::proof::{Proof, with_password};
+use super::rules::Ceremony;
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::guard;
 use crate::auth::sessions::{self, TokenPair, token_pair};
@@ -22,17 +22,6 @@ use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, AuthUser, ClientInfo, no_store};
 use crate::state::AppState;
 use crate::tokens::access::Authentication;
-
-/// 403 `reauthentication-required` unless the caller's token says its user proved who
-/// they are within `REAUTH_MAX_AGE_MINUTES`.
-pub fn require_recent(state: &AppState, caller: &AuthUser) -> ApiResult<()> {
-    let max_age = state.config.mfa.reauth_max_age.as_secs() as i64;
-    let now = state.clock.now().timestamp();
-    match caller.claims.auth_time {
-        Some(auth_time) if now - auth_time <= max_age => Ok(()),
-        _ => Err(ApiError::ReauthenticationRequired),
-    }
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

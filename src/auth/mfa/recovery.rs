@@ -13,7 +13,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::recent::require_recent;
+use super::rules::require_recent;
 use crate::audit::{self, AuditEntry, event};
 use crate::crypto::token_hash;
 use crate::db::{Exec, Tx};

@@ -15,8 +15,8 @@ use totp_rs::{Builder, Totp};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::recent::require_recent;
 use super::recovery::{self, RecoveryCodes};
+use super::rules::require_recent;
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Exec;
 use crate::error::{ApiError, ApiResult, Problem};

@@ -1,0 +1,68 @@
+//! What the second-factor ceremonies share, below all of them: the "recent" rule, the
+//! ceremony an assertion answers, and the lookup of a login's pending challenge.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::crypto::token_hash;
+use crate::db::Exec;
+use crate::error::{ApiError, ApiResult};
+use crate::http::AuthUser;
+use crate::on_exec;
+use crate::state::AppState;
+
+/// Wrong answers an `mfa_token` survives.
+pub const MAX_WRONG: i32 = 5;
+
+/// 403 `reauthentication-required` unless the caller's token says its user proved who
+/// they are within `REAUTH_MAX_AGE_MINUTES`.
+pub fn require_recent(state: &AppState, caller: &AuthUser) -> ApiResult<()> {
+    let max_age = state.config.mfa.reauth_max_age.as_secs() as i64;
+    let now = state.clock.now().timestamp();
+    match caller.claims.auth_time {
+        Some(auth_time) if now - auth_time <= max_age => Ok(()),
+        _ => Err(ApiError::ReauthenticationRequired),
+    }
+}
+
+/// Which ceremony an assertion answers.
+#[derive(Debug, Clone, Copy)]
+pub enum Ceremony {
+    /// The second step of the login whose challenge this is.
+    SecondFactor { mfa_challenge_id: Uuid },
+    /// A re-authentication of the caller.
+    Reauthenticate,
+}
+
+/// A live challenge, found by its token.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Pending {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub throttle_key: String,
+    pub device_name: Option<String>,
+}
+
+/// The live challenge `token` names, if any.
+pub async fn find_live(
+    ex: impl Into<Exec<'_>>,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Pending>, sqlx::Error> {
+    if token.is_empty() || token.len() > 100 {
+        return Ok(None);
+    }
+    on_exec!(ex, c => sqlx::query_as::<_, Pending>(
+        "SELECT id, user_id, throttle_key, device_name FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2 AND failures < $3")
+        .bind(token_hash(token))
+        .bind(now)
+        .bind(MAX_WRONG)
+        .fetch_optional(c)
+        .await)
+}
+
+pub fn invalid_mfa_token() -> ApiError {
+    ApiError::BadToken(
+        "the mfa_token is unknown, expired, used or refused too many answers; log in again".into(),
+    )
+}
