@@ -9,6 +9,8 @@
 //! counted in `roster_mfa_verifications_total{method, result}`.
 
 pub mod challenge;
+pub mod passkey_list;
+pub mod passkey_login;
 pub mod passkeys;
 pub mod proof;
 pub mod recent;
@@ -39,11 +41,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(recovery::regenerate))
         .routes(routes!(passkeys::registration_options))
         .routes(routes!(passkeys::register))
-        .routes(routes!(passkeys::remove))
+        .routes(routes!(passkey_list::remove))
         .routes(routes!(challenge::verify))
         .routes(routes!(passkeys::second_factor_options))
-        .routes(routes!(passkeys::login_options))
-        .routes(routes!(passkeys::login))
+        .routes(routes!(passkey_login::login_options))
+        .routes(routes!(passkey_login::login))
         .routes(routes!(recent::reauthenticate))
 }
 
@@ -151,7 +153,7 @@ pub async fn status(
     caller: AuthUser,
 ) -> crate::error::ApiResult<Json<MfaStatus>> {
     let factors = factors(&state.db, caller.id()).await?;
-    let passkeys = passkeys::list(&state.db, caller.id()).await?;
+    let passkeys = passkey_list::list(&state.db, caller.id()).await?;
     Ok(Json(MfaStatus {
         totp: factors.totp,
         passkeys,

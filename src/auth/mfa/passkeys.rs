@@ -37,16 +37,13 @@ use webauthn_rs_core::proto::{
 
 use super::PasskeyInfo;
 use super::rules::{Ceremony, find_live, invalid_mfa_token, require_recent};
-use crate::accounts::model::find_user;
 use crate::audit::{self, AuditEntry, event};
-use crate::auth::sessions::{self, Device, TokenPair, token_pair};
-use crate::db::{Db, Exec};
+use crate::db::Db;
 use crate::error::{ApiError, ApiResult, Problem, ResultExt};
-use crate::http::{ApiJson, ApiPath, AuthUser, ClientInfo, MaybeAuthUser, NoContent, no_store};
+use crate::http::{ApiJson, AuthUser, ClientInfo, MaybeAuthUser, no_store};
 use crate::on_exec;
 use crate::state::AppState;
 use crate::text::{Lines, refusal};
-use crate::tokens::access::Authentication;
 
 /// How long a ceremony may take.
 pub const CEREMONY_SECONDS: i64 = 300;
@@ -55,7 +52,7 @@ const MAX_NAME: usize = 100;
 const REGISTER: &str = "register";
 const SECOND_FACTOR: &str = "second_factor";
 const REAUTHENTICATE: &str = "reauthenticate";
-const LOGIN: &str = "login";
+pub(super) const LOGIN: &str = "login";
 
 /// A ceremony begun: its id, and the options for `navigator.credentials`.
 #[derive(Serialize, ToSchema)]
@@ -67,12 +64,12 @@ pub struct CeremonyOptions {
     pub public_key: Value,
 }
 
-fn webauthn_failure(e: webauthn_rs_core::error::WebauthnError) -> ApiError {
+pub(super) fn webauthn_failure(e: webauthn_rs_core::error::WebauthnError) -> ApiError {
     ApiError::Internal(anyhow::anyhow!("WebAuthn ceremony could not start: {e}"))
 }
 
 /// Stores the server side of a ceremony and answers its options.
-async fn begin(
+pub(super) async fn begin(
     state: &AppState,
     purpose: &str,
     user_id: Option<Uuid>,
@@ -119,7 +116,7 @@ struct Taken {
 
 /// Takes (deletes) the live ceremony `challenge_id` of `purpose`; `None` when there is
 /// none, it expired, or it was for another account or login.
-async fn take<S: serde::de::DeserializeOwned>(
+pub(super) async fn take<S: serde::de::DeserializeOwned>(
     state: &AppState,
     challenge_id: Uuid,
     purpose: &str,
@@ -144,11 +141,11 @@ async fn take<S: serde::de::DeserializeOwned>(
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("stored WebAuthn state")))
 }
 
-fn invalid_challenge() -> ApiError {
+pub(super) fn invalid_challenge() -> ApiError {
     ApiError::BadToken("the challenge_id is unknown, expired, used, or not for this request".into())
 }
 
-fn parse<T: serde::de::DeserializeOwned>(credential: &Value) -> ApiResult<T> {
+pub(super) fn parse<T: serde::de::DeserializeOwned>(credential: &Value) -> ApiResult<T> {
     T::deserialize(credential).map_err(|e| {
         ApiError::validation(
             "credential",
@@ -190,20 +187,11 @@ async fn stored_of_user(db: &Db, user_id: Uuid) -> Result<Vec<StoredPasskey>, sq
         .await)
 }
 
-/// The passkeys of `user_id`, oldest first.
-pub async fn list(ex: impl Into<Exec<'_>>, user_id: Uuid) -> Result<Vec<PasskeyInfo>, sqlx::Error> {
-    on_exec!(ex, c => sqlx::query_as::<_, PasskeyInfo>(
-        "SELECT id, name, created_at, last_used_at FROM passkeys WHERE user_id = $1 ORDER BY created_at, id")
-        .bind(user_id)
-        .fetch_all(c)
-        .await)
-}
-
 /// Checks an assertion against the stored credential it names, which must be
 /// `user_id`'s, under the ceremony `server_side`; on success advances the stored
 /// counter and answers `hwk` or `swk` (a credential that may be synced is a software
 /// key in RFC 8176's terms).
-async fn check_assertion(
+pub(super) async fn check_assertion(
     state: &AppState,
     user_id: Option<Uuid>,
     server_side: &AuthenticationState,
@@ -414,43 +402,6 @@ pub async fn register(
     Ok((StatusCode::CREATED, Json(passkey)).into_response())
 }
 
-/// Remove a passkey
-///
-/// When no second factor remains, the recovery codes go too. Needs a recent
-/// authentication.
-#[utoipa::path(delete, path = "/mfa/passkeys/{passkey_id}", operation_id = "passkey_remove", tag = "mfa", security(("bearer" = [])),
-    params(("passkey_id" = Uuid, Path, description = "The passkey's id")),
-    responses(
-        (status = 204, description = "Removed"),
-        (status = 403, description = "The session's authentication is not recent: reauthenticate", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not one of the caller's passkeys", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn remove(
-    State(state): State<AppState>,
-    caller: AuthUser,
-    client: ClientInfo,
-    ApiPath(passkey_id): ApiPath<Uuid>,
-) -> ApiResult<NoContent> {
-    require_recent(&state, &caller)?;
-    let user_id = caller.id();
-    let now = state.clock.now();
-    let mut tx = state.db.begin().await?;
-    let removed = on_exec!(&mut tx, c => sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
-        .bind(passkey_id)
-        .bind(user_id)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
-    if removed == 0 {
-        return Err(ApiError::not_found("passkey"));
-    }
-    super::recovery::forget_without_factor(&mut tx, user_id).await?;
-    let entry = AuditEntry::by_owner(event::PASSKEY_REMOVED, user_id, &client)
-        .with_detail(serde_json::json!({"passkey_id": passkey_id}));
-    audit::record(&mut tx, now, entry).await?;
-    tx.commit().await?;
-    Ok(NoContent)
-}
-
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasskeyChallengeRequest {
@@ -515,119 +466,4 @@ pub async fn second_factor_options(
         &options,
     )
     .await
-}
-
-/// Start a passkey login
-///
-/// Answers the options for `navigator.credentials.get()` with no account named: the
-/// authenticator offers its discoverable credentials for this relying party, with user
-/// verification.
-#[utoipa::path(post, path = "/passkey-login/options", operation_id = "passkey_login_options", tag = "mfa",
-    responses(
-        (status = 200, description = "The ceremony's id and request options", body = CeremonyOptions),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn login_options(State(state): State<AppState>) -> ApiResult<Response> {
-    let builder = state
-        .webauthn
-        .new_challenge_authenticate_builder(Vec::new(), Some(UserVerificationPolicy::Required))
-        .map_err(webauthn_failure)?;
-    let (options, server_side) = state
-        .webauthn
-        .generate_challenge_authenticate(builder)
-        .map_err(webauthn_failure)?;
-    begin(&state, LOGIN, None, None, &server_side, &options).await
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PasskeyLogin {
-    /// From `POST /passkey-login/options`.
-    pub challenge_id: Uuid,
-    /// WebAuthn `AuthenticationResponseJSON` (with `userHandle`).
-    #[schema(value_type = Object)]
-    pub credential: Value,
-    /// A name for this device, shown in the session list.
-    pub device_name: Option<String>,
-}
-
-/// Log in with a passkey
-///
-/// A passkey with user verification is a whole login: answers the same token pair as
-/// `/login` (`amr` `hwk` or `swk`, and `mfa`). A deactivated account, an unknown or
-/// refused credential all fail alike (401).
-#[utoipa::path(post, path = "/passkey-login", operation_id = "passkey_login", tag = "mfa", request_body = PasskeyLogin,
-    responses(
-        (status = 200, description = "Logged in", body = TokenPair, headers(("Cache-Control" = String, description = "no-store"))),
-        (status = 400, description = "Unknown, expired or used challenge_id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "The passkey was not accepted", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Validation failed (named field)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn login(
-    State(state): State<AppState>,
-    client: ClientInfo,
-    ApiJson(body): ApiJson<PasskeyLogin>,
-) -> ApiResult<Response> {
-    let device_name = body
-        .device_name
-        .map(|d| d.trim().to_owned())
-        .filter(|d| !d.is_empty());
-    if let Some(name) = &device_name {
-        if name.chars().count() > MAX_NAME {
-            return Err(ApiError::validation(
-                "device_name",
-                format!("must be at most {MAX_NAME} characters"),
-            ));
-        }
-        if let Some(why) = refusal(name, Lines::One) {
-            return Err(ApiError::validation("device_name", why));
-        }
-    }
-    let response: PublicKeyCredential = parse(&body.credential)?;
-    let server_side = take::<AuthenticationState>(&state, body.challenge_id, LOGIN, None, None)
-        .await?
-        .ok_or_else(invalid_challenge)?;
-    let now = state.clock.now();
-    let refused = || {
-        super::count_verification("passkey_login", "failure");
-        ApiError::Unauthorized(crate::error::AuthProblem::InvalidCredentials)
-    };
-    // The user handle the authenticator returns names the account; it must be the
-    // credential's own account.
-    let handle = response
-        .get_user_unique_id()
-        .and_then(|bytes| Uuid::from_slice(bytes).ok())
-        .ok_or_else(refused)?;
-    let Some((user_id, kind)) =
-        check_assertion(&state, Some(handle), &server_side, &response, now).await?
-    else {
-        return Err(refused());
-    };
-    let mut tx = state.db.begin().await?;
-    let user = match find_user(&mut tx, user_id).await? {
-        Some(user) if user.is_active => user,
-        _ => return Err(refused()),
-    };
-    let device = Device {
-        name: device_name,
-        client,
-    };
-    let authentication = Authentication {
-        time: now,
-        methods: format!("{kind},mfa"),
-    };
-    let issued =
-        sessions::start_session(&state, &mut tx, user.id, &device, authentication, now).await?;
-    crate::accounts::model::record_login(&mut tx, user.id, now).await?;
-    let entry = AuditEntry::by_owner(event::LOGIN_SUCCESS, user.id, &device.client)
-        .with_detail(serde_json::json!({"session_id": issued.session_id, "method": "passkey"}));
-    audit::record(&mut tx, now, entry).await?;
-    tx.commit().await?;
-    super::count_verification("passkey_login", "success");
-    metrics::counter!("roster_logins_total", "result" => "success").increment(1);
-    let mut user = user;
-    user.last_login_at = Some(now);
-    let pair: TokenPair = token_pair(&state, user, issued, now)?;
-    Ok(no_store(Json(pair).into_response()))
 }
