@@ -159,6 +159,33 @@ fn check_login_request(body: &LoginRequest) -> Result<&str, ApiError> {
     }
 }
 
+/// The 401 body of a login: plain problem details (`invalid-credentials`), or, when the
+/// password was right and a second factor must follow, the `mfa-required` problem with its
+/// challenge. Documented as `anyOf` because the second carries every field of the first.
+pub struct LoginRefusal;
+
+impl utoipa::PartialSchema for LoginRefusal {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, Ref};
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name(<Problem as ToSchema>::name()))
+            .item(Ref::from_schema_name(<MfaRequiredProblem as ToSchema>::name()))
+            .into()
+    }
+}
+
+impl ToSchema for LoginRefusal {
+    fn schemas(
+        schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push((<Problem as ToSchema>::name().into(), Problem::schema()));
+        <Problem as ToSchema>::schemas(schemas);
+        schemas.push((<MfaRequiredProblem as ToSchema>::name().into(), MfaRequiredProblem::schema()));
+        <MfaRequiredProblem as ToSchema>::schemas(schemas);
+    }
+}
+
 /// Log in with a username or email and a password
 ///
 /// Starts a session (one per device) and answers an access token and a refresh token.
@@ -168,7 +195,7 @@ fn check_login_request(body: &LoginRequest) -> Result<&str, ApiError> {
 #[utoipa::path(post, path = "/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenPair, headers(("Cache-Control" = String, description = "no-store"))),
-        (status = 401, description = "Invalid credentials (`invalid-credentials`), or the password is right and the account has a second factor (`mfa-required`, with the `mfa_token` to answer at /mfa/verify)", body = MfaRequiredProblem, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid credentials (`invalid-credentials`), or the password is right and the account has a second factor (`mfa-required`, with the `mfa_token` to answer at /mfa/verify)", body = LoginRefusal, content_type = "application/problem+json"),
         (status = 429, description = "Identifier locked or rate limited; see Retry-After", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
