@@ -92,14 +92,7 @@ impl Application {
         rate_limiter.spawn_upkeep();
         tracing::debug!(store = rate_limiter.store(), "authentication rate limits");
 
-        let webauthn = webauthn_rs_core::WebauthnCore::new_unsafe_experts_only(
-            "Roster",
-            &config.mfa.rp_id,
-            vec![config.mfa.origin.clone()],
-            std::time::Duration::from_secs(crate::auth::mfa::passkeys::CEREMONY_SECONDS as u64),
-            None,
-            None,
-        );
+        let webauthn = crate::auth::mfa::RelyingParty::new(&config.mfa.rp_id, &config.mfa.origin)?;
         if config.mfa.rp_id_is_ip_address() {
             tracing::warn!(
                 rp_id = %config.mfa.rp_id,

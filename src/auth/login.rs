@@ -169,19 +169,27 @@ impl utoipa::PartialSchema for LoginRefusal {
         use utoipa::openapi::schema::{AnyOfBuilder, Ref};
         AnyOfBuilder::new()
             .item(Ref::from_schema_name(<Problem as ToSchema>::name()))
-            .item(Ref::from_schema_name(<MfaRequiredProblem as ToSchema>::name()))
+            .item(Ref::from_schema_name(
+                <MfaRequiredProblem as ToSchema>::name(),
+            ))
             .into()
     }
 }
 
 impl ToSchema for LoginRefusal {
     fn schemas(
-        schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
     ) {
         use utoipa::PartialSchema;
         schemas.push((<Problem as ToSchema>::name().into(), Problem::schema()));
         <Problem as ToSchema>::schemas(schemas);
-        schemas.push((<MfaRequiredProblem as ToSchema>::name().into(), MfaRequiredProblem::schema()));
+        schemas.push((
+            <MfaRequiredProblem as ToSchema>::name().into(),
+            MfaRequiredProblem::schema(),
+        ));
         <MfaRequiredProblem as ToSchema>::schemas(schemas);
     }
 }

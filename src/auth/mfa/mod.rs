@@ -15,6 +15,7 @@ pub mod passkeys;
 pub mod proof;
 pub mod recent;
 pub mod recovery;
+pub mod relying_party;
 pub mod rules;
 pub mod totp;
 
@@ -26,6 +27,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
+
+pub use relying_party::RelyingParty;
 
 use crate::db::{Exec, Tx};
 use crate::http::AuthUser;

@@ -3,18 +3,8 @@
 //! authenticator's user handle says whose account it is, and it must be the
 //! credential's own.
 
-use axum::Json;
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::Value;
-use utoipa::ToSchema;
-use uuid::Uuid;
-use webauthn_rs_core::proto::{AuthenticationState, PublicKeyCredential, UserVerificationPolicy};
-
 use super::passkeys::{
-    CeremonyOptions, LOGIN, begin, check_assertion, invalid_challenge, parse, take,
-    webauthn_failure,
+    CeremonyOptions, LOGIN, begin, check_assertion, invalid_challenge, parse_assertion, take,
 };
 use crate::accounts::model::find_user;
 use crate::audit::{self, AuditEntry, event};
@@ -24,6 +14,13 @@ use crate::http::{ApiJson, ClientInfo, no_store};
 use crate::state::AppState;
 use crate::text::{Lines, refusal};
 use crate::tokens::access::Authentication;
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
 
 const MAX_NAME: usize = 100;
 
@@ -38,15 +35,8 @@ const MAX_NAME: usize = 100;
         (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login_options(State(state): State<AppState>) -> ApiResult<Response> {
-    let builder = state
-        .webauthn
-        .new_challenge_authenticate_builder(Vec::new(), Some(UserVerificationPolicy::Required))
-        .map_err(webauthn_failure)?;
-    let (options, server_side) = state
-        .webauthn
-        .generate_challenge_authenticate(builder)
-        .map_err(webauthn_failure)?;
-    begin(&state, LOGIN, None, None, &server_side, &options).await
+    let ceremony = state.webauthn.login_options()?;
+    begin(&state, LOGIN, None, None, ceremony).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -94,8 +84,8 @@ pub async fn login(
             return Err(ApiError::validation("device_name", why));
         }
     }
-    let response: PublicKeyCredential = parse(&body.credential)?;
-    let server_side = take::<AuthenticationState>(&state, body.challenge_id, LOGIN, None, None)
+    let response = parse_assertion(&body.credential, true)?;
+    let server_side = take(&state, body.challenge_id, LOGIN, None, None)
         .await?
         .ok_or_else(invalid_challenge)?;
     let now = state.clock.now();
@@ -105,12 +95,9 @@ pub async fn login(
     };
     // The user handle the authenticator returns names the account; it must be the
     // credential's own account.
-    let handle = response
-        .get_user_unique_id()
-        .and_then(|bytes| Uuid::from_slice(bytes).ok())
-        .ok_or_else(refused)?;
+    let handle = response.user_handle().ok_or_else(refused)?;
     let Some((user_id, kind)) =
-        check_assertion(&state, Some(handle), &server_side, &response, now).await?
+        check_assertion(&state, handle, &server_side, &response, now).await?
     else {
         return Err(refused());
     };

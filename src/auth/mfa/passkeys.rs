@@ -9,33 +9,27 @@
 //! minutes, so any instance can finish what another began; it is taken (deleted) before
 //! the answer is checked, so a wrong answer spends it too. Signature counters are
 //! checked against the stored credential and advanced on every use. Attestation is not
-//! asked for (`none`); ES256 and RS256 keys are accepted. Ed25519 is not offered:
-//! webauthn-rs 0.6.2 cannot verify it (`SshPublicKeyEDUnsupported`).
+//! asked for (`none`); Ed25519, ES256, ES384 and RS256 keys are accepted.
 //!
-//! The verification itself is `webauthn-rs-core`'s, used directly so that every
-//! ceremony's state can be stored in the database (any instance finishes what another
-//! began) without the high-level crate's `danger-*` serialisation feature. What the
-//! high-level crate otherwise upholds is done here: the
-//! ceremony state never leaves the server, a credential id is registered once across
-//! all accounts, user verification is required for registration and passwordless
-//! login, and an assertion is checked only against a credential of the account it is
-//! for.
+//! The checks themselves are `webauthn_rp`'s (see `relying_party`). What is upheld here:
+//! the ceremony state never leaves the server, a credential id is registered once across
+//! all accounts, user verification is required for registration and passwordless login,
+//! and an assertion is checked only against a credential of the account it is for.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
-use webauthn_rs_core::proto::{
-    AttestationConveyancePreference, AuthenticationState, COSEAlgorithm, Credential,
-    PublicKeyCredential, RegisterPublicKeyCredential, RegistrationState, UserVerificationPolicy,
-};
 
 use super::PasskeyInfo;
+use super::relying_party::{Assertion, Refused, StoredCredential, parse_registration};
 use super::rules::{Ceremony, find_live, invalid_mfa_token, require_recent};
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Db;
@@ -64,23 +58,17 @@ pub struct CeremonyOptions {
     pub public_key: Value,
 }
 
-pub(super) fn webauthn_failure(e: webauthn_rs_core::error::WebauthnError) -> ApiError {
-    ApiError::Internal(anyhow::anyhow!("WebAuthn ceremony could not start: {e}"))
-}
-
 /// Stores the server side of a ceremony and answers its options.
 pub(super) async fn begin(
     state: &AppState,
     purpose: &str,
     user_id: Option<Uuid>,
     mfa_challenge_id: Option<Uuid>,
-    server_side: &impl Serialize,
-    options: &impl Serialize,
+    (server_side, public_key): (Vec<u8>, Value),
 ) -> ApiResult<Response> {
     let now = state.clock.now();
     let challenge_id = Uuid::new_v4();
-    let stored = serde_json::to_string(server_side)
-        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("WebAuthn state")))?;
+    let stored = URL_SAFE_NO_PAD.encode(server_side);
     on_exec!(state.db.writer(), c => sqlx::query(
         "INSERT INTO webauthn_challenges (id, purpose, user_id, mfa_challenge_id, state, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(challenge_id)
@@ -92,12 +80,6 @@ pub(super) async fn begin(
         .bind(now + chrono::Duration::seconds(CEREMONY_SECONDS))
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
-    let mut public_key = serde_json::to_value(options)
-        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("WebAuthn options")))?;
-    let public_key = public_key
-        .get_mut("publicKey")
-        .map(Value::take)
-        .unwrap_or(Value::Null);
     Ok(no_store(
         Json(CeremonyOptions {
             challenge_id,
@@ -114,15 +96,15 @@ struct Taken {
     state: String,
 }
 
-/// Takes (deletes) the live ceremony `challenge_id` of `purpose`; `None` when there is
-/// none, it expired, or it was for another account or login.
-pub(super) async fn take<S: serde::de::DeserializeOwned>(
+/// Takes (deletes) the live ceremony `challenge_id` of `purpose` and answers its server
+/// side; `None` when there is none, it expired, or it was for another account or login.
+pub(super) async fn take(
     state: &AppState,
     challenge_id: Uuid,
     purpose: &str,
     user_id: Option<Uuid>,
     mfa_challenge_id: Option<Uuid>,
-) -> ApiResult<Option<S>> {
+) -> ApiResult<Option<Vec<u8>>> {
     let now = state.clock.now();
     let taken = on_exec!(state.db.writer(), c => sqlx::query_as::<_, Taken>(
         "DELETE FROM webauthn_challenges WHERE id = $1 AND purpose = $2 AND expires_at > $3 \
@@ -136,7 +118,8 @@ pub(super) async fn take<S: serde::de::DeserializeOwned>(
     if taken.user_id != user_id || taken.mfa_challenge_id != mfa_challenge_id {
         return Ok(None);
     }
-    serde_json::from_str(&taken.state)
+    URL_SAFE_NO_PAD
+        .decode(&taken.state)
         .map(Some)
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("stored WebAuthn state")))
 }
@@ -145,26 +128,34 @@ pub(super) fn invalid_challenge() -> ApiError {
     ApiError::BadToken("the challenge_id is unknown, expired, used, or not for this request".into())
 }
 
-pub(super) fn parse<T: serde::de::DeserializeOwned>(credential: &Value) -> ApiResult<T> {
-    T::deserialize(credential).map_err(|e| {
-        ApiError::validation(
-            "credential",
-            format!("is not a WebAuthn response in its JSON form: {e}"),
-        )
-    })
+fn malformed(e: serde_json::Error) -> ApiError {
+    ApiError::validation(
+        "credential",
+        format!("is not a WebAuthn response in its JSON form: {e}"),
+    )
+}
+
+/// Reads `AuthenticationResponseJSON`, of a whole login or of a second factor.
+pub(super) fn parse_assertion(credential: &Value, login: bool) -> ApiResult<Assertion> {
+    Assertion::parse(credential, login).map_err(malformed)
 }
 
 #[derive(sqlx::FromRow)]
 struct StoredPasskey {
     id: Uuid,
     user_id: Uuid,
+    credential_id: Vec<u8>,
     credential: String,
 }
 
 impl StoredPasskey {
-    fn credential(&self) -> ApiResult<Credential> {
+    fn credential(&self) -> ApiResult<StoredCredential> {
         serde_json::from_str(&self.credential)
             .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("stored passkey")))
+    }
+
+    fn with_id(&self) -> ApiResult<(Vec<u8>, StoredCredential)> {
+        Ok((self.credential_id.clone(), self.credential()?))
     }
 }
 
@@ -173,7 +164,7 @@ async fn stored_by_credential_id(
     credential_id: &[u8],
 ) -> Result<Option<StoredPasskey>, sqlx::Error> {
     on_exec!(db, c => sqlx::query_as::<_, StoredPasskey>(
-        "SELECT id, user_id, credential FROM passkeys WHERE credential_id = $1")
+        "SELECT id, user_id, credential_id, credential FROM passkeys WHERE credential_id = $1")
         .bind(credential_id)
         .fetch_optional(c)
         .await)
@@ -181,45 +172,41 @@ async fn stored_by_credential_id(
 
 async fn stored_of_user(db: &Db, user_id: Uuid) -> Result<Vec<StoredPasskey>, sqlx::Error> {
     on_exec!(db, c => sqlx::query_as::<_, StoredPasskey>(
-        "SELECT id, user_id, credential FROM passkeys WHERE user_id = $1 ORDER BY created_at")
+        "SELECT id, user_id, credential_id, credential FROM passkeys WHERE user_id = $1 ORDER BY created_at")
         .bind(user_id)
         .fetch_all(c)
         .await)
 }
 
 /// Checks an assertion against the stored credential it names, which must be
-/// `user_id`'s, under the ceremony `server_side`; on success advances the stored
+/// `user_id`'s, under the ceremony `server_side`; on success stores the advanced
 /// counter and answers `hwk` or `swk` (a credential that may be synced is a software
 /// key in RFC 8176's terms).
 pub(super) async fn check_assertion(
     state: &AppState,
-    user_id: Option<Uuid>,
-    server_side: &AuthenticationState,
-    response: &PublicKeyCredential,
+    user_id: Uuid,
+    server_side: &[u8],
+    response: &Assertion,
     now: DateTime<Utc>,
 ) -> ApiResult<Option<(Uuid, &'static str)>> {
-    let Some(stored) = stored_by_credential_id(&state.db, response.get_credential_id()).await?
-    else {
+    let Some(stored) = stored_by_credential_id(&state.db, response.credential_id()).await? else {
         return Ok(None);
     };
-    if user_id.is_some_and(|id| id != stored.user_id) {
+    if user_id != stored.user_id {
         return Ok(None);
     }
-    let mut credential = stored.credential()?;
-    let result =
+    let asserted =
         match state
             .webauthn
-            .authenticate_single_credential(response, server_side, &credential)
+            .check(server_side, response, stored.user_id, &stored.credential()?)?
         {
-            Ok(result) => result,
-            Err(e) => {
-                tracing::info!(reason = %e, "passkey assertion refused");
+            Ok(asserted) => asserted,
+            Err(Refused(why)) => {
+                tracing::info!(reason = %why, "passkey assertion refused");
                 return Ok(None);
             }
         };
-    credential.counter = result.counter().max(credential.counter);
-    credential.backup_state = result.backup_state();
-    let updated = serde_json::to_string(&credential)
+    let updated = serde_json::to_string(&asserted.stored)
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("passkey")))?;
     on_exec!(state.db.writer(), c => sqlx::query(
         "UPDATE passkeys SET credential = $2, last_used_at = $3 WHERE id = $1")
@@ -228,7 +215,7 @@ pub(super) async fn check_assertion(
         .bind(now)
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
-    let kind = if result.backup_eligible() {
+    let kind = if asserted.backup_eligible {
         "swk"
     } else {
         "hwk"
@@ -245,12 +232,12 @@ pub async fn verify_assertion(
     credential: &Value,
     ceremony: Ceremony,
 ) -> ApiResult<Option<&'static str>> {
-    let response: PublicKeyCredential = parse(credential)?;
+    let response = parse_assertion(credential, false)?;
     let (purpose, mfa_challenge_id) = match ceremony {
         Ceremony::SecondFactor { mfa_challenge_id } => (SECOND_FACTOR, Some(mfa_challenge_id)),
         Ceremony::Reauthenticate => (REAUTHENTICATE, None),
     };
-    let Some(server_side) = take::<AuthenticationState>(
+    let Some(server_side) = take(
         state,
         challenge_id,
         purpose,
@@ -261,14 +248,8 @@ pub async fn verify_assertion(
     else {
         return Ok(None);
     };
-    let checked = check_assertion(
-        state,
-        Some(user_id),
-        &server_side,
-        &response,
-        state.clock.now(),
-    )
-    .await?;
+    let checked =
+        check_assertion(state, user_id, &server_side, &response, state.clock.now()).await?;
     Ok(checked.map(|(_, kind)| kind))
 }
 
@@ -288,39 +269,21 @@ pub async fn registration_options(
 ) -> ApiResult<Response> {
     require_recent(&state, &caller)?;
     let user = &caller.user;
-    let existing: Vec<Vec<u8>> = stored_of_user(&state.db, user.id)
+    let existing: Vec<(Vec<u8>, StoredCredential)> = stored_of_user(&state.db, user.id)
         .await?
         .iter()
-        .map(|p| p.credential().map(|c| c.cred_id))
+        .map(StoredPasskey::with_id)
         .collect::<ApiResult<_>>()?;
     let display_name = user
         .full_name
         .as_deref()
         .filter(|n| !n.trim().is_empty())
         .unwrap_or(&user.username);
-    let builder = state
-        .webauthn
-        .new_challenge_register_builder(user.id.as_bytes(), &user.username, display_name)
-        .map_err(webauthn_failure)?
-        .attestation(AttestationConveyancePreference::None)
-        .credential_algorithms(vec![COSEAlgorithm::ES256, COSEAlgorithm::RS256])
-        .require_resident_key(true)
-        .user_verification_policy(UserVerificationPolicy::Required)
-        .exclude_credentials(Some(existing))
-        .reject_synchronised_authenticators(false);
-    let (options, server_side) = state
-        .webauthn
-        .generate_challenge_register(builder)
-        .map_err(webauthn_failure)?;
-    begin(
-        &state,
-        REGISTER,
-        Some(user.id),
-        None,
-        &server_side,
-        &options,
-    )
-    .await
+    let ceremony =
+        state
+            .webauthn
+            .registration_options(user.id, &user.username, display_name, &existing)?;
+    begin(&state, REGISTER, Some(user.id), None, ceremony).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -364,16 +327,18 @@ pub async fn register(
     if let Some(why) = refusal(name, Lines::One) {
         return Err(ApiError::validation("name", why));
     }
-    let response: RegisterPublicKeyCredential = parse(&body.credential)?;
+    let response = parse_registration(&body.credential).map_err(malformed)?;
     let user_id = caller.id();
-    let server_side =
-        take::<RegistrationState>(&state, body.challenge_id, REGISTER, Some(user_id), None)
-            .await?
-            .ok_or_else(invalid_challenge)?;
-    let credential = state
-        .webauthn
-        .register_credential(&response, &server_side, None)
-        .map_err(|e| ApiError::wrong_factor("credential", format!("was not accepted: {e}")))?;
+    let server_side = take(&state, body.challenge_id, REGISTER, Some(user_id), None)
+        .await?
+        .ok_or_else(invalid_challenge)?;
+    let credential =
+        state
+            .webauthn
+            .register(&server_side, &response)?
+            .map_err(|Refused(why)| {
+                ApiError::wrong_factor("credential", format!("was not accepted: {why}"))
+            })?;
     let now = state.clock.now();
     let passkey = PasskeyInfo {
         id: Uuid::now_v7(),
@@ -381,14 +346,14 @@ pub async fn register(
         created_at: now,
         last_used_at: None,
     };
-    let stored = serde_json::to_string(&credential)
+    let stored = serde_json::to_string(&credential.stored)
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("passkey")))?;
     let mut tx = state.db.begin().await?;
     on_exec!(&mut tx, c => sqlx::query(
         "INSERT INTO passkeys (id, user_id, credential_id, name, credential, created_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)")
         .bind(passkey.id)
         .bind(user_id)
-        .bind(&credential.cred_id)
+        .bind(&credential.credential_id)
         .bind(&passkey.name)
         .bind(stored)
         .bind(now)
@@ -441,29 +406,14 @@ pub async fn second_factor_options(
             ));
         }
     };
-    let credentials: Vec<Credential> = stored_of_user(&state.db, user_id)
+    let credentials: Vec<(Vec<u8>, StoredCredential)> = stored_of_user(&state.db, user_id)
         .await?
         .iter()
-        .map(StoredPasskey::credential)
+        .map(StoredPasskey::with_id)
         .collect::<ApiResult<_>>()?;
     if credentials.is_empty() {
         return Err(ApiError::conflict("passkey", "this account has no passkey"));
     }
-    let builder = state
-        .webauthn
-        .new_challenge_authenticate_builder(credentials, Some(UserVerificationPolicy::Preferred))
-        .map_err(webauthn_failure)?;
-    let (options, server_side) = state
-        .webauthn
-        .generate_challenge_authenticate(builder)
-        .map_err(webauthn_failure)?;
-    begin(
-        &state,
-        purpose,
-        Some(user_id),
-        mfa_challenge_id,
-        &server_side,
-        &options,
-    )
-    .await
+    let ceremony = state.webauthn.second_factor_options(&credentials)?;
+    begin(&state, purpose, Some(user_id), mfa_challenge_id, ceremony).await
 }

@@ -15,7 +15,9 @@ use crate::on_both_engines;
 const ORIGIN: &str = "http://roster.test";
 
 on_both_engines!(
-    a_passkey_registers_and_serves_as_second_factor_and_as_a_whole_login,
+    an_es256_passkey_registers_and_serves_as_second_factor_and_as_a_whole_login,
+    an_ed25519_passkey_registers_and_serves_as_second_factor_and_as_a_whole_login,
+    refusals_hold_for_ed25519_keys_too,
     a_synced_passkey_counts_as_a_software_key,
     assertions_from_another_origin_or_key_are_refused,
     a_challenge_and_an_assertion_work_once,
@@ -75,7 +77,19 @@ async fn finish_login(
         .await
 }
 
-async fn a_passkey_registers_and_serves_as_second_factor_and_as_a_whole_login(backend: Backend) {
+async fn an_es256_passkey_registers_and_serves_as_second_factor_and_as_a_whole_login(
+    backend: Backend,
+) {
+    whole_passkey_life(backend, Algorithm::Es256).await;
+}
+
+async fn an_ed25519_passkey_registers_and_serves_as_second_factor_and_as_a_whole_login(
+    backend: Backend,
+) {
+    whole_passkey_life(backend, Algorithm::Ed25519).await;
+}
+
+async fn whole_passkey_life(backend: Backend, algorithm: Algorithm) {
     let app = TestApp::new(backend).await;
     let session = app.user().await;
     let ceremony = options(
@@ -103,8 +117,9 @@ async fn a_passkey_registers_and_serves_as_second_factor_and_as_a_whole_login(ba
         .iter()
         .map(|p| p["alg"].as_i64().unwrap())
         .collect();
-    assert_eq!(algorithms.first(), Some(&-7), "ES256 first");
-    let mut authenticator = SoftAuthenticator::new(Algorithm::Es256, ORIGIN);
+    // Ed25519 first, then ES256, ES384 and RS256 (the COSE identifiers).
+    assert_eq!(algorithms, [-8, -7, -35, -257]);
+    let mut authenticator = SoftAuthenticator::new(algorithm, ORIGIN);
     let credential = authenticator.register(public_key);
     let response = app
         .post("/api/v1/auth/mfa/passkeys")
@@ -267,6 +282,47 @@ async fn assertions_from_another_origin_or_key_are_refused(backend: Backend) {
     let foreign = theirs.authenticate(&request);
     let response = verify(&app, json!({"mfa_token": token, "challenge_id": challenge["challenge_id"], "credential": foreign})).await;
     assert_eq!(response.status, 400);
+}
+
+/// What the ES256 tests refuse is refused for an Ed25519 key as well: another origin,
+/// another key (as a whole login and as a second factor), a replayed assertion, a
+/// counter that goes back.
+async fn refusals_hold_for_ed25519_keys_too(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let session = app.user().await;
+    let mut authenticator = SoftAuthenticator::new(Algorithm::Ed25519, ORIGIN);
+    register(&app, &session, &mut authenticator).await;
+
+    authenticator.with_origin("http://evil.test");
+    let (ceremony, assertion) = passkey_login(&app, &mut authenticator).await;
+    assert_eq!(finish_login(&app, &ceremony, &assertion).await.status, 401);
+    authenticator.with_origin(ORIGIN);
+
+    let ceremony = options(&app, "/api/v1/auth/passkey-login/options", None, json!({})).await;
+    let forged = authenticator.authenticate_with_wrong_key(&ceremony["publicKey"]);
+    assert_eq!(finish_login(&app, &ceremony, &forged).await.status, 401);
+
+    let token = mfa_token(&app, &session).await;
+    let challenge = options(
+        &app,
+        "/api/v1/auth/mfa/passkey-challenge",
+        None,
+        json!({"mfa_token": token}),
+    )
+    .await;
+    let forged = authenticator.authenticate_with_wrong_key(&challenge["publicKey"]);
+    let response = verify(&app, json!({"mfa_token": token, "challenge_id": challenge["challenge_id"], "credential": forged})).await;
+    assert_eq!(response.fields(400), ["credential"]);
+
+    let (ceremony, assertion) = passkey_login(&app, &mut authenticator).await;
+    assert_eq!(finish_login(&app, &ceremony, &assertion).await.status, 200);
+    assert_eq!(
+        finish_login(&app, &ceremony, &assertion).await.problem(400)["type"],
+        "urn:roster:problem:invalid-token"
+    );
+    authenticator.set_counter(0);
+    let (ceremony, assertion) = passkey_login(&app, &mut authenticator).await;
+    assert_eq!(finish_login(&app, &ceremony, &assertion).await.status, 401);
 }
 
 async fn a_challenge_and_an_assertion_work_once(backend: Backend) {
