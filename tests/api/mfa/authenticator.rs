@@ -84,6 +84,18 @@ impl Key {
         out
     }
 
+    /// The public key as DER SubjectPublicKeyInfo (`publicKey` of the response JSON).
+    fn spki(&self) -> Vec<u8> {
+        use p256::pkcs8::EncodePublicKey as _;
+        let der = match self {
+            Key::Es256(k) => k.verifying_key().to_public_key_der(),
+            Key::Ed25519(k) => {
+                ed25519_dalek::pkcs8::EncodePublicKey::to_public_key_der(&k.verifying_key())
+            }
+        };
+        der.expect("SPKI").as_bytes().to_vec()
+    }
+
     fn sign(&self, message: &[u8]) -> Vec<u8> {
         match self {
             Key::Es256(k) => {
@@ -204,6 +216,7 @@ impl SoftAuthenticator {
 
         let client_data = self.client_data("webauthn.create", challenge);
         let id_b64 = URL_SAFE_NO_PAD.encode(&id);
+        let public_key = key.spki();
         self.credentials.push(Credential {
             id,
             key,
@@ -216,6 +229,9 @@ impl SoftAuthenticator {
             json!({
                 "clientDataJSON": URL_SAFE_NO_PAD.encode(client_data),
                 "attestationObject": URL_SAFE_NO_PAD.encode(attestation_object),
+                "authenticatorData": URL_SAFE_NO_PAD.encode(&auth_data),
+                "publicKey": URL_SAFE_NO_PAD.encode(public_key),
+                "publicKeyAlgorithm": self.alg.cose_alg(),
                 "transports": ["internal"],
             }),
         )

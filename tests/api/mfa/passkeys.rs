@@ -24,6 +24,7 @@ on_both_engines!(
     passkeys_are_listed_and_removed_by_their_owner_only,
     a_ceremony_begun_on_one_instance_finishes_on_another,
     registration_responses_are_checked,
+    a_registration_in_the_level_2_form_is_accepted,
 );
 
 async fn options(app: &TestApp, path: &str, token: Option<&str>, body: Value) -> Value {
@@ -422,6 +423,42 @@ async fn passkeys_are_listed_and_removed_by_their_owner_only(backend: Backend) {
     );
 }
 
+/// Older clients send only `clientDataJSON` and `attestationObject` (WebAuthn Level 2
+/// JSON, no `authenticatorData`, `publicKey`, `publicKeyAlgorithm` or `transports`).
+async fn a_registration_in_the_level_2_form_is_accepted(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let session = app.user().await;
+    let ceremony = options(
+        &app,
+        "/api/v1/auth/mfa/passkeys/options",
+        Some(&session.access_token),
+        json!({}),
+    )
+    .await;
+    let mut authenticator = SoftAuthenticator::new(Algorithm::Ed25519, ORIGIN);
+    let mut credential = authenticator.register(&ceremony["publicKey"]);
+    for member in [
+        "authenticatorData",
+        "publicKey",
+        "publicKeyAlgorithm",
+        "transports",
+    ] {
+        credential["response"]
+            .as_object_mut()
+            .unwrap()
+            .remove(member);
+    }
+    let response = app
+        .post("/api/v1/auth/mfa/passkeys")
+        .bearer(&session.access_token)
+        .json(json!({"challenge_id": ceremony["challenge_id"], "name": "Old", "credential": credential}))
+        .send()
+        .await;
+    assert_eq!(response.status, 201, "{}", response.text);
+    let (ceremony, assertion) = passkey_login(&app, &mut authenticator).await;
+    assert_eq!(finish_login(&app, &ceremony, &assertion).await.status, 200);
+}
+
 async fn a_ceremony_begun_on_one_instance_finishes_on_another(backend: Backend) {
     let app = TestApp::new(backend).await;
     let other = app.sibling().await;
@@ -486,6 +523,22 @@ async fn registration_responses_are_checked(backend: Backend) {
         json!({}),
     )
     .await;
+    // A response that lies about its key: the attestation's key and `publicKey` differ.
+    let mut other_key =
+        SoftAuthenticator::new(Algorithm::Es256, ORIGIN).register(&ceremony["publicKey"]);
+    let mut credential =
+        SoftAuthenticator::new(Algorithm::Es256, ORIGIN).register(&ceremony["publicKey"]);
+    credential["response"]["publicKey"] = other_key["response"]["publicKey"].take();
+    let response = post(
+        json!({"challenge_id": ceremony["challenge_id"], "name": "x", "credential": credential}),
+    )
+    .await;
+    assert_eq!(
+        response.failing_fields(),
+        ["credential"],
+        "{}",
+        response.text
+    );
     let response = post(
         json!({"challenge_id": ceremony["challenge_id"], "name": "x", "credential": {"id": 1}}),
     )
