@@ -12,6 +12,9 @@ Measured per engine, in one run so that machine noise affects every figure alike
     timed by `roster passwords benchmark` with the same parameters), peak RSS meanwhile
   - refresh-token rotations/s, registrations/s
   - idle RSS, and the time from process start to the first 200 from /health
+  - one default-cost Argon2id hash in Roster (`roster passwords benchmark`, the hashing
+    threads' path) against the C reference implementation (libargon2, through argon2-cffi
+    installed into target/bench-venv), alternating five times
   - GET me, login and search p99 with 1,000 and with 1,000,000 users (seeded through SQL)
 
 `--smoke` runs every scenario for a second against the debug binary that `cargo test`
@@ -352,6 +355,54 @@ def scenario_table(engine, binary, seeder, seconds, seed_sizes, workdir, run_id,
     return results
 
 
+LIBARGON2_TIMER = r"""
+import json, statistics, sys, time
+import argon2.low_level as low
+m, t, p, samples = (int(a) for a in sys.argv[1:5])
+times = []
+for i in range(samples + 1):
+    started = time.perf_counter()
+    low.hash_secret_raw(b"Calibration-Password-1", b"0123456789abcdef", t, m, p, 32, low.Type.ID)
+    if i:
+        times.append(time.perf_counter() - started)
+print(json.dumps({"median_ms": statistics.median(times) * 1000}))
+"""
+ARGON2_CFFI = "argon2-cffi==25.1.0"
+
+
+def bench_venv():
+    """A virtual environment under target/ with argon2-cffi (libargon2) in it."""
+    venv = ROOT / "target" / "bench-venv"
+    python = venv / "bin" / "python"
+    probe = [str(python), "-c", "import argon2, importlib.metadata as m; assert m.version('argon2-cffi') == '25.1.0'"]
+    if not python.exists() or subprocess.run(probe, capture_output=True).returncode != 0:
+        log(f"installing {ARGON2_CFFI} into {venv}")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", ARGON2_CFFI], check=True)
+    return python
+
+
+def hash_comparison(binary, rounds, samples):
+    """Roster's hash and libargon2's with the same default cost, alternating `rounds`
+    times in this run (so machine noise falls on both alike)."""
+    python = bench_venv()
+    env = {"PATH": os.environ.get("PATH", ""), "RUST_LOG": "warn"}
+    roster, reference, cost = [], [], None
+    for _ in range(rounds):
+        out = subprocess.run([str(binary), "passwords", "benchmark", "--samples", str(samples), "--json"],
+                             env=env, capture_output=True, text=True, check=True)
+        timing = json.loads(out.stdout)
+        cost = (timing["memory_kib"], timing["iterations"], timing["parallelism"])
+        roster.append(timing["median_ms"])
+        out = subprocess.run([str(python), "-c", LIBARGON2_TIMER, *map(str, cost), str(samples)],
+                             capture_output=True, text=True, check=True)
+        reference.append(json.loads(out.stdout)["median_ms"])
+    median = lambda xs: sorted(xs)[len(xs) // 2]
+    return {"memory_kib": cost[0], "iterations": cost[1], "parallelism": cost[2],
+            "roster_ms": roster, "libargon2_ms": reference,
+            "roster_median_ms": median(roster), "libargon2_median_ms": median(reference)}
+
+
 def targets(engine_results):
     """The issue's targets, as (name, value, goal, met)."""
     r = engine_results
@@ -382,6 +433,13 @@ def targets(engine_results):
 
 def print_table(report):
     lines = []
+    c = report.get("argon2")
+    if c:
+        ratio = c["roster_median_ms"] / c["libargon2_median_ms"]
+        lines.append(f"\n== one Argon2id hash, m={c['memory_kib']} t={c['iterations']} p={c['parallelism']}, alternating {len(c['roster_ms'])} times ==")
+        lines.append(f"Roster {c['roster_median_ms']:.1f} ms (" + ", ".join(f"{x:.1f}" for x in c["roster_ms"]) + ")")
+        lines.append(f"libargon2 {c['libargon2_median_ms']:.1f} ms (" + ", ".join(f"{x:.1f}" for x in c["libargon2_ms"]) + ")")
+        lines.append(f"{'Roster / libargon2':<44}{ratio:>10.2f}  {'<= 1.0':<8}{'met' if ratio <= 1.0 else 'MISSED'}")
     for r in report["engines"]:
         e = r["engine"]
         lines.append(f"\n== {e} ==")
@@ -396,7 +454,7 @@ def print_table(report):
         if "scale_users" in r:
             lines.append("accounts in the scale rows: " + ", ".join(f"{n:,}" for _, n in sorted(r["scale_users"].items(), key=lambda kv: int(kv[0]))))
         h = r["hashing"]
-        lines.append(f"hashing limit: {h['limit_per_second']:.1f}/s ({h['cores']} cores, {h['median_ms']:.1f} ms per Argon2id "
+        lines.append(f"hashing limit: {h['limit_per_second']:.1f}/s, {h.get('sustained_per_second', 0):.1f}/s measured with every thread busy ({h['cores']} threads, {h['median_ms']:.1f} ms per Argon2id "
                      f"m={h['memory_kib']} t={h['iterations']} p={h['parallelism']})")
         lines.append(f"idle RSS {r['idle_rss_mib']:.1f} MiB, peak RSS during logins {r['login_peak_rss_mib']:.1f} MiB, "
                      f"start to healthy {r['start_to_healthy_ms']:.1f} ms")
@@ -434,6 +492,8 @@ def main():
         "smoke": args.smoke,
         "engines": [],
     }
+    log("timing one Argon2id hash in Roster and in libargon2")
+    report["argon2"] = hash_comparison(binary, 1 if args.smoke else 5, 3 if args.smoke else 9)
     with tempfile.TemporaryDirectory(prefix="roster-bench-") as tmp:
         for engine in args.engines.split(","):
             log(f"benchmarking on {engine}")

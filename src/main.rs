@@ -65,14 +65,19 @@ enum KeysCommand {
 
 #[derive(Debug, Subcommand)]
 enum PasswordsCommand {
-    /// Time one Argon2id hash with the configured ARGON2_* parameters and print how many
-    /// password checks per second this machine's cores can do. Prints JSON with --json.
+    /// Time one Argon2id hash with the configured ARGON2_* parameters, as the server's
+    /// hashing threads compute it, and print how many logins per second those threads
+    /// sustain (one per core). Prints JSON with --json.
     Benchmark {
         /// How many hashes to time (the median is reported).
-        #[arg(long, default_value_t = 15)]
-        samples: usize,
+        #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        samples: u16,
         #[arg(long)]
         json: bool,
+        /// Also propose the ARGON2_MEMORY_KIB that makes one hash take about this many
+        /// milliseconds here, with the configured iterations and parallelism.
+        #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u16).range(1..=10000))]
+        target_ms: Option<u16>,
     },
 }
 
@@ -180,28 +185,19 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Passwords {
-            action: PasswordsCommand::Benchmark { samples, json },
+            action:
+                PasswordsCommand::Benchmark {
+                    samples,
+                    json,
+                    target_ms,
+                },
         } => {
             let cost = config.passwords.cost;
-            let timing =
-                tokio::task::spawn_blocking(move || cli::time_hashes(cost, samples)).await??;
-            let millis = timing.median.as_secs_f64() * 1000.0;
-            if json {
-                let report = serde_json::json!({
-                    "memory_kib": cost.memory_kib, "iterations": cost.iterations, "parallelism": cost.parallelism,
-                    "median_ms": millis, "cores": timing.cores, "limit_per_second": timing.limit_per_second(),
-                });
-                println!("{report}");
-            } else {
-                println!(
-                    "argon2id m={} KiB t={} p={}: {millis:.1} ms per hash (median of {samples}); {} cores verify about {:.0} passwords/s",
-                    cost.memory_kib,
-                    cost.iterations,
-                    cost.parallelism,
-                    timing.cores,
-                    timing.limit_per_second()
-                );
-            }
+            let target = target_ms.map(|ms| std::time::Duration::from_millis(ms.into()));
+            tokio::task::spawn_blocking(move || {
+                cli::passwords_benchmark(cost, samples.into(), target, json)
+            })
+            .await??;
             Ok(ExitCode::SUCCESS)
         }
         Command::Users {

@@ -1,71 +1,212 @@
 //! `roster passwords benchmark`: how long one password hash takes with the configured
-//! Argon2id parameters on this machine, and so how many logins per second its cores
-//! can verify. Operators use it to choose `ARGON2_*`; the benchmark harness uses it as
-//! the hashing limit that login throughput is compared with.
+//! Argon2id parameters on this machine, computed as the server's hashing threads compute
+//! it (one reused memory buffer per thread), and so how many logins per second the
+//! hashing threads sustain; with `--target-ms`, the memory cost that makes one hash take
+//! about that long. Operators use it to choose `ARGON2_*`; the benchmark harness uses it
+//! as the hashing limit that login throughput is compared with.
 
-use std::time::{Duration, Instant};
-
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, Version};
+use std::time::Duration;
 
 use crate::config::HashCost;
+use crate::passwords::hasher::{measure_pool_throughput, time_hashes_like_the_pool};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HashTiming {
     pub cost: HashCost,
-    /// Median time of one hash.
+    /// Median time of one hash on one thread.
     pub median: Duration,
-    pub cores: usize,
+    /// The server's hashing threads (one per core).
+    pub threads: usize,
 }
 
 impl HashTiming {
-    /// Hashes per second all cores can compute: cores ÷ the time of one hash.
+    /// Hashes per second the hashing threads can compute: threads ÷ the time of one hash.
     pub fn limit_per_second(&self) -> f64 {
-        self.cores as f64 / self.median.as_secs_f64()
+        self.threads as f64 / self.median.as_secs_f64()
     }
 }
 
-/// Times `samples` hashes (after one warm-up) on the calling thread.
-pub fn time_hashes(cost: HashCost, samples: usize) -> anyhow::Result<HashTiming> {
-    let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
-        .map_err(|e| anyhow::anyhow!("invalid Argon2 parameters: {e}"))?;
-    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-    let mut times = Vec::with_capacity(samples);
-    for round in 0..=samples.max(1) {
-        let started = Instant::now();
-        argon2
-            .hash_password(b"Calibration-Password-1")
-            .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))?;
-        if round > 0 {
-            times.push(started.elapsed());
-        }
+/// Parameters proposed for a target time per hash, and what they measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Suggestion {
+    pub cost: HashCost,
+    pub median: Duration,
+}
+
+/// OWASP's least Argon2id cost (its equivalent pairs all spend about this much memory
+/// × passes: 19 MiB × 2, 12 MiB × 3, 9 MiB × 4, 7 MiB × 5).
+const OWASP_MINIMUM_KIB_PASSES: u64 = 7168 * 5;
+
+impl Suggestion {
+    pub fn below_owasp_minimum(&self) -> bool {
+        u64::from(self.cost.memory_kib) * u64::from(self.cost.iterations) < OWASP_MINIMUM_KIB_PASSES
     }
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
-    let cores = std::thread::available_parallelism()
+    times[times.len() / 2]
+}
+
+/// The number of hashing threads the server starts: one per core.
+pub fn hashing_threads() -> usize {
+    std::thread::available_parallelism()
         .map(|n| n.get())
-        .unwrap_or(1);
+        .unwrap_or(1)
+}
+
+/// Times `samples` hashes (after one warm-up) on the calling thread, as the pool does.
+pub fn time_hashes(cost: HashCost, samples: usize) -> anyhow::Result<HashTiming> {
     Ok(HashTiming {
         cost,
-        median: times[times.len() / 2],
-        cores,
+        median: median(time_hashes_like_the_pool(cost, samples)?),
+        threads: hashing_threads(),
     })
+}
+
+/// Hashes per second with every hashing thread busy at once (memory bandwidth shared).
+pub fn measure_sustained(timing: &HashTiming, per_thread: usize) -> anyhow::Result<f64> {
+    measure_pool_throughput(timing.cost, timing.threads, per_thread)
+}
+
+/// The memory cost, in whole MiB, for which one hash takes about `target` with the
+/// configured passes and lanes: hashing time grows with memory × passes, so the memory
+/// is scaled by target ÷ measured and measured again, up to three times.
+pub fn suggest(timing: &HashTiming, target: Duration) -> anyhow::Result<Suggestion> {
+    let floor_kib = (8 * timing.cost.parallelism).max(1024);
+    let scaled = |memory_kib: u32, measured: Duration| -> u32 {
+        let ratio = target.as_secs_f64() / measured.as_secs_f64().max(1e-6);
+        let kib = (f64::from(memory_kib) * ratio / 1024.0).round() * 1024.0;
+        (kib.min(f64::from(u32::MAX / 2)) as u32).max(floor_kib)
+    };
+    let mut cost = HashCost {
+        memory_kib: scaled(timing.cost.memory_kib, timing.median),
+        ..timing.cost
+    };
+    let mut measured = median(time_hashes_like_the_pool(cost, 5)?);
+    for _ in 0..2 {
+        let off = (measured.as_secs_f64() / target.as_secs_f64() - 1.0).abs();
+        let next = scaled(cost.memory_kib, measured);
+        if off <= 0.1 || next == cost.memory_kib {
+            break;
+        }
+        cost.memory_kib = next;
+        measured = median(time_hashes_like_the_pool(cost, 5)?);
+    }
+    Ok(Suggestion {
+        cost,
+        median: measured,
+    })
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The whole command: times the configured cost, measures the threads together, and
+/// with a target proposes a cost; prints text or (with `json`) one JSON object.
+pub fn benchmark(
+    cost: HashCost,
+    samples: usize,
+    target: Option<Duration>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let timing = time_hashes(cost, samples)?;
+    let sustained = measure_sustained(&timing, 4)?;
+    let suggestion = target.map(|t| suggest(&timing, t)).transpose()?;
+    if json {
+        let mut report = serde_json::json!({
+            "memory_kib": cost.memory_kib, "iterations": cost.iterations, "parallelism": cost.parallelism,
+            "median_ms": millis(timing.median), "cores": timing.threads, "threads": timing.threads,
+            "limit_per_second": timing.limit_per_second(), "sustained_per_second": sustained,
+        });
+        if let (Some(s), Some(target)) = (suggestion, target) {
+            report["suggestion"] = serde_json::json!({
+                "target_ms": millis(target), "memory_kib": s.cost.memory_kib,
+                "iterations": s.cost.iterations, "parallelism": s.cost.parallelism,
+                "median_ms": millis(s.median),
+                "limit_per_second": timing.threads as f64 / s.median.as_secs_f64(),
+                "below_owasp_minimum": s.below_owasp_minimum(),
+            });
+        }
+        println!("{report}");
+        return Ok(());
+    }
+    println!(
+        "argon2id m={} KiB t={} p={}: {:.1} ms per hash (median of {samples}, one thread, its buffer reused as the server does)",
+        cost.memory_kib,
+        cost.iterations,
+        cost.parallelism,
+        millis(timing.median)
+    );
+    println!(
+        "{} hashing threads: at most {:.0} logins/s ({} / {:.1} ms); measured with all of them hashing at once: {sustained:.0}/s",
+        timing.threads,
+        timing.limit_per_second(),
+        timing.threads,
+        millis(timing.median)
+    );
+    if let (Some(s), Some(target)) = (suggestion, target) {
+        println!(
+            "for about {:.0} ms per hash: ARGON2_MEMORY_KIB={} ARGON2_ITERATIONS={} ARGON2_PARALLELISM={} ({:.1} ms measured; about {:.0} logins/s on {} threads)",
+            millis(target),
+            s.cost.memory_kib,
+            s.cost.iterations,
+            s.cost.parallelism,
+            millis(s.median),
+            timing.threads as f64 / s.median.as_secs_f64(),
+            timing.threads
+        );
+        if s.below_owasp_minimum() {
+            println!(
+                "note: that is below OWASP's least Argon2id cost (19 MiB with 2 passes, or as much memory × passes): a faster hash is cheaper to guess too"
+            );
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const SMALL: HashCost = HashCost {
+        memory_kib: 256,
+        iterations: 1,
+        parallelism: 1,
+    };
+
     #[test]
     fn timing_reports_a_positive_limit() {
-        let timing = time_hashes(
-            HashCost {
-                memory_kib: 64,
-                iterations: 1,
-                parallelism: 1,
-            },
-            3,
-        )
-        .unwrap();
+        let timing = time_hashes(SMALL, 3).unwrap();
         assert!(timing.median > Duration::ZERO);
         assert!(timing.limit_per_second() > 0.0);
+        assert!(measure_sustained(&timing, 2).unwrap() > 0.0);
+    }
+
+    #[test]
+    fn a_suggestion_scales_memory_toward_the_target() {
+        let start = HashCost {
+            memory_kib: 1024,
+            ..SMALL
+        };
+        let timing = time_hashes(start, 5).unwrap();
+        // Four times the measured time needs about four times the memory (within a
+        // factor of two either way on a busy machine); passes and lanes stay as
+        // configured, and the memory is whole MiB.
+        let s = suggest(&timing, timing.median * 4).unwrap();
+        assert_eq!((s.cost.iterations, s.cost.parallelism), (1, 1));
+        assert_eq!(s.cost.memory_kib % 1024, 0);
+        assert!(
+            (2048..=8192).contains(&s.cost.memory_kib),
+            "{} KiB",
+            s.cost.memory_kib
+        );
+        assert!(s.below_owasp_minimum());
+        let default = Suggestion {
+            cost: HashCost::default(),
+            median: Duration::from_millis(20),
+        };
+        assert!(!default.below_owasp_minimum());
     }
 }

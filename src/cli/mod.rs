@@ -7,7 +7,7 @@ mod context;
 mod import;
 
 pub use admin::{AdminOutcome, create_admin};
-pub use calibrate::{HashTiming, time_hashes};
+pub use calibrate::benchmark as passwords_benchmark;
 pub use context::Context;
 pub use import::{ImportReport, import_users};
 

@@ -11,7 +11,7 @@
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
@@ -46,6 +46,14 @@ struct HashWorker {
 }
 
 impl HashWorker {
+    fn new(cost: HashCost) -> anyhow::Result<HashWorker> {
+        Ok(HashWorker {
+            cost,
+            params: params_of(cost)?,
+            blocks: Vec::new(),
+        })
+    }
+
     /// Runs `argon2` into `out`, with this thread's buffer when it is large enough for
     /// the parameters (always, for the configured ones) and a one-off buffer otherwise.
     fn compute(
@@ -126,6 +134,61 @@ impl HashWorker {
     }
 }
 
+/// Times `samples` hashes with `cost` (after one warm-up) the way a hashing thread
+/// computes them: with its one memory buffer, reused. Answers each hash's time.
+pub fn time_hashes_like_the_pool(cost: HashCost, samples: usize) -> anyhow::Result<Vec<Duration>> {
+    let mut worker = HashWorker::new(cost)?;
+    let mut times = Vec::with_capacity(samples);
+    for round in 0..=samples.max(1) {
+        let started = Instant::now();
+        worker.hash(b"Calibration-Password-1")?;
+        if round > 0 {
+            times.push(started.elapsed());
+        }
+    }
+    Ok(times)
+}
+
+/// Hashes per second `threads` hashing threads compute together, each with its own
+/// buffer, measured over `per_thread` hashes each (after one warm-up each).
+pub fn measure_pool_throughput(
+    cost: HashCost,
+    threads: usize,
+    per_thread: usize,
+) -> anyhow::Result<f64> {
+    let threads = threads.max(1);
+    let start = Arc::new(std::sync::Barrier::new(threads + 1));
+    let done = Arc::new(std::sync::Barrier::new(threads + 1));
+    let mut handles = Vec::with_capacity(threads);
+    for _ in 0..threads {
+        let (start, done) = (start.clone(), done.clone());
+        let mut worker = HashWorker::new(cost)?;
+        handles.push(std::thread::spawn(move || -> anyhow::Result<()> {
+            let warm = worker.hash(b"Calibration-Password-1");
+            start.wait();
+            let timed = (0..per_thread.max(1))
+                .try_for_each(|_| worker.hash(b"Calibration-Password-1").map(drop));
+            done.wait();
+            warm.and(timed)
+        }));
+    }
+    start.wait();
+    let started = Instant::now();
+    done.wait();
+    let elapsed = started.elapsed();
+    for handle in handles {
+        handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("a hashing thread panicked"))??;
+    }
+    Ok((threads * per_thread.max(1)) as f64 / elapsed.as_secs_f64())
+}
+
+fn params_of(cost: HashCost) -> anyhow::Result<Params> {
+    Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
+        .map_err(|e| anyhow::anyhow!("invalid Argon2 parameters: {e}"))
+}
+
 /// The PHC string of an Argon2id hash.
 fn phc_string(params: &Params, salt: &[u8], output: &[u8]) -> anyhow::Result<String> {
     let hash = PasswordHash {
@@ -148,17 +211,12 @@ impl PasswordHasher {
     /// Starts `threads` hashing threads (the number of cores in production); they end
     /// when the hasher is dropped.
     pub fn new(cost: HashCost, threads: usize) -> anyhow::Result<PasswordHasher> {
-        let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
-            .map_err(|e| anyhow::anyhow!("invalid Argon2 parameters: {e}"))?;
+        let params = params_of(cost)?;
         let (sender, receiver) = mpsc::channel::<Job>();
         let receiver = Arc::new(Mutex::new(receiver));
         for index in 0..threads.max(1) {
             let receiver = receiver.clone();
-            let mut worker = HashWorker {
-                cost,
-                params: params.clone(),
-                blocks: Vec::new(),
-            };
+            let mut worker = HashWorker::new(cost)?;
             std::thread::Builder::new()
                 .name(format!("roster-hash-{index}"))
                 .spawn(move || {
@@ -315,7 +373,8 @@ mod tests {
             parallelism: 1,
         };
         let hasher = PasswordHasher::new(cost, 1).unwrap();
-        // Ours verifies with the argon2 crate's own verifier...
+        // Ours verifies with the argon2 crate's own verifier and with an independent
+        // implementation (rust-argon2)...
         let ours = hasher.hash("Interop-Pass-1").await.unwrap();
         let parsed = PasswordHash::new(&ours).unwrap();
         assert!(
@@ -328,6 +387,8 @@ mod tests {
                 .verify_password(b"Interop-Pass-2", &parsed)
                 .is_err()
         );
+        assert!(rust_argon2::verify_encoded(&ours, b"Interop-Pass-1").unwrap());
+        assert!(!rust_argon2::verify_encoded(&ours, b"Interop-Pass-2").unwrap());
         // ...and hashes made elsewhere, of every Argon2 variant and cost, verify with ours.
         for algorithm in [Algorithm::Argon2id, Algorithm::Argon2i, Algorithm::Argon2d] {
             for params in [
@@ -367,5 +428,46 @@ mod tests {
             Verification::Invalid
         );
         assert!(!is_supported_hash("plaintext") && !is_supported_hash("$1$md5$crypt"));
+    }
+
+    fn fixtures(text: &str) -> Vec<(&str, &str)> {
+        text.lines()
+            .filter(|line| !line.starts_with('#') && !line.is_empty())
+            .map(|line| line.split_once('\t').expect("password<TAB>hash"))
+            .collect()
+    }
+
+    /// Hashes the C reference implementation wrote (libargon2, through argon2-cffi), of
+    /// every variant and of costs other than ours, and hashes Roster itself wrote before
+    /// any change to its hashing: all verify, and only their own password does.
+    #[tokio::test]
+    async fn stored_hashes_from_the_reference_and_from_earlier_roster_verify() {
+        let hasher = PasswordHasher::new(HashCost::default(), 1).unwrap();
+        let reference = include_str!("../../tests/fixtures/argon2-libargon2.tsv");
+        let earlier = include_str!("../../tests/fixtures/argon2-roster.tsv");
+        let all: Vec<_> = fixtures(reference)
+            .into_iter()
+            .chain(fixtures(earlier))
+            .collect();
+        assert_eq!(all.len(), 9);
+        for (password, hash) in all {
+            assert!(
+                hasher
+                    .verify(password, Some(hash))
+                    .await
+                    .unwrap()
+                    .is_valid(),
+                "{hash}"
+            );
+            let wrong = format!("{password}!");
+            assert_eq!(
+                hasher.verify(&wrong, Some(hash)).await.unwrap(),
+                Verification::Invalid
+            );
+        }
+        // Roster's hashes verify in a second implementation too.
+        for (password, hash) in fixtures(earlier) {
+            assert!(rust_argon2::verify_encoded(hash, password.as_bytes()).unwrap());
+        }
     }
 }
