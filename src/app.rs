@@ -29,7 +29,7 @@ use crate::state::{App, AppState};
 use crate::system::{self, openapi::ApiDoc};
 use crate::tokens::access::TokenService;
 use crate::tokens::keys::{self, KeySet};
-use crate::tokens::rotation::RotationQueue;
+use crate::tokens::rotation::{RotationQueue, SuccessorKey};
 
 /// A built application: its state and its router, ready to serve.
 pub struct Application {
@@ -60,7 +60,8 @@ impl Application {
         migrate(&db, clock.now()).await?;
         db.open_pool_in_background();
         db.checkpoint_in_background();
-        let cipher = Cipher::new(&encryption_key(&config)?);
+        let sealing_key = encryption_key(&config)?;
+        let cipher = Cipher::new(&sealing_key);
         let key_set = match &config.tokens.jwt_secret_key {
             Some(secret) => KeySet::hs256(secret.expose()),
             None => {
@@ -86,8 +87,12 @@ impl Application {
             cipher.clone(),
             Arc::new(crate::auth::reset::ResetMails),
         )?;
-        let rotations =
-            RotationQueue::start(db.clone(), clock.clone(), sessions::refresh_ttl(&config));
+        let rotations = RotationQueue::start(
+            db.clone(),
+            clock.clone(),
+            sessions::refresh_ttl(&config),
+            SuccessorKey::derive(&sealing_key),
+        );
         let rate_limiter = Arc::new(AuthRateLimiter::new(&config, clock.clone())?);
         rate_limiter.spawn_upkeep();
         tracing::debug!(store = rate_limiter.store(), "authentication rate limits");

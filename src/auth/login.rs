@@ -419,10 +419,11 @@ pub async fn token(
                     "refresh_token is required",
                 ));
             };
-            match refresh::rotate_refresh_token(&state, refresh_token, &client).await? {
-                refresh::Refreshed::Rotated { user, issued } => {
-                    metrics::counter!("roster_token_refreshes_total", "result" => "rotated")
-                        .increment(1);
+            let refreshed = refresh::rotate_refresh_token(&state, refresh_token, &client).await?;
+            metrics::counter!("roster_token_refreshes_total", "result" => refreshed.metric())
+                .increment(1);
+            match refreshed {
+                refresh::Refreshed::Rotated { user, issued, .. } => {
                     let mut response = no_store(
                         Json(OAuthToken::from(token_pair(&state, user, issued, now)?))
                             .into_response(),
@@ -431,24 +432,13 @@ pub async fn token(
                     response.extensions_mut().insert(CacheUnaffected);
                     Ok(response)
                 }
-                refresh::Refreshed::Reused { .. } => {
-                    metrics::counter!("roster_token_refreshes_total", "result" => "reused")
-                        .increment(1);
-                    Ok(oauth_error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_grant",
-                        "the refresh token was already used; the session is revoked",
-                    ))
-                }
-                refresh::Refreshed::Invalid => {
-                    metrics::counter!("roster_token_refreshes_total", "result" => "invalid")
-                        .increment(1);
-                    Ok(oauth_error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_grant",
-                        "the refresh token is invalid, expired or revoked",
-                    ))
-                }
+                // RFC 6749 §5.2: every unusable refresh token is `invalid_grant`; the
+                // description says which.
+                refresh::Refreshed::Refused(refusal) => Ok(oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    refusal.description(),
+                )),
             }
         }
         Some(_) => Ok(oauth_error(

@@ -1,18 +1,31 @@
 //! Refresh-token rotation: `POST /refresh`, and the `refresh_token` grant of the token
 //! endpoint.
 //!
-//! A refresh token is 256 random bits handed out once and stored as its SHA-256. Every
-//! refresh issues the presented token's successor, and a token with a successor is
-//! used; presenting a used token again (a stolen copy, or the owner after a thief)
-//! revokes the whole session. A token has at most one successor (a unique index on
-//! `rotated_from`), which makes two concurrent refreshes with one token resolve to
-//! exactly one winner; the loser counts as reuse.
+//! A refresh token is 256 bits handed out once and stored as its SHA-256. Every refresh
+//! issues the presented token's successor, and a token with a successor is used. A
+//! token has at most one successor (a unique index on `rotated_from`), and the
+//! successor is derived from the token under a server-side key
+//! ([`crate::tokens::rotation::SuccessorKey`]), so it is the same whoever computes it.
+//!
+//! Real clients present one token twice: two tabs refresh at once, or a mobile client
+//! retries a refresh whose answer it lost. Within `REFRESH_REUSE_GRACE_SECONDS` of the
+//! rotation, a used token whose successor is still unused is answered with that same
+//! successor (and a fresh access token): the session keeps exactly one live refresh
+//! token, and nothing is written. Outside the window, or once the successor has itself
+//! been rotated (a token two generations back), a used token is theft: the whole
+//! session is revoked, on every instance, and the audit log names both generations.
+//!
+//! Each refusal says why ([`Refusal`]): reuse (`401`), and `400` for an expired token,
+//! a revoked session or an unknown token, so a client can tell "log in again" from
+//! "someone else used your token".
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -24,32 +37,34 @@ use crate::audit::{self, AuditEntry, ClientInfo, event};
 use crate::coherence::CacheUnaffected;
 use crate::crypto::token_hash;
 use crate::db::Exec;
-use crate::error::{ApiError, ApiResult, AuthProblem, Problem};
+use crate::error::{ApiResult, Problem, problem_response, problem_type};
 use crate::http::ApiJson;
 use crate::state::AppState;
 use crate::tokens::access::Authentication;
 use crate::tokens::rotation::{Rotation, Successor, rotate_all};
 use crate::{on_exec, user_columns};
 
-/// A presented refresh token with its session and account, read in one query.
+/// A presented refresh token with its successor, session and account, read in one query.
 #[derive(Debug, sqlx::FromRow)]
 struct PresentedToken {
+    token_id: Uuid,
     session_id: Uuid,
     token_expires_at: DateTime<Utc>,
+    /// A mark written by versions before migration 0009; a successor row says the same.
     used_at: Option<DateTime<Utc>>,
+    successor_id: Option<Uuid>,
+    successor_hash: Option<Vec<u8>>,
+    /// When the successor was issued: when this token was rotated.
+    rotated_at: Option<DateTime<Utc>>,
+    successor_expires_at: Option<DateTime<Utc>>,
+    /// Whether the successor has been rotated in turn.
+    successor_used: bool,
     session_revoked_at: Option<DateTime<Utc>>,
     session_expires_at: DateTime<Utc>,
+    auth_time: DateTime<Utc>,
+    amr: String,
     #[sqlx(flatten)]
     user: User,
-}
-
-impl PresentedToken {
-    fn is_live(&self, now: DateTime<Utc>) -> bool {
-        self.session_revoked_at.is_none()
-            && self.session_expires_at > now
-            && self.token_expires_at > now
-            && self.user.is_active
-    }
 }
 
 async fn find_presented(
@@ -57,29 +72,117 @@ async fn find_presented(
     token: &str,
 ) -> Result<Option<PresentedToken>, sqlx::Error> {
     on_exec!(ex, c => sqlx::query_as::<_, PresentedToken>(concat!(
-        "SELECT rt.session_id, rt.expires_at AS token_expires_at, COALESCE(rt.used_at, successor.created_at) AS used_at, \
-                s.revoked_at AS session_revoked_at, s.expires_at AS session_expires_at, ", user_columns!("u"),
+        "SELECT rt.id AS token_id, rt.session_id, rt.expires_at AS token_expires_at, rt.used_at, \
+                successor.id AS successor_id, successor.token_hash AS successor_hash, \
+                successor.created_at AS rotated_at, successor.expires_at AS successor_expires_at, \
+                (successor.used_at IS NOT NULL OR next.id IS NOT NULL) AS successor_used, \
+                s.revoked_at AS session_revoked_at, s.expires_at AS session_expires_at, \
+                COALESCE(s.auth_time, s.created_at) AS auth_time, s.amr, ", user_columns!("u"),
         " FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id \
            LEFT JOIN refresh_tokens successor ON successor.rotated_from = rt.id \
+           LEFT JOIN refresh_tokens next ON next.rotated_from = successor.id \
          WHERE rt.token_hash = $1"))
         .bind(token_hash(token))
         .fetch_optional(c)
         .await)
 }
 
+/// Why a refresh token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Used already, outside the grace window or two generations back: the session is
+    /// now revoked (`401 refresh-token-reused`).
+    Reused,
+    /// The token or its session has expired (`400 refresh-token-expired`).
+    Expired,
+    /// The session was ended (logout, revocation, password change, deactivation, an
+    /// earlier reuse) (`400 session-revoked`).
+    SessionRevoked,
+    /// No such refresh token (`400 invalid-token`).
+    Unknown,
+}
+
+impl Refusal {
+    /// The problem `type` suffix.
+    fn kind(self) -> &'static str {
+        match self {
+            Refusal::Reused => "refresh-token-reused",
+            Refusal::Expired => "refresh-token-expired",
+            Refusal::SessionRevoked => "session-revoked",
+            Refusal::Unknown => "invalid-token",
+        }
+    }
+
+    /// What a client should read, also the OAuth2 `error_description`.
+    pub fn description(self) -> &'static str {
+        match self {
+            Refusal::Reused => {
+                "the refresh token was already used; its session is revoked: log in again"
+            }
+            Refusal::Expired => "the refresh token has expired: log in again",
+            Refusal::SessionRevoked => "the refresh token's session has ended: log in again",
+            Refusal::Unknown => "the refresh token is not known",
+        }
+    }
+
+    /// The `result` label of `roster_token_refreshes_total`.
+    pub fn metric(self) -> &'static str {
+        match self {
+            Refusal::Reused => "reused",
+            Refusal::Expired => "expired",
+            Refusal::SessionRevoked => "revoked",
+            Refusal::Unknown => "invalid",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            Refusal::Reused => StatusCode::UNAUTHORIZED,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let problem = Problem {
+            kind: problem_type(self.kind()),
+            title: match self {
+                Refusal::Reused => "Refresh token reused",
+                Refusal::Expired => "Refresh token expired",
+                Refusal::SessionRevoked => "Session revoked",
+                Refusal::Unknown => "Invalid token",
+            }
+            .to_owned(),
+            status: status.as_u16(),
+            detail: Some(self.description().to_owned()),
+            errors: None,
+            request_id: None,
+        };
+        let mut response = problem_response(status, &problem);
+        if self == Refusal::Reused {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(
+                    "Bearer realm=\"roster\", error=\"invalid_token\", error_description=\"the refresh token was already used; its session is revoked\"",
+                ),
+            );
+        }
+        response
+    }
+}
+
 /// What presenting a refresh token led to.
 #[derive(Debug)]
 pub enum Refreshed {
+    /// A new successor, or (`repeated`) within the grace window the one issued before.
     Rotated {
         user: User,
         issued: IssuedRefresh,
+        repeated: bool,
     },
-    /// The token had already been rotated: its session is now revoked.
-    Reused {
-        user_id: Uuid,
-    },
-    /// Unknown, expired, or its session is over.
-    Invalid,
+    Refused(Refusal),
 }
 
 impl Refreshed {
@@ -95,7 +198,63 @@ impl Refreshed {
                     methods: rotation.amr,
                 },
             },
+            repeated: false,
         }
+    }
+
+    /// The `result` label of `roster_token_refreshes_total`.
+    pub fn metric(&self) -> &'static str {
+        match self {
+            Refreshed::Rotated {
+                repeated: false, ..
+            } => "rotated",
+            Refreshed::Rotated { repeated: true, .. } => "repeated",
+            Refreshed::Refused(refusal) => refusal.metric(),
+        }
+    }
+}
+
+/// What to do with a presented token that the fast path did not rotate.
+enum Verdict {
+    Rotate,
+    /// Answer with the successor issued a moment ago.
+    Repeat,
+    Reuse,
+    Refuse(Refusal),
+}
+
+fn judge(presented: &PresentedToken, token: &str, state: &AppState, now: DateTime<Utc>) -> Verdict {
+    if presented.session_revoked_at.is_some() || !presented.user.is_active {
+        return Verdict::Refuse(Refusal::SessionRevoked);
+    }
+    if presented.session_expires_at <= now || presented.token_expires_at <= now {
+        return Verdict::Refuse(Refusal::Expired);
+    }
+    let (Some(successor_hash), Some(rotated_at), Some(successor_expires_at)) = (
+        &presented.successor_hash,
+        presented.rotated_at,
+        presented.successor_expires_at,
+    ) else {
+        return match presented.used_at {
+            None => Verdict::Rotate,
+            // Marked used by a version before migration 0009, successor unknown.
+            Some(_) => Verdict::Reuse,
+        };
+    };
+    let grace =
+        chrono::Duration::from_std(state.config.tokens.refresh_reuse_grace).unwrap_or_default();
+    let within_grace = !grace.is_zero() && now - rotated_at <= grace;
+    // A successor issued before successors were derived (or under another
+    // `ENCRYPTION_KEY`) cannot be given again: that presentation counts as reuse.
+    // Re-authentication derives its successor too, so a refresh racing it repeats it.
+    let derivable = || {
+        let again = token_hash(&state.rotations.key().successor_of(&token_hash(token)));
+        bool::from(again.ct_eq(successor_hash))
+    };
+    if within_grace && !presented.successor_used && successor_expires_at > now && derivable() {
+        Verdict::Repeat
+    } else {
+        Verdict::Reuse
     }
 }
 
@@ -105,9 +264,10 @@ impl Refreshed {
 /// meanwhile (see [`crate::tokens::rotation`]). The account it returns comes from the
 /// authentication cache when the cache holds it unchanged (same `updated_at` as the
 /// rotation saw), else from the database. When the statement rotates nothing, a write
-/// transaction reads the token, its session and account and decides what it sees:
-/// unknown or dead, used already (reuse: the session is revoked), or still rotatable
-/// (a concurrent rotation failed and rolled back).
+/// transaction reads the token with its successor, session and account and decides
+/// what it sees ([`judge`]): refused, rotated a moment ago (the same successor again),
+/// used (reuse: the session is revoked), or still rotatable (a concurrent rotation
+/// failed and rolled back).
 pub async fn rotate_refresh_token(
     state: &AppState,
     token: &str,
@@ -124,7 +284,7 @@ pub async fn rotate_refresh_token(
             None => match find_user(&state.db, rotation.user_id).await? {
                 Some(user) => user,
                 // Deleted since the rotation a moment ago.
-                None => return Ok(Refreshed::Invalid),
+                None => return Ok(Refreshed::Refused(Refusal::SessionRevoked)),
             },
         };
         state
@@ -134,21 +294,57 @@ pub async fn rotate_refresh_token(
     }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let Some(presented) = find_presented(&mut tx, token).await? else {
-        return Ok(Refreshed::Invalid);
-    };
-    if !presented.is_live(now) {
-        return Ok(Refreshed::Invalid);
-    }
-    if presented.used_at.is_none() {
-        let successor = [Successor::for_token(token)];
-        let expires_at = refresh_expiry(state, now);
-        let rotated = rotate_all(&mut tx, &successor, now, expires_at).await?;
-        if let Some(rotation) = rotated.into_iter().next().flatten() {
-            tx.commit().await?;
-            return Ok(Refreshed::rotated(presented.user, rotation));
+    let mut tried_rotating = false;
+    loop {
+        let Some(presented) = find_presented(&mut tx, token).await? else {
+            return Ok(Refreshed::Refused(Refusal::Unknown));
+        };
+        match judge(&presented, token, state, now) {
+            Verdict::Refuse(refusal) => return Ok(Refreshed::Refused(refusal)),
+            Verdict::Rotate if !tried_rotating => {
+                tried_rotating = true;
+                let successor = [Successor::for_token(state.rotations.key(), token)];
+                let expires_at = refresh_expiry(state, now);
+                let rotated = rotate_all(&mut tx, &successor, now, expires_at).await?;
+                if let Some(rotation) = rotated.into_iter().next().flatten() {
+                    tx.commit().await?;
+                    return Ok(Refreshed::rotated(presented.user, rotation));
+                }
+                // Another instance rotated it meanwhile: read what it left.
+            }
+            Verdict::Repeat => {
+                let issued = IssuedRefresh {
+                    session_id: presented.session_id,
+                    refresh_token: state.rotations.key().successor_of(&token_hash(token)),
+                    expires_at: presented.successor_expires_at.unwrap_or(now),
+                    authentication: Authentication {
+                        time: presented.auth_time,
+                        methods: presented.amr,
+                    },
+                };
+                return Ok(Refreshed::Rotated {
+                    user: presented.user,
+                    issued,
+                    repeated: true,
+                });
+            }
+            Verdict::Rotate | Verdict::Reuse => {
+                revoke_for_reuse(tx, state, &presented, client, now).await?;
+                return Ok(Refreshed::Refused(Refusal::Reused));
+            }
         }
     }
+}
+
+/// Reuse: revokes the session and records both generations, the presented token and
+/// the successor it had been rotated into.
+async fn revoke_for_reuse(
+    mut tx: crate::db::Tx,
+    state: &AppState,
+    presented: &PresentedToken,
+    client: &ClientInfo,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
     let user_id = presented.user.id;
     revoke_session(
         &mut tx,
@@ -163,12 +359,19 @@ pub async fn rotate_refresh_token(
         actor_id: None,
         user_id: Some(user_id),
         client: Some(client),
-        detail: serde_json::json!({"session_id": presented.session_id}),
+        detail: serde_json::json!({
+            "session_id": presented.session_id,
+            "presented_token_id": presented.token_id,
+            "successor_token_id": presented.successor_id,
+            "rotated_at": presented.rotated_at.or(presented.used_at),
+            "successor_used": presented.successor_used,
+            "grace_seconds": state.config.tokens.refresh_reuse_grace.as_secs(),
+        }),
     };
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
     tracing::warn!(session_id = %presented.session_id, "refresh token reuse: session revoked");
-    Ok(Refreshed::Reused { user_id })
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -179,14 +382,18 @@ pub struct RefreshRequest {
 
 /// Exchange a refresh token for a new pair (rotation)
 ///
-/// The presented refresh token stops working. Presenting it again revokes the whole
-/// session (401). An unknown, expired or revoked refresh token is a bad token in the
-/// body (400).
+/// The presented refresh token stops working. Presented again within
+/// `REFRESH_REUSE_GRACE_SECONDS` (10) of its rotation, while its successor is unused
+/// (two tabs, a retry after a lost answer), it is answered with that same successor and
+/// a fresh access token. Presented again later, or after its successor was rotated in
+/// turn, it revokes the whole session: `401` `urn:roster:problem:refresh-token-reused`.
+/// An expired token is `400` `...:refresh-token-expired`, one whose session has ended
+/// `400` `...:session-revoked`, an unknown one `400` `...:invalid-token`.
 #[utoipa::path(post, path = "/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
-        (status = 200, description = "Rotated token pair", body = TokenPair),
-        (status = 400, description = "Unknown, expired or revoked refresh token", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "The refresh token was already used: its session is now revoked", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Rotated token pair (or, within the grace window, the same successor again)", body = TokenPair),
+        (status = 400, description = "Expired (refresh-token-expired), session ended (session-revoked) or unknown (invalid-token) refresh token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The refresh token was already used (refresh-token-reused): its session is now revoked", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn refresh(
@@ -194,9 +401,10 @@ pub async fn refresh(
     client: ClientInfo,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> ApiResult<Response> {
-    match rotate_refresh_token(&state, &body.refresh_token, &client).await? {
-        Refreshed::Rotated { user, issued } => {
-            metrics::counter!("roster_token_refreshes_total", "result" => "rotated").increment(1);
+    let refreshed = rotate_refresh_token(&state, &body.refresh_token, &client).await?;
+    metrics::counter!("roster_token_refreshes_total", "result" => refreshed.metric()).increment(1);
+    match refreshed {
+        Refreshed::Rotated { user, issued, .. } => {
             let mut response = crate::http::no_store(
                 Json(token_pair(&state, user, issued, state.clock.now())?).into_response(),
             );
@@ -204,15 +412,6 @@ pub async fn refresh(
             response.extensions_mut().insert(CacheUnaffected);
             Ok(response)
         }
-        Refreshed::Reused { .. } => {
-            metrics::counter!("roster_token_refreshes_total", "result" => "reused").increment(1);
-            Err(ApiError::Unauthorized(AuthProblem::InvalidToken))
-        }
-        Refreshed::Invalid => {
-            metrics::counter!("roster_token_refreshes_total", "result" => "invalid").increment(1);
-            Err(ApiError::BadToken(
-                "the refresh token is invalid, expired or revoked".into(),
-            ))
-        }
+        Refreshed::Refused(refusal) => Ok(refusal.into_response()),
     }
 }

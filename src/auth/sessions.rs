@@ -151,8 +151,8 @@ pub async fn renew_session(
     now: DateTime<Utc>,
 ) -> Result<Option<IssuedRefresh>, sqlx::Error> {
     let expires_at = refresh_expiry(state, now);
-    let current: Option<Uuid> = on_exec!(&mut *ex, c => sqlx::query_scalar(
-        "SELECT rt.id FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id \
+    let current: Option<(Uuid, Vec<u8>)> = on_exec!(&mut *ex, c => sqlx::query_as(
+        "SELECT rt.id, rt.token_hash FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id \
           WHERE rt.session_id = $1 AND rt.used_at IS NULL AND rt.expires_at > $2 \
             AND s.revoked_at IS NULL AND s.expires_at > $2 \
             AND NOT EXISTS (SELECT 1 FROM refresh_tokens successor WHERE successor.rotated_from = rt.id) \
@@ -161,13 +161,15 @@ pub async fn renew_session(
         .bind(now)
         .fetch_optional(c)
         .await)?;
-    let Some(current) = current else {
+    let Some((current, current_hash)) = current else {
         return Ok(None);
     };
-    let token = random_token();
+    // The successor a refresh of the current token would issue: a refresh racing this
+    // re-authentication, or repeated within the grace window, answers this very token.
+    let token = state.rotations.key().successor_of(&current_hash);
     let inserted = on_exec!(&mut *ex, c => sqlx::query(
         "INSERT INTO refresh_tokens (id, session_id, token_hash, rotated_from, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (rotated_from) DO NOTHING")
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING")
         .bind(Uuid::now_v7())
         .bind(session_id)
         .bind(token_hash(&token))

@@ -205,6 +205,7 @@ mod tests {
         assert_eq!(c.http.port, 8001);
         assert_eq!(c.tokens.access_ttl, Duration::from_secs(900));
         assert_eq!(c.tokens.refresh_ttl, Duration::from_secs(7 * 86_400));
+        assert_eq!(c.tokens.refresh_reuse_grace, Duration::from_secs(10));
         assert_eq!(c.passwords.history, 5);
         assert_eq!(c.database.max_connections(), 30);
         assert_eq!(c.http.public_url, "http://127.0.0.1:8001");
@@ -237,6 +238,8 @@ mod tests {
             ("SHUTDOWN_DRAIN_SECONDS", "-1"),
             ("SHUTDOWN_DRAIN_SECONDS", "soon"),
             ("REQUEST_TIMEOUT_SECONDS", "0"),
+            ("REFRESH_REUSE_GRACE_SECONDS", "-1"),
+            ("REFRESH_REUSE_GRACE_SECONDS", "301"),
             ("MAIL_PER_ADDRESS_PER_HOUR", "0"),
             ("MAIL_POLL_MILLIS", "soon"),
             ("SMTP_URL", "smtp://smtp.example:587?tls=sometimes"),

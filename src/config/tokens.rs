@@ -15,6 +15,10 @@ pub struct TokenConfig {
     pub audience: String,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    /// How long after its rotation a refresh token presented again is answered with the
+    /// same successor instead of counting as theft (`REFRESH_REUSE_GRACE_SECONDS`; zero
+    /// turns it off).
+    pub refresh_reuse_grace: Duration,
     /// How often running instances look for a new signing key (`KEY_REFRESH_SECONDS`).
     pub key_refresh_interval: Duration,
 }
@@ -42,6 +46,13 @@ impl TokenConfig {
                 7,
                 1,
                 365,
+            )?,
+            refresh_reuse_grace: vars.duration(
+                "REFRESH_REUSE_GRACE_SECONDS",
+                Duration::from_secs(1),
+                10,
+                0,
+                300,
             )?,
             key_refresh_interval: vars.duration(
                 "KEY_REFRESH_SECONDS",

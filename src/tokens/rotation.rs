@@ -25,12 +25,16 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::crypto::{random_token, token_hash};
+use crate::crypto::token_hash;
 use crate::db::{Db, Exec};
 use crate::error::ApiError;
 use crate::on_exec;
@@ -40,6 +44,45 @@ pub const MAX_BATCH: usize = 32;
 
 /// How many requests may wait for a batch before new ones wait to queue.
 const QUEUE_CAPACITY: usize = 4096;
+
+/// The server-side key from which a refresh token's successor is derived.
+///
+/// A successor is `HMAC-SHA256(key, SHA-256(presented token))`, base64url: 256 bits that
+/// nobody without the key can compute, and that the service can compute again. So a
+/// token presented twice (two tabs, a retried request whose answer was lost) is answered
+/// with the very successor the first presentation issued, while only hashes are stored
+/// and a rotation still writes one row. Derived from the stored hash rather than the
+/// token, a successor can also be issued where only the hash is at hand (a
+/// re-authentication renews the session's current token). The key is derived from
+/// `ENCRYPTION_KEY`, which every instance of one deployment shares, under a label of its
+/// own.
+#[derive(Clone)]
+pub struct SuccessorKey(Hmac<Sha256>);
+
+impl std::fmt::Debug for SuccessorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SuccessorKey(<redacted>)")
+    }
+}
+
+impl SuccessorKey {
+    pub fn derive(encryption_key: &[u8; 32]) -> SuccessorKey {
+        let mut label = <Hmac<Sha256> as KeyInit>::new_from_slice(encryption_key)
+            .expect("HMAC takes keys of any length");
+        label.update(b"roster: refresh-token successors, v1");
+        let key = label.finalize().into_bytes();
+        SuccessorKey(
+            <Hmac<Sha256> as KeyInit>::new_from_slice(&key).expect("HMAC takes keys of any length"),
+        )
+    }
+
+    /// The successor of the refresh token whose stored hash is `presented_hash`.
+    pub fn successor_of(&self, presented_hash: &[u8]) -> String {
+        let mut mac = self.0.clone();
+        mac.update(presented_hash);
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+}
 
 /// A successor to issue for a presented refresh token.
 #[derive(Debug)]
@@ -51,14 +94,15 @@ pub struct Successor {
 }
 
 impl Successor {
-    /// A fresh random successor for the token `presented`.
-    pub fn for_token(presented: &str) -> Successor {
-        let token = random_token();
+    /// The successor of the token `presented` (see [`SuccessorKey`]).
+    pub fn for_token(key: &SuccessorKey, presented: &str) -> Successor {
+        let presented_hash = token_hash(presented);
+        let token = key.successor_of(&presented_hash);
         Successor {
             id: Uuid::now_v7(),
             hash: token_hash(&token),
             token,
-            presented_hash: token_hash(presented),
+            presented_hash,
         }
     }
 }
@@ -91,7 +135,9 @@ static SQLITE_STATEMENTS: LazyLock<Vec<String>> =
 /// expiry, then (id, hash, presented hash) per token. A token is used once it has a
 /// successor: the unique index on `rotated_from` turns a second rotation of one token (a
 /// concurrent request, a used token presented again, or the same token twice in one
-/// batch) into a conflict, and nothing is inserted for it. The trigger (migration 0009)
+/// batch) into a conflict, and nothing is inserted for it; so does the unique index on
+/// `token_hash`, as a successor is the same whoever derives it (see [`SuccessorKey`]),
+/// hence `ON CONFLICT` without a target. The trigger (migration 0009)
 /// slides each new successor's session expiry. `used_at IS NULL` only honours the marks
 /// of versions before migration 0009, which wrote them.
 ///
@@ -114,7 +160,7 @@ fn sqlite_rotation_statement(count: usize) -> String {
            JOIN sessions s ON s.id = p.session_id JOIN users u ON u.id = s.user_id \
           WHERE p.token_hash = v.column3 \
             AND s.revoked_at IS NULL AND s.expires_at > $1 AND u.is_active \
-         ON CONFLICT (rotated_from) DO NOTHING \
+         ON CONFLICT DO NOTHING \
          RETURNING token_hash, session_id, \
            (SELECT user_id FROM sessions WHERE id = refresh_tokens.session_id) AS user_id, \
            (SELECT u.updated_at FROM sessions s JOIN users u ON u.id = s.user_id \
@@ -134,7 +180,8 @@ fn sqlite_rotation_statement(count: usize) -> String {
 /// connection and plan generation (see [`POSTGRES_STATEMENTS`]). A token is used once it
 /// has a successor (migration 0009): a second rotation of one token (a concurrent batch,
 /// a used token presented again, or the token twice in one batch) conflicts on
-/// `rotated_from` and inserts nothing, so it slides nothing either. Not writing `used_at`
+/// `rotated_from` (and on `token_hash`: the successor is the same) and inserts nothing,
+/// so it slides nothing either. Not writing `used_at`
 /// into the predecessor as well saves a second heap row and index entries per token.
 ///
 /// The presented tokens are found first, by their hash and nothing else, in a
@@ -160,7 +207,7 @@ inserted AS ( \
     SELECT v.id, p.session_id, v.hash, p.id, $1, $2 \
       FROM unnest($3::uuid[], $4::bytea[], $5::bytea[]) AS v(id, hash, presented) \
       JOIN live p ON p.token_hash = v.presented \
-    ON CONFLICT (rotated_from) DO NOTHING \
+    ON CONFLICT DO NOTHING \
     RETURNING token_hash, session_id, rotated_from), \
 slid AS ( \
     UPDATE sessions SET last_used_at = $1, expires_at = $2 \
@@ -279,22 +326,34 @@ struct Queued {
 /// The queue of rotations and the task that runs them in batches.
 pub struct RotationQueue {
     queue: mpsc::Sender<Queued>,
+    key: SuccessorKey,
 }
 
 impl RotationQueue {
     /// Starts the batching task on `db`; it ends when the queue is dropped.
-    pub fn start(db: Db, clock: Arc<dyn Clock>, ttl: chrono::Duration) -> RotationQueue {
+    pub fn start(
+        db: Db,
+        clock: Arc<dyn Clock>,
+        ttl: chrono::Duration,
+        key: SuccessorKey,
+    ) -> RotationQueue {
         let (queue, waiting) = mpsc::channel(QUEUE_CAPACITY);
         tokio::spawn(run_batches(db, clock, ttl, waiting));
-        RotationQueue { queue }
+        RotationQueue { queue, key }
+    }
+
+    /// The key successors are derived under.
+    pub fn key(&self) -> &SuccessorKey {
+        &self.key
     }
 
     /// Rotates the refresh token `presented` with the next batch. `None` when it did
-    /// not rotate: unknown, used, expired, its session over or its account inactive.
+    /// not rotate: unknown, used (also by a concurrent request in the same batch),
+    /// expired, its session over or its account inactive.
     pub async fn rotate(&self, presented: &str) -> Result<Option<Rotation>, ApiError> {
         let (answer, answered) = oneshot::channel();
         let queued = Queued {
-            successor: Successor::for_token(presented),
+            successor: Successor::for_token(&self.key, presented),
             answer,
         };
         let stopped = || ApiError::Unavailable("the service is shutting down".to_owned());
@@ -345,6 +404,33 @@ async fn run_batches(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_successor_is_the_same_each_time_and_depends_on_token_and_key() {
+        let key = SuccessorKey::derive(&[7; 32]);
+        let presented = token_hash("presented");
+        let successor = key.successor_of(&presented);
+        assert_eq!(successor, key.successor_of(&presented));
+        assert_eq!(successor.len(), 43, "256 bits, base64url without padding");
+        assert_ne!(successor, key.successor_of(&token_hash("presentee")));
+        assert_ne!(
+            successor,
+            SuccessorKey::derive(&[8; 32]).successor_of(&presented)
+        );
+        assert_eq!(
+            Successor::for_token(&key, "presented").token,
+            successor,
+            "a rotation issues the derived successor"
+        );
+        // The key is not the encryption key itself.
+        let direct = <Hmac<Sha256> as KeyInit>::new_from_slice(&[7; 32])
+            .unwrap()
+            .chain_update(&presented)
+            .finalize()
+            .into_bytes();
+        assert_ne!(successor, URL_SAFE_NO_PAD.encode(direct));
+        assert_eq!(format!("{key:?}"), "SuccessorKey(<redacted>)");
+    }
 
     #[test]
     fn statements_number_three_values_per_token_after_now_and_expiry() {

@@ -5,6 +5,7 @@ mod keys;
 mod login;
 mod oauth;
 mod passwords;
+mod refresh;
 mod register;
 mod sessions;
 mod tokens;

@@ -75,6 +75,7 @@ async fn refresh_token_grant_rotates(backend: Backend) {
         .await;
     assert_eq!(first.status, 200, "{}", first.text);
     assert_eq!(first.header("cache-control"), Some("no-store"));
+    app.clock.advance(chrono::Duration::seconds(11));
     let reused = app
         .post("/api/v1/auth/token")
         .form(&[

@@ -95,7 +95,8 @@ async fn refresh_token_reuse_revokes_the_session(backend: Backend) {
     let session = app.user().await;
     let other_device = app.login(&session.username, DEFAULT_PASSWORD).await;
     let rotated = refresh(&app, &session.refresh_token).await.json();
-    // The old token again: 401, and the whole session is revoked.
+    // The old token again, after the grace window: 401, and the whole session is revoked.
+    app.clock.advance(chrono::Duration::seconds(11));
     refresh(&app, &session.refresh_token).await.problem(401);
     refresh(&app, rotated["refresh_token"].as_str().unwrap())
         .await
@@ -146,8 +147,13 @@ async fn a_token_marked_used_by_an_older_version_counts_as_used(backend: Backend
     );
 }
 
+/// With the grace window off (`REFRESH_REUSE_GRACE_SECONDS=0`), every presentation of a
+/// token after the one that rotated it is reuse, concurrent or not.
 async fn concurrent_refreshes_with_one_token_leave_one_winner(backend: Backend) {
-    let app = TestApp::new(backend).await;
+    let app = TestApp::builder(backend)
+        .env("REFRESH_REUSE_GRACE_SECONDS", "0")
+        .start()
+        .await;
     let session = app.user().await;
     let results =
         futures::future::join_all((0..3).map(|_| refresh(&app, &session.refresh_token))).await;
@@ -189,6 +195,7 @@ async fn simultaneous_refreshes_of_many_sessions_each_rotate_once(backend: Backe
     for reused in &sessions[..2] {
         refresh(&app, &reused.refresh_token).await.json();
     }
+    app.clock.advance(chrono::Duration::seconds(11));
     let answers =
         futures::future::join_all(presented.iter().map(|token| refresh(&app, token))).await;
     for (i, answer) in answers.iter().enumerate() {
