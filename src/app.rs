@@ -97,7 +97,7 @@ impl Application {
         rate_limiter.spawn_upkeep();
         tracing::debug!(store = rate_limiter.store(), "authentication rate limits");
 
-        let webauthn = crate::auth::mfa::RelyingParty::new(&config.mfa.rp_id, &config.mfa.origin)?;
+        let webauthn = crate::webauthn::RelyingParty::new(&config.mfa.rp_id, &config.mfa.origin)?;
         if config.mfa.rp_id_is_ip_address() {
             tracing::warn!(
                 rp_id = %config.mfa.rp_id,

@@ -29,3 +29,4 @@ pub mod text;
 pub mod tokens;
 pub mod users;
 pub mod web;
+pub mod webauthn;

@@ -46,7 +46,7 @@ pub struct App {
     /// for the login endpoints and by password confirmations behind a bearer token.
     pub rate_limiter: Arc<AuthRateLimiter>,
     /// The WebAuthn relying party (`WEBAUTHN_RP_ID`, the origin of `PUBLIC_URL`).
-    pub webauthn: crate::auth::mfa::RelyingParty,
+    pub webauthn: crate::webauthn::RelyingParty,
 }
 
 /// Cheap-to-clone handle on [`App`], the router's state.

@@ -15,7 +15,6 @@ pub mod passkeys;
 pub mod proof;
 pub mod recent;
 pub mod recovery;
-pub mod relying_party;
 pub mod rules;
 pub mod totp;
 
@@ -27,8 +26,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
-
-pub use relying_party::RelyingParty;
 
 use crate::db::{Exec, Tx};
 use crate::http::AuthUser;

@@ -11,7 +11,7 @@
 //! checked against the stored credential and advanced on every use. Attestation is not
 //! asked for (`none`); Ed25519, ES256, ES384 and RS256 keys are accepted.
 //!
-//! The checks themselves are `webauthn_rp`'s (see `relying_party`). What is upheld here:
+//! The checks themselves are `webauthn_rp`'s (see [`crate::webauthn`]). What is upheld here:
 //! the ceremony state never leaves the server, a credential id is registered once across
 //! all accounts, user verification is required for registration and passwordless login,
 //! and an assertion is checked only against a credential of the account it is for.
@@ -29,7 +29,6 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::PasskeyInfo;
-use super::relying_party::{Assertion, Refused, StoredCredential, parse_registration};
 use super::rules::{Ceremony, find_live, invalid_mfa_token, require_recent};
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Db;
@@ -38,6 +37,7 @@ use crate::http::{ApiJson, AuthUser, ClientInfo, MaybeAuthUser, no_store};
 use crate::on_exec;
 use crate::state::AppState;
 use crate::text::{Lines, refusal};
+use crate::webauthn::{Assertion, Refused, StoredCredential, parse_registration};
 
 /// How long a ceremony may take.
 pub const CEREMONY_SECONDS: i64 = 300;
