@@ -18,7 +18,12 @@ on_both_engines!(
     passwords_benchmark_times_the_configured_hash,
 );
 
-fn roster(app: &TestApp, args: &[&str], extra_env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+pub(super) fn roster(
+    app: &TestApp,
+    args: &[&str],
+    extra_env: &[(&str, &str)],
+    stdin: Option<&str>,
+) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
     command
         .args(args)
@@ -48,7 +53,7 @@ fn roster(app: &TestApp, args: &[&str], extra_env: &[(&str, &str)], stdin: Optio
         .expect("the roster binary finishes")
 }
 
-fn text(output: &Output) -> String {
+pub(super) fn text(output: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
