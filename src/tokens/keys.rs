@@ -212,16 +212,15 @@ pub async fn rotate(db: &Db, cipher: &Cipher, now: DateTime<Utc>) -> anyhow::Res
         "SELECT kid, algorithm, private_key, public_jwk, retired_at FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at, kid")
         .fetch_all(c)
         .await)?;
-    if let Some(current) = active.last() {
-        if cipher
+    if let Some(current) = active.last()
+        && cipher
             .open(&current.private_key, current.kid.as_bytes())
             .is_err()
-        {
-            anyhow::bail!(
-                "the current signing key {} cannot be opened with this ENCRYPTION_KEY: nothing was rotated or retired",
-                current.kid
-            );
-        }
+    {
+        anyhow::bail!(
+            "the current signing key {} cannot be opened with this ENCRYPTION_KEY: nothing was rotated or retired",
+            current.kid
+        );
     }
     let kid = insert_key(&mut tx, cipher, now).await?;
     for key in &active {
@@ -249,15 +248,18 @@ pub struct KeyListing {
     pub opens: bool,
 }
 
+/// kid, algorithm, sealed private key, created, retired.
+type ListedRow = (
+    String,
+    String,
+    Vec<u8>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
+
 /// Every stored signing key, oldest first, and whether `cipher` opens it.
 pub async fn list(db: &Db, cipher: &Cipher) -> anyhow::Result<Vec<KeyListing>> {
-    let rows: Vec<(
-        String,
-        String,
-        Vec<u8>,
-        DateTime<Utc>,
-        Option<DateTime<Utc>>,
-    )> = on_exec!(db, c => sqlx::query_as(
+    let rows: Vec<ListedRow> = on_exec!(db, c => sqlx::query_as(
         "SELECT kid, algorithm, private_key, created_at, retired_at FROM signing_keys ORDER BY created_at, kid")
         .fetch_all(c)
         .await)?;

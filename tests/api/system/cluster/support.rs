@@ -52,10 +52,10 @@ impl Instance {
         let lines = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(event) = serde_json::from_str::<Value>(&line) {
-                    if let Some(address) = event["address"].as_str() {
-                        let _ = address_tx.send(address.to_owned());
-                    }
+                if let Ok(event) = serde_json::from_str::<Value>(&line)
+                    && let Some(address) = event["address"].as_str()
+                {
+                    let _ = address_tx.send(address.to_owned());
                 }
                 lines.lock().unwrap().push(line);
             }
