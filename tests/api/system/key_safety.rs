@@ -234,9 +234,28 @@ async fn serve_refuses_a_missing_or_wrong_key_and_generates_no_key_file(backend:
         "{}",
         text(&served)
     );
+    // Without ENCRYPTION_KEY and without a key file, it says which file it looked for,
+    // and generates none for a database that holds secrets.
+    let unset = roster(
+        &app,
+        &["serve"],
+        &[("ENCRYPTION_KEY", ""), ("PORT", "0")],
+        None,
+    );
+    assert_eq!(unset.status.code(), Some(1), "{}", text(&unset));
+    let looked_for = match backend {
+        Backend::Sqlite => key_file(&app).display().to_string(),
+        Backend::Postgres => "roster.key".to_owned(),
+    };
+    assert!(
+        text(&unset).contains("ENCRYPTION_KEY") && text(&unset).contains(&looked_for),
+        "{}",
+        text(&unset)
+    );
+    assert!(!key_file(&app).exists(), "no key file is generated");
     if backend == Backend::Sqlite {
-        // Without ENCRYPTION_KEY the development key file is looked for beside the
-        // database: it does not exist, and is not generated for a database with secrets.
+        // The same through the library (the key file beside the database; on PostgreSQL
+        // it would be ./roster.key of the test process, shared by other tests).
         let missing = start_error(&app, &[("ENCRYPTION_KEY", "")]).await;
         let missing = missing.expect("a missing key is refused");
         assert!(
