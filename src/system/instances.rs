@@ -124,7 +124,7 @@ pub fn disagreements(instances: &[LiveInstance]) -> Vec<String> {
     let kids = distinct(instances.iter().map(|i| i.signing_kid.as_str()).collect());
     if kids.len() > 1 {
         found.push(format!(
-            "the instances sign with different keys ({}): normal for up to KEY_REFRESH_SECONDS after `roster keys rotate`; longer means an instance cannot open the newest key (check its ENCRYPTION_KEY)",
+            "the instances sign with different keys ({}): normal for up to KEY_REFRESH_SECONDS plus one 5 s heartbeat after `roster keys rotate`; longer means an instance cannot open the newest key (check its ENCRYPTION_KEY)",
             kids.join(", ")
         ));
     }
