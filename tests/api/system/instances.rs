@@ -11,6 +11,7 @@ use crate::on_both_engines;
 on_both_engines!(
     roster_instances_shows_instances_whose_issuers_differ,
     instances_that_stop_heartbeating_count_as_gone,
+    serving_on_postgres_without_public_url_warns_that_the_issuer_is_its_own,
 );
 
 async fn roster_instances_shows_instances_whose_issuers_differ(backend: Backend) {
@@ -72,4 +73,46 @@ async fn instances_that_stop_heartbeating_count_as_gone(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(live.len(), 1, "only the instance that heartbeat recently");
+}
+
+async fn serving_on_postgres_without_public_url_warns_that_the_issuer_is_its_own(backend: Backend) {
+    use std::io::{BufRead, BufReader};
+    let app = TestApp::new(backend).await;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_roster"));
+    command
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(app.data_dir());
+    for (name, value) in app.vars() {
+        command.env(name, value);
+    }
+    let mut child = command
+        .env("PUBLIC_URL", "")
+        .env("PORT", "0")
+        .env("RUST_LOG", "warn,roster=info")
+        .env("LOG_FORMAT", "json")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("roster serve starts");
+    // Start-up logs until the line that says it serves (or the process ends).
+    let mut logged = Vec::new();
+    for line in BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+    {
+        let serving = line.contains("serving");
+        logged.push(line);
+        if serving {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let logged = logged.join("\n");
+    assert!(logged.contains("serving"), "{logged}");
+    let warned = logged.contains("PUBLIC_URL is unset") && logged.contains("WARN");
+    assert_eq!(warned, backend == Backend::Postgres, "{logged}");
 }
