@@ -19,13 +19,13 @@ use crate::clock::Clock;
 use crate::coherence::ChangeFeed;
 use crate::coherence::cache::AuthCache;
 use crate::config::Config;
-use crate::crypto::{Cipher, encryption_key};
 use crate::db::Db;
 use crate::http::{middleware, ratelimit};
 use crate::mail::Mailer;
 use crate::passwords::PasswordHasher;
 use crate::ratelimit::AuthRateLimiter;
 use crate::state::{App, AppState};
+use crate::system::instances::{self, Registration};
 use crate::system::{self, openapi::ApiDoc};
 use crate::tokens::access::TokenService;
 use crate::tokens::keys::{self, KeySet};
@@ -35,6 +35,8 @@ use crate::tokens::rotation::{RotationQueue, SuccessorKey};
 pub struct Application {
     state: AppState,
     router: Router,
+    /// This instance's row in `serving_instances`.
+    instance: Registration,
 }
 
 /// The `/api/v1` routes and the system routes with their OpenAPI description.
@@ -60,7 +62,11 @@ impl Application {
         migrate(&db, clock.now()).await?;
         db.open_pool_in_background();
         db.checkpoint_in_background();
-        let sealing_key = encryption_key(&config)?;
+        if let Some(warning) = instances::own_issuer_warning(&config, db.backend()) {
+            tracing::warn!("{warning}");
+        }
+        // Before anything sealed is written: the key must be this database's key.
+        let sealing_key = crate::secrets::verified_key(&config, &db, clock.now()).await?;
         let cipher = Cipher::new(&sealing_key);
         let key_set = match &config.tokens.jwt_secret_key {
             Some(secret) => KeySet::hs256(secret.expose()),
@@ -137,8 +143,20 @@ impl Application {
                 )),
             &state.config,
         );
-        spawn_background_tasks(&state);
-        Ok(Application { state, router })
+        let instance = Registration::new(&state.config, state.clock.now());
+        instances::heartbeat(
+            &state.db,
+            &instance,
+            &state.tokens.key_set().signing_kid,
+            state.clock.now(),
+        )
+        .await?;
+        spawn_background_tasks(&state, &instance);
+        Ok(Application {
+            state,
+            router,
+            instance,
+        })
     }
 
     pub fn state(&self) -> &AppState {
@@ -190,6 +208,9 @@ impl Application {
                 Instant::now() + Duration::from_secs(1)
             }
         };
+        if let Err(e) = instances::deregister(&self.state.db, self.instance.id).await {
+            tracing::warn!(error = %e, "could not remove this instance from serving_instances");
+        }
         let remaining = deadline.saturating_duration_since(Instant::now());
         if tokio::time::timeout(remaining, self.state.db.close())
             .await
@@ -230,7 +251,24 @@ where
     });
 }
 
-fn spawn_background_tasks(state: &AppState) {
+fn spawn_background_tasks(state: &AppState, instance: &Registration) {
+    let instance = instance.clone();
+    every(state, instances::HEARTBEAT, move |state| {
+        let instance = instance.clone();
+        async move {
+            let kid = state.tokens.key_set().signing_kid.clone();
+            if let Err(e) =
+                instances::heartbeat(&state.db, &instance, &kid, state.clock.now()).await
+            {
+                tracing::warn!(error = %e, "instance heartbeat failed");
+            }
+            if let Ok(false) = crate::secrets::still_current(&state.db, &state.cipher).await {
+                tracing::error!(
+                    "ENCRYPTION_KEY no longer matches the database's key check value (was `roster encryption-key rotate` run?): restart this instance with the new ENCRYPTION_KEY"
+                );
+            }
+        }
+    });
     every(state, state.config.cleanup_interval, |state| async move {
         if let Err(e) = crate::maintenance::purge(&state).await {
             tracing::warn!(error = %e, "periodic cleanup failed");

@@ -22,6 +22,7 @@ pub mod maintenance;
 pub mod passwords;
 pub mod patch;
 pub mod ratelimit;
+pub mod secrets;
 pub mod state;
 pub mod system;
 pub mod telemetry;

@@ -53,14 +53,41 @@ enum Command {
         #[command(subcommand)]
         action: UsersCommand,
     },
+    /// Manage ENCRYPTION_KEY, the key that seals signing keys, TOTP secrets, payment
+    /// tokens and queued mail.
+    EncryptionKey {
+        #[command(subcommand)]
+        action: EncryptionKeyCommand,
+    },
+    /// List the live serving instances on this database (heartbeat within the last 20 s)
+    /// with their issuer and signing key. Exit status 2 when they disagree.
+    Instances,
+}
+
+#[derive(Debug, Subcommand)]
+enum EncryptionKeyCommand {
+    /// Re-seal every secret under a new key, in one transaction. The current key is
+    /// ENCRYPTION_KEY (or, in development, the key file) and must match the database;
+    /// the new key is read from --new-key-file. Nothing is written if any secret fails
+    /// to open. Afterwards set ENCRYPTION_KEY to the new key and restart every instance.
+    Rotate {
+        /// A file holding the new key (base64 of 32 bytes, e.g. from `openssl rand
+        /// -base64 32`); `-` reads it from standard input.
+        #[arg(long, value_name = "PATH")]
+        new_key_file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
     /// Add a new signing key; running instances sign with it and publish it within
     /// KEY_REFRESH_SECONDS (default 5), and older keys stay published until the tokens
-    /// they signed have expired.
+    /// they signed have expired. Refuses, writing nothing, when ENCRYPTION_KEY does not
+    /// match the database or the current signing key cannot be opened.
     Rotate,
+    /// List the signing keys: kid, algorithm, created, retired, and whether this
+    /// configuration's ENCRYPTION_KEY opens it.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,12 +204,91 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             action: KeysCommand::Rotate,
         } => {
             let context = Context::open(config).await?;
-            let kid = cli::rotate_keys(&context).await?;
+            let rotation = cli::rotate_keys(&context).await?;
+            let retired = if rotation.retired.is_empty() {
+                "no key was signing before".to_owned()
+            } else {
+                format!("retired {}", rotation.retired.join(", "))
+            };
             println!(
-                "new signing key {kid}; running instances sign with it within {} s",
+                "new signing key {}; {retired}; running instances sign with it within {} s (the retired key stays published until the tokens it signed expire)",
+                rotation.kid,
                 context.config.tokens.key_refresh_interval.as_secs()
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys {
+            action: KeysCommand::List,
+        } => {
+            let context = Context::open(config).await?;
+            let keys = cli::list_keys(&context).await?;
+            println!("kid\talgorithm\tcreated\tretired\topens");
+            for key in &keys {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    key.kid,
+                    key.algorithm,
+                    key.created_at.to_rfc3339(),
+                    key.retired_at
+                        .map_or_else(|| "-".to_owned(), |at| at.to_rfc3339()),
+                    if key.opens { "yes" } else { "no" }
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EncryptionKey {
+            action: EncryptionKeyCommand::Rotate { new_key_file },
+        } => {
+            let new_key = cli::read_new_key(&new_key_file)?;
+            let context = Context::open(config).await?;
+            let report = cli::rotate_encryption_key(&context, &new_key).await?;
+            let counts = report
+                .counts
+                .iter()
+                .map(|(kind, n)| format!("{n} {}", kind.name()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            println!("re-sealed under the new key: {counts}");
+            let key_file = match &context.config.encryption_key {
+                Some(_) => String::new(),
+                None => format!(
+                    " (or replace the contents of the development key file {} with it)",
+                    context.config.key_file_path().display()
+                ),
+            };
+            println!(
+                "next: set ENCRYPTION_KEY to the new key{key_file} and restart every instance; until then running instances cannot open what they read, and instances started with the old key refuse to start"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Instances => {
+            let context = Context::open(config).await?;
+            let live = roster::system::instances::live(&context.db, context.clock.now()).await?;
+            if live.is_empty() {
+                println!("no live instances (none sent a heartbeat in the last 20 s)");
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!("id\taddress\tissuer\tsigning kid\tstarted\tlast seen");
+            for instance in &live {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    instance.id,
+                    instance.address,
+                    instance.issuer,
+                    instance.signing_kid,
+                    instance.started_at.to_rfc3339(),
+                    instance.last_seen.to_rfc3339()
+                );
+            }
+            let disagreements = roster::system::instances::disagreements(&live);
+            for sentence in &disagreements {
+                println!("warning: {sentence}");
+            }
+            Ok(if disagreements.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
         }
         Command::Passwords {
             action:

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
-use crate::crypto::{Cipher, encryption_key};
+use crate::crypto::Cipher;
 use crate::db::Db;
 use crate::passwords::PasswordHasher;
 
@@ -42,7 +42,9 @@ impl Context {
         })
     }
 
-    pub fn cipher(&self) -> anyhow::Result<Cipher> {
-        Ok(Cipher::new(&encryption_key(&self.config)?))
+    /// The configured encryption key, once checked against the database's key check
+    /// value (see `secrets::verified_cipher`); call it before writing anything sealed.
+    pub async fn verified_cipher(&self) -> anyhow::Result<Cipher> {
+        crate::secrets::verified_cipher(&self.config, &self.db, self.clock.now()).await
     }
 }

@@ -19,6 +19,8 @@ pub struct HttpConfig {
     /// Where users and other services reach Roster (`PUBLIC_URL`, without a trailing
     /// slash); links in mails and the default token issuer are built from it.
     pub public_url: String,
+    /// Whether `PUBLIC_URL` was set (unset, each instance's default is its own address).
+    pub public_url_configured: bool,
     pub allowed_origins: AllowedOrigins,
     /// Peers whose `X-Forwarded-For`/`Forwarded` headers are believed (`TRUSTED_PROXIES`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -39,6 +41,7 @@ impl HttpConfig {
     pub(super) fn parse(vars: &Vars) -> Result<HttpConfig, ConfigError> {
         let host: IpAddr = vars.parse("HOST", IpAddr::from([127, 0, 0, 1]))?;
         let port = vars.number("PORT", 8001, 0, 65_535)? as u16;
+        let public_url_configured = vars.get("PUBLIC_URL").is_some();
         let public_url = vars
             .get("PUBLIC_URL")
             .map(|url| url.trim_end_matches('/').to_owned())
@@ -68,6 +71,7 @@ impl HttpConfig {
             host,
             port,
             public_url,
+            public_url_configured,
             allowed_origins: parse_allowed_origins(vars.get("ALLOWED_ORIGINS"))?,
             trusted_proxies: parse_trusted_proxies(vars.get("TRUSTED_PROXIES"))?,
             shutdown_drain: vars.duration(

@@ -2,6 +2,7 @@
 //! status, Prometheus metrics, the JWK set, and the API documentation.
 
 pub mod docs;
+pub mod instances;
 pub mod metrics;
 pub mod openapi;
 

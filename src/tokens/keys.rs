@@ -193,17 +193,88 @@ async fn load_stored(db: &Db) -> Result<Vec<StoredKey>, sqlx::Error> {
         .await)
 }
 
-/// Adds a new signing key and retires the others (`roster keys rotate`).
-pub async fn rotate(db: &Db, cipher: &Cipher, now: DateTime<Utc>) -> anyhow::Result<String> {
+/// What `roster keys rotate` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    /// The new signing key.
+    pub kid: String,
+    /// The keys it retired (the one that signed until now, normally exactly one).
+    pub retired: Vec<String>,
+}
+
+/// Adds a new signing key and retires the others (`roster keys rotate`). Refuses,
+/// writing nothing, when the key that signs now cannot be opened with `cipher`: the
+/// configuration is not the one the instances run with, and retiring their key would
+/// leave them signing with a key nobody publishes.
+pub async fn rotate(db: &Db, cipher: &Cipher, now: DateTime<Utc>) -> anyhow::Result<Rotation> {
     let mut tx = db.begin().await?;
+    let active: Vec<StoredKey> = on_exec!(&mut tx, c => sqlx::query_as::<_, StoredKey>(
+        "SELECT kid, algorithm, private_key, public_jwk, retired_at FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at, kid")
+        .fetch_all(c)
+        .await)?;
+    if let Some(current) = active.last()
+        && cipher
+            .open(&current.private_key, current.kid.as_bytes())
+            .is_err()
+    {
+        anyhow::bail!(
+            "the current signing key {} cannot be opened with this ENCRYPTION_KEY: nothing was rotated or retired",
+            current.kid
+        );
+    }
     let kid = insert_key(&mut tx, cipher, now).await?;
-    on_exec!(&mut tx, c => sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND kid <> $2")
-        .bind(now)
-        .bind(&kid)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
+    for key in &active {
+        on_exec!(&mut tx, c => sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE kid = $2 AND retired_at IS NULL")
+            .bind(now)
+            .bind(&key.kid)
+            .execute(c)
+            .await.map(|r| r.rows_affected()))?;
+    }
     tx.commit().await?;
-    Ok(kid)
+    Ok(Rotation {
+        kid,
+        retired: active.into_iter().map(|key| key.kid).collect(),
+    })
+}
+
+/// A stored signing key as `roster keys list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyListing {
+    pub kid: String,
+    pub algorithm: String,
+    pub created_at: DateTime<Utc>,
+    pub retired_at: Option<DateTime<Utc>>,
+    /// Whether `cipher` opens its private half.
+    pub opens: bool,
+}
+
+/// kid, algorithm, sealed private key, created, retired.
+type ListedRow = (
+    String,
+    String,
+    Vec<u8>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
+
+/// Every stored signing key, oldest first, and whether `cipher` opens it.
+pub async fn list(db: &Db, cipher: &Cipher) -> anyhow::Result<Vec<KeyListing>> {
+    let rows: Vec<ListedRow> = on_exec!(db, c => sqlx::query_as(
+        "SELECT kid, algorithm, private_key, created_at, retired_at FROM signing_keys ORDER BY created_at, kid")
+        .fetch_all(c)
+        .await)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(kid, algorithm, sealed, created_at, retired_at)| KeyListing {
+                opens: cipher.open(&sealed, kid.as_bytes()).is_ok(),
+                kid,
+                algorithm,
+                created_at,
+                retired_at,
+            },
+        )
+        .collect())
 }
 
 /// Loads the Ed25519 key set, creating the first key when the table has none that

@@ -44,7 +44,8 @@ pub struct TotpCode {
     pub code: String,
 }
 
-fn sealing_context(user_id: Uuid) -> Vec<u8> {
+/// The associated data a user's TOTP secret is sealed with.
+pub fn sealing_context(user_id: Uuid) -> Vec<u8> {
     let mut context = b"mfa_totp:".to_vec();
     context.extend_from_slice(user_id.as_bytes());
     context

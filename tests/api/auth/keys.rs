@@ -97,7 +97,9 @@ async fn rotation_is_picked_up_by_running_instances_within_ten_seconds(backend: 
     )
     .await
     .unwrap();
-    let new_kid = roster::cli::rotate_keys(&context).await.unwrap();
+    let rotation = roster::cli::rotate_keys(&context).await.unwrap();
+    assert_eq!(rotation.retired, std::slice::from_ref(&old_kid));
+    let new_kid = rotation.kid;
     assert_ne!(new_kid, old_kid);
     let took = within(Duration::from_secs(10), async || {
         kids(&app).await.contains(&new_kid)

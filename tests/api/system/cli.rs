@@ -18,7 +18,12 @@ on_both_engines!(
     passwords_benchmark_times_the_configured_hash,
 );
 
-fn roster(app: &TestApp, args: &[&str], extra_env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+pub(super) fn roster(
+    app: &TestApp,
+    args: &[&str],
+    extra_env: &[(&str, &str)],
+    stdin: Option<&str>,
+) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
     command
         .args(args)
@@ -48,7 +53,7 @@ fn roster(app: &TestApp, args: &[&str], extra_env: &[(&str, &str)], stdin: Optio
         .expect("the roster binary finishes")
 }
 
-fn text(output: &Output) -> String {
+pub(super) fn text(output: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -102,6 +107,9 @@ async fn create_admin_takes_the_password_from_the_environment_or_stdin(backend: 
         &["--help"][..],
         &["create-admin", "--help"],
         &["keys", "rotate", "--help"],
+        &["keys", "list", "--help"],
+        &["encryption-key", "rotate", "--help"],
+        &["instances", "--help"],
         &["users", "import", "--help"],
         &["migrate", "--help"],
         &["serve", "--help"],

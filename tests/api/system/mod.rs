@@ -1,6 +1,9 @@
 //! The system endpoints, outages, graceful shutdown and the command line.
 
 mod cli;
+mod cluster;
 mod endpoints;
+mod instances;
+mod key_safety;
 mod outage;
 mod shutdown;
