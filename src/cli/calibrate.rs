@@ -73,6 +73,17 @@ pub fn measure_sustained(timing: &HashTiming, per_thread: usize) -> anyhow::Resu
 /// configured passes and lanes: hashing time grows with memory × passes, so the memory
 /// is scaled by target ÷ measured and measured again, up to three times.
 pub fn suggest(timing: &HashTiming, target: Duration) -> anyhow::Result<Suggestion> {
+    suggest_with(timing, target, |cost| {
+        Ok(median(time_hashes_like_the_pool(cost, 5)?))
+    })
+}
+
+/// [`suggest`] with the timing of a candidate cost given (the median of a few hashes).
+fn suggest_with(
+    timing: &HashTiming,
+    target: Duration,
+    mut time: impl FnMut(HashCost) -> anyhow::Result<Duration>,
+) -> anyhow::Result<Suggestion> {
     let floor_kib = (8 * timing.cost.parallelism).max(1024);
     let scaled = |memory_kib: u32, measured: Duration| -> u32 {
         let ratio = target.as_secs_f64() / measured.as_secs_f64().max(1e-6);
@@ -83,7 +94,7 @@ pub fn suggest(timing: &HashTiming, target: Duration) -> anyhow::Result<Suggesti
         memory_kib: scaled(timing.cost.memory_kib, timing.median),
         ..timing.cost
     };
-    let mut measured = median(time_hashes_like_the_pool(cost, 5)?);
+    let mut measured = time(cost)?;
     for _ in 0..2 {
         let off = (measured.as_secs_f64() / target.as_secs_f64() - 1.0).abs();
         let next = scaled(cost.memory_kib, measured);
@@ -91,7 +102,7 @@ pub fn suggest(timing: &HashTiming, target: Duration) -> anyhow::Result<Suggesti
             break;
         }
         cost.memory_kib = next;
-        measured = median(time_hashes_like_the_pool(cost, 5)?);
+        measured = time(cost)?;
     }
     Ok(Suggestion {
         cost,
@@ -186,23 +197,43 @@ mod tests {
 
     #[test]
     fn a_suggestion_scales_memory_toward_the_target() {
+        // A machine on which a hash takes 10 µs per KiB (and a little more past 4 MiB,
+        // so the first guess is refined): 1 MiB measured at 10.24 ms.
+        let model = |cost: HashCost| {
+            let kib = f64::from(cost.memory_kib);
+            let extra = (kib - 4096.0).max(0.0) * 2.0;
+            Ok(Duration::from_secs_f64((kib * 10.0 + extra) / 1e6))
+        };
         let start = HashCost {
             memory_kib: 1024,
             ..SMALL
         };
-        let timing = time_hashes(start, 5).unwrap();
-        // Four times the measured time needs about four times the memory (within a
-        // factor of two either way on a busy machine); passes and lanes stay as
-        // configured, and the memory is whole MiB.
-        let s = suggest(&timing, timing.median * 4).unwrap();
+        let timing = HashTiming {
+            cost: start,
+            median: model(start).unwrap(),
+            threads: 2,
+        };
+        let mut timed = Vec::new();
+        let s = suggest_with(&timing, Duration::from_millis(60), |cost| {
+            timed.push(cost.memory_kib);
+            model(cost)
+        })
+        .unwrap();
+        // Passes and lanes stay as configured, memory is whole MiB, and the answer
+        // lands within 10 % of the target after at most three timings.
         assert_eq!((s.cost.iterations, s.cost.parallelism), (1, 1));
         assert_eq!(s.cost.memory_kib % 1024, 0);
-        assert!(
-            (2048..=8192).contains(&s.cost.memory_kib),
-            "{} KiB",
-            s.cost.memory_kib
+        let off = (s.median.as_secs_f64() / 0.060 - 1.0).abs();
+        assert!(off <= 0.1, "{} KiB, {:?}", s.cost.memory_kib, s.median);
+        assert!((1..=3).contains(&timed.len()), "{timed:?}");
+        assert_eq!(
+            timed[0], 6144,
+            "the first guess scales memory by the time ratio"
         );
         assert!(s.below_owasp_minimum());
+        // A target far below what 1 MiB takes stays at the 1 MiB floor.
+        let tiny = suggest_with(&timing, Duration::from_micros(10), model).unwrap();
+        assert_eq!(tiny.cost.memory_kib, 1024);
         let default = Suggestion {
             cost: HashCost::default(),
             median: Duration::from_millis(20),
