@@ -67,7 +67,7 @@ impl Application {
         }
         // Before anything sealed is written: the key must be this database's key.
         let sealing_key = crate::secrets::verified_key(&config, &db, clock.now()).await?;
-        let cipher = Cipher::new(&sealing_key);
+        let cipher = crate::crypto::Cipher::new(&sealing_key);
         let key_set = match &config.tokens.jwt_secret_key {
             Some(secret) => KeySet::hs256(secret.expose()),
             None => {
