@@ -328,7 +328,14 @@ pub async fn rotate_refresh_token(
                     repeated: true,
                 });
             }
-            Verdict::Rotate | Verdict::Reuse => {
+            // Unrotated still, though a rotation just inserted nothing: a concurrent
+            // rotation rolled back in between. Not the client's fault, nor reuse.
+            Verdict::Rotate => {
+                return Err(crate::error::ApiError::Unavailable(
+                    "the refresh token could not be rotated just now; retry".to_owned(),
+                ));
+            }
+            Verdict::Reuse => {
                 revoke_for_reuse(tx, state, &presented, client, now).await?;
                 return Ok(Refreshed::Refused(Refusal::Reused));
             }
