@@ -6,4 +6,5 @@ mod endpoints;
 mod instances;
 mod key_safety;
 mod outage;
+mod process;
 mod shutdown;

@@ -2,14 +2,13 @@
 //! finishes the requests it has accepted (for at most SHUTDOWN_DRAIN_SECONDS), closes
 //! the database and exits 0.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::process::RosterProcess;
 use crate::helpers::{Backend, DEFAULT_PASSWORD, TestApp};
 use crate::on_both_engines;
 
@@ -17,105 +16,6 @@ on_both_engines!(
     sigterm_under_load_finishes_every_accepted_request_and_exits_0,
     the_drain_is_bounded_by_shutdown_drain_seconds,
 );
-
-/// The `roster` binary serving on a free port, with its log lines collected.
-struct Server {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    /// Starts `roster serve` on `app`'s database with `extra` settings.
-    fn start(app: &TestApp, extra: &[(&str, &str)]) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
-        command
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .current_dir(app.data_dir())
-            .env("HOST", "127.0.0.1")
-            .env("PORT", "0")
-            .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for name in [
-            "DATABASE_URL",
-            "ENCRYPTION_KEY",
-            "DB_POOL_SIZE",
-            "DB_MAX_OVERFLOW",
-        ] {
-            command.env(name, &app.vars()[name]);
-        }
-        for (name, value) in extra {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().expect("the roster binary starts");
-        let stderr = child.stderr.take().expect("stderr");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (address_tx, address_rx) = std::sync::mpsc::channel();
-        let lines = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(event) = serde_json::from_str::<Value>(&line) {
-                    if let Some(address) = event["address"].as_str() {
-                        let _ = address_tx.send(address.to_owned());
-                    }
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let address = address_rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("roster did not start: {:?}", log.lock().unwrap()));
-        Server {
-            child,
-            base: format!("http://{address}"),
-            log,
-        }
-    }
-
-    fn sigterm(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-    }
-
-    /// Waits (bounded) for the process to exit; returns its status and when it exited.
-    fn wait(&mut self, limit: Duration) -> (std::process::ExitStatus, Instant) {
-        let started = Instant::now();
-        while started.elapsed() < limit {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return (status, Instant::now());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        panic!(
-            "roster did not exit within {limit:?}: {:?}",
-            self.log.lock().unwrap()
-        );
-    }
-
-    fn logged(&self, message: &str) -> bool {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|line| line.contains(message))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn register(client: &reqwest::Client, base: &str, username: &str) {
     let response = client
@@ -159,8 +59,9 @@ fn login(
 
 async fn sigterm_under_load_finishes_every_accepted_request_and_exits_0(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let mut server = Server::start(
+    let mut server = RosterProcess::start(
         &app,
+        "info",
         &[
             ("RATE_LIMIT_AUTH_PER_MINUTE", "100000"),
             ("SHUTDOWN_DRAIN_SECONDS", "20"),
@@ -238,8 +139,9 @@ async fn sigterm_under_load_finishes_every_accepted_request_and_exits_0(backend:
 async fn the_drain_is_bounded_by_shutdown_drain_seconds(backend: Backend) {
     let app = TestApp::new(backend).await;
     // Password hashes that take seconds, so that requests outlast a 1 s drain.
-    let mut server = Server::start(
+    let mut server = RosterProcess::start(
         &app,
+        "info",
         &[
             ("SHUTDOWN_DRAIN_SECONDS", "1"),
             ("REQUEST_TIMEOUT_SECONDS", "60"),

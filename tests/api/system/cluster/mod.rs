@@ -19,7 +19,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::{Backend, DEFAULT_PASSWORD, TestApp};
-use support::{Client, Instance, Proxy, kid_of, within};
+use support::{Client, Instance, Proxy, kid_of, start_instance, within};
 
 /// How often the instances reload signing keys; every check must hold within it.
 const KEY_REFRESH: Duration = Duration::from_secs(2);
@@ -51,7 +51,7 @@ async fn three_instances_behind_nginx_hold_each_others_changes_and_lose_no_write
     ));
     // One issuer for all (what matters is that it is the same on every instance).
     shared.push(("PUBLIC_URL".into(), "http://roster.cluster.test".into()));
-    let instances: Vec<Instance> = (0..3).map(|_| Instance::start(&app, &shared)).collect();
+    let instances: Vec<Instance> = (0..3).map(|_| start_instance(&app, &shared)).collect();
     let proxy = Proxy::start(&app.data_dir(), &instances.iter().collect::<Vec<_>>());
     let (a, b, c) = (&instances[0].base, &instances[1].base, &instances[2].base);
     let others = [b.clone(), c.clone()];

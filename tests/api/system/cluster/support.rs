@@ -2,83 +2,25 @@
 //! configuration in a temporary directory, as a non-daemon child on a free port), and a
 //! client that speaks for a given client address.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{DEFAULT_PASSWORD, TestApp};
+use crate::system::process::RosterProcess;
 
-/// One `roster serve` process.
-pub struct Instance {
-    pub child: Child,
-    pub base: String,
-}
+/// One `roster serve` process of the cluster, with the cluster's shared settings.
+pub type Instance = RosterProcess;
 
-impl Instance {
-    pub fn start(app: &TestApp, shared: &[(String, String)]) -> Instance {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
-        command
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .current_dir(app.data_dir())
-            .env("HOST", "127.0.0.1")
-            .env("PORT", "0")
-            .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "warn,roster=info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        for name in [
-            "DATABASE_URL",
-            "ENCRYPTION_KEY",
-            "DB_POOL_SIZE",
-            "DB_MAX_OVERFLOW",
-        ] {
-            command.env(name, &app.vars()[name]);
-        }
-        for (name, value) in shared {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().expect("the roster binary starts");
-        let stderr = child.stderr.take().expect("stderr");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (address_tx, address_rx) = std::sync::mpsc::channel();
-        let lines = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(event) = serde_json::from_str::<Value>(&line)
-                    && let Some(address) = event["address"].as_str()
-                {
-                    let _ = address_tx.send(address.to_owned());
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let address = address_rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("roster did not start: {:?}", log.lock().unwrap()));
-        Instance {
-            child,
-            base: format!("http://{address}"),
-        }
-    }
-
-    fn port(&self) -> &str {
-        self.base.rsplit(':').next().unwrap()
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+pub fn start_instance(app: &TestApp, shared: &[(String, String)]) -> Instance {
+    let settings: Vec<(&str, &str)> = shared
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    RosterProcess::start(app, "warn,roster=info", &settings)
 }
 
 /// nginx in front of the instances, on a free port, as a child process.
