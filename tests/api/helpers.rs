@@ -384,6 +384,17 @@ pub fn claims(access_token: &str) -> Value {
     serde_json::from_slice(&bytes).expect("JSON claims")
 }
 
+/// The `kid` in an access token's header (not verified).
+pub fn kid_of(access_token: &str) -> String {
+    use base64::Engine;
+    let header = access_token.split('.').next().expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .expect("base64url");
+    let header: Value = serde_json::from_slice(&bytes).expect("JSON header");
+    header["kid"].as_str().expect("a kid").to_owned()
+}
+
 /// A password that satisfies the default policy.
 pub const DEFAULT_PASSWORD: &str = "Correct-Horse-Battery-7";
 

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, kid_of};
 use crate::on_both_engines;
 
 on_both_engines!(
@@ -13,18 +13,6 @@ on_both_engines!(
     rotation_is_picked_up_by_running_instances_within_ten_seconds,
     the_same_key_is_shared_by_instances_of_one_database,
 );
-
-fn kid_of(token: &str) -> String {
-    use base64::Engine;
-    let header = token.split('.').next().unwrap();
-    let header: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(header)
-            .unwrap(),
-    )
-    .unwrap();
-    header["kid"].as_str().unwrap().to_owned()
-}
 
 async fn kids(app: &TestApp) -> Vec<String> {
     let jwks = app.get("/.well-known/jwks.json").send().await.json();

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Backend, DEFAULT_PASSWORD, TestApp};
-use support::{Client, Instance, Proxy, kid_of, start_instance, within};
+use crate::helpers::{Backend, DEFAULT_PASSWORD, TestApp, kid_of};
+use support::{Client, Instance, Proxy, start_instance, within};
 
 /// How often the instances reload signing keys; every check must hold within it.
 const KEY_REFRESH: Duration = Duration::from_secs(2);

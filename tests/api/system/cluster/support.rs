@@ -210,16 +210,3 @@ impl Client {
         self.get(base, "/api/v1/auth/me", Some(token)).await.0
     }
 }
-
-/// The `kid` in a JWT's header.
-pub fn kid_of(token: &str) -> String {
-    use base64::Engine;
-    let header = token.split('.').next().unwrap();
-    let header: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(header)
-            .unwrap(),
-    )
-    .unwrap();
-    header["kid"].as_str().unwrap().to_owned()
-}
