@@ -88,16 +88,7 @@ async fn three_instances_behind_nginx_hold_each_others_changes_and_lose_no_write
         .post(a, "/api/v1/auth/logout", Some(&token), json!({}))
         .await;
     assert!(status.is_success(), "logout: {status}");
-    let done = Instant::now();
-    for base in &others {
-        within(
-            done,
-            KEY_REFRESH + OBSERVE,
-            "logout holds on another instance",
-            || async { client.me(base, &token).await == StatusCode::UNAUTHORIZED },
-        )
-        .await;
-    }
+    refused_on(&client, &others, &token, "logout holds on another instance").await;
 
     // A password change revokes the other sessions everywhere, and the new password
     // works on every instance.
@@ -118,16 +109,13 @@ async fn three_instances_behind_nginx_hold_each_others_changes_and_lose_no_write
         )
         .await;
     assert!(status.is_success(), "change-password: {status} {body}");
-    let done = Instant::now();
-    for base in &others {
-        within(
-            done,
-            KEY_REFRESH + OBSERVE,
-            "a password change holds on another instance",
-            || async { client.me(base, &other_session).await == StatusCode::UNAUTHORIZED },
-        )
-        .await;
-    }
+    refused_on(
+        &client,
+        &others,
+        &other_session,
+        "a password change holds on another instance",
+    )
+    .await;
     client.login(c, "changer", new_password).await;
 
     // A deactivation by an administrator on one instance holds on the others.
@@ -169,16 +157,13 @@ async fn three_instances_behind_nginx_hold_each_others_changes_and_lose_no_write
         .await
         .unwrap();
     assert!(status.is_success(), "deactivate: {status} {body}");
-    let done = Instant::now();
-    for base in &others {
-        within(
-            done,
-            KEY_REFRESH + OBSERVE,
-            "a deactivation holds on another instance",
-            || async { client.me(base, &leaver).await == StatusCode::UNAUTHORIZED },
-        )
-        .await;
-    }
+    refused_on(
+        &client,
+        &others,
+        &leaver,
+        "a deactivation holds on another instance",
+    )
+    .await;
 
     // `roster keys rotate`, run as a process: every instance publishes the new key and
     // signs with it within KEY_REFRESH_SECONDS; tokens of the old key stay valid.
@@ -383,5 +368,17 @@ async fn three_instances_behind_nginx_hold_each_others_changes_and_lose_no_write
     for base in [&first.base, &second.base, &proxy.base] {
         let client = Client::from("10.0.7.1");
         client.login(base, &accepted[0], DEFAULT_PASSWORD).await;
+    }
+}
+
+/// Waits (at most `KEY_REFRESH_SECONDS` and the time to observe) until every instance in
+/// `others` refuses `token`: what one instance revoked holds on the rest.
+async fn refused_on(client: &Client, others: &[String], token: &str, what: &str) {
+    let done = Instant::now();
+    for base in others {
+        within(done, KEY_REFRESH + OBSERVE, what, || async {
+            client.me(base, token).await == StatusCode::UNAUTHORIZED
+        })
+        .await;
     }
 }
