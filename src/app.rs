@@ -28,7 +28,7 @@ use crate::state::{App, AppState};
 use crate::system::instances::{self, Registration};
 use crate::system::{self, openapi::ApiDoc};
 use crate::tokens::access::TokenService;
-use crate::tokens::keys::{self, KeySet};
+use crate::tokens::keys;
 use crate::tokens::rotation::{RotationQueue, SuccessorKey};
 
 /// A built application: its state and its router, ready to serve.
@@ -48,9 +48,14 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         )
         .nest(
             "/api/v1/users",
-            crate::users::router().merge(crate::achievements::router()),
+            crate::users::router()
+                .merge(crate::achievements::router())
+                .merge(crate::oidc::grants_router()),
         )
-        .nest("/api/v1/admin", crate::admin::router())
+        .nest(
+            "/api/v1/admin",
+            crate::admin::router().merge(crate::oidc::admin_router()),
+        )
         .merge(system::router())
 }
 
@@ -68,11 +73,12 @@ impl Application {
         // Before anything sealed is written: the key must be this database's key.
         let sealing_key = crate::secrets::verified_key(&config, &db, clock.now()).await?;
         let cipher = crate::crypto::Cipher::new(&sealing_key);
+        // The stored keys sign ID tokens even when access tokens use the HS256 secret.
+        let stored =
+            keys::load_or_create(&db, &cipher, clock.now(), config.tokens.access_ttl).await?;
         let key_set = match &config.tokens.jwt_secret_key {
-            Some(secret) => KeySet::hs256(secret.expose()),
-            None => {
-                keys::load_or_create(&db, &cipher, clock.now(), config.tokens.access_ttl).await?
-            }
+            Some(secret) => stored.with_access_secret(secret.expose()),
+            None => stored,
         };
         let tokens = TokenService::new(
             config.tokens.issuer.clone(),
@@ -110,7 +116,7 @@ impl Application {
                 "WEBAUTHN_RP_ID is an IP address, which browsers refuse for passkeys: set PUBLIC_URL to a host name (http://localhost:PORT in development)"
             );
         }
-        let pages = crate::web::Pages::new(&config.http.public_url)?;
+        let pages = Arc::new(crate::web::Pages::new(&config.http.public_url)?);
         let state = AppState(Arc::new(App {
             config,
             db,
@@ -131,8 +137,13 @@ impl Application {
         let (routes, openapi) = api_routes().split_for_parts();
         let router = middleware::stack(
             system::docs::with_docs(routes, openapi)
+                .merge(crate::oidc::protocol_router(&state))
                 .with_state(state.clone())
-                .merge(crate::web::router(state.clone(), pages))
+                .merge(crate::web::router(state.clone(), pages.clone()))
+                .merge(crate::oidc::pages_router().with_state(crate::web::Web {
+                    app: state.clone(),
+                    pages,
+                }))
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     middleware::sync_after_writes,
@@ -274,7 +285,7 @@ fn spawn_background_tasks(state: &AppState, instance: &Registration) {
             tracing::warn!(error = %e, "periodic cleanup failed");
         }
     });
-    if state.config.tokens.jwt_secret_key.is_none() {
+    {
         every(
             state,
             state.config.tokens.key_refresh_interval,
@@ -287,7 +298,14 @@ fn spawn_background_tasks(state: &AppState, instance: &Registration) {
                 )
                 .await
                 {
-                    Ok(Some(set)) => state.tokens.replace_keys(set),
+                    Ok(Some(set)) => {
+                        state
+                            .tokens
+                            .replace_keys(match &state.config.tokens.jwt_secret_key {
+                                Some(secret) => set.with_access_secret(secret.expose()),
+                                None => set,
+                            })
+                    }
                     Ok(None) => tracing::warn!(
                         "no usable signing key in the database; keeping the current one"
                     ),

@@ -62,6 +62,19 @@ pub mod event {
     pub const MFA_RESET: &str = "mfa_reset";
     /// A session proved its user again (`/reauthenticate`).
     pub const REAUTHENTICATED: &str = "reauthenticated";
+    /// OpenID client registry changes (the detail names the client, never its secret).
+    pub const CLIENT_CREATED: &str = "client_created";
+    pub const CLIENT_UPDATED: &str = "client_updated";
+    pub const CLIENT_DELETED: &str = "client_deleted";
+    pub const CLIENT_SECRET_ROTATED: &str = "client_secret_rotated";
+    /// A user let an OpenID client have scopes (the consent page).
+    pub const GRANT_GIVEN: &str = "grant_given";
+    /// A user withdrew what they had granted an OpenID client.
+    pub const GRANT_REVOKED: &str = "grant_revoked";
+    /// An authorization code was presented a second time: what it issued is revoked.
+    pub const AUTHORIZATION_CODE_REUSED: &str = "authorization_code_reused";
+    /// A browser signed out (RP-initiated logout).
+    pub const SIGNED_OUT: &str = "signed_out";
 }
 
 /// One audit record to write.

@@ -19,6 +19,7 @@ pub mod error;
 pub mod http;
 pub mod mail;
 pub mod maintenance;
+pub mod oidc;
 pub mod passwords;
 pub mod patch;
 pub mod ratelimit;

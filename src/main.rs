@@ -211,8 +211,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 format!("retired {}", rotation.retired.join(", "))
             };
             println!(
-                "new signing key {}; {retired}; running instances sign with it within {} s (the retired key stays published until the tokens it signed expire)",
+                "new signing key {} (RSA key {} for ID tokens); {retired}; running instances sign with them within {} s (retired keys stay published until the tokens they signed expire)",
                 rotation.kid,
+                rotation.rsa_kid,
                 context.config.tokens.key_refresh_interval.as_secs()
             );
             Ok(ExitCode::SUCCESS)

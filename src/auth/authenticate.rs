@@ -50,9 +50,21 @@ impl AuthUser {
     }
 }
 
-/// Authenticates a request that sent `token`: verifies it (signature, claims, time),
-/// then finds its live session with the account, in the cache when it is coherent.
+/// Authenticates a request to Roster's own API that sent `token`: see
+/// [`authenticate_session`]. A token issued to an OpenID client is refused here: what a
+/// user let an application do (its scopes) is not the run of their account.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+    let caller = authenticate_session(state, token).await?;
+    if caller.claims.client_id.is_some() {
+        tracing::debug!("access token of an OpenID client refused by the account API");
+        return Err(ApiError::Unauthorized(AuthProblem::InvalidToken));
+    }
+    Ok(caller)
+}
+
+/// Authenticates `token`, whoever it was issued to: verifies it (signature, claims,
+/// time), then finds its live session with the account, in the cache when it is coherent.
+pub async fn authenticate_session(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
     let now = state.clock.now();
     let refuse = |reason: TokenError| {
         tracing::debug!(%reason, "access token refused");

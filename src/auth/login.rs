@@ -419,7 +419,8 @@ pub async fn token(
                     "refresh_token is required",
                 ));
             };
-            let refreshed = refresh::rotate_refresh_token(&state, refresh_token, &client).await?;
+            let refreshed =
+                refresh::rotate_refresh_token(&state, refresh_token, &client, None).await?;
             metrics::counter!("roster_token_refreshes_total", "result" => refreshed.metric())
                 .increment(1);
             match refreshed {

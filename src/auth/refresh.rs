@@ -63,6 +63,8 @@ struct PresentedToken {
     session_expires_at: DateTime<Utc>,
     auth_time: DateTime<Utc>,
     amr: String,
+    client_id: Option<String>,
+    scope: Option<String>,
     #[sqlx(flatten)]
     user: User,
 }
@@ -77,7 +79,7 @@ async fn find_presented(
                 successor.created_at AS rotated_at, successor.expires_at AS successor_expires_at, \
                 (successor.used_at IS NOT NULL OR next.id IS NOT NULL) AS successor_used, \
                 s.revoked_at AS session_revoked_at, s.expires_at AS session_expires_at, \
-                COALESCE(s.auth_time, s.created_at) AS auth_time, s.amr, ", user_columns!("u"),
+                COALESCE(s.auth_time, s.created_at) AS auth_time, s.amr, s.client_id, s.scope, ", user_columns!("u"),
         " FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id JOIN users u ON u.id = s.user_id \
            LEFT JOIN refresh_tokens successor ON successor.rotated_from = rt.id \
            LEFT JOIN refresh_tokens next ON next.rotated_from = successor.id \
@@ -181,6 +183,8 @@ pub enum Refreshed {
         user: User,
         issued: IssuedRefresh,
         repeated: bool,
+        /// The scope granted to the OpenID client of the session (none for Roster's own).
+        scope: Option<String>,
     },
     Refused(Refusal),
 }
@@ -188,6 +192,7 @@ pub enum Refreshed {
 impl Refreshed {
     fn rotated(user: User, rotation: Rotation) -> Self {
         Refreshed::Rotated {
+            scope: rotation.scope,
             user,
             issued: IssuedRefresh {
                 session_id: rotation.session_id,
@@ -268,13 +273,23 @@ fn judge(presented: &PresentedToken, token: &str, state: &AppState, now: DateTim
 /// what it sees ([`judge`]): refused, rotated a moment ago (the same successor again),
 /// used (reuse: the session is revoked), or still rotatable (a concurrent rotation
 /// failed and rolled back).
+///
+/// `issued_to` is the OpenID client presenting the token (`None` at Roster's own
+/// endpoints). A token of another client's session, or of an application's session
+/// presented to Roster's endpoints, was taken from where it belongs: the session is
+/// revoked and the token refused as unknown.
 pub async fn rotate_refresh_token(
     state: &AppState,
     token: &str,
     client: &ClientInfo,
+    issued_to: Option<&str>,
 ) -> ApiResult<Refreshed> {
     let generation = state.auth_cache.generation();
     if let Some(rotation) = state.rotations.rotate(token).await? {
+        if rotation.client_id.as_deref() != issued_to {
+            revoke_for_wrong_client(state, rotation.user_id, rotation.session_id).await?;
+            return Ok(Refreshed::Refused(Refusal::Unknown));
+        }
         let cached = state
             .auth_cache
             .user(rotation.user_id)
@@ -299,6 +314,11 @@ pub async fn rotate_refresh_token(
         let Some(presented) = find_presented(&mut tx, token).await? else {
             return Ok(Refreshed::Refused(Refusal::Unknown));
         };
+        if presented.client_id.as_deref() != issued_to {
+            drop(tx);
+            revoke_for_wrong_client(state, presented.user.id, presented.session_id).await?;
+            return Ok(Refreshed::Refused(Refusal::Unknown));
+        }
         match judge(&presented, token, state, now) {
             Verdict::Refuse(refusal) => return Ok(Refreshed::Refused(refusal)),
             Verdict::Rotate if !tried_rotating => {
@@ -326,6 +346,7 @@ pub async fn rotate_refresh_token(
                     user: presented.user,
                     issued,
                     repeated: true,
+                    scope: presented.scope,
                 });
             }
             // Unrotated still, though a rotation just inserted nothing: a concurrent
@@ -341,6 +362,25 @@ pub async fn rotate_refresh_token(
             }
         }
     }
+}
+
+/// A refresh token presented by someone it was not issued to: ends its session.
+async fn revoke_for_wrong_client(
+    state: &AppState,
+    user_id: uuid::Uuid,
+    session_id: uuid::Uuid,
+) -> ApiResult<()> {
+    let now = state.clock.now();
+    revoke_session(
+        state.db.writer(),
+        user_id,
+        session_id,
+        reason::REFRESH_TOKEN_WRONG_CLIENT,
+        now,
+    )
+    .await?;
+    tracing::warn!(%session_id, "refresh token presented by a client it was not issued to: session revoked");
+    Ok(())
 }
 
 /// Reuse: revokes the session and records both generations, the presented token and
@@ -408,7 +448,7 @@ pub async fn refresh(
     client: ClientInfo,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> ApiResult<Response> {
-    let refreshed = rotate_refresh_token(&state, &body.refresh_token, &client).await?;
+    let refreshed = rotate_refresh_token(&state, &body.refresh_token, &client, None).await?;
     metrics::counter!("roster_token_refreshes_total", "result" => refreshed.metric()).increment(1);
     match refreshed {
         Refreshed::Rotated { user, issued, .. } => {

@@ -14,7 +14,7 @@ use crate::crypto::{random_token, token_hash};
 use crate::db::{Db, Exec};
 use crate::error::ApiResult;
 use crate::state::AppState;
-use crate::tokens::access::Authentication;
+use crate::tokens::access::{Authentication, ClientGrant};
 use crate::{on_exec, user_columns};
 
 /// Why a session ended; stored in `sessions.revoked_reason`.
@@ -27,6 +27,14 @@ pub mod reason {
     pub const PASSWORD_RESET: &str = "password_reset";
     pub const DEACTIVATED: &str = "account_deactivated";
     pub const REVOKED_BY_ADMIN: &str = "revoked_by_admin";
+    /// An OpenID client presented a refresh token of a session it was not issued to.
+    pub const REFRESH_TOKEN_WRONG_CLIENT: &str = "refresh_token_wrong_client";
+    /// The user withdrew what they had granted an application.
+    pub const GRANT_REVOKED: &str = "grant_revoked";
+    /// An application ended it (RFC 7009 revocation, or an authorization code used twice).
+    pub const REVOKED_BY_CLIENT: &str = "revoked_by_client";
+    /// Signed out of the browser (RP-initiated logout).
+    pub const SIGNED_OUT: &str = "signed_out";
 }
 
 /// A session as its owner sees it.
@@ -115,10 +123,53 @@ pub async fn start_session(
     authentication: Authentication,
     now: DateTime<Utc>,
 ) -> Result<IssuedRefresh, sqlx::Error> {
+    insert_session(state, ex, user_id, device, authentication, None, now).await
+}
+
+/// The OpenID client a session is issued to, and the browser session it came from.
+#[derive(Debug, Clone, Copy)]
+pub struct IssuedTo<'a> {
+    pub grant: ClientGrant<'a>,
+    pub browser_session_id: Uuid,
+}
+
+/// Starts the session of an OpenID client for `user_id` (a code exchange): listed and
+/// revocable like any other, ended with the browser session it came from.
+pub async fn start_client_session(
+    state: &AppState,
+    ex: &mut crate::db::Tx,
+    user_id: Uuid,
+    device: &Device,
+    authentication: Authentication,
+    issued_to: IssuedTo<'_>,
+    now: DateTime<Utc>,
+) -> Result<IssuedRefresh, sqlx::Error> {
+    insert_session(
+        state,
+        ex,
+        user_id,
+        device,
+        authentication,
+        Some(issued_to),
+        now,
+    )
+    .await
+}
+
+async fn insert_session(
+    state: &AppState,
+    ex: &mut crate::db::Tx,
+    user_id: Uuid,
+    device: &Device,
+    authentication: Authentication,
+    issued_to: Option<IssuedTo<'_>>,
+    now: DateTime<Utc>,
+) -> Result<IssuedRefresh, sqlx::Error> {
     let session_id = Uuid::now_v7();
     let expires_at = refresh_expiry(state, now);
     on_exec!(&mut *ex, c => sqlx::query(
-        "INSERT INTO sessions (id, user_id, device_name, ip, user_agent, created_at, last_used_at, expires_at, auth_time, amr) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9)")
+        "INSERT INTO sessions (id, user_id, device_name, ip, user_agent, created_at, last_used_at, expires_at, auth_time, amr, client_id, scope, browser_session_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12)")
         .bind(session_id)
         .bind(user_id)
         .bind(&device.name)
@@ -128,6 +179,9 @@ pub async fn start_session(
         .bind(expires_at)
         .bind(authentication.time)
         .bind(&authentication.methods)
+        .bind(issued_to.map(|i| i.grant.client_id))
+        .bind(issued_to.map(|i| i.grant.scope))
+        .bind(issued_to.map(|i| i.browser_session_id))
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
     let refresh_token = insert_refresh_token(&mut *ex, session_id, now, expires_at).await?;
@@ -246,7 +300,8 @@ pub async fn session_user(
         .await)
 }
 
-/// Revokes one session of `user_id`; false when there is no such live session.
+/// Revokes one session of `user_id`, and the sessions of the applications signed in
+/// through it when it is a browser session; false when there is no such live session.
 pub async fn revoke_session(
     ex: impl Into<Exec<'_>>,
     user_id: Uuid,
@@ -255,7 +310,8 @@ pub async fn revoke_session(
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     let result = on_exec!(ex, c => sqlx::query(
-        "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
+        "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 \
+          WHERE (id = $1 OR browser_session_id = $1) AND user_id = $2 AND revoked_at IS NULL")
         .bind(session_id)
         .bind(user_id)
         .bind(now)

@@ -255,6 +255,8 @@ mod tests {
             tier: Tier::Basic,
             auth_time: Some(0),
             amr: vec!["pwd".into()],
+            client_id: None,
+            scope: None,
         };
         cache.remember_verified("a.b.c", Arc::new(claims));
         assert!(cache.verified("a.b.c").is_some());

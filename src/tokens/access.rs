@@ -43,6 +43,37 @@ pub struct AccessClaims {
     /// How they did (RFC 8176 names: `pwd`, `otp`, `hwk`, `swk`, `mfa`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
+    /// The OpenID client the token was issued to (RFC 9068 §2.2); absent on the tokens of
+    /// Roster's own logins. Roster's account API refuses tokens that carry one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The scopes granted to that client, space-separated (RFC 9068 §2.2.3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// What an access token issued to an OpenID client carries beyond a session's token.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientGrant<'a> {
+    pub client_id: &'a str,
+    pub scope: &'a str,
+}
+
+/// The claims of a `client_credentials` token: a service acting as itself, no user and
+/// no session; `sub` and `client_id` are the client id. Unknown claims are refused, so a
+/// user's token (which has `sid`) never reads as one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceClaims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub client_id: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: Uuid,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub scope: String,
 }
 
 /// How and when the user of a session last proved who they are: what a login or a
@@ -138,6 +169,18 @@ impl TokenService {
         authentication: &Authentication,
         now: DateTime<Utc>,
     ) -> anyhow::Result<String> {
+        self.issue_for(user, session_id, authentication, None, now)
+    }
+
+    /// Like [`Self::issue`], for the session of an OpenID client when `grant` is given.
+    pub fn issue_for(
+        &self,
+        user: &User,
+        session_id: Uuid,
+        authentication: &Authentication,
+        grant: Option<ClientGrant<'_>>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<String> {
         let keys = self.key_set();
         let iat = now.timestamp();
         let claims = AccessClaims {
@@ -153,6 +196,8 @@ impl TokenService {
             tier: user.tier,
             auth_time: Some(authentication.time.timestamp()),
             amr: authentication.amr(),
+            client_id: grant.map(|g| g.client_id.to_owned()),
+            scope: grant.map(|g| g.scope.to_owned()),
         };
         let mut header = Header::new(keys.algorithm);
         header.kid = Some(keys.signing_kid.clone());
@@ -160,8 +205,55 @@ impl TokenService {
         keys.sign(&header, &claims)
     }
 
+    /// A `client_credentials` access token for `client_id` with `scope`; the claims too
+    /// (the token endpoint answers `expires_in` from them).
+    pub fn issue_service(
+        &self,
+        client_id: &str,
+        scope: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<(String, ServiceClaims)> {
+        let keys = self.key_set();
+        let iat = now.timestamp();
+        let claims = ServiceClaims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: client_id.to_owned(),
+            client_id: client_id.to_owned(),
+            iat,
+            exp: iat + self.ttl.as_secs() as i64,
+            jti: Uuid::now_v7(),
+            scope: scope.to_owned(),
+        };
+        let mut header = Header::new(keys.algorithm);
+        header.kid = Some(keys.signing_kid.clone());
+        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+        Ok((keys.sign(&header, &claims)?, claims))
+    }
+
+    /// The claims of a valid `client_credentials` token, checked against `now`.
+    pub fn verify_service(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ServiceClaims, TokenError> {
+        let claims: ServiceClaims = self.verify_claims(token)?;
+        let now = now.timestamp();
+        if claims.exp + LEEWAY_SECONDS < now {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+
     /// The claims of a valid token, checked against `now`.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<AccessClaims, TokenError> {
+        let claims: AccessClaims = self.verify_claims(token)?;
+        check_time(&claims, now)?;
+        Ok(claims)
+    }
+
+    /// Signature, algorithm, key, issuer and audience of `token`, its claims read as `T`.
+    fn verify_claims<T: serde::de::DeserializeOwned>(&self, token: &str) -> Result<T, TokenError> {
         if token.len() > MAX_TOKEN_LENGTH || token.is_empty() {
             return Err(TokenError::Malformed);
         }
@@ -180,11 +272,9 @@ impl TokenService {
             .as_deref()
             .and_then(|kid| keys.verifying.get(kid))
             .ok_or(TokenError::UnknownKey)?;
-        let claims = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation)
-            .map_err(|e| TokenError::Invalid(e.to_string()))?
-            .claims;
-        check_time(&claims, now)?;
-        Ok(claims)
+        jsonwebtoken::decode::<T>(token, key, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| TokenError::Invalid(e.to_string()))
     }
 }
 

@@ -1,11 +1,12 @@
-//! Signing keys: Ed25519 key pairs kept in `signing_keys`, their private halves sealed
-//! with the encryption key, their public halves published as a JWK set.
+//! Signing keys: Ed25519 and RSA key pairs kept in `signing_keys`, their private halves
+//! sealed with the encryption key, their public halves published as a JWK set.
 //!
-//! The newest key that is not retired signs. `roster keys rotate` inserts a new key and
-//! retires the others; every instance reloads the table every `KEY_REFRESH_SECONDS`
-//! (at most 10 s), so all of them sign with the new key and publish it without a
-//! restart. A retired key stays published (and accepted) until every token it can
-//! have signed has expired.
+//! The newest Ed25519 key that is not retired signs access tokens (and `EdDSA` ID
+//! tokens); the newest RSA key signs `RS256` ID tokens, the algorithm every OpenID
+//! client supports. `roster keys rotate` inserts a new key of each kind and retires the
+//! others; every instance reloads the table every `KEY_REFRESH_SECONDS` (at most 10 s),
+//! so all of them sign with the new keys and publish them without a restart. A retired
+//! key stays published (and accepted) until every token it can have signed has expired.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -38,14 +39,52 @@ struct StoredKey {
     retired_at: Option<DateTime<Utc>>,
 }
 
+/// ID tokens last longer than a retired key's grace: an RP may check one it holds.
+const ID_TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);
+
+/// The RSA modulus size: 2048 bits, what RFC 7518 §3.3 requires at least.
+const RSA_BITS: usize = 2048;
+
 /// The keys an instance signs and verifies with, built from the table (or the HS256 secret).
 pub struct KeySet {
+    /// The access tokens' algorithm.
     pub algorithm: Algorithm,
     pub signing_kid: String,
     signer: Signer,
+    /// The keys that verify access tokens, by kid.
     pub verifying: HashMap<String, DecodingKey>,
     /// The serialized `{"keys": [...]}` document, built once per reload.
     pub jwks: bytes::Bytes,
+    /// The ID-token signers (none in an HS256-only key set).
+    rsa: Option<(String, EncodingKey)>,
+    ed25519: Option<(String, Box<ed25519_dalek::SigningKey>)>,
+    /// Every published key, by kid, with its algorithm: what Roster's own ID tokens
+    /// (an `id_token_hint`) are checked with.
+    own: HashMap<String, (Algorithm, DecodingKey)>,
+}
+
+/// How an ID token is signed (the client's `id_token_signed_response_alg`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdTokenAlgorithm {
+    Rs256,
+    EdDsa,
+}
+
+impl IdTokenAlgorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdTokenAlgorithm::Rs256 => "RS256",
+            IdTokenAlgorithm::EdDsa => "EdDSA",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<IdTokenAlgorithm> {
+        match value {
+            "RS256" => Some(IdTokenAlgorithm::Rs256),
+            "EdDSA" => Some(IdTokenAlgorithm::EdDsa),
+            _ => None,
+        }
+    }
 }
 
 /// The private key, in the form that signs without further work.
@@ -70,7 +109,69 @@ impl KeySet {
             signer: Signer::Secret(EncodingKey::from_secret(secret.as_bytes())),
             verifying,
             jwks: bytes::Bytes::from_static(br#"{"keys":[]}"#),
+            rsa: None,
+            ed25519: None,
+            own: HashMap::new(),
         }
+    }
+
+    /// This key set with access tokens signed by the shared HS256 `secret` instead: the
+    /// stored keys still sign (and publish) ID tokens, but verify no access token.
+    pub fn with_access_secret(self, secret: &str) -> KeySet {
+        let access = KeySet::hs256(secret);
+        KeySet {
+            algorithm: access.algorithm,
+            signing_kid: access.signing_kid,
+            signer: access.signer,
+            verifying: access.verifying,
+            ..self
+        }
+    }
+
+    /// An ID token: `claims` signed with the newest key of `algorithm`.
+    pub fn sign_id_token<T: Serialize>(
+        &self,
+        algorithm: IdTokenAlgorithm,
+        claims: &T,
+    ) -> anyhow::Result<String> {
+        match algorithm {
+            IdTokenAlgorithm::Rs256 => {
+                let (kid, key) = self
+                    .rsa
+                    .as_ref()
+                    .ok_or_else(|| anyhow::anyhow!("no RSA key can sign ID tokens"))?;
+                let mut header = Header::new(Algorithm::RS256);
+                header.kid = Some(kid.clone());
+                Ok(jsonwebtoken::encode(&header, claims, key)?)
+            }
+            IdTokenAlgorithm::EdDsa => {
+                let (kid, key) = self
+                    .ed25519
+                    .as_ref()
+                    .ok_or_else(|| anyhow::anyhow!("no Ed25519 key can sign ID tokens"))?;
+                let mut header = Header::new(Algorithm::EdDSA);
+                header.kid = Some(kid.clone());
+                Ok(compact_ed25519(key, &header, claims)?)
+            }
+        }
+    }
+
+    /// The claims of a token Roster signed with one of its published keys (an ID token
+    /// given back as `id_token_hint`), checking the signature only: expiry and audience
+    /// are the caller's to judge. `None` when no published key signed it.
+    pub fn verify_own_signature(&self, token: &str) -> Option<serde_json::Value> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        let (algorithm, key) = self.own.get(header.kid.as_deref()?)?;
+        if header.alg != *algorithm {
+            return None;
+        }
+        let mut validation = jsonwebtoken::Validation::new(*algorithm);
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        jsonwebtoken::decode::<serde_json::Value>(token, key, &validation)
+            .ok()
+            .map(|data| data.claims)
     }
 
     /// A compact JWS of `claims` under `header` (whose `alg` is [`Self::algorithm`]),
@@ -82,31 +183,30 @@ impl KeySet {
         );
         match &self.signer {
             Signer::Secret(key) => Ok(jsonwebtoken::encode(header, claims, key)?),
-            Signer::Ed25519(key) => {
-                let mut token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(header)?);
-                token.push('.');
-                URL_SAFE_NO_PAD.encode_string(serde_json::to_vec(claims)?, &mut token);
-                let signature = key.sign(token.as_bytes());
-                token.push('.');
-                URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut token);
-                Ok(token)
-            }
+            Signer::Ed25519(key) => Ok(compact_ed25519(key, header, claims)?),
         }
     }
 
-    /// Builds the Ed25519 key set from the table; `None` when no key can sign.
+    /// Builds the key set from the table; `None` when no Ed25519 key can sign.
     fn from_stored(
         stored: &[StoredKey],
         cipher: &Cipher,
         now: DateTime<Utc>,
         access_ttl: Duration,
     ) -> anyhow::Result<Option<KeySet>> {
-        let publish_window = chrono::Duration::from_std(access_ttl + RETIREMENT_GRACE)?;
         let mut signer: Option<(String, ed25519_dalek::SigningKey)> = None;
+        let mut rsa: Option<(String, EncodingKey)> = None;
         let mut verifying = HashMap::new();
+        let mut own = HashMap::new();
         let mut published = Vec::new();
         // Oldest first, so the last active key seen is the newest.
-        for key in stored.iter().filter(|k| k.algorithm == "EdDSA") {
+        for key in stored {
+            let (algorithm, window) = match key.algorithm.as_str() {
+                "EdDSA" => (Algorithm::EdDSA, access_ttl.max(ID_TOKEN_LIFETIME)),
+                "RS256" => (Algorithm::RS256, ID_TOKEN_LIFETIME),
+                _ => continue,
+            };
+            let publish_window = chrono::Duration::from_std(window + RETIREMENT_GRACE)?;
             let live = key
                 .retired_at
                 .is_none_or(|retired| retired + publish_window > now);
@@ -120,19 +220,27 @@ impl KeySet {
                     continue;
                 }
             };
-            verifying.insert(key.kid.clone(), DecodingKey::from_jwk(&jwk)?);
+            let decoding = DecodingKey::from_jwk(&jwk)?;
+            if algorithm == Algorithm::EdDSA {
+                verifying.insert(key.kid.clone(), decoding.clone());
+            }
+            own.insert(key.kid.clone(), (algorithm, decoding));
             published.push(jwk);
-            if key.retired_at.is_none() {
-                match cipher.open(&key.private_key, key.kid.as_bytes()) {
-                    Ok(der) => match ed25519_dalek::SigningKey::from_pkcs8_der(&der) {
-                        Ok(private) => signer = Some((key.kid.clone(), private)),
-                        Err(_) => {
-                            tracing::error!(kid = %key.kid, "skipping a signing key that is not an Ed25519 PKCS#8 key")
-                        }
-                    },
-                    Err(_) => {
-                        tracing::error!(kid = %key.kid, "cannot decrypt this signing key: was ENCRYPTION_KEY changed?")
-                    }
+            if key.retired_at.is_some() {
+                continue;
+            }
+            let Ok(der) = cipher.open(&key.private_key, key.kid.as_bytes()) else {
+                tracing::error!(kid = %key.kid, "cannot decrypt this signing key: was ENCRYPTION_KEY changed?");
+                continue;
+            };
+            if algorithm == Algorithm::RS256 {
+                rsa = Some((key.kid.clone(), EncodingKey::from_rsa_der(&der)));
+                continue;
+            }
+            match ed25519_dalek::SigningKey::from_pkcs8_der(&der) {
+                Ok(private) => signer = Some((key.kid.clone(), private)),
+                Err(_) => {
+                    tracing::error!(kid = %key.kid, "skipping a signing key that is not an Ed25519 PKCS#8 key")
                 }
             }
         }
@@ -142,16 +250,45 @@ impl KeySet {
         let jwks = serde_json::to_vec(&JwkSet { keys: published })?;
         Ok(Some(KeySet {
             algorithm: Algorithm::EdDSA,
-            signing_kid,
-            signer: Signer::Ed25519(Box::new(signing_key)),
+            signing_kid: signing_kid.clone(),
+            signer: Signer::Ed25519(Box::new(signing_key.clone())),
             verifying,
             jwks: jwks.into(),
+            rsa,
+            ed25519: Some((signing_kid, Box::new(signing_key))),
+            own,
         }))
+    }
+
+    /// Whether an RSA key signs ID tokens.
+    fn has_rsa(&self) -> bool {
+        self.rsa.is_some()
     }
 }
 
-/// A new Ed25519 key: (kid, sealed PKCS#8 private key, public JWK as JSON).
-fn generate_key(cipher: &Cipher) -> anyhow::Result<(String, Vec<u8>, String)> {
+/// A compact JWS of `claims` signed with the Ed25519 `key`.
+fn compact_ed25519<T: Serialize>(
+    key: &ed25519_dalek::SigningKey,
+    header: &Header,
+    claims: &T,
+) -> serde_json::Result<String> {
+    let mut token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(header)?);
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(serde_json::to_vec(claims)?, &mut token);
+    let signature = key.sign(token.as_bytes());
+    token.push('.');
+    URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut token);
+    Ok(token)
+}
+
+/// A new key of `algorithm` (`EdDSA` or `RS256`): (kid, sealed private key, public JWK).
+fn generate_key(
+    cipher: &Cipher,
+    algorithm: Algorithm,
+) -> anyhow::Result<(String, Vec<u8>, String)> {
+    if algorithm == Algorithm::RS256 {
+        return generate_rsa_key(cipher);
+    }
     let kid = Uuid::now_v7().simple().to_string();
     let seed: [u8; 32] = rand::rng().random();
     // PKCS#8 v1 (no public key): the 48-byte form jsonwebtoken reads.
@@ -169,15 +306,41 @@ fn generate_key(cipher: &Cipher) -> anyhow::Result<(String, Vec<u8>, String)> {
     Ok((kid, sealed, serde_json::to_string(&jwk)?))
 }
 
+/// A new RSA key: (kid, sealed PKCS#1 private key, public JWK as JSON). Generating one
+/// takes tens of milliseconds: it runs off the async threads.
+fn generate_rsa_key(cipher: &Cipher) -> anyhow::Result<(String, Vec<u8>, String)> {
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+    let kid = Uuid::now_v7().simple().to_string();
+    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, RSA_BITS)?;
+    let der = private
+        .to_pkcs1_der()
+        .map_err(|e| anyhow::anyhow!("cannot encode the RSA key: {e}"))?;
+    let mut jwk =
+        Jwk::from_encoding_key(&EncodingKey::from_rsa_der(der.as_bytes()), Algorithm::RS256)?;
+    jwk.common.key_id = Some(kid.clone());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    let sealed = cipher.seal(der.as_bytes(), kid.as_bytes());
+    Ok((kid, sealed, serde_json::to_string(&jwk)?))
+}
+
 async fn insert_key(
     ex: impl Into<Exec<'_>>,
     cipher: &Cipher,
+    algorithm: Algorithm,
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {
-    let (kid, sealed, jwk) = generate_key(cipher)?;
+    let generating = cipher.clone();
+    let (kid, sealed, jwk) =
+        tokio::task::spawn_blocking(move || generate_key(&generating, algorithm)).await??;
+    let name = if algorithm == Algorithm::RS256 {
+        "RS256"
+    } else {
+        "EdDSA"
+    };
     on_exec!(ex, c => sqlx::query(
-        "INSERT INTO signing_keys (kid, algorithm, private_key, public_jwk, created_at) VALUES ($1, 'EdDSA', $2, $3, $4)")
+        "INSERT INTO signing_keys (kid, algorithm, private_key, public_jwk, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&kid)
+        .bind(name)
         .bind(&sealed)
         .bind(&jwk)
         .bind(now)
@@ -198,6 +361,8 @@ async fn load_stored(db: &Db) -> Result<Vec<StoredKey>, sqlx::Error> {
 pub struct Rotation {
     /// The new signing key.
     pub kid: String,
+    /// The new RSA key that signs ID tokens.
+    pub rsa_kid: String,
     /// The keys it retired (the one that signed until now, normally exactly one).
     pub retired: Vec<String>,
 }
@@ -222,7 +387,8 @@ pub async fn rotate(db: &Db, cipher: &Cipher, now: DateTime<Utc>) -> anyhow::Res
             current.kid
         );
     }
-    let kid = insert_key(&mut tx, cipher, now).await?;
+    let kid = insert_key(&mut tx, cipher, Algorithm::EdDSA, now).await?;
+    let rsa_kid = insert_key(&mut tx, cipher, Algorithm::RS256, now).await?;
     for key in &active {
         on_exec!(&mut tx, c => sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE kid = $2 AND retired_at IS NULL")
             .bind(now)
@@ -233,6 +399,7 @@ pub async fn rotate(db: &Db, cipher: &Cipher, now: DateTime<Utc>) -> anyhow::Res
     tx.commit().await?;
     Ok(Rotation {
         kid,
+        rsa_kid,
         retired: active.into_iter().map(|key| key.kid).collect(),
     })
 }
@@ -277,19 +444,26 @@ pub async fn list(db: &Db, cipher: &Cipher) -> anyhow::Result<Vec<KeyListing>> {
         .collect())
 }
 
-/// Loads the Ed25519 key set, creating the first key when the table has none that
-/// this instance can use.
+/// Loads the key set, creating the first Ed25519 and RSA keys when the table has none
+/// that this instance can use.
 pub async fn load_or_create(
     db: &Db,
     cipher: &Cipher,
     now: DateTime<Utc>,
     access_ttl: Duration,
 ) -> anyhow::Result<KeySet> {
-    if let Some(set) = KeySet::from_stored(&load_stored(db).await?, cipher, now, access_ttl)? {
-        return Ok(set);
+    let loaded = KeySet::from_stored(&load_stored(db).await?, cipher, now, access_ttl)?;
+    if loaded.as_ref().is_some_and(KeySet::has_rsa) {
+        return Ok(loaded.expect("checked"));
     }
-    let kid = insert_key(db, cipher, now).await?;
-    tracing::info!(kid = %kid, "created a signing key");
+    if loaded.is_none() {
+        let kid = insert_key(db, cipher, Algorithm::EdDSA, now).await?;
+        tracing::info!(kid = %kid, "created a signing key");
+    }
+    if !loaded.as_ref().is_some_and(KeySet::has_rsa) {
+        let kid = insert_key(db, cipher, Algorithm::RS256, now).await?;
+        tracing::info!(kid = %kid, "created an RSA key for ID tokens");
+    }
     KeySet::from_stored(&load_stored(db).await?, cipher, now, access_ttl)?
         .ok_or_else(|| anyhow::anyhow!("no usable signing key after creating one"))
 }
@@ -311,7 +485,7 @@ mod tests {
     #[test]
     fn the_expanded_key_signs_exactly_what_jsonwebtoken_signs() {
         let cipher = Cipher::new(&[7; 32]);
-        let (kid, sealed, public_jwk) = generate_key(&cipher).unwrap();
+        let (kid, sealed, public_jwk) = generate_key(&cipher, Algorithm::EdDSA).unwrap();
         let stored = StoredKey {
             kid: kid.clone(),
             algorithm: "EdDSA".into(),

@@ -119,6 +119,9 @@ pub struct Rotation {
     /// When and how the session's user last authenticated (`sessions.auth_time`, `amr`).
     pub auth_time: DateTime<Utc>,
     pub amr: String,
+    /// The OpenID client the session was issued to, and the scope it was granted.
+    pub client_id: Option<String>,
+    pub scope: Option<String>,
     #[sqlx(skip)]
     pub refresh_token: String,
     /// When the successor (and its session) expires.
@@ -166,7 +169,9 @@ fn sqlite_rotation_statement(count: usize) -> String {
            (SELECT u.updated_at FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.id = refresh_tokens.session_id) AS user_updated_at, \
            (SELECT COALESCE(auth_time, created_at) FROM sessions WHERE id = refresh_tokens.session_id) AS auth_time, \
-           (SELECT amr FROM sessions WHERE id = refresh_tokens.session_id) AS amr",
+           (SELECT amr FROM sessions WHERE id = refresh_tokens.session_id) AS amr, \
+           (SELECT client_id FROM sessions WHERE id = refresh_tokens.session_id) AS client_id, \
+           (SELECT scope FROM sessions WHERE id = refresh_tokens.session_id) AS scope",
         presented.join(", "),
         rows.join(", ")
     )
@@ -198,7 +203,7 @@ WITH presented AS MATERIALIZED ( \
      WHERE token_hash = ANY($5)), \
 live AS MATERIALIZED ( \
     SELECT p.id, p.session_id, p.token_hash, s.user_id, u.updated_at, \
-           COALESCE(s.auth_time, s.created_at) AS auth_time, s.amr \
+           COALESCE(s.auth_time, s.created_at) AS auth_time, s.amr, s.client_id, s.scope \
       FROM presented p JOIN sessions s ON s.id = p.session_id JOIN users u ON u.id = s.user_id \
      WHERE p.used_at IS NULL AND p.expires_at > $1 \
        AND s.revoked_at IS NULL AND s.expires_at > $1 AND u.is_active), \
@@ -212,7 +217,8 @@ inserted AS ( \
 slid AS ( \
     UPDATE sessions SET last_used_at = $1, expires_at = $2 \
      WHERE id IN (SELECT session_id FROM inserted)) \
-SELECT i.token_hash, i.session_id, p.user_id, p.updated_at AS user_updated_at, p.auth_time, p.amr \
+SELECT i.token_hash, i.session_id, p.user_id, p.updated_at AS user_updated_at, p.auth_time, p.amr, \
+       p.client_id, p.scope \
   FROM inserted i JOIN live p ON p.id = i.rotated_from";
 
 /// The first re-planning comes after this many rotations by this process; each later

@@ -62,21 +62,12 @@ impl Pages {
 
     /// The CSRF cookie's value, when it has the shape Roster gives it.
     fn cookie(&self, headers: &HeaderMap) -> Option<String> {
-        let name = self.csrf_cookie_name();
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(key, _)| *key == name)
-            .map(|(_, value)| value.to_owned())
-            .filter(|value| {
-                value.len() == 43
-                    && value
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            })
+        Pages::cookie_value(headers, self.csrf_cookie_name()).filter(|value| {
+            value.len() == 43
+                && value
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
     }
 }
 

@@ -20,7 +20,7 @@ use axum::routing::get;
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{Pages, Web};
+use super::{Pages, Web, form};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
 use crate::users::email_change::{self, Cancelled};
@@ -42,22 +42,6 @@ fn link_token(query: Option<&str>) -> Option<String> {
         .find(|(name, _)| name == "token")
         .map(|(_, value)| value.into_owned())
         .filter(|token| !token.is_empty() && token.len() <= 256)
-}
-
-/// A posted form of type `T`: `application/x-www-form-urlencoded`, each field once.
-fn form<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Option<T> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
-        return None;
-    }
-    serde_urlencoded::from_bytes(body).ok()
 }
 
 /// A page a link opens: its title, and what to do when the link no longer works.

@@ -16,7 +16,7 @@ pub mod mail_links;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use minijinja::Environment;
@@ -28,7 +28,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img
 
 const STYLESHEET: &str = include_str!("../../assets/web/roster.css");
 
-const TEMPLATES: [(&str, &str); 4] = [
+const TEMPLATES: [(&str, &str); 8] = [
     (
         "layout.html",
         include_str!("../../templates/web/layout.html"),
@@ -44,6 +44,19 @@ const TEMPLATES: [(&str, &str); 4] = [
     (
         "cancel_email_change.html",
         include_str!("../../templates/web/cancel_email_change.html"),
+    ),
+    ("login.html", include_str!("../../templates/web/login.html")),
+    (
+        "second_factor.html",
+        include_str!("../../templates/web/second_factor.html"),
+    ),
+    (
+        "consent.html",
+        include_str!("../../templates/web/consent.html"),
+    ),
+    (
+        "sign_out.html",
+        include_str!("../../templates/web/sign_out.html"),
     ),
 ];
 
@@ -75,8 +88,25 @@ impl Pages {
         })
     }
 
+    /// Whether cookies are `Secure` with the `__Host-` prefix (`PUBLIC_URL` is https).
+    pub fn secure(&self) -> bool {
+        self.secure
+    }
+
+    /// The value of the cookie `name` the browser sent, if any.
+    pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.to_owned())
+    }
+
     /// Renders `template` as a page with `status`.
-    fn page(&self, status: StatusCode, template: &str, ctx: minijinja::Value) -> Response {
+    pub fn page(&self, status: StatusCode, template: &str, ctx: minijinja::Value) -> Response {
         let rendered = self.env.get_template(template).and_then(|t| t.render(ctx));
         match rendered {
             Ok(body) => html(status, body),
@@ -88,7 +118,7 @@ impl Pages {
     }
 
     /// A page that only says something: `tone` is `success` or `error`.
-    fn message(
+    pub fn message(
         &self,
         status: StatusCode,
         title: &str,
@@ -139,6 +169,22 @@ async fn stylesheet() -> Response {
     response
 }
 
+/// A posted form of type `T`: `application/x-www-form-urlencoded`, each field once.
+pub fn form<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Option<T> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return None;
+    }
+    serde_urlencoded::from_bytes(body).ok()
+}
+
 /// What the pages' handlers take: the application and the page templates.
 #[derive(Clone)]
 pub struct Web {
@@ -147,12 +193,9 @@ pub struct Web {
 }
 
 /// The pages' routes (outside `/api`, not part of the OpenAPI document).
-pub fn router(app: AppState, pages: Pages) -> Router {
+pub fn router(app: AppState, pages: Arc<Pages>) -> Router {
     Router::new()
         .route("/assets/roster.css", get(stylesheet))
         .merge(mail_links::router())
-        .with_state(Web {
-            app,
-            pages: Arc::new(pages),
-        })
+        .with_state(Web { app, pages })
 }

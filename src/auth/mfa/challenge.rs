@@ -18,10 +18,11 @@ use uuid::Uuid;
 use super::Factors;
 use super::proof::{Proof, with_password};
 use super::rules::{Ceremony, Pending, find_live, invalid_mfa_token};
+use crate::accounts::model::User;
 use crate::accounts::model::find_user;
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::guard;
-use crate::auth::sessions::{self, Device, TokenPair, token_pair};
+use crate::auth::sessions::{self, Device, IssuedRefresh, TokenPair, token_pair};
 use crate::crypto::{random_token, token_hash};
 use crate::error::{ApiError, ApiResult, MfaRequiredProblem, Problem};
 use crate::http::{ApiJson, ClientInfo, no_store};
@@ -107,30 +108,41 @@ pub async fn verify(
             "give code, recovery_code, or challenge_id with credential",
         )
     })?;
+    let (user, issued) = answer(&state, &body.mfa_token, proof, client).await?;
+    let pair = token_pair(&state, user, issued, state.clock.now())?;
+    Ok(no_store(Json(pair).into_response()))
+}
+
+/// Answers the challenge `mfa_token` with `proof`: the session it starts, or why not
+/// (what `/mfa/verify` and the sign-in page both do).
+pub async fn answer(
+    state: &AppState,
+    mfa_token: &str,
+    proof: Proof,
+    client: ClientInfo,
+) -> ApiResult<(User, IssuedRefresh)> {
     let now = state.clock.now();
-    let pending = find_live(&state.db, &body.mfa_token, now)
+    let pending = find_live(&state.db, mfa_token, now)
         .await?
         .ok_or_else(invalid_mfa_token)?;
     let keys = guard::second_factor_keys(Some(&pending.throttle_key), pending.user_id);
-    guard::begin_second_factor(&state, &keys).await?;
+    guard::begin_second_factor(state, &keys).await?;
     let ceremony = Ceremony::SecondFactor {
         mfa_challenge_id: pending.id,
     };
-    let Some(factor) = proof.check(&state, pending.user_id, ceremony).await? else {
+    let Some(factor) = proof.check(state, pending.user_id, ceremony).await? else {
         on_exec!(state.db.writer(), c => sqlx::query(
             "UPDATE mfa_challenges SET failures = failures + 1 WHERE id = $1")
             .bind(pending.id)
             .execute(c)
             .await.map(|r| r.rows_affected()))?;
-        guard::second_factor_failed(&state, &keys, pending.user_id, &client, proof.method())
-            .await?;
+        guard::second_factor_failed(state, &keys, pending.user_id, &client, proof.method()).await?;
         return Err(ApiError::wrong_factor(
             proof.field(),
             "is not correct, or was used already",
         ));
     };
-    let pair = complete(&state, pending, &keys, &proof, factor, client).await?;
-    Ok(no_store(Json(pair).into_response()))
+    complete(state, pending, &keys, &proof, factor, client).await
 }
 
 /// Starts the session of a challenge answered right, in one transaction with the
@@ -142,7 +154,7 @@ async fn complete(
     proof: &Proof,
     factor: &str,
     client: ClientInfo,
-) -> ApiResult<TokenPair> {
+) -> ApiResult<(User, IssuedRefresh)> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let ended = on_exec!(&mut tx, c => sqlx::query("DELETE FROM mfa_challenges WHERE id = $1")
@@ -177,5 +189,5 @@ async fn complete(
     metrics::counter!("roster_logins_total", "result" => "success").increment(1);
     let mut user = user;
     user.last_login_at = Some(now);
-    token_pair(state, user, issued, now)
+    Ok((user, issued))
 }

@@ -1,0 +1,147 @@
+//! What users granted applications: consent is asked once per client and scope set
+//! (`oauth_grants`), and users list and withdraw their grants at
+//! `GET /api/v1/users/me/grants` and `DELETE /api/v1/users/me/grants/{client_id}`.
+//! Withdrawing ends every session issued to that client for the user at once (the
+//! change feed makes every instance refuse their tokens on the next request).
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::scope::Scopes;
+use crate::audit::{self, AuditEntry, event};
+use crate::auth::sessions::reason;
+use crate::db::{Exec, Tx};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::http::{ApiPath, AuthUser, ClientInfo, NoContent};
+use crate::on_exec;
+use crate::state::AppState;
+
+/// The scopes `user_id` granted `client_id` (empty when none).
+pub async fn granted(
+    ex: impl Into<Exec<'_>>,
+    user_id: Uuid,
+    client_id: &str,
+) -> Result<Scopes, sqlx::Error> {
+    let scope: Option<String> = on_exec!(ex, c => sqlx::query_scalar(
+        "SELECT scope FROM oauth_grants WHERE user_id = $1 AND client_id = $2")
+        .bind(user_id)
+        .bind(client_id)
+        .fetch_optional(c)
+        .await)?;
+    Ok(scope.and_then(|s| Scopes::parse(&s)).unwrap_or_default())
+}
+
+/// Adds `scopes` to what `user_id` granted `client_id`.
+pub async fn grant(
+    tx: &mut Tx,
+    user_id: Uuid,
+    client_id: &str,
+    scopes: &Scopes,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let all = granted(&mut *tx, user_id, client_id).await?.union(scopes);
+    on_exec!(&mut *tx, c => sqlx::query(
+        "INSERT INTO oauth_grants (user_id, client_id, scope, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
+         ON CONFLICT (user_id, client_id) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at")
+        .bind(user_id)
+        .bind(client_id)
+        .bind(all.text())
+        .bind(now)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// An application the caller granted access to.
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Grant {
+    pub client_id: String,
+    /// The application's name, as its administrator registered it.
+    pub client_name: String,
+    /// The granted scopes, space-separated.
+    pub scope: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GrantList {
+    pub items: Vec<Grant>,
+}
+
+/// The applications the caller granted access to
+#[utoipa::path(get, path = "/me/grants", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's grants, newest first", body = GrantList),
+    ))]
+pub async fn list_grants(
+    State(state): State<AppState>,
+    caller: AuthUser,
+) -> ApiResult<Json<GrantList>> {
+    let items = on_exec!(&state.db, c => sqlx::query_as::<_, Grant>(
+        "SELECT g.client_id, c.name AS client_name, g.scope, g.created_at, g.updated_at \
+           FROM oauth_grants g JOIN oauth_clients c ON c.client_id = g.client_id \
+          WHERE g.user_id = $1 ORDER BY g.updated_at DESC, g.client_id")
+        .bind(caller.id())
+        .fetch_all(c)
+        .await)?;
+    Ok(Json(GrantList { items }))
+}
+
+/// Withdraw what the caller granted an application
+///
+/// The grant is deleted and every session issued to the application for the caller ends
+/// at once: its access and refresh tokens stop working on every instance.
+#[utoipa::path(delete, path = "/me/grants/{client_id}", tag = "users", security(("bearer" = [])),
+    params(("client_id" = String, Path, description = "The application's client id")),
+    responses(
+        (status = 204, description = "Withdrawn"),
+        (status = 404, description = "The caller granted this application nothing", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn revoke_grant(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    client: ClientInfo,
+    ApiPath(client_id): ApiPath<String>,
+) -> ApiResult<NoContent> {
+    let now = state.clock.now();
+    let mut tx = state.db.begin().await?;
+    let deleted = on_exec!(&mut tx, c => sqlx::query("DELETE FROM oauth_grants WHERE user_id = $1 AND client_id = $2")
+        .bind(caller.id())
+        .bind(&client_id)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    let sessions =
+        revoke_client_sessions(&mut tx, caller.id(), &client_id, reason::GRANT_REVOKED, now)
+            .await?;
+    if deleted == 0 && sessions == 0 {
+        return Err(ApiError::NotFound("no grant to this application".into()));
+    }
+    let entry = AuditEntry::by_owner(event::GRANT_REVOKED, caller.id(), &client)
+        .with_detail(serde_json::json!({"client_id": client_id, "sessions_revoked": sessions}));
+    audit::record(&mut tx, now, entry).await?;
+    tx.commit().await?;
+    Ok(NoContent)
+}
+
+/// Ends every live session of `user_id` issued to `client_id`; returns how many.
+pub async fn revoke_client_sessions(
+    tx: &mut Tx,
+    user_id: Uuid,
+    client_id: &str,
+    why: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    on_exec!(&mut *tx, c => sqlx::query(
+        "UPDATE sessions SET revoked_at = $3, revoked_reason = $4 WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL")
+        .bind(user_id)
+        .bind(client_id)
+        .bind(now)
+        .bind(why)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))
+}
