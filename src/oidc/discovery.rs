@@ -19,7 +19,7 @@ pub fn document(config: &Config) -> bytes::Bytes {
         "authorization_endpoint": endpoint("/oauth2/authorize"),
         "token_endpoint": endpoint("/oauth2/token"),
         "userinfo_endpoint": endpoint("/oauth2/userinfo"),
-        "jwks_uri": endpoint("/.well-known/jwks.json"),
+        "jwks_uri": endpoint("/oauth2/jwks"),
         "end_session_endpoint": endpoint("/oauth2/logout"),
         "revocation_endpoint": endpoint("/oauth2/revoke"),
         "introspection_endpoint": endpoint("/oauth2/introspect"),
@@ -64,6 +64,24 @@ pub fn response(document: bytes::Bytes) -> Response {
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
+    );
+    response
+}
+
+/// The keys that verify Roster's ID tokens (the metadata's `jwks_uri`). With an HS256
+/// secret for access tokens `/.well-known/jwks.json` is empty; this never is.
+pub async fn jwks(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+) -> Response {
+    let mut response = state.tokens.key_set().id_jwks.clone().into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
     );
     response
 }

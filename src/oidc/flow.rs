@@ -123,7 +123,8 @@ async fn decide(
                 "/oauth2/authorize?{}",
                 request.query_without_prompt_value("login")
             );
-            let mut login = form_urlencoded::Serializer::new(String::from("/login?"));
+            let mut login =
+                form_urlencoded::Serializer::for_suffix(String::from("/login?"), "/login?".len());
             login.append_pair("return_to", &return_to);
             return Ok(Redirect::to(&login.finish()).into_response());
         }
@@ -222,7 +223,8 @@ fn sign_in_first(request: &AuthorizationRequest) -> Response {
         "/oauth2/authorize?{}",
         request.query_without_prompt_value("login")
     );
-    let mut login = form_urlencoded::Serializer::new(String::from("/login?"));
+    let mut login =
+        form_urlencoded::Serializer::for_suffix(String::from("/login?"), "/login?".len());
     login.append_pair("return_to", &return_to);
     Redirect::to(&login.finish()).into_response()
 }

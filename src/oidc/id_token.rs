@@ -17,7 +17,6 @@ use crate::tokens::keys::{IdTokenAlgorithm, KeySet};
 #[derive(Debug, Serialize)]
 struct IdTokenClaims<'a> {
     iss: &'a str,
-    sub: Uuid,
     aud: &'a str,
     exp: i64,
     iat: i64,
@@ -52,7 +51,6 @@ impl IdToken<'_> {
     pub fn sign(&self, keys: &KeySet, now: DateTime<Utc>) -> anyhow::Result<String> {
         let claims = IdTokenClaims {
             iss: self.issuer,
-            sub: self.user.sub,
             aud: self.client_id,
             exp: (now + self.lifetime).timestamp(),
             iat: now.timestamp(),

@@ -72,6 +72,7 @@ pub fn protocol_router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/.well-known/openid-configuration", get(metadata.clone()))
         .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route("/oauth2/jwks", get(discovery::jwks))
         .route("/oauth2/token", post(token::token))
         .route(
             "/oauth2/userinfo",

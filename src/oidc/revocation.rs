@@ -135,7 +135,7 @@ async fn remember_revoked(db: &Db, claims: &ServiceClaims) -> Result<(), sqlx::E
 }
 
 async fn is_revoked(db: &Db, jti: Uuid) -> Result<bool, sqlx::Error> {
-    let found: Option<i64> = on_exec!(db, c => sqlx::query_scalar(
+    let found: Option<i32> = on_exec!(db, c => sqlx::query_scalar(
         "SELECT 1 FROM oauth_revoked_tokens WHERE jti = $1")
         .bind(jti.to_string())
         .fetch_optional(c)

@@ -169,7 +169,7 @@ async fn authorization_code(
             )));
         }
     };
-    let browser_live: Option<i64> = on_exec!(&mut tx, c => sqlx::query_scalar(
+    let browser_live: Option<i32> = on_exec!(&mut tx, c => sqlx::query_scalar(
         "SELECT 1 FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2")
         .bind(redeemed.browser_session_id)
         .bind(now)

@@ -55,6 +55,9 @@ pub struct KeySet {
     pub verifying: HashMap<String, DecodingKey>,
     /// The serialized `{"keys": [...]}` document, built once per reload.
     pub jwks: bytes::Bytes,
+    /// The keys that verify ID tokens (`/oauth2/jwks`, the discovery's `jwks_uri`): the
+    /// same document as `jwks`, except with an HS256 secret, where `jwks` is empty.
+    pub id_jwks: bytes::Bytes,
     /// The ID-token signers (none in an HS256-only key set).
     rsa: Option<(String, EncodingKey)>,
     ed25519: Option<(String, Box<ed25519_dalek::SigningKey>)>,
@@ -109,6 +112,7 @@ impl KeySet {
             signer: Signer::Secret(EncodingKey::from_secret(secret.as_bytes())),
             verifying,
             jwks: bytes::Bytes::from_static(br#"{"keys":[]}"#),
+            id_jwks: bytes::Bytes::from_static(br#"{"keys":[]}"#),
             rsa: None,
             ed25519: None,
             own: HashMap::new(),
@@ -124,6 +128,7 @@ impl KeySet {
             signing_kid: access.signing_kid,
             signer: access.signer,
             verifying: access.verifying,
+            jwks: access.jwks,
             ..self
         }
     }
@@ -253,7 +258,8 @@ impl KeySet {
             signing_kid: signing_kid.clone(),
             signer: Signer::Ed25519(Box::new(signing_key.clone())),
             verifying,
-            jwks: jwks.into(),
+            jwks: jwks.clone().into(),
+            id_jwks: jwks.into(),
             rsa,
             ed25519: Some((signing_kid, Box::new(signing_key))),
             own,

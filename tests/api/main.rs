@@ -8,5 +8,6 @@ mod admin;
 mod auth;
 mod mail;
 mod mfa;
+mod oidc;
 mod system;
 mod users;
