@@ -162,12 +162,12 @@ mod tests {
     #[test]
     fn the_rfc_7636_example_verifier_matches_its_challenge() {
         // RFC 7636 Appendix B.
-        let verifier = "dBjftJeZ4CVP-mJ0kzVdQ6JoyVn2cQ6d7IsGpuzo6rU";
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(verifier_matches(challenge, verifier));
         assert!(!verifier_matches(
             challenge,
-            "dBjftJeZ4CVP-mJ0kzVdQ6JoyVn2cQ6d7IsGpuzo6rV"
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj"
         ));
         assert!(!verifier_matches(challenge, "short"));
     }

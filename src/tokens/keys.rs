@@ -383,10 +383,9 @@ pub async fn rotate(db: &Db, cipher: &Cipher, now: DateTime<Utc>) -> anyhow::Res
         "SELECT kid, algorithm, private_key, public_jwk, retired_at FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at, kid")
         .fetch_all(c)
         .await)?;
-    if let Some(current) = active.last()
-        && cipher
-            .open(&current.private_key, current.kid.as_bytes())
-            .is_err()
+    if let Some(current) = active
+        .iter()
+        .find(|key| cipher.open(&key.private_key, key.kid.as_bytes()).is_err())
     {
         anyhow::bail!(
             "the current signing key {} cannot be opened with this ENCRYPTION_KEY: nothing was rotated or retired",

@@ -117,10 +117,16 @@ async fn keys_rotate_without_the_key_retires_nothing_and_names_the_variable(back
         text(&mismatch)
     );
     assert!(!text(&mismatch).contains(&wrong), "the key is never echoed");
-    assert_eq!(app.count("SELECT COUNT(*) FROM signing_keys").await, 1);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM signing_keys WHERE retired_at IS NOT NULL")
+        app.count("SELECT COUNT(*) FROM signing_keys WHERE algorithm = 'EdDSA'")
             .await,
+        1
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM signing_keys WHERE retired_at IS NOT NULL AND algorithm = 'EdDSA'"
+        )
+        .await,
         0,
         "the good key is not retired"
     );
@@ -154,10 +160,16 @@ async fn keys_rotate_refuses_when_the_current_signing_key_cannot_be_opened(backe
         "{}",
         text(&output)
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM signing_keys").await, 1);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM signing_keys WHERE retired_at IS NULL")
+        app.count("SELECT COUNT(*) FROM signing_keys WHERE algorithm = 'EdDSA'")
             .await,
+        1
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM signing_keys WHERE retired_at IS NULL AND algorithm = 'EdDSA'"
+        )
+        .await,
         1
     );
     let listed = roster(&app, &["keys", "list"], &[], None);
@@ -190,13 +202,24 @@ async fn keys_list_shows_every_key_and_whether_it_opens(backend: Backend) {
         lines[0], "kid\talgorithm\tcreated\tretired\topens",
         "{listing}"
     );
-    assert_eq!(lines.len(), 3, "{listing}");
-    let old: Vec<&str> = lines[1].split('\t').collect();
-    let new: Vec<&str> = lines[2].split('\t').collect();
+    // Each generation is an Ed25519 key (access tokens) and an RSA key (ID tokens).
+    assert_eq!(lines.len(), 5, "{listing}");
+    let rows: Vec<Vec<&str>> = lines[1..].iter().map(|l| l.split('\t').collect()).collect();
+    let algorithms: Vec<&str> = rows.iter().map(|row| row[1]).collect();
+    assert_eq!(
+        algorithms,
+        ["EdDSA", "RS256", "EdDSA", "RS256"],
+        "{listing}"
+    );
+    let (old, new) = (&rows[0], &rows[2]);
     assert_eq!(old[0], first);
-    assert_eq!((old[1], old[4]), ("EdDSA", "yes"));
-    assert_ne!(old[3], "-", "the first key is retired");
-    assert_eq!((new[3], new[4]), ("-", "yes"));
+    assert_eq!(old[4], "yes");
+    for retired in &rows[..2] {
+        assert_ne!(retired[3], "-", "the first keys are retired: {listing}");
+    }
+    for current in &rows[2..] {
+        assert_eq!((current[3], current[4]), ("-", "yes"), "{listing}");
+    }
     assert!(
         chrono::DateTime::parse_from_rfc3339(new[2]).is_ok(),
         "{listing}"
@@ -265,7 +288,11 @@ async fn serve_refuses_a_missing_or_wrong_key_and_generates_no_key_file(backend:
         assert!(!key_file(&app).exists());
     }
     assert_eq!(sealed_state(&app).await, before);
-    assert_eq!(app.count("SELECT COUNT(*) FROM signing_keys").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM signing_keys WHERE algorithm = 'EdDSA'")
+            .await,
+        1
+    );
     assert!(
         start_error(&app, &[]).await.is_none(),
         "the right key still starts"
@@ -296,7 +323,11 @@ async fn an_upgraded_database_records_its_check_value_only_from_a_key_that_opens
         app.count("SELECT COUNT(*) FROM encryption_key_check").await,
         0
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM signing_keys").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM signing_keys WHERE algorithm = 'EdDSA'")
+            .await,
+        1
+    );
     assert!(
         start_error(&app, &[]).await.is_none(),
         "the right key starts"
@@ -332,7 +363,7 @@ async fn encryption_key_rotate_reseals_every_secret_under_the_new_key(backend: B
     let report = text(&output);
     assert!(output.status.success(), "{report}");
     assert!(
-        report.contains("1 signing keys, 1 TOTP secrets, 1 payment tokens"),
+        report.contains("2 signing keys, 1 TOTP secrets, 1 payment tokens"),
         "{report}"
     );
     assert!(
