@@ -155,6 +155,22 @@ impl TestAppBuilder {
         });
         TestApp::launch(self.backend, vars, storage, ManualClock::new(Utc::now())).await
     }
+
+    /// Starts the application on a real socket whose address is its `PUBLIC_URL` (the
+    /// issuer an OpenID client checks); returns the app and that base URL.
+    pub async fn start_served(self) -> (TestApp, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let base = format!("http://{}", listener.local_addr().expect("an address"));
+        let app = self.env("PUBLIC_URL", base.clone()).start().await;
+        let service = app
+            .router
+            .clone()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, service).await });
+        (app, base)
+    }
 }
 
 /// A running application on its own database.

@@ -4,6 +4,7 @@
 
 mod clients;
 mod flow;
+mod interop;
 mod rules;
 mod service_accounts;
 
