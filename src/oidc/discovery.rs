@@ -73,15 +73,5 @@ pub fn response(document: bytes::Bytes) -> Response {
 pub async fn jwks(
     axum::extract::State(state): axum::extract::State<crate::state::AppState>,
 ) -> Response {
-    let mut response = state.tokens.key_set().id_jwks.clone().into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=60"),
-    );
-    response
+    crate::http::jwk_set(state.tokens.key_set().id_jwks.clone())
 }

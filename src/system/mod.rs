@@ -162,16 +162,5 @@ pub async fn db_status(State(state): State<AppState>) -> Response {
      example = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "...", "kid": "...", "use": "sig", "alg": "EdDSA"}]})),
 ))]
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    let keys = state.tokens.key_set();
-    let mut response = keys.jwks.clone().into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=60"),
-    );
-    response
+    crate::http::jwk_set(state.tokens.key_set().jwks.clone())
 }
