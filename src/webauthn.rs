@@ -12,11 +12,12 @@ use uuid::Uuid;
 use webauthn_rp::bin::{Decode, Encode};
 use webauthn_rp::request::auth::{AllowedCredentials, AuthenticationVerificationOptions};
 use webauthn_rp::request::register::{
-    Nickname, PublicKeyCredentialUserEntity, RegistrationVerificationOptions, UserHandle16,
+    CredProtect, Nickname, PublicKeyCredentialUserEntity, RegistrationVerificationOptions, UserHandle16,
     Username,
 };
 use webauthn_rp::request::{
-    AsciiDomain, Credentials, PublicKeyCredentialDescriptor, RpId, UserVerificationRequirement,
+    AsciiDomain, Credentials, ExtensionInfo, PublicKeyCredentialDescriptor, RpId,
+    UserVerificationRequirement,
 };
 use webauthn_rp::response::auth::ser_relaxed::{
     DiscoverableAuthenticationRelaxed16, NonDiscoverableAuthenticationRelaxed16,
@@ -205,10 +206,16 @@ impl RelyingParty {
             .iter()
             .map(|(id, stored)| stored.descriptor(id))
             .collect::<Result<Vec<_>, _>>()?;
-        let (server, client) =
-            PublicKeyCredentialCreationOptions::passkey(&self.rp_id, user, exclude)
-                .start_ceremony()
-                .map_err(|e| internal("registration options", e))?;
+        let mut options = PublicKeyCredentialCreationOptions::passkey(&self.rp_id, user, exclude);
+        // Ask for credProtect's user-verification-required policy without making the
+        // browser refuse an authenticator that does not implement the extension (many
+        // platform authenticators, and the browsers' virtual ones): user verification is
+        // required at registration and at a passkey login regardless.
+        options.extensions.cred_protect =
+            CredProtect::UserVerificationRequired(ExtensionInfo::AllowDontEnforceValue);
+        let (server, client) = options
+            .start_ceremony()
+            .map_err(|e| internal("registration options", e))?;
         let server = server
             .encode()
             .map_err(|e| internal("registration state", e))?;

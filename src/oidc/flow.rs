@@ -20,7 +20,7 @@ use super::scope;
 use crate::audit::{self, AuditEntry, event};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
-use crate::web::Web;
+use crate::web::{Policy, Web};
 
 fn query_pairs(text: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(text)
@@ -200,7 +200,7 @@ pub async fn consent_page(
         .cloned()
         .collect();
     let scopes: Vec<String> = request.scopes.iter().map(scope::describe).collect();
-    let mut response = web.pages.page(
+    let mut response = web.pages.page_with(
         StatusCode::OK,
         "consent.html",
         context! {
@@ -211,6 +211,7 @@ pub async fn consent_page(
             request => hidden,
             csrf_token => token.value,
         },
+        &Policy::leading_to(&request.redirect_uri),
     );
     if let Some(cookie) = token.set_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);

@@ -20,7 +20,7 @@ use crate::audit::{self, AuditEntry, event};
 use crate::auth::sessions::{self, reason};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
-use crate::web::Web;
+use crate::web::{Policy, Web};
 
 /// A checked logout request.
 struct LogoutRequest {
@@ -217,7 +217,13 @@ fn confirmation(
     session: &BrowserSession,
 ) -> Response {
     let token = web.pages.form_token(headers);
-    let mut response = web.pages.page(
+    // The confirmation's post ends at the registered post-logout address, if one.
+    let policy = request
+        .redirect
+        .as_deref()
+        .map(Policy::leading_to)
+        .unwrap_or_default();
+    let mut response = web.pages.page_with(
         StatusCode::OK,
         "sign_out.html",
         context! {
@@ -227,6 +233,7 @@ fn confirmation(
             request => request.params.clone(),
             csrf_token => token.value,
         },
+        &policy,
     );
     if let Some(cookie) = token.set_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);

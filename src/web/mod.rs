@@ -3,10 +3,13 @@
 //! binary (`templates/web/`), need no JavaScript, load nothing from elsewhere, and call
 //! the same functions as the JSON endpoints, so they can do nothing the API cannot.
 //!
-//! Every page is sent with a strict Content-Security-Policy (nothing but this origin's
-//! stylesheet; forms post only here; no framing), `X-Frame-Options: DENY`,
-//! `Cache-Control: no-store` and `Referrer-Policy: no-referrer` (the links carry tokens
-//! in their query strings, which must not leak to another site). Every form carries a
+//! Every page is sent with a strict Content-Security-Policy ([`Policy`]: nothing but this
+//! origin's stylesheet; forms post only here, and lead at most to the one client a
+//! sign-in returns to; scripts only on the pages that need WebAuthn, and only this
+//! origin's; no framing), `X-Frame-Options: DENY`, `Cache-Control: no-store` and
+//! `Referrer-Policy: same-origin` (the links carry tokens in their query strings, which
+//! must not leak to another site; `no-referrer` would make browsers send `Origin: null`
+//! on the pages' own form posts, which the CSRF check refuses). Every form carries a
 //! CSRF token checked against a cookie ([`csrf`]) and is refused when the browser says it
 //! comes from another origin.
 
@@ -26,9 +29,70 @@ use crate::state::AppState;
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-const STYLESHEET: &str = include_str!("../../assets/web/roster.css");
+/// What a page's Content-Security-Policy allows beyond the strict default.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Where the page's forms may lead besides this origin: the origin of the client's
+    /// redirect URI that a sign-in ends at (browsers apply `form-action` to the
+    /// redirects that follow a post, too), or the scheme of a native app's.
+    form_target: Option<String>,
+    /// Scripts and requests to this origin only (the pages that use WebAuthn).
+    scripts: bool,
+}
 
-const TEMPLATES: [(&str, &str); 8] = [
+impl Policy {
+    /// A page whose forms end, through redirects, at `redirect_uri`.
+    pub fn leading_to(redirect_uri: &str) -> Policy {
+        Policy {
+            form_target: form_target(redirect_uri),
+            scripts: false,
+        }
+    }
+
+    /// The same, with this origin's scripts allowed.
+    pub fn with_scripts(mut self) -> Policy {
+        self.scripts = true;
+        self
+    }
+
+    fn header(&self) -> HeaderValue {
+        if *self == Policy::default() {
+            return HeaderValue::from_static(CONTENT_SECURITY_POLICY);
+        }
+        let mut text = String::from("default-src 'none'; style-src 'self'; img-src 'self'; ");
+        if self.scripts {
+            text.push_str("script-src 'self'; connect-src 'self'; ");
+        }
+        text.push_str("form-action 'self'");
+        if let Some(target) = &self.form_target {
+            text.push(' ');
+            text.push_str(target);
+        }
+        text.push_str("; frame-ancestors 'none'; base-uri 'none'");
+        HeaderValue::from_str(&text)
+            .unwrap_or_else(|_| HeaderValue::from_static(CONTENT_SECURITY_POLICY))
+    }
+}
+
+/// The CSP source that admits `redirect_uri`: its origin for http(s), its scheme for a
+/// native app's private-use scheme (RFC 8252 §7.1); none for anything else.
+fn form_target(redirect_uri: &str) -> Option<String> {
+    let url = url::Url::parse(redirect_uri).ok()?;
+    match url.scheme() {
+        "http" | "https" => {
+            let origin = url.origin();
+            origin.is_tuple().then(|| origin.ascii_serialization())
+        }
+        // `Url` lower-cases the scheme and admits only letters, digits, `+`, `-`, `.`.
+        scheme => Some(format!("{scheme}:")),
+    }
+}
+
+const STYLESHEET: &str = include_str!("../../assets/web/roster.css");
+/// The one script of the pages: WebAuthn ceremonies, which cannot be done without one.
+const PASSKEY_SCRIPT: &str = include_str!("../../assets/web/passkey.js");
+
+const TEMPLATES: [(&str, &str); 9] = [
     (
         "layout.html",
         include_str!("../../templates/web/layout.html"),
@@ -57,6 +121,10 @@ const TEMPLATES: [(&str, &str); 8] = [
     (
         "sign_out.html",
         include_str!("../../templates/web/sign_out.html"),
+    ),
+    (
+        "passkey_form.html",
+        include_str!("../../templates/web/passkey_form.html"),
     ),
 ];
 
@@ -105,11 +173,22 @@ impl Pages {
             .map(|(_, value)| value.to_owned())
     }
 
-    /// Renders `template` as a page with `status`.
+    /// Renders `template` as a page with `status` and the strict default policy.
     pub fn page(&self, status: StatusCode, template: &str, ctx: minijinja::Value) -> Response {
+        self.page_with(status, template, ctx, &Policy::default())
+    }
+
+    /// Renders `template` as a page with `status` under `policy`.
+    pub fn page_with(
+        &self,
+        status: StatusCode,
+        template: &str,
+        ctx: minijinja::Value,
+        policy: &Policy,
+    ) -> Response {
         let rendered = self.env.get_template(template).and_then(|t| t.render(ctx));
         match rendered {
-            Ok(body) => html(status, body),
+            Ok(body) => html(status, body, policy),
             Err(e) => crate::error::ApiError::Internal(anyhow::anyhow!(
                 "rendering the page template {template}: {e}"
             ))
@@ -135,36 +214,42 @@ impl Pages {
 }
 
 /// An HTML response with the pages' security headers.
-fn html(status: StatusCode, body: String) -> Response {
+fn html(status: StatusCode, body: String, policy: &Policy) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy.header());
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     response
 }
 
 async fn stylesheet() -> Response {
-    let mut response = STYLESHEET.into_response();
+    asset(STYLESHEET, "text/css; charset=utf-8")
+}
+
+async fn passkey_script() -> Response {
+    asset(PASSKEY_SCRIPT, "text/javascript; charset=utf-8")
+}
+
+fn asset(body: &'static str, content_type: &'static str) -> Response {
+    let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=3600"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
     );
     response
 }
@@ -196,6 +281,47 @@ pub struct Web {
 pub fn router(app: AppState, pages: Arc<Pages>) -> Router {
     Router::new()
         .route("/assets/roster.css", get(stylesheet))
+        .route("/assets/passkey.js", get(passkey_script))
         .merge(mail_links::router())
         .with_state(Web { app, pages })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_policy_admits_only_the_clients_origin_or_native_scheme() {
+        assert_eq!(
+            form_target("https://app.example:8443/cb?x=1").as_deref(),
+            Some("https://app.example:8443")
+        );
+        assert_eq!(
+            form_target("http://127.0.0.1:4000/callback").as_deref(),
+            Some("http://127.0.0.1:4000")
+        );
+        assert_eq!(
+            form_target("com.example.App:/oauth").as_deref(),
+            Some("com.example.app:")
+        );
+        assert_eq!(form_target("not a url"), None);
+        let header = Policy::leading_to("https://app.example/cb").header();
+        let header = header.to_str().unwrap();
+        assert!(
+            header.contains("form-action 'self' https://app.example;"),
+            "{header}"
+        );
+        assert!(!header.contains("script-src"), "{header}");
+        let scripted = Policy::default().with_scripts().header();
+        assert!(
+            scripted
+                .to_str()
+                .unwrap()
+                .contains("script-src 'self'; connect-src 'self'; form-action 'self';")
+        );
+        assert_eq!(
+            Policy::default().header(),
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY)
+        );
+    }
 }

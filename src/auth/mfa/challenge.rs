@@ -113,6 +113,14 @@ pub async fn verify(
     Ok(no_store(Json(pair).into_response()))
 }
 
+/// The methods the live challenge `mfa_token` offers (`None` when it is not live).
+pub async fn methods(state: &AppState, mfa_token: &str) -> ApiResult<Option<Vec<String>>> {
+    let Some(pending) = find_live(&state.db, mfa_token, state.clock.now()).await? else {
+        return Ok(None);
+    };
+    Ok(Some(super::factors(&state.db, pending.user_id).await?.methods()))
+}
+
 /// Answers the challenge `mfa_token` with `proof`: the session it starts, or why not
 /// (what `/mfa/verify` and the sign-in page both do).
 pub async fn answer(

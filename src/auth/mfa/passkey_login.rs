@@ -6,9 +6,9 @@
 use super::passkeys::{
     CeremonyOptions, LOGIN, begin, check_assertion, invalid_challenge, parse_assertion, take,
 };
-use crate::accounts::model::find_user;
+use crate::accounts::model::{User, find_user};
 use crate::audit::{self, AuditEntry, event};
-use crate::auth::sessions::{self, Device, TokenPair, token_pair};
+use crate::auth::sessions::{self, Device, IssuedRefresh, TokenPair, token_pair};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ClientInfo, no_store};
 use crate::state::AppState;
@@ -84,8 +84,26 @@ pub async fn login(
             return Err(ApiError::validation("device_name", why));
         }
     }
-    let response = parse_assertion(&body.credential, true)?;
-    let server_side = take(&state, body.challenge_id, LOGIN, None, None)
+    let device = Device {
+        name: device_name,
+        client,
+    };
+    let (user, issued) = sign_in(&state, body.challenge_id, &body.credential, &device).await?;
+    let now = state.clock.now();
+    let pair: TokenPair = token_pair(&state, user, issued, now)?;
+    Ok(no_store(Json(pair).into_response()))
+}
+
+/// Checks the answer `credential` to the passkey-login ceremony `challenge_id` and starts
+/// the session it proves (what `/passkey-login` and the sign-in page both do).
+pub async fn sign_in(
+    state: &AppState,
+    challenge_id: Uuid,
+    credential: &Value,
+    device: &Device,
+) -> ApiResult<(User, IssuedRefresh)> {
+    let response = parse_assertion(credential, true)?;
+    let server_side = take(state, challenge_id, LOGIN, None, None)
         .await?
         .ok_or_else(invalid_challenge)?;
     let now = state.clock.now();
@@ -97,7 +115,7 @@ pub async fn login(
     // credential's own account.
     let handle = response.user_handle().ok_or_else(refused)?;
     let Some((user_id, kind)) =
-        check_assertion(&state, handle, &server_side, &response, now).await?
+        check_assertion(state, handle, &server_side, &response, now).await?
     else {
         return Err(refused());
     };
@@ -106,16 +124,12 @@ pub async fn login(
         Some(user) if user.is_active => user,
         _ => return Err(refused()),
     };
-    let device = Device {
-        name: device_name,
-        client,
-    };
     let authentication = Authentication {
         time: now,
         methods: format!("{kind},mfa"),
     };
     let issued =
-        sessions::start_session(&state, &mut tx, user.id, &device, authentication, now).await?;
+        sessions::start_session(state, &mut tx, user.id, device, authentication, now).await?;
     crate::accounts::model::record_login(&mut tx, user.id, now).await?;
     let entry = AuditEntry::by_owner(event::LOGIN_SUCCESS, user.id, &device.client)
         .with_detail(serde_json::json!({"session_id": issued.session_id, "method": "passkey"}));
@@ -125,6 +139,5 @@ pub async fn login(
     metrics::counter!("roster_logins_total", "result" => "success").increment(1);
     let mut user = user;
     user.last_login_at = Some(now);
-    let pair: TokenPair = token_pair(&state, user, issued, now)?;
-    Ok(no_store(Json(pair).into_response()))
+    Ok((user, issued))
 }

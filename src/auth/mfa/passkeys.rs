@@ -392,20 +392,30 @@ pub async fn second_factor_options(
     MaybeAuthUser(caller): MaybeAuthUser,
     ApiJson(body): ApiJson<PasskeyChallengeRequest>,
 ) -> ApiResult<Response> {
-    let (user_id, purpose, mfa_challenge_id) = match (&body.mfa_token, caller) {
-        (Some(token), _) => {
-            let pending = find_live(&state.db, token, state.clock.now())
-                .await?
-                .ok_or_else(invalid_mfa_token)?;
-            (pending.user_id, SECOND_FACTOR, Some(pending.id))
-        }
-        (None, Some(caller)) => (caller.id(), REAUTHENTICATE, None),
-        (None, None) => {
-            return Err(ApiError::Unauthorized(
-                crate::error::AuthProblem::MissingToken,
-            ));
-        }
-    };
+    match (&body.mfa_token, caller) {
+        (Some(token), _) => options_for_mfa_token(&state, token).await,
+        (None, Some(caller)) => options_for(&state, caller.id(), REAUTHENTICATE, None).await,
+        (None, None) => Err(ApiError::Unauthorized(
+            crate::error::AuthProblem::MissingToken,
+        )),
+    }
+}
+
+/// The options for answering the login challenge `mfa_token` with one of the account's
+/// passkeys (what `/mfa/passkey-challenge` and the sign-in page's passkey button ask for).
+pub async fn options_for_mfa_token(state: &AppState, mfa_token: &str) -> ApiResult<Response> {
+    let pending = find_live(&state.db, mfa_token, state.clock.now())
+        .await?
+        .ok_or_else(invalid_mfa_token)?;
+    options_for(state, pending.user_id, SECOND_FACTOR, Some(pending.id)).await
+}
+
+async fn options_for(
+    state: &AppState,
+    user_id: Uuid,
+    purpose: &str,
+    mfa_challenge_id: Option<Uuid>,
+) -> ApiResult<Response> {
     let credentials: Vec<(Vec<u8>, StoredCredential)> = stored_of_user(&state.db, user_id)
         .await?
         .iter()
@@ -415,5 +425,5 @@ pub async fn second_factor_options(
         return Err(ApiError::conflict("passkey", "this account has no passkey"));
     }
     let ceremony = state.webauthn.second_factor_options(&credentials)?;
-    begin(&state, purpose, Some(user_id), mfa_challenge_id, ceremony).await
+    begin(state, purpose, Some(user_id), mfa_challenge_id, ceremony).await
 }

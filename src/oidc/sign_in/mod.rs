@@ -1,6 +1,7 @@
 //! The sign-in page, `GET` and `POST /login`: a form posting `login`, `password` and the
 //! hidden `csrf_token`; for an account with a second factor, a second step asking for
-//! the TOTP `code` (or a recovery code). Both steps run the JSON login's own functions,
+//! the TOTP `code`, a recovery code or a passkey; a passkey alone signs in too
+//! ([`passkey`], the only part that needs JavaScript). Every step runs the JSON login's own functions,
 //! so its lockout, its rate limit and its equal answers for unknown users and wrong
 //! passwords hold here too. The challenge between the steps lives in an HttpOnly cookie,
 //! never in the page. Success starts the browser session ([`super::browser`]) and sends
@@ -14,6 +15,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 
+mod passkey;
+
+pub use passkey::passkey_options;
+
 use super::{browser, clients};
 use crate::auth::guard::LoginRefused;
 use crate::auth::login::{LoginOutcome, password_login};
@@ -22,7 +27,7 @@ use crate::auth::mfa::proof::Proof;
 use crate::auth::sessions::{Device, IssuedRefresh};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
-use crate::web::{Pages, Web, form};
+use crate::web::{Pages, Policy, Web, form};
 
 const AUTHORIZE_PATH: &str = "/oauth2/authorize?";
 const DEVICE_NAME: &str = "Web browser";
@@ -58,6 +63,8 @@ struct Shown<'a> {
     login_hint: String,
     client_name: Option<String>,
     error: Option<&'a str>,
+    /// Admits the client's redirect URI, where the sign-in's redirects end.
+    policy: Policy,
 }
 
 impl<'a> Shown<'a> {
@@ -69,28 +76,31 @@ impl<'a> Shown<'a> {
                 .find(|(key, _)| key == name)
                 .map(|(_, value)| value.into_owned())
         };
-        let client_name = match param("client_id") {
-            Some(id) => clients::find(&web.app.db, &id)
-                .await
-                .ok()
-                .flatten()
-                .map(|client| client.name),
+        let client = match param("client_id") {
+            Some(id) => clients::find(&web.app.db, &id).await.ok().flatten(),
             None => None,
+        };
+        let policy = match (&client, param("redirect_uri")) {
+            (Some(client), Some(uri)) if client.has_redirect_uri(&uri) => {
+                Policy::leading_to(&uri).with_scripts()
+            }
+            _ => Policy::default().with_scripts(),
         };
         Shown {
             return_to,
             login_hint: param("login_hint")
                 .filter(|h| h.chars().count() <= 254)
                 .unwrap_or_default(),
-            client_name,
+            client_name: client.map(|client| client.name),
             error: None,
+            policy,
         }
     }
 }
 
 fn login_page(web: &Web, headers: &HeaderMap, status: StatusCode, shown: &Shown<'_>) -> Response {
     let token = web.pages.form_token(headers);
-    let mut response = web.pages.page(
+    let mut response = web.pages.page_with(
         status,
         "login.html",
         context! {
@@ -101,6 +111,7 @@ fn login_page(web: &Web, headers: &HeaderMap, status: StatusCode, shown: &Shown<
             client_name => shown.client_name.clone(),
             error => shown.error,
         },
+        &shown.policy,
     );
     if let Some(cookie) = token.set_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -108,25 +119,42 @@ fn login_page(web: &Web, headers: &HeaderMap, status: StatusCode, shown: &Shown<
     response
 }
 
+/// What the second-factor step offers: the methods the account has.
+#[derive(Clone, Copy)]
+struct Methods {
+    totp: bool,
+    passkey: bool,
+}
+
+impl Methods {
+    fn of(methods: &[String]) -> Methods {
+        Methods {
+            totp: methods.iter().any(|m| m == "totp"),
+            passkey: methods.iter().any(|m| m == "passkey"),
+        }
+    }
+}
+
 fn second_factor_page(
     web: &Web,
     headers: &HeaderMap,
     status: StatusCode,
-    return_to: &str,
-    totp: bool,
-    error: Option<&str>,
+    shown: &Shown<'_>,
+    methods: Methods,
 ) -> Response {
     let token = web.pages.form_token(headers);
-    let mut response = web.pages.page(
+    let mut response = web.pages.page_with(
         status,
         "second_factor.html",
         context! {
             title => "Second factor",
             csrf_token => token.value,
-            return_to => return_to,
-            totp => totp,
-            error => error,
+            return_to => shown.return_to,
+            totp => methods.totp,
+            passkey => methods.passkey,
+            error => shown.error,
         },
+        &shown.policy,
     );
     if let Some(cookie) = token.set_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -159,9 +187,14 @@ struct SignInForm {
     password: Option<String>,
     code: Option<String>,
     recovery_code: Option<String>,
+    /// `second_factor` or `login`: what a passkey answer is for.
+    passkey: Option<String>,
+    challenge_id: Option<String>,
+    /// The `AuthenticationResponseJSON`, as the page's script serialised it.
+    credential: Option<String>,
 }
 
-/// `POST /login`: the password step, or the second-factor step.
+/// `POST /login`: the password step, the second-factor step, or a passkey sign-in.
 pub async fn submit(
     State(web): State<Web>,
     client: ClientInfo,
@@ -178,21 +211,26 @@ pub async fn submit(
         );
     };
     let return_to = safe_return_to(&posted.return_to).unwrap_or("").to_owned();
+    let mut shown = Shown::for_request(&web, &return_to).await;
     if !web.pages.form_is_genuine(&headers, &posted.csrf_token) {
-        let mut shown = Shown::for_request(&web, &return_to).await;
         shown.error = Some("The form had expired. Please sign in again.");
         return login_page(&web, &headers, StatusCode::FORBIDDEN, &shown);
     }
-    let proof = match (posted.code.as_deref(), posted.recovery_code.as_deref()) {
-        (Some(code), _) => Some(Proof::Totp(code.trim().to_owned())),
-        (None, Some(code)) => Some(Proof::RecoveryCode(code.trim().to_owned())),
-        (None, None) => None,
+    let step = match posted.passkey.as_deref() {
+        Some(purpose) => passkey::answer(&web, &headers, client, &posted, purpose, shown).await,
+        None => match (posted.code.as_deref(), posted.recovery_code.as_deref()) {
+            (Some(code), _) => {
+                let proof = Proof::Totp(code.trim().to_owned());
+                second_factor(&web, &headers, client, proof, shown).await
+            }
+            (None, Some(code)) => {
+                let proof = Proof::RecoveryCode(code.trim().to_owned());
+                second_factor(&web, &headers, client, proof, shown).await
+            }
+            (None, None) => password_step(&web, &headers, client, posted, shown).await,
+        },
     };
-    let result = match proof {
-        Some(proof) => second_factor(&web, &headers, client, proof, &return_to).await,
-        None => password_step(&web, &headers, client, posted, &return_to).await,
-    };
-    result.unwrap_or_else(IntoResponse::into_response)
+    step.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn password_step(
@@ -200,9 +238,8 @@ async fn password_step(
     headers: &HeaderMap,
     client: ClientInfo,
     posted: SignInForm,
-    return_to: &str,
+    mut shown: Shown<'_>,
 ) -> Result<Response, ApiError> {
-    let mut shown = Shown::for_request(web, return_to).await;
     let login = posted.login.unwrap_or_default();
     let password = posted.password.unwrap_or_default();
     shown.login_hint = login.chars().take(254).collect();
@@ -224,11 +261,11 @@ async fn password_step(
         client,
     };
     match password_login(&web.app, login.trim(), &password, &device).await {
-        Ok(LoginOutcome::Session(_, issued)) => signed_in(web, &issued, return_to).await,
+        Ok(LoginOutcome::Session(_, issued)) => signed_in(web, &issued, shown.return_to).await,
         Ok(LoginOutcome::SecondFactor(challenge)) => {
-            let totp = challenge.methods.iter().any(|m| m == "totp");
+            let methods = Methods::of(&challenge.methods);
             let mut response =
-                second_factor_page(web, headers, StatusCode::OK, return_to, totp, None);
+                second_factor_page(web, headers, StatusCode::OK, &shown, methods);
             response.headers_mut().append(
                 header::SET_COOKIE,
                 mfa_cookie(&web.pages, &challenge.mfa_token, challenge.expires_in),
@@ -243,72 +280,75 @@ async fn password_step(
             shown.error = Some(
                 "Too many failed sign-ins for this account. Wait a few minutes and try again.",
             );
-            let mut response = login_page(web, headers, StatusCode::TOO_MANY_REQUESTS, &shown);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-            Ok(response)
+            let response = login_page(web, headers, StatusCode::TOO_MANY_REQUESTS, &shown);
+            Ok(retry_after(response, retry_after_secs))
         }
         Err(LoginRefused::Error(e)) => Err(e),
     }
 }
 
+fn retry_after(mut response: Response, seconds: u64) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+/// The login page again, saying that the sign-in must start over.
+fn start_again(web: &Web, headers: &HeaderMap, mut shown: Shown<'_>) -> Response {
+    shown.error = Some("The sign-in took too long. Please start again.");
+    let mut response = login_page(web, headers, StatusCode::BAD_REQUEST, &shown);
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, mfa_cookie(&web.pages, "", 0));
+    response
+}
+
+/// The second step: `proof` answers the challenge in the browser's mfa cookie.
 async fn second_factor(
     web: &Web,
     headers: &HeaderMap,
     client: ClientInfo,
     proof: Proof,
-    return_to: &str,
+    mut shown: Shown<'_>,
 ) -> Result<Response, ApiError> {
     let Some(mfa_token) = Pages::cookie_value(headers, mfa_cookie_name(&web.pages)) else {
-        let mut shown = Shown::for_request(web, return_to).await;
-        shown.error = Some("The sign-in took too long. Please start again.");
-        return Ok(login_page(web, headers, StatusCode::BAD_REQUEST, &shown));
+        return Ok(start_again(web, headers, shown));
     };
-    let totp = matches!(proof, Proof::Totp(_));
-    match challenge::answer(&web.app, &mfa_token, proof, client).await {
+    let wrong = match &proof {
+        Proof::Totp(_) => "That code is not right, or was used already. Try the next one.",
+        Proof::RecoveryCode(_) => "That recovery code is not right, or was used already.",
+        Proof::Passkey { .. } => "That passkey was not accepted. Try again or use another.",
+    };
+    let (status, retry) = match challenge::answer(&web.app, &mfa_token, proof, client).await {
         Ok((_, issued)) => {
-            let mut response = signed_in(web, &issued, return_to).await?;
+            let mut response = signed_in(web, &issued, shown.return_to).await?;
             response
                 .headers_mut()
                 .append(header::SET_COOKIE, mfa_cookie(&web.pages, "", 0));
-            Ok(response)
+            return Ok(response);
         }
-        Err(ApiError::WrongFactor { .. } | ApiError::Validation(_)) => Ok(second_factor_page(
-            web,
-            headers,
-            StatusCode::BAD_REQUEST,
-            return_to,
-            true,
-            Some(if totp {
-                "That code is not right, or was used already. Try the next one."
-            } else {
-                "That recovery code is not right, or was used already."
-            }),
-        )),
+        Err(ApiError::WrongFactor { .. } | ApiError::Validation(_)) => {
+            shown.error = Some(wrong);
+            (StatusCode::BAD_REQUEST, None)
+        }
         Err(ApiError::TooManyRequests {
             retry_after_secs, ..
         }) => {
-            let mut response = second_factor_page(
-                web,
-                headers,
-                StatusCode::TOO_MANY_REQUESTS,
-                return_to,
-                true,
-                Some("Too many wrong codes. Wait a few minutes and try again."),
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-            Ok(response)
+            shown.error = Some("Too many wrong codes. Wait a few minutes and try again.");
+            (StatusCode::TOO_MANY_REQUESTS, Some(retry_after_secs))
         }
-        Err(ApiError::BadToken(_)) => {
-            let mut shown = Shown::for_request(web, return_to).await;
-            shown.error = Some("The sign-in took too long. Please start again.");
-            Ok(login_page(web, headers, StatusCode::BAD_REQUEST, &shown))
-        }
-        Err(e) => Err(e),
-    }
+        Err(ApiError::BadToken(_)) => return Ok(start_again(web, headers, shown)),
+        Err(e) => return Err(e),
+    };
+    let Some(methods) = challenge::methods(&web.app, &mfa_token).await? else {
+        return Ok(start_again(web, headers, shown));
+    };
+    let response = second_factor_page(web, headers, status, &shown, Methods::of(&methods));
+    Ok(match retry {
+        Some(seconds) => retry_after(response, seconds),
+        None => response,
+    })
 }
 
 /// The browser session of a login that succeeded, and where the browser goes next.
