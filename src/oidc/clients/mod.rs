@@ -30,6 +30,5 @@ pub use storage::{
     rotate_secret, update,
 };
 pub use validation::{
-    ClientInput, ClientSettings, DEFAULT_GRANT_TYPES, DEFAULT_SCOPES, ID_TOKEN_ALGORITHMS,
-    validate,
+    ClientInput, ClientSettings, DEFAULT_GRANT_TYPES, DEFAULT_SCOPES, ID_TOKEN_ALGORITHMS, validate,
 };
