@@ -159,10 +159,17 @@ impl TestAppBuilder {
     /// Starts the application on a real socket whose address is its `PUBLIC_URL` (the
     /// issuer an OpenID client checks); returns the app and that base URL.
     pub async fn start_served(self) -> (TestApp, String) {
+        self.start_served_as("127.0.0.1").await
+    }
+
+    /// [`Self::start_served`] with `host` in `PUBLIC_URL` (`localhost` for passkeys,
+    /// which browsers refuse on an IP address).
+    pub async fn start_served_as(self, host: &str) -> (TestApp, String) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a port");
-        let base = format!("http://{}", listener.local_addr().expect("an address"));
+        let port = listener.local_addr().expect("an address").port();
+        let base = format!("http://{host}:{port}");
         let app = self.env("PUBLIC_URL", base.clone()).start().await;
         let service = app
             .router

@@ -6,6 +6,7 @@ mod abuse;
 mod achievements;
 mod admin;
 mod auth;
+mod browser;
 mod mail;
 mod mfa;
 mod oidc;
