@@ -1,5 +1,7 @@
 //! Periodic housekeeping: expired sessions and refresh tokens, stale login-throttle
-//! records, expired second-factor challenges and passkey ceremonies. Runs every `CLEANUP_INTERVAL_SECONDS`; tests call [`purge`] directly.
+//! records, expired second-factor challenges and passkey ceremonies, and the OpenID
+//! provider's spent authorization codes and revoked client tokens past their expiry.
+//! Runs every `CLEANUP_INTERVAL_SECONDS`; tests call [`purge`] directly.
 
 use crate::state::AppState;
 
@@ -9,13 +11,18 @@ pub async fn purge(state: &AppState) -> Result<u64, sqlx::Error> {
     let sessions = crate::auth::sessions::purge_expired(&state.db, now).await?;
     let throttles = crate::auth::lockout::purge(state.db.writer(), now).await?;
     let challenges = crate::auth::mfa::purge_expired(&state.db, now).await?;
-    if sessions + throttles + challenges > 0 {
+    let codes = crate::oidc::codes::purge_expired(&state.db, now).await?;
+    let revoked = crate::oidc::revocation::purge_expired(&state.db, now).await?;
+    let total = sessions + throttles + challenges + codes + revoked;
+    if total > 0 {
         tracing::info!(
             sessions_and_tokens = sessions,
             login_throttles = throttles,
             second_factor_challenges = challenges,
+            authorization_codes = codes,
+            revoked_client_tokens = revoked,
             "purged expired rows"
         );
     }
-    Ok(sessions + throttles + challenges)
+    Ok(total)
 }

@@ -1,4 +1,5 @@
-//! The rate-limit middleware: every request to one of [`RATE_LIMITED_ROUTES`] (matched
+//! The rate-limit middleware: every request to one of [`RATE_LIMITED_ROUTES`], and every
+//! form post to one of [`RATE_LIMITED_FORM_POSTS`] (matched
 //! by route template, so an endpoint counts as soon as it is routed) spends from its
 //! client's authentication budget (`crate::ratelimit`; the client address as
 //! [`super::client`] resolves it). Beyond it: 429 problem+json with `Retry-After`.
@@ -7,6 +8,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -25,7 +27,12 @@ pub const RATE_LIMITED_ROUTES: &[&str] = &[
     "/api/v1/auth/mfa/passkey-challenge",
     "/api/v1/auth/passkey-login/options",
     "/api/v1/auth/passkey-login",
+    "/oauth2/token",
 ];
+
+/// The pages whose form posts (only the posts: showing the page is free) spend from the
+/// same budget: the sign-in page is a login like `/api/v1/auth/login`.
+pub const RATE_LIMITED_FORM_POSTS: &[&str] = &["/login", "/login/passkey-options"];
 
 /// Middleware: answers 429 when the client has spent its authentication budget.
 pub async fn limit_auth_requests(
@@ -36,7 +43,11 @@ pub async fn limit_auth_requests(
     let limited = request
         .extensions()
         .get::<MatchedPath>()
-        .is_some_and(|path| RATE_LIMITED_ROUTES.contains(&path.as_str()));
+        .is_some_and(|path| {
+            RATE_LIMITED_ROUTES.contains(&path.as_str())
+                || (request.method() == Method::POST
+                    && RATE_LIMITED_FORM_POSTS.contains(&path.as_str()))
+        });
     if !limited {
         return next.run(request).await;
     }
