@@ -1,8 +1,11 @@
 //! The administrative commands of the `roster` binary. Each works on the same
-//! configuration as the server; the binary only parses arguments and prints.
+//! configuration as the server; the binary parses the arguments and prints what a
+//! command returns, except where printing is the command's work (`passwords benchmark`,
+//! `clients`), which prints itself.
 
 mod admin;
 mod calibrate;
+mod clients;
 mod context;
 mod encryption_key;
 mod import;
@@ -10,6 +13,7 @@ mod keys;
 
 pub use admin::{AdminOutcome, create_admin};
 pub use calibrate::benchmark as passwords_benchmark;
+pub use clients::{create_client, delete_client, list_clients};
 pub use context::Context;
 pub use encryption_key::{ResealReport, read_new_key, rotate_encryption_key};
 pub use import::{ImportReport, import_users};

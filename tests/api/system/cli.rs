@@ -108,6 +108,7 @@ async fn create_admin_takes_the_password_from_the_environment_or_stdin(backend: 
         &["create-admin", "--help"],
         &["keys", "rotate", "--help"],
         &["keys", "list", "--help"],
+        &["clients", "create", "--help"],
         &["encryption-key", "rotate", "--help"],
         &["instances", "--help"],
         &["users", "import", "--help"],

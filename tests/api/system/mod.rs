@@ -1,6 +1,7 @@
 //! The system endpoints, outages, graceful shutdown and the command line.
 
 mod cli;
+mod cli_clients;
 mod cluster;
 mod endpoints;
 mod instances;
