@@ -1,4 +1,4 @@
-//! The OpenAPI 3.1 document's frame: information, security scheme, tags and the shared
+//! The OpenAPI 3.1 document's frame: information, security schemes, tags and the shared
 //! error schema. Paths and their schemas come from the handlers' annotations.
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -12,13 +12,16 @@ use crate::error::{FieldError, Problem};
         title = "Roster",
         description = "User management and authentication: accounts, sessions, short-lived JWT access tokens \
             (EdDSA, verifiable through `/.well-known/jwks.json`) with rotating refresh tokens, profiles, \
-            preferences, premium tiers, badges and goals.\n\n\
+            preferences, premium tiers, badges and goals; and an OpenID Connect provider and OAuth 2.0 \
+            authorization server for other applications (discovery at `/.well-known/openid-configuration`).\n\n\
             Errors are RFC 9457 problem details (`application/problem+json`) whose `type` is \
             `urn:roster:problem:<kind>`; validation failures (422) list every failing field in `errors`. \
-            Lists are keyset-paginated with `limit` and `cursor`. Every response carries `X-Request-Id`.",
+            The OAuth endpoints answer RFC 6749 §5.2 errors (`{\"error\", \"error_description\"}`) instead, \
+            as their clients expect. Lists are keyset-paginated with `limit` and `cursor`. Every response \
+            carries `X-Request-Id`.",
         license(name = "MIT"),
     ),
-    modifiers(&BearerAuth),
+    modifiers(&SecuritySchemes),
     components(schemas(Problem, FieldError)),
     tags(
         (name = "auth", description = "Registration, login, tokens, sessions and passwords"),
@@ -26,14 +29,20 @@ use crate::error::{FieldError, Problem};
         (name = "users", description = "Accounts, profiles, preferences, premium, search"),
         (name = "achievements", description = "Badges and learning goals"),
         (name = "admin", description = "Administration and audit"),
+        (name = "oauth", description = "The OpenID Connect provider (Core 1.0, authorization code flow with PKCE) \
+            and OAuth 2.0 authorization server: discovery, the authorization and logout endpoints browsers are \
+            sent to, and the back channel (token, userinfo, revocation, introspection, keys)"),
         (name = "system", description = "Service information, health, metrics, keys and documentation"),
     )
 )]
 pub struct ApiDoc;
 
-struct BearerAuth;
+/// The schemes callers authenticate with: users' bearer tokens, and the OAuth clients'
+/// `client_secret_basic` (RFC 6749 §2.3.1) at the token, revocation and introspection
+/// endpoints.
+struct SecuritySchemes;
 
-impl Modify for BearerAuth {
+impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
@@ -43,7 +52,22 @@ impl Modify for BearerAuth {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "An access token from /api/v1/auth/login, /token or /refresh",
+                        "An access token from /api/v1/auth/login, /token or /refresh; at \
+                         /oauth2/userinfo, one that /oauth2/token issued",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "client_secret_basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "An OAuth client's credentials (RFC 6749 §2.3.1): `client_id` and \
+                         `client_secret`, each form-urlencoded, as the user name and password. \
+                         The alternative, `client_secret_post`, sends them as the form fields \
+                         `client_id` and `client_secret`; public clients send only `client_id`.",
                     ))
                     .build(),
             ),
