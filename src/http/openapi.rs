@@ -1,20 +1,25 @@
 //! The answers the HTTP layer gives by itself (rate limits, outages and deadlines, the
 //! body extractors' 400/413/415/422, the bearer check's 401, malformed path ids' 404,
 //! internal errors' 500) and the `X-Request-Id` header of every response, added to the
-//! OpenAPI document for every operation they can happen to, so the document stays true
-//! for endpoints added later without each annotation repeating them.
+//! OpenAPI document for every operation they can happen to (under `/api/`, and the
+//! subset that applies to the OAuth endpoints under `/oauth2/`), so the document stays
+//! true for endpoints added later without each annotation repeating them.
 
 use utoipa::openapi::header::Header;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::{Content, Object, OpenApi, Ref, RefOr, Response, Schema, Type};
 
-use super::ratelimit::RATE_LIMITED_ROUTES;
+use super::ratelimit::{RATE_LIMITED_FORM_POSTS, RATE_LIMITED_ROUTES};
 use crate::error::PROBLEM_JSON;
 
 /// Documents every answer the middleware stack may give. Run on the finished document.
 pub fn document_layer_responses(openapi: &mut OpenApi) {
     document_rate_limits(openapi);
     for (path, item) in openapi.paths.paths.iter_mut() {
+        if path.starts_with("/oauth2/") {
+            operations_mut(item).for_each(document_oauth_layer_responses);
+            continue;
+        }
         if !path.starts_with("/api/") {
             operations_mut(item).for_each(document_request_id);
             continue;
@@ -95,14 +100,51 @@ pub fn document_layer_responses(openapi: &mut OpenApi) {
     }
 }
 
+/// The OAuth endpoints read their form bodies themselves and answer their own refusals
+/// (RFC 6749 §5.2 JSON, RFC 6750 challenges, HTML pages), so only these answers of the
+/// layer apply to them: the body limit, and internal errors and outages (the database,
+/// the request deadline) as problem+json.
+fn document_oauth_layer_responses(operation: &mut Operation) {
+    if operation.request_body.is_some() {
+        add_problem_response(
+            operation,
+            413,
+            "The request body is larger than 64 KiB",
+            None,
+        );
+    }
+    add_problem_response(
+        operation,
+        500,
+        "Internal error; the problem's body carries the request id to quote",
+        None,
+    );
+    add_problem_response(
+        operation,
+        503,
+        "The database is unavailable, or the request could not be completed in time (REQUEST_TIMEOUT_SECONDS); retry later",
+        Some((
+            "Retry-After",
+            Object::with_type(Type::Integer).into(),
+            "Seconds to wait before retrying",
+        )),
+    );
+    document_request_id(operation);
+}
+
 /// Adds the 429 answer (problem+json with `Retry-After`) to every rate-limited
-/// operation of the OpenAPI document, whoever wrote its annotations.
+/// operation of the OpenAPI document, whoever wrote its annotations: every method of
+/// the rate-limited routes, and the posts of the rate-limited forms.
 fn document_rate_limits(openapi: &mut OpenApi) {
     for (path, item) in openapi.paths.paths.iter_mut() {
-        if !RATE_LIMITED_ROUTES.contains(&path.as_str()) {
+        let limited: Vec<&mut Operation> = if RATE_LIMITED_ROUTES.contains(&path.as_str()) {
+            operations_mut(item).collect()
+        } else if RATE_LIMITED_FORM_POSTS.contains(&path.as_str()) {
+            item.post.iter_mut().collect()
+        } else {
             continue;
-        }
-        for operation in operations_mut(item) {
+        };
+        for operation in limited {
             add_problem_response(
                 operation,
                 429,
