@@ -134,10 +134,11 @@ impl Application {
             rate_limiter: rate_limiter.clone(),
             webauthn,
         }));
-        let (routes, openapi) = api_routes().split_for_parts();
+        let (routes, openapi) = api_routes()
+            .merge(crate::oidc::protocol_router(&state))
+            .split_for_parts();
         let router = middleware::stack(
             system::docs::with_docs(routes, openapi)
-                .merge(crate::oidc::protocol_router(&state))
                 .with_state(state.clone())
                 .merge(crate::web::router(state.clone(), pages.clone()))
                 .merge(crate::oidc::pages_router().with_state(crate::web::Web {

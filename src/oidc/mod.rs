@@ -32,8 +32,8 @@ pub mod sign_in;
 pub mod token;
 pub mod userinfo;
 
-use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::get;
+use axum::{Extension, Router};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -62,24 +62,24 @@ pub fn grants_router() -> OpenApiRouter<AppState> {
         .routes(routes!(grants::revoke_grant))
 }
 
-/// The OAuth back-channel endpoints and discovery (outside `/api`).
-pub fn protocol_router(state: &AppState) -> Router<AppState> {
-    let document = discovery::document(&state.config);
-    let metadata = {
-        let document = document.clone();
-        move || std::future::ready(discovery::response(document.clone()))
-    };
-    Router::new()
-        .route("/.well-known/openid-configuration", get(metadata.clone()))
-        .route("/.well-known/oauth-authorization-server", get(metadata))
-        .route("/oauth2/jwks", get(discovery::jwks))
-        .route("/oauth2/token", post(token::token))
-        .route(
-            "/oauth2/userinfo",
-            get(userinfo::userinfo_get).post(userinfo::userinfo_post),
-        )
-        .route("/oauth2/revoke", post(revocation::revoke))
-        .route("/oauth2/introspect", post(revocation::introspect))
+/// The OAuth back-channel endpoints and discovery (outside `/api`), and the description
+/// of the browser endpoints clients send users to (served by [`pages_router`]).
+pub fn protocol_router(state: &AppState) -> OpenApiRouter<AppState> {
+    let metadata = discovery::MetadataDocument(discovery::document(&state.config));
+    let mut router = OpenApiRouter::new()
+        .routes(routes!(discovery::openid_configuration))
+        .routes(routes!(discovery::authorization_server_metadata))
+        .layer(Extension(metadata))
+        .routes(routes!(discovery::jwks))
+        .routes(routes!(token::token))
+        .routes(routes!(userinfo::userinfo_get, userinfo::userinfo_post))
+        .routes(routes!(revocation::revoke))
+        .routes(routes!(revocation::introspect));
+    let paths = &mut router.get_openapi_mut().paths;
+    for (path, method, operation) in discovery::browser_endpoints() {
+        paths.add_path_operation(path, vec![method], operation);
+    }
+    router
 }
 
 /// The browser pages of the flow.

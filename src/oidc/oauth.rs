@@ -7,16 +7,40 @@ use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa::openapi::{Object, ObjectBuilder, Type};
 
 use super::clients::{self, Client, ClientAuthError};
 use crate::db::Db;
 use crate::http::no_store;
 
-/// An RFC 6749 §5.2 error.
-#[derive(Debug, Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    error_description: &'a str,
+/// An RFC 6749 §5.2 error answer of the token, revocation or introspection endpoint.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OAuthErrorBody {
+    #[schema(schema_with = error_codes)]
+    pub error: &'static str,
+    /// What was wrong, for the client's developers.
+    pub error_description: String,
+}
+
+/// Every `error` code these endpoints answer.
+const ERROR_CODES: [&str; 8] = [
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+];
+
+fn error_codes() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(ERROR_CODES))
+        .description(Some("The RFC 6749 §5.2 error code"))
+        .build()
 }
 
 /// An error answer of an OAuth endpoint.
@@ -46,9 +70,9 @@ impl OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
+        let body = OAuthErrorBody {
             error: self.error,
-            error_description: &self.description,
+            error_description: self.description,
         };
         let mut response = no_store((self.status, Json(body)).into_response());
         if self.basic_challenge {

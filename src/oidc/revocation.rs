@@ -16,10 +16,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::clients::Client;
-use super::oauth::{Form, OAuthError};
+use super::oauth::{Form, OAuthError, OAuthErrorBody};
 use crate::auth::authenticate::authenticate_session;
 use crate::auth::sessions::{self, reason};
 use crate::crypto::token_hash;
@@ -64,7 +65,43 @@ fn looks_like_jwt(token: &str) -> bool {
     token.bytes().filter(|b| *b == b'.').count() == 2
 }
 
-/// `POST /oauth2/revoke`.
+/// The form fields of a revocation (RFC 7009 §2.1) or introspection (RFC 7662 §2.1)
+/// request: each at most once; empty ones count as absent.
+#[derive(Debug, ToSchema)]
+pub struct TokenReference {
+    /// An access token or a refresh token.
+    pub token: String,
+    /// Accepted and not needed: Roster tells the kinds apart by their form.
+    #[schema(nullable = false)]
+    pub token_type_hint: Option<String>,
+    /// `client_secret_post`, or a public client naming itself (revocation only).
+    #[schema(nullable = false)]
+    pub client_id: Option<String>,
+    /// `client_secret_post`.
+    #[schema(nullable = false)]
+    pub client_secret: Option<String>,
+}
+
+/// Revoke a token (RFC 7009)
+///
+/// Revoking an access or refresh token a user granted the calling client ends the
+/// session both belong to (on every instance at once); a `client_credentials` token is
+/// refused from then on until it expires. A token that is unknown, expired, revoked
+/// already or issued to another client is answered `200` all the same (§2.2). The client
+/// authenticates as at the token endpoint.
+#[utoipa::path(post, path = "/oauth2/revoke", tag = "oauth",
+    request_body(content = TokenReference, content_type = "application/x-www-form-urlencoded"),
+    security((), ("client_secret_basic" = [])),
+    responses(
+        (status = 200, description = "Revoked, or nothing to revoke; no body", headers(
+            ("Cache-Control" = String, description = "no-store"),
+        )),
+        (status = 400, description = "RFC 6749 §5.2 `invalid_request`: not a form body, a repeated or missing parameter, two client authentication methods at once", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`, with `WWW-Authenticate: Basic` when the client tried `client_secret_basic`", body = OAuthErrorBody, headers(
+            ("WWW-Authenticate" = String, description = "`Basic realm=\"roster\", charset=\"UTF-8\"` after a failed `client_secret_basic`"),
+        )),
+        (status = 503, description = "`temporarily_unavailable`: the client could not be looked up just now; retry", body = OAuthErrorBody),
+    ))]
 pub async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -151,7 +188,65 @@ pub async fn purge_expired(db: &Db, now: DateTime<Utc>) -> Result<u64, sqlx::Err
         .await.map(|r| r.rows_affected()))
 }
 
-/// `POST /oauth2/introspect`.
+/// What introspection tells about a token (RFC 7662 §2.2): `{"active": false}` alone for
+/// a token that is unknown, expired, revoked, or another client's refresh token;
+/// otherwise `active` and the token's claims.
+#[derive(Debug, ToSchema)]
+pub struct Introspection {
+    pub active: bool,
+    /// `Bearer` (an access token) or `refresh_token`.
+    #[schema(required = false)]
+    pub token_type: String,
+    /// The token's scopes, space-separated; null for a first-party session's token.
+    #[schema(required = false)]
+    pub scope: Option<String>,
+    /// The client the token was issued to; null for a first-party session's token.
+    #[schema(required = false)]
+    pub client_id: Option<String>,
+    /// The user's username (user tokens only).
+    #[schema(required = false)]
+    pub username: String,
+    /// The user id, or for a `client_credentials` token the client id.
+    #[schema(required = false)]
+    pub sub: String,
+    /// Access tokens only.
+    #[schema(required = false)]
+    pub aud: String,
+    /// Access tokens only.
+    #[schema(required = false)]
+    pub iss: String,
+    /// Expiry, seconds since the epoch.
+    #[schema(required = false)]
+    pub exp: i64,
+    /// Access tokens only: issued at, seconds since the epoch.
+    #[schema(required = false)]
+    pub iat: i64,
+    /// Access tokens only.
+    #[schema(required = false)]
+    pub jti: Uuid,
+    /// The session the token belongs to (user tokens only).
+    #[schema(required = false)]
+    pub sid: Uuid,
+}
+
+/// Introspect a token (RFC 7662)
+///
+/// For resource servers, which authenticate as confidential clients (as at the token
+/// endpoint, but never as public clients). Any access token can be introspected; a
+/// refresh token only by the client it was issued to.
+#[utoipa::path(post, path = "/oauth2/introspect", tag = "oauth",
+    request_body(content = TokenReference, content_type = "application/x-www-form-urlencoded"),
+    security(("client_secret_basic" = []), ()),
+    responses(
+        (status = 200, description = "What the token is, or `{\"active\": false}`", body = Introspection, headers(
+            ("Cache-Control" = String, description = "no-store"),
+        )),
+        (status = 400, description = "RFC 6749 §5.2 `invalid_request`: not a form body, a repeated or missing parameter, two client authentication methods at once", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client` (also a public client), with `WWW-Authenticate: Basic` when the client tried `client_secret_basic`", body = OAuthErrorBody, headers(
+            ("WWW-Authenticate" = String, description = "`Basic realm=\"roster\", charset=\"UTF-8\"` after a failed `client_secret_basic`"),
+        )),
+        (status = 503, description = "`temporarily_unavailable`: the client could not be looked up just now; retry", body = OAuthErrorBody),
+    ))]
 pub async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,

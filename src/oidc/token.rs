@@ -9,12 +9,13 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::claims;
 use super::clients::{Client, GrantType};
 use super::codes::{self, Redemption};
 use super::id_token::IdToken;
-use super::oauth::{Form, OAuthError};
+use super::oauth::{Form, OAuthError, OAuthErrorBody};
 use super::scope::{self, Scopes};
 use crate::accounts::model::find_user;
 use crate::audit::{self, AuditEntry, event};
@@ -28,20 +29,86 @@ use crate::state::AppState;
 use crate::tokens::access::{Authentication, ClientGrant};
 use crate::tokens::keys::IdTokenAlgorithm;
 
+/// The form fields of a token request (RFC 6749 §4.1.3, §6, §4.4): each at most once;
+/// empty ones count as absent, unknown ones are ignored.
+#[derive(Debug, ToSchema)]
+pub struct TokenRequest {
+    pub grant_type: GrantType,
+    /// `authorization_code`: the code the authorization endpoint sent back.
+    #[schema(nullable = false)]
+    pub code: Option<String>,
+    /// `authorization_code`: the `redirect_uri` of the authorization request, exactly.
+    #[schema(nullable = false)]
+    pub redirect_uri: Option<String>,
+    /// `authorization_code`: the PKCE verifier (RFC 7636), required when the request
+    /// sent a `code_challenge` and refused when it did not.
+    #[schema(nullable = false)]
+    pub code_verifier: Option<String>,
+    /// `refresh_token`: the refresh token to rotate; it is spent, and a new one answered.
+    #[schema(nullable = false)]
+    pub refresh_token: Option<String>,
+    /// `refresh_token`: a narrower scope than the one granted; `client_credentials`: some
+    /// of the API scopes the client is registered for (default: all of them).
+    #[schema(nullable = false)]
+    pub scope: Option<String>,
+    /// `client_secret_post`, or a public client naming itself.
+    #[schema(nullable = false)]
+    pub client_id: Option<String>,
+    /// `client_secret_post`.
+    #[schema(nullable = false)]
+    pub client_secret: Option<String>,
+}
+
 /// An RFC 6749 §5.1 answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct TokenResponse {
+    /// A JWT for `Authorization: Bearer`; for a user, its session ends with the grant's.
     access_token: String,
+    /// `Bearer`
     token_type: &'static str,
+    /// Seconds the access token lives.
     expires_in: u64,
+    /// With the `offline_access` scope (authorization code), and on every refresh: the
+    /// next refresh token, single-use.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     refresh_token: Option<String>,
+    /// With the `openid` scope (authorization code only): the ID token, signed `RS256`
+    /// or the client's `EdDSA`, verifiable with `/oauth2/jwks`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     id_token: Option<String>,
+    /// The granted scopes, space-separated.
     scope: String,
 }
 
-/// `POST /oauth2/token`.
+/// OAuth 2.0 token endpoint
+///
+/// Grants `authorization_code` (with PKCE), `refresh_token` (rotating: a spent refresh
+/// token used again revokes its session) and `client_credentials` (confidential clients;
+/// the token's `sub` is the client id). The client authenticates with
+/// `client_secret_basic` or `client_secret_post`; a public client sends only its
+/// `client_id`. The body is `application/x-www-form-urlencoded`; another content type,
+/// a repeated parameter or a missing one is `invalid_request` (400). Every answer carries
+/// `Cache-Control: no-store`.
+#[utoipa::path(post, path = "/oauth2/token", tag = "oauth", operation_id = "oauth2_token",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    security((), ("client_secret_basic" = [])),
+    responses(
+        (status = 200, description = "Tokens issued (RFC 6749 §5.1)", body = TokenResponse, headers(
+            ("Cache-Control" = String, description = "no-store"),
+            ("Pragma" = String, description = "no-cache"),
+        )),
+        (status = 400, description = "RFC 6749 §5.2 error: `invalid_request`, `invalid_grant` (an unknown, expired or spent code or refresh token, a wrong `redirect_uri` or `code_verifier`), `unauthorized_client` (a grant the client is not registered for), `unsupported_grant_type` or `invalid_scope`", body = OAuthErrorBody, headers(
+            ("Cache-Control" = String, description = "no-store"),
+        )),
+        (status = 401, description = "`invalid_client`: unknown client, wrong secret, or a confidential client without its secret; with `WWW-Authenticate: Basic` when the client tried `client_secret_basic`", body = OAuthErrorBody, headers(
+            ("WWW-Authenticate" = String, description = "`Basic realm=\"roster\", charset=\"UTF-8\"` after a failed `client_secret_basic`"),
+            ("Cache-Control" = String, description = "no-store"),
+        )),
+        (status = 500, description = "`server_error`: the token could not be signed", body = OAuthErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the client could not be looked up just now; retry", body = OAuthErrorBody),
+    ))]
 pub async fn token(
     State(state): State<AppState>,
     client_info: ClientInfo,
