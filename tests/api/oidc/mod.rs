@@ -5,6 +5,7 @@
 mod clients;
 mod flow;
 mod interop;
+mod openapi;
 mod rules;
 mod service_accounts;
 
