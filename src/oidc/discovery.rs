@@ -426,9 +426,7 @@ fn page(description: &str) -> utoipa::openapi::Response {
         .description(description)
         .content(
             "text/html",
-            ContentBuilder::new()
-                .schema(Some(RefOr::<Schema>::from(String::schema())))
-                .build(),
+            ContentBuilder::new().schema(Some(String::schema())).build(),
         )
         .build()
 }
