@@ -1,7 +1,9 @@
-//! An administrator changes an account's role, tier, status or verification, or
-//! revokes its sessions. Deactivation revokes every session in the same transaction,
-//! so the account's tokens are refused on the very next request; the last active
-//! administrator can be neither demoted nor deactivated (409).
+//! An administrator changes an account's role, tier, status or verification, revokes
+//! its sessions or resets its second factors: [`update_account`],
+//! [`revoke_all_sessions`], [`reset_second_factors`], behind the JSON endpoints here and
+//! the admin pages of the console alike. Deactivation revokes every session in the same
+//! transaction, so the account's tokens are refused on the very next request; the last
+//! active administrator can be neither demoted nor deactivated (409).
 
 use axum::Json;
 use axum::extract::State;
@@ -51,14 +53,30 @@ pub async fn patch_user(
     ApiPath(user_id): ApiPath<Uuid>,
     ApiJson(update): ApiJson<AdminAccountUpdate>,
 ) -> ApiResult<Json<User>> {
+    let user = update_account(&state, admin.id(), &client, user_id, &update).await?;
+    Ok(Json(user))
+}
+
+/// Applies `update` to account `user_id` as administrator `admin_id`, in one
+/// transaction with its audit records (`role_change`, `tier_change`, `status_change`);
+/// fields equal to the account's current values change and record nothing.
+/// Deactivating revokes every session; demoting or deactivating the last active
+/// administrator is a 409.
+pub async fn update_account(
+    state: &AppState,
+    admin_id: Uuid,
+    client: &ClientInfo,
+    user_id: Uuid,
+    update: &AdminAccountUpdate,
+) -> ApiResult<User> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let mut user = find_user_or_404(&mut tx, user_id).await?;
     let record = |event: &'static str, detail: serde_json::Value| AuditEntry {
         event,
-        actor_id: Some(admin.id()),
+        actor_id: Some(admin_id),
         user_id: Some(user_id),
-        client: Some(&client),
+        client: Some(client),
         detail,
     };
 
@@ -77,7 +95,7 @@ pub async fn patch_user(
         audit::record(&mut tx, now, record(event::ROLE_CHANGE, detail)).await?;
     }
     if let Some(tier) = update.tier {
-        user = set_tier(&mut tx, &user, tier, admin.id(), &client, now).await?;
+        user = set_tier(&mut tx, &user, tier, admin_id, client, now).await?;
     }
     if let Some(is_active) = update.is_active.filter(|a| *a != user.is_active) {
         if !is_active {
@@ -111,7 +129,7 @@ pub async fn patch_user(
         audit::record(&mut tx, now, record(event::STATUS_CHANGE, detail)).await?;
     }
     tx.commit().await?;
-    Ok(Json(user))
+    Ok(user)
 }
 
 /// Revoke every session of an account
@@ -131,6 +149,18 @@ pub async fn revoke_sessions(
     client: ClientInfo,
     ApiPath(user_id): ApiPath<Uuid>,
 ) -> ApiResult<NoContent> {
+    revoke_all_sessions(&state, admin.id(), &client, user_id).await?;
+    Ok(NoContent)
+}
+
+/// Revokes every session of account `user_id` as administrator `admin_id`, audited as
+/// `session_revoked`; returns how many were live. 404 for no such account.
+pub async fn revoke_all_sessions(
+    state: &AppState,
+    admin_id: Uuid,
+    client: &ClientInfo,
+    user_id: Uuid,
+) -> ApiResult<u64> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     find_user_or_404(&mut tx, user_id).await?;
@@ -138,9 +168,9 @@ pub async fn revoke_sessions(
         revoke_user_sessions(&mut tx, user_id, None, reason::REVOKED_BY_ADMIN, now).await?;
     let entry = AuditEntry {
         event: event::SESSION_REVOKED,
-        actor_id: Some(admin.id()),
+        actor_id: Some(admin_id),
         user_id: Some(user_id),
-        client: Some(&client),
+        client: Some(client),
         detail: serde_json::json!({"by": "admin", "sessions_revoked": revoked}),
     };
     audit::record(&mut tx, now, entry).await?;
@@ -148,7 +178,7 @@ pub async fn revoke_sessions(
     if revoked == 0 {
         tracing::debug!(%user_id, "no live session to revoke");
     }
-    Ok(NoContent)
+    Ok(revoked)
 }
 
 /// Remove every second factor of an account
@@ -169,18 +199,30 @@ pub async fn reset_mfa(
     client: ClientInfo,
     ApiPath(user_id): ApiPath<Uuid>,
 ) -> ApiResult<NoContent> {
+    reset_second_factors(&state, admin.id(), &client, user_id).await?;
+    Ok(NoContent)
+}
+
+/// Removes every second factor of account `user_id` as administrator `admin_id`,
+/// audited as `mfa_reset`; returns whether it had any. 404 for no such account.
+pub async fn reset_second_factors(
+    state: &AppState,
+    admin_id: Uuid,
+    client: &ClientInfo,
+    user_id: Uuid,
+) -> ApiResult<bool> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     find_user_or_404(&mut tx, user_id).await?;
     let removed = crate::auth::mfa::remove_all(&mut tx, user_id).await?;
     let entry = AuditEntry {
         event: event::MFA_RESET,
-        actor_id: Some(admin.id()),
+        actor_id: Some(admin_id),
         user_id: Some(user_id),
-        client: Some(&client),
+        client: Some(client),
         detail: serde_json::json!({"had_second_factors": removed}),
     };
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
-    Ok(NoContent)
+    Ok(removed)
 }

@@ -1,6 +1,7 @@
 //! `GET /admin/audit`: the audit trail, newest first, filtered by account and event,
 //! keyset-paginated on the event id (UUIDv7, so time-ordered): events recorded while
 //! an administrator pages through appear before the first page, never inside the rest.
+//! [`audit_page`] answers both the JSON endpoint and the console's audit page.
 
 use axum::Json;
 use axum::extract::State;
@@ -9,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::http::{AdminUser, ApiQuery, Page, PageQuery};
 use crate::on_exec;
@@ -64,6 +66,12 @@ pub async fn list_audit_events(
     AdminUser(_admin): AdminUser,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Page<AuditEvent>>> {
+    Ok(Json(audit_page(&state.db, &query).await?))
+}
+
+/// One page of the audit trail as `query` asks, newest first; 422 naming every bad
+/// parameter.
+pub async fn audit_page(db: &Db, query: &AuditQuery) -> ApiResult<Page<AuditEvent>> {
     let page = PageQuery {
         limit: query.limit,
         cursor: query.cursor.clone(),
@@ -110,7 +118,7 @@ pub async fn list_audit_events(
         sql.push_str(&format!(" AND id < ${}", next()));
     }
     sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", next()));
-    let rows = on_exec!(&state.db, c => {
+    let rows = on_exec!(db, c => {
         let mut q = sqlx::query_as::<_, AuditEvent>(sqlx::AssertSqlSafe(sql.clone()));
         if let Some(user_id) = query.user_id {
             q = q.bind(user_id);
@@ -123,7 +131,7 @@ pub async fn list_audit_events(
         }
         q.bind(i64::from(cursor.limit) + 1).fetch_all(c).await
     })?;
-    Ok(Json(Page::from_rows(rows, cursor.limit, |row| {
+    Ok(Page::from_rows(rows, cursor.limit, |row| {
         row.id.as_bytes().to_vec()
-    })))
+    }))
 }

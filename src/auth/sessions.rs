@@ -1,6 +1,7 @@
 //! Sessions (one login on one device) and their refresh tokens, as stored: starting a
 //! session, the token pair handed out, revoking one or all of an account's sessions,
-//! the per-request lookup of a session with its account, and the purge.
+//! the per-request lookup of a session with its account, the live sessions of an
+//! account, and the purge.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -297,6 +298,22 @@ pub async fn session_user(
         .bind(user_id)
         .bind(now)
         .fetch_optional(c)
+        .await)
+}
+
+/// The live sessions of `user_id` (neither revoked nor expired), most recently used
+/// first; `current` is left false.
+pub async fn active_sessions(
+    ex: impl Into<Exec<'_>>,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<Session>, sqlx::Error> {
+    on_exec!(ex, c => sqlx::query_as::<_, Session>(
+        "SELECT id, created_at, last_used_at, expires_at, ip, user_agent, device_name FROM sessions \
+         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY last_used_at DESC, id DESC")
+        .bind(user_id)
+        .bind(now)
+        .fetch_all(c)
         .await)
 }
 

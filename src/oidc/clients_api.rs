@@ -10,6 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::clients::{self, Actor, Client, ClientInput, ClientSecret, SecretRotation};
+use crate::db::Db;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{AdminUser, ApiJson, ApiPath, ApiQuery, ClientInfo, NoContent, Page, PageQuery};
 use crate::state::AppState;
@@ -86,11 +87,17 @@ pub async fn list_clients(
     _admin: AdminUser,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<Client>>> {
+    Ok(Json(clients_page(&state.db, &page).await?))
+}
+
+/// One page of clients by id (the JSON listing and the console's); 422 for a bad limit
+/// or cursor.
+pub async fn clients_page(db: &Db, page: &PageQuery) -> ApiResult<Page<Client>> {
     let cursor = page.decode(|bytes| String::from_utf8(bytes.to_vec()).ok())?;
-    let rows = clients::list(&state.db, &cursor).await?;
-    Ok(Json(Page::from_rows(rows, cursor.limit, |client| {
+    let rows = clients::list(db, &cursor).await?;
+    Ok(Page::from_rows(rows, cursor.limit, |client| {
         client.client_id.as_bytes().to_vec()
-    })))
+    }))
 }
 
 /// Read one client
@@ -130,24 +137,10 @@ pub async fn update_client(
     ApiPath(client_id): ApiPath<String>,
     ApiJson(change): ApiJson<ClientInput>,
 ) -> ApiResult<Json<Client>> {
-    let merge = move |current: ClientInput| ClientInput {
-        name: change.name.or(current.name),
-        client_type: change.client_type.or(current.client_type),
-        redirect_uris: change.redirect_uris.or(current.redirect_uris),
-        post_logout_redirect_uris: change
-            .post_logout_redirect_uris
-            .or(current.post_logout_redirect_uris),
-        grant_types: change.grant_types.or(current.grant_types),
-        scopes: change.scopes.or(current.scopes),
-        first_party: change.first_party.or(current.first_party),
-        id_token_signed_response_alg: change
-            .id_token_signed_response_alg
-            .or(current.id_token_signed_response_alg),
-    };
     clients::update(
         &state.db,
         &client_id,
-        merge,
+        move |current| change.over(current),
         admin_actor(&admin, &info),
         state.clock.now(),
     )

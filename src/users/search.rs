@@ -306,6 +306,12 @@ pub async fn list_users(
     AdminUser(_admin): AdminUser,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<User>>> {
+    Ok(Json(list_page(&state.db, &query).await?))
+}
+
+/// One page of the admin listing as `query` asks (the JSON endpoint and the console's
+/// user search); 422 naming every bad parameter.
+pub async fn list_page(db: &Db, query: &ListQuery) -> ApiResult<Page<User>> {
     let page = PageQuery {
         limit: query.limit,
         cursor: query.cursor.clone(),
@@ -318,8 +324,8 @@ pub async fn list_users(
         is_active: query.is_active,
         respect_privacy: false,
     };
-    let rows = find_users(&state.db, &filter, &cursor).await?;
-    Ok(Json(page_of(rows, cursor.limit, |row| row.user)))
+    let rows = find_users(db, &filter, &cursor).await?;
+    Ok(page_of(rows, cursor.limit, |row| row.user))
 }
 
 /// Search members (premium members and admins)

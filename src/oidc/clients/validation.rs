@@ -53,6 +53,27 @@ pub struct ClientInput {
     pub id_token_signed_response_alg: Option<String>,
 }
 
+impl ClientInput {
+    /// This change over `current` (a stored client's settings): the fields given here
+    /// replace those of `current`, the others stay. What `PATCH` means.
+    pub fn over(self, current: ClientInput) -> ClientInput {
+        ClientInput {
+            name: self.name.or(current.name),
+            client_type: self.client_type.or(current.client_type),
+            redirect_uris: self.redirect_uris.or(current.redirect_uris),
+            post_logout_redirect_uris: self
+                .post_logout_redirect_uris
+                .or(current.post_logout_redirect_uris),
+            grant_types: self.grant_types.or(current.grant_types),
+            scopes: self.scopes.or(current.scopes),
+            first_party: self.first_party.or(current.first_party),
+            id_token_signed_response_alg: self
+                .id_token_signed_response_alg
+                .or(current.id_token_signed_response_alg),
+        }
+    }
+}
+
 /// A checked [`ClientInput`]: what is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientSettings {
