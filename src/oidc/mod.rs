@@ -32,7 +32,7 @@ pub mod sign_in;
 pub mod token;
 pub mod userinfo;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Extension, Router};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -90,6 +90,7 @@ pub fn pages_router() -> Router<Web> {
             get(flow::authorize_get).post(flow::authorize_post),
         )
         .route("/login", get(sign_in::show).post(sign_in::submit))
+        .route("/login/passkey-options", post(sign_in::passkey_options))
         .route(
             "/consent",
             get(flow::consent_page).post(flow::consent_decision),

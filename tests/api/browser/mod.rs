@@ -7,7 +7,9 @@
 //! the user's).
 //!
 //! These tests fail, never skip, when `chromium` or `chromedriver` is missing: `.ci/run`
-//! installs Debian's `chromium` and `chromium-driver`.
+//! installs Debian's `chromium` and `chromium-driver`. Accessibility is checked with
+//! axe-core (Deque's engine, MPL-2.0, vendored in `axe/` at version 4.14.1), injected
+//! into the page through WebDriver (so the pages' CSP need not admit it).
 
 mod sign_in;
 
@@ -196,6 +198,60 @@ impl Drop for Chromium {
             libc::killpg(group, libc::SIGKILL);
         }
         let _ = self.driver.wait();
+    }
+}
+
+/// axe-core, run in the page under test.
+const AXE: &str = include_str!("axe/axe.min.js");
+
+impl Chromium {
+    /// Runs axe-core on the current page (WCAG 2.x A and AA rules) and fails on any
+    /// violation of serious or critical impact, naming the rule and the elements.
+    pub async fn assert_accessible(&self, what: &str) {
+        let serious = self.serious_violations().await;
+        assert!(
+            serious.is_empty(),
+            "{what}: accessibility violations: {}",
+            serde_json::to_string_pretty(&serious).unwrap_or_default()
+        );
+    }
+
+    /// The WCAG violations of serious or critical impact axe-core finds on the page.
+    pub async fn serious_violations(&self) -> Vec<Value> {
+        self.client
+            .execute(&format!("{AXE}\nreturn typeof axe;"), vec![])
+            .await
+            .expect("axe-core loads");
+        let violations = self
+            .client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                   axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+                      .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                                             nodes: v.nodes.map(n => n.target.join(" "))}))),
+                            e => done([{id: "axe-error", impact: "critical", help: String(e), nodes: []}]));"#,
+                vec![],
+            )
+            .await
+            .expect("axe-core runs");
+        violations
+            .as_array()
+            .expect("a list of violations")
+            .iter()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .cloned()
+            .collect()
+    }
+
+    /// Saves a screenshot of the page as `NAME.png` in `ROSTER_SCREENSHOTS`, when that
+    /// variable names a folder (the README's pictures are made this way).
+    pub async fn screenshot(&self, name: &str) {
+        let Some(dir) = std::env::var_os("ROSTER_SCREENSHOTS") else {
+            return;
+        };
+        let png = self.client.screenshot().await.expect("a screenshot");
+        let path = std::path::Path::new(&dir).join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
 }
 

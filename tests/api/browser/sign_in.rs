@@ -144,6 +144,9 @@ async fn a_password_sign_in_through_the_pages_returns_the_browser_to_the_applica
     chromium
         .wait_for_url(&format!("{}/login", setting.base))
         .await;
+    chromium.find("login").await;
+    chromium.assert_accessible("the sign-in page").await;
+    chromium.screenshot("sign-in").await;
     chromium.fill("login", &setting.user.username).await;
     chromium.fill("password", "not the password").await;
     chromium.press("Sign in").await;
@@ -153,6 +156,19 @@ async fn a_password_sign_in_through_the_pages_returns_the_browser_to_the_applica
         "{}",
         chromium.page_text().await
     );
+    chromium.assert_accessible("the sign-in page with an error").await;
+    // The check sees what it is for: a field whose label is taken away is reported.
+    chromium
+        .client
+        .execute("document.querySelector('label[for=password]').remove();", vec![])
+        .await
+        .expect("the script runs");
+    let found = chromium.serious_violations().await;
+    assert!(
+        found.iter().any(|v| v["id"] == "label"),
+        "axe-core missed an unlabelled field: {found:?}"
+    );
+    chromium.client.refresh().await.expect("the page reloads");
 
     // The right one: the consent page (a third-party client), then back with a code.
     // A browser that refused the form post (CSRF: the Origin it sends) or the redirect
@@ -164,6 +180,8 @@ async fn a_password_sign_in_through_the_pages_returns_the_browser_to_the_applica
         .await;
     let consent = chromium.page_text().await;
     assert!(consent.contains("Study Spots"), "{consent}");
+    chromium.assert_accessible("the consent page").await;
+    chromium.screenshot("consent").await;
     chromium.press("Allow").await;
     let id_token = setting.back_at_the_application(&chromium).await;
     assert_eq!(id_token["amr"], json!(["pwd"]));
@@ -181,6 +199,7 @@ async fn a_totp_second_factor_is_asked_for_on_its_own_page(backend: Backend) {
 
     setting.sign_in_with_password(&chromium).await;
     chromium.find("code").await;
+    chromium.assert_accessible("the second-factor page").await;
     chromium.fill("code", "000000").await;
     chromium.press("Verify").await;
     let error = chromium.find("form-errors").await;

@@ -6,6 +6,7 @@ mod clients;
 mod flow;
 mod interop;
 mod openapi;
+mod pages;
 mod rules;
 mod service_accounts;
 
