@@ -1,0 +1,381 @@
+//! `/admin/clients`: the OpenID clients, through the registry functions the admin API
+//! (`/api/v1/admin/clients`) calls, audited as there:
+//!
+//! - `GET /admin/clients`: the clients by id, a page at a time, and the form to register one;
+//! - `POST /admin/clients`: registers one; a confidential client's secret is on the page
+//!   that answers, once (nothing stores it but its hash);
+//! - `GET /admin/clients/{client_id}`, `POST /admin/clients/{client_id}`: its settings,
+//!   changed as `PATCH` changes them;
+//! - `POST /admin/clients/{client_id}/secret`: a new secret, shown once ("I am sure");
+//! - `POST /admin/clients/{client_id}/delete`: deletes it and revokes every session
+//!   issued to it ("I am sure").
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+
+use super::client_form::ClientForm;
+use super::{SECTION, view, failure_page, field_errors, link_with, query_value, ticked, when};
+use crate::console::frame::{Frame, done, posted, signed_in_admin};
+use crate::error::{ApiError, FieldError};
+use crate::http::{ClientInfo, PageQuery};
+use crate::oidc::browser::BrowserSession;
+use crate::oidc::clients::{self, Actor, Client, ClientSecret, SecretRotation};
+use crate::oidc::clients_api::clients_page;
+use crate::web::Web;
+
+pub fn router() -> Router<Web> {
+    Router::new()
+        .route("/admin/clients", get(list).post(create))
+        .route("/admin/clients/{client_id}", get(edit).post(update))
+        .route("/admin/clients/{client_id}/secret", post(rotate_secret))
+        .route("/admin/clients/{client_id}/delete", post(delete))
+}
+
+/// A client as the pages show it (never a secret or its hash: [`Client`] has neither).
+#[derive(Serialize)]
+struct ClientView {
+    client_id: String,
+    name: String,
+    client_type: &'static str,
+    is_public: bool,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    grant_types: Vec<&'static str>,
+    scopes: Vec<String>,
+    first_party: bool,
+    id_token_signed_response_alg: String,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<&Client> for ClientView {
+    fn from(client: &Client) -> ClientView {
+        ClientView {
+            client_id: client.client_id.clone(),
+            name: client.name.clone(),
+            client_type: client.client_type.as_str(),
+            is_public: client.is_public(),
+            redirect_uris: client.redirect_uris.clone(),
+            post_logout_redirect_uris: client.post_logout_redirect_uris.clone(),
+            grant_types: client.grant_types.iter().map(|g| g.as_str()).collect(),
+            scopes: client.scopes.clone(),
+            first_party: client.first_party,
+            id_token_signed_response_alg: client.id_token_signed_response_alg.clone(),
+            created_at: when(client.created_at),
+            updated_at: when(client.updated_at),
+        }
+    }
+}
+
+fn admin<'a>(session: &BrowserSession, client: &'a ClientInfo) -> Actor<'a> {
+    Actor::Admin {
+        user_id: session.user.id,
+        client,
+    }
+}
+
+/// The list page, with the registration form (`form`, kept when refused).
+async fn list_page(
+    web: &Web,
+    headers: &HeaderMap,
+    session: &BrowserSession,
+    status: StatusCode,
+    query: Option<&str>,
+    form: ClientForm,
+    errors: BTreeMap<String, String>,
+) -> Response {
+    let limit = query_value(query, "limit");
+    let mut page_errors = Vec::new();
+    let page = PageQuery {
+        limit: limit.as_deref().and_then(|text| {
+            text.parse()
+                .map_err(|_| page_errors.push(FieldError::new("limit", "must be a whole number")))
+                .ok()
+        }),
+        cursor: query_value(query, "cursor"),
+    };
+    let found = if page_errors.is_empty() {
+        clients_page(&web.app.db, &page).await
+    } else {
+        Err(ApiError::Validation(page_errors))
+    };
+    let (status, rows, next, page_errors) = match found {
+        Ok(found) => {
+            let next = found.next_cursor.map(|cursor| {
+                link_with(
+                    "/admin/clients",
+                    &[("limit", limit.as_deref()), ("cursor", Some(&cursor))],
+                )
+            });
+            let rows: Vec<ClientView> = found.items.iter().map(ClientView::from).collect();
+            (status, rows, next, BTreeMap::new())
+        }
+        Err(ApiError::Validation(errors)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Vec::new(),
+            None,
+            field_errors(&errors),
+        ),
+        Err(other) => return failure_page(web, other),
+    };
+    let frame = Frame {
+        web,
+        headers,
+        session,
+    };
+    frame.render(
+        status,
+        "console/admin/clients.html",
+        SECTION,
+        query,
+        context! {
+            title => "Applications (OpenID clients)",
+            clients => view(&rows),
+            next => next,
+            page_errors => page_errors,
+            form => view(&form),
+            errors => errors,
+        },
+    )
+}
+
+/// `GET /admin/clients`.
+async fn list(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let session = match signed_in_admin(&web, &headers, "/admin/clients").await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    list_page(&web, &headers, &session, StatusCode::OK, query.as_deref(), ClientForm::blank(), BTreeMap::new()).await
+}
+
+/// The page that shows a secret, once: after a registration or a rotation.
+fn secret_page(
+    web: &Web,
+    headers: &HeaderMap,
+    session: &BrowserSession,
+    status: StatusCode,
+    client: &Client,
+    secret: Option<ClientSecret>,
+    created: bool,
+) -> Response {
+    let frame = Frame {
+        web,
+        headers,
+        session,
+    };
+    frame.render(
+        status,
+        "console/admin/client_secret.html",
+        SECTION,
+        None,
+        context! {
+            title => if created { "Application registered" } else { "New secret" },
+            created => created,
+            client => view(&ClientView::from(client)),
+            secret => secret.as_ref().map(|s| s.expose().to_owned()),
+        },
+    )
+}
+
+/// `POST /admin/clients`: registers a client.
+async fn create(
+    State(web): State<Web>,
+    info: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let session = match signed_in_admin(&web, &headers, "/admin/clients").await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let form = match posted::<ClientForm>(&web, &headers, &body) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let now = web.app.clock.now();
+    match clients::register(&web.app.db, &form.input(), admin(&session, &info), now).await {
+        Ok((client, secret)) => secret_page(&web, &headers, &session, StatusCode::CREATED, &client, secret, true),
+        Err(ApiError::Validation(errors)) => {
+            let errors = field_errors(&errors);
+            list_page(&web, &headers, &session, StatusCode::UNPROCESSABLE_ENTITY, None, form, errors).await
+        }
+        Err(other) => failure_page(&web, other),
+    }
+}
+
+/// The page of one client: its settings as a form (`form`, kept when refused).
+#[allow(clippy::too_many_arguments)]
+fn client_page(
+    web: &Web,
+    headers: &HeaderMap,
+    session: &BrowserSession,
+    status: StatusCode,
+    query: Option<&str>,
+    client: &Client,
+    form: ClientForm,
+    errors: BTreeMap<String, String>,
+) -> Response {
+    let frame = Frame {
+        web,
+        headers,
+        session,
+    };
+    frame.render(
+        status,
+        "console/admin/client.html",
+        SECTION,
+        query,
+        context! {
+            title => format!("Application {}", client.name),
+            client => view(&ClientView::from(client)),
+            form => view(&form),
+            errors => errors,
+        },
+    )
+}
+
+/// The signed-in administrator and the client named in the path, or the answer that
+/// refuses (sign in, 403, 404).
+async fn admin_and_client(
+    web: &Web,
+    headers: &HeaderMap,
+    client_id: &str,
+) -> Result<(BrowserSession, Client), Response> {
+    let session = signed_in_admin(web, headers, &format!("/admin/clients/{client_id}")).await?;
+    match clients::find(&web.app.db, client_id).await {
+        Ok(Some(client)) => Ok((session, client)),
+        Ok(None) => Err(failure_page(web, ApiError::not_found("client"))),
+        Err(e) => Err(failure_page(web, e.into())),
+    }
+}
+
+/// `GET /admin/clients/{client_id}`.
+async fn edit(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Path(client_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let (session, client) = match admin_and_client(&web, &headers, &client_id).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let form = ClientForm::of(&client);
+    client_page(&web, &headers, &session, StatusCode::OK, query.as_deref(), &client, form, BTreeMap::new())
+}
+
+/// `POST /admin/clients/{client_id}`: changes its settings.
+async fn update(
+    State(web): State<Web>,
+    info: ClientInfo,
+    headers: HeaderMap,
+    Path(client_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (session, client) = match admin_and_client(&web, &headers, &client_id).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let form = match posted::<ClientForm>(&web, &headers, &body) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let change = form.input();
+    let now = web.app.clock.now();
+    let updated = clients::update(
+        &web.app.db,
+        &client_id,
+        move |current| change.over(current),
+        admin(&session, &info),
+        now,
+    )
+    .await;
+    match updated {
+        Ok(Some(_)) => done(&format!("/admin/clients/{}", client.client_id), "client-saved"),
+        Ok(None) => failure_page(&web, ApiError::not_found("client")),
+        Err(ApiError::Validation(errors)) => {
+            let errors = field_errors(&errors);
+            client_page(&web, &headers, &session, StatusCode::UNPROCESSABLE_ENTITY, None, &client, form, errors)
+        }
+        Err(other) => failure_page(&web, other),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ConfirmForm {
+    confirm: Option<String>,
+}
+
+/// The client page again, with "I am sure" marked on the form whose box is `field`.
+fn unconfirmed(web: &Web, headers: &HeaderMap, session: &BrowserSession, client: &Client, field: &str) -> Response {
+    let errors = field_errors(&[FieldError::new(field, "tick this to confirm")]);
+    client_page(web, headers, session, StatusCode::UNPROCESSABLE_ENTITY, None, client, ClientForm::of(client), errors)
+}
+
+/// `POST /admin/clients/{client_id}/secret`: a new secret, shown once.
+async fn rotate_secret(
+    State(web): State<Web>,
+    info: ClientInfo,
+    headers: HeaderMap,
+    Path(client_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (session, client) = match admin_and_client(&web, &headers, &client_id).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let form = match posted::<ConfirmForm>(&web, &headers, &body) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    if !ticked(&form.confirm) {
+        return unconfirmed(&web, &headers, &session, &client, "rotate_confirm");
+    }
+    let now = web.app.clock.now();
+    match clients::rotate_secret(&web.app.db, &client_id, admin(&session, &info), now).await {
+        Ok(SecretRotation::Rotated(client, secret)) => {
+            secret_page(&web, &headers, &session, StatusCode::OK, &client, Some(secret), false)
+        }
+        Ok(SecretRotation::PublicClient) => failure_page(
+            &web,
+            ApiError::conflict("client_id", "a public client has no secret to rotate"),
+        ),
+        Ok(SecretRotation::NotFound) => failure_page(&web, ApiError::not_found("client")),
+        Err(other) => failure_page(&web, other),
+    }
+}
+
+/// `POST /admin/clients/{client_id}/delete`: deletes it and revokes its sessions.
+async fn delete(
+    State(web): State<Web>,
+    info: ClientInfo,
+    headers: HeaderMap,
+    Path(client_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (session, client) = match admin_and_client(&web, &headers, &client_id).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let form = match posted::<ConfirmForm>(&web, &headers, &body) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    if !ticked(&form.confirm) {
+        return unconfirmed(&web, &headers, &session, &client, "delete_confirm");
+    }
+    let now = web.app.clock.now();
+    match clients::delete(&web.app.db, &client_id, admin(&session, &info), now).await {
+        Ok(Some(_)) => done("/admin/clients", "client-deleted"),
+        Ok(None) => failure_page(&web, ApiError::not_found("client")),
+        Err(other) => failure_page(&web, other),
+    }
+}

@@ -1,0 +1,191 @@
+//! `/admin`: the administrators' pages. Each calls the same domain function as the admin
+//! JSON endpoint it mirrors, so each change is checked and audited exactly as there.
+//!
+//! - [`users`]: the user search (`GET /admin`, `GET /admin/users`), as `GET /api/v1/users`.
+//! - [`user_detail`]: one account (`/admin/users/{user_id}`): its profile, sessions and
+//!   audit trail; role, tier, status and verification (`PATCH /api/v1/admin/users/{id}`),
+//!   revoking its sessions, resetting its second factors.
+//! - [`clients`] and [`client_form`]: the OpenID clients (`/api/v1/admin/clients`);
+//!   a secret is shown once, on the page that answers the creation or rotation.
+//! - [`audit`]: the audit log (`GET /api/v1/admin/audit`).
+//! - this file: the routes, the templates, and what the pages share: the page for an
+//!   error of a domain function, field errors for the templates, the query string of a
+//!   GET form, the times shown.
+
+mod audit;
+mod client_form;
+mod clients;
+mod user_detail;
+mod users;
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+
+use crate::error::{ApiError, FieldError};
+use crate::web::Web;
+
+/// The templates of every admin page.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "console/admin/nav.html",
+        include_str!("../../../templates/web/console/admin/nav.html"),
+    ),
+    (
+        "console/admin/events.html",
+        include_str!("../../../templates/web/console/admin/events.html"),
+    ),
+    (
+        "console/admin/users.html",
+        include_str!("../../../templates/web/console/admin/users.html"),
+    ),
+    (
+        "console/admin/user.html",
+        include_str!("../../../templates/web/console/admin/user.html"),
+    ),
+    (
+        "console/admin/clients.html",
+        include_str!("../../../templates/web/console/admin/clients.html"),
+    ),
+    (
+        "console/admin/client.html",
+        include_str!("../../../templates/web/console/admin/client.html"),
+    ),
+    (
+        "console/admin/client_fields.html",
+        include_str!("../../../templates/web/console/admin/client_fields.html"),
+    ),
+    (
+        "console/admin/client_secret.html",
+        include_str!("../../../templates/web/console/admin/client_secret.html"),
+    ),
+    (
+        "console/admin/audit.html",
+        include_str!("../../../templates/web/console/admin/audit.html"),
+    ),
+];
+
+pub fn router() -> Router<Web> {
+    Router::new()
+        .merge(users::router())
+        .merge(user_detail::router())
+        .merge(clients::router())
+        .merge(audit::router())
+}
+
+/// The navigation section of every admin page.
+const SECTION: &str = "admin";
+
+/// Field errors as the templates read them: the field's name (the part before any
+/// `[index]`) to its messages joined, the index said in words (`line 2: ...`).
+fn field_errors(errors: &[FieldError]) -> BTreeMap<String, String> {
+    let mut by_field: BTreeMap<String, String> = BTreeMap::new();
+    for error in errors {
+        let (field, message) = match error.field.split_once('[') {
+            Some((field, rest)) => {
+                let index = rest
+                    .trim_end_matches(']')
+                    .parse::<usize>()
+                    .map_or_else(|_| rest.to_owned(), |i| (i + 1).to_string());
+                (field.to_owned(), format!("entry {index}: {}", error.message))
+            }
+            None => (error.field.clone(), error.message.clone()),
+        };
+        let entry = by_field.entry(field).or_default();
+        if !entry.is_empty() {
+            entry.push_str("; ");
+        }
+        entry.push_str(&message);
+    }
+    by_field
+}
+
+/// The page for an error of a domain function that is not about the form's fields: a
+/// missing account or client is a 404 page; a server error stays the API's generic 500
+/// (logged with its cause, never shown).
+fn failure_page(web: &Web, error: ApiError) -> Response {
+    match error {
+        ApiError::NotFound(what) => web.pages.message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "error",
+            &format!("There is no such {what}."),
+            Some("It may have been deleted meanwhile."),
+        ),
+        ApiError::Conflict { detail, .. } => web.pages.message(
+            StatusCode::CONFLICT,
+            "Not changed",
+            "error",
+            &detail,
+            Some("Go back and reload the page."),
+        ),
+        other => other.into_response(),
+    }
+}
+
+/// The value of `name` in a query string, when given and not empty.
+fn query_value(query: Option<&str>, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// `path?name=value&...` with the given pairs (empty values left out).
+fn link_with(path: &str, pairs: &[(&str, Option<&str>)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in pairs {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            query.append_pair(name, value);
+        }
+    }
+    let query = query.finish();
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+/// A serializable value for a template.
+fn view<T: serde::Serialize>(value: &T) -> minijinja::Value {
+    minijinja::Value::from(minijinja::value::Serde(value))
+}
+
+/// A time as the pages show it.
+fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// Whether a posted checkbox was ticked (browsers send `on`, or the `value` given).
+fn ticked(value: &Option<String>) -> bool {
+    value.as_deref().is_some_and(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexed_field_errors_are_grouped_under_their_field() {
+        let errors = field_errors(&[
+            FieldError::new("redirect_uris[1]", "must be absolute"),
+            FieldError::new("redirect_uris", "at most 20"),
+            FieldError::new("name", "is required"),
+        ]);
+        assert_eq!(errors["redirect_uris"], "entry 2: must be absolute; at most 20");
+        assert_eq!(errors["name"], "is required");
+    }
+
+    #[test]
+    fn links_carry_only_the_given_filters() {
+        assert_eq!(
+            link_with("/admin/users", &[("q", Some("a b&c")), ("role", None), ("tier", Some(""))]),
+            "/admin/users?q=a+b%26c"
+        );
+        assert_eq!(link_with("/admin/audit", &[]), "/admin/audit");
+    }
+}

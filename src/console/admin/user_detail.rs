@@ -1,0 +1,399 @@
+//! `/admin/users/{user_id}`: one account as an administrator sees it (the account, its
+//! whole extended profile, its second factors, its live sessions, its last 50 audit
+//! events), and what an administrator does to it, each through the function of the
+//! admin JSON endpoint:
+//!
+//! - `POST /admin/users/{user_id}`: role, tier, status, email verification
+//!   ([`update_account`], as `PATCH /api/v1/admin/users/{id}`); deactivating revokes
+//!   every session and asks for "I am sure"; the last active administrator can be
+//!   neither demoted nor deactivated (409, as the API answers);
+//! - `POST /admin/users/{user_id}/revoke-sessions` ([`revoke_all_sessions`]);
+//! - `POST /admin/users/{user_id}/mfa/reset` ([`reset_second_factors`]).
+//!
+//! The two last ask for "I am sure" too; without it the page comes back (422) with the
+//! box marked, and nothing changes.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::audit::EventRow;
+use super::{SECTION, view, failure_page, field_errors, ticked, when};
+use crate::accounts::model::{Role, Tier, User, find_user};
+use crate::admin::accounts::{
+    AdminAccountUpdate, reset_second_factors, revoke_all_sessions, update_account,
+};
+use crate::admin::audit_log::{AuditQuery, audit_page};
+use crate::auth::mfa::factors;
+use crate::auth::sessions::active_sessions;
+use crate::console::frame::{Frame, done, posted, signed_in_admin};
+use crate::error::{ApiError, FieldError};
+use crate::http::ClientInfo;
+use crate::oidc::browser::BrowserSession;
+use crate::users::profile::profile_of;
+use crate::web::Web;
+
+/// How many of the account's audit events the page shows.
+const AUDIT_EVENTS: u32 = 50;
+
+pub fn router() -> Router<Web> {
+    Router::new()
+        .route("/admin/users/{user_id}", get(show).post(change_account))
+        .route("/admin/users/{user_id}/revoke-sessions", post(revoke_sessions))
+        .route("/admin/users/{user_id}/mfa/reset", post(reset_mfa))
+}
+
+/// The account form's values: the account's own, or what was posted.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+struct AccountForm {
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    tier: String,
+    #[serde(default)]
+    is_active: String,
+    #[serde(default)]
+    email_verified: String,
+    /// "I am sure", needed to deactivate.
+    #[serde(default, skip_serializing)]
+    confirm: Option<String>,
+}
+
+impl AccountForm {
+    fn of(user: &User) -> AccountForm {
+        AccountForm {
+            role: user.role.as_str().to_owned(),
+            tier: user.tier.as_str().to_owned(),
+            is_active: user.is_active.to_string(),
+            email_verified: user.email_verified.to_string(),
+            confirm: None,
+        }
+    }
+
+    /// The change to `user` this form asks for (the fields that differ), or the fields
+    /// whose value is not one the API takes.
+    fn update_of(&self, user: &User) -> Result<AdminAccountUpdate, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut flag = |field: &str, text: &str| match text {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => {
+                errors.push(FieldError::new(field, "must be yes or no"));
+                None
+            }
+        };
+        let is_active = flag("is_active", &self.is_active);
+        let email_verified = flag("email_verified", &self.email_verified);
+        let role = Role::try_from(self.role.clone())
+            .map_err(|_| errors.push(FieldError::new("role", "must be user or administrator")))
+            .ok();
+        let tier = Tier::try_from(self.tier.clone())
+            .map_err(|_| errors.push(FieldError::new("tier", "must be basic or premium")))
+            .ok();
+        if is_active == Some(false) && user.is_active && !ticked(&self.confirm) {
+            errors.push(FieldError::new(
+                "confirm",
+                "tick this to deactivate the account and sign it out everywhere",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(AdminAccountUpdate {
+            role: role.filter(|r| *r != user.role),
+            tier: tier.filter(|t| *t != user.tier),
+            is_active: is_active.filter(|a| *a != user.is_active),
+            email_verified: email_verified.filter(|v| *v != user.email_verified),
+        })
+    }
+}
+
+/// A form that only asks "I am sure".
+#[derive(Debug, Deserialize)]
+struct ConfirmForm {
+    confirm: Option<String>,
+}
+
+/// What a page shown again after a refused post carries.
+#[derive(Default)]
+struct Refusal {
+    account: Option<AccountForm>,
+    errors: BTreeMap<String, String>,
+    /// Why the whole change was refused (the API's 409).
+    problem: Option<String>,
+}
+
+#[derive(Serialize)]
+struct AccountView {
+    id: Uuid,
+    username: String,
+    email: String,
+    full_name: Option<String>,
+    pending_email: Option<String>,
+    role: &'static str,
+    tier: &'static str,
+    is_active: bool,
+    email_verified: bool,
+    created_at: String,
+    updated_at: String,
+    last_login_at: Option<String>,
+}
+
+impl From<&User> for AccountView {
+    fn from(user: &User) -> AccountView {
+        AccountView {
+            id: user.id,
+            username: user.username.clone(),
+            email: user.email.clone(),
+            full_name: user.full_name.clone(),
+            pending_email: user.pending_email.clone(),
+            role: user.role.as_str(),
+            tier: user.tier.as_str(),
+            is_active: user.is_active,
+            email_verified: user.email_verified,
+            created_at: when(user.created_at),
+            updated_at: when(user.updated_at),
+            last_login_at: user.last_login_at.map(when),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct SessionView {
+    id: Uuid,
+    created_at: String,
+    last_used_at: String,
+    expires_at: String,
+    ip: Option<String>,
+    user_agent: Option<String>,
+    device_name: Option<String>,
+}
+
+/// The account's id in the path, or the 404 page.
+fn account_id(web: &Web, raw: &str) -> Result<Uuid, Response> {
+    Uuid::parse_str(raw).map_err(|_| failure_page(web, ApiError::not_found("account")))
+}
+
+/// The account page, with what a refused post carries.
+async fn page(
+    web: &Web,
+    headers: &HeaderMap,
+    session: &BrowserSession,
+    user_id: Uuid,
+    status: StatusCode,
+    query: Option<&str>,
+    refusal: Refusal,
+) -> Response {
+    let now = web.app.clock.now();
+    let user = match find_user(&web.app.db, user_id).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return failure_page(web, ApiError::not_found("account")),
+        Err(e) => return failure_page(web, e.into()),
+    };
+    let audit = AuditQuery {
+        user_id: Some(user_id),
+        limit: Some(AUDIT_EVENTS),
+        ..AuditQuery::default()
+    };
+    let loaded = async {
+        let profile = profile_of(&web.app, user_id).await?;
+        let second_factors = factors(&web.app.db, user_id).await?;
+        let sessions = active_sessions(&web.app.db, user_id, now).await?;
+        let events = audit_page(&web.app.db, &audit).await?;
+        Ok::<_, ApiError>((profile, second_factors, sessions, events))
+    };
+    let (profile, second_factors, sessions, events) = match loaded.await {
+        Ok(loaded) => loaded,
+        Err(e) => return failure_page(web, e),
+    };
+    let sessions: Vec<SessionView> = sessions
+        .into_iter()
+        .map(|s| SessionView {
+            id: s.id,
+            created_at: when(s.created_at),
+            last_used_at: when(s.last_used_at),
+            expires_at: when(s.expires_at),
+            ip: s.ip,
+            user_agent: s.user_agent,
+            device_name: s.device_name,
+        })
+        .collect();
+    let events: Vec<EventRow> = events.items.into_iter().map(EventRow::from).collect();
+    let account = refusal.account.unwrap_or_else(|| AccountForm::of(&user));
+    let frame = Frame {
+        web,
+        headers,
+        session,
+    };
+    frame.render(
+        status,
+        "console/admin/user.html",
+        SECTION,
+        query,
+        context! {
+            title => format!("Account {}", user.username),
+            user => view(&AccountView::from(&user)),
+            is_me => user.id == session.user.id,
+            profile => view(&profile),
+            profile_updated_at => profile.updated_at.map(when),
+            factors => context! {
+                totp => second_factors.totp,
+                passkeys => second_factors.passkeys,
+                recovery_codes_left => second_factors.recovery_codes_left,
+            },
+            sessions => view(&sessions),
+            events => view(&events),
+            account => view(&account),
+            errors => refusal.errors,
+            problem => refusal.problem,
+        },
+    )
+}
+
+/// `GET /admin/users/{user_id}`.
+async fn show(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Path(raw_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let session = match signed_in_admin(&web, &headers, &format!("/admin/users/{raw_id}")).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let user_id = match account_id(&web, &raw_id) {
+        Ok(id) => id,
+        Err(response) => return response,
+    };
+    page(&web, &headers, &session, user_id, StatusCode::OK, query.as_deref(), Refusal::default()).await
+}
+
+/// The administrator, the account's id and the posted form `T`, or the answer that
+/// refuses the post (sign in, 403, 404, expired form).
+async fn admin_post<T: serde::de::DeserializeOwned>(
+    web: &Web,
+    headers: &HeaderMap,
+    raw_id: &str,
+    body: &Bytes,
+) -> Result<(BrowserSession, Uuid, T), Response> {
+    let session = signed_in_admin(web, headers, &format!("/admin/users/{raw_id}")).await?;
+    let user_id = account_id(web, raw_id)?;
+    let form = posted::<T>(web, headers, body)?;
+    Ok((session, user_id, form))
+}
+
+/// `POST /admin/users/{user_id}`: role, tier, status, verification.
+async fn change_account(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    Path(raw_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (session, user_id, form) = match admin_post::<AccountForm>(&web, &headers, &raw_id, &body).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    let user = match find_user(&web.app.db, user_id).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return failure_page(&web, ApiError::not_found("account")),
+        Err(e) => return failure_page(&web, e.into()),
+    };
+    let refused = |status, errors: Vec<FieldError>, problem: Option<String>| Refusal {
+        account: Some(form.clone()),
+        errors: field_errors(&errors),
+        problem,
+    }
+    .with_status(status);
+    let update = match form.update_of(&user) {
+        Ok(update) => update,
+        Err(errors) => {
+            let (status, refusal) = refused(StatusCode::UNPROCESSABLE_ENTITY, errors, None);
+            return page(&web, &headers, &session, user_id, status, None, refusal).await;
+        }
+    };
+    match update_account(&web.app, session.user.id, &client, user_id, &update).await {
+        Ok(updated) if updated.id == session.user.id && !updated.is_admin() => {
+            // No longer an administrator: this page is not theirs any more.
+            Redirect::to("/account").into_response()
+        }
+        Ok(_) => done(&format!("/admin/users/{user_id}"), "account-saved"),
+        Err(ApiError::Validation(errors)) => {
+            let (status, refusal) = refused(StatusCode::UNPROCESSABLE_ENTITY, errors, None);
+            page(&web, &headers, &session, user_id, status, None, refusal).await
+        }
+        Err(ApiError::Conflict { detail, .. }) => {
+            let (status, refusal) = refused(StatusCode::CONFLICT, Vec::new(), Some(detail));
+            page(&web, &headers, &session, user_id, status, None, refusal).await
+        }
+        Err(other) => failure_page(&web, other),
+    }
+}
+
+impl Refusal {
+    fn with_status(self, status: StatusCode) -> (StatusCode, Refusal) {
+        (status, self)
+    }
+
+    /// "I am sure" was not ticked for the form whose box is `field`.
+    fn unconfirmed(field: &str) -> (StatusCode, Refusal) {
+        let errors = [FieldError::new(field, "tick this to confirm")];
+        Refusal {
+            errors: field_errors(&errors),
+            ..Refusal::default()
+        }
+        .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+    }
+}
+
+/// `POST /admin/users/{user_id}/revoke-sessions`: signs the account out everywhere.
+async fn revoke_sessions(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    Path(raw_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (session, user_id, form) = match admin_post::<ConfirmForm>(&web, &headers, &raw_id, &body).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    if !ticked(&form.confirm) {
+        let (status, refusal) = Refusal::unconfirmed("revoke_confirm");
+        return page(&web, &headers, &session, user_id, status, None, refusal).await;
+    }
+    match revoke_all_sessions(&web.app, session.user.id, &client, user_id).await {
+        Ok(_) => done(&format!("/admin/users/{user_id}"), "sessions-revoked"),
+        Err(e) => failure_page(&web, e),
+    }
+}
+
+/// `POST /admin/users/{user_id}/mfa/reset`: removes every second factor.
+async fn reset_mfa(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    Path(raw_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (session, user_id, form) = match admin_post::<ConfirmForm>(&web, &headers, &raw_id, &body).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    if !ticked(&form.confirm) {
+        let (status, refusal) = Refusal::unconfirmed("mfa_confirm");
+        return page(&web, &headers, &session, user_id, status, None, refusal).await;
+    }
+    match reset_second_factors(&web.app, session.user.id, &client, user_id).await {
+        Ok(_) => done(&format!("/admin/users/{user_id}"), "second-factors-reset"),
+        Err(e) => failure_page(&web, e),
+    }
+}

@@ -1,0 +1,176 @@
+//! `GET /admin` and `GET /admin/users`: the user search, as `GET /api/v1/users` answers
+//! it (the same [`list_page`]): `q`, `role`, `tier` and `is_active` as a GET form, keyset
+//! pages of `limit` accounts with a "Next page" link that keeps the filters.
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use minijinja::context;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{SECTION, view, failure_page, field_errors, link_with, query_value, when};
+use crate::accounts::model::{Role, Tier, User};
+use crate::console::frame::{Frame, signed_in_admin};
+use crate::error::{ApiError, FieldError};
+use crate::users::search::{ListQuery, list_page};
+use crate::web::Web;
+
+pub fn router() -> Router<Web> {
+    Router::new()
+        .route("/admin", get(search))
+        .route("/admin/users", get(search))
+}
+
+/// The search form as given, kept to fill the form again and to build the next link.
+#[derive(Debug, Default, Serialize)]
+struct Filters {
+    q: Option<String>,
+    role: Option<String>,
+    tier: Option<String>,
+    is_active: Option<String>,
+    limit: Option<String>,
+}
+
+/// One row of the table.
+#[derive(Serialize)]
+struct Row {
+    id: Uuid,
+    username: String,
+    email: String,
+    role: &'static str,
+    tier: &'static str,
+    is_active: bool,
+    email_verified: bool,
+    created_at: String,
+    last_login_at: Option<String>,
+}
+
+impl From<User> for Row {
+    fn from(user: User) -> Row {
+        Row {
+            id: user.id,
+            username: user.username,
+            email: user.email,
+            role: user.role.as_str(),
+            tier: user.tier.as_str(),
+            is_active: user.is_active,
+            email_verified: user.email_verified,
+            created_at: when(user.created_at),
+            last_login_at: user.last_login_at.map(when),
+        }
+    }
+}
+
+/// The API's query from the form's text, naming every value that is not one it takes.
+fn list_query(filters: &Filters, cursor: Option<String>) -> Result<ListQuery, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let role = match filters.role.as_deref() {
+        None => None,
+        Some(text) => Role::try_from(text.to_owned())
+            .map_err(|_| errors.push(FieldError::new("role", "must be `user` or `admin`")))
+            .ok(),
+    };
+    let tier = match filters.tier.as_deref() {
+        None => None,
+        Some(text) => Tier::try_from(text.to_owned())
+            .map_err(|_| errors.push(FieldError::new("tier", "must be `basic` or `premium`")))
+            .ok(),
+    };
+    let is_active = match filters.is_active.as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => {
+            errors.push(FieldError::new("is_active", "must be `true` or `false`"));
+            None
+        }
+    };
+    let limit = match filters.limit.as_deref() {
+        None => None,
+        Some(text) => text
+            .parse::<u32>()
+            .map_err(|_| errors.push(FieldError::new("limit", "must be a whole number")))
+            .ok(),
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(ListQuery {
+        q: filters.q.clone(),
+        role,
+        tier,
+        is_active,
+        limit,
+        cursor,
+    })
+}
+
+/// `GET /admin`, `GET /admin/users`: the accounts matching the filters, a page at a time.
+async fn search(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let query = query.as_deref();
+    let session = match signed_in_admin(&web, &headers, "/admin/users").await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let filters = Filters {
+        q: query_value(query, "q"),
+        role: query_value(query, "role"),
+        tier: query_value(query, "tier"),
+        is_active: query_value(query, "is_active"),
+        limit: query_value(query, "limit"),
+    };
+    let cursor = query_value(query, "cursor");
+    let is_next_page = cursor.is_some();
+    let found = match list_query(&filters, cursor) {
+        Ok(list) => list_page(&web.app.db, &list).await,
+        Err(errors) => Err(ApiError::Validation(errors)),
+    };
+    let (status, rows, next, errors) = match found {
+        Ok(page) => {
+            let next = page.next_cursor.map(|cursor| {
+                link_with(
+                    "/admin/users",
+                    &[
+                        ("q", filters.q.as_deref()),
+                        ("role", filters.role.as_deref()),
+                        ("tier", filters.tier.as_deref()),
+                        ("is_active", filters.is_active.as_deref()),
+                        ("limit", filters.limit.as_deref()),
+                        ("cursor", Some(&cursor)),
+                    ],
+                )
+            });
+            let rows: Vec<Row> = page.items.into_iter().map(Row::from).collect();
+            (StatusCode::OK, rows, next, Default::default())
+        }
+        Err(ApiError::Validation(errors)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Vec::new(),
+            None,
+            field_errors(&errors),
+        ),
+        Err(other) => return failure_page(&web, other),
+    };
+    let frame = Frame {
+        web: &web,
+        headers: &headers,
+        session: &session,
+    };
+    frame.render(
+        status,
+        "console/admin/users.html",
+        SECTION,
+        query,
+        context! {
+            title => "Users",
+            filters => view(&filters),
+            users => view(&rows),
+            next => next,
+            is_next_page => is_next_page,
+            errors => errors,
+        },
+    )
+}
