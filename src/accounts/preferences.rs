@@ -16,6 +16,8 @@ pub const STUDY_SPOT_SCHEMA: &str = include_str!("../../schemas/study_spot.json"
 pub struct PreferencesSchema {
     validator: jsonschema::Validator,
     defaults: Map<String, Value>,
+    /// The schema as configured (the console builds its preferences form from it).
+    document: Value,
 }
 
 impl std::fmt::Debug for PreferencesSchema {
@@ -65,6 +67,7 @@ impl PreferencesSchema {
         let compiled = PreferencesSchema {
             validator,
             defaults,
+            document: schema,
         };
         if let Err(errors) = compiled.validate(&Map::new()) {
             let fields: Vec<String> = errors.into_iter().map(|e| e.field).collect();
@@ -74,6 +77,11 @@ impl PreferencesSchema {
             ));
         }
         Ok(compiled)
+    }
+
+    /// The schema itself, as configured.
+    pub fn document(&self) -> &Value {
+        &self.document
     }
 
     /// `stored` with the schema's defaults filled in where the user set nothing.

@@ -55,6 +55,22 @@ pub async fn register(
     client: ClientInfo,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> ApiResult<Response> {
+    let user = register_account(&state, &body, &client).await?;
+    let mut response = (StatusCode::CREATED, axum::Json(&user)).into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/users/{}", user.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Creates the account `body` describes (the JSON endpoint and the console's sign-up
+/// page): every failing field named at once (422), duplicates 409 naming the field; the
+/// verification email is queued.
+pub async fn register_account(
+    state: &AppState,
+    body: &RegisterRequest,
+    client: &ClientInfo,
+) -> ApiResult<User> {
     let mut errors = Vec::new();
     let username = collect(parse_username(&body.username, "username"), &mut errors);
     let email = collect(parse_email(&body.email, "email"), &mut errors);
@@ -115,19 +131,14 @@ pub async fn register(
     set_password(&mut tx, user.id, &hash, state.config.passwords.history, now).await?;
     // Over the per-address mail limit the account is still created; the user can ask
     // for the mail again later (POST /verify-email-request).
-    crate::auth::verify::queue_verification_email(&mut tx, &state, &user).await?;
+    crate::auth::verify::queue_verification_email(&mut tx, state, &user).await?;
     audit::record(
         &mut tx,
         now,
-        AuditEntry::by_owner(event::REGISTER, user.id, &client),
+        AuditEntry::by_owner(event::REGISTER, user.id, client),
     )
     .await?;
     tx.commit().await?;
     state.mail.wake();
-
-    let mut response = (StatusCode::CREATED, axum::Json(&user)).into_response();
-    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/users/{}", user.id)) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    Ok(user)
 }

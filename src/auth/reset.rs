@@ -85,7 +85,24 @@ pub async fn password_reset_request(
     client: ClientInfo,
     ApiJson(body): ApiJson<PasswordResetRequest>,
 ) -> ApiResult<(StatusCode, Json<MailAccepted>)> {
-    let email = parse_email(&body.email, "email").map_err(|e| ApiError::Validation(vec![e]))?;
+    request_password_reset(&state, &body.email, &client).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(MailAccepted::new(
+            "If an account has this address, a password reset email is on its way.",
+        )),
+    ))
+}
+
+/// Asks for a reset mail to `email` (the JSON endpoint and the console's
+/// forgot-password page): the same work and the same `Ok` whether or not an account has
+/// the address; 422 naming `email` only when it is not an address at all.
+pub async fn request_password_reset(
+    state: &AppState,
+    email: &str,
+    client: &ClientInfo,
+) -> ApiResult<()> {
+    let email = parse_email(email, "email").map_err(|e| ApiError::Validation(vec![e]))?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let user_id: Option<Uuid> = on_exec!(&mut tx, c => sqlx::query_scalar(
@@ -122,7 +139,7 @@ pub async fn password_reset_request(
         event: event::PASSWORD_RESET_REQUEST,
         actor_id: None,
         user_id,
-        client: Some(&client),
+        client: Some(client),
         detail: serde_json::json!({"queued": queued}),
     };
     audit::record(&mut tx, now, entry).await?;
@@ -130,12 +147,7 @@ pub async fn password_reset_request(
     if queued {
         state.mail.wake();
     }
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(MailAccepted::new(
-            "If an account has this address, a password reset email is on its way.",
-        )),
-    ))
+    Ok(())
 }
 
 /// Composes the reset mails that `password_reset_request` queued without a body, when

@@ -87,7 +87,24 @@ pub async fn verify_email_request(
     caller: AuthUser,
     client: ClientInfo,
 ) -> ApiResult<(StatusCode, Json<MailAccepted>)> {
-    if caller.user.email_verified {
+    request_verification_email(&state, &caller.user, &client).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(MailAccepted::new(
+            "A verification email is on its way to your address.",
+        )),
+    ))
+}
+
+/// Queues a new verification mail for `user`, who asked for it (the JSON endpoint and
+/// the console's profile page): 409 when the address is already verified, 429 over the
+/// per-address hourly limit.
+pub async fn request_verification_email(
+    state: &AppState,
+    user: &User,
+    client: &ClientInfo,
+) -> ApiResult<()> {
+    if user.email_verified {
         return Err(ApiError::Conflict {
             detail: "the email address is already verified".into(),
             field: None,
@@ -95,7 +112,7 @@ pub async fn verify_email_request(
     }
     let mut tx = state.db.begin().await?;
     if let Enqueued::OverLimit { retry_after_secs } =
-        queue_verification_email(&mut tx, &state, &caller.user).await?
+        queue_verification_email(&mut tx, state, user).await?
     {
         return Err(ApiError::TooManyRequests {
             retry_after_secs,
@@ -109,17 +126,12 @@ pub async fn verify_email_request(
     audit::record(
         &mut tx,
         now,
-        AuditEntry::by_owner(event::EMAIL_VERIFICATION_REQUEST, caller.id(), &client),
+        AuditEntry::by_owner(event::EMAIL_VERIFICATION_REQUEST, user.id, client),
     )
     .await?;
     tx.commit().await?;
     state.mail.wake();
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(MailAccepted::new(
-            "A verification email is on its way to your address.",
-        )),
-    ))
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

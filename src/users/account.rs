@@ -117,13 +117,13 @@ impl std::fmt::Debug for DeleteAccountRequest {
 
 async fn delete_and_commit(
     state: &AppState,
-    caller: &AuthUser,
+    actor_id: Uuid,
     user_id: Uuid,
     client: &ClientInfo,
 ) -> ApiResult<NoContent> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    if !delete_account(&mut tx, user_id, caller.id(), client, now).await? {
+    if !delete_account(&mut tx, user_id, actor_id, client, now).await? {
         return Err(ApiError::not_found("user"));
     }
     tx.commit().await?;
@@ -162,17 +162,20 @@ pub async fn delete_me(
     client: ClientInfo,
     ApiJson(body): ApiJson<DeleteAccountRequest>,
 ) -> ApiResult<NoContent> {
-    confirm_password(
-        &state,
-        &caller.user,
-        &body.password,
-        "password",
-        "delete_account",
-        &client,
-    )
-    .await?;
-    let id = caller.id();
-    delete_and_commit(&state, &caller, id, &client).await
+    delete_own_account(&state, &caller.user, &body.password, &client).await
+}
+
+/// Deletes `user`'s own account once `password` is confirmed (`DELETE /me` and the
+/// console's delete page): missing 422, wrong 400 (counted toward the account's
+/// lockout), locked or over the client's budget 429; the last active administrator 409.
+pub async fn delete_own_account(
+    state: &AppState,
+    user: &User,
+    password: &str,
+    client: &ClientInfo,
+) -> ApiResult<NoContent> {
+    confirm_password(state, user, password, "password", "delete_account", client).await?;
+    delete_and_commit(state, user.id, user.id, client).await
 }
 
 /// An account by id
@@ -260,5 +263,5 @@ pub async fn delete_user(
         )
         .await?;
     }
-    delete_and_commit(&state, &caller, user_id, &client).await
+    delete_and_commit(&state, caller.id(), user_id, &client).await
 }

@@ -205,22 +205,22 @@ pub async fn update_account(
     })
 }
 
-/// Applies an account update by `caller`. The account's own email change needs the
-/// current password and stays pending ([`email_change::request_change`]); an
-/// administrator's change of another account applies at once, and both addresses hear
-/// of it.
-async fn update_and_commit(
+/// Applies an account update by `caller` (the account as signed in: a bearer token's, or
+/// the browser's in the console). The account's own email change needs the current
+/// password and stays pending ([`email_change::request_change`]); an administrator's
+/// change of another account applies at once, and both addresses hear of it.
+pub async fn update_and_commit(
     state: &AppState,
-    caller: &AuthUser,
+    caller: &User,
     user_id: Uuid,
     client: &ClientInfo,
     update: &AccountUpdate,
 ) -> ApiResult<User> {
     let mut changes = AccountChanges::parse(update)?;
-    let own = caller.id() == user_id;
+    let own = caller.id == user_id;
     let own_email = if own { changes.email.take() } else { None };
     let asks_for_change = own_email.as_ref().is_some_and(|email| {
-        *email != caller.user.email || caller.user.pending_email.as_ref() == Some(email)
+        *email != caller.email || caller.pending_email.as_ref() == Some(email)
     });
     if asks_for_change {
         let password = update.current_password.as_deref().unwrap_or("");
@@ -232,7 +232,7 @@ async fn update_and_commit(
         }
         confirm_password(
             state,
-            &caller.user,
+            caller,
             password,
             "current_password",
             "email_change",
@@ -242,7 +242,7 @@ async fn update_and_commit(
     }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let updated = update_account(&mut tx, user_id, &changes, caller.id(), client, now).await?;
+    let updated = update_account(&mut tx, user_id, &changes, caller.id, client, now).await?;
     let mut user = updated.user;
     let mut mailed = false;
     if let Some(email) = &own_email {
@@ -260,7 +260,7 @@ async fn update_and_commit(
             state,
             previous,
             &user,
-            caller.id(),
+            caller.id,
             client,
             now,
         )
@@ -299,7 +299,7 @@ pub async fn put_me(
 ) -> ApiResult<Json<User>> {
     let id = caller.id();
     Ok(Json(
-        update_and_commit(&state, &caller, id, &client, &update).await?,
+        update_and_commit(&state, &caller.user, id, &client, &update).await?,
     ))
 }
 
@@ -320,7 +320,7 @@ pub async fn patch_me(
 ) -> ApiResult<Json<User>> {
     let id = caller.id();
     Ok(Json(
-        update_and_commit(&state, &caller, id, &client, &update).await?,
+        update_and_commit(&state, &caller.user, id, &client, &update).await?,
     ))
 }
 
@@ -349,6 +349,6 @@ pub async fn put_user(
 ) -> ApiResult<Json<User>> {
     caller.require_self_or_admin(user_id)?;
     Ok(Json(
-        update_and_commit(&state, &caller, user_id, &client, &update).await?,
+        update_and_commit(&state, &caller.user, user_id, &client, &update).await?,
     ))
 }

@@ -53,17 +53,22 @@ async fn store_document(
 }
 
 /// How a write changes the stored document.
-enum Write {
+pub enum Write {
+    /// The whole document (fields left out take their defaults).
     Replace(Map<String, Value>),
+    /// An RFC 7396 merge patch.
     Merge(Map<String, Value>),
+    /// Back to the schema's defaults.
     Reset,
 }
 
-/// Applies `write` to the preferences of `user_id` in one transaction, validating the
-/// result; returns the document with defaults filled in.
-async fn write_preferences(
+/// Applies `write` to the preferences of `user_id` by `actor_id` in one transaction,
+/// validating the result (422 naming every failing field by its dotted path); returns
+/// the document with defaults filled in. The JSON endpoints and the console's
+/// preferences page call this.
+pub async fn write_preferences(
     state: &AppState,
-    caller: &AuthUser,
+    actor_id: Uuid,
     user_id: Uuid,
     client: &ClientInfo,
     write: Write,
@@ -102,7 +107,7 @@ async fn write_preferences(
     fields.sort();
     let entry = AuditEntry {
         event: event::PREFERENCES_CHANGE,
-        actor_id: Some(caller.id()),
+        actor_id: Some(actor_id),
         user_id: Some(user_id),
         client: Some(client),
         detail: serde_json::json!({"action": action, "fields": fields}),
@@ -150,7 +155,7 @@ pub async fn put_my_preferences(
 ) -> ApiResult<Json<Map<String, Value>>> {
     let id = caller.id();
     Ok(Json(
-        write_preferences(&state, &caller, id, &client, Write::Replace(document)).await?,
+        write_preferences(&state, caller.id(), id, &client, Write::Replace(document)).await?,
     ))
 }
 
@@ -172,7 +177,7 @@ pub async fn patch_my_preferences(
 ) -> ApiResult<Json<Map<String, Value>>> {
     let id = caller.id();
     Ok(Json(
-        write_preferences(&state, &caller, id, &client, Write::Merge(patch)).await?,
+        write_preferences(&state, caller.id(), id, &client, Write::Merge(patch)).await?,
     ))
 }
 
@@ -187,7 +192,7 @@ pub async fn delete_my_preferences(
     client: ClientInfo,
 ) -> ApiResult<NoContent> {
     let id = caller.id();
-    write_preferences(&state, &caller, id, &client, Write::Reset).await?;
+    write_preferences(&state, caller.id(), id, &client, Write::Reset).await?;
     Ok(NoContent)
 }
 
@@ -232,7 +237,7 @@ pub async fn put_user_preferences(
 ) -> ApiResult<Json<Map<String, Value>>> {
     caller.require_self_or_admin(user_id)?;
     Ok(Json(
-        write_preferences(&state, &caller, user_id, &client, Write::Replace(document)).await?,
+        write_preferences(&state, caller.id(), user_id, &client, Write::Replace(document)).await?,
     ))
 }
 
@@ -257,7 +262,7 @@ pub async fn patch_user_preferences(
 ) -> ApiResult<Json<Map<String, Value>>> {
     caller.require_self_or_admin(user_id)?;
     Ok(Json(
-        write_preferences(&state, &caller, user_id, &client, Write::Merge(patch)).await?,
+        write_preferences(&state, caller.id(), user_id, &client, Write::Merge(patch)).await?,
     ))
 }
 
@@ -276,6 +281,6 @@ pub async fn delete_user_preferences(
     ApiPath(user_id): ApiPath<Uuid>,
 ) -> ApiResult<NoContent> {
     caller.require_self_or_admin(user_id)?;
-    write_preferences(&state, &caller, user_id, &client, Write::Reset).await?;
+    write_preferences(&state, caller.id(), user_id, &client, Write::Reset).await?;
     Ok(NoContent)
 }

@@ -50,16 +50,18 @@ pub async fn set_tier(
     Ok(updated)
 }
 
-async fn change_own_tier(
+/// Moves account `user_id` to `tier` by its own choice (`/me/upgrade`, `/me/downgrade`
+/// and the console's profile page); idempotent.
+pub async fn change_own_tier(
     state: &AppState,
-    caller: &AuthUser,
+    user_id: Uuid,
     client: &ClientInfo,
     tier: Tier,
 ) -> ApiResult<User> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    let user = crate::accounts::model::find_user_or_404(&mut tx, caller.id()).await?;
-    let updated = set_tier(&mut tx, &user, tier, caller.id(), client, now).await?;
+    let user = crate::accounts::model::find_user_or_404(&mut tx, user_id).await?;
+    let updated = set_tier(&mut tx, &user, tier, user_id, client, now).await?;
     tx.commit().await?;
     Ok(updated)
 }
@@ -79,7 +81,7 @@ pub async fn upgrade(
     client: ClientInfo,
 ) -> ApiResult<Json<User>> {
     Ok(Json(
-        change_own_tier(&state, &caller, &client, Tier::Premium).await?,
+        change_own_tier(&state, caller.id(), &client, Tier::Premium).await?,
     ))
 }
 
@@ -96,7 +98,7 @@ pub async fn downgrade(
     client: ClientInfo,
 ) -> ApiResult<Json<User>> {
     Ok(Json(
-        change_own_tier(&state, &caller, &client, Tier::Basic).await?,
+        change_own_tier(&state, caller.id(), &client, Tier::Basic).await?,
     ))
 }
 

@@ -273,21 +273,23 @@ async fn write_profile(
     })
 }
 
-async fn update_profile(
+/// Applies `update` to the extended profile of `user_id` (by its owner), naming every
+/// failing field at once; the JSON endpoints and the console's profile page call this.
+pub async fn update_profile(
     state: &AppState,
-    caller: &AuthUser,
+    user_id: Uuid,
     client: &ClientInfo,
     update: &ProfileUpdate,
 ) -> ApiResult<Profile> {
     let now = state.clock.now();
     let columns = check_update(update, now.date_naive())?;
     if columns.is_empty() {
-        return profile_of(state, caller.id()).await;
+        return profile_of(state, user_id).await;
     }
     let mut tx = state.db.begin().await?;
-    let row = write_profile(&mut tx, caller.id(), &columns, now).await?;
+    let row = write_profile(&mut tx, user_id, &columns, now).await?;
     let fields: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
-    let entry = AuditEntry::by_owner(event::PROFILE_CHANGE, caller.id(), client)
+    let entry = AuditEntry::by_owner(event::PROFILE_CHANGE, user_id, client)
         .with_detail(serde_json::json!({"action": "updated", "fields": fields}));
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
@@ -311,7 +313,7 @@ pub async fn put_my_profile(
     ApiJson(update): ApiJson<ProfileUpdate>,
 ) -> ApiResult<Json<Profile>> {
     Ok(Json(
-        update_profile(&state, &caller, &client, &update).await?,
+        update_profile(&state, caller.id(), &client, &update).await?,
     ))
 }
 
@@ -330,7 +332,7 @@ pub async fn patch_my_profile(
     ApiJson(update): ApiJson<ProfileUpdate>,
 ) -> ApiResult<Json<Profile>> {
     Ok(Json(
-        update_profile(&state, &caller, &client, &update).await?,
+        update_profile(&state, caller.id(), &client, &update).await?,
     ))
 }
 
