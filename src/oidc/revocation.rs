@@ -299,8 +299,13 @@ async fn describe(state: &AppState, client: &Client, token: &str) -> ApiResult<O
                 "sid": claims.sid,
             })));
         }
+        // A service's token is active while it is unexpired, not revoked, and its
+        // client still registered (deleting a client ends what it was given).
         if let Ok(claims) = state.tokens.verify_service(token, now)
             && !is_revoked(&state.db, claims.jti).await?
+            && super::clients::find(&state.db, &claims.client_id)
+                .await?
+                .is_some()
         {
             return Ok(Some(json!({
                 "active": true,

@@ -10,7 +10,51 @@ use crate::on_both_engines;
 on_both_engines!(
     a_service_gets_a_token_for_its_api_scopes,
     client_credentials_needs_a_confidential_client_that_may_use_it,
+    a_deleted_services_tokens_are_inactive_at_introspection,
 );
+
+async fn a_deleted_services_tokens_are_inactive_at_introspection(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let admin = app.admin().await;
+    let service = register_client(
+        &app,
+        &admin,
+        json!({"name": "Billing", "type": "confidential", "redirect_uris": [],
+               "grant_types": ["client_credentials"], "scopes": ["orders:read"]}),
+    )
+    .await;
+    let auditor = register_client(
+        &app,
+        &admin,
+        json!({"name": "Auditor", "type": "confidential", "redirect_uris": [],
+               "grant_types": ["client_credentials"], "scopes": ["orders:read"]}),
+    )
+    .await;
+    let id = service["client_id"].as_str().unwrap();
+    let issued = app
+        .post("/oauth2/token")
+        .header(
+            "authorization",
+            &basic(id, service["client_secret"].as_str().unwrap()),
+        )
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .json();
+    let access = issued["access_token"].as_str().unwrap();
+    assert_eq!(introspect(&app, &auditor, access).await["active"], true);
+
+    let deleted = app
+        .delete(&format!("/api/v1/admin/clients/{id}"))
+        .bearer(&admin.access_token)
+        .send()
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    assert_eq!(
+        introspect(&app, &auditor, access).await,
+        json!({"active": false})
+    );
+}
 
 async fn a_service_gets_a_token_for_its_api_scopes(backend: Backend) {
     let app = TestApp::new(backend).await;
