@@ -15,7 +15,7 @@ use super::{SECTION, view, failure_page, field_errors, link_with, query_value, w
 use crate::accounts::model::{Role, Tier, User};
 use crate::console::frame::{Frame, signed_in_admin};
 use crate::error::{ApiError, FieldError};
-use crate::users::search::{ListQuery, list_page};
+use crate::users::search::{ListQuery, list_page, parse_query_text};
 use crate::web::Web;
 
 pub fn router() -> Router<Web> {
@@ -64,9 +64,13 @@ impl From<User> for Row {
     }
 }
 
-/// The API's query from the form's text, naming every value that is not one it takes.
+/// The API's query from the form's text, naming every value that is not one it takes
+/// (`q` checked as the API checks it, so that its error shows beside the others).
 fn list_query(filters: &Filters, cursor: Option<String>) -> Result<ListQuery, Vec<FieldError>> {
     let mut errors = Vec::new();
+    if let Some(Err(error)) = filters.q.as_deref().map(parse_query_text) {
+        errors.push(error);
+    }
     let role = match filters.role.as_deref() {
         None => None,
         Some(text) => Role::try_from(text.to_owned())
