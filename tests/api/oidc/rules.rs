@@ -20,7 +20,35 @@ on_both_engines!(
     other_errors_redirect_with_error_and_state,
     forms_without_the_csrf_token_are_refused,
     logout_redirects_only_to_registered_uris,
+    a_client_id_with_a_nul_byte_is_no_client,
 );
+
+/// PostgreSQL refuses NUL in text: such an id must be "no such client", not a failed
+/// lookup (the fuzzer found the error page and the 503).
+async fn a_client_id_with_a_nul_byte_is_no_client(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let page = app
+        .get("/oauth2/authorize?response_type=code&client_id=a%00b&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback")
+        .send()
+        .await;
+    assert_eq!(page.status, 400, "{}", page.text);
+    assert!(
+        page.text.contains("no application with this client_id"),
+        "{}",
+        page.text
+    );
+    assert!(page.header("location").is_none());
+    for path in ["/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"] {
+        let response = app
+            .post(path)
+            .header("authorization", &super::basic("a\0b", "secret"))
+            .form(&[("grant_type", "client_credentials"), ("token", "x")])
+            .send()
+            .await;
+        assert_eq!(response.status, 401, "{path}: {}", response.text);
+        assert_eq!(response.json()["error"], "invalid_client", "{path}");
+    }
+}
 
 async fn a_code_used_twice_revokes_the_tokens_of_the_first_use(backend: Backend) {
     let app = TestApp::new(backend).await;
