@@ -213,6 +213,16 @@ pub async fn list(
     ApiPath(user_id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<BadgeListQuery>,
 ) -> ApiResult<Json<Page<Badge>>> {
+    badge_page(&state, user_id, query).await.map(Json)
+}
+
+/// The page of `user_id`'s badges that `query` asks for (422 for a bad limit or cursor,
+/// 404 for an unknown user).
+pub async fn badge_page(
+    state: &AppState,
+    user_id: Uuid,
+    query: BadgeListQuery,
+) -> ApiResult<Page<Badge>> {
     let page = PageQuery {
         limit: query.limit,
         cursor: query.cursor,
@@ -222,7 +232,7 @@ pub async fn list(
     if rows.is_empty() {
         find_user_or_404(&state.db, user_id).await?;
     }
-    Ok(Json(Page::from_rows(rows, page.limit, encode_key)))
+    Ok(Page::from_rows(rows, page.limit, encode_key))
 }
 
 /// Award a badge to a user
@@ -251,6 +261,21 @@ pub async fn award(
     ApiJson(body): ApiJson<AwardBadge>,
 ) -> ApiResult<Created<Badge>> {
     caller.require_self_or_admin(user_id)?;
+    award_badge(&state, caller.id(), user_id, &body, &client)
+        .await
+        .map(Created)
+}
+
+/// Awards `user_id` the badge `body` describes, on behalf of `actor_id` (who the caller
+/// checked may act for them): 422 naming every bad field, 404 for an unknown user, 409
+/// naming `name` for a name held already. Audited.
+pub async fn award_badge(
+    state: &AppState,
+    actor_id: Uuid,
+    user_id: Uuid,
+    body: &AwardBadge,
+    client: &ClientInfo,
+) -> ApiResult<Badge> {
     let now = state.clock.now();
     let new = body.parse(now)?;
     let mut tx = state.db.begin().await?;
@@ -263,14 +288,14 @@ pub async fn award(
     };
     let entry = AuditEntry {
         event: event::BADGE_AWARDED,
-        actor_id: Some(caller.id()),
+        actor_id: Some(actor_id),
         user_id: Some(user_id),
-        client: Some(&client),
+        client: Some(client),
         detail: json!({"badge_id": badge.id, "name": badge.name}),
     };
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
-    Ok(Created(badge))
+    Ok(badge)
 }
 
 #[cfg(test)]

@@ -102,8 +102,14 @@ pub async fn check_in_goal(
     ApiPath((user_id, goal_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Json<Goal>> {
     caller.require_self_or_admin(user_id)?;
+    check_in_today(&state, user_id, goal_id).await.map(Json)
+}
+
+/// [`check_in`] now, with its refusals as the API answers them: 404 for a goal that is
+/// not `user_id`'s, 409 naming `status` for a completed or abandoned one.
+pub async fn check_in_today(state: &AppState, user_id: Uuid, goal_id: Uuid) -> ApiResult<Goal> {
     match check_in(&state.db, user_id, goal_id, state.clock.now()).await? {
-        CheckIn::Recorded(goal) => Ok(Json(goal)),
+        CheckIn::Recorded(goal) => Ok(goal),
         CheckIn::NotFound => Err(ApiError::not_found("goal")),
         CheckIn::Closed(status) => Err(ApiError::Conflict {
             detail: format!(

@@ -227,12 +227,27 @@ async fn change(
     ApiJson(body): ApiJson<UpdateGoal>,
 ) -> ApiResult<Json<Goal>> {
     caller.require_self_or_admin(user_id)?;
+    change_goal(&state, caller.id(), user_id, goal_id, &body, &client)
+        .await
+        .map(Json)
+}
+
+/// Applies `body` to `user_id`'s goal `goal_id` on behalf of `actor_id`: 422 naming
+/// every bad field, 404 when the goal is not theirs; no change answers the goal as it
+/// is. Audited when something changed.
+pub async fn change_goal(
+    state: &AppState,
+    actor_id: Uuid,
+    user_id: Uuid,
+    goal_id: Uuid,
+    body: &UpdateGoal,
+    client: &ClientInfo,
+) -> ApiResult<Goal> {
     let changes = body.parse()?;
     let fields = changes.fields();
     if fields.is_empty() {
         return find_goal(&state.db, user_id, goal_id)
             .await?
-            .map(Json)
             .ok_or_else(|| ApiError::not_found("goal"));
     }
     let now = state.clock.now();
@@ -242,14 +257,14 @@ async fn change(
         .ok_or_else(|| ApiError::not_found("goal"))?;
     let entry = AuditEntry {
         event: event::GOAL_UPDATED,
-        actor_id: Some(caller.id()),
+        actor_id: Some(actor_id),
         user_id: Some(user_id),
-        client: Some(&client),
+        client: Some(client),
         detail: json!({"goal_id": goal.id, "fields": fields, "status": goal.status.as_str()}),
     };
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
-    Ok(Json(goal))
+    Ok(goal)
 }
 
 #[cfg(test)]

@@ -272,6 +272,16 @@ pub async fn list(
     ApiPath(user_id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<GoalListQuery>,
 ) -> ApiResult<Json<Page<Goal>>> {
+    goal_page(&state, user_id, query).await.map(Json)
+}
+
+/// The page of `user_id`'s goals that `query` asks for (422 naming every bad parameter,
+/// 404 for an unknown user).
+pub async fn goal_page(
+    state: &AppState,
+    user_id: Uuid,
+    query: GoalListQuery,
+) -> ApiResult<Page<Goal>> {
     let mut errors = Vec::new();
     // `?status=` with nothing after it (as an empty form field sends) filters nothing.
     let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
@@ -299,9 +309,9 @@ pub async fn list(
     if rows.is_empty() {
         find_user_or_404(&state.db, user_id).await?;
     }
-    Ok(Json(Page::from_rows(rows, page.limit, |goal| {
+    Ok(Page::from_rows(rows, page.limit, |goal| {
         goal.id.as_bytes().to_vec()
-    })))
+    }))
 }
 
 /// Create a learning goal
@@ -327,6 +337,21 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateGoal>,
 ) -> ApiResult<Created<Goal>> {
     caller.require_self_or_admin(user_id)?;
+    create_goal(&state, caller.id(), user_id, &body, &client)
+        .await
+        .map(Created)
+}
+
+/// Creates the goal `body` describes for `user_id`, on behalf of `actor_id` (who the
+/// caller checked may act for them): 422 naming every bad field, 404 for an unknown
+/// user. Audited.
+pub async fn create_goal(
+    state: &AppState,
+    actor_id: Uuid,
+    user_id: Uuid,
+    body: &CreateGoal,
+    client: &ClientInfo,
+) -> ApiResult<Goal> {
     let new = body.parse()?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
@@ -337,14 +362,14 @@ pub async fn create(
     };
     let entry = AuditEntry {
         event: event::GOAL_CREATED,
-        actor_id: Some(caller.id()),
+        actor_id: Some(actor_id),
         user_id: Some(user_id),
-        client: Some(&client),
+        client: Some(client),
         detail: json!({"goal_id": goal.id, "status": goal.status.as_str()}),
     };
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
-    Ok(Created(goal))
+    Ok(goal)
 }
 
 /// Delete a learning goal
@@ -367,6 +392,19 @@ pub async fn delete(
     ApiPath((user_id, goal_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<NoContent> {
     caller.require_self_or_admin(user_id)?;
+    delete_goal(&state, caller.id(), user_id, goal_id, &client).await?;
+    Ok(NoContent)
+}
+
+/// Deletes `user_id`'s goal `goal_id` on behalf of `actor_id` (404 when it is not
+/// theirs). Audited.
+pub async fn delete_goal(
+    state: &AppState,
+    actor_id: Uuid,
+    user_id: Uuid,
+    goal_id: Uuid,
+    client: &ClientInfo,
+) -> ApiResult<()> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let deleted = on_exec!(&mut tx, c => sqlx::query("DELETE FROM goals WHERE id = $1 AND user_id = $2")
@@ -379,14 +417,14 @@ pub async fn delete(
     }
     let entry = AuditEntry {
         event: event::GOAL_DELETED,
-        actor_id: Some(caller.id()),
+        actor_id: Some(actor_id),
         user_id: Some(user_id),
-        client: Some(&client),
+        client: Some(client),
         detail: json!({"goal_id": goal_id}),
     };
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
-    Ok(NoContent)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,11 +7,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::sessions::{Session, reason, revoke_session, revoke_user_sessions};
+use super::sessions::{Session, active_sessions, reason, revoke_session, revoke_user_sessions};
 use crate::audit::{self, AuditEntry, event};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiPath, AuthUser, ClientInfo, NoContent};
-use crate::on_exec;
 use crate::state::AppState;
 
 /// Log out: revoke the current session
@@ -68,18 +67,22 @@ pub async fn list_sessions(
     State(state): State<AppState>,
     caller: AuthUser,
 ) -> ApiResult<Json<SessionList>> {
-    let now = state.clock.now();
-    let mut items = on_exec!(&state.db, c => sqlx::query_as::<_, Session>(
-        "SELECT id, created_at, last_used_at, expires_at, ip, user_agent, device_name FROM sessions \
-         WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY last_used_at DESC, id DESC")
-        .bind(caller.id())
-        .bind(now)
-        .fetch_all(c)
-        .await)?;
-    for session in &mut items {
-        session.current = session.id == caller.session_id;
-    }
+    let items = sessions_of(&state, caller.id(), caller.session_id).await?;
     Ok(Json(SessionList { items }))
+}
+
+/// The live sessions of `user_id`, most recently used first, with `current` marked (what
+/// `GET /sessions` and the console's sessions page list).
+pub async fn sessions_of(
+    state: &AppState,
+    user_id: Uuid,
+    current: Uuid,
+) -> Result<Vec<Session>, sqlx::Error> {
+    let mut items = active_sessions(&state.db, user_id, state.clock.now()).await?;
+    for session in &mut items {
+        session.current = session.id == current;
+    }
+    Ok(items)
 }
 
 /// Revoke one of the caller's sessions
@@ -95,22 +98,26 @@ pub async fn delete_session(
     client: ClientInfo,
     ApiPath(session_id): ApiPath<Uuid>,
 ) -> ApiResult<NoContent> {
+    revoke_own_session(&state, caller.id(), session_id, &client).await?;
+    Ok(NoContent)
+}
+
+/// Revokes `user_id`'s session `session_id` (404 when it is not a live one of theirs),
+/// audited as `session_revoked`.
+pub async fn revoke_own_session(
+    state: &AppState,
+    user_id: Uuid,
+    session_id: Uuid,
+    client: &ClientInfo,
+) -> ApiResult<()> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    if !revoke_session(
-        &mut tx,
-        caller.id(),
-        session_id,
-        reason::REVOKED_BY_USER,
-        now,
-    )
-    .await?
-    {
+    if !revoke_session(&mut tx, user_id, session_id, reason::REVOKED_BY_USER, now).await? {
         return Err(ApiError::not_found("session"));
     }
-    let entry = AuditEntry::by_owner(event::SESSION_REVOKED, caller.id(), &client)
+    let entry = AuditEntry::by_owner(event::SESSION_REVOKED, user_id, client)
         .with_detail(serde_json::json!({"session_id": session_id}));
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
-    Ok(NoContent)
+    Ok(())
 }

@@ -1,12 +1,15 @@
-//! `POST /change-password`: the caller's new password, confirmed with the current one.
+//! `POST /change-password`: the caller's new password, confirmed with the current one
+//! ([`change_password_of`], which the console's security page calls too).
 
 use axum::extract::State;
 use serde::Deserialize;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use super::credentials::{check_new_password, recent_hashes, set_password};
 use super::guard::confirm_password;
 use super::sessions::{reason, revoke_user_sessions};
+use crate::accounts::model::User;
 use crate::audit::{self, AuditEntry, event};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, AuthUser, ClientInfo, NoContent};
@@ -41,11 +44,36 @@ pub async fn change_password(
     client: ClientInfo,
     ApiJson(body): ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<NoContent> {
-    let hashes = recent_hashes(&state.db, caller.id(), state.config.passwords.history).await?;
-    let personal = vec![caller.user.username.clone(), caller.user.email.clone()];
+    change_password_of(
+        &state,
+        &caller.user,
+        caller.session_id,
+        &body.current_password,
+        &body.new_password,
+        &client,
+    )
+    .await?;
+    Ok(NoContent)
+}
+
+/// Changes `user`'s password to `new_password`, confirmed with `current_password`
+/// (what `POST /change-password` and the console's security page do): the policy and
+/// history checks name `new_password`, a wrong current password names
+/// `current_password` and counts toward the lockout; every session but `keep` is
+/// revoked, the change audited, and the "your password was changed" mail queued.
+pub async fn change_password_of(
+    state: &AppState,
+    user: &User,
+    keep: Uuid,
+    current_password: &str,
+    new_password: &str,
+    client: &ClientInfo,
+) -> ApiResult<()> {
+    let hashes = recent_hashes(&state.db, user.id, state.config.passwords.history).await?;
+    let personal = vec![user.username.clone(), user.email.clone()];
     let policy_errors = check_policy_off_thread(
         &state.config.passwords.policy,
-        &body.new_password,
+        new_password,
         personal,
         "new_password",
     )
@@ -54,55 +82,35 @@ pub async fn change_password(
         return Err(ApiError::Validation(policy_errors));
     }
     confirm_password(
-        &state,
-        &caller.user,
-        &body.current_password,
+        state,
+        user,
+        current_password,
         "current_password",
         "change_password",
-        &client,
+        client,
     )
     .await?;
-    check_new_password(
-        &state,
-        &caller.user,
-        &body.new_password,
-        &hashes,
-        "new_password",
-    )
-    .await?;
-    let hash = state.hasher.hash(&body.new_password).await?;
+    check_new_password(state, user, new_password, &hashes, "new_password").await?;
+    let hash = state.hasher.hash(new_password).await?;
 
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
-    set_password(
-        &mut tx,
-        caller.id(),
-        &hash,
-        state.config.passwords.history,
-        now,
-    )
-    .await?;
-    let revoked = revoke_user_sessions(
-        &mut tx,
-        caller.id(),
-        Some(caller.session_id),
-        reason::PASSWORD_CHANGE,
-        now,
-    )
-    .await?;
-    let entry = AuditEntry::by_owner(event::PASSWORD_CHANGE, caller.id(), &client)
+    set_password(&mut tx, user.id, &hash, state.config.passwords.history, now).await?;
+    let revoked =
+        revoke_user_sessions(&mut tx, user.id, Some(keep), reason::PASSWORD_CHANGE, now).await?;
+    let entry = AuditEntry::by_owner(event::PASSWORD_CHANGE, user.id, client)
         .with_detail(serde_json::json!({"sessions_revoked": revoked}));
     audit::record(&mut tx, now, entry).await?;
     state
         .mail
         .queue_password_changed(
             &mut tx,
-            &caller.user,
+            user,
             crate::mail::templates::PasswordChange::Changed,
             now,
         )
         .await?;
     tx.commit().await?;
     state.mail.wake();
-    Ok(NoContent)
+    Ok(())
 }

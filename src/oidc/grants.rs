@@ -82,14 +82,19 @@ pub async fn list_grants(
     State(state): State<AppState>,
     caller: AuthUser,
 ) -> ApiResult<Json<GrantList>> {
-    let items = on_exec!(&state.db, c => sqlx::query_as::<_, Grant>(
+    let items = grants_of(&state.db, caller.id()).await?;
+    Ok(Json(GrantList { items }))
+}
+
+/// The applications `user_id` granted access to, newest first.
+pub async fn grants_of(ex: impl Into<Exec<'_>>, user_id: Uuid) -> Result<Vec<Grant>, sqlx::Error> {
+    on_exec!(ex, c => sqlx::query_as::<_, Grant>(
         "SELECT g.client_id, c.name AS client_name, g.scope, g.created_at, g.updated_at \
            FROM oauth_grants g JOIN oauth_clients c ON c.client_id = g.client_id \
           WHERE g.user_id = $1 ORDER BY g.updated_at DESC, g.client_id")
-        .bind(caller.id())
+        .bind(user_id)
         .fetch_all(c)
-        .await)?;
-    Ok(Json(GrantList { items }))
+        .await)
 }
 
 /// Withdraw what the caller granted an application
@@ -108,24 +113,35 @@ pub async fn revoke_grant(
     client: ClientInfo,
     ApiPath(client_id): ApiPath<String>,
 ) -> ApiResult<NoContent> {
+    withdraw_grant(&state, caller.id(), &client_id, &client).await?;
+    Ok(NoContent)
+}
+
+/// Deletes what `user_id` granted `client_id` and ends the sessions issued to it (404
+/// when there was neither). Audited as `grant_revoked`.
+pub async fn withdraw_grant(
+    state: &AppState,
+    user_id: Uuid,
+    client_id: &str,
+    client: &ClientInfo,
+) -> ApiResult<()> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let deleted = on_exec!(&mut tx, c => sqlx::query("DELETE FROM oauth_grants WHERE user_id = $1 AND client_id = $2")
-        .bind(caller.id())
-        .bind(&client_id)
+        .bind(user_id)
+        .bind(client_id)
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
     let sessions =
-        revoke_client_sessions(&mut tx, caller.id(), &client_id, reason::GRANT_REVOKED, now)
-            .await?;
+        revoke_client_sessions(&mut tx, user_id, client_id, reason::GRANT_REVOKED, now).await?;
     if deleted == 0 && sessions == 0 {
         return Err(ApiError::NotFound("no grant to this application".into()));
     }
-    let entry = AuditEntry::by_owner(event::GRANT_REVOKED, caller.id(), &client)
+    let entry = AuditEntry::by_owner(event::GRANT_REVOKED, user_id, client)
         .with_detail(serde_json::json!({"client_id": client_id, "sessions_revoked": sessions}));
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
-    Ok(NoContent)
+    Ok(())
 }
 
 /// Ends every live session of `user_id` issued to `client_id`; returns how many.

@@ -39,7 +39,18 @@ pub async fn remove(
     ApiPath(passkey_id): ApiPath<Uuid>,
 ) -> ApiResult<NoContent> {
     require_recent(&state, &caller)?;
-    let user_id = caller.id();
+    remove_passkey(&state, caller.id(), passkey_id, &client).await?;
+    Ok(NoContent)
+}
+
+/// Removes `user_id`'s passkey `passkey_id` (404 when it is not theirs), and the recovery
+/// codes when no second factor remains. Audited. The caller checks the "recent" rule.
+pub async fn remove_passkey(
+    state: &AppState,
+    user_id: Uuid,
+    passkey_id: Uuid,
+    client: &ClientInfo,
+) -> ApiResult<()> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let removed = on_exec!(&mut tx, c => sqlx::query("DELETE FROM passkeys WHERE id = $1 AND user_id = $2")
@@ -51,9 +62,9 @@ pub async fn remove(
         return Err(ApiError::not_found("passkey"));
     }
     super::recovery::forget_without_factor(&mut tx, user_id).await?;
-    let entry = AuditEntry::by_owner(event::PASSKEY_REMOVED, user_id, &client)
+    let entry = AuditEntry::by_owner(event::PASSKEY_REMOVED, user_id, client)
         .with_detail(serde_json::json!({"passkey_id": passkey_id}));
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
-    Ok(NoContent)
+    Ok(())
 }

@@ -30,6 +30,7 @@ use uuid::Uuid;
 
 use super::PasskeyInfo;
 use super::rules::{Ceremony, find_live, invalid_mfa_token, require_recent};
+use crate::accounts::model::User;
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult, Problem, ResultExt};
@@ -268,7 +269,13 @@ pub async fn registration_options(
     caller: AuthUser,
 ) -> ApiResult<Response> {
     require_recent(&state, &caller)?;
-    let user = &caller.user;
+    start_registration(&state, &caller.user).await
+}
+
+/// Begins registering a passkey for `user`: the JSON answer of
+/// `POST /mfa/passkeys/options` (the console's script asks for the same). The caller
+/// checks the "recent" rule.
+pub async fn start_registration(state: &AppState, user: &User) -> ApiResult<Response> {
     let existing: Vec<(Vec<u8>, StoredCredential)> = stored_of_user(&state.db, user.id)
         .await?
         .iter()
@@ -283,7 +290,7 @@ pub async fn registration_options(
         state
             .webauthn
             .registration_options(user.id, &user.username, display_name, &existing)?;
-    begin(&state, REGISTER, Some(user.id), None, ceremony).await
+    begin(state, REGISTER, Some(user.id), None, ceremony).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -317,6 +324,19 @@ pub async fn register(
     ApiJson(body): ApiJson<PasskeyRegistration>,
 ) -> ApiResult<Response> {
     require_recent(&state, &caller)?;
+    let passkey = register_passkey(&state, caller.id(), &body, &client).await?;
+    Ok((StatusCode::CREATED, Json(passkey)).into_response())
+}
+
+/// Finishes registering a passkey of `user_id`: checks the name (422), the response to
+/// the ceremony (400 naming `credential`), refuses a credential registered already (409)
+/// and stores it. Audited. The caller checks the "recent" rule.
+pub async fn register_passkey(
+    state: &AppState,
+    user_id: Uuid,
+    body: &PasskeyRegistration,
+    client: &ClientInfo,
+) -> ApiResult<PasskeyInfo> {
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME {
         return Err(ApiError::validation(
@@ -328,8 +348,7 @@ pub async fn register(
         return Err(ApiError::validation("name", why));
     }
     let response = parse_registration(&body.credential).map_err(malformed)?;
-    let user_id = caller.id();
-    let server_side = take(&state, body.challenge_id, REGISTER, Some(user_id), None)
+    let server_side = take(state, body.challenge_id, REGISTER, Some(user_id), None)
         .await?
         .ok_or_else(invalid_challenge)?;
     let credential =
@@ -360,11 +379,11 @@ pub async fn register(
         .execute(c)
         .await.map(|r| r.rows_affected()))
     .on_unique_violation(|_| ApiError::conflict("credential", "this passkey is registered already"))?;
-    let entry = AuditEntry::by_owner(event::PASSKEY_ADDED, user_id, &client)
+    let entry = AuditEntry::by_owner(event::PASSKEY_ADDED, user_id, client)
         .with_detail(serde_json::json!({"passkey_id": passkey.id}));
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(passkey)).into_response())
+    Ok(passkey)
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -394,11 +413,17 @@ pub async fn second_factor_options(
 ) -> ApiResult<Response> {
     match (&body.mfa_token, caller) {
         (Some(token), _) => options_for_mfa_token(&state, token).await,
-        (None, Some(caller)) => options_for(&state, caller.id(), REAUTHENTICATE, None).await,
+        (None, Some(caller)) => reauthentication_options(&state, caller.id()).await,
         (None, None) => Err(ApiError::Unauthorized(
             crate::error::AuthProblem::MissingToken,
         )),
     }
+}
+
+/// The options for proving `user_id` again with one of their passkeys (answered at
+/// `/reauthenticate`, or on the console's security page).
+pub async fn reauthentication_options(state: &AppState, user_id: Uuid) -> ApiResult<Response> {
+    options_for(state, user_id, REAUTHENTICATE, None).await
 }
 
 /// The options for answering the login challenge `mfa_token` with one of the account's

@@ -15,9 +15,10 @@ use uuid::Uuid;
 
 use super::proof::{Proof, with_password};
 use super::rules::Ceremony;
+use crate::accounts::model::User;
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::guard;
-use crate::auth::sessions::{self, TokenPair, token_pair};
+use crate::auth::sessions::{self, IssuedRefresh, TokenPair, token_pair};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, AuthUser, ClientInfo, no_store};
 use crate::state::AppState;
@@ -64,7 +65,34 @@ pub async fn reauthenticate(
         body.challenge_id,
         body.credential,
     )?;
-    let user_id = caller.id();
+    let issued = reauthenticate_session(
+        &state,
+        &caller.user,
+        caller.session_id,
+        &body.password,
+        proof,
+        &client,
+    )
+    .await?;
+    let now = state.clock.now();
+    let pair = token_pair(&state, caller.user, issued, now)?;
+    Ok(no_store(Json(pair).into_response()))
+}
+
+/// Proves `user` again for their session `session_id` (what `POST /reauthenticate` and
+/// the console's security page do): the password, counted toward the lockout like a
+/// login (field `password`), and `proof` when the account has a second factor (422
+/// naming `code` when missing); then the session's `auth_time` and `amr` are renewed
+/// with a new refresh token (the one before counts as used). Audited.
+pub async fn reauthenticate_session(
+    state: &AppState,
+    user: &User,
+    session_id: Uuid,
+    password: &str,
+    proof: Option<Proof>,
+    client: &ClientInfo,
+) -> ApiResult<IssuedRefresh> {
+    let user_id = user.id;
     let factors = super::factors(&state.db, user_id).await?;
     if factors.any() && proof.is_none() {
         return Err(ApiError::validation(
@@ -72,27 +100,19 @@ pub async fn reauthenticate(
             "is required: this account has a second factor (or give recovery_code, or challenge_id with credential)",
         ));
     }
-    guard::confirm_password(
-        &state,
-        &caller.user,
-        &body.password,
-        "password",
-        "reauthenticate",
-        &client,
-    )
-    .await?;
+    guard::confirm_password(state, user, password, "password", "reauthenticate", client).await?;
     let keys = guard::second_factor_keys(None, user_id);
     let methods = match proof.filter(|_| factors.any()) {
         None => "pwd".to_owned(),
         Some(proof) => {
-            guard::begin_second_factor(&state, &keys).await?;
+            guard::begin_second_factor(state, &keys).await?;
             match proof
-                .check(&state, user_id, Ceremony::Reauthenticate)
+                .check(state, user_id, Ceremony::Reauthenticate)
                 .await?
             {
                 Some(factor) => with_password(factor),
                 None => {
-                    guard::second_factor_failed(&state, &keys, user_id, &client, proof.method())
+                    guard::second_factor_failed(state, &keys, user_id, client, proof.method())
                         .await?;
                     return Err(ApiError::wrong_factor(
                         proof.field(),
@@ -105,7 +125,7 @@ pub async fn reauthenticate(
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let authentication = Authentication { time: now, methods };
-    let issued = sessions::renew_session(&state, &mut tx, caller.session_id, authentication, now)
+    let issued = sessions::renew_session(state, &mut tx, session_id, authentication, now)
         .await?
         .ok_or_else(|| ApiError::Conflict {
             detail: "the session's refresh token was rotated meanwhile; retry".into(),
@@ -114,11 +134,10 @@ pub async fn reauthenticate(
     if factors.any() {
         guard::settle_second_factor(&mut tx, &keys).await?;
     }
-    let entry = AuditEntry::by_owner(event::REAUTHENTICATED, user_id, &client).with_detail(
-        serde_json::json!({"session_id": caller.session_id, "amr": issued.authentication.amr()}),
+    let entry = AuditEntry::by_owner(event::REAUTHENTICATED, user_id, client).with_detail(
+        serde_json::json!({"session_id": session_id, "amr": issued.authentication.amr()}),
     );
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
-    let pair = token_pair(&state, caller.user, issued, now)?;
-    Ok(no_store(Json(pair).into_response()))
+    Ok(issued)
 }

@@ -126,7 +126,22 @@ pub async fn regenerate(
     client: ClientInfo,
 ) -> ApiResult<Response> {
     require_recent(&state, &caller)?;
-    let user_id = caller.id();
+    let codes = regenerate_codes(&state, caller.id(), &client).await?;
+    Ok(no_store(
+        Json(RecoveryCodes {
+            recovery_codes: codes,
+        })
+        .into_response(),
+    ))
+}
+
+/// Replaces `user_id`'s recovery codes and answers the new ones (to be shown once); 409
+/// when the account has no second factor. Audited. The caller checks the "recent" rule.
+pub async fn regenerate_codes(
+    state: &AppState,
+    user_id: Uuid,
+    client: &ClientInfo,
+) -> ApiResult<Vec<String>> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     if !super::factors(&mut tx, user_id).await?.any() {
@@ -136,15 +151,10 @@ pub async fn regenerate(
         ));
     }
     let codes = replace(&mut tx, user_id, now).await?;
-    let entry = AuditEntry::by_owner(event::RECOVERY_CODES_REGENERATED, user_id, &client);
+    let entry = AuditEntry::by_owner(event::RECOVERY_CODES_REGENERATED, user_id, client);
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
-    Ok(no_store(
-        Json(RecoveryCodes {
-            recovery_codes: codes,
-        })
-        .into_response(),
-    ))
+    Ok(codes)
 }
 
 #[cfg(test)]

@@ -17,12 +17,20 @@ pub const MAX_WRONG: i32 = 5;
 /// 403 `reauthentication-required` unless the caller's token says its user proved who
 /// they are within `REAUTH_MAX_AGE_MINUTES`.
 pub fn require_recent(state: &AppState, caller: &AuthUser) -> ApiResult<()> {
+    if is_recent(state, caller.claims.auth_time) {
+        Ok(())
+    } else {
+        Err(ApiError::ReauthenticationRequired)
+    }
+}
+
+/// Whether a user who proved who they are at `auth_time` (seconds since the epoch) did
+/// so within `REAUTH_MAX_AGE_MINUTES`: the "recent" rule, for a token's claim or a
+/// browser session's stored time alike.
+pub fn is_recent(state: &AppState, auth_time: Option<i64>) -> bool {
     let max_age = state.config.mfa.reauth_max_age.as_secs() as i64;
     let now = state.clock.now().timestamp();
-    match caller.claims.auth_time {
-        Some(auth_time) if now - auth_time <= max_age => Ok(()),
-        _ => Err(ApiError::ReauthenticationRequired),
-    }
+    auth_time.is_some_and(|auth_time| now - auth_time <= max_age)
 }
 
 /// Which ceremony an assertion answers.

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::recovery::{self, RecoveryCodes};
 use super::rules::require_recent;
+use crate::accounts::model::User;
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Exec;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -130,16 +131,17 @@ pub async fn accept_code(state: &AppState, user_id: Uuid, code: &str) -> ApiResu
     ))]
 pub async fn enrol(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Response> {
     require_recent(&state, &caller)?;
-    let user_id = caller.id();
+    let enrolment = start_enrolment(&state, &caller.user).await?;
+    Ok(no_store(Json(enrolment).into_response()))
+}
+
+/// Stores a new pending secret for `user` (replacing a pending one) and answers it; 409
+/// when a confirmed authenticator exists. The caller checks the "recent" rule.
+pub async fn start_enrolment(state: &AppState, user: &User) -> ApiResult<TotpEnrolment> {
+    let user_id = user.id;
     let now = state.clock.now();
     let secret: [u8; SECRET_BYTES] = rand::rng().random();
-    let totp = authenticator(secret.to_vec(), &caller.user.username)?;
-    let enrolment = TotpEnrolment {
-        secret: totp.secret().to_base32(),
-        otpauth_uri: totp
-            .to_url()
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("otpauth URI: {e:?}")))?,
-    };
+    let enrolment = enrolment_of(secret.to_vec(), &user.username)?;
     let sealed = state.cipher.seal(&secret, &sealing_context(user_id));
     let mut tx = state.db.begin().await?;
     if stored(&mut tx, user_id, true).await?.is_some() {
@@ -158,7 +160,27 @@ pub async fn enrol(State(state): State<AppState>, caller: AuthUser) -> ApiResult
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
     tx.commit().await?;
-    Ok(no_store(Json(enrolment).into_response()))
+    Ok(enrolment)
+}
+
+/// The pending (unconfirmed) set-up of `user`, if one was started: what the console shows
+/// again when a confirmation code was wrong.
+pub async fn pending_enrolment(state: &AppState, user: &User) -> ApiResult<Option<TotpEnrolment>> {
+    let Some(pending) = stored(&state.db, user.id, false).await? else {
+        return Ok(None);
+    };
+    let secret = open_secret(state, user.id, &pending.secret)?;
+    enrolment_of(secret, &user.username).map(Some)
+}
+
+fn enrolment_of(secret: Vec<u8>, username: &str) -> ApiResult<TotpEnrolment> {
+    let totp = authenticator(secret, username)?;
+    Ok(TotpEnrolment {
+        secret: totp.secret().to_base32(),
+        otpauth_uri: totp
+            .to_url()
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("otpauth URI: {e:?}")))?,
+    })
 }
 
 /// Confirm the TOTP authenticator with a first code
@@ -180,8 +202,25 @@ pub async fn confirm(
     ApiJson(body): ApiJson<TotpCode>,
 ) -> ApiResult<Response> {
     require_recent(&state, &caller)?;
-    check_code_shape("code", &body.code)?;
-    let user_id = caller.id();
+    let codes = confirm_enrolment(&state, caller.id(), &body.code, &client).await?;
+    Ok(no_store(
+        Json(RecoveryCodes {
+            recovery_codes: codes,
+        })
+        .into_response(),
+    ))
+}
+
+/// Confirms `user_id`'s pending set-up with `code` and answers the new recovery codes
+/// (to be shown once); 422/400 naming `code`, 409 without a pending set-up. Audited.
+/// The caller checks the "recent" rule.
+pub async fn confirm_enrolment(
+    state: &AppState,
+    user_id: Uuid,
+    code: &str,
+    client: &ClientInfo,
+) -> ApiResult<Vec<String>> {
+    check_code_shape("code", code)?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let Some(pending) = stored(&mut tx, user_id, false).await? else {
@@ -190,8 +229,8 @@ pub async fn confirm(
             "no TOTP set-up is pending; start one with POST /api/v1/auth/mfa/totp",
         ));
     };
-    let secret = open_secret(&state, user_id, &pending.secret)?;
-    let Some(step) = matching_step(secret, &body.code, now)? else {
+    let secret = open_secret(state, user_id, &pending.secret)?;
+    let Some(step) = matching_step(secret, code, now)? else {
         super::count_verification("totp", "failure");
         return Err(ApiError::wrong_factor(
             "code",
@@ -209,17 +248,12 @@ pub async fn confirm(
     audit::record(
         &mut tx,
         now,
-        AuditEntry::by_owner(event::MFA_TOTP_ADDED, user_id, &client),
+        AuditEntry::by_owner(event::MFA_TOTP_ADDED, user_id, client),
     )
     .await?;
     tx.commit().await?;
     super::count_verification("totp", "success");
-    Ok(no_store(
-        Json(RecoveryCodes {
-            recovery_codes: codes,
-        })
-        .into_response(),
-    ))
+    Ok(codes)
 }
 
 /// Remove the TOTP authenticator
@@ -238,7 +272,17 @@ pub async fn remove(
     client: ClientInfo,
 ) -> ApiResult<NoContent> {
     require_recent(&state, &caller)?;
-    let user_id = caller.id();
+    remove_authenticator(&state, caller.id(), &client).await?;
+    Ok(NoContent)
+}
+
+/// Removes `user_id`'s TOTP authenticator (404 without one), and the recovery codes when
+/// no second factor remains. Audited. The caller checks the "recent" rule.
+pub async fn remove_authenticator(
+    state: &AppState,
+    user_id: Uuid,
+    client: &ClientInfo,
+) -> ApiResult<()> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let removed = on_exec!(&mut tx, c => sqlx::query("DELETE FROM mfa_totp WHERE user_id = $1")
@@ -252,11 +296,11 @@ pub async fn remove(
     audit::record(
         &mut tx,
         now,
-        AuditEntry::by_owner(event::MFA_TOTP_REMOVED, user_id, &client),
+        AuditEntry::by_owner(event::MFA_TOTP_REMOVED, user_id, client),
     )
     .await?;
     tx.commit().await?;
-    Ok(NoContent)
+    Ok(())
 }
 
 /// 422 unless `code` looks like a TOTP code (6 digits, spaces allowed).
