@@ -266,7 +266,7 @@ fn check(
 ) -> ApiResult<(Option<String>, Cursor<i64>)> {
     let mut errors = Vec::new();
     let text = match q {
-        Some(raw) if !(raw.trim().is_empty() && !q_required) => match parse_query_text(raw) {
+        Some(raw) if !raw.trim().is_empty() || q_required => match parse_query_text(raw) {
             Ok(text) => Some(text),
             Err(e) => {
                 errors.push(e);

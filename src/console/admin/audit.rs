@@ -12,7 +12,7 @@ use minijinja::context;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{SECTION, view, failure_page, field_errors, link_with, query_value, when};
+use super::{SECTION, failure_page, field_errors, link_with, query_value, view, when};
 use crate::admin::audit_log::{AuditEvent, AuditQuery, audit_page};
 use crate::audit::event;
 use crate::console::frame::{Frame, signed_in_admin};
@@ -135,7 +135,11 @@ fn audit_query(filters: &Filters, cursor: Option<String>) -> Result<AuditQuery, 
 }
 
 /// `GET /admin/audit`: a page of the audit log.
-async fn audit_log(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+async fn audit_log(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let query = query.as_deref();
     let session = match signed_in_admin(&web, &headers, "/admin/audit").await {
         Ok(session) => session,

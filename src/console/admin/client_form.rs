@@ -129,7 +129,10 @@ mod tests {
             input.redirect_uris.unwrap(),
             ["https://a.example/cb", "https://b.example/cb"]
         );
-        assert_eq!(input.post_logout_redirect_uris.unwrap(), Vec::<String>::new());
+        assert_eq!(
+            input.post_logout_redirect_uris.unwrap(),
+            Vec::<String>::new()
+        );
         assert_eq!(input.grant_types.unwrap(), ["client_credentials"]);
         assert_eq!(input.scopes.unwrap(), ["orders:read", "orders:write"]);
         assert_eq!(input.first_party, Some(false));

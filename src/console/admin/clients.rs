@@ -22,7 +22,7 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use super::client_form::ClientForm;
-use super::{SECTION, view, failure_page, field_errors, link_with, query_value, ticked, when};
+use super::{SECTION, failure_page, field_errors, link_with, query_value, ticked, view, when};
 use crate::console::frame::{Frame, done, posted, signed_in_admin};
 use crate::error::{ApiError, FieldError};
 use crate::http::{ClientInfo, PageQuery};
@@ -153,7 +153,16 @@ async fn list(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQu
         Ok(session) => session,
         Err(response) => return response,
     };
-    list_page(&web, &headers, &session, StatusCode::OK, query.as_deref(), ClientForm::blank(), BTreeMap::new()).await
+    list_page(
+        &web,
+        &headers,
+        &session,
+        StatusCode::OK,
+        query.as_deref(),
+        ClientForm::blank(),
+        BTreeMap::new(),
+    )
+    .await
 }
 
 /// The page that shows a secret, once: after a registration or a rotation.
@@ -202,10 +211,27 @@ async fn create(
     };
     let now = web.app.clock.now();
     match clients::register(&web.app.db, &form.input(), admin(&session, &info), now).await {
-        Ok((client, secret)) => secret_page(&web, &headers, &session, StatusCode::CREATED, &client, secret, true),
+        Ok((client, secret)) => secret_page(
+            &web,
+            &headers,
+            &session,
+            StatusCode::CREATED,
+            &client,
+            secret,
+            true,
+        ),
         Err(ApiError::Validation(errors)) => {
             let errors = field_errors(&errors);
-            list_page(&web, &headers, &session, StatusCode::UNPROCESSABLE_ENTITY, None, form, errors).await
+            list_page(
+                &web,
+                &headers,
+                &session,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                form,
+                errors,
+            )
+            .await
         }
         Err(other) => failure_page(&web, other),
     }
@@ -269,7 +295,16 @@ async fn edit(
         Err(response) => return response,
     };
     let form = ClientForm::of(&client);
-    client_page(&web, &headers, &session, StatusCode::OK, query.as_deref(), &client, form, BTreeMap::new())
+    client_page(
+        &web,
+        &headers,
+        &session,
+        StatusCode::OK,
+        query.as_deref(),
+        &client,
+        form,
+        BTreeMap::new(),
+    )
 }
 
 /// `POST /admin/clients/{client_id}`: changes its settings.
@@ -299,11 +334,23 @@ async fn update(
     )
     .await;
     match updated {
-        Ok(Some(_)) => done(&format!("/admin/clients/{}", client.client_id), "client-saved"),
+        Ok(Some(_)) => done(
+            &format!("/admin/clients/{}", client.client_id),
+            "client-saved",
+        ),
         Ok(None) => failure_page(&web, ApiError::not_found("client")),
         Err(ApiError::Validation(errors)) => {
             let errors = field_errors(&errors);
-            client_page(&web, &headers, &session, StatusCode::UNPROCESSABLE_ENTITY, None, &client, form, errors)
+            client_page(
+                &web,
+                &headers,
+                &session,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                &client,
+                form,
+                errors,
+            )
         }
         Err(other) => failure_page(&web, other),
     }
@@ -315,9 +362,24 @@ struct ConfirmForm {
 }
 
 /// The client page again, with "I am sure" marked on the form whose box is `field`.
-fn unconfirmed(web: &Web, headers: &HeaderMap, session: &BrowserSession, client: &Client, field: &str) -> Response {
+fn unconfirmed(
+    web: &Web,
+    headers: &HeaderMap,
+    session: &BrowserSession,
+    client: &Client,
+    field: &str,
+) -> Response {
     let errors = field_errors(&[FieldError::new(field, "tick this to confirm")]);
-    client_page(web, headers, session, StatusCode::UNPROCESSABLE_ENTITY, None, client, ClientForm::of(client), errors)
+    client_page(
+        web,
+        headers,
+        session,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        None,
+        client,
+        ClientForm::of(client),
+        errors,
+    )
 }
 
 /// `POST /admin/clients/{client_id}/secret`: a new secret, shown once.
@@ -341,9 +403,15 @@ async fn rotate_secret(
     }
     let now = web.app.clock.now();
     match clients::rotate_secret(&web.app.db, &client_id, admin(&session, &info), now).await {
-        Ok(SecretRotation::Rotated(client, secret)) => {
-            secret_page(&web, &headers, &session, StatusCode::OK, &client, Some(secret), false)
-        }
+        Ok(SecretRotation::Rotated(client, secret)) => secret_page(
+            &web,
+            &headers,
+            &session,
+            StatusCode::OK,
+            &client,
+            Some(secret),
+            false,
+        ),
         Ok(SecretRotation::PublicClient) => failure_page(
             &web,
             ApiError::conflict("client_id", "a public client has no secret to rotate"),

@@ -90,7 +90,10 @@ fn field_errors(errors: &[FieldError]) -> BTreeMap<String, String> {
                     .trim_end_matches(']')
                     .parse::<usize>()
                     .map_or_else(|_| rest.to_owned(), |i| (i + 1).to_string());
-                (field.to_owned(), format!("entry {index}: {}", error.message))
+                (
+                    field.to_owned(),
+                    format!("entry {index}: {}", error.message),
+                )
             }
             None => (error.field.clone(), error.message.clone()),
         };
@@ -176,14 +179,20 @@ mod tests {
             FieldError::new("redirect_uris", "at most 20"),
             FieldError::new("name", "is required"),
         ]);
-        assert_eq!(errors["redirect_uris"], "entry 2: must be absolute; at most 20");
+        assert_eq!(
+            errors["redirect_uris"],
+            "entry 2: must be absolute; at most 20"
+        );
         assert_eq!(errors["name"], "is required");
     }
 
     #[test]
     fn links_carry_only_the_given_filters() {
         assert_eq!(
-            link_with("/admin/users", &[("q", Some("a b&c")), ("role", None), ("tier", Some(""))]),
+            link_with(
+                "/admin/users",
+                &[("q", Some("a b&c")), ("role", None), ("tier", Some(""))]
+            ),
             "/admin/users?q=a+b%26c"
         );
         assert_eq!(link_with("/admin/audit", &[]), "/admin/audit");

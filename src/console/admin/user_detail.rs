@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::audit::EventRow;
-use super::{SECTION, view, failure_page, field_errors, ticked, when};
+use super::{SECTION, failure_page, field_errors, ticked, view, when};
 use crate::accounts::model::{Role, Tier, User, find_user};
 use crate::admin::accounts::{
     AdminAccountUpdate, reset_second_factors, revoke_all_sessions, update_account,
@@ -47,7 +47,10 @@ const AUDIT_EVENTS: u32 = 50;
 pub fn router() -> Router<Web> {
     Router::new()
         .route("/admin/users/{user_id}", get(show).post(change_account))
-        .route("/admin/users/{user_id}/revoke-sessions", post(revoke_sessions))
+        .route(
+            "/admin/users/{user_id}/revoke-sessions",
+            post(revoke_sessions),
+        )
         .route("/admin/users/{user_id}/mfa/reset", post(reset_mfa))
 }
 
@@ -177,9 +180,9 @@ struct SessionView {
     device_name: Option<String>,
 }
 
-/// The account's id in the path, or the 404 page.
-fn account_id(web: &Web, raw: &str) -> Result<Uuid, Response> {
-    Uuid::parse_str(raw).map_err(|_| failure_page(web, ApiError::not_found("account")))
+/// The page for an account id (in the path) that names no account.
+fn no_such_account(web: &Web) -> Response {
+    failure_page(web, ApiError::not_found("account"))
 }
 
 /// The account page, with what a refused post carries.
@@ -195,7 +198,7 @@ async fn page(
     let now = web.app.clock.now();
     let user = match find_user(&web.app.db, user_id).await {
         Ok(Some(user)) => user,
-        Ok(None) => return failure_page(web, ApiError::not_found("account")),
+        Ok(None) => return no_such_account(web),
         Err(e) => return failure_page(web, e.into()),
     };
     let audit = AuditQuery {
@@ -269,11 +272,19 @@ async fn show(
         Ok(session) => session,
         Err(response) => return response,
     };
-    let user_id = match account_id(&web, &raw_id) {
-        Ok(id) => id,
-        Err(response) => return response,
+    let Ok(user_id) = Uuid::parse_str(&raw_id) else {
+        return no_such_account(&web);
     };
-    page(&web, &headers, &session, user_id, StatusCode::OK, query.as_deref(), Refusal::default()).await
+    page(
+        &web,
+        &headers,
+        &session,
+        user_id,
+        StatusCode::OK,
+        query.as_deref(),
+        Refusal::default(),
+    )
+    .await
 }
 
 /// The administrator, the account's id and the posted form `T`, or the answer that
@@ -285,7 +296,7 @@ async fn admin_post<T: serde::de::DeserializeOwned>(
     body: &Bytes,
 ) -> Result<(BrowserSession, Uuid, T), Response> {
     let session = signed_in_admin(web, headers, &format!("/admin/users/{raw_id}")).await?;
-    let user_id = account_id(web, raw_id)?;
+    let user_id = Uuid::parse_str(raw_id).map_err(|_| no_such_account(web))?;
     let form = posted::<T>(web, headers, body)?;
     Ok((session, user_id, form))
 }
@@ -298,21 +309,24 @@ async fn change_account(
     Path(raw_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (session, user_id, form) = match admin_post::<AccountForm>(&web, &headers, &raw_id, &body).await {
-        Ok(posted) => posted,
-        Err(response) => return response,
-    };
+    let (session, user_id, form) =
+        match admin_post::<AccountForm>(&web, &headers, &raw_id, &body).await {
+            Ok(posted) => posted,
+            Err(response) => return response,
+        };
     let user = match find_user(&web.app.db, user_id).await {
         Ok(Some(user)) => user,
-        Ok(None) => return failure_page(&web, ApiError::not_found("account")),
+        Ok(None) => return no_such_account(&web),
         Err(e) => return failure_page(&web, e.into()),
     };
-    let refused = |status, errors: Vec<FieldError>, problem: Option<String>| Refusal {
-        account: Some(form.clone()),
-        errors: field_errors(&errors),
-        problem,
-    }
-    .with_status(status);
+    let refused = |status, errors: Vec<FieldError>, problem: Option<String>| {
+        Refusal {
+            account: Some(form.clone()),
+            errors: field_errors(&errors),
+            problem,
+        }
+        .with_status(status)
+    };
     let update = match form.update_of(&user) {
         Ok(update) => update,
         Err(errors) => {
@@ -362,10 +376,11 @@ async fn revoke_sessions(
     Path(raw_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (session, user_id, form) = match admin_post::<ConfirmForm>(&web, &headers, &raw_id, &body).await {
-        Ok(posted) => posted,
-        Err(response) => return response,
-    };
+    let (session, user_id, form) =
+        match admin_post::<ConfirmForm>(&web, &headers, &raw_id, &body).await {
+            Ok(posted) => posted,
+            Err(response) => return response,
+        };
     if !ticked(&form.confirm) {
         let (status, refusal) = Refusal::unconfirmed("revoke_confirm");
         return page(&web, &headers, &session, user_id, status, None, refusal).await;
@@ -384,10 +399,11 @@ async fn reset_mfa(
     Path(raw_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (session, user_id, form) = match admin_post::<ConfirmForm>(&web, &headers, &raw_id, &body).await {
-        Ok(posted) => posted,
-        Err(response) => return response,
-    };
+    let (session, user_id, form) =
+        match admin_post::<ConfirmForm>(&web, &headers, &raw_id, &body).await {
+            Ok(posted) => posted,
+            Err(response) => return response,
+        };
     if !ticked(&form.confirm) {
         let (status, refusal) = Refusal::unconfirmed("mfa_confirm");
         return page(&web, &headers, &session, user_id, status, None, refusal).await;

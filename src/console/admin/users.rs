@@ -11,7 +11,7 @@ use minijinja::context;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{SECTION, view, failure_page, field_errors, link_with, query_value, when};
+use super::{SECTION, failure_page, field_errors, link_with, query_value, view, when};
 use crate::accounts::model::{Role, Tier, User};
 use crate::console::frame::{Frame, signed_in_admin};
 use crate::error::{ApiError, FieldError};
