@@ -129,6 +129,15 @@ pub async fn parse(
             &format!("{name} is given more than once"),
         ));
     }
+    if let Some((name, _)) = pairs
+        .iter()
+        .find(|(_, value)| value.chars().any(char::is_control))
+    {
+        return Err(fail(
+            "invalid_request",
+            &format!("{name} holds a control character"),
+        ));
+    }
     if state.as_ref().is_some_and(|s| s.len() > MAX_STATE) {
         return Err(fail(
             "invalid_request",

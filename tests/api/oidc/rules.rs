@@ -38,6 +38,28 @@ async fn a_client_id_with_a_nul_byte_is_no_client(backend: Backend) {
         page.text
     );
     assert!(page.header("location").is_none());
+    // Nor in any other parameter, nor in the sign-in form.
+    let admin = app.admin().await;
+    let client = confidential_client(&app, &admin, true).await;
+    let path = authorize_path(
+        client["client_id"].as_str().unwrap(),
+        "openid",
+        &[("login_hint", "a\0b")],
+    );
+    let refused = app.get(&path).send().await;
+    assert_eq!(refused.status, 303, "{}", refused.text);
+    let query = location_query(&refused);
+    assert_eq!(query["error"], "invalid_request");
+    assert_eq!(
+        query["error_description"],
+        "login_hint holds a control character"
+    );
+    let login = app
+        .post("/login")
+        .form(&[("csrf_token", "x"), ("login", "a\0b"), ("password", "p")])
+        .send()
+        .await;
+    assert_eq!(login.status, 400, "{}", login.text);
     for path in ["/oauth2/token", "/oauth2/revoke", "/oauth2/introspect"] {
         let response = app
             .post(path)
