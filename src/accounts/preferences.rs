@@ -16,8 +16,9 @@ pub const STUDY_SPOT_SCHEMA: &str = include_str!("../../schemas/study_spot.json"
 pub struct PreferencesSchema {
     validator: jsonschema::Validator,
     defaults: Map<String, Value>,
-    /// The schema as configured (the console builds its preferences form from it).
-    document: Value,
+    /// The schema's text as configured (the console builds its preferences form from it,
+    /// in the order the schema lists its properties).
+    source: String,
 }
 
 impl std::fmt::Debug for PreferencesSchema {
@@ -67,7 +68,7 @@ impl PreferencesSchema {
         let compiled = PreferencesSchema {
             validator,
             defaults,
-            document: schema,
+            source: text.to_owned(),
         };
         if let Err(errors) = compiled.validate(&Map::new()) {
             let fields: Vec<String> = errors.into_iter().map(|e| e.field).collect();
@@ -79,9 +80,9 @@ impl PreferencesSchema {
         Ok(compiled)
     }
 
-    /// The schema itself, as configured.
-    pub fn document(&self) -> &Value {
-        &self.document
+    /// The schema's JSON text, as configured.
+    pub fn source(&self) -> &str {
+        &self.source
     }
 
     /// `stored` with the schema's defaults filled in where the user set nothing.

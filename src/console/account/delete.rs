@@ -1,0 +1,117 @@
+//! `/account/delete`: deleting one's own account, confirmed with the password, as
+//! `DELETE /api/v1/users/me` (the same function: a wrong password is shown on the page
+//! and counts toward the account's lockout; the last administrator cannot leave).
+//!
+//! - `GET /account/delete`: what deleting means, and the password field.
+//! - `POST /account/delete`: deletes the account and everything of it; the browser's
+//!   session goes with it, its cookie is cleared, and a page says so.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use axum::routing::get;
+use minijinja::context;
+use serde::Deserialize;
+
+use super::profile::{Refused, mistakes, refused};
+use crate::console::frame::{Frame, posted, signed_in};
+use crate::error::FieldError;
+use crate::http::ClientInfo;
+use crate::oidc::browser::{self, BrowserSession};
+use crate::users::account::delete_own_account;
+use crate::web::Web;
+
+pub const TEMPLATES: &[(&str, &str)] = &[(
+    "console/account/delete.html",
+    include_str!("../../../templates/web/console/account/delete.html"),
+)];
+
+const PATH: &str = "/account/delete";
+
+pub fn router() -> Router<Web> {
+    Router::new().route(PATH, get(show).post(delete))
+}
+
+fn render(
+    web: &Web,
+    headers: &HeaderMap,
+    session: &BrowserSession,
+    query: Option<&str>,
+    status: StatusCode,
+    errors: &[FieldError],
+) -> Response {
+    let (errors, general) = mistakes(&["password"], errors);
+    let frame = Frame {
+        web,
+        headers,
+        session,
+    };
+    frame.render(
+        status,
+        "console/account/delete.html",
+        "account",
+        query,
+        context! { title => "Delete your account", errors => errors, general => general },
+    )
+}
+
+/// `GET /account/delete`.
+async fn show(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    match signed_in(&web, &headers, PATH).await {
+        Ok(session) => render(
+            &web,
+            &headers,
+            &session,
+            query.as_deref(),
+            StatusCode::OK,
+            &[],
+        ),
+        Err(response) => response,
+    }
+}
+
+#[derive(Deserialize)]
+struct DeleteForm {
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /account/delete`.
+async fn delete(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let session = match signed_in(&web, &headers, PATH).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let form: DeleteForm = match posted(&web, &headers, &body) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    match delete_own_account(&web.app, &session.user, &form.password, &client).await {
+        Ok(_) => {
+            let mut response = web.pages.message(
+                StatusCode::OK,
+                "Account deleted",
+                "success",
+                "Your account and everything of it were deleted, and you are signed out everywhere.",
+                None,
+            );
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, browser::clear(&web.pages));
+            response
+        }
+        Err(error) => match refused(&web.pages, error) {
+            Refused::Fields(status, errors) => {
+                render(&web, &headers, &session, None, status, &errors)
+            }
+            Refused::Page(response) => response,
+        },
+    }
+}

@@ -1,0 +1,173 @@
+//! `/account/preferences`: the preferences as a form generated from the configured JSON
+//! Schema ([`schema_form`]).
+//!
+//! - `GET /account/preferences`: the form, showing the preferences with defaults filled in.
+//! - `POST /account/preferences`: the whole document, as `PUT /api/v1/users/me/preferences`
+//!   (same function, same validation; mistakes next to their fields by dotted path).
+//! - `POST /account/preferences/reset`: back to the defaults, as `DELETE`.
+
+#[path = "schema_form.rs"]
+pub mod schema_form;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use minijinja::context;
+use minijinja::value::Serde;
+
+use self::schema_form::{FieldView, SchemaForm};
+use super::profile::{Refused, refused};
+use crate::console::frame::{Frame, done, posted, signed_in};
+use crate::error::FieldError;
+use crate::http::ClientInfo;
+use crate::oidc::browser::BrowserSession;
+use crate::users::preferences::{Write, read_preferences, write_preferences};
+use crate::web::Web;
+
+pub const TEMPLATES: &[(&str, &str)] = &[(
+    "console/account/preferences.html",
+    include_str!("../../../templates/web/console/account/preferences.html"),
+)];
+
+const PATH: &str = "/account/preferences";
+
+pub fn router() -> Router<Web> {
+    Router::new()
+        .route(PATH, get(show).post(save))
+        .route("/account/preferences/reset", post(reset))
+}
+
+/// The form for the configured schema (checked at start-up, so it parses).
+fn form_of(web: &Web) -> Result<SchemaForm, Response> {
+    SchemaForm::from_text(web.app.preferences.source()).map_err(|e| {
+        crate::error::ApiError::Internal(anyhow::anyhow!("the preferences schema: {e}"))
+            .into_response()
+    })
+}
+
+fn schema_heading(web: &Web) -> (Option<String>, Option<String>) {
+    let schema: serde_json::Value =
+        serde_json::from_str(web.app.preferences.source()).unwrap_or_default();
+    let text = |key: &str| schema.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    (text("title"), text("description"))
+}
+
+fn render(
+    web: &Web,
+    headers: &HeaderMap,
+    session: &BrowserSession,
+    query: Option<&str>,
+    status: StatusCode,
+    fields: Vec<FieldView>,
+    general: Vec<String>,
+) -> Response {
+    let (schema_title, schema_description) = schema_heading(web);
+    let frame = Frame {
+        web,
+        headers,
+        session,
+    };
+    frame.render(
+        status,
+        "console/account/preferences.html",
+        "preferences",
+        query,
+        context! {
+            title => "Your preferences",
+            schema_title => schema_title,
+            schema_description => schema_description,
+            fields => minijinja::Value::from(Serde(&fields)),
+            general => general,
+        },
+    )
+}
+
+/// `GET /account/preferences`.
+async fn show(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let session = match signed_in(&web, &headers, PATH).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let form = match form_of(&web) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let document = match read_preferences(&web.app, session.user.id).await {
+        Ok(document) => document,
+        Err(error) => return error.into_response(),
+    };
+    let fields = form.show(&document);
+    render(
+        &web,
+        &headers,
+        &session,
+        query.as_deref(),
+        StatusCode::OK,
+        fields,
+        Vec::new(),
+    )
+}
+
+/// `POST /account/preferences`: the whole document, validated as `PUT` does.
+async fn save(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let session = match signed_in(&web, &headers, PATH).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let pairs: Vec<(String, String)> = match posted(&web, &headers, &body) {
+        Ok(pairs) => pairs,
+        Err(response) => return response,
+    };
+    let form = match form_of(&web) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let again = |status: StatusCode, errors: &[FieldError]| {
+        let (fields, general) = form.show_posted(&pairs, errors);
+        render(&web, &headers, &session, None, status, fields, general)
+    };
+    let document = match form.read(&pairs) {
+        Ok(document) => document,
+        Err(errors) => return again(StatusCode::UNPROCESSABLE_ENTITY, &errors),
+    };
+    let id = session.user.id;
+    match write_preferences(&web.app, id, id, &client, Write::Replace(document)).await {
+        Ok(_) => done(PATH, "preferences-saved"),
+        Err(error) => match refused(&web.pages, error) {
+            Refused::Fields(status, errors) => again(status, &errors),
+            Refused::Page(response) => response,
+        },
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ResetForm {}
+
+/// `POST /account/preferences/reset`: back to the schema's defaults.
+async fn reset(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let session = match signed_in(&web, &headers, PATH).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    if let Err(response) = posted::<ResetForm>(&web, &headers, &body) {
+        return response;
+    }
+    let id = session.user.id;
+    match write_preferences(&web.app, id, id, &client, Write::Reset).await {
+        Ok(_) => done(PATH, "preferences-reset"),
+        Err(error) => error.into_response(),
+    }
+}

@@ -1,0 +1,366 @@
+//! `/account/profile`: the account's own fields and the extended profile, the membership
+//! tier, and a new verification mail.
+//!
+//! - `GET /account/profile`: both forms, the tier, and (while the address is not
+//!   verified) the button that sends a new verification mail.
+//! - `POST /account/profile/account`: username, full name and email, through
+//!   `PUT /api/v1/users/me`'s function (an email change needs the current password and
+//!   stays pending until confirmed through the link mailed to the new address).
+//! - `POST /account/profile`: the extended profile, through `PUT /me/profile`'s function;
+//!   only the fields that differ from what is stored are sent, an emptied field is cleared.
+//! - `POST /account/profile/upgrade`, `/downgrade`: as `POST /me/upgrade`, `/me/downgrade`.
+//! - `POST /account/verify-email-request`: as `POST /api/v1/auth/verify-email-request`.
+//!
+//! Mistakes are shown next to their fields (422, 409 for a taken username or address,
+//! 400 for a wrong password), with what was typed kept. The helpers that turn an
+//! [`ApiError`] into those answers are shared with the other account forms.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use minijinja::context;
+use serde::Deserialize;
+
+use crate::accounts::model::Tier;
+use crate::auth::verify::request_verification_email;
+use crate::console::frame::{Frame, done, posted, signed_in};
+use crate::error::{ApiError, FieldError};
+use crate::http::ClientInfo;
+use crate::oidc::browser::BrowserSession;
+use crate::users::account_update::update_and_commit;
+use crate::users::premium::change_own_tier;
+use crate::users::profile::profile_of;
+use crate::users::profile_update::update_profile;
+use crate::web::{Pages, Web};
+
+pub const TEMPLATES: &[(&str, &str)] = &[(
+    "console/account/profile.html",
+    include_str!("../../../templates/web/console/account/profile.html"),
+)];
+
+const PATH: &str = "/account/profile";
+
+#[path = "profile/forms.rs"]
+mod forms;
+
+use self::forms::{ACCOUNT_FIELDS, AccountForm, PROFILE_FIELDS, ProfileForm};
+
+pub fn router() -> Router<Web> {
+    Router::new()
+        .route(PATH, get(show).post(save_profile))
+        .route("/account/profile/account", post(save_account))
+        .route("/account/profile/upgrade", post(upgrade))
+        .route("/account/profile/downgrade", post(downgrade))
+        .route("/account/verify-email-request", post(verification_mail))
+}
+
+/// How a form's submission was refused.
+pub(super) enum Refused {
+    /// Mistakes to show next to their fields, with the page's status.
+    Fields(StatusCode, Vec<FieldError>),
+    /// A whole answer (too many attempts, an internal error).
+    Page(Response),
+}
+
+/// Sorts an error of a domain function into mistakes on the form or a whole answer.
+pub(super) fn refused(pages: &Pages, error: ApiError) -> Refused {
+    match error {
+        ApiError::Validation(errors) => Refused::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors),
+        ApiError::WrongPassword(field) => Refused::Fields(
+            StatusCode::BAD_REQUEST,
+            vec![FieldError::new(field, "is not correct")],
+        ),
+        ApiError::Conflict { detail, field } => Refused::Fields(
+            StatusCode::CONFLICT,
+            vec![FieldError::new(
+                field.unwrap_or_else(|| "form".into()),
+                detail,
+            )],
+        ),
+        ApiError::TooManyRequests {
+            retry_after_secs, ..
+        } => Refused::Page(too_many_attempts(pages, retry_after_secs)),
+        other => Refused::Page(other.into_response()),
+    }
+}
+
+/// The 429 page, with `Retry-After`.
+pub(super) fn too_many_attempts(pages: &Pages, retry_after_secs: u64) -> Response {
+    let mut response = pages.message(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many attempts",
+        "error",
+        "Too many attempts; nothing was changed.",
+        Some("Wait a little, then go back and try again."),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    response
+}
+
+/// The mistakes of a form by field name (every name in `fields` present, empty when the
+/// field is fine), and those of no field, for the templates.
+pub(super) fn mistakes(
+    fields: &[&str],
+    errors: &[FieldError],
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let mut by_field: BTreeMap<String, String> = fields
+        .iter()
+        .map(|f| ((*f).to_owned(), String::new()))
+        .collect();
+    let mut general = Vec::new();
+    for error in errors {
+        let message = sentence(&error.message);
+        match by_field.get_mut(&error.field) {
+            Some(text) if text.is_empty() => *text = message,
+            Some(text) => {
+                text.push(' ');
+                text.push_str(&message);
+            }
+            None => general.push(message),
+        }
+    }
+    (by_field, general)
+}
+
+/// `must be 3 to 32 characters` -> `Must be 3 to 32 characters.`
+fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    let mut text: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    if !text.ends_with('.') {
+        text.push('.');
+    }
+    text
+}
+
+/// What the page shows: the two forms (with what was typed and its mistakes).
+struct Shown {
+    status: StatusCode,
+    account: AccountForm,
+    account_errors: Vec<FieldError>,
+    profile: ProfileForm,
+    profile_errors: Vec<FieldError>,
+}
+
+fn render(
+    web: &Web,
+    headers: &HeaderMap,
+    session: &BrowserSession,
+    query: Option<&str>,
+    shown: Shown,
+) -> Response {
+    let (account_errors, account_general) = mistakes(ACCOUNT_FIELDS, &shown.account_errors);
+    let (profile_errors, profile_general) = mistakes(PROFILE_FIELDS, &shown.profile_errors);
+    let frame = Frame {
+        web,
+        headers,
+        session,
+    };
+    frame.render(
+        shown.status,
+        "console/account/profile.html",
+        "profile",
+        query,
+        context! {
+            title => "Your profile",
+            account => minijinja::Value::from(minijinja::value::Serde(&shown.account)),
+            account_errors => account_errors,
+            account_general => account_general,
+            profile => minijinja::Value::from(minijinja::value::Serde(&shown.profile)),
+            profile_errors => profile_errors,
+            profile_general => profile_general,
+            premium => session.user.tier == Tier::Premium,
+        },
+    )
+}
+
+async fn stored_profile(web: &Web, session: &BrowserSession) -> Result<ProfileForm, Response> {
+    profile_of(&web.app, session.user.id)
+        .await
+        .map(|profile| ProfileForm::of(&profile))
+        .map_err(IntoResponse::into_response)
+}
+
+/// `GET /account/profile`.
+async fn show(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let session = match signed_in(&web, &headers, PATH).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let profile = match stored_profile(&web, &session).await {
+        Ok(profile) => profile,
+        Err(response) => return response,
+    };
+    let shown = Shown {
+        status: StatusCode::OK,
+        account: AccountForm::of(&session.user),
+        account_errors: Vec::new(),
+        profile,
+        profile_errors: Vec::new(),
+    };
+    render(&web, &headers, &session, query.as_deref(), shown)
+}
+
+/// `POST /account/profile/account`: username, full name, email.
+async fn save_account(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let session = match signed_in(&web, &headers, PATH).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let form: AccountForm = match posted(&web, &headers, &body) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let user = &session.user;
+    let update = form.update_for(user);
+    match update_and_commit(&web.app, user, user.id, &client, &update).await {
+        Ok(updated) => {
+            let key =
+                if updated.pending_email.is_some() && updated.pending_email != user.pending_email {
+                    "email-pending"
+                } else if user.pending_email.is_some() && updated.pending_email.is_none() {
+                    "email-kept"
+                } else {
+                    "account-saved"
+                };
+            done(PATH, key)
+        }
+        Err(error) => match refused(&web.pages, error) {
+            Refused::Fields(status, errors) => {
+                let profile = match stored_profile(&web, &session).await {
+                    Ok(profile) => profile,
+                    Err(response) => return response,
+                };
+                let shown = Shown {
+                    status,
+                    account: form,
+                    account_errors: errors,
+                    profile,
+                    profile_errors: Vec::new(),
+                };
+                render(&web, &headers, &session, None, shown)
+            }
+            Refused::Page(response) => response,
+        },
+    }
+}
+
+/// `POST /account/profile`: the extended profile.
+async fn save_profile(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let session = match signed_in(&web, &headers, PATH).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let form: ProfileForm = match posted(&web, &headers, &body) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let stored = match stored_profile(&web, &session).await {
+        Ok(profile) => profile,
+        Err(response) => return response,
+    };
+    let update = form.update_from(&stored);
+    match update_profile(&web.app, session.user.id, &client, &update).await {
+        Ok(_) => done(PATH, "profile-saved"),
+        Err(error) => match refused(&web.pages, error) {
+            Refused::Fields(status, errors) => {
+                let shown = Shown {
+                    status,
+                    account: AccountForm::of(&session.user),
+                    account_errors: Vec::new(),
+                    profile: form,
+                    profile_errors: errors,
+                };
+                render(&web, &headers, &session, None, shown)
+            }
+            Refused::Page(response) => response,
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct ButtonForm {}
+
+async fn change_tier(
+    web: Web,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+    tier: Tier,
+) -> Response {
+    let session = match signed_in(&web, &headers, PATH).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    if let Err(response) = posted::<ButtonForm>(&web, &headers, &body) {
+        return response;
+    }
+    match change_own_tier(&web.app, session.user.id, &client, tier).await {
+        Ok(_) if tier == Tier::Premium => done(PATH, "tier-premium"),
+        Ok(_) => done(PATH, "tier-basic"),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// `POST /account/profile/upgrade`.
+async fn upgrade(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    change_tier(web, client, headers, body, Tier::Premium).await
+}
+
+/// `POST /account/profile/downgrade`.
+async fn downgrade(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    change_tier(web, client, headers, body, Tier::Basic).await
+}
+
+/// `POST /account/verify-email-request`: a new verification mail.
+async fn verification_mail(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let session = match signed_in(&web, &headers, PATH).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    if let Err(response) = posted::<ButtonForm>(&web, &headers, &body) {
+        return response;
+    }
+    match request_verification_email(&web.app, &session.user, &client).await {
+        Ok(()) => done(PATH, "verification-sent"),
+        Err(ApiError::Conflict { .. }) => done(PATH, "already-verified"),
+        Err(ApiError::TooManyRequests {
+            retry_after_secs, ..
+        }) => too_many_attempts(&web.pages, retry_after_secs),
+        Err(error) => error.into_response(),
+    }
+}
