@@ -116,7 +116,10 @@ impl Application {
                 "WEBAUTHN_RP_ID is an IP address, which browsers refuse for passkeys: set PUBLIC_URL to a host name (http://localhost:PORT in development)"
             );
         }
-        let pages = Arc::new(crate::web::Pages::new(&config.http.public_url)?);
+        let pages = Arc::new(
+            crate::web::Pages::new(&config.http.public_url)?
+                .with_templates(&crate::console::templates())?,
+        );
         let state = AppState(Arc::new(App {
             config,
             db,
@@ -141,10 +144,14 @@ impl Application {
             system::docs::with_docs(routes, openapi)
                 .with_state(state.clone())
                 .merge(crate::web::router(state.clone(), pages.clone()))
-                .merge(crate::oidc::pages_router().with_state(crate::web::Web {
-                    app: state.clone(),
-                    pages,
-                }))
+                .merge(
+                    crate::oidc::pages_router()
+                        .merge(crate::console::router())
+                        .with_state(crate::web::Web {
+                            app: state.clone(),
+                            pages,
+                        }),
+                )
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     middleware::sync_after_writes,

@@ -12,8 +12,8 @@ use uuid::Uuid;
 use webauthn_rp::bin::{Decode, Encode};
 use webauthn_rp::request::auth::{AllowedCredentials, AuthenticationVerificationOptions};
 use webauthn_rp::request::register::{
-    CredProtect, Nickname, PublicKeyCredentialUserEntity, RegistrationVerificationOptions, UserHandle16,
-    Username,
+    CredProtect, Nickname, PublicKeyCredentialUserEntity, RegistrationVerificationOptions,
+    UserHandle16, Username,
 };
 use webauthn_rp::request::{
     AsciiDomain, Credentials, ExtensionInfo, PublicKeyCredentialDescriptor, RpId,

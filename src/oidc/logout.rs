@@ -167,7 +167,9 @@ async fn logout(
     response
 }
 
-async fn sign_out(
+/// Ends the browser session `session` (its Roster session revoked, its cookie forgotten),
+/// audited as a sign-out.
+pub async fn sign_out(
     web: &Web,
     session: &BrowserSession,
     client: &ClientInfo,

@@ -91,6 +91,10 @@ fn form_target(redirect_uri: &str) -> Option<String> {
 const STYLESHEET: &str = include_str!("../../assets/web/roster.css");
 /// The one script of the pages: WebAuthn ceremonies, which cannot be done without one.
 const PASSKEY_SCRIPT: &str = include_str!("../../assets/web/passkey.js");
+/// The console's security page: adding a passkey, and confirming it is you with one.
+const PASSKEY_REGISTER_SCRIPT: &str = include_str!("../../assets/web/passkey_register.js");
+/// The console's script: sends an open page to the sign-in page once its session ends.
+const CONSOLE_SCRIPT: &str = include_str!("../../assets/web/console.js");
 
 const TEMPLATES: [(&str, &str); 9] = [
     (
@@ -154,6 +158,19 @@ impl Pages {
             secure: url.scheme() == "https",
             origin: url.origin().ascii_serialization(),
         })
+    }
+
+    /// Adds the templates of the pages of a feature above this room (the console's).
+    pub fn with_templates(
+        mut self,
+        templates: &[(&'static str, &'static str)],
+    ) -> anyhow::Result<Pages> {
+        for (name, source) in templates {
+            self.env
+                .add_template(name, source)
+                .map_err(|e| anyhow::anyhow!("page template {name}: {e}"))?;
+        }
+        Ok(self)
     }
 
     /// Whether cookies are `Secure` with the `__Host-` prefix (`PUBLIC_URL` is https).
@@ -239,6 +256,14 @@ async fn passkey_script() -> Response {
     asset(PASSKEY_SCRIPT, "text/javascript; charset=utf-8")
 }
 
+async fn passkey_register_script() -> Response {
+    asset(PASSKEY_REGISTER_SCRIPT, "text/javascript; charset=utf-8")
+}
+
+async fn console_script() -> Response {
+    asset(CONSOLE_SCRIPT, "text/javascript; charset=utf-8")
+}
+
 fn asset(body: &'static str, content_type: &'static str) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
@@ -254,7 +279,8 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
     response
 }
 
-/// A posted form of type `T`: `application/x-www-form-urlencoded`, each field once.
+/// A posted form of type `T`: `application/x-www-form-urlencoded`, each field once, no
+/// NUL anywhere.
 pub fn form<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Option<T> {
     let is_form = headers
         .get(header::CONTENT_TYPE)
@@ -264,7 +290,8 @@ pub fn form<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) ->
             v.trim()
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         });
-    if !is_form {
+    // NUL is in no field anyone types, and PostgreSQL refuses it in text.
+    if !is_form || form_urlencoded::parse(body).any(|(k, v)| k.contains('\0') || v.contains('\0')) {
         return None;
     }
     serde_urlencoded::from_bytes(body).ok()
@@ -282,6 +309,8 @@ pub fn router(app: AppState, pages: Arc<Pages>) -> Router {
     Router::new()
         .route("/assets/roster.css", get(stylesheet))
         .route("/assets/passkey.js", get(passkey_script))
+        .route("/assets/passkey-register.js", get(passkey_register_script))
+        .route("/assets/console.js", get(console_script))
         .merge(mail_links::router())
         .with_state(Web { app, pages })
 }

@@ -7,6 +7,7 @@ mod achievements;
 mod admin;
 mod auth;
 mod browser;
+mod console;
 mod mail;
 mod mfa;
 mod oidc;

@@ -118,7 +118,9 @@ pub async fn methods(state: &AppState, mfa_token: &str) -> ApiResult<Option<Vec<
     let Some(pending) = find_live(&state.db, mfa_token, state.clock.now()).await? else {
         return Ok(None);
     };
-    Ok(Some(super::factors(&state.db, pending.user_id).await?.methods()))
+    Ok(Some(
+        super::factors(&state.db, pending.user_id).await?.methods(),
+    ))
 }
 
 /// Answers the challenge `mfa_token` with `proof`: the session it starts, or why not

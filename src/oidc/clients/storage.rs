@@ -132,8 +132,7 @@ pub(super) async fn fetch(
 ) -> Result<Option<(Client, Option<Vec<u8>>)>, sqlx::Error> {
     // No client id holds a control character or is that long; PostgreSQL refuses NUL in
     // text outright (an error, not "no such client"), so such ids are answered here.
-    if client_id.is_empty() || client_id.len() > 256 || client_id.chars().any(char::is_control)
-    {
+    if client_id.is_empty() || client_id.len() > 256 || client_id.chars().any(char::is_control) {
         return Ok(None);
     }
     let sql = format!("SELECT {COLUMNS} FROM oauth_clients WHERE client_id = $1");

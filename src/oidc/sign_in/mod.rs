@@ -32,9 +32,18 @@ use crate::web::{Pages, Policy, Web, form};
 const AUTHORIZE_PATH: &str = "/oauth2/authorize?";
 const DEVICE_NAME: &str = "Web browser";
 
-/// Where a sign-in may send the browser afterwards: only back to an authorization request.
+/// The console's own pages a sign-in may return to (`/account...`, `/admin...`).
+const CONSOLE_PATHS: [&str; 2] = ["/account", "/admin"];
+
+/// Where a sign-in may send the browser afterwards: back to an authorization request, or
+/// to a page of the console. Nothing else: never another site, never `//host`.
 pub fn safe_return_to(text: &str) -> Option<&str> {
-    let safe = text.starts_with(AUTHORIZE_PATH)
+    let console = !text.contains("//")
+        && CONSOLE_PATHS.iter().any(|path| {
+            text.strip_prefix(path)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+        });
+    let safe = (text.starts_with(AUTHORIZE_PATH) || console)
         && text.len() <= 4096
         && !text.bytes().any(|b| b.is_ascii_control() || b == b'\\');
     safe.then_some(text)
@@ -264,8 +273,7 @@ async fn password_step(
         Ok(LoginOutcome::Session(_, issued)) => signed_in(web, &issued, shown.return_to).await,
         Ok(LoginOutcome::SecondFactor(challenge)) => {
             let methods = Methods::of(&challenge.methods);
-            let mut response =
-                second_factor_page(web, headers, StatusCode::OK, &shown, methods);
+            let mut response = second_factor_page(web, headers, StatusCode::OK, &shown, methods);
             response.headers_mut().append(
                 header::SET_COOKIE,
                 mfa_cookie(&web.pages, &challenge.mfa_token, challenge.expires_in),
@@ -368,17 +376,13 @@ async fn signed_in(
     )
     .await?;
     tx.commit().await?;
-    let mut response = if return_to.is_empty() {
-        web.pages.message(
-            StatusCode::OK,
-            "Signed in",
-            "success",
-            "You are signed in to Roster.",
-            None,
-        )
+    // Without a request to return to, the account pages are where a user goes.
+    let next = if return_to.is_empty() {
+        "/account"
     } else {
-        Redirect::to(return_to).into_response()
+        return_to
     };
+    let mut response = Redirect::to(next).into_response();
     response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
 }

@@ -41,28 +41,21 @@ struct OptionsForm {
 /// `POST /login/passkey-options`: the ceremony's id and request options (JSON), for the
 /// second factor of the sign-in in progress (`purpose=second_factor`) or for a passkey
 /// sign-in (`purpose=login`).
-pub async fn passkey_options(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+pub async fn passkey_options(State(web): State<Web>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(posted) = form::<OptionsForm>(&headers, &body) else {
         return ApiError::Malformed("the body must be a form with csrf_token and purpose".into())
             .into_response();
     };
     if !web.pages.form_is_genuine(&headers, &posted.csrf_token) {
-        return ApiError::Forbidden("the form had expired: reload the page".into())
-            .into_response();
+        return ApiError::Forbidden("the form had expired: reload the page".into()).into_response();
     }
     let options = match posted.purpose.as_str() {
-        SECOND_FACTOR => {
-            match Pages::cookie_value(&headers, mfa_cookie_name(&web.pages)) {
-                Some(token) => options_for_mfa_token(&web.app, &token).await,
-                None => Err(ApiError::BadToken(
-                    "the sign-in took too long: start again".into(),
-                )),
-            }
-        }
+        SECOND_FACTOR => match Pages::cookie_value(&headers, mfa_cookie_name(&web.pages)) {
+            Some(token) => options_for_mfa_token(&web.app, &token).await,
+            None => Err(ApiError::BadToken(
+                "the sign-in took too long: start again".into(),
+            )),
+        },
         LOGIN => passkey_login::login_options(State(web.app.clone())).await,
         _ => Err(ApiError::validation(
             "purpose",

@@ -156,11 +156,16 @@ async fn a_password_sign_in_through_the_pages_returns_the_browser_to_the_applica
         "{}",
         chromium.page_text().await
     );
-    chromium.assert_accessible("the sign-in page with an error").await;
+    chromium
+        .assert_accessible("the sign-in page with an error")
+        .await;
     // The check sees what it is for: a field whose label is taken away is reported.
     chromium
         .client
-        .execute("document.querySelector('label[for=password]').remove();", vec![])
+        .execute(
+            "document.querySelector('label[for=password]').remove();",
+            vec![],
+        )
         .await
         .expect("the script runs");
     let found = chromium.serious_violations().await;

@@ -26,9 +26,7 @@ async fn the_sign_in_page_lets_its_forms_lead_only_to_the_requesting_clients_ori
     let client = confidential_client(&app, &admin, false).await;
     let client_id = client["client_id"].as_str().unwrap();
     let mut browser = Browser::new(&app);
-    let first = browser
-        .get(&authorize_path(client_id, "openid", &[]))
-        .await;
+    let first = browser.get(&authorize_path(client_id, "openid", &[])).await;
     let page = browser.follow(&first).await;
     assert_eq!(page.status, 200, "{}", page.text);
     let csp = page.header("content-security-policy").expect("a CSP");
@@ -45,7 +43,10 @@ async fn the_sign_in_page_lets_its_forms_lead_only_to_the_requesting_clients_ori
         page.text
             .contains("<script src=\"/assets/passkey.js\" defer></script>")
     );
-    assert!(page.text.contains("id=\"passkey-form\" method=\"post\" action=\"/login\" hidden"));
+    assert!(
+        page.text
+            .contains("id=\"passkey-form\" method=\"post\" action=\"/login\" hidden")
+    );
 
     // A return_to naming an unregistered address admits no other origin.
     let forged = authorize_path(client_id, "openid", &[]).replace(
@@ -230,7 +231,10 @@ async fn expired_codes_and_revoked_client_tokens_are_purged(backend: Backend) {
     app.clock.advance(chrono::Duration::hours(2));
     roster::maintenance::purge(&app.state).await.unwrap();
     assert_eq!(app.count("SELECT COUNT(*) FROM oauth_codes").await, 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM oauth_revoked_tokens").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM oauth_revoked_tokens").await,
+        0
+    );
 
     app.clock.advance(chrono::Duration::days(1));
     roster::maintenance::purge(&app.state).await.unwrap();

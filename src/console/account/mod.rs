@@ -1,0 +1,138 @@
+//! `/account`: what a user does with their own account, in the browser. Each page is
+//! one file; each calls the same domain functions as the JSON endpoint it mirrors.
+//!
+//! - this file: the overview (`GET /account`), signing out (`POST /account/sign-out`),
+//!   and whether this browser is still signed in (`GET /account/session`, which the
+//!   console's script asks so that an open page notices a session ended elsewhere).
+
+mod achievements;
+mod applications;
+mod delete;
+mod preferences;
+mod profile;
+mod security;
+mod sessions;
+mod signup;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use minijinja::context;
+
+use super::frame::{Frame, posted, signed_in};
+use crate::http::ClientInfo;
+use crate::oidc::{browser, logout};
+use crate::web::Web;
+
+const OVERVIEW: &[(&str, &str)] = &[(
+    "console/account/overview.html",
+    include_str!("../../../templates/web/console/account/overview.html"),
+)];
+
+/// The templates of every account page.
+pub fn templates() -> Vec<(&'static str, &'static str)> {
+    [
+        OVERVIEW,
+        achievements::TEMPLATES,
+        applications::TEMPLATES,
+        delete::TEMPLATES,
+        preferences::TEMPLATES,
+        profile::TEMPLATES,
+        security::TEMPLATES,
+        sessions::TEMPLATES,
+        signup::TEMPLATES,
+    ]
+    .concat()
+}
+
+pub fn router() -> Router<Web> {
+    Router::new()
+        .route("/account", get(overview))
+        .route("/account/sign-out", post(sign_out))
+        .route("/account/session", get(session_status))
+        .merge(achievements::router())
+        .merge(applications::router())
+        .merge(delete::router())
+        .merge(preferences::router())
+        .merge(profile::router())
+        .merge(security::router())
+        .merge(sessions::router())
+        .merge(signup::router())
+}
+
+/// `GET /account`: who is signed in, and where each part of the account is managed.
+async fn overview(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let session = match signed_in(&web, &headers, "/account").await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let frame = Frame {
+        web: &web,
+        headers: &headers,
+        session: &session,
+    };
+    frame.render(
+        StatusCode::OK,
+        "console/account/overview.html",
+        "account",
+        query.as_deref(),
+        context! { title => "Your account" },
+    )
+}
+
+/// `GET /account/session`: 204 while this browser is signed in, 401 once its session
+/// has ended (what the console's script asks every few seconds).
+async fn session_status(State(web): State<Web>, headers: HeaderMap) -> Response {
+    let now = web.app.clock.now();
+    let status = match browser::current(&web.app.db, &web.pages, &headers, now).await {
+        Ok(Some(_)) => StatusCode::NO_CONTENT,
+        Ok(None) => StatusCode::UNAUTHORIZED,
+        Err(e) => return crate::error::ApiError::from(e).into_response(),
+    };
+    let mut response = status.into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+#[derive(serde::Deserialize)]
+struct SignOutForm {}
+
+/// `POST /account/sign-out`: ends this browser's session.
+async fn sign_out(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let session = match signed_in(&web, &headers, "/account").await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    if let Err(response) = posted::<SignOutForm>(&web, &headers, &body) {
+        return response;
+    }
+    if let Err(e) = logout::sign_out(&web, &session, &client).await {
+        return e.into_response();
+    }
+    let mut response = web.pages.message(
+        StatusCode::OK,
+        "Signed out",
+        "success",
+        "You are signed out of Roster on this browser.",
+        Some("Sign in again at /account."),
+    );
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, browser::clear(&web.pages));
+    response
+}

@@ -1,0 +1,161 @@
+//! What every console page shares.
+//!
+//! - [`signed_in`] and [`signed_in_admin`]: the browser's session, or the answer that
+//!   sends it to the sign-in page (and back here afterwards), or refuses a non-admin.
+//! - [`Frame::render`]: a page in the console's frame (navigation, the signed-in
+//!   account, the CSRF token for its forms, the notice of the action just done).
+//! - [`posted`]: a posted form, read and checked against the CSRF cookie and `Origin`.
+//! - [`done`]: post-redirect-get: after an action, `303` to a page with `?done=KEY`; the
+//!   page's template says what each key it knows means (`{% block notices %}`), so no
+//!   text from the request is ever shown.
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::Value;
+use minijinja::value::Serde;
+use serde::de::DeserializeOwned;
+
+use crate::oidc::browser::{self, BrowserSession};
+use crate::web::{Policy, Web, form};
+
+pub const TEMPLATES: &[(&str, &str)] = &[(
+    "console/frame.html",
+    include_str!("../../templates/web/console/frame.html"),
+)];
+
+/// Whether `key` has the shape of a notice key (`profile-saved`): lower-case words and
+/// dashes. The page's template says what a key means; nothing else is ever shown.
+fn is_notice_key(key: &str) -> bool {
+    (1..=40).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+}
+
+/// `303` to `path` with the notice `key`.
+pub fn done(path: &str, key: &str) -> Response {
+    debug_assert!(is_notice_key(key), "notice key {key}");
+    let separator = if path.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{path}{separator}done={key}")).into_response()
+}
+
+/// The way to the sign-in page, returning to `path` afterwards.
+fn sign_in_first(path: &str) -> Response {
+    let mut login =
+        form_urlencoded::Serializer::for_suffix(String::from("/login?"), "/login?".len());
+    login.append_pair("return_to", path);
+    Redirect::to(&login.finish()).into_response()
+}
+
+/// The signed-in browser of this request, or the answer that sends it to sign in and
+/// back to `path`.
+pub async fn signed_in(
+    web: &Web,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<BrowserSession, Response> {
+    let now = web.app.clock.now();
+    match browser::current(&web.app.db, &web.pages, headers, now).await {
+        Ok(Some(session)) => Ok(session),
+        Ok(None) => Err(sign_in_first(path)),
+        Err(e) => Err(crate::error::ApiError::from(e).into_response()),
+    }
+}
+
+/// [`signed_in`], for an administrator only (others get a 403 page).
+pub async fn signed_in_admin(
+    web: &Web,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<BrowserSession, Response> {
+    let session = signed_in(web, headers, path).await?;
+    if !session.user.is_admin() {
+        return Err(web.pages.message(
+            StatusCode::FORBIDDEN,
+            "Administrators only",
+            "error",
+            "This page is for administrators.",
+            None,
+        ));
+    }
+    Ok(session)
+}
+
+/// Reads a posted form of type `T` and checks its `csrf_token` field against the
+/// browser's cookie and origin; the refusal page otherwise.
+pub fn posted<T: DeserializeOwned>(
+    web: &Web,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, Response> {
+    #[derive(serde::Deserialize)]
+    struct Csrf {
+        #[serde(default)]
+        csrf_token: String,
+    }
+    let token = form::<Csrf>(headers, body).map(|c| c.csrf_token);
+    if !token.is_some_and(|token| web.pages.form_is_genuine(headers, &token)) {
+        return Err(web.pages.message(
+            StatusCode::FORBIDDEN,
+            "The form had expired",
+            "error",
+            "Nothing was changed.",
+            Some("Go back, reload the page and try again."),
+        ));
+    }
+    form::<T>(headers, body).ok_or_else(|| {
+        web.pages.message(
+            StatusCode::BAD_REQUEST,
+            "The form could not be read",
+            "error",
+            "Nothing was changed.",
+            Some("Go back and try again."),
+        )
+    })
+}
+
+/// A console page being answered: the browser's session and the request's headers.
+pub struct Frame<'a> {
+    pub web: &'a Web,
+    pub headers: &'a HeaderMap,
+    pub session: &'a BrowserSession,
+}
+
+impl Frame<'_> {
+    /// Renders `template` (which extends `console/frame.html`) with `ctx` and what the
+    /// frame needs: the account, the CSRF token, the `done` key of `?done=` in `query`, the
+    /// current section for the navigation.
+    pub fn render(
+        &self,
+        status: StatusCode,
+        template: &str,
+        section: &str,
+        query: Option<&str>,
+        ctx: Value,
+    ) -> Response {
+        let token = self.web.pages.form_token(self.headers);
+        let done = query
+            .and_then(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .find(|(name, _)| name == "done")
+                    .map(|(_, value)| value.into_owned())
+            })
+            .filter(|key| is_notice_key(key));
+        let frame = minijinja::context! {
+            me => Value::from(Serde(&self.session.user)),
+            is_admin => self.session.user.is_admin(),
+            csrf_token => token.value,
+            done => done,
+            section => section,
+        };
+        // The frame's script (`/assets/console.js`) follows the session.
+        let mut response = self.web.pages.page_with(
+            status,
+            template,
+            minijinja::context! { ..frame, ..ctx },
+            &Policy::default().with_scripts(),
+        );
+        if let Some(cookie) = token.set_cookie {
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+        }
+        response
+    }
+}
