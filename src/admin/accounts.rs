@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use crate::accounts::model::{Role, Tier, User, find_user_or_404};
 use crate::audit::{self, AuditEntry, event};
-use crate::auth::sessions::{reason, revoke_user_sessions};
+use crate::auth::devices::SessionList;
+use crate::auth::sessions::{active_sessions, reason, revoke_user_sessions};
 use crate::error::{ApiResult, Problem};
 use crate::http::{AdminUser, ApiJson, ApiPath, ClientInfo, NoContent};
 use crate::state::AppState;
@@ -151,6 +152,27 @@ pub async fn revoke_sessions(
 ) -> ApiResult<NoContent> {
     revoke_all_sessions(&state, admin.id(), &client, user_id).await?;
     Ok(NoContent)
+}
+
+/// List an account's active sessions
+///
+/// What the account's owner sees at `GET /api/v1/auth/sessions` (`current` is always
+/// false here), most recently used first; the admin console's user page shows the same.
+#[utoipa::path(get, path = "/users/{user_id}/sessions", operation_id = "admin_list_sessions", tag = "admin", security(("bearer" = [])),
+    params(("user_id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "Active sessions only", body = SessionList),
+        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+    ApiPath(user_id): ApiPath<Uuid>,
+) -> ApiResult<Json<SessionList>> {
+    find_user_or_404(&state.db, user_id).await?;
+    let items = active_sessions(&state.db, user_id, state.clock.now()).await?;
+    Ok(Json(SessionList { items }))
 }
 
 /// Revokes every session of account `user_id` as administrator `admin_id`, audited as

@@ -14,6 +14,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(accounts::patch_user))
         .routes(routes!(accounts::revoke_sessions))
+        .routes(routes!(accounts::list_sessions))
         .routes(routes!(accounts::reset_mfa))
         .routes(routes!(audit_log::list_audit_events))
 }

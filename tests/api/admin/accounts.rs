@@ -18,7 +18,46 @@ on_both_engines!(
     admin_bodies_are_validated,
     the_audit_trail_records_who_what_and_from_where,
     the_audit_trail_filters_and_pages_newest_first,
+    admins_list_an_accounts_active_sessions,
 );
+
+async fn admins_list_an_accounts_active_sessions(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let admin = app.admin().await;
+    let user = app.user().await;
+    let second = app.login(&user.username, &user.password).await;
+    let path = format!("{}/sessions", admin_path(&user.user_id));
+    let listed = get_ok(&app, &path, &admin.access_token).await;
+    let ids: HashSet<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        HashSet::from([user.session_id.as_str(), second.session_id.as_str()])
+    );
+    assert!(listed["items"].as_array().unwrap().iter().all(|s| s["current"] == false));
+
+    // Revoked sessions are not listed; other callers and unknown accounts are refused.
+    let out = app
+        .post("/api/v1/auth/logout")
+        .bearer(&second.access_token)
+        .send()
+        .await;
+    assert_eq!(out.status, 204);
+    let listed = get_ok(&app, &path, &admin.access_token).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    let refused = app.get(&path).bearer(&user.access_token).send().await;
+    assert_eq!(refused.status, 403);
+    let unknown = app
+        .get(&format!("{}/sessions", admin_path(&uuid::Uuid::new_v4().to_string())))
+        .bearer(&admin.access_token)
+        .send()
+        .await;
+    assert_eq!(unknown.status, 404);
+}
 
 fn admin_path(user_id: &str) -> String {
     format!("/api/v1/admin/users/{user_id}")
