@@ -21,7 +21,7 @@ use minijinja::value::Serde;
 use self::schema_form::{FieldView, SchemaForm};
 use super::profile::{Refused, refused};
 use crate::console::frame::{Frame, done, posted, signed_in};
-use crate::error::FieldError;
+use crate::error::{ApiError, FieldError};
 use crate::http::ClientInfo;
 use crate::oidc::browser::BrowserSession;
 use crate::users::preferences::{Write, read_preferences, write_preferences};
@@ -41,11 +41,9 @@ pub fn router() -> Router<Web> {
 }
 
 /// The form for the configured schema (checked at start-up, so it parses).
-fn form_of(web: &Web) -> Result<SchemaForm, Response> {
-    SchemaForm::from_text(web.app.preferences.source()).map_err(|e| {
-        crate::error::ApiError::Internal(anyhow::anyhow!("the preferences schema: {e}"))
-            .into_response()
-    })
+fn form_of(web: &Web) -> Result<SchemaForm, ApiError> {
+    SchemaForm::from_text(web.app.preferences.source())
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("the preferences schema: {e}")))
 }
 
 fn schema_heading(web: &Web) -> (Option<String>, Option<String>) {
@@ -93,7 +91,7 @@ async fn show(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQu
     };
     let form = match form_of(&web) {
         Ok(form) => form,
-        Err(response) => return response,
+        Err(error) => return error.into_response(),
     };
     let document = match read_preferences(&web.app, session.user.id).await {
         Ok(document) => document,
@@ -128,7 +126,7 @@ async fn save(
     };
     let form = match form_of(&web) {
         Ok(form) => form,
-        Err(response) => return response,
+        Err(error) => return error.into_response(),
     };
     let again = |status: StatusCode, errors: &[FieldError]| {
         let (fields, general) = form.show_posted(&pairs, errors);

@@ -336,10 +336,8 @@ fn describe(
             rules.insert(0, "a whole number".to_owned());
         }
     }
-    if matches!(control, Control::Text | Control::Textarea) {
-        if let Some(max) = max_length {
-            rules.push(format!("at most {max} characters"));
-        }
+    if let (Control::Text | Control::Textarea, Some(max)) = (control, max_length) {
+        rules.push(format!("at most {max} characters"));
     }
     if control == Control::Lines {
         rules.push("one per line".to_owned());
@@ -347,10 +345,9 @@ fn describe(
             rules.push(format!("each at most {max} characters"));
         }
     }
-    if matches!(control, Control::Lines | Control::Checkboxes) {
-        if let Some(max) = property.get("maxItems").and_then(Value::as_u64) {
-            rules.push(format!("at most {max} items"));
-        }
+    let max_items = property.get("maxItems").and_then(Value::as_u64);
+    if let (Control::Lines | Control::Checkboxes, Some(max)) = (control, max_items) {
+        rules.push(format!("at most {max} items"));
     }
     if control == Control::Json {
         rules.push("as JSON".to_owned());
