@@ -1,0 +1,233 @@
+//! `/account/security`: the password and the second factors, in the browser; each form
+//! calls what the JSON endpoint it mirrors calls (`/api/v1/auth/change-password`,
+//! `/mfa/...`, `/reauthenticate`).
+//!
+//! - this file: the page itself (`GET /account/security`), drawn with what
+//!   `GET /api/v1/auth/mfa` reports, and the "recent" rule of second-factor changes for a
+//!   browser session (its stored `auth_time` within `REAUTH_MAX_AGE_MINUTES`).
+//! - [`password`]: changing the password.
+//! - [`reauth`]: proving who one is again, which renews the browser session's
+//!   authentication as `POST /reauthenticate` does.
+//! - [`factors`]: TOTP set-up, confirmation and removal, recovery codes, passkey removal.
+//! - [`passkey`]: adding a passkey, with the page's script
+//!   (`/assets/passkey-register.js`), the one part that needs JavaScript.
+//! - [`problems`]: a refused form as the console pages show it.
+//!
+//! The page is served with this origin's scripts allowed (the passkey ceremonies); every
+//! other policy of the console's pages stays.
+
+mod factors;
+mod passkey;
+mod password;
+pub(super) mod problems;
+mod reauth;
+
+use axum::Router;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use minijinja::Value;
+use minijinja::value::Serde;
+
+use crate::auth::mfa::totp::TotpEnrolment;
+use crate::auth::mfa::{self, passkey_list, rules};
+use crate::console::frame::{Frame, signed_in};
+use crate::error::ApiError;
+use crate::oidc::browser::BrowserSession;
+use crate::web::{Policy, Web};
+use problems::Refusal;
+
+pub const TEMPLATES: &[(&str, &str)] = &[(
+    "console/account/security.html",
+    include_str!("../../../templates/web/console/account/security.html"),
+)];
+
+const PATH: &str = "/account/security";
+
+pub fn router() -> Router<Web> {
+    Router::new()
+        .route(PATH, get(show))
+        .route("/account/security/password", post(password::change))
+        .route(
+            "/account/security/reauthenticate",
+            post(reauth::reauthenticate),
+        )
+        .route("/account/security/totp", post(factors::start_totp))
+        .route(
+            "/account/security/totp/confirm",
+            post(factors::confirm_totp),
+        )
+        .route("/account/security/totp/remove", post(factors::remove_totp))
+        .route(
+            "/account/security/recovery-codes",
+            post(factors::regenerate_codes),
+        )
+        .route(
+            "/account/security/passkeys/{passkey_id}/remove",
+            post(factors::remove_passkey),
+        )
+        .route("/account/security/passkey-options", post(passkey::options))
+        .route("/account/security/passkeys", post(passkey::register))
+}
+
+/// Whether the browser's session proved its user recently enough for a change of the
+/// second factors (the rule the API applies to a token's `auth_time`).
+fn is_recent(web: &Web, session: &BrowserSession) -> bool {
+    rules::is_recent(&web.app, Some(session.authentication.time.timestamp()))
+}
+
+/// What one answer of the page shows besides the account's factors.
+#[derive(Default)]
+struct Shown {
+    /// The form a refusal belongs to: `password`, `reauthenticate`, `totp`, `recovery`,
+    /// `passkey`; empty when nothing was refused.
+    form: &'static str,
+    refusal: Refusal,
+    /// A TOTP set-up waiting for its first code.
+    enrolment: Option<TotpEnrolment>,
+    /// Recovery codes just made, shown this once.
+    recovery_codes: Option<Vec<String>>,
+    /// The passkey name typed, kept after a refusal.
+    passkey_name: String,
+}
+
+impl Shown {
+    fn refused(form: &'static str, refusal: Refusal) -> Shown {
+        Shown {
+            form,
+            refusal,
+            ..Shown::default()
+        }
+    }
+
+    /// The answer of a second-factor change asked for by a session that is not recent:
+    /// the page with the re-authentication form, nothing changed.
+    fn not_recent() -> Shown {
+        Shown::refused(
+            "reauthenticate",
+            Refusal::alert(
+                StatusCode::FORBIDDEN,
+                "Confirm that it is you first (your sign-in is more than a few minutes old). Nothing was changed.",
+            ),
+        )
+    }
+}
+
+/// The QR code of an `otpauth://` URI as inline SVG markup (no `data:` image, which the
+/// pages' policy refuses), labelled for assistive technology; `None` if it cannot be drawn.
+fn qr_code(uri: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(uri.as_bytes()).ok()?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .build();
+    let start = svg.find("<svg")?;
+    Some(svg[start..].replacen(
+        "<svg ",
+        "<svg role=\"img\" aria-label=\"QR code of the set-up key\" class=\"qr-code\" ",
+        1,
+    ))
+}
+
+/// `GET /account/security`.
+async fn show(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let session = match signed_in(&web, &headers, PATH).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    render(&web, &headers, &session, query.as_deref(), Shown::default()).await
+}
+
+/// The page, with `shown`, under the status of its refusal (200 without one).
+async fn render(
+    web: &Web,
+    headers: &HeaderMap,
+    session: &BrowserSession,
+    query: Option<&str>,
+    shown: Shown,
+) -> Response {
+    let user_id = session.user.id;
+    let factors = match mfa::factors(&web.app.db, user_id).await {
+        Ok(factors) => factors,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let passkeys = match passkey_list::list(&web.app.db, user_id).await {
+        Ok(passkeys) => passkeys,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let reauth_minutes = web.app.config.mfa.reauth_max_age.as_secs() / 60;
+    let enrolment = shown.enrolment.as_ref().map(|e| {
+        minijinja::context! {
+            secret => e.secret.clone(),
+            otpauth_uri => e.otpauth_uri.clone(),
+            qr_svg => qr_code(&e.otpauth_uri).map(Value::from_safe_string),
+        }
+    });
+    let status = if shown.form.is_empty() {
+        StatusCode::OK
+    } else {
+        shown.refusal.status
+    };
+    let ctx = minijinja::context! {
+        title => "Sign-in and security",
+        recent => is_recent(web, session),
+        reauth_minutes => reauth_minutes,
+        totp => factors.totp,
+        has_factor => factors.any(),
+        recovery_codes_left => factors.recovery_codes_left,
+        passkeys => Value::from(Serde(&passkeys)),
+        form => shown.form,
+        errors => Value::from(Serde(&shown.refusal.errors)),
+        alert => shown.refusal.alert.clone(),
+        enrolment => enrolment,
+        recovery_codes => shown.recovery_codes.clone(),
+        passkey_name => shown.passkey_name.clone(),
+    };
+    let frame = Frame {
+        web,
+        headers,
+        session,
+    };
+    let response = render_scripted(&frame, status, "console/account/security.html", query, ctx);
+    shown.refusal.finish(response)
+}
+
+/// [`Frame::render`] under a policy that admits this origin's scripts (the passkey
+/// ceremonies need one); the rest of the frame is the same.
+fn render_scripted(
+    frame: &Frame<'_>,
+    status: StatusCode,
+    template: &str,
+    query: Option<&str>,
+    ctx: Value,
+) -> Response {
+    let token = frame.web.pages.form_token(frame.headers);
+    let done = query
+        .and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(name, _)| name == "done")
+                .map(|(_, value)| value.into_owned())
+        })
+        .filter(|key| {
+            (1..=40).contains(&key.len())
+                && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+        });
+    let framing = minijinja::context! {
+        me => Value::from(Serde(&frame.session.user)),
+        is_admin => frame.session.user.is_admin(),
+        csrf_token => token.value,
+        done => done,
+        section => "security",
+    };
+    let mut response = frame.web.pages.page_with(
+        status,
+        template,
+        minijinja::context! { ..framing, ..ctx },
+        &Policy::default().with_scripts(),
+    );
+    if let Some(cookie) = token.set_cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}

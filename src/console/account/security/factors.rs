@@ -1,0 +1,196 @@
+//! The second factors' forms: TOTP set-up (`POST /account/security/totp`, the secret and
+//! its QR code shown on the answer), its confirmation with a first code (`.../confirm`,
+//! which shows the ten recovery codes once), its removal (`.../remove`), new recovery
+//! codes (`/account/security/recovery-codes`, shown once) and the removal of a passkey.
+//! Each calls what its `/api/v1/auth/mfa/...` endpoint calls and, like it, needs a recent
+//! authentication: otherwise the page asks for one and nothing changes.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::problems::Refusal;
+use super::{PATH, Shown, is_recent, render};
+use crate::auth::mfa::{passkey_list, recovery, totp};
+use crate::console::frame::{done, posted, signed_in};
+use crate::error::ApiError;
+use crate::http::ClientInfo;
+use crate::oidc::browser::BrowserSession;
+use crate::web::Web;
+
+#[derive(Deserialize)]
+struct Empty {}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// The signed-in, recent session of a posted form `T`, or the answer to give instead.
+async fn recent_form<T: serde::de::DeserializeOwned>(
+    web: &Web,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(BrowserSession, T), Response> {
+    let session = signed_in(web, headers, PATH).await?;
+    let form = posted::<T>(web, headers, body)?;
+    if !is_recent(web, &session) {
+        return Err(render(web, headers, &session, None, Shown::not_recent()).await);
+    }
+    Ok((session, form))
+}
+
+/// The page answering a refusal of the form `form`.
+async fn refused(
+    web: &Web,
+    headers: &HeaderMap,
+    session: &BrowserSession,
+    form: &'static str,
+    error: ApiError,
+    labels: &[(&str, &str)],
+) -> Response {
+    match Refusal::of(error, labels) {
+        Ok(refusal) => render(web, headers, session, None, Shown::refused(form, refusal)).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /account/security/totp`: a new pending secret, shown with its QR code.
+pub(super) async fn start_totp(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (session, Empty {}) = match recent_form(&web, &headers, &body).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    match totp::start_enrolment(&web.app, &session.user).await {
+        Ok(enrolment) => {
+            let shown = Shown {
+                enrolment: Some(enrolment),
+                ..Shown::default()
+            };
+            render(&web, &headers, &session, None, shown).await
+        }
+        Err(e) => refused(&web, &headers, &session, "totp", e, &[]).await,
+    }
+}
+
+/// `POST /account/security/totp/confirm`: the first code; the recovery codes, once.
+pub(super) async fn confirm_totp(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (session, form): (_, CodeForm) = match recent_form(&web, &headers, &body).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    match totp::confirm_enrolment(&web.app, session.user.id, &form.code, &client).await {
+        Ok(codes) => {
+            let shown = Shown {
+                recovery_codes: Some(codes),
+                ..Shown::default()
+            };
+            render(&web, &headers, &session, Some("done=totp-added"), shown).await
+        }
+        Err(e) => {
+            let refusal = match Refusal::of(e, &[("code", "The code")]) {
+                Ok(refusal) => refusal,
+                Err(e) => return e.into_response(),
+            };
+            // The set-up stays pending: show its secret again beside the refusal.
+            let enrolment = match totp::pending_enrolment(&web.app, &session.user).await {
+                Ok(enrolment) => enrolment,
+                Err(e) => return e.into_response(),
+            };
+            let shown = Shown {
+                enrolment,
+                ..Shown::refused("totp", refusal)
+            };
+            render(&web, &headers, &session, None, shown).await
+        }
+    }
+}
+
+/// `POST /account/security/totp/remove`.
+pub(super) async fn remove_totp(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (session, Empty {}) = match recent_form(&web, &headers, &body).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    match totp::remove_authenticator(&web.app, session.user.id, &client).await {
+        Ok(()) => done(PATH, "totp-removed"),
+        Err(e) => refused(&web, &headers, &session, "totp", e, &[]).await,
+    }
+}
+
+/// `POST /account/security/recovery-codes`: ten new codes, shown once.
+pub(super) async fn regenerate_codes(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (session, Empty {}) = match recent_form(&web, &headers, &body).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    match recovery::regenerate_codes(&web.app, session.user.id, &client).await {
+        Ok(codes) => {
+            let shown = Shown {
+                recovery_codes: Some(codes),
+                ..Shown::default()
+            };
+            render(&web, &headers, &session, Some("done=recovery-codes"), shown).await
+        }
+        Err(e) => refused(&web, &headers, &session, "recovery", e, &[]).await,
+    }
+}
+
+/// `POST /account/security/passkeys/{passkey_id}/remove`.
+pub(super) async fn remove_passkey(
+    State(web): State<Web>,
+    client: ClientInfo,
+    Path(passkey_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (session, Empty {}) = match recent_form(&web, &headers, &body).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    let removed = match Uuid::parse_str(&passkey_id) {
+        Ok(id) => passkey_list::remove_passkey(&web.app, session.user.id, id, &client).await,
+        Err(_) => Err(ApiError::not_found("passkey")),
+    };
+    match removed {
+        Ok(()) => done(PATH, "passkey-removed"),
+        Err(ApiError::NotFound(_)) => {
+            let refusal = Refusal::alert(
+                StatusCode::NOT_FOUND,
+                "That passkey is not one of yours (any more).",
+            );
+            render(
+                &web,
+                &headers,
+                &session,
+                None,
+                Shown::refused("passkey", refusal),
+            )
+            .await
+        }
+        Err(e) => refused(&web, &headers, &session, "passkey", e, &[]).await,
+    }
+}

@@ -1,0 +1,88 @@
+//! `POST /account/security/password`: a new password, confirmed with the current one,
+//! exactly as `POST /api/v1/auth/change-password` (policy, history, lockout, audit, the
+//! mail); every other session ends, this browser's stays signed in.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::problems::Refusal;
+use super::{PATH, Shown, render};
+use crate::auth::password_change::change_password_of;
+use crate::console::frame::{done, posted, signed_in};
+use crate::http::ClientInfo;
+use crate::web::Web;
+
+const LABELS: &[(&str, &str)] = &[
+    ("current_password", "Your current password"),
+    ("new_password", "The new password"),
+    ("confirm_password", "The new password, again,"),
+];
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+pub(super) async fn change(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let session = match signed_in(&web, &headers, PATH).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let form: PasswordForm = match posted(&web, &headers, &body) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    if form.new_password != form.confirm_password {
+        let refusal = Refusal::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "confirm_password",
+            "The two new passwords differ: type the same one twice.",
+        );
+        return render(
+            &web,
+            &headers,
+            &session,
+            None,
+            Shown::refused("password", refusal),
+        )
+        .await;
+    }
+    let changed = change_password_of(
+        &web.app,
+        &session.user,
+        session.session_id,
+        &form.current_password,
+        &form.new_password,
+        &client,
+    )
+    .await;
+    match changed {
+        Ok(()) => done(PATH, "password-changed"),
+        Err(e) => match Refusal::of(e, LABELS) {
+            Ok(refusal) => {
+                render(
+                    &web,
+                    &headers,
+                    &session,
+                    None,
+                    Shown::refused("password", refusal),
+                )
+                .await
+            }
+            Err(e) => e.into_response(),
+        },
+    }
+}

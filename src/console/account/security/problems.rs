@@ -1,0 +1,161 @@
+//! A refused console form, as the page shows it: the API's refusal (`ApiError`) turned
+//! into a message next to each named field (the field's label followed by the API's own
+//! message), or one alert for the form when no field is named, with the API's status.
+//! Errors that are no refusal of the input (a 500) stay the API's answer.
+
+use std::collections::BTreeMap;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+
+use crate::error::ApiError;
+
+/// What a page shows of a refused form.
+#[derive(Debug, Default)]
+pub struct Refusal {
+    pub status: StatusCode,
+    /// Field name to the sentence shown next to it.
+    pub errors: BTreeMap<String, String>,
+    /// A sentence for the whole form.
+    pub alert: Option<String>,
+    /// Seconds, for `Retry-After` (a lockout or the rate limit).
+    pub retry_after: Option<u64>,
+}
+
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
+impl Refusal {
+    /// One message for the whole form.
+    pub fn alert(status: StatusCode, text: impl Into<String>) -> Refusal {
+        Refusal {
+            status,
+            alert: Some(text.into()),
+            ..Refusal::default()
+        }
+    }
+
+    /// One message next to `field`.
+    pub fn field(status: StatusCode, field: &str, text: impl Into<String>) -> Refusal {
+        let mut errors = BTreeMap::new();
+        errors.insert(field.to_owned(), text.into());
+        Refusal {
+            status,
+            errors,
+            ..Refusal::default()
+        }
+    }
+
+    /// How the page shows `error`, with `labels` naming the form's fields (a field the
+    /// form does not have goes to the alert); `Err` with the error itself when it is not
+    /// a refusal of the input (answered as the API answers it).
+    pub fn of(error: ApiError, labels: &[(&str, &str)]) -> Result<Refusal, ApiError> {
+        let status = error.status();
+        let label = |field: &str| {
+            labels
+                .iter()
+                .find(|(name, _)| *name == field)
+                .map(|(_, label)| *label)
+        };
+        let mut refusal = Refusal {
+            status,
+            ..Refusal::default()
+        };
+        let put = |refusal: &mut Refusal, field: &str, message: String| match label(field) {
+            Some(label) => {
+                let text = format!("{label} {message}.");
+                refusal
+                    .errors
+                    .entry(field.to_owned())
+                    .and_modify(|t| {
+                        t.push(' ');
+                        t.push_str(&text);
+                    })
+                    .or_insert(text);
+            }
+            None => {
+                let text = sentence(&format!("{field} {message}"));
+                refusal.alert = Some(match refusal.alert.take() {
+                    Some(earlier) => format!("{earlier} {text}"),
+                    None => text,
+                });
+            }
+        };
+        match error {
+            ApiError::Validation(errors) => {
+                for e in errors {
+                    put(&mut refusal, &e.field, e.message);
+                }
+            }
+            ApiError::WrongPassword(field) => put(&mut refusal, field, "is not correct".into()),
+            ApiError::WrongFactor { field, detail } => put(&mut refusal, field, detail),
+            ApiError::Conflict { detail, field } => match field.as_deref().and_then(label) {
+                Some(_) => {
+                    let field = field.unwrap_or_default();
+                    refusal.errors.insert(field, sentence(&detail));
+                }
+                None => refusal.alert = Some(sentence(&detail)),
+            },
+            ApiError::BadToken(detail) => refusal.alert = Some(sentence(&detail)),
+            ApiError::NotFound(what) => {
+                refusal.alert = Some(sentence(&format!("{what} not found")))
+            }
+            ApiError::TooManyRequests {
+                retry_after_secs,
+                detail,
+            } => {
+                refusal.alert = Some(sentence(&detail));
+                refusal.retry_after = Some(retry_after_secs);
+            }
+            other => return Err(other),
+        }
+        Ok(refusal)
+    }
+
+    /// Adds what the refusal says to the page's headers (`Retry-After`).
+    pub fn finish(&self, mut response: Response) -> Response {
+        if let Some(seconds) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_errors_follow_their_label_and_others_become_the_alert() {
+        let error = ApiError::Validation(vec![
+            crate::error::FieldError::new("name", "is required"),
+            crate::error::FieldError::new("limit", "must be from 1 to 100"),
+        ]);
+        let refusal = Refusal::of(error, &[("name", "Name")]).unwrap();
+        assert_eq!(refusal.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(refusal.errors["name"], "Name is required.");
+        assert_eq!(
+            refusal.alert.as_deref(),
+            Some("Limit must be from 1 to 100.")
+        );
+        let conflict = ApiError::conflict("name", "this user already has a badge with this name");
+        let refusal = Refusal::of(conflict, &[("name", "Name")]).unwrap();
+        assert_eq!(refusal.status, StatusCode::CONFLICT);
+        assert_eq!(
+            refusal.errors["name"],
+            "This user already has a badge with this name."
+        );
+        assert!(Refusal::of(ApiError::Internal(anyhow::anyhow!("x")), &[]).is_err());
+    }
+}
