@@ -1,0 +1,130 @@
+//! `/account/applications`: the applications the user allowed, as
+//! `GET /api/v1/users/me/grants` lists them, each scope described as the consent page
+//! describes it, with a "withdraw" form for each
+//! (`POST /account/applications/{client_id}/withdraw`, as
+//! `DELETE /me/grants/{client_id}`: the grant goes and the application's tokens stop
+//! working at once).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+
+use super::security::problems::Refusal;
+use crate::console::frame::{Frame, done, posted, signed_in};
+use crate::error::ApiError;
+use crate::http::ClientInfo;
+use crate::oidc::browser::BrowserSession;
+use crate::oidc::grants::{grants_of, withdraw_grant};
+use crate::oidc::scope::describe;
+use crate::web::Web;
+
+pub const TEMPLATES: &[(&str, &str)] = &[(
+    "console/account/applications.html",
+    include_str!("../../../templates/web/console/account/applications.html"),
+)];
+
+const PATH: &str = "/account/applications";
+
+pub fn router() -> Router<Web> {
+    Router::new()
+        .route(PATH, get(show))
+        .route("/account/applications/{client_id}/withdraw", post(withdraw))
+}
+
+/// A grant as the page shows it.
+#[derive(Serialize)]
+struct Shown {
+    client_name: String,
+    /// Where its "withdraw" form posts.
+    withdraw: String,
+    /// What each granted scope lets the application do.
+    allows: Vec<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+async fn render(
+    web: &Web,
+    headers: &HeaderMap,
+    session: &BrowserSession,
+    query: Option<&str>,
+    refusal: Option<Refusal>,
+) -> Response {
+    let grants = match grants_of(&web.app.db, session.user.id).await {
+        Ok(grants) => grants,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let shown: Vec<Shown> = grants
+        .into_iter()
+        .map(|g| Shown {
+            allows: g.scope.split_whitespace().map(describe).collect(),
+            withdraw: format!(
+                "/account/applications/{}/withdraw",
+                form_urlencoded::byte_serialize(g.client_id.as_bytes()).collect::<String>()
+            ),
+            client_name: g.client_name,
+            created_at: g.created_at.to_rfc3339(),
+            updated_at: g.updated_at.to_rfc3339(),
+        })
+        .collect();
+    let status = refusal.as_ref().map_or(StatusCode::OK, |r| r.status);
+    let frame = Frame {
+        web,
+        headers,
+        session,
+    };
+    frame.render(
+        status,
+        "console/account/applications.html",
+        "applications",
+        query,
+        minijinja::context! {
+            title => "Applications you allowed",
+            grants => minijinja::Value::from(minijinja::value::Serde(&shown)),
+            alert => refusal.and_then(|r| r.alert),
+        },
+    )
+}
+
+/// `GET /account/applications`.
+async fn show(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    match signed_in(&web, &headers, PATH).await {
+        Ok(session) => render(&web, &headers, &session, query.as_deref(), None).await,
+        Err(response) => response,
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Empty {}
+
+/// `POST /account/applications/{client_id}/withdraw`.
+async fn withdraw(
+    State(web): State<Web>,
+    client: ClientInfo,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let session = match signed_in(&web, &headers, PATH).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    if let Err(response) = posted::<Empty>(&web, &headers, &body) {
+        return response;
+    }
+    match withdraw_grant(&web.app, session.user.id, &client_id, &client).await {
+        Ok(()) => done(PATH, "withdrawn"),
+        Err(ApiError::NotFound(_)) => {
+            let refusal = Refusal::alert(
+                StatusCode::NOT_FOUND,
+                "You had not allowed that application anything (any more).",
+            );
+            render(&web, &headers, &session, None, Some(refusal)).await
+        }
+        Err(e) => e.into_response(),
+    }
+}

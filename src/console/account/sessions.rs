@@ -1,0 +1,139 @@
+//! `/account/sessions`: where the account is signed in, as `GET /api/v1/auth/sessions`
+//! lists it (this browser marked), with a sign-out for each session
+//! (`POST /account/sessions/{id}/sign-out`, as `DELETE /sessions/{id}`) and for every
+//! session but this browser's (`POST /account/sessions/sign-out-others`, one such
+//! revocation per session, each audited as the API audits it).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use minijinja::Value;
+use minijinja::value::Serde;
+use uuid::Uuid;
+
+use super::security::problems::Refusal;
+use crate::auth::devices::{revoke_own_session, sessions_of};
+use crate::console::frame::{Frame, done, posted, signed_in};
+use crate::error::ApiError;
+use crate::http::ClientInfo;
+use crate::oidc::browser::BrowserSession;
+use crate::web::Web;
+
+pub const TEMPLATES: &[(&str, &str)] = &[(
+    "console/account/sessions.html",
+    include_str!("../../../templates/web/console/account/sessions.html"),
+)];
+
+const PATH: &str = "/account/sessions";
+
+pub fn router() -> Router<Web> {
+    Router::new()
+        .route(PATH, get(show))
+        .route("/account/sessions/sign-out-others", post(sign_out_others))
+        .route(
+            "/account/sessions/{session_id}/sign-out",
+            post(sign_out_one),
+        )
+}
+
+async fn render(
+    web: &Web,
+    headers: &HeaderMap,
+    session: &BrowserSession,
+    query: Option<&str>,
+    refusal: Option<Refusal>,
+) -> Response {
+    let sessions = match sessions_of(&web.app, session.user.id, session.session_id).await {
+        Ok(sessions) => sessions,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let status = refusal.as_ref().map_or(StatusCode::OK, |r| r.status);
+    let frame = Frame {
+        web,
+        headers,
+        session,
+    };
+    frame.render(
+        status,
+        "console/account/sessions.html",
+        "sessions",
+        query,
+        minijinja::context! {
+            title => "Where you are signed in",
+            sessions => Value::from(Serde(&sessions)),
+            alert => refusal.and_then(|r| r.alert),
+        },
+    )
+}
+
+/// `GET /account/sessions`.
+async fn show(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    match signed_in(&web, &headers, PATH).await {
+        Ok(session) => render(&web, &headers, &session, query.as_deref(), None).await,
+        Err(response) => response,
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Empty {}
+
+/// `POST /account/sessions/{session_id}/sign-out`: that session ends at once (this
+/// browser's too, if it is the one named).
+async fn sign_out_one(
+    State(web): State<Web>,
+    client: ClientInfo,
+    Path(session_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let session = match signed_in(&web, &headers, PATH).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    if let Err(response) = posted::<Empty>(&web, &headers, &body) {
+        return response;
+    }
+    let revoked = match Uuid::parse_str(&session_id) {
+        Ok(id) => revoke_own_session(&web.app, session.user.id, id, &client).await,
+        Err(_) => Err(ApiError::not_found("session")),
+    };
+    match revoked {
+        Ok(()) => done(PATH, "signed-out"),
+        Err(ApiError::NotFound(_)) => {
+            let refusal = Refusal::alert(StatusCode::NOT_FOUND, "That session had ended already.");
+            render(&web, &headers, &session, None, Some(refusal)).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /account/sessions/sign-out-others`: every session but this browser's ends.
+async fn sign_out_others(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let session = match signed_in(&web, &headers, PATH).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    if let Err(response) = posted::<Empty>(&web, &headers, &body) {
+        return response;
+    }
+    let others = match sessions_of(&web.app, session.user.id, session.session_id).await {
+        Ok(sessions) => sessions,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    for other in others.iter().filter(|s| !s.current) {
+        match revoke_own_session(&web.app, session.user.id, other.id, &client).await {
+            // Ended meanwhile, or with the browser session it came from: nothing to do.
+            Ok(()) | Err(ApiError::NotFound(_)) => {}
+            Err(e) => return e.into_response(),
+        }
+    }
+    done(PATH, "signed-out-others")
+}
