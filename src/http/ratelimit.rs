@@ -31,8 +31,15 @@ pub const RATE_LIMITED_ROUTES: &[&str] = &[
 ];
 
 /// The pages whose form posts (only the posts: showing the page is free) spend from the
-/// same budget: the sign-in page is a login like `/api/v1/auth/login`.
-pub const RATE_LIMITED_FORM_POSTS: &[&str] = &["/login", "/login/passkey-options"];
+/// same budget: the sign-in page is a login like `/api/v1/auth/login`, the console's
+/// sign-up, forgot-password and verification-mail forms are those endpoints' pages.
+pub const RATE_LIMITED_FORM_POSTS: &[&str] = &[
+    "/login",
+    "/login/passkey-options",
+    "/account/signup",
+    "/account/forgot-password",
+    "/account/verify-email-request",
+];
 
 /// Middleware: answers 429 when the client has spent its authentication budget.
 pub async fn limit_auth_requests(

@@ -255,16 +255,8 @@ pub async fn update_and_commit(
         // Over the per-address hourly limit the change still stands, unverified; the
         // owner asks for the mail again with /auth/verify-email-request.
         crate::auth::verify::queue_verification_email(&mut tx, state, &user).await?;
-        email_change::notify_admin_change(
-            &mut tx,
-            state,
-            previous,
-            &user,
-            caller.id,
-            client,
-            now,
-        )
-        .await?;
+        email_change::notify_admin_change(&mut tx, state, previous, &user, caller.id, client, now)
+            .await?;
         mailed = true;
     }
     tx.commit().await?;

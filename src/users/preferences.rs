@@ -237,7 +237,14 @@ pub async fn put_user_preferences(
 ) -> ApiResult<Json<Map<String, Value>>> {
     caller.require_self_or_admin(user_id)?;
     Ok(Json(
-        write_preferences(&state, caller.id(), user_id, &client, Write::Replace(document)).await?,
+        write_preferences(
+            &state,
+            caller.id(),
+            user_id,
+            &client,
+            Write::Replace(document),
+        )
+        .await?,
     ))
 }
 

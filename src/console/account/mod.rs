@@ -10,6 +10,7 @@ mod applications;
 mod delete;
 mod preferences;
 mod profile;
+mod schema_form;
 mod security;
 mod sessions;
 mod signup;

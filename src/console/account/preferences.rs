@@ -1,13 +1,11 @@
 //! `/account/preferences`: the preferences as a form generated from the configured JSON
-//! Schema ([`schema_form`]).
+//! Schema ([`super::schema_form`]).
 //!
 //! - `GET /account/preferences`: the form, showing the preferences with defaults filled in.
 //! - `POST /account/preferences`: the whole document, as `PUT /api/v1/users/me/preferences`
 //!   (same function, same validation; mistakes next to their fields by dotted path).
 //! - `POST /account/preferences/reset`: back to the defaults, as `DELETE`.
 
-#[path = "schema_form.rs"]
-pub mod schema_form;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -18,7 +16,7 @@ use axum::routing::{get, post};
 use minijinja::context;
 use minijinja::value::Serde;
 
-use self::schema_form::{FieldView, SchemaForm};
+use super::schema_form::{FieldView, SchemaForm};
 use super::profile::{Refused, refused};
 use crate::console::frame::{Frame, done, posted, signed_in};
 use crate::error::{ApiError, FieldError};

@@ -45,7 +45,6 @@ pub const TEMPLATES: &[(&str, &str)] = &[(
 
 const PATH: &str = "/account/profile";
 
-#[path = "profile/forms.rs"]
 mod forms;
 
 use self::forms::{ACCOUNT_FIELDS, AccountForm, PROFILE_FIELDS, ProfileForm};

@@ -22,7 +22,6 @@ use serde_json::{Number, Value};
 /// form's own fields (`csrf_token`).
 const NAME_PREFIX: &str = "pref.";
 
-#[path = "schema_form/values.rs"]
 mod values;
 
 pub use values::FieldView;
@@ -436,5 +435,4 @@ fn default_text(field: &FormField, default: &Value) -> String {
 }
 
 #[cfg(test)]
-#[path = "schema_form/tests.rs"]
 mod tests;

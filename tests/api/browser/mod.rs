@@ -11,6 +11,7 @@
 //! axe-core (Deque's engine, MPL-2.0, vendored in `axe/` at version 4.14.1), injected
 //! into the page through WebDriver (so the pages' CSP need not admit it).
 
+mod console;
 mod sign_in;
 
 use std::net::TcpListener;
@@ -120,6 +121,33 @@ impl Chromium {
             Ok(element) => element,
             Err(e) => panic!("#{id} never appeared: {e}\n{}", self.page_text().await),
         }
+    }
+
+    /// Chooses the option `value` of the select with id `id`.
+    pub async fn choose(&self, id: &str, value: &str) {
+        self.find(id).await;
+        self.client
+            .find(Locator::Css(&format!("#{id} option[value='{value}']")))
+            .await
+            .unwrap_or_else(|e| panic!("#{id} has no option {value}: {e}"))
+            .click()
+            .await
+            .expect("the option is chosen");
+    }
+
+    /// Clicks the link whose text is `text`.
+    pub async fn follow_link(&self, text: &str) {
+        let link = match self
+            .client
+            .wait()
+            .at_most(PAGE_WAIT)
+            .for_element(Locator::LinkText(text))
+            .await
+        {
+            Ok(link) => link,
+            Err(e) => panic!("no link {text:?}: {e}\n{}", self.page_text().await),
+        };
+        link.click().await.expect("the click");
     }
 
     /// Clicks the button whose text is `label`.
