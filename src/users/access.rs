@@ -12,7 +12,13 @@ use crate::state::AppState;
 /// True when `caller` may read other members' profiles and preferences and search:
 /// premium members and administrators.
 pub fn is_premium_or_admin(caller: &AuthUser) -> bool {
-    caller.is_admin() || caller.user.tier == Tier::Premium
+    may_see_others(&caller.user)
+}
+
+/// [`is_premium_or_admin`] for an account however it was authenticated (the console's
+/// browser session as well as a bearer token).
+pub fn may_see_others(user: &User) -> bool {
+    user.is_admin() || user.tier == Tier::Premium
 }
 
 /// 403 unless the caller is `user_id`, an administrator or a premium member.

@@ -113,22 +113,32 @@ async fn sealed_row(
 
 /// How a write treats an existing token.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub enum Mode {
     /// POST: 409 when one exists.
     CreateOnly,
     /// PUT: replace, or create when none.
     Upsert,
 }
 
-async fn store(
+/// What is stored of `user_id`'s payment token (`GET /me/payment-info` and the
+/// console's payment page); `None` when nothing is.
+pub async fn payment_info_of(state: &AppState, user_id: Uuid) -> ApiResult<Option<PaymentInfo>> {
+    match sealed_row(&state.db, user_id).await? {
+        Some(row) => Ok(Some(open(state, user_id, row)?)),
+        None => Ok(None),
+    }
+}
+
+/// Stores `raw` as `user_id`'s payment token (POST and PUT `/me/payment-info`, the
+/// console's payment page), audited; the info and whether one existed before.
+pub async fn store(
     state: &AppState,
-    caller: &AuthUser,
+    user_id: Uuid,
     client: &ClientInfo,
     raw: &str,
     mode: Mode,
 ) -> ApiResult<(PaymentInfo, bool)> {
     let token = parse_token(raw)?;
-    let user_id = caller.id();
     let sealed = state.cipher.seal(token.as_bytes(), user_id.as_bytes());
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
@@ -185,10 +195,10 @@ pub async fn get_payment_info(
     State(state): State<AppState>,
     caller: AuthUser,
 ) -> ApiResult<Json<PaymentInfo>> {
-    let row = sealed_row(&state.db, caller.id())
+    let info = payment_info_of(&state, caller.id())
         .await?
         .ok_or_else(|| ApiError::not_found("payment information"))?;
-    Ok(Json(open(&state, caller.id(), row)?))
+    Ok(Json(info))
 }
 
 /// Store the caller's payment token
@@ -209,7 +219,7 @@ pub async fn post_payment_info(
 ) -> ApiResult<Created<PaymentInfo>> {
     let (info, _) = store(
         &state,
-        &caller,
+        caller.id(),
         &client,
         &body.payment_token,
         Mode::CreateOnly,
@@ -232,7 +242,7 @@ pub async fn put_payment_info(
     client: ClientInfo,
     ApiJson(body): ApiJson<PaymentInfoRequest>,
 ) -> ApiResult<Json<PaymentInfo>> {
-    let (info, _) = store(&state, &caller, &client, &body.payment_token, Mode::Upsert).await?;
+    let (info, _) = store(&state, caller.id(), &client, &body.payment_token, Mode::Upsert).await?;
     Ok(Json(info))
 }
 
@@ -248,19 +258,26 @@ pub async fn delete_payment_info(
     caller: AuthUser,
     client: ClientInfo,
 ) -> ApiResult<NoContent> {
+    remove(&state, caller.id(), &client).await?;
+    Ok(NoContent)
+}
+
+/// Deletes `user_id`'s payment token (`DELETE /me/payment-info`, the console's payment
+/// page), audited when there was one; idempotent.
+pub async fn remove(state: &AppState, user_id: Uuid, client: &ClientInfo) -> ApiResult<()> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let deleted = on_exec!(&mut tx, c => sqlx::query("DELETE FROM payment_info WHERE user_id = $1")
-        .bind(caller.id())
+        .bind(user_id)
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
     if deleted > 0 {
-        let entry = AuditEntry::by_owner(event::PAYMENT_INFO_CHANGE, caller.id(), &client)
+        let entry = AuditEntry::by_owner(event::PAYMENT_INFO_CHANGE, user_id, client)
             .with_detail(serde_json::json!({"action": "deleted"}));
         audit::record(&mut tx, now, entry).await?;
     }
     tx.commit().await?;
-    Ok(NoContent)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -138,8 +138,13 @@ pub fn profile_completeness(full_name_set: bool, profile_fields_set: usize) -> u
         (status = 200, description = "The caller's figures", body = UserStats),
     ))]
 pub async fn stats(State(state): State<AppState>, caller: AuthUser) -> ApiResult<Json<UserStats>> {
+    Ok(Json(stats_of(&state, &caller.user).await?))
+}
+
+/// The figures of account `user` (`GET /me/stats` and the console's overview).
+pub async fn stats_of(state: &AppState, user: &User) -> ApiResult<UserStats> {
     let now = state.clock.now();
-    let id = caller.id();
+    let id = user.id;
     let active_sessions: i64 = on_exec!(&state.db, c => sqlx::query_scalar(
         "SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2")
         .bind(id)
@@ -156,17 +161,17 @@ pub async fn stats(State(state): State<AppState>, caller: AuthUser) -> ApiResult
         .map(|p| p.filled_fields())
         .unwrap_or(0);
     let figures = crate::achievements::figures(&state.db, id).await?;
-    Ok(Json(UserStats {
+    Ok(UserStats {
         active_sessions,
         total_logins,
-        last_login_at: caller.user.last_login_at,
-        member_since: caller.user.created_at,
-        profile_completeness: profile_completeness(caller.user.full_name.is_some(), profile_fields),
+        last_login_at: user.last_login_at,
+        member_since: user.created_at,
+        profile_completeness: profile_completeness(user.full_name.is_some(), profile_fields),
         badges: figures.badges,
         goals_total: figures.goals_total,
         goals_completed: figures.goals_completed,
         longest_streak: figures.longest_streak,
-    }))
+    })
 }
 
 #[cfg(test)]

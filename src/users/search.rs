@@ -26,7 +26,7 @@ use crate::db::Db;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::http::{AdminUser, ApiQuery, AuthUser, Cursor, Page, PageQuery};
 use crate::state::AppState;
-use crate::users::access::is_premium_or_admin;
+use crate::users::access::may_see_others;
 use crate::users::profile::PRIVATE;
 use crate::{on_exec, user_columns};
 
@@ -345,7 +345,17 @@ pub async fn search_users(
     caller: AuthUser,
     ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> ApiResult<Json<Page<PublicUser>>> {
-    if !is_premium_or_admin(&caller) {
+    Ok(Json(search_page(&state.db, &caller.user, &query).await?))
+}
+
+/// One page of the members' search as `searcher` may run it (`GET /search` and the
+/// console's people page): 403 for a basic member, 422 naming every bad parameter.
+pub async fn search_page(
+    db: &Db,
+    searcher: &User,
+    query: &SearchQuery,
+) -> ApiResult<Page<PublicUser>> {
+    if !may_see_others(searcher) {
         return Err(ApiError::forbidden("search is a premium feature"));
     }
     let page = PageQuery {
@@ -356,11 +366,11 @@ pub async fn search_users(
     let filter = UserFilter {
         text,
         is_active: Some(true),
-        respect_privacy: !caller.is_admin(),
+        respect_privacy: !searcher.is_admin(),
         ..UserFilter::default()
     };
-    let rows = find_users(&state.db, &filter, &cursor).await?;
-    Ok(Json(page_of(rows, cursor.limit, FoundUser::public)))
+    let rows = find_users(db, &filter, &cursor).await?;
+    Ok(page_of(rows, cursor.limit, FoundUser::public))
 }
 
 #[cfg(test)]
