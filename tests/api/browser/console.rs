@@ -78,6 +78,10 @@ async fn a_newcomer_manages_their_account_and_an_administrator_deactivates_it(ba
     user.choose("pref-remote", "only").await;
     user.fill("pref-min_salary", "65000").await;
     user.assert_accessible("the preferences form").await;
+    user.client
+        .execute("document.activeElement.blur(); window.scrollTo(0, 0);", vec![])
+        .await
+        .expect("scrolled up");
     user.screenshot("preferences").await;
     user.press("Save preferences").await;
     user.wait_for_url(&format!("{base}/account/preferences?done="))
@@ -111,6 +115,10 @@ async fn a_newcomer_manages_their_account_and_an_administrator_deactivates_it(ba
         .await
         .expect("its text")
         .replace(' ', "");
+    user.client
+        .execute("document.querySelector('code.secret').scrollIntoView({block: 'center'});", vec![])
+        .await
+        .expect("scrolled to the key");
     user.screenshot("security-totp").await;
     user.fill("totp_code", &code_at(&app, &secret, 0)).await;
     user.press("Finish setting up").await;
@@ -137,6 +145,9 @@ async fn a_newcomer_manages_their_account_and_an_administrator_deactivates_it(ba
     admin.wait_for_url(&format!("{base}/admin")).await;
     admin.fill("q", "maria").await;
     admin.press("Search").await;
+    admin.find("content").await;
+    admin.assert_accessible("the user search").await;
+    admin.screenshot("admin-users").await;
     admin.follow_link(USERNAME).await;
     admin.find("is_active").await;
     admin.assert_accessible("an account's admin page").await;
