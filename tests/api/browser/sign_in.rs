@@ -226,34 +226,37 @@ async fn a_totp_second_factor_is_asked_for_on_its_own_page(backend: Backend) {
     chromium.close().await;
 }
 
-/// Registers a passkey of the browser's virtual authenticator for `session`, the way
-/// an account page would: the JSON API, called from a page of Roster's origin.
+/// Adds a passkey of the browser's virtual authenticator the way a user does: signed in
+/// on the account pages, through the security page's script.
 async fn register_passkey(setting: &Setting, chromium: &Chromium) {
-    // A page whose policy lets a script call this origin.
-    chromium.goto(&format!("{}/login", setting.base)).await;
-    let script = r#"
-        const [token, done] = arguments;
-        const call = (path, body) => fetch(path, {
-            method: "POST",
-            headers: {"Authorization": "Bearer " + token, "Content-Type": "application/json"},
-            body: body === undefined ? undefined : JSON.stringify(body),
-        }).then(async r => { if (!r.ok) throw new Error(path + ": " + r.status + " " + await r.text()); return r.json(); });
-        call("/api/v1/auth/mfa/passkeys/options")
-            .then(options => navigator.credentials
-                .create({publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options.publicKey)})
-                .then(credential => call("/api/v1/auth/mfa/passkeys",
-                    {challenge_id: options.challenge_id, name: "Laptop", credential: credential.toJSON()})))
-            .then(passkey => done(passkey.id), error => done("failed: " + error));
-    "#;
-    let outcome = chromium
-        .client
-        .execute_async(script, vec![json!(setting.user.access_token)])
+    chromium.goto(&format!("{}/account/security", setting.base)).await;
+    chromium
+        .wait_for_url(&format!("{}/login", setting.base))
+        .await;
+    chromium.fill("login", &setting.user.username).await;
+    chromium.fill("password", &setting.user.password).await;
+    chromium.press("Sign in").await;
+    chromium
+        .wait_for_url(&format!("{}/account/security", setting.base))
+        .await;
+    chromium.fill("passkey_name", "Laptop").await;
+    chromium.press("Add a passkey").await;
+    chromium
+        .wait_for_url(&format!(
+            "{}/account/security?done=passkey-added",
+            setting.base
+        ))
+        .await;
+    let listed = setting
+        .app
+        .get("/api/v1/auth/mfa")
+        .bearer(&setting.user.access_token)
+        .send()
         .await
-        .expect("the registration script runs");
-    assert!(
-        !outcome.as_str().unwrap_or("failed").starts_with("failed"),
-        "{outcome}"
-    );
+        .json();
+    assert_eq!(listed["passkeys"][0]["name"], "Laptop", "{listed}");
+    chromium.press("Sign out").await;
+    chromium.find("content").await;
 }
 
 async fn a_passkey_signs_in_alone_and_as_the_second_factor(backend: Backend) {
@@ -263,6 +266,7 @@ async fn a_passkey_signs_in_alone_and_as_the_second_factor(backend: Backend) {
     register_passkey(&setting, &chromium).await;
 
     // As the second factor of a password sign-in (the account now has one).
+    chromium.client.delete_all_cookies().await.expect("cookies");
     setting.sign_in_with_password(&chromium).await;
     chromium.find("passkey-form").await;
     chromium.press("Use a passkey").await;
