@@ -242,7 +242,14 @@ pub async fn put_payment_info(
     client: ClientInfo,
     ApiJson(body): ApiJson<PaymentInfoRequest>,
 ) -> ApiResult<Json<PaymentInfo>> {
-    let (info, _) = store(&state, caller.id(), &client, &body.payment_token, Mode::Upsert).await?;
+    let (info, _) = store(
+        &state,
+        caller.id(),
+        &client,
+        &body.payment_token,
+        Mode::Upsert,
+    )
+    .await?;
     Ok(Json(info))
 }
 

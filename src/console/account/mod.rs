@@ -4,10 +4,13 @@
 //! - this file: the overview (`GET /account`), signing out (`POST /account/sign-out`),
 //!   and whether this browser is still signed in (`GET /account/session`, which the
 //!   console's script asks so that an open page notices a session ended elsewhere).
+//!   The overview shows the account's figures as `GET /api/v1/users/me/stats` gives them.
 
 mod achievements;
 mod applications;
 mod delete;
+mod payment;
+mod people;
 mod preferences;
 mod profile;
 mod schema_form;
@@ -26,6 +29,7 @@ use minijinja::context;
 use super::frame::{Frame, posted, signed_in};
 use crate::http::ClientInfo;
 use crate::oidc::{browser, logout};
+use crate::users::premium::stats_of;
 use crate::web::Web;
 
 const OVERVIEW: &[(&str, &str)] = &[(
@@ -40,6 +44,8 @@ pub fn templates() -> Vec<(&'static str, &'static str)> {
         achievements::TEMPLATES,
         applications::TEMPLATES,
         delete::TEMPLATES,
+        payment::TEMPLATES,
+        people::TEMPLATES,
         preferences::TEMPLATES,
         profile::TEMPLATES,
         security::TEMPLATES,
@@ -57,6 +63,8 @@ pub fn router() -> Router<Web> {
         .merge(achievements::router())
         .merge(applications::router())
         .merge(delete::router())
+        .merge(payment::router())
+        .merge(people::router())
         .merge(preferences::router())
         .merge(profile::router())
         .merge(security::router())
@@ -74,6 +82,11 @@ async fn overview(
         Ok(session) => session,
         Err(response) => return response,
     };
+    // The figures of `GET /api/v1/users/me/stats`.
+    let stats = match stats_of(&web.app, &session.user).await {
+        Ok(stats) => stats,
+        Err(e) => return e.into_response(),
+    };
     let frame = Frame {
         web: &web,
         headers: &headers,
@@ -84,7 +97,10 @@ async fn overview(
         "console/account/overview.html",
         "account",
         query.as_deref(),
-        context! { title => "Your account" },
+        context! {
+            title => "Your account",
+            stats => minijinja::Value::from(minijinja::value::Serde(&stats)),
+        },
     )
 }
 

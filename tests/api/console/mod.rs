@@ -4,6 +4,7 @@
 //! `tests/api/browser/`.)
 
 mod account;
+mod account_extras;
 mod account_profile;
 mod account_security;
 mod admin;

@@ -1,0 +1,159 @@
+//! `/account/payment`: the payment information, as `/api/v1/users/me/payment-info`
+//! keeps it.
+//!
+//! - `GET /account/payment`: whether a token is stored, its last four characters and
+//!   when it was last changed (as `GET /me/payment-info`); never the token itself.
+//! - `POST /account/payment`: stores or replaces the token (as `PUT /me/payment-info`),
+//!   audited as the API audits it. A refused token is reported next to its field with the
+//!   API's message (422), but what was typed is never sent back to the browser.
+//! - `POST /account/payment/remove`: deletes it (as `DELETE /me/payment-info`).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use minijinja::Value;
+use minijinja::value::Serde;
+use serde::Deserialize;
+
+use super::profile::{Refused, mistakes, refused};
+use crate::console::frame::{Frame, done, posted, signed_in};
+use crate::error::FieldError;
+use crate::http::ClientInfo;
+use crate::oidc::browser::BrowserSession;
+use crate::users::payment::{self, Mode};
+use crate::web::Web;
+
+pub const TEMPLATES: &[(&str, &str)] = &[(
+    "console/account/payment.html",
+    include_str!("../../../templates/web/console/account/payment.html"),
+)];
+
+const PATH: &str = "/account/payment";
+const FIELDS: &[&str] = &["payment_token"];
+
+pub fn router() -> Router<Web> {
+    Router::new()
+        .route(PATH, get(show).post(save))
+        .route("/account/payment/remove", post(remove))
+}
+
+/// The page, with the mistakes of a refused token (never the token) and its status.
+async fn render(
+    web: &Web,
+    headers: &HeaderMap,
+    session: &BrowserSession,
+    query: Option<&str>,
+    status: StatusCode,
+    errors: &[FieldError],
+) -> Response {
+    let info = match payment::payment_info_of(&web.app, session.user.id).await {
+        Ok(info) => info,
+        Err(e) => return e.into_response(),
+    };
+    let (errors, general) = mistakes(FIELDS, errors);
+    let frame = Frame {
+        web,
+        headers,
+        session,
+    };
+    frame.render(
+        status,
+        "console/account/payment.html",
+        "payment",
+        query,
+        minijinja::context! {
+            title => "Payment information",
+            info => info.as_ref().map(|info| Value::from(Serde(info))),
+            min_length => payment::MIN_TOKEN,
+            max_length => payment::MAX_TOKEN,
+            errors => errors,
+            general => general,
+        },
+    )
+}
+
+/// `GET /account/payment`.
+async fn show(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    match signed_in(&web, &headers, PATH).await {
+        Ok(session) => {
+            render(
+                &web,
+                &headers,
+                &session,
+                query.as_deref(),
+                StatusCode::OK,
+                &[],
+            )
+            .await
+        }
+        Err(response) => response,
+    }
+}
+
+/// The posted token. Not `Debug`: it must not reach a log.
+#[derive(Deserialize)]
+struct TokenForm {
+    #[serde(default)]
+    payment_token: String,
+}
+
+/// `POST /account/payment`: stores or replaces the token.
+async fn save(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let session = match signed_in(&web, &headers, PATH).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    let form = match posted::<TokenForm>(&web, &headers, &body) {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    match payment::store(
+        &web.app,
+        session.user.id,
+        &client,
+        &form.payment_token,
+        Mode::Upsert,
+    )
+    .await
+    {
+        Ok((_, true)) => done(PATH, "payment-replaced"),
+        Ok((_, false)) => done(PATH, "payment-stored"),
+        Err(e) => match refused(&web.pages, e) {
+            Refused::Fields(status, errors) => {
+                render(&web, &headers, &session, None, status, &errors).await
+            }
+            Refused::Page(response) => response,
+        },
+    }
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+/// `POST /account/payment/remove`: deletes the token (nothing to do when none is stored).
+async fn remove(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let session = match signed_in(&web, &headers, PATH).await {
+        Ok(session) => session,
+        Err(response) => return response,
+    };
+    if let Err(response) = posted::<Empty>(&web, &headers, &body) {
+        return response;
+    }
+    match payment::remove(&web.app, session.user.id, &client).await {
+        Ok(()) => done(PATH, "payment-removed"),
+        Err(e) => e.into_response(),
+    }
+}
