@@ -115,7 +115,11 @@ impl std::fmt::Debug for DeleteAccountRequest {
     }
 }
 
-async fn delete_and_commit(
+/// Deletes account `user_id` on behalf of `actor_id` and commits (`DELETE /{user_id}`,
+/// `DELETE /me` once the password is confirmed, and the admin console's account page):
+/// 404 when there is no such account, 409 for the last active administrator; audited as
+/// `user_deleted`, by `self` or `admin`.
+pub async fn delete_and_commit(
     state: &AppState,
     actor_id: Uuid,
     user_id: Uuid,

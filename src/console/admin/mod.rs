@@ -5,6 +5,8 @@
 //! - [`user_detail`]: one account (`/admin/users/{user_id}`): its profile, sessions and
 //!   audit trail; role, tier, status and verification (`PATCH /api/v1/admin/users/{id}`),
 //!   revoking its sessions, resetting its second factors.
+//! - [`user_changes`]: on the same page, its username, email and full name (`PUT
+//!   /api/v1/users/{id}`) and deleting it (`DELETE /api/v1/users/{id}`).
 //! - [`clients`] and [`client_form`]: the OpenID clients (`/api/v1/admin/clients`);
 //!   a secret is shown once, on the page that answers the creation or rotation.
 //! - [`audit`]: the audit log (`GET /api/v1/admin/audit`).
@@ -15,6 +17,7 @@
 mod audit;
 mod client_form;
 mod clients;
+mod user_changes;
 mod user_detail;
 mod users;
 
@@ -72,6 +75,7 @@ pub fn router() -> Router<Web> {
     Router::new()
         .merge(users::router())
         .merge(user_detail::router())
+        .merge(user_changes::router())
         .merge(clients::router())
         .merge(audit::router())
 }

@@ -56,7 +56,7 @@ pub fn router() -> Router<Web> {
 
 /// The account form's values: the account's own, or what was posted.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
-struct AccountForm {
+pub(super) struct AccountForm {
     #[serde(default)]
     role: String,
     #[serde(default)]
@@ -127,11 +127,13 @@ struct ConfirmForm {
 
 /// What a page shown again after a refused post carries.
 #[derive(Default)]
-struct Refusal {
-    account: Option<AccountForm>,
-    errors: BTreeMap<String, String>,
+pub(super) struct Refusal {
+    pub(super) account: Option<AccountForm>,
+    pub(super) errors: BTreeMap<String, String>,
     /// Why the whole change was refused (the API's 409).
-    problem: Option<String>,
+    pub(super) problem: Option<String>,
+    /// The account-details form as posted ([`super::user_changes`]).
+    pub(super) details: Option<minijinja::Value>,
 }
 
 #[derive(Serialize)]
@@ -181,12 +183,12 @@ struct SessionView {
 }
 
 /// The page for an account id (in the path) that names no account.
-fn no_such_account(web: &Web) -> Response {
+pub(super) fn no_such_account(web: &Web) -> Response {
     failure_page(web, ApiError::not_found("account"))
 }
 
 /// The account page, with what a refused post carries.
-async fn page(
+pub(super) async fn page(
     web: &Web,
     headers: &HeaderMap,
     session: &BrowserSession,
@@ -257,6 +259,7 @@ async fn page(
             account => view(&account),
             errors => refusal.errors,
             problem => refusal.problem,
+            details => refusal.details,
         },
     )
 }
@@ -289,7 +292,7 @@ async fn show(
 
 /// The administrator, the account's id and the posted form `T`, or the answer that
 /// refuses the post (sign in, 403, 404, expired form).
-async fn admin_post<T: serde::de::DeserializeOwned>(
+pub(super) async fn admin_post<T: serde::de::DeserializeOwned>(
     web: &Web,
     headers: &HeaderMap,
     raw_id: &str,
@@ -324,6 +327,7 @@ async fn change_account(
             account: Some(form.clone()),
             errors: field_errors(&errors),
             problem,
+            details: None,
         }
         .with_status(status)
     };
@@ -353,12 +357,12 @@ async fn change_account(
 }
 
 impl Refusal {
-    fn with_status(self, status: StatusCode) -> (StatusCode, Refusal) {
+    pub(super) fn with_status(self, status: StatusCode) -> (StatusCode, Refusal) {
         (status, self)
     }
 
     /// "I am sure" was not ticked for the form whose box is `field`.
-    fn unconfirmed(field: &str) -> (StatusCode, Refusal) {
+    pub(super) fn unconfirmed(field: &str) -> (StatusCode, Refusal) {
         let errors = [FieldError::new(field, "tick this to confirm")];
         Refusal {
             errors: field_errors(&errors),

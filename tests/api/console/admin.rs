@@ -12,6 +12,7 @@ use crate::on_both_engines;
 use super::{signed_in, submit};
 
 mod audit;
+mod changes;
 mod clients;
 mod forgery;
 

@@ -1,0 +1,235 @@
+//! What an administrator changes or ends on an account page (`/admin/users/{user_id}`)
+//! beyond its role and status, each through the function of the JSON endpoint:
+//!
+//! - `POST /admin/users/{user_id}/account`: username, email and full name, as `PUT
+//!   /api/v1/users/{user_id}` ([`update_and_commit`]): only the fields that differ from
+//!   the account's are sent; each refusal is shown next to its field with the API's
+//!   message (422, or 409 for a taken username or email), the input kept. Another
+//!   account's new email applies at once, unverified, audited, and both addresses are
+//!   told; the administrator's own email change needs their password and stays pending,
+//!   exactly as the API has it.
+//! - `POST /admin/users/{user_id}/delete`: deletes the account and everything of it, as
+//!   `DELETE /api/v1/users/{user_id}` ([`delete_and_commit`]), only with "I am sure"
+//!   ticked (422 otherwise); the page then goes back to the user search. An
+//!   administrator deleting their own account also gives their password, as the API asks
+//!   ([`delete_own_account`]); the last active administrator is refused (409).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use axum::routing::post;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::user_detail::{Refusal, admin_post, no_such_account, page};
+use super::{failure_page, field_errors, ticked, view};
+use crate::accounts::model::{User, find_user};
+use crate::console::frame::done;
+use crate::error::{ApiError, FieldError};
+use crate::http::ClientInfo;
+use crate::oidc::browser::{self, BrowserSession};
+use crate::patch::Patch;
+use crate::users::account::{delete_and_commit, delete_own_account};
+use crate::users::account_update::{AccountUpdate, update_and_commit};
+use crate::web::Web;
+
+pub fn router() -> Router<Web> {
+    Router::new()
+        .route("/admin/users/{user_id}/account", post(change_details))
+        .route("/admin/users/{user_id}/delete", post(delete))
+}
+
+/// The account-details form as posted (the template shows it again when refused).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+struct DetailsForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    full_name: String,
+    /// The administrator's own password, only to change their own email.
+    #[serde(default, skip_serializing)]
+    current_password: String,
+}
+
+impl DetailsForm {
+    /// The update the API would be sent: the fields that differ from `user`'s (an empty
+    /// full name clears it).
+    fn update_of(&self, user: &User) -> AccountUpdate {
+        let changed = |posted: &str, current: &str| {
+            if posted == current {
+                Patch::Absent
+            } else {
+                Patch::Value(posted.to_owned())
+            }
+        };
+        let full_name = match (self.full_name.trim(), user.full_name.as_deref()) {
+            ("", None) => Patch::Absent,
+            ("", Some(_)) => Patch::Null,
+            (_, current) => changed(&self.full_name, current.unwrap_or("")),
+        };
+        AccountUpdate {
+            username: changed(&self.username, &user.username),
+            email: changed(&self.email, &user.email),
+            full_name,
+            current_password: Some(self.current_password.clone()).filter(|p| !p.is_empty()),
+        }
+    }
+}
+
+/// The deletion form: "I am sure", and the password when the account is one's own.
+#[derive(Debug, Deserialize)]
+struct DeleteForm {
+    confirm: Option<String>,
+    #[serde(default)]
+    password: String,
+}
+
+/// An error of a domain function as the account page shows it: mistakes on the fields
+/// (`rename` maps the API's field names to the form's), the reason a change was refused,
+/// or a whole answer (404, 429, 500).
+fn refusal(
+    web: &Web,
+    error: ApiError,
+    rename: &[(&str, &str)],
+) -> Result<(StatusCode, Refusal), Response> {
+    let field = |name: &str| {
+        rename
+            .iter()
+            .find(|(api, _)| *api == name)
+            .map_or(name, |(_, form)| *form)
+            .to_owned()
+    };
+    let (status, errors) = match error {
+        ApiError::Validation(errors) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors
+                .into_iter()
+                .map(|e| FieldError::new(&field(&e.field), e.message))
+                .collect(),
+        ),
+        ApiError::WrongPassword(name) => (
+            StatusCode::BAD_REQUEST,
+            vec![FieldError::new(&field(name), "is not correct")],
+        ),
+        ApiError::Conflict {
+            detail,
+            field: Some(name),
+        } => (
+            StatusCode::CONFLICT,
+            vec![FieldError::new(&field(&name), detail)],
+        ),
+        ApiError::Conflict { detail, field: None } => {
+            let refusal = Refusal {
+                problem: Some(detail),
+                ..Refusal::default()
+            };
+            return Ok(refusal.with_status(StatusCode::CONFLICT));
+        }
+        other => return Err(failure_page(web, other)),
+    };
+    let refusal = Refusal {
+        errors: field_errors(&errors),
+        ..Refusal::default()
+    };
+    Ok(refusal.with_status(status))
+}
+
+/// The account page again after a refused post.
+async fn again(
+    web: &Web,
+    headers: &HeaderMap,
+    session: &BrowserSession,
+    user_id: Uuid,
+    refused: Result<(StatusCode, Refusal), Response>,
+) -> Response {
+    match refused {
+        Ok((status, refusal)) => {
+            page(web, headers, session, user_id, status, None, refusal).await
+        }
+        Err(response) => response,
+    }
+}
+
+/// `POST /admin/users/{user_id}/account`: username, email, full name.
+async fn change_details(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    Path(raw_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (session, user_id, form) =
+        match admin_post::<DetailsForm>(&web, &headers, &raw_id, &body).await {
+            Ok(posted) => posted,
+            Err(response) => return response,
+        };
+    let user = match find_user(&web.app.db, user_id).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return no_such_account(&web),
+        Err(e) => return failure_page(&web, e.into()),
+    };
+    let update = form.update_of(&user);
+    match update_and_commit(&web.app, &session.user, user_id, &client, &update).await {
+        Ok(_) => done(&format!("/admin/users/{user_id}"), "details-saved"),
+        Err(error) => {
+            let refused = refusal(&web, error, &[]).map(|(status, mut refusal)| {
+                refusal.details = Some(view(&form));
+                (status, refusal)
+            });
+            again(&web, &headers, &session, user_id, refused).await
+        }
+    }
+}
+
+/// `POST /admin/users/{user_id}/delete`: the account and everything of it.
+async fn delete(
+    State(web): State<Web>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    Path(raw_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (session, user_id, form) =
+        match admin_post::<DeleteForm>(&web, &headers, &raw_id, &body).await {
+            Ok(posted) => posted,
+            Err(response) => return response,
+        };
+    if !ticked(&form.confirm) {
+        let refused = Ok(Refusal::unconfirmed("delete_confirm"));
+        return again(&web, &headers, &session, user_id, refused).await;
+    }
+    if user_id == session.user.id {
+        return match delete_own_account(&web.app, &session.user, &form.password, &client).await
+        {
+            Ok(_) => {
+                // The browser's session went with the account.
+                let mut response = web.pages.message(
+                    StatusCode::OK,
+                    "Account deleted",
+                    "success",
+                    "Your account and everything of it were deleted, and you are signed out everywhere.",
+                    None,
+                );
+                response
+                    .headers_mut()
+                    .append(header::SET_COOKIE, browser::clear(&web.pages));
+                response
+            }
+            Err(error) => {
+                let refused = refusal(&web, error, &[("password", "delete_password")]);
+                again(&web, &headers, &session, user_id, refused).await
+            }
+        };
+    }
+    match delete_and_commit(&web.app, session.user.id, user_id, &client).await {
+        Ok(_) => done("/admin/users", "account-deleted"),
+        Err(error) => {
+            let refused = refusal(&web, error, &[]);
+            again(&web, &headers, &session, user_id, refused).await
+        }
+    }
+}
