@@ -183,6 +183,23 @@ impl Chromium {
         }
     }
 
+    /// Waits until the page's text holds `needle` (the page after a click may still be
+    /// loading); answers the text.
+    pub async fn wait_for_text(&self, needle: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let text = self.page_text().await;
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                started.elapsed() < PAGE_WAIT,
+                "the page never said {needle:?}:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The visible text of the page (for failure messages).
     pub async fn page_text(&self) -> String {
         match self.client.find(Locator::Css("body")).await {

@@ -183,8 +183,7 @@ async fn a_password_sign_in_through_the_pages_returns_the_browser_to_the_applica
     chromium
         .wait_for_url(&format!("{}/consent", setting.base))
         .await;
-    let consent = chromium.page_text().await;
-    assert!(consent.contains("Study Spots"), "{consent}");
+    chromium.wait_for_text("Study Spots").await;
     chromium.assert_accessible("the consent page").await;
     chromium.screenshot("consent").await;
     chromium.press("Allow").await;
@@ -229,7 +228,9 @@ async fn a_totp_second_factor_is_asked_for_on_its_own_page(backend: Backend) {
 /// Adds a passkey of the browser's virtual authenticator the way a user does: signed in
 /// on the account pages, through the security page's script.
 async fn register_passkey(setting: &Setting, chromium: &Chromium) {
-    chromium.goto(&format!("{}/account/security", setting.base)).await;
+    chromium
+        .goto(&format!("{}/account/security", setting.base))
+        .await;
     chromium
         .wait_for_url(&format!("{}/login", setting.base))
         .await;
