@@ -38,7 +38,13 @@ async fn admins_list_an_accounts_active_sessions(backend: Backend) {
         ids,
         HashSet::from([user.session_id.as_str(), second.session_id.as_str()])
     );
-    assert!(listed["items"].as_array().unwrap().iter().all(|s| s["current"] == false));
+    assert!(
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["current"] == false)
+    );
 
     // Revoked sessions are not listed; other callers and unknown accounts are refused.
     let out = app
@@ -52,7 +58,10 @@ async fn admins_list_an_accounts_active_sessions(backend: Backend) {
     let refused = app.get(&path).bearer(&user.access_token).send().await;
     assert_eq!(refused.status, 403);
     let unknown = app
-        .get(&format!("{}/sessions", admin_path(&uuid::Uuid::new_v4().to_string())))
+        .get(&format!(
+            "{}/sessions",
+            admin_path(&uuid::Uuid::new_v4().to_string())
+        ))
         .bearer(&admin.access_token)
         .send()
         .await;

@@ -122,7 +122,12 @@ async fn sign_in_posts_and_the_token_endpoint_spend_the_login_budget(backend: Ba
     assert_eq!(token.status, 429, "{}", token.text);
     // So do the console's public forms (sign-up, forgot password).
     for path in ["/account/signup", "/account/forgot-password"] {
-        let page = app.post(path).form(&[("csrf_token", "x")]).from_ip(ip).send().await;
+        let page = app
+            .post(path)
+            .form(&[("csrf_token", "x")])
+            .from_ip(ip)
+            .send()
+            .await;
         assert_eq!(page.status, 429, "{path}: {}", page.text);
     }
     // Another address has its own budget.
