@@ -89,13 +89,9 @@ struct DeleteForm {
 }
 
 /// An error of a domain function as the account page shows it: mistakes on the fields
-/// (`rename` maps the API's field names to the form's), the reason a change was refused,
-/// or a whole answer (404, 429, 500).
-fn refusal(
-    web: &Web,
-    error: ApiError,
-    rename: &[(&str, &str)],
-) -> Result<(StatusCode, Refusal), Response> {
+/// (`rename` maps the API's field names to the form's) or the reason a change was
+/// refused; any other error is given back, for a page of its own (404, 429, 500).
+fn refusal(error: ApiError, rename: &[(&str, &str)]) -> Result<(StatusCode, Refusal), ApiError> {
     let field = |name: &str| {
         rename
             .iter()
@@ -108,28 +104,31 @@ fn refusal(
             StatusCode::UNPROCESSABLE_ENTITY,
             errors
                 .into_iter()
-                .map(|e| FieldError::new(&field(&e.field), e.message))
+                .map(|e| FieldError::new(field(&e.field), e.message))
                 .collect(),
         ),
         ApiError::WrongPassword(name) => (
             StatusCode::BAD_REQUEST,
-            vec![FieldError::new(&field(name), "is not correct")],
+            vec![FieldError::new(field(name), "is not correct")],
         ),
         ApiError::Conflict {
             detail,
             field: Some(name),
         } => (
             StatusCode::CONFLICT,
-            vec![FieldError::new(&field(&name), detail)],
+            vec![FieldError::new(field(&name), detail)],
         ),
-        ApiError::Conflict { detail, field: None } => {
+        ApiError::Conflict {
+            detail,
+            field: None,
+        } => {
             let refusal = Refusal {
                 problem: Some(detail),
                 ..Refusal::default()
             };
             return Ok(refusal.with_status(StatusCode::CONFLICT));
         }
-        other => return Err(failure_page(web, other)),
+        other => return Err(other),
     };
     let refusal = Refusal {
         errors: field_errors(&errors),
@@ -144,13 +143,11 @@ async fn again(
     headers: &HeaderMap,
     session: &BrowserSession,
     user_id: Uuid,
-    refused: Result<(StatusCode, Refusal), Response>,
+    refused: Result<(StatusCode, Refusal), ApiError>,
 ) -> Response {
     match refused {
-        Ok((status, refusal)) => {
-            page(web, headers, session, user_id, status, None, refusal).await
-        }
-        Err(response) => response,
+        Ok((status, refusal)) => page(web, headers, session, user_id, status, None, refusal).await,
+        Err(error) => failure_page(web, error),
     }
 }
 
@@ -176,7 +173,7 @@ async fn change_details(
     match update_and_commit(&web.app, &session.user, user_id, &client, &update).await {
         Ok(_) => done(&format!("/admin/users/{user_id}"), "details-saved"),
         Err(error) => {
-            let refused = refusal(&web, error, &[]).map(|(status, mut refusal)| {
+            let refused = refusal(error, &[]).map(|(status, mut refusal)| {
                 refusal.details = Some(view(&form));
                 (status, refusal)
             });
@@ -203,8 +200,7 @@ async fn delete(
         return again(&web, &headers, &session, user_id, refused).await;
     }
     if user_id == session.user.id {
-        return match delete_own_account(&web.app, &session.user, &form.password, &client).await
-        {
+        return match delete_own_account(&web.app, &session.user, &form.password, &client).await {
             Ok(_) => {
                 // The browser's session went with the account.
                 let mut response = web.pages.message(
@@ -220,7 +216,7 @@ async fn delete(
                 response
             }
             Err(error) => {
-                let refused = refusal(&web, error, &[("password", "delete_password")]);
+                let refused = refusal(error, &[("password", "delete_password")]);
                 again(&web, &headers, &session, user_id, refused).await
             }
         };
@@ -228,7 +224,7 @@ async fn delete(
     match delete_and_commit(&web.app, session.user.id, user_id, &client).await {
         Ok(_) => done("/admin/users", "account-deleted"),
         Err(error) => {
-            let refused = refusal(&web, error, &[]);
+            let refused = refusal(error, &[]);
             again(&web, &headers, &session, user_id, refused).await
         }
     }

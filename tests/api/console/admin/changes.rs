@@ -36,7 +36,11 @@ async fn an_admin_changes_a_users_details_on_the_page_and_the_api_shows_them(bac
         &mut browser,
         &page,
         &action,
-        &[("username", "x!"), ("email", "new@example.com"), ("full_name", "")],
+        &[
+            ("username", "x!"),
+            ("email", "new@example.com"),
+            ("full_name", ""),
+        ],
     )
     .await;
     assert_eq!(refused.status, 422, "{}", refused.text);
@@ -81,7 +85,10 @@ async fn an_admin_changes_a_users_details_on_the_page_and_the_api_shows_them(bac
     assert_eq!(seen["full_name"], "Renamed Person");
     assert_eq!(seen["email_verified"], false);
     // As the API: the new address gets a verification link, the old one a notice.
-    assert_eq!(app.count("SELECT COUNT(*) FROM mail_outbox").await, mails + 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM mail_outbox").await,
+        mails + 2
+    );
     let events = audited(&app, &admin, &user.user_id, "account_update").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["actor_id"], admin.user_id.as_str());
@@ -104,7 +111,10 @@ async fn an_admin_changes_a_users_details_on_the_page_and_the_api_shows_them(bac
     let seen = api_get(&app, &admin, &format!("/api/v1/users/{}", user.user_id)).await;
     assert!(seen["full_name"].is_null());
     let events = audited(&app, &admin, &user.user_id, "account_update").await;
-    assert_eq!(events[0]["detail"]["fields"], serde_json::json!(["full_name"]));
+    assert_eq!(
+        events[0]["detail"]["fields"],
+        serde_json::json!(["full_name"])
+    );
 }
 
 async fn a_taken_username_is_shown_on_the_field(backend: Backend) {
@@ -130,11 +140,9 @@ async fn a_taken_username_is_shown_on_the_field(backend: Backend) {
     )
     .await;
     assert_eq!(refused.status, 409, "{}", refused.text);
-    assert!(
-        refused
-            .text
-            .contains("<p id=\"username-error\" class=\"field-error\">this username is already taken</p>")
-    );
+    assert!(refused.text.contains(
+        "<p id=\"username-error\" class=\"field-error\">this username is already taken</p>"
+    ));
     assert!(refused.text.contains(&format!("value=\"{taken_name}\"")));
     assert!(refused.text.contains("value=\"Kept Name\""));
     let seen = api_get(&app, &admin, &format!("/api/v1/users/{}", user.user_id)).await;
@@ -285,7 +293,11 @@ async fn posts_without_the_csrf_token_are_refused(backend: Backend) {
                 form.push(("csrf_token", token));
             }
             let response = browser.post(action, &form).await;
-            assert_eq!(response.status, 403, "{action} {token:?}: {}", response.text);
+            assert_eq!(
+                response.status, 403,
+                "{action} {token:?}: {}",
+                response.text
+            );
         }
     }
     let seen = api_get(&app, &user, "/api/v1/users/me").await;
