@@ -7,10 +7,9 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use roster::app::Application;
-use roster::cli::{self, AdminOutcome, Context};
+use roster::cli::{self, AdminOutcome, ClientsCommand, Context};
 use roster::clock::SystemClock;
 use roster::config::Config;
-use roster::oidc::clients::ClientInput;
 use roster::telemetry;
 
 /// Roster: user management and authentication.
@@ -95,64 +94,6 @@ enum KeysCommand {
     /// List the signing keys: kid, algorithm, created, retired, and whether this
     /// configuration's ENCRYPTION_KEY opens it.
     List,
-}
-
-#[derive(Debug, Subcommand)]
-enum ClientsCommand {
-    /// Register a client; print its client_id and, when confidential, its secret.
-    ///
-    /// The secret is shown only this once (only its hash is stored). Every refused
-    /// argument is named by its flag. Exit status: 0 when registered, 2 when an argument
-    /// is refused (nothing is registered), 1 on any other error.
-    Create {
-        /// Shown to users on the consent page; 1 to 100 characters.
-        #[arg(long)]
-        name: String,
-        /// `confidential` (a server, which keeps a secret) or `public` (a browser or
-        /// native app, which proves itself with PKCE).
-        #[arg(long = "type", value_name = "TYPE")]
-        client_type: String,
-        /// Where the authorization endpoint may send the browser back, matched exactly;
-        /// repeat for several. At least one with the authorization_code grant. https;
-        /// http only on 127.0.0.1, [::1] or localhost; or a private-use scheme with a
-        /// dot (com.example.app:/callback).
-        #[arg(long = "redirect-uri", value_name = "URI")]
-        redirect_uris: Vec<String>,
-        /// Where RP-initiated logout may send the browser back; repeatable, same rules.
-        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
-        post_logout_redirect_uris: Vec<String>,
-        /// authorization_code, refresh_token or client_credentials (confidential
-        /// clients only); repeatable. Default: authorization_code and refresh_token.
-        #[arg(long = "grant-type", value_name = "GRANT")]
-        grant_types: Vec<String>,
-        /// A scope the client may ask for; repeatable. Default: openid, profile, email,
-        /// offline_access. Other names are API scopes.
-        #[arg(long = "scope", value_name = "SCOPE")]
-        scopes: Vec<String>,
-        /// A trusted application of your own: its users are not asked for consent.
-        #[arg(long)]
-        first_party: bool,
-        /// Print the client as the admin API answers it (JSON, secret included).
-        #[arg(long)]
-        json: bool,
-    },
-    /// List the clients by name. Never shows a secret.
-    ///
-    /// One tab-separated line per client: client_id, name, type, first party, redirect
-    /// URIs (`-` when none).
-    List {
-        /// Print a JSON array of the clients as the admin API shows them.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Delete a client and revoke every session issued to it.
-    ///
-    /// Its users' access and refresh tokens are refused from now on; its codes and grants
-    /// go with it. Exit status 1 when no client has this id.
-    Delete {
-        /// The client_id, as `roster clients list` shows it.
-        client_id: String,
-    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -329,34 +270,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::Clients { action } => {
             let context = Context::open(config).await?;
-            match action {
-                ClientsCommand::Create {
-                    name,
-                    client_type,
-                    redirect_uris,
-                    post_logout_redirect_uris,
-                    grant_types,
-                    scopes,
-                    first_party,
-                    json,
-                } => {
-                    let input = ClientInput {
-                        name: Some(name),
-                        client_type: Some(client_type),
-                        redirect_uris: Some(redirect_uris),
-                        post_logout_redirect_uris: Some(post_logout_redirect_uris),
-                        grant_types: (!grant_types.is_empty()).then_some(grant_types),
-                        scopes: (!scopes.is_empty()).then_some(scopes),
-                        first_party: Some(first_party),
-                        id_token_signed_response_alg: None,
-                    };
-                    cli::create_client(&context, &input, json).await
-                }
-                ClientsCommand::List { json } => cli::list_clients(&context, json).await,
-                ClientsCommand::Delete { client_id } => {
-                    cli::delete_client(&context, &client_id).await
-                }
-            }
+            cli::run_clients(&context, action).await
         }
         Command::Instances => {
             let context = Context::open(config).await?;

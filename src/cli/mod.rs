@@ -13,7 +13,7 @@ mod keys;
 
 pub use admin::{AdminOutcome, create_admin};
 pub use calibrate::benchmark as passwords_benchmark;
-pub use clients::{create_client, delete_client, list_clients};
+pub use clients::{ClientsCommand, run_clients};
 pub use context::Context;
 pub use encryption_key::{ResealReport, read_new_key, rotate_encryption_key};
 pub use import::{ImportReport, import_users};

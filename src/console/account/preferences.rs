@@ -6,7 +6,6 @@
 //!   (same function, same validation; mistakes next to their fields by dotted path).
 //! - `POST /account/preferences/reset`: back to the defaults, as `DELETE`.
 
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -16,8 +15,8 @@ use axum::routing::{get, post};
 use minijinja::context;
 use minijinja::value::Serde;
 
-use super::schema_form::{FieldView, SchemaForm};
 use super::profile::{Refused, refused};
+use super::schema_form::{FieldView, SchemaForm};
 use crate::console::frame::{Frame, done, posted, signed_in};
 use crate::error::{ApiError, FieldError};
 use crate::http::ClientInfo;
