@@ -1,12 +1,13 @@
 //! Password hashing.
 //!
 //! Hashes are Argon2id with the configured cost, computed on a fixed pool of one thread
-//! per core. Each thread owns one Argon2 memory buffer, allocated at its first hash and
-//! reused for every hash after it, so hashing memory is exactly threads × m_cost however
-//! many logins arrive (allocating 19 MiB per hash fragmented the heap: hundreds of MiB
-//! under a login flood). A flood waits in the pool's queue, a few bytes per request; a
-//! queued hash whose requester has gone away is skipped. Unknown users are verified against a dummy hash of
-//! the same cost, so both cost the same. bcrypt hashes (imported accounts) verify and are
+//! per core. Each thread owns one Argon2 memory buffer (`super::memory`, on huge pages),
+//! allocated at its first hash and reused for every hash after it, so hashing memory is
+//! exactly threads × m_cost however many logins arrive (allocating 19 MiB per hash
+//! fragmented the heap: hundreds of MiB under a login flood). A flood waits in the
+//! pool's queue, a few bytes per request; a queued hash whose requester has gone away is
+//! skipped. Unknown users are verified against a dummy hash of the same cost, so both
+//! cost the same. bcrypt hashes (imported accounts) verify and are
 //! flagged for re-hashing.
 
 use std::sync::mpsc;
@@ -14,10 +15,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
-use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
+use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
 use rand::RngExt;
 use tokio::sync::oneshot;
 
+use super::memory::HashMemory;
 use crate::config::HashCost;
 
 /// The outcome of checking a password against a stored hash.
@@ -42,7 +44,7 @@ type Job = Box<dyn FnOnce(&mut HashWorker) + Send>;
 struct HashWorker {
     cost: HashCost,
     params: Params,
-    blocks: Vec<Block>,
+    memory: HashMemory,
 }
 
 impl HashWorker {
@@ -50,7 +52,7 @@ impl HashWorker {
         Ok(HashWorker {
             cost,
             params: params_of(cost)?,
-            blocks: Vec::new(),
+            memory: HashMemory::new(),
         })
     }
 
@@ -66,10 +68,7 @@ impl HashWorker {
     ) -> Result<(), argon2::Error> {
         let count = params.block_count();
         if count <= self.params.block_count() {
-            if self.blocks.len() < count {
-                self.blocks.resize(count, Block::default());
-            }
-            argon2.hash_password_into_with_memory(password, salt, out, &mut self.blocks[..count])
+            argon2.hash_password_into_with_memory(password, salt, out, self.memory.blocks(count))
         } else {
             argon2.hash_password_into(password, salt, out)
         }

@@ -1,8 +1,9 @@
-//! Passwords: Argon2id hashing on a bounded pool of threads (`hasher`) and the policy
-//! new passwords must meet (`policy`). Who may check a password, and how often, is
-//! `auth::guard`'s business.
+//! Passwords: Argon2id hashing on a bounded pool of threads (`hasher`), each keeping its
+//! own memory (`memory`), and the policy new passwords must meet (`policy`). Who may
+//! check a password, and how often, is `auth::guard`'s business.
 
 pub mod hasher;
+mod memory;
 pub mod policy;
 
 pub use hasher::{PasswordHasher, Verification, is_supported_hash};
