@@ -59,22 +59,16 @@ pub async fn check_login(
     client: &ClientInfo,
 ) -> Result<LoginChecked, LoginRefused> {
     let login = identifier_throttle_key(identifier);
-    if let Attempt::Locked { retry_after_secs } =
-        lockout::begin_attempt(state.db.writer(), &state.config, &login, state.clock.now()).await?
-    {
-        return Err(locked(retry_after_secs));
-    }
     let candidate = find_login_candidate(&state.db, identifier).await?;
     let account = candidate.as_ref().map(|c| account_throttle_key(c.user.id));
-    if let Some(account) = &account {
-        if let Attempt::Locked { retry_after_secs } =
-            lockout::begin_attempt(state.db.writer(), &state.config, account, state.clock.now())
-                .await?
-        {
-            // Refused for the account's lock: not a guess against this identifier.
-            lockout::release(state.db.writer(), &login).await?;
-            return Err(locked(retry_after_secs));
-        }
+    let keys: Vec<&str> = [Some(login.as_str()), account.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if let Attempt::Locked { retry_after_secs } =
+        lockout::begin_attempts(state.db.writer(), &state.config, &keys, state.clock.now()).await?
+    {
+        return Err(locked(retry_after_secs));
     }
     let stored = candidate.as_ref().and_then(|c| c.password_hash.as_deref());
     let verification = state.hasher.verify(password, stored).await?;
@@ -99,10 +93,6 @@ pub async fn check_login(
                 (Some(_), false) => "wrong_password",
             };
             let user_id = candidate.map(|c| c.user.id);
-            let keys: Vec<&str> = [Some(login.as_str()), account.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect();
             let failure = Failure {
                 event: event::LOGIN_FAILURE,
                 actor_id: None,
@@ -133,10 +123,11 @@ impl LoginChecked {
 /// was no failure), but failures before it stay counted until the second factor
 /// succeeds, so a known password gives no fresh round of code guesses.
 pub async fn defer_login(state: &AppState, checked: &LoginChecked) -> Result<(), sqlx::Error> {
-    for key in &checked.keys {
-        lockout::release(state.db.writer(), key).await?;
-    }
-    Ok(())
+    lockout::release(
+        state.db.writer(),
+        &checked.keys.each_ref().map(String::as_str),
+    )
+    .await
 }
 
 /// The lockout keys a second factor counts against: the account, and the identifier of
@@ -150,15 +141,11 @@ pub fn second_factor_keys(identifier_key: Option<&str>, user_id: Uuid) -> Vec<St
 /// Counts a second-factor attempt against `keys` before it is checked, like a login
 /// attempt: 429 when any of them is locked.
 pub async fn begin_second_factor(state: &AppState, keys: &[String]) -> ApiResult<()> {
-    for (i, key) in keys.iter().enumerate() {
-        if let Attempt::Locked { retry_after_secs } =
-            lockout::begin_attempt(state.db.writer(), &state.config, key, state.clock.now()).await?
-        {
-            for earlier in &keys[..i] {
-                lockout::release(state.db.writer(), earlier).await?;
-            }
-            return Err(account_locked(retry_after_secs));
-        }
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    if let Attempt::Locked { retry_after_secs } =
+        lockout::begin_attempts(state.db.writer(), &state.config, &keys, state.clock.now()).await?
+    {
+        return Err(account_locked(retry_after_secs));
     }
     Ok(())
 }
@@ -184,19 +171,14 @@ pub async fn second_factor_failed(
 
 /// Settles a second-factor attempt that succeeded, in the transaction it completes.
 pub async fn settle_second_factor(tx: &mut Tx, keys: &[String]) -> Result<(), sqlx::Error> {
-    for key in keys {
-        lockout::clear(&mut *tx, key).await?;
-    }
-    Ok(())
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    lockout::clear(&mut *tx, &keys).await
 }
 
 /// Clears the failures of a successful login's identifier and account, in the
 /// transaction that starts its session.
 pub async fn settle_login(tx: &mut Tx, checked: &LoginChecked) -> Result<(), sqlx::Error> {
-    for key in &checked.keys {
-        lockout::clear(&mut *tx, key).await?;
-    }
-    Ok(())
+    lockout::clear(&mut *tx, &checked.keys.each_ref().map(String::as_str)).await
 }
 
 /// What a failed check is audited as.
@@ -273,10 +255,10 @@ pub async fn confirm_password(
         return Err(too_many_requests(retry_after));
     }
     let account = account_throttle_key(user.id);
-    if let Attempt::Locked { retry_after_secs } = lockout::begin_attempt(
+    if let Attempt::Locked { retry_after_secs } = lockout::begin_attempts(
         state.db.writer(),
         &state.config,
-        &account,
+        &[&account],
         state.clock.now(),
     )
     .await?
@@ -289,7 +271,7 @@ pub async fn confirm_password(
         .verify(password, hashes.first().map(String::as_str))
         .await?;
     if verified.is_valid() {
-        lockout::clear(state.db.writer(), &account).await?;
+        lockout::clear(state.db.writer(), &[&account]).await?;
         return Ok(());
     }
     let failure = Failure {

@@ -5,12 +5,13 @@
 //! and `account:<user id>` (see [`super::guard`], which decides what counts).
 //! After `LOGIN_MAX_FAILURES` consecutive failures the identifier is locked for
 //! `LOGIN_LOCKOUT_SECONDS`, doubling with each further lock up to 15 minutes. An attempt
-//! is counted before its password is checked ([`begin_attempt`]), so concurrent guesses
+//! is counted before its password is checked ([`begin_attempts`]), so concurrent guesses
 //! cannot exceed the limit (attempts beyond the failures still allowed wait, with 429
 //! and `Retry-After: 1`, until those under way are settled). A success ([`clear`]) or a password reset
 //! ([`clear_account`]) clears the record. Locking stops new logins only: sessions
 //! already open stay valid.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -41,17 +42,81 @@ pub enum Attempt {
     Locked { retry_after_secs: u64 },
 }
 
-/// Counts a login attempt for `key` before its password is checked, and says whether it
-/// may go ahead. Counting first (a success clears the count again) means that attempts
-/// sent at the same moment cannot all slip past the limit while their passwords are
-/// being hashed: while as many attempts are unsettled as failures remain allowed, more
-/// are refused for a second, without locking (they may all turn out to be successes).
-pub async fn begin_attempt(
+/// The most keys one statement counts, clears or releases; longer lists go in chunks.
+const MAX_KEYS: usize = 4;
+
+/// `$first, $first+1, ...` for `count` keys.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The statements that take 1 to [`MAX_KEYS`] keys, written once.
+struct KeyStatements {
+    /// Counts an attempt per key (`$1` now, `$2` stale, `$3` abandoned, `$4` the
+    /// failures allowed, keys from `$5`), answering the keys it counted.
+    begin: Vec<String>,
+    release: Vec<String>,
+    clear: Vec<String>,
+}
+
+static STATEMENTS: LazyLock<KeyStatements> = LazyLock::new(|| {
+    let counts = 1..=MAX_KEYS;
+    KeyStatements {
+        begin: counts
+            .clone()
+            .map(|n| {
+                let rows: Vec<String> = (5..5 + n).map(|k| format!("(${k}, 1, 0, NULL, $1)")).collect();
+                format!(
+                    "INSERT INTO login_throttle (identifier, failures, lock_count, locked_until, updated_at) VALUES {} \
+                     ON CONFLICT (identifier) DO UPDATE SET \
+                       failures = CASE WHEN login_throttle.updated_at < $2 OR login_throttle.failures >= $4 THEN 1 \
+                                       ELSE login_throttle.failures + 1 END, \
+                       lock_count = CASE WHEN login_throttle.updated_at < $2 THEN 0 ELSE login_throttle.lock_count END, \
+                       locked_until = NULL, updated_at = $1 \
+                     WHERE (login_throttle.locked_until IS NULL OR login_throttle.locked_until <= $1) \
+                       AND (login_throttle.failures < $4 OR login_throttle.updated_at < $3) \
+                     RETURNING identifier",
+                    rows.join(", ")
+                )
+            })
+            .collect(),
+        release: counts
+            .clone()
+            .map(|n| format!(
+                "UPDATE login_throttle SET failures = failures - 1 WHERE identifier IN ({}) AND failures > 0",
+                placeholders(1, n)
+            ))
+            .collect(),
+        clear: counts
+            .map(|n| format!("DELETE FROM login_throttle WHERE identifier IN ({})", placeholders(1, n)))
+            .collect(),
+    }
+});
+
+/// Counts an attempt against every one of `keys` (an identifier and its account, say)
+/// before the password is checked, in one statement, and says whether it may go ahead.
+/// Counting first (a success clears the count again) means that attempts sent at the
+/// same moment cannot all slip past the limit while their passwords are being hashed:
+/// while as many attempts are unsettled as failures remain allowed, more are refused for
+/// a second, without locking (they may all turn out to be successes). When any key is
+/// locked, the attempt is taken back from the others (it was no guess against them) and
+/// the answer is the longest wait.
+pub async fn begin_attempts(
     ex: impl Into<Exec<'_>>,
     config: &Config,
-    key: &str,
+    keys: &[&str],
     now: DateTime<Utc>,
 ) -> Result<Attempt, sqlx::Error> {
+    assert!(
+        keys.len() <= MAX_KEYS,
+        "at most {MAX_KEYS} lockout keys per attempt"
+    );
+    if keys.is_empty() {
+        return Ok(Attempt::Allowed);
+    }
     // A record idle for a day starts over, so old locks stop doubling.
     let stale = now - chrono::Duration::days(1);
     // Attempts counted this long ago were settled, or never will be (the process stopped
@@ -63,38 +128,39 @@ pub async fn begin_attempt(
     on_exec!(ex, c => {
         // One statement, so that two first attempts at the same moment both count: the
         // one whose insert conflicts with the other's row increments it instead.
-        let counted = sqlx::query(
-            "INSERT INTO login_throttle (identifier, failures, lock_count, locked_until, updated_at) VALUES ($1, 1, 0, NULL, $2) \
-             ON CONFLICT (identifier) DO UPDATE SET \
-               failures = CASE WHEN login_throttle.updated_at < $3 OR login_throttle.failures >= $5 THEN 1 \
-                               ELSE login_throttle.failures + 1 END, \
-               lock_count = CASE WHEN login_throttle.updated_at < $3 THEN 0 ELSE login_throttle.lock_count END, \
-               locked_until = NULL, updated_at = $2 \
-             WHERE (login_throttle.locked_until IS NULL OR login_throttle.locked_until <= $2) \
-               AND (login_throttle.failures < $5 OR login_throttle.updated_at < $4)")
-            .bind(key)
+        let mut counting = sqlx::query_scalar::<_, String>(STATEMENTS.begin[keys.len() - 1].as_str())
             .bind(now)
             .bind(stale)
             .bind(abandoned)
-            .bind(max)
-            .execute(&mut *c)
-            .await?
-            .rows_affected();
-        if counted > 0 {
+            .bind(max);
+        for key in keys {
+            counting = counting.bind(*key);
+        }
+        let counted: Vec<String> = counting.fetch_all(&mut *c).await?;
+        if counted.len() == keys.len() {
             return Ok(Attempt::Allowed);
         }
-        let locked_until: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(
-            "SELECT locked_until FROM login_throttle WHERE identifier = $1")
-            .bind(key)
-            .fetch_optional(&mut *c)
-            .await?;
-        Ok(Attempt::Locked {
-            retry_after_secs: match locked_until.flatten().filter(|until| *until > now) {
-                Some(until) => seconds_until(until, now),
-                // As many attempts under way as failures remain: wait for them to settle.
-                None => 1,
-            },
-        })
+        let mut retry_after_secs = 1;
+        for key in keys.iter().filter(|key| !counted.iter().any(|c| c == *key)) {
+            let locked_until: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(
+                "SELECT locked_until FROM login_throttle WHERE identifier = $1")
+                .bind(*key)
+                .fetch_optional(&mut *c)
+                .await?;
+            // Without a lock in force, as many attempts are under way as failures
+            // remain: wait a second for them to settle.
+            if let Some(until) = locked_until.flatten().filter(|until| *until > now) {
+                retry_after_secs = retry_after_secs.max(seconds_until(until, now));
+            }
+        }
+        if !counted.is_empty() {
+            let mut release = sqlx::query(STATEMENTS.release[counted.len() - 1].as_str());
+            for key in &counted {
+                release = release.bind(key);
+            }
+            release.execute(&mut *c).await?;
+        }
+        Ok(Attempt::Locked { retry_after_secs })
     })
 }
 
@@ -109,7 +175,7 @@ pub fn lock_duration(base: Duration, n: u32) -> Duration {
         .min(MAX_LOCK.max(base))
 }
 
-/// Settles an attempt counted by [`begin_attempt`] as a failure; returns the lock
+/// Settles an attempt counted by [`begin_attempts`] as a failure; returns the lock
 /// length in seconds when this failure locked `key`.
 pub async fn record_failure(
     ex: impl Into<Exec<'_>>,
@@ -142,22 +208,33 @@ pub async fn record_failure(
     })
 }
 
-/// Takes back an attempt counted by [`begin_attempt`] that was refused for another
-/// key's lock before its password was checked: it was no guess against `key`.
-pub async fn release(ex: impl Into<Exec<'_>>, key: &str) -> Result<(), sqlx::Error> {
-    on_exec!(ex, c => sqlx::query(
-        "UPDATE login_throttle SET failures = failures - 1 WHERE identifier = $1 AND failures > 0")
-        .bind(key)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(())
+/// Takes back an attempt counted by [`begin_attempts`] that turned out to be no guess
+/// against `keys` (a right password that a second factor must still complete).
+pub async fn release(ex: impl Into<Exec<'_>>, keys: &[&str]) -> Result<(), sqlx::Error> {
+    on_exec!(ex, c => {
+        for chunk in keys.chunks(MAX_KEYS) {
+            let mut statement = sqlx::query(STATEMENTS.release[chunk.len() - 1].as_str());
+            for key in chunk {
+                statement = statement.bind(*key);
+            }
+            statement.execute(&mut *c).await?;
+        }
+        Ok(())
+    })
 }
 
-/// Forgets the failures of `key` (successful login, password reset).
-pub async fn clear(ex: impl Into<Exec<'_>>, key: &str) -> Result<(), sqlx::Error> {
-    on_exec!(ex, c => sqlx::query("DELETE FROM login_throttle WHERE identifier = $1").bind(key).execute(c).await.map(|r| r.rows_affected()))?;
-    Ok(())
+/// Forgets the failures of `keys` (successful login, password reset).
+pub async fn clear(ex: impl Into<Exec<'_>>, keys: &[&str]) -> Result<(), sqlx::Error> {
+    on_exec!(ex, c => {
+        for chunk in keys.chunks(MAX_KEYS) {
+            let mut statement = sqlx::query(STATEMENTS.clear[chunk.len() - 1].as_str());
+            for key in chunk {
+                statement = statement.bind(*key);
+            }
+            statement.execute(&mut *c).await?;
+        }
+        Ok(())
+    })
 }
 
 /// Forgets the failures of an account and of every identifier it logs in with, its
@@ -170,14 +247,12 @@ pub async fn clear_account(
     username: &str,
     email: &str,
 ) -> Result<(), sqlx::Error> {
-    on_exec!(ex, c => sqlx::query("DELETE FROM login_throttle WHERE identifier IN ($1, $2, $3)")
-        .bind(account_throttle_key(user_id))
-        .bind(identifier_throttle_key(username))
-        .bind(identifier_throttle_key(email))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(())
+    let keys = [
+        account_throttle_key(user_id),
+        identifier_throttle_key(username),
+        identifier_throttle_key(email),
+    ];
+    clear(ex, &keys.each_ref().map(String::as_str)).await
 }
 
 /// Deletes records that are neither locked nor touched for a day.
