@@ -138,7 +138,12 @@ async fn problem_details(request: Request, next: Next) -> Response {
         problem.request_id = request_id;
     }
     let mut rebuilt = problem_response(status, &problem);
-    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+    for name in [
+        header::ALLOW,
+        header::RETRY_AFTER,
+        header::WWW_AUTHENTICATE,
+        header::CACHE_CONTROL,
+    ] {
         if let Some(value) = parts.headers.get(&name) {
             rebuilt.headers_mut().insert(name, value.clone());
         }

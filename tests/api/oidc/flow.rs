@@ -385,14 +385,17 @@ async fn a_withdrawn_grant_kills_its_tokens_and_asks_for_consent_again(backend: 
         .send()
         .await;
     assert_eq!(deleted.status, 204, "{}", deleted.text);
-    assert_eq!(
-        app.get("/oauth2/userinfo")
-            .bearer(access)
-            .send()
-            .await
-            .status,
-        401
+    let refused = app.get("/oauth2/userinfo").bearer(access).send().await;
+    assert_eq!(refused.status, 401);
+    // The refusal keeps the RFC 6750 challenge and is not cached either.
+    assert!(
+        refused
+            .header("www-authenticate")
+            .is_some_and(|v| v.contains("invalid_token")),
+        "{:?}",
+        refused.header("www-authenticate")
     );
+    assert_eq!(refused.header("cache-control"), Some("no-store"));
     let again = app
         .delete(&format!("/api/v1/users/me/grants/{client_id}"))
         .bearer(&user.access_token)
