@@ -3,11 +3,11 @@
 //! select of the names Roster records), a page of `limit` at a time with a "Next page"
 //! link keeping the filters. Each event's `detail` is shown as compact JSON text.
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
+use axum::{Extension, Router};
 use minijinja::context;
 use serde::Serialize;
 use uuid::Uuid;
@@ -15,12 +15,14 @@ use uuid::Uuid;
 use super::{SECTION, failure_page, field_errors, link_with, query_value, view, when};
 use crate::admin::audit_log::{AuditEvent, AuditQuery, audit_page};
 use crate::audit::event;
-use crate::console::frame::{Frame, signed_in_admin};
+use crate::console::frame::{Frame, ReturnTo, SignedInAdmin};
 use crate::error::{ApiError, FieldError};
 use crate::web::Web;
 
 pub fn router() -> Router<Web> {
-    Router::new().route("/admin/audit", get(audit_log))
+    Router::new()
+        .route("/admin/audit", get(audit_log))
+        .route_layer(Extension(ReturnTo("/admin/audit")))
 }
 
 /// The event names Roster records (`crate::audit::event`), for the filter's select.
@@ -139,12 +141,9 @@ async fn audit_log(
     State(web): State<Web>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
+    SignedInAdmin(session): SignedInAdmin,
 ) -> Response {
     let query = query.as_deref();
-    let session = match signed_in_admin(&web, &headers, "/admin/audit").await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
     let filters = Filters {
         user_id: query_value(query, "user_id"),
         event: query_value(query, "event"),

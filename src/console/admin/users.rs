@@ -2,18 +2,18 @@
 //! it (the same [`list_page`]): `q`, `role`, `tier` and `is_active` as a GET form, keyset
 //! pages of `limit` accounts with a "Next page" link that keeps the filters.
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
+use axum::{Extension, Router};
 use minijinja::context;
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::{SECTION, failure_page, field_errors, link_with, query_value, view, when};
 use crate::accounts::model::{Role, Tier, User};
-use crate::console::frame::{Frame, signed_in_admin};
+use crate::console::frame::{Frame, ReturnTo, SignedInAdmin};
 use crate::error::{ApiError, FieldError};
 use crate::users::search::{ListQuery, list_page, parse_query_text};
 use crate::web::Web;
@@ -22,6 +22,7 @@ pub fn router() -> Router<Web> {
     Router::new()
         .route("/admin", get(search))
         .route("/admin/users", get(search))
+        .route_layer(Extension(ReturnTo("/admin/users")))
 }
 
 /// The search form as given, kept to fill the form again and to build the next link.
@@ -113,12 +114,13 @@ fn list_query(filters: &Filters, cursor: Option<String>) -> Result<ListQuery, Ve
 }
 
 /// `GET /admin`, `GET /admin/users`: the accounts matching the filters, a page at a time.
-async fn search(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+async fn search(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    SignedInAdmin(session): SignedInAdmin,
+) -> Response {
     let query = query.as_deref();
-    let session = match signed_in_admin(&web, &headers, "/admin/users").await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
     let filters = Filters {
         q: query_value(query, "q"),
         role: query_value(query, "role"),
