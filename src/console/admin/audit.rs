@@ -4,7 +4,7 @@
 //! link keeping the filters. Each event's `detail` is shown as compact JSON text.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -12,7 +12,8 @@ use minijinja::context;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{SECTION, failure_page, field_errors, link_with, query_value, view, when};
+use super::listing::{Listing, limit_of, query_value};
+use super::{SECTION, view, when};
 use crate::admin::audit_log::{AuditEvent, AuditQuery, audit_page};
 use crate::audit::event;
 use crate::console::frame::{Frame, ReturnTo, SignedInAdmin};
@@ -118,13 +119,7 @@ fn audit_query(filters: &Filters, cursor: Option<String>) -> Result<AuditQuery, 
             .map_err(|_| errors.push(FieldError::new("user_id", "must be an account id (a UUID)")))
             .ok(),
     };
-    let limit = match filters.limit.as_deref() {
-        None => None,
-        Some(text) => text
-            .parse::<u32>()
-            .map_err(|_| errors.push(FieldError::new("limit", "must be a whole number")))
-            .ok(),
-    };
+    let limit = limit_of(filters.limit.as_deref(), &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -153,29 +148,14 @@ async fn audit_log(
         Ok(audit) => audit_page(&web.app.db, &audit).await,
         Err(errors) => Err(ApiError::Validation(errors)),
     };
-    let (status, rows, next, errors) = match found {
-        Ok(page) => {
-            let next = page.next_cursor.map(|cursor| {
-                link_with(
-                    "/admin/audit",
-                    &[
-                        ("user_id", filters.user_id.as_deref()),
-                        ("event", filters.event.as_deref()),
-                        ("limit", filters.limit.as_deref()),
-                        ("cursor", Some(&cursor)),
-                    ],
-                )
-            });
-            let rows: Vec<EventRow> = page.items.into_iter().map(EventRow::from).collect();
-            (StatusCode::OK, rows, next, Default::default())
-        }
-        Err(ApiError::Validation(errors)) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Vec::new(),
-            None,
-            field_errors(&errors),
-        ),
-        Err(other) => return failure_page(&web, other),
+    let filter_pairs = [
+        ("user_id", filters.user_id.as_deref()),
+        ("event", filters.event.as_deref()),
+        ("limit", filters.limit.as_deref()),
+    ];
+    let listing = match Listing::of(&web, found, "/admin/audit", &filter_pairs, EventRow::from) {
+        Ok(listing) => listing,
+        Err(response) => return response,
     };
     let frame = Frame {
         web: &web,
@@ -183,7 +163,7 @@ async fn audit_log(
         session: &session,
     };
     frame.render(
-        status,
+        listing.status,
         "console/admin/audit.html",
         SECTION,
         query,
@@ -191,9 +171,9 @@ async fn audit_log(
             title => "Audit log",
             filters => view(&filters),
             event_names => EVENTS.to_vec(),
-            events => view(&rows),
-            next => next,
-            errors => errors,
+            events => view(&listing.rows),
+            next => listing.next,
+            errors => listing.errors,
         },
     )
 }

@@ -22,7 +22,8 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use super::client_form::ClientForm;
-use super::{SECTION, failure_page, field_errors, link_with, query_value, ticked, view, when};
+use super::listing::{Listing, limit_of, query_value};
+use super::{SECTION, failure_page, field_errors, ticked, view, when};
 use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedInAdmin, done};
 use crate::error::{ApiError, FieldError};
 use crate::http::{ClientInfo, PageQuery};
@@ -99,11 +100,7 @@ async fn list_page(
     let limit = query_value(query, "limit");
     let mut page_errors = Vec::new();
     let page = PageQuery {
-        limit: limit.as_deref().and_then(|text| {
-            text.parse()
-                .map_err(|_| page_errors.push(FieldError::new("limit", "must be a whole number")))
-                .ok()
-        }),
+        limit: limit_of(limit.as_deref(), &mut page_errors),
         cursor: query_value(query, "cursor"),
     };
     let found = if page_errors.is_empty() {
@@ -111,24 +108,17 @@ async fn list_page(
     } else {
         Err(ApiError::Validation(page_errors))
     };
-    let (status, rows, next, page_errors) = match found {
-        Ok(found) => {
-            let next = found.next_cursor.map(|cursor| {
-                link_with(
-                    "/admin/clients",
-                    &[("limit", limit.as_deref()), ("cursor", Some(&cursor))],
-                )
-            });
-            let rows: Vec<ClientView> = found.items.iter().map(ClientView::from).collect();
-            (status, rows, next, BTreeMap::new())
-        }
-        Err(ApiError::Validation(errors)) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Vec::new(),
-            None,
-            field_errors(&errors),
-        ),
-        Err(other) => return failure_page(web, other),
+    let filters = [("limit", limit.as_deref())];
+    let row = |client: Client| ClientView::from(&client);
+    let listing = match Listing::of(web, found, "/admin/clients", &filters, row) {
+        Ok(listing) => listing,
+        Err(response) => return response,
+    };
+    // A refused page query outranks the status the form's answer has.
+    let status = if listing.status == StatusCode::OK {
+        status
+    } else {
+        listing.status
     };
     let frame = Frame {
         web,
@@ -142,9 +132,9 @@ async fn list_page(
         query,
         context! {
             title => "Applications (OpenID clients)",
-            clients => view(&rows),
-            next => next,
-            page_errors => page_errors,
+            clients => view(&listing.rows),
+            next => listing.next,
+            page_errors => listing.errors,
             form => view(&form),
             errors => errors,
         },

@@ -3,7 +3,7 @@
 //! pages of `limit` accounts with a "Next page" link that keeps the filters.
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -11,7 +11,8 @@ use minijinja::context;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{SECTION, failure_page, field_errors, link_with, query_value, view, when};
+use super::listing::{Listing, limit_of, query_value};
+use super::{SECTION, view, when};
 use crate::accounts::model::{Role, Tier, User};
 use crate::console::frame::{Frame, ReturnTo, SignedInAdmin};
 use crate::error::{ApiError, FieldError};
@@ -93,13 +94,7 @@ fn list_query(filters: &Filters, cursor: Option<String>) -> Result<ListQuery, Ve
             None
         }
     };
-    let limit = match filters.limit.as_deref() {
-        None => None,
-        Some(text) => text
-            .parse::<u32>()
-            .map_err(|_| errors.push(FieldError::new("limit", "must be a whole number")))
-            .ok(),
-    };
+    let limit = limit_of(filters.limit.as_deref(), &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -134,31 +129,16 @@ async fn search(
         Ok(list) => list_page(&web.app.db, &list).await,
         Err(errors) => Err(ApiError::Validation(errors)),
     };
-    let (status, rows, next, errors) = match found {
-        Ok(page) => {
-            let next = page.next_cursor.map(|cursor| {
-                link_with(
-                    "/admin/users",
-                    &[
-                        ("q", filters.q.as_deref()),
-                        ("role", filters.role.as_deref()),
-                        ("tier", filters.tier.as_deref()),
-                        ("is_active", filters.is_active.as_deref()),
-                        ("limit", filters.limit.as_deref()),
-                        ("cursor", Some(&cursor)),
-                    ],
-                )
-            });
-            let rows: Vec<Row> = page.items.into_iter().map(Row::from).collect();
-            (StatusCode::OK, rows, next, Default::default())
-        }
-        Err(ApiError::Validation(errors)) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Vec::new(),
-            None,
-            field_errors(&errors),
-        ),
-        Err(other) => return failure_page(&web, other),
+    let filter_pairs = [
+        ("q", filters.q.as_deref()),
+        ("role", filters.role.as_deref()),
+        ("tier", filters.tier.as_deref()),
+        ("is_active", filters.is_active.as_deref()),
+        ("limit", filters.limit.as_deref()),
+    ];
+    let listing = match Listing::of(&web, found, "/admin/users", &filter_pairs, Row::from) {
+        Ok(listing) => listing,
+        Err(response) => return response,
     };
     let frame = Frame {
         web: &web,
@@ -166,17 +146,17 @@ async fn search(
         session: &session,
     };
     frame.render(
-        status,
+        listing.status,
         "console/admin/users.html",
         SECTION,
         query,
         context! {
             title => "Users",
             filters => view(&filters),
-            users => view(&rows),
-            next => next,
+            users => view(&listing.rows),
+            next => listing.next,
             is_next_page => is_next_page,
-            errors => errors,
+            errors => listing.errors,
         },
     )
 }
