@@ -1,21 +1,25 @@
 //! What every console page shares.
 //!
-//! - [`signed_in`] and [`signed_in_admin`]: the browser's session, or the answer that
-//!   sends it to the sign-in page (and back here afterwards), or refuses a non-admin.
+//! - [`SignedIn`] and [`SignedInAdmin`]: the browser's session, or the answer that
+//!   sends it to the sign-in page (and back to the [`ReturnTo`] page afterwards), or
+//!   refuses a non-admin.
 //! - [`Frame::render`]: a page in the console's frame (navigation, the signed-in
 //!   account, the CSRF token for its forms, the notice of the action just done).
-//! - [`posted`]: a posted form, read and checked against the CSRF cookie and `Origin`.
+//! - [`ConsoleForm`]: a posted form, read and checked against the CSRF cookie and `Origin`.
 //! - [`done`]: post-redirect-get: after an action, `303` to a page with `?done=KEY`; the
 //!   page's template says what each key it knows means (`{% block notices %}`), so no
 //!   text from the request is ever shown.
 
 use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::Value;
 use minijinja::value::Serde;
 use serde::de::DeserializeOwned;
 
+use crate::error::ApiError;
 use crate::oidc::browser::{self, BrowserSession};
 use crate::web::{Policy, Web, form};
 
@@ -45,43 +49,96 @@ fn sign_in_first(path: &str) -> Response {
     Redirect::to(&login.finish()).into_response()
 }
 
-/// The signed-in browser of this request, or the answer that sends it to sign in and
-/// back to `path`.
-pub async fn signed_in(
-    web: &Web,
-    headers: &HeaderMap,
-    path: &str,
-) -> Result<BrowserSession, Response> {
-    let now = web.app.clock.now();
-    match browser::current(&web.app.db, &web.pages, headers, now).await {
-        Ok(Some(session)) => Ok(session),
-        Ok(None) => Err(sign_in_first(path)),
-        Err(e) => Err(crate::error::ApiError::from(e).into_response()),
+/// The page a browser sent to sign in comes back to, for the routes it is layered on
+/// (`.route_layer(Extension(ReturnTo(PATH)))`); a `{name}` in it stands for that path
+/// parameter. Without it, the request's own path and query.
+#[derive(Clone, Copy)]
+pub struct ReturnTo(pub &'static str);
+
+/// Where `parts`' browser comes back to after signing in (a malformed path parameter
+/// is refused as `Path` refuses it).
+async fn return_to(parts: &mut Parts, web: &Web) -> Result<String, Response> {
+    let Some(ReturnTo(page)) = parts.extensions.get::<ReturnTo>().copied() else {
+        return Ok(parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.path(), |p| p.as_str())
+            .to_owned());
+    };
+    if !page.contains('{') {
+        return Ok(page.to_owned());
+    }
+    let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, web)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(params.iter().fold(page.to_owned(), |page, (name, value)| {
+        page.replace(&format!("{{{name}}}"), value)
+    }))
+}
+
+/// The signed-in browser's session. Refuses any other browser with a `303` to the
+/// sign-in page, which sends it back to the [`ReturnTo`] page afterwards.
+pub struct SignedIn(pub BrowserSession);
+
+impl FromRequestParts<Web> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Self, Response> {
+        let page = return_to(parts, web).await?;
+        let now = web.app.clock.now();
+        match browser::current(&web.app.db, &web.pages, &parts.headers, now).await {
+            Ok(Some(session)) => Ok(SignedIn(session)),
+            Ok(None) => Err(sign_in_first(&page)),
+            Err(e) => Err(ApiError::from(e).into_response()),
+        }
     }
 }
 
-/// [`signed_in`], for an administrator only (others get a 403 page).
-pub async fn signed_in_admin(
-    web: &Web,
-    headers: &HeaderMap,
-    path: &str,
-) -> Result<BrowserSession, Response> {
-    let session = signed_in(web, headers, path).await?;
-    if !session.user.is_admin() {
-        return Err(web.pages.message(
-            StatusCode::FORBIDDEN,
-            "Administrators only",
-            "error",
-            "This page is for administrators.",
-            None,
-        ));
+/// [`SignedIn`], for an administrator only: a signed-in non-admin gets a 403 page.
+pub struct SignedInAdmin(pub BrowserSession);
+
+impl FromRequestParts<Web> for SignedInAdmin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Self, Response> {
+        let SignedIn(session) = SignedIn::from_request_parts(parts, web).await?;
+        if !session.user.is_admin() {
+            return Err(web.pages.message(
+                StatusCode::FORBIDDEN,
+                "Administrators only",
+                "error",
+                "This page is for administrators.",
+                None,
+            ));
+        }
+        Ok(SignedInAdmin(session))
     }
-    Ok(session)
+}
+
+/// A form with no fields but its CSRF token: a button.
+#[derive(serde::Deserialize)]
+pub struct NoFields {}
+
+/// A posted console form of type `T`. Refuses (403 page) a `csrf_token` field that does
+/// not match the browser's cookie or comes from another `Origin`, and (400 page) a body
+/// that is not a form of `T` or has a NUL in it.
+pub struct ConsoleForm<T = NoFields>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<Web> for ConsoleForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, web: &Web) -> Result<Self, Response> {
+        let headers = request.headers().clone();
+        let body = Bytes::from_request(request, web)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        posted(web, &headers, &body).map(ConsoleForm)
+    }
 }
 
 /// Reads a posted form of type `T` and checks its `csrf_token` field against the
 /// browser's cookie and origin; the refusal page otherwise.
-pub fn posted<T: DeserializeOwned>(
+fn posted<T: DeserializeOwned>(
     web: &Web,
     headers: &HeaderMap,
     body: &Bytes,

@@ -10,12 +10,11 @@ mod goals;
 
 use std::collections::BTreeMap;
 
-use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use minijinja::Value;
 use minijinja::value::Serde;
 use serde::Deserialize;
@@ -23,7 +22,7 @@ use serde::Deserialize;
 use super::security::problems::Refusal;
 use crate::achievements::badges::{AwardBadge, BadgeListQuery, award_badge, badge_page};
 use crate::achievements::goals::{GoalListQuery, GoalStatus, goal_page};
-use crate::console::frame::{Frame, done, posted, signed_in};
+use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedIn, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
 use crate::oidc::browser::BrowserSession;
@@ -41,6 +40,7 @@ pub fn router() -> Router<Web> {
     Router::new()
         .route(PATH, get(show))
         .route("/account/achievements/badges", post(award))
+        .route_layer(Extension(ReturnTo(PATH)))
         .merge(goals::router())
 }
 
@@ -196,11 +196,13 @@ async fn render(
 }
 
 /// `GET /account/achievements`.
-async fn show(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    match signed_in(&web, &headers, PATH).await {
-        Ok(session) => render(&web, &headers, &session, query.as_deref(), Shown::default()).await,
-        Err(response) => response,
-    }
+async fn show(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    SignedIn(session): SignedIn,
+) -> Response {
+    render(&web, &headers, &session, query.as_deref(), Shown::default()).await
 }
 
 /// A form's text as the API's JSON string.
@@ -288,16 +290,9 @@ async fn award(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    ConsoleForm(form): ConsoleForm<BadgeForm>,
 ) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let form: BadgeForm = match posted(&web, &headers, &body) {
-        Ok(form) => form,
-        Err(response) => return response,
-    };
     let me = session.user.id;
     match award_badge(&web.app, me, me, &form.award(), &client).await {
         Ok(_) => done(PATH, "badge-added"),

@@ -5,16 +5,15 @@
 //! `DELETE /me/grants/{client_id}`: the grant goes and the application's tokens stop
 //! working at once).
 
-use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use serde::Serialize;
 
 use super::security::problems::Refusal;
-use crate::console::frame::{Frame, done, posted, signed_in};
+use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedIn, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
 use crate::oidc::browser::BrowserSession;
@@ -33,6 +32,7 @@ pub fn router() -> Router<Web> {
     Router::new()
         .route(PATH, get(show))
         .route("/account/applications/{client_id}/withdraw", post(withdraw))
+        .route_layer(Extension(ReturnTo(PATH)))
 }
 
 /// A grant as the page shows it.
@@ -91,15 +91,14 @@ async fn render(
 }
 
 /// `GET /account/applications`.
-async fn show(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    match signed_in(&web, &headers, PATH).await {
-        Ok(session) => render(&web, &headers, &session, query.as_deref(), None).await,
-        Err(response) => response,
-    }
+async fn show(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    SignedIn(session): SignedIn,
+) -> Response {
+    render(&web, &headers, &session, query.as_deref(), None).await
 }
-
-#[derive(serde::Deserialize)]
-struct Empty {}
 
 /// `POST /account/applications/{client_id}/withdraw`.
 async fn withdraw(
@@ -107,15 +106,9 @@ async fn withdraw(
     client: ClientInfo,
     Path(client_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    _: ConsoleForm,
 ) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    if let Err(response) = posted::<Empty>(&web, &headers, &body) {
-        return response;
-    }
     match withdraw_grant(&web.app, session.user.id, &client_id, &client).await {
         Ok(()) => done(PATH, "withdrawn"),
         Err(ApiError::NotFound(_)) => {

@@ -6,17 +6,16 @@
 //! - `POST /account/delete`: deletes the account and everything of it; the browser's
 //!   session goes with it, its cookie is cleared, and a page says so.
 
-use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
+use axum::{Extension, Router};
 use minijinja::context;
 use serde::Deserialize;
 
 use super::profile::{Refused, mistakes, refused};
-use crate::console::frame::{Frame, posted, signed_in};
+use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedIn};
 use crate::error::FieldError;
 use crate::http::ClientInfo;
 use crate::oidc::browser::{self, BrowserSession};
@@ -31,7 +30,9 @@ pub const TEMPLATES: &[(&str, &str)] = &[(
 const PATH: &str = "/account/delete";
 
 pub fn router() -> Router<Web> {
-    Router::new().route(PATH, get(show).post(delete))
+    Router::new()
+        .route(PATH, get(show).post(delete))
+        .route_layer(Extension(ReturnTo(PATH)))
 }
 
 fn render(
@@ -58,18 +59,20 @@ fn render(
 }
 
 /// `GET /account/delete`.
-async fn show(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    match signed_in(&web, &headers, PATH).await {
-        Ok(session) => render(
-            &web,
-            &headers,
-            &session,
-            query.as_deref(),
-            StatusCode::OK,
-            &[],
-        ),
-        Err(response) => response,
-    }
+async fn show(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    SignedIn(session): SignedIn,
+) -> Response {
+    render(
+        &web,
+        &headers,
+        &session,
+        query.as_deref(),
+        StatusCode::OK,
+        &[],
+    )
 }
 
 #[derive(Deserialize)]
@@ -83,16 +86,9 @@ async fn delete(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    ConsoleForm(form): ConsoleForm<DeleteForm>,
 ) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let form: DeleteForm = match posted(&web, &headers, &body) {
-        Ok(form) => form,
-        Err(response) => return response,
-    };
     match delete_own_account(&web.app, &session.user, &form.password, &client).await {
         Ok(_) => {
             let mut response = web.pages.message(

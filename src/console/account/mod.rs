@@ -18,15 +18,14 @@ mod security;
 mod sessions;
 mod signup;
 
-use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use minijinja::context;
 
-use super::frame::{Frame, posted, signed_in};
+use super::frame::{ConsoleForm, Frame, ReturnTo, SignedIn};
 use crate::http::ClientInfo;
 use crate::oidc::{browser, logout};
 use crate::users::premium::stats_of;
@@ -60,6 +59,7 @@ pub fn router() -> Router<Web> {
         .route("/account", get(overview))
         .route("/account/sign-out", post(sign_out))
         .route("/account/session", get(session_status))
+        .route_layer(Extension(ReturnTo("/account")))
         .merge(achievements::router())
         .merge(applications::router())
         .merge(delete::router())
@@ -77,11 +77,8 @@ async fn overview(
     State(web): State<Web>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
+    SignedIn(session): SignedIn,
 ) -> Response {
-    let session = match signed_in(&web, &headers, "/account").await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
     // The figures of `GET /api/v1/users/me/stats`.
     let stats = match stats_of(&web.app, &session.user).await {
         Ok(stats) => stats,
@@ -121,23 +118,13 @@ async fn session_status(State(web): State<Web>, headers: HeaderMap) -> Response 
     response
 }
 
-#[derive(serde::Deserialize)]
-struct SignOutForm {}
-
 /// `POST /account/sign-out`: ends this browser's session.
 async fn sign_out(
     State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    _: ConsoleForm,
 ) -> Response {
-    let session = match signed_in(&web, &headers, "/account").await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    if let Err(response) = posted::<SignOutForm>(&web, &headers, &body) {
-        return response;
-    }
     if let Err(e) = logout::sign_out(&web, &session, &client).await {
         return e.into_response();
     }

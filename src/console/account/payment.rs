@@ -8,18 +8,17 @@
 //!   API's message (422), but what was typed is never sent back to the browser.
 //! - `POST /account/payment/remove`: deletes it (as `DELETE /me/payment-info`).
 
-use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use minijinja::Value;
 use minijinja::value::Serde;
 use serde::Deserialize;
 
 use super::profile::{Refused, mistakes, refused};
-use crate::console::frame::{Frame, done, posted, signed_in};
+use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedIn, done};
 use crate::error::FieldError;
 use crate::http::ClientInfo;
 use crate::oidc::browser::BrowserSession;
@@ -38,6 +37,7 @@ pub fn router() -> Router<Web> {
     Router::new()
         .route(PATH, get(show).post(save))
         .route("/account/payment/remove", post(remove))
+        .route_layer(Extension(ReturnTo(PATH)))
 }
 
 /// The page, with the mistakes of a refused token (never the token) and its status.
@@ -76,21 +76,21 @@ async fn render(
 }
 
 /// `GET /account/payment`.
-async fn show(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    match signed_in(&web, &headers, PATH).await {
-        Ok(session) => {
-            render(
-                &web,
-                &headers,
-                &session,
-                query.as_deref(),
-                StatusCode::OK,
-                &[],
-            )
-            .await
-        }
-        Err(response) => response,
-    }
+async fn show(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    SignedIn(session): SignedIn,
+) -> Response {
+    render(
+        &web,
+        &headers,
+        &session,
+        query.as_deref(),
+        StatusCode::OK,
+        &[],
+    )
+    .await
 }
 
 /// The posted token. Not `Debug`: it must not reach a log.
@@ -105,16 +105,9 @@ async fn save(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    ConsoleForm(form): ConsoleForm<TokenForm>,
 ) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let form = match posted::<TokenForm>(&web, &headers, &body) {
-        Ok(form) => form,
-        Err(response) => return response,
-    };
     match payment::store(
         &web.app,
         session.user.id,
@@ -135,23 +128,13 @@ async fn save(
     }
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 /// `POST /account/payment/remove`: deletes the token (nothing to do when none is stored).
 async fn remove(
     State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    _: ConsoleForm,
 ) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    if let Err(response) = posted::<Empty>(&web, &headers, &body) {
-        return response;
-    }
     match payment::remove(&web.app, session.user.id, &client).await {
         Ok(()) => done(PATH, "payment-removed"),
         Err(e) => e.into_response(),

@@ -18,7 +18,7 @@ use minijinja::Value;
 use minijinja::value::Serde;
 
 use super::profile::{Refused, mistakes, refused};
-use crate::console::frame::{Frame, signed_in};
+use crate::console::frame::{Frame, SignedIn};
 use crate::error::{ApiError, FieldError};
 use crate::users::access::may_see_others;
 use crate::users::search::{SearchQuery, search_page};
@@ -63,15 +63,12 @@ fn next_page_link(q: &str, limit: Option<u32>, cursor: &str) -> String {
 }
 
 /// `GET /account/people`.
-async fn show(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    let path = match &query {
-        Some(query) => format!("{PATH}?{query}"),
-        None => PATH.to_owned(),
-    };
-    let session = match signed_in(&web, &headers, &path).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
+async fn show(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    SignedIn(session): SignedIn,
+) -> Response {
     let search = search_query(query.as_deref());
     let q = search.q.clone().unwrap_or_default();
     let allowed = may_see_others(&session.user);

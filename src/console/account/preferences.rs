@@ -6,18 +6,17 @@
 //!   (same function, same validation; mistakes next to their fields by dotted path).
 //! - `POST /account/preferences/reset`: back to the defaults, as `DELETE`.
 
-use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use minijinja::context;
 use minijinja::value::Serde;
 
 use super::profile::{Refused, refused};
 use super::schema_form::{FieldView, SchemaForm};
-use crate::console::frame::{Frame, done, posted, signed_in};
+use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedIn, done};
 use crate::error::{ApiError, FieldError};
 use crate::http::ClientInfo;
 use crate::oidc::browser::BrowserSession;
@@ -35,6 +34,7 @@ pub fn router() -> Router<Web> {
     Router::new()
         .route(PATH, get(show).post(save))
         .route("/account/preferences/reset", post(reset))
+        .route_layer(Extension(ReturnTo(PATH)))
 }
 
 /// The form for the configured schema (checked at start-up, so it parses).
@@ -81,11 +81,12 @@ fn render(
 }
 
 /// `GET /account/preferences`.
-async fn show(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
+async fn show(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    SignedIn(session): SignedIn,
+) -> Response {
     let form = match form_of(&web) {
         Ok(form) => form,
         Err(error) => return error.into_response(),
@@ -111,16 +112,9 @@ async fn save(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    ConsoleForm(pairs): ConsoleForm<Vec<(String, String)>>,
 ) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let pairs: Vec<(String, String)> = match posted(&web, &headers, &body) {
-        Ok(pairs) => pairs,
-        Err(response) => return response,
-    };
     let form = match form_of(&web) {
         Ok(form) => form,
         Err(error) => return error.into_response(),
@@ -143,23 +137,13 @@ async fn save(
     }
 }
 
-#[derive(serde::Deserialize)]
-struct ResetForm {}
-
 /// `POST /account/preferences/reset`: back to the schema's defaults.
 async fn reset(
     State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    _: ConsoleForm,
 ) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    if let Err(response) = posted::<ResetForm>(&web, &headers, &body) {
-        return response;
-    }
     let id = session.user.id;
     match write_preferences(&web.app, id, id, &client, Write::Reset).await {
         Ok(_) => done(PATH, "preferences-reset"),

@@ -17,18 +17,16 @@
 
 use std::collections::BTreeMap;
 
-use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use minijinja::context;
-use serde::Deserialize;
 
 use crate::accounts::model::Tier;
 use crate::auth::verify::request_verification_email;
-use crate::console::frame::{Frame, done, posted, signed_in};
+use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedIn, done};
 use crate::error::{ApiError, FieldError};
 use crate::http::ClientInfo;
 use crate::oidc::browser::BrowserSession;
@@ -56,6 +54,7 @@ pub fn router() -> Router<Web> {
         .route("/account/profile/upgrade", post(upgrade))
         .route("/account/profile/downgrade", post(downgrade))
         .route("/account/verify-email-request", post(verification_mail))
+        .route_layer(Extension(ReturnTo(PATH)))
 }
 
 /// How a form's submission was refused.
@@ -190,11 +189,12 @@ async fn stored_profile(web: &Web, session: &BrowserSession) -> Result<ProfileFo
 }
 
 /// `GET /account/profile`.
-async fn show(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
+async fn show(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    SignedIn(session): SignedIn,
+) -> Response {
     let profile = match stored_profile(&web, &session).await {
         Ok(profile) => profile,
         Err(response) => return response,
@@ -214,16 +214,9 @@ async fn save_account(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    ConsoleForm(form): ConsoleForm<AccountForm>,
 ) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let form: AccountForm = match posted(&web, &headers, &body) {
-        Ok(form) => form,
-        Err(response) => return response,
-    };
     let user = &session.user;
     let update = form.update_for(user);
     match update_and_commit(&web.app, user, user.id, &client, &update).await {
@@ -263,16 +256,9 @@ async fn save_profile(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    ConsoleForm(form): ConsoleForm<ProfileForm>,
 ) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let form: ProfileForm = match posted(&web, &headers, &body) {
-        Ok(form) => form,
-        Err(response) => return response,
-    };
     let stored = match stored_profile(&web, &session).await {
         Ok(profile) => profile,
         Err(response) => return response,
@@ -296,24 +282,14 @@ async fn save_profile(
     }
 }
 
-#[derive(Deserialize)]
-struct ButtonForm {}
-
+/// Changes the account's tier to `tier` (the upgrade and downgrade buttons).
 async fn change_tier(
-    web: Web,
-    client: ClientInfo,
-    headers: HeaderMap,
-    body: Bytes,
+    web: &Web,
+    client: &ClientInfo,
+    session: &BrowserSession,
     tier: Tier,
 ) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    if let Err(response) = posted::<ButtonForm>(&web, &headers, &body) {
-        return response;
-    }
-    match change_own_tier(&web.app, session.user.id, &client, tier).await {
+    match change_own_tier(&web.app, session.user.id, client, tier).await {
         Ok(_) if tier == Tier::Premium => done(PATH, "tier-premium"),
         Ok(_) => done(PATH, "tier-basic"),
         Err(error) => error.into_response(),
@@ -324,36 +300,29 @@ async fn change_tier(
 async fn upgrade(
     State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    _: ConsoleForm,
 ) -> Response {
-    change_tier(web, client, headers, body, Tier::Premium).await
+    change_tier(&web, &client, &session, Tier::Premium).await
 }
 
 /// `POST /account/profile/downgrade`.
 async fn downgrade(
     State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    _: ConsoleForm,
 ) -> Response {
-    change_tier(web, client, headers, body, Tier::Basic).await
+    change_tier(&web, &client, &session, Tier::Basic).await
 }
 
 /// `POST /account/verify-email-request`: a new verification mail.
 async fn verification_mail(
     State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    _: ConsoleForm,
 ) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    if let Err(response) = posted::<ButtonForm>(&web, &headers, &body) {
-        return response;
-    }
     match request_verification_email(&web.app, &session.user, &client).await {
         Ok(()) => done(PATH, "verification-sent"),
         Err(ApiError::Conflict { .. }) => done(PATH, "already-verified"),

@@ -22,17 +22,17 @@ mod password;
 pub(super) mod problems;
 mod reauth;
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use minijinja::Value;
 use minijinja::value::Serde;
 
 use crate::auth::mfa::totp::TotpEnrolment;
 use crate::auth::mfa::{self, passkey_list, rules};
-use crate::console::frame::{Frame, signed_in};
+use crate::console::frame::{Frame, ReturnTo, SignedIn};
 use crate::error::ApiError;
 use crate::oidc::browser::BrowserSession;
 use crate::web::{Policy, Web};
@@ -69,6 +69,7 @@ pub fn router() -> Router<Web> {
         )
         .route("/account/security/passkey-options", post(passkey::options))
         .route("/account/security/passkeys", post(passkey::register))
+        .route_layer(Extension(ReturnTo(PATH)))
 }
 
 /// Whether the browser's session proved its user recently enough for a change of the
@@ -131,11 +132,12 @@ fn qr_code(uri: &str) -> Option<String> {
 }
 
 /// `GET /account/security`.
-async fn show(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
+async fn show(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    SignedIn(session): SignedIn,
+) -> Response {
     render(&web, &headers, &session, query.as_deref(), Shown::default()).await
 }
 

@@ -4,19 +4,18 @@
 //! session but this browser's (`POST /account/sessions/sign-out-others`, one such
 //! revocation per session, each audited as the API audits it).
 
-use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use minijinja::Value;
 use minijinja::value::Serde;
 use uuid::Uuid;
 
 use super::security::problems::Refusal;
 use crate::auth::devices::{revoke_own_session, sessions_of};
-use crate::console::frame::{Frame, done, posted, signed_in};
+use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedIn, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
 use crate::oidc::browser::BrowserSession;
@@ -37,6 +36,7 @@ pub fn router() -> Router<Web> {
             "/account/sessions/{session_id}/sign-out",
             post(sign_out_one),
         )
+        .route_layer(Extension(ReturnTo(PATH)))
 }
 
 async fn render(
@@ -70,15 +70,14 @@ async fn render(
 }
 
 /// `GET /account/sessions`.
-async fn show(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    match signed_in(&web, &headers, PATH).await {
-        Ok(session) => render(&web, &headers, &session, query.as_deref(), None).await,
-        Err(response) => response,
-    }
+async fn show(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    SignedIn(session): SignedIn,
+) -> Response {
+    render(&web, &headers, &session, query.as_deref(), None).await
 }
-
-#[derive(serde::Deserialize)]
-struct Empty {}
 
 /// `POST /account/sessions/{session_id}/sign-out`: that session ends at once (this
 /// browser's too, if it is the one named).
@@ -87,15 +86,9 @@ async fn sign_out_one(
     client: ClientInfo,
     Path(session_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    _: ConsoleForm,
 ) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    if let Err(response) = posted::<Empty>(&web, &headers, &body) {
-        return response;
-    }
     let revoked = match Uuid::parse_str(&session_id) {
         Ok(id) => revoke_own_session(&web.app, session.user.id, id, &client).await,
         Err(_) => Err(ApiError::not_found("session")),
@@ -114,16 +107,9 @@ async fn sign_out_one(
 async fn sign_out_others(
     State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    _: ConsoleForm,
 ) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    if let Err(response) = posted::<Empty>(&web, &headers, &body) {
-        return response;
-    }
     let others = match sessions_of(&web.app, session.user.id, session.session_id).await {
         Ok(sessions) => sessions,
         Err(e) => return ApiError::from(e).into_response(),

@@ -11,7 +11,6 @@
 //! Both posts carry the CSRF token; they are rate limited per client like the API's.
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -23,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::profile::{Refused, mistakes, refused};
 use crate::auth::register::{RegisterRequest, register_account};
 use crate::auth::reset::request_password_reset;
-use crate::console::frame::posted;
+use crate::console::frame::ConsoleForm;
 use crate::error::FieldError;
 use crate::http::ClientInfo;
 use crate::web::Web;
@@ -126,12 +125,8 @@ async fn sign_up(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    body: Bytes,
+    ConsoleForm(form): ConsoleForm<SignupForm>,
 ) -> Response {
-    let form: SignupForm = match posted(&web, &headers, &body) {
-        Ok(form) => form,
-        Err(response) => return response,
-    };
     let request = RegisterRequest {
         username: form.username.clone(),
         email: form.email.clone(),
@@ -197,12 +192,8 @@ async fn forgot_password(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    body: Bytes,
+    ConsoleForm(form): ConsoleForm<ForgotForm>,
 ) -> Response {
-    let form: ForgotForm = match posted(&web, &headers, &body) {
-        Ok(form) => form,
-        Err(response) => return response,
-    };
     match request_password_reset(&web.app, &form.email, &client).await {
         Ok(()) => render_forgot(&web, &headers, StatusCode::ACCEPTED, "", &[], true),
         Err(error) => match refused(&web.pages, error) {

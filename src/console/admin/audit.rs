@@ -3,24 +3,27 @@
 //! select of the names Roster records), a page of `limit` at a time with a "Next page"
 //! link keeping the filters. Each event's `detail` is shown as compact JSON text.
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
+use axum::{Extension, Router};
 use minijinja::context;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{SECTION, failure_page, field_errors, link_with, query_value, view, when};
+use super::listing::{Listing, limit_of, query_value};
+use super::{SECTION, view, when};
 use crate::admin::audit_log::{AuditEvent, AuditQuery, audit_page};
 use crate::audit::event;
-use crate::console::frame::{Frame, signed_in_admin};
+use crate::console::frame::{Frame, ReturnTo, SignedInAdmin};
 use crate::error::{ApiError, FieldError};
 use crate::web::Web;
 
 pub fn router() -> Router<Web> {
-    Router::new().route("/admin/audit", get(audit_log))
+    Router::new()
+        .route("/admin/audit", get(audit_log))
+        .route_layer(Extension(ReturnTo("/admin/audit")))
 }
 
 /// The event names Roster records (`crate::audit::event`), for the filter's select.
@@ -116,13 +119,7 @@ fn audit_query(filters: &Filters, cursor: Option<String>) -> Result<AuditQuery, 
             .map_err(|_| errors.push(FieldError::new("user_id", "must be an account id (a UUID)")))
             .ok(),
     };
-    let limit = match filters.limit.as_deref() {
-        None => None,
-        Some(text) => text
-            .parse::<u32>()
-            .map_err(|_| errors.push(FieldError::new("limit", "must be a whole number")))
-            .ok(),
-    };
+    let limit = limit_of(filters.limit.as_deref(), &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -139,12 +136,9 @@ async fn audit_log(
     State(web): State<Web>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
+    SignedInAdmin(session): SignedInAdmin,
 ) -> Response {
     let query = query.as_deref();
-    let session = match signed_in_admin(&web, &headers, "/admin/audit").await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
     let filters = Filters {
         user_id: query_value(query, "user_id"),
         event: query_value(query, "event"),
@@ -154,29 +148,14 @@ async fn audit_log(
         Ok(audit) => audit_page(&web.app.db, &audit).await,
         Err(errors) => Err(ApiError::Validation(errors)),
     };
-    let (status, rows, next, errors) = match found {
-        Ok(page) => {
-            let next = page.next_cursor.map(|cursor| {
-                link_with(
-                    "/admin/audit",
-                    &[
-                        ("user_id", filters.user_id.as_deref()),
-                        ("event", filters.event.as_deref()),
-                        ("limit", filters.limit.as_deref()),
-                        ("cursor", Some(&cursor)),
-                    ],
-                )
-            });
-            let rows: Vec<EventRow> = page.items.into_iter().map(EventRow::from).collect();
-            (StatusCode::OK, rows, next, Default::default())
-        }
-        Err(ApiError::Validation(errors)) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Vec::new(),
-            None,
-            field_errors(&errors),
-        ),
-        Err(other) => return failure_page(&web, other),
+    let filter_pairs = [
+        ("user_id", filters.user_id.as_deref()),
+        ("event", filters.event.as_deref()),
+        ("limit", filters.limit.as_deref()),
+    ];
+    let listing = match Listing::of(&web, found, "/admin/audit", &filter_pairs, EventRow::from) {
+        Ok(listing) => listing,
+        Err(response) => return response,
     };
     let frame = Frame {
         web: &web,
@@ -184,7 +163,7 @@ async fn audit_log(
         session: &session,
     };
     frame.render(
-        status,
+        listing.status,
         "console/admin/audit.html",
         SECTION,
         query,
@@ -192,9 +171,9 @@ async fn audit_log(
             title => "Audit log",
             filters => view(&filters),
             event_names => EVENTS.to_vec(),
-            events => view(&rows),
-            next => next,
-            errors => errors,
+            events => view(&listing.rows),
+            next => listing.next,
+            errors => listing.errors,
         },
     )
 }

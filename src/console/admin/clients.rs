@@ -12,18 +12,19 @@
 
 use std::collections::BTreeMap;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use super::client_form::ClientForm;
-use super::{SECTION, failure_page, field_errors, link_with, query_value, ticked, view, when};
-use crate::console::frame::{Frame, done, posted, signed_in_admin};
+use super::listing::{Listing, limit_of, query_value};
+use super::{SECTION, failure_page, field_errors, ticked, view, when};
+use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedInAdmin, done};
 use crate::error::{ApiError, FieldError};
 use crate::http::{ClientInfo, PageQuery};
 use crate::oidc::browser::BrowserSession;
@@ -32,11 +33,15 @@ use crate::oidc::clients_api::clients_page;
 use crate::web::Web;
 
 pub fn router() -> Router<Web> {
-    Router::new()
+    let all = Router::new()
         .route("/admin/clients", get(list).post(create))
+        .route_layer(Extension(ReturnTo("/admin/clients")));
+    Router::new()
         .route("/admin/clients/{client_id}", get(edit).post(update))
         .route("/admin/clients/{client_id}/secret", post(rotate_secret))
         .route("/admin/clients/{client_id}/delete", post(delete))
+        .route_layer(Extension(ReturnTo("/admin/clients/{client_id}")))
+        .merge(all)
 }
 
 /// A client as the pages show it (never a secret or its hash: [`Client`] has neither).
@@ -95,11 +100,7 @@ async fn list_page(
     let limit = query_value(query, "limit");
     let mut page_errors = Vec::new();
     let page = PageQuery {
-        limit: limit.as_deref().and_then(|text| {
-            text.parse()
-                .map_err(|_| page_errors.push(FieldError::new("limit", "must be a whole number")))
-                .ok()
-        }),
+        limit: limit_of(limit.as_deref(), &mut page_errors),
         cursor: query_value(query, "cursor"),
     };
     let found = if page_errors.is_empty() {
@@ -107,24 +108,17 @@ async fn list_page(
     } else {
         Err(ApiError::Validation(page_errors))
     };
-    let (status, rows, next, page_errors) = match found {
-        Ok(found) => {
-            let next = found.next_cursor.map(|cursor| {
-                link_with(
-                    "/admin/clients",
-                    &[("limit", limit.as_deref()), ("cursor", Some(&cursor))],
-                )
-            });
-            let rows: Vec<ClientView> = found.items.iter().map(ClientView::from).collect();
-            (status, rows, next, BTreeMap::new())
-        }
-        Err(ApiError::Validation(errors)) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Vec::new(),
-            None,
-            field_errors(&errors),
-        ),
-        Err(other) => return failure_page(web, other),
+    let filters = [("limit", limit.as_deref())];
+    let row = |client: Client| ClientView::from(&client);
+    let listing = match Listing::of(web, found, "/admin/clients", &filters, row) {
+        Ok(listing) => listing,
+        Err(response) => return response,
+    };
+    // A refused page query outranks the status the form's answer has.
+    let status = if listing.status == StatusCode::OK {
+        status
+    } else {
+        listing.status
     };
     let frame = Frame {
         web,
@@ -138,9 +132,9 @@ async fn list_page(
         query,
         context! {
             title => "Applications (OpenID clients)",
-            clients => view(&rows),
-            next => next,
-            page_errors => page_errors,
+            clients => view(&listing.rows),
+            next => listing.next,
+            page_errors => listing.errors,
             form => view(&form),
             errors => errors,
         },
@@ -148,11 +142,12 @@ async fn list_page(
 }
 
 /// `GET /admin/clients`.
-async fn list(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    let session = match signed_in_admin(&web, &headers, "/admin/clients").await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
+async fn list(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    SignedInAdmin(session): SignedInAdmin,
+) -> Response {
     list_page(
         &web,
         &headers,
@@ -199,16 +194,9 @@ async fn create(
     State(web): State<Web>,
     info: ClientInfo,
     headers: HeaderMap,
-    body: Bytes,
+    SignedInAdmin(session): SignedInAdmin,
+    ConsoleForm(form): ConsoleForm<ClientForm>,
 ) -> Response {
-    let session = match signed_in_admin(&web, &headers, "/admin/clients").await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let form = match posted::<ClientForm>(&web, &headers, &body) {
-        Ok(form) => form,
-        Err(response) => return response,
-    };
     let now = web.app.clock.now();
     match clients::register(&web.app.db, &form.input(), admin(&session, &info), now).await {
         Ok((client, secret)) => secret_page(
@@ -268,18 +256,22 @@ fn client_page(
     )
 }
 
-/// The signed-in administrator and the client named in the path, or the answer that
-/// refuses (sign in, 403, 404).
-async fn admin_and_client(
-    web: &Web,
-    headers: &HeaderMap,
-    client_id: &str,
-) -> Result<(BrowserSession, Client), Response> {
-    let session = signed_in_admin(web, headers, &format!("/admin/clients/{client_id}")).await?;
-    match clients::find(&web.app.db, client_id).await {
-        Ok(Some(client)) => Ok((session, client)),
-        Ok(None) => Err(failure_page(web, ApiError::not_found("client"))),
-        Err(e) => Err(failure_page(web, e.into())),
+/// The client named in the path (`/admin/clients/{client_id}`); an unknown one is
+/// refused with the 404 page.
+struct NamedClient(Client);
+
+impl FromRequestParts<Web> for NamedClient {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Self, Response> {
+        let Path(client_id) = Path::<String>::from_request_parts(parts, web)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match clients::find(&web.app.db, &client_id).await {
+            Ok(Some(client)) => Ok(NamedClient(client)),
+            Ok(None) => Err(failure_page(web, ApiError::not_found("client"))),
+            Err(e) => Err(failure_page(web, e.into())),
+        }
     }
 }
 
@@ -287,13 +279,10 @@ async fn admin_and_client(
 async fn edit(
     State(web): State<Web>,
     headers: HeaderMap,
-    Path(client_id): Path<String>,
+    SignedInAdmin(session): SignedInAdmin,
+    NamedClient(client): NamedClient,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let (session, client) = match admin_and_client(&web, &headers, &client_id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
     let form = ClientForm::of(&client);
     client_page(
         &web,
@@ -312,22 +301,15 @@ async fn update(
     State(web): State<Web>,
     info: ClientInfo,
     headers: HeaderMap,
-    Path(client_id): Path<String>,
-    body: Bytes,
+    SignedInAdmin(session): SignedInAdmin,
+    NamedClient(client): NamedClient,
+    ConsoleForm(form): ConsoleForm<ClientForm>,
 ) -> Response {
-    let (session, client) = match admin_and_client(&web, &headers, &client_id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let form = match posted::<ClientForm>(&web, &headers, &body) {
-        Ok(form) => form,
-        Err(response) => return response,
-    };
     let change = form.input();
     let now = web.app.clock.now();
     let updated = clients::update(
         &web.app.db,
-        &client_id,
+        &client.client_id,
         move |current| change.over(current),
         admin(&session, &info),
         now,
@@ -387,22 +369,16 @@ async fn rotate_secret(
     State(web): State<Web>,
     info: ClientInfo,
     headers: HeaderMap,
-    Path(client_id): Path<String>,
-    body: Bytes,
+    SignedInAdmin(session): SignedInAdmin,
+    NamedClient(client): NamedClient,
+    ConsoleForm(form): ConsoleForm<ConfirmForm>,
 ) -> Response {
-    let (session, client) = match admin_and_client(&web, &headers, &client_id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let form = match posted::<ConfirmForm>(&web, &headers, &body) {
-        Ok(form) => form,
-        Err(response) => return response,
-    };
     if !ticked(&form.confirm) {
         return unconfirmed(&web, &headers, &session, &client, "rotate_confirm");
     }
     let now = web.app.clock.now();
-    match clients::rotate_secret(&web.app.db, &client_id, admin(&session, &info), now).await {
+    match clients::rotate_secret(&web.app.db, &client.client_id, admin(&session, &info), now).await
+    {
         Ok(SecretRotation::Rotated(client, secret)) => secret_page(
             &web,
             &headers,
@@ -426,22 +402,15 @@ async fn delete(
     State(web): State<Web>,
     info: ClientInfo,
     headers: HeaderMap,
-    Path(client_id): Path<String>,
-    body: Bytes,
+    SignedInAdmin(session): SignedInAdmin,
+    NamedClient(client): NamedClient,
+    ConsoleForm(form): ConsoleForm<ConfirmForm>,
 ) -> Response {
-    let (session, client) = match admin_and_client(&web, &headers, &client_id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let form = match posted::<ConfirmForm>(&web, &headers, &body) {
-        Ok(form) => form,
-        Err(response) => return response,
-    };
     if !ticked(&form.confirm) {
         return unconfirmed(&web, &headers, &session, &client, "delete_confirm");
     }
     let now = web.app.clock.now();
-    match clients::delete(&web.app.db, &client_id, admin(&session, &info), now).await {
+    match clients::delete(&web.app.db, &client.client_id, admin(&session, &info), now).await {
         Ok(Some(_)) => done("/admin/clients", "client-deleted"),
         Ok(None) => failure_page(&web, ApiError::not_found("client")),
         Err(other) => failure_page(&web, other),

@@ -10,13 +10,14 @@
 //! - [`clients`] and [`client_form`]: the OpenID clients (`/api/v1/admin/clients`);
 //!   a secret is shown once, on the page that answers the creation or rotation.
 //! - [`audit`]: the audit log (`GET /api/v1/admin/audit`).
+//! - [`listing`]: what the pages listing things a page at a time share.
 //! - this file: the routes, the templates, and what the pages share: the page for an
-//!   error of a domain function, field errors for the templates, the query string of a
-//!   GET form, the times shown.
+//!   error of a domain function, field errors for the templates, the times shown.
 
 mod audit;
 mod client_form;
 mod clients;
+mod listing;
 mod user_changes;
 mod user_detail;
 mod users;
@@ -133,30 +134,6 @@ fn failure_page(web: &Web, error: ApiError) -> Response {
     }
 }
 
-/// The value of `name` in a query string, when given and not empty.
-fn query_value(query: Option<&str>, name: &str) -> Option<String> {
-    form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.trim().to_owned())
-        .filter(|value| !value.is_empty())
-}
-
-/// `path?name=value&...` with the given pairs (empty values left out).
-fn link_with(path: &str, pairs: &[(&str, Option<&str>)]) -> String {
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    for (name, value) in pairs {
-        if let Some(value) = value.filter(|v| !v.is_empty()) {
-            query.append_pair(name, value);
-        }
-    }
-    let query = query.finish();
-    if query.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{query}")
-    }
-}
-
 /// A serializable value for a template.
 fn view<T: serde::Serialize>(value: &T) -> minijinja::Value {
     minijinja::Value::from(minijinja::value::Serde(value))
@@ -188,17 +165,5 @@ mod tests {
             "entry 2: must be absolute; at most 20"
         );
         assert_eq!(errors["name"], "is required");
-    }
-
-    #[test]
-    fn links_carry_only_the_given_filters() {
-        assert_eq!(
-            link_with(
-                "/admin/users",
-                &[("q", Some("a b&c")), ("role", None), ("tier", Some(""))]
-            ),
-            "/admin/users?q=a+b%26c"
-        );
-        assert_eq!(link_with("/admin/audit", &[]), "/admin/audit");
     }
 }

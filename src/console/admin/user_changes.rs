@@ -14,19 +14,18 @@
 //!   administrator deleting their own account also gives their password, as the API asks
 //!   ([`delete_own_account`]); the last active administrator is refused (409).
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::post;
+use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::user_detail::{Refusal, admin_post, no_such_account, page};
+use super::user_detail::{AccountId, Refusal, no_such_account, page};
 use super::{failure_page, field_errors, ticked, view};
 use crate::accounts::model::{User, find_user};
-use crate::console::frame::done;
+use crate::console::frame::{ConsoleForm, ReturnTo, SignedInAdmin, done};
 use crate::error::{ApiError, FieldError};
 use crate::http::ClientInfo;
 use crate::oidc::browser::{self, BrowserSession};
@@ -39,6 +38,7 @@ pub fn router() -> Router<Web> {
     Router::new()
         .route("/admin/users/{user_id}/account", post(change_details))
         .route("/admin/users/{user_id}/delete", post(delete))
+        .route_layer(Extension(ReturnTo("/admin/users/{user_id}")))
 }
 
 /// The account-details form as posted (the template shows it again when refused).
@@ -156,14 +156,10 @@ async fn change_details(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    Path(raw_id): Path<String>,
-    body: Bytes,
+    SignedInAdmin(session): SignedInAdmin,
+    AccountId(user_id): AccountId,
+    ConsoleForm(form): ConsoleForm<DetailsForm>,
 ) -> Response {
-    let (session, user_id, form) =
-        match admin_post::<DetailsForm>(&web, &headers, &raw_id, &body).await {
-            Ok(posted) => posted,
-            Err(response) => return response,
-        };
     let user = match find_user(&web.app.db, user_id).await {
         Ok(Some(user)) => user,
         Ok(None) => return no_such_account(&web),
@@ -187,14 +183,10 @@ async fn delete(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    Path(raw_id): Path<String>,
-    body: Bytes,
+    SignedInAdmin(session): SignedInAdmin,
+    AccountId(user_id): AccountId,
+    ConsoleForm(form): ConsoleForm<DeleteForm>,
 ) -> Response {
-    let (session, user_id, form) =
-        match admin_post::<DeleteForm>(&web, &headers, &raw_id, &body).await {
-            Ok(posted) => posted,
-            Err(response) => return response,
-        };
     if !ticked(&form.confirm) {
         let refused = Ok(Refusal::unconfirmed("delete_confirm"));
         return again(&web, &headers, &session, user_id, refused).await;

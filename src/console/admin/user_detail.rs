@@ -15,12 +15,12 @@
 
 use std::collections::BTreeMap;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -34,7 +34,7 @@ use crate::admin::accounts::{
 use crate::admin::audit_log::{AuditQuery, audit_page};
 use crate::auth::mfa::factors;
 use crate::auth::sessions::active_sessions;
-use crate::console::frame::{Frame, done, posted, signed_in_admin};
+use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedInAdmin, done};
 use crate::error::{ApiError, FieldError};
 use crate::http::ClientInfo;
 use crate::oidc::browser::BrowserSession;
@@ -52,6 +52,7 @@ pub fn router() -> Router<Web> {
             post(revoke_sessions),
         )
         .route("/admin/users/{user_id}/mfa/reset", post(reset_mfa))
+        .route_layer(Extension(ReturnTo("/admin/users/{user_id}")))
 }
 
 /// The account form's values: the account's own, or what was posted.
@@ -264,20 +265,31 @@ pub(super) async fn page(
     )
 }
 
+/// The account id of the path (`/admin/users/{user_id}`); one that is not a UUID is
+/// refused with the page of an unknown account (404).
+pub(super) struct AccountId(pub Uuid);
+
+impl FromRequestParts<Web> for AccountId {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Self, Response> {
+        let Path(raw_id) = Path::<String>::from_request_parts(parts, web)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Uuid::parse_str(&raw_id)
+            .map(AccountId)
+            .map_err(|_| no_such_account(web))
+    }
+}
+
 /// `GET /admin/users/{user_id}`.
 async fn show(
     State(web): State<Web>,
     headers: HeaderMap,
-    Path(raw_id): Path<String>,
+    SignedInAdmin(session): SignedInAdmin,
+    AccountId(user_id): AccountId,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let session = match signed_in_admin(&web, &headers, &format!("/admin/users/{raw_id}")).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let Ok(user_id) = Uuid::parse_str(&raw_id) else {
-        return no_such_account(&web);
-    };
     page(
         &web,
         &headers,
@@ -290,33 +302,15 @@ async fn show(
     .await
 }
 
-/// The administrator, the account's id and the posted form `T`, or the answer that
-/// refuses the post (sign in, 403, 404, expired form).
-pub(super) async fn admin_post<T: serde::de::DeserializeOwned>(
-    web: &Web,
-    headers: &HeaderMap,
-    raw_id: &str,
-    body: &Bytes,
-) -> Result<(BrowserSession, Uuid, T), Response> {
-    let session = signed_in_admin(web, headers, &format!("/admin/users/{raw_id}")).await?;
-    let user_id = Uuid::parse_str(raw_id).map_err(|_| no_such_account(web))?;
-    let form = posted::<T>(web, headers, body)?;
-    Ok((session, user_id, form))
-}
-
 /// `POST /admin/users/{user_id}`: role, tier, status, verification.
 async fn change_account(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    Path(raw_id): Path<String>,
-    body: Bytes,
+    SignedInAdmin(session): SignedInAdmin,
+    AccountId(user_id): AccountId,
+    ConsoleForm(form): ConsoleForm<AccountForm>,
 ) -> Response {
-    let (session, user_id, form) =
-        match admin_post::<AccountForm>(&web, &headers, &raw_id, &body).await {
-            Ok(posted) => posted,
-            Err(response) => return response,
-        };
     let user = match find_user(&web.app.db, user_id).await {
         Ok(Some(user)) => user,
         Ok(None) => return no_such_account(&web),
@@ -377,14 +371,10 @@ async fn revoke_sessions(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    Path(raw_id): Path<String>,
-    body: Bytes,
+    SignedInAdmin(session): SignedInAdmin,
+    AccountId(user_id): AccountId,
+    ConsoleForm(form): ConsoleForm<ConfirmForm>,
 ) -> Response {
-    let (session, user_id, form) =
-        match admin_post::<ConfirmForm>(&web, &headers, &raw_id, &body).await {
-            Ok(posted) => posted,
-            Err(response) => return response,
-        };
     if !ticked(&form.confirm) {
         let (status, refusal) = Refusal::unconfirmed("revoke_confirm");
         return page(&web, &headers, &session, user_id, status, None, refusal).await;
@@ -400,14 +390,10 @@ async fn reset_mfa(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    Path(raw_id): Path<String>,
-    body: Bytes,
+    SignedInAdmin(session): SignedInAdmin,
+    AccountId(user_id): AccountId,
+    ConsoleForm(form): ConsoleForm<ConfirmForm>,
 ) -> Response {
-    let (session, user_id, form) =
-        match admin_post::<ConfirmForm>(&web, &headers, &raw_id, &body).await {
-            Ok(posted) => posted,
-            Err(response) => return response,
-        };
     if !ticked(&form.confirm) {
         let (status, refusal) = Refusal::unconfirmed("mfa_confirm");
         return page(&web, &headers, &session, user_id, status, None, refusal).await;

@@ -2,18 +2,19 @@
 //! it (the same [`list_page`]): `q`, `role`, `tier` and `is_active` as a GET form, keyset
 //! pages of `limit` accounts with a "Next page" link that keeps the filters.
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
+use axum::{Extension, Router};
 use minijinja::context;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{SECTION, failure_page, field_errors, link_with, query_value, view, when};
+use super::listing::{Listing, limit_of, query_value};
+use super::{SECTION, view, when};
 use crate::accounts::model::{Role, Tier, User};
-use crate::console::frame::{Frame, signed_in_admin};
+use crate::console::frame::{Frame, ReturnTo, SignedInAdmin};
 use crate::error::{ApiError, FieldError};
 use crate::users::search::{ListQuery, list_page, parse_query_text};
 use crate::web::Web;
@@ -22,6 +23,7 @@ pub fn router() -> Router<Web> {
     Router::new()
         .route("/admin", get(search))
         .route("/admin/users", get(search))
+        .route_layer(Extension(ReturnTo("/admin/users")))
 }
 
 /// The search form as given, kept to fill the form again and to build the next link.
@@ -92,13 +94,7 @@ fn list_query(filters: &Filters, cursor: Option<String>) -> Result<ListQuery, Ve
             None
         }
     };
-    let limit = match filters.limit.as_deref() {
-        None => None,
-        Some(text) => text
-            .parse::<u32>()
-            .map_err(|_| errors.push(FieldError::new("limit", "must be a whole number")))
-            .ok(),
-    };
+    let limit = limit_of(filters.limit.as_deref(), &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -113,12 +109,13 @@ fn list_query(filters: &Filters, cursor: Option<String>) -> Result<ListQuery, Ve
 }
 
 /// `GET /admin`, `GET /admin/users`: the accounts matching the filters, a page at a time.
-async fn search(State(web): State<Web>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+async fn search(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    SignedInAdmin(session): SignedInAdmin,
+) -> Response {
     let query = query.as_deref();
-    let session = match signed_in_admin(&web, &headers, "/admin/users").await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
     let filters = Filters {
         q: query_value(query, "q"),
         role: query_value(query, "role"),
@@ -132,31 +129,16 @@ async fn search(State(web): State<Web>, headers: HeaderMap, RawQuery(query): Raw
         Ok(list) => list_page(&web.app.db, &list).await,
         Err(errors) => Err(ApiError::Validation(errors)),
     };
-    let (status, rows, next, errors) = match found {
-        Ok(page) => {
-            let next = page.next_cursor.map(|cursor| {
-                link_with(
-                    "/admin/users",
-                    &[
-                        ("q", filters.q.as_deref()),
-                        ("role", filters.role.as_deref()),
-                        ("tier", filters.tier.as_deref()),
-                        ("is_active", filters.is_active.as_deref()),
-                        ("limit", filters.limit.as_deref()),
-                        ("cursor", Some(&cursor)),
-                    ],
-                )
-            });
-            let rows: Vec<Row> = page.items.into_iter().map(Row::from).collect();
-            (StatusCode::OK, rows, next, Default::default())
-        }
-        Err(ApiError::Validation(errors)) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Vec::new(),
-            None,
-            field_errors(&errors),
-        ),
-        Err(other) => return failure_page(&web, other),
+    let filter_pairs = [
+        ("q", filters.q.as_deref()),
+        ("role", filters.role.as_deref()),
+        ("tier", filters.tier.as_deref()),
+        ("is_active", filters.is_active.as_deref()),
+        ("limit", filters.limit.as_deref()),
+    ];
+    let listing = match Listing::of(&web, found, "/admin/users", &filter_pairs, Row::from) {
+        Ok(listing) => listing,
+        Err(response) => return response,
     };
     let frame = Frame {
         web: &web,
@@ -164,17 +146,17 @@ async fn search(State(web): State<Web>, headers: HeaderMap, RawQuery(query): Raw
         session: &session,
     };
     frame.render(
-        status,
+        listing.status,
         "console/admin/users.html",
         SECTION,
         query,
         context! {
             title => "Users",
             filters => view(&filters),
-            users => view(&rows),
-            next => next,
+            users => view(&listing.rows),
+            next => listing.next,
             is_next_page => is_next_page,
-            errors => errors,
+            errors => listing.errors,
         },
     )
 }

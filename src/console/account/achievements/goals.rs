@@ -5,12 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
+use axum::{Extension, Router};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -18,10 +17,9 @@ use super::{PATH, refused, text};
 use crate::achievements::check_in::check_in_today;
 use crate::achievements::goal_changes::{UpdateGoal, change_goal};
 use crate::achievements::goals::{CreateGoal, create_goal, delete_goal};
-use crate::console::frame::{done, posted, signed_in};
+use crate::console::frame::{ConsoleForm, ReturnTo, SignedIn, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
-use crate::oidc::browser::BrowserSession;
 use crate::patch::Patch;
 use crate::web::Web;
 
@@ -34,6 +32,7 @@ pub(super) fn router() -> Router<Web> {
             "/account/achievements/goals/{goal_id}/check-in",
             post(check_in),
         )
+        .route_layer(Extension(ReturnTo(PATH)))
 }
 
 const LABELS: &[(&str, &str)] = &[
@@ -65,17 +64,6 @@ impl GoalForm {
     }
 }
 
-/// The signed-in session and the posted form `T`, or the answer to give instead.
-async fn form_of<T: serde::de::DeserializeOwned>(
-    web: &Web,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<(BrowserSession, T), Response> {
-    let session = signed_in(web, headers, PATH).await?;
-    let form = posted::<T>(web, headers, body)?;
-    Ok((session, form))
-}
-
 /// A goal id from the path; an unknown one answers like a goal of someone else (404).
 fn goal_id(text: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text).map_err(|_| ApiError::not_found("goal"))
@@ -85,12 +73,9 @@ async fn add(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    ConsoleForm(form): ConsoleForm<GoalForm>,
 ) -> Response {
-    let (session, form): (_, GoalForm) = match form_of(&web, &headers, &body).await {
-        Ok(ok) => ok,
-        Err(response) => return response,
-    };
     let create = CreateGoal {
         title: Patch::Value(text(&form.title)),
         description: Some(text(&form.description)),
@@ -112,12 +97,9 @@ async fn edit(
     client: ClientInfo,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    ConsoleForm(form): ConsoleForm<GoalForm>,
 ) -> Response {
-    let (session, form): (_, GoalForm) = match form_of(&web, &headers, &body).await {
-        Ok(ok) => ok,
-        Err(response) => return response,
-    };
     let update = UpdateGoal {
         title: Patch::Value(text(&form.title)),
         description: Patch::Value(text(&form.description)),
@@ -140,20 +122,14 @@ async fn edit(
     }
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 async fn delete(
     State(web): State<Web>,
     client: ClientInfo,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    _: ConsoleForm,
 ) -> Response {
-    let (session, Empty {}) = match form_of(&web, &headers, &body).await {
-        Ok(ok) => ok,
-        Err(response) => return response,
-    };
     let me = session.user.id;
     let deleted = match goal_id(&id) {
         Ok(goal_id) => delete_goal(&web.app, me, me, goal_id, &client).await,
@@ -169,12 +145,9 @@ async fn check_in(
     State(web): State<Web>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    _: ConsoleForm,
 ) -> Response {
-    let (session, Empty {}) = match form_of(&web, &headers, &body).await {
-        Ok(ok) => ok,
-        Err(response) => return response,
-    };
     let checked = match goal_id(&id) {
         Ok(goal_id) => check_in_today(&web.app, session.user.id, goal_id).await,
         Err(e) => Err(e),

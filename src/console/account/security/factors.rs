@@ -5,7 +5,6 @@
 //! Each calls what its `/api/v1/auth/mfa/...` endpoint calls and, like it, needs a recent
 //! authentication: otherwise the page asks for one and nothing changes.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,33 +14,16 @@ use uuid::Uuid;
 use super::problems::Refusal;
 use super::{PATH, Shown, is_recent, render};
 use crate::auth::mfa::{passkey_list, recovery, totp};
-use crate::console::frame::{done, posted, signed_in};
+use crate::console::frame::{ConsoleForm, SignedIn, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
 use crate::oidc::browser::BrowserSession;
 use crate::web::Web;
 
 #[derive(Deserialize)]
-struct Empty {}
-
-#[derive(Deserialize)]
-struct CodeForm {
+pub(super) struct CodeForm {
     #[serde(default)]
     code: String,
-}
-
-/// The signed-in, recent session of a posted form `T`, or the answer to give instead.
-async fn recent_form<T: serde::de::DeserializeOwned>(
-    web: &Web,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<(BrowserSession, T), Response> {
-    let session = signed_in(web, headers, PATH).await?;
-    let form = posted::<T>(web, headers, body)?;
-    if !is_recent(web, &session) {
-        return Err(render(web, headers, &session, None, Shown::not_recent()).await);
-    }
-    Ok((session, form))
 }
 
 /// The page answering a refusal of the form `form`.
@@ -63,12 +45,12 @@ async fn refused(
 pub(super) async fn start_totp(
     State(web): State<Web>,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    _: ConsoleForm,
 ) -> Response {
-    let (session, Empty {}) = match recent_form(&web, &headers, &body).await {
-        Ok(ok) => ok,
-        Err(response) => return response,
-    };
+    if !is_recent(&web, &session) {
+        return render(&web, &headers, &session, None, Shown::not_recent()).await;
+    }
     match totp::start_enrolment(&web.app, &session.user).await {
         Ok(enrolment) => {
             let shown = Shown {
@@ -86,12 +68,12 @@ pub(super) async fn confirm_totp(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    ConsoleForm(form): ConsoleForm<CodeForm>,
 ) -> Response {
-    let (session, form): (_, CodeForm) = match recent_form(&web, &headers, &body).await {
-        Ok(ok) => ok,
-        Err(response) => return response,
-    };
+    if !is_recent(&web, &session) {
+        return render(&web, &headers, &session, None, Shown::not_recent()).await;
+    }
     match totp::confirm_enrolment(&web.app, session.user.id, &form.code, &client).await {
         Ok(codes) => {
             let shown = Shown {
@@ -124,12 +106,12 @@ pub(super) async fn remove_totp(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    _: ConsoleForm,
 ) -> Response {
-    let (session, Empty {}) = match recent_form(&web, &headers, &body).await {
-        Ok(ok) => ok,
-        Err(response) => return response,
-    };
+    if !is_recent(&web, &session) {
+        return render(&web, &headers, &session, None, Shown::not_recent()).await;
+    }
     match totp::remove_authenticator(&web.app, session.user.id, &client).await {
         Ok(()) => done(PATH, "totp-removed"),
         Err(e) => refused(&web, &headers, &session, "totp", e, &[]).await,
@@ -141,12 +123,12 @@ pub(super) async fn regenerate_codes(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    _: ConsoleForm,
 ) -> Response {
-    let (session, Empty {}) = match recent_form(&web, &headers, &body).await {
-        Ok(ok) => ok,
-        Err(response) => return response,
-    };
+    if !is_recent(&web, &session) {
+        return render(&web, &headers, &session, None, Shown::not_recent()).await;
+    }
     match recovery::regenerate_codes(&web.app, session.user.id, &client).await {
         Ok(codes) => {
             let shown = Shown {
@@ -165,12 +147,12 @@ pub(super) async fn remove_passkey(
     client: ClientInfo,
     Path(passkey_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    _: ConsoleForm,
 ) -> Response {
-    let (session, Empty {}) = match recent_form(&web, &headers, &body).await {
-        Ok(ok) => ok,
-        Err(response) => return response,
-    };
+    if !is_recent(&web, &session) {
+        return render(&web, &headers, &session, None, Shown::not_recent()).await;
+    }
     let removed = match Uuid::parse_str(&passkey_id) {
         Ok(id) => passkey_list::remove_passkey(&web.app, session.user.id, id, &client).await,
         Err(_) => Err(ApiError::not_found("passkey")),

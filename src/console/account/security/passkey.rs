@@ -18,7 +18,7 @@ use super::{PATH, Shown, is_recent, render};
 use crate::auth::mfa::passkeys::{
     PasskeyRegistration, reauthentication_options, register_passkey, start_registration,
 };
-use crate::console::frame::{done, posted, signed_in};
+use crate::console::frame::{ConsoleForm, SignedIn, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
 use crate::oidc::browser;
@@ -68,7 +68,7 @@ pub(super) async fn options(State(web): State<Web>, headers: HeaderMap, body: By
 }
 
 #[derive(Deserialize)]
-struct PasskeyForm {
+pub(super) struct PasskeyForm {
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -87,16 +87,9 @@ pub(super) async fn register(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    ConsoleForm(form): ConsoleForm<PasskeyForm>,
 ) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let form: PasskeyForm = match posted(&web, &headers, &body) {
-        Ok(form) => form,
-        Err(response) => return response,
-    };
     if !is_recent(&web, &session) {
         return render(&web, &headers, &session, None, Shown::not_recent()).await;
     }

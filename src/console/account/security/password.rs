@@ -2,7 +2,6 @@
 //! exactly as `POST /api/v1/auth/change-password` (policy, history, lockout, audit, the
 //! mail); every other session ends, this browser's stays signed in.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,7 +10,7 @@ use serde::Deserialize;
 use super::problems::Refusal;
 use super::{PATH, Shown, render};
 use crate::auth::password_change::change_password_of;
-use crate::console::frame::{done, posted, signed_in};
+use crate::console::frame::{ConsoleForm, SignedIn, done};
 use crate::http::ClientInfo;
 use crate::web::Web;
 
@@ -22,7 +21,7 @@ const LABELS: &[(&str, &str)] = &[
 ];
 
 #[derive(Deserialize)]
-struct PasswordForm {
+pub(super) struct PasswordForm {
     #[serde(default)]
     current_password: String,
     #[serde(default)]
@@ -35,16 +34,9 @@ pub(super) async fn change(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    ConsoleForm(form): ConsoleForm<PasswordForm>,
 ) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let form: PasswordForm = match posted(&web, &headers, &body) {
-        Ok(form) => form,
-        Err(response) => return response,
-    };
     if form.new_password != form.confirm_password {
         let refusal = Refusal::field(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -4,7 +4,6 @@
 //! browser's session gets a fresh `auth_time`, and the page's second-factor changes are
 //! open again.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -15,7 +14,7 @@ use super::problems::Refusal;
 use super::{PATH, Shown, render};
 use crate::auth::mfa::proof::Proof;
 use crate::auth::mfa::recent::reauthenticate_session;
-use crate::console::frame::{done, posted, signed_in};
+use crate::console::frame::{ConsoleForm, SignedIn, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
 use crate::web::Web;
@@ -28,7 +27,7 @@ const LABELS: &[(&str, &str)] = &[
 ];
 
 #[derive(Deserialize)]
-struct ReauthForm {
+pub(super) struct ReauthForm {
     #[serde(default)]
     password: String,
     #[serde(default)]
@@ -74,16 +73,9 @@ pub(super) async fn reauthenticate(
     State(web): State<Web>,
     client: ClientInfo,
     headers: HeaderMap,
-    body: Bytes,
+    SignedIn(session): SignedIn,
+    ConsoleForm(form): ConsoleForm<ReauthForm>,
 ) -> Response {
-    let session = match signed_in(&web, &headers, PATH).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let form: ReauthForm = match posted(&web, &headers, &body) {
-        Ok(form) => form,
-        Err(response) => return response,
-    };
     let result = match proof(&form) {
         Ok(proof) => {
             reauthenticate_session(
