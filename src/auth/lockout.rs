@@ -211,23 +211,23 @@ pub async fn record_failure(
 /// Takes back an attempt counted by [`begin_attempts`] that turned out to be no guess
 /// against `keys` (a right password that a second factor must still complete).
 pub async fn release(ex: impl Into<Exec<'_>>, keys: &[&str]) -> Result<(), sqlx::Error> {
-    on_exec!(ex, c => {
-        for chunk in keys.chunks(MAX_KEYS) {
-            let mut statement = sqlx::query(STATEMENTS.release[chunk.len() - 1].as_str());
-            for key in chunk {
-                statement = statement.bind(*key);
-            }
-            statement.execute(&mut *c).await?;
-        }
-        Ok(())
-    })
+    for_each_chunk(ex, &STATEMENTS.release, keys).await
 }
 
 /// Forgets the failures of `keys` (successful login, password reset).
 pub async fn clear(ex: impl Into<Exec<'_>>, keys: &[&str]) -> Result<(), sqlx::Error> {
+    for_each_chunk(ex, &STATEMENTS.clear, keys).await
+}
+
+/// Runs the statement of `statements` that takes as many keys as each chunk of `keys`.
+async fn for_each_chunk(
+    ex: impl Into<Exec<'_>>,
+    statements: &'static [String],
+    keys: &[&str],
+) -> Result<(), sqlx::Error> {
     on_exec!(ex, c => {
         for chunk in keys.chunks(MAX_KEYS) {
-            let mut statement = sqlx::query(STATEMENTS.clear[chunk.len() - 1].as_str());
+            let mut statement = sqlx::query(statements[chunk.len() - 1].as_str());
             for key in chunk {
                 statement = statement.bind(*key);
             }
