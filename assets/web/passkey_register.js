@@ -9,149 +9,17 @@
 // - The button with id "reauth-passkey" in the form "reauth-form": asks for request
 //   options (purpose=reauthenticate), lets the authenticator answer, and posts the
 //   answer with the password typed in that form.
+//
+// Needs /assets/webauthn.js.
 (function () {
   "use strict";
-  if (!window.PublicKeyCredential || !navigator.credentials) {
+  var webauthn = window.RosterWebAuthn;
+  if (!webauthn || !webauthn.supported()) {
     return;
   }
 
-  function toBuffer(text) {
-    var base64 = text.replace(/-/g, "+").replace(/_/g, "/");
-    var binary = atob(base64 + "===".slice((base64.length + 3) % 4));
-    var bytes = new Uint8Array(binary.length);
-    for (var i = 0; i < binary.length; i++) {
-      bytes[i] = binary.charCodeAt(i);
-    }
-    return bytes.buffer;
-  }
-
-  function toText(buffer) {
-    var bytes = new Uint8Array(buffer);
-    var binary = "";
-    for (var i = 0; i < bytes.length; i++) {
-      binary += String.fromCharCode(bytes[i]);
-    }
-    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  }
-
-  function withIds(list) {
-    return (list || []).map(function (c) {
-      return Object.assign({}, c, { id: toBuffer(c.id) });
-    });
-  }
-
-  // PublicKeyCredentialCreationOptionsJSON to what navigator.credentials.create takes.
-  function creationOptions(json) {
-    if (typeof PublicKeyCredential.parseCreationOptionsFromJSON === "function") {
-      return PublicKeyCredential.parseCreationOptionsFromJSON(json);
-    }
-    var options = Object.assign({}, json, {
-      challenge: toBuffer(json.challenge),
-      user: Object.assign({}, json.user, { id: toBuffer(json.user.id) })
-    });
-    if (json.excludeCredentials) {
-      options.excludeCredentials = withIds(json.excludeCredentials);
-    }
-    return options;
-  }
-
-  // PublicKeyCredentialRequestOptionsJSON to what navigator.credentials.get takes.
-  function requestOptions(json) {
-    if (typeof PublicKeyCredential.parseRequestOptionsFromJSON === "function") {
-      return PublicKeyCredential.parseRequestOptionsFromJSON(json);
-    }
-    var options = Object.assign({}, json, { challenge: toBuffer(json.challenge) });
-    if (json.allowCredentials) {
-      options.allowCredentials = withIds(json.allowCredentials);
-    }
-    return options;
-  }
-
-  function optional(call) {
-    try {
-      return call();
-    } catch (e) {
-      return undefined;
-    }
-  }
-
-  // The new credential as RegistrationResponseJSON.
-  function registrationJson(credential) {
-    if (typeof credential.toJSON === "function") {
-      return credential.toJSON();
-    }
-    var response = credential.response;
-    var json = {
-      id: credential.id,
-      rawId: toText(credential.rawId),
-      type: credential.type,
-      authenticatorAttachment: credential.authenticatorAttachment || null,
-      clientExtensionResults: credential.getClientExtensionResults(),
-      response: {
-        clientDataJSON: toText(response.clientDataJSON),
-        attestationObject: toText(response.attestationObject),
-        transports: optional(function () { return response.getTransports(); }) || []
-      }
-    };
-    var data = optional(function () { return response.getAuthenticatorData(); });
-    if (data) {
-      json.response.authenticatorData = toText(data);
-    }
-    var key = optional(function () { return response.getPublicKey(); });
-    if (key) {
-      json.response.publicKey = toText(key);
-    }
-    var algorithm = optional(function () { return response.getPublicKeyAlgorithm(); });
-    if (typeof algorithm === "number") {
-      json.response.publicKeyAlgorithm = algorithm;
-    }
-    return json;
-  }
-
-  // The assertion as AuthenticationResponseJSON.
-  function authenticationJson(credential) {
-    if (typeof credential.toJSON === "function") {
-      return credential.toJSON();
-    }
-    var response = credential.response;
-    return {
-      id: credential.id,
-      rawId: toText(credential.rawId),
-      type: credential.type,
-      authenticatorAttachment: credential.authenticatorAttachment || null,
-      clientExtensionResults: credential.getClientExtensionResults(),
-      response: {
-        clientDataJSON: toText(response.clientDataJSON),
-        authenticatorData: toText(response.authenticatorData),
-        signature: toText(response.signature),
-        userHandle: response.userHandle ? toText(response.userHandle) : null
-      }
-    };
-  }
-
-  // Asks the page's endpoint for a ceremony's options.
   function ceremony(form, purpose) {
-    var body = new URLSearchParams();
-    body.set("csrf_token", form.elements.csrf_token.value);
-    body.set("purpose", purpose);
-    return fetch("/account/security/passkey-options", {
-      method: "POST",
-      body: body,
-      credentials: "same-origin"
-    }).then(function (answer) {
-      if (!answer.ok) {
-        return answer.json().then(function (problem) {
-          throw new Error(problem.detail || problem.title || "the request was refused");
-        }, function () {
-          throw new Error("the request was refused; reload the page");
-        });
-      }
-      return answer.json();
-    });
-  }
-
-  function reason(error) {
-    return error && error.message ? error.message : String(error);
+    return webauthn.fetchOptions("/account/security/passkey-options", form, purpose);
   }
 
   var register = document.getElementById("passkey-register-form");
@@ -170,18 +38,18 @@
       ceremony(register, "register")
         .then(function (options) {
           register.elements.challenge_id.value = options.challenge_id;
-          return navigator.credentials.create({ publicKey: creationOptions(options.publicKey) });
+          return navigator.credentials.create({ publicKey: webauthn.creationOptions(options.publicKey) });
         })
         .then(function (credential) {
           if (!credential) {
             throw new Error("no passkey was made");
           }
-          register.elements.credential.value = JSON.stringify(registrationJson(credential));
+          register.elements.credential.value = JSON.stringify(webauthn.registrationJson(credential));
           registerStatus.textContent = "Saving the passkey…";
           register.submit();
         })
         .catch(function (error) {
-          registerStatus.textContent = "The passkey was not added: " + reason(error);
+          registerStatus.textContent = "The passkey was not added: " + webauthn.reason(error);
         });
     });
   }
@@ -200,13 +68,13 @@
       ceremony(reauth, "reauthenticate")
         .then(function (options) {
           reauth.elements.challenge_id.value = options.challenge_id;
-          return navigator.credentials.get({ publicKey: requestOptions(options.publicKey) });
+          return navigator.credentials.get({ publicKey: webauthn.requestOptions(options.publicKey) });
         })
         .then(function (credential) {
           if (!credential) {
             throw new Error("no passkey was chosen");
           }
-          reauth.elements.credential.value = JSON.stringify(authenticationJson(credential));
+          reauth.elements.credential.value = JSON.stringify(webauthn.authenticationJson(credential));
           ["code", "recovery_code"].forEach(function (name) {
             if (reauth.elements[name]) {
               reauth.elements[name].value = "";
@@ -216,7 +84,7 @@
           reauth.submit();
         })
         .catch(function (error) {
-          reauthStatus.textContent = "The passkey was not used: " + reason(error);
+          reauthStatus.textContent = "The passkey was not used: " + webauthn.reason(error);
         });
     });
   }

@@ -89,8 +89,10 @@ fn form_target(redirect_uri: &str) -> Option<String> {
 }
 
 const STYLESHEET: &str = include_str!("../../assets/web/roster.css");
-/// The one script of the pages: WebAuthn ceremonies, which cannot be done without one.
+/// The sign-in pages' script: WebAuthn ceremonies, which cannot be done without one.
 const PASSKEY_SCRIPT: &str = include_str!("../../assets/web/passkey.js");
+/// WebAuthn's JSON forms and the options request, shared by both passkey scripts.
+const WEBAUTHN_SCRIPT: &str = include_str!("../../assets/web/webauthn.js");
 /// The console's security page: adding a passkey, and confirming it is you with one.
 const PASSKEY_REGISTER_SCRIPT: &str = include_str!("../../assets/web/passkey_register.js");
 /// The console's script: sends an open page to the sign-in page once its session ends.
@@ -256,6 +258,10 @@ async fn passkey_script() -> Response {
     asset(PASSKEY_SCRIPT, "text/javascript; charset=utf-8")
 }
 
+async fn webauthn_script() -> Response {
+    asset(WEBAUTHN_SCRIPT, "text/javascript; charset=utf-8")
+}
+
 async fn passkey_register_script() -> Response {
     asset(PASSKEY_REGISTER_SCRIPT, "text/javascript; charset=utf-8")
 }
@@ -309,6 +315,7 @@ pub fn router(app: AppState, pages: Arc<Pages>) -> Router {
     Router::new()
         .route("/assets/roster.css", get(stylesheet))
         .route("/assets/passkey.js", get(passkey_script))
+        .route("/assets/webauthn.js", get(webauthn_script))
         .route("/assets/passkey-register.js", get(passkey_register_script))
         .route("/assets/console.js", get(console_script))
         .merge(mail_links::router())

@@ -384,10 +384,9 @@ async fn the_passkey_endpoints_check_the_form_and_the_credential(backend: Backen
     let user = app.user().await;
     let mut browser = signed_in(&app, &user).await;
     let page = browser.get(SECURITY).await;
-    assert!(
-        page.text
-            .contains("<script src=\"/assets/passkey-register.js\"")
-    );
+    assert!(page.text.contains(
+        "<script src=\"/assets/webauthn.js\" defer></script><script src=\"/assets/passkey-register.js\""
+    ));
     let script = app.get("/assets/passkey-register.js").send().await;
     assert_eq!(script.status, 200);
     assert!(
@@ -396,7 +395,9 @@ async fn the_passkey_endpoints_check_the_form_and_the_credential(backend: Backen
             .unwrap()
             .starts_with("text/javascript")
     );
-    assert!(script.text.contains("parseCreationOptionsFromJSON"));
+    assert!(script.text.contains("navigator.credentials.create"));
+    let helpers = app.get("/assets/webauthn.js").send().await;
+    assert!(helpers.text.contains("parseCreationOptionsFromJSON"));
 
     let options = submit(
         &mut browser,

@@ -39,10 +39,10 @@ async fn the_sign_in_page_lets_its_forms_lead_only_to_the_requesting_clients_ori
         "{csp}"
     );
     assert_eq!(page.header("referrer-policy"), Some("same-origin"));
-    assert!(
-        page.text
-            .contains("<script src=\"/assets/passkey.js\" defer></script>")
-    );
+    // The shared WebAuthn helpers first: deferred scripts run in document order.
+    assert!(page.text.contains(
+        "<script src=\"/assets/webauthn.js\" defer></script><script src=\"/assets/passkey.js\" defer></script>"
+    ));
     assert!(
         page.text
             .contains("id=\"passkey-form\" method=\"post\" action=\"/login\" hidden")
@@ -69,6 +69,13 @@ async fn the_sign_in_page_lets_its_forms_lead_only_to_the_requesting_clients_ori
     );
     assert_eq!(script.header("x-content-type-options"), Some("nosniff"));
     assert!(script.text.contains("navigator.credentials.get"));
+    let helpers = app.get("/assets/webauthn.js").send().await;
+    assert_eq!(helpers.status, 200);
+    assert_eq!(
+        helpers.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert!(helpers.text.contains("parseRequestOptionsFromJSON"));
 }
 
 async fn sign_in_posts_and_the_token_endpoint_spend_the_login_budget(backend: Backend) {
