@@ -340,10 +340,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
 }
 
 fn read_admin_password() -> anyhow::Result<String> {
-    if let Ok(password) = std::env::var("ROSTER_ADMIN_PASSWORD") {
-        if !password.is_empty() {
-            return Ok(password);
-        }
+    if let Ok(password) = std::env::var("ROSTER_ADMIN_PASSWORD")
+        && !password.is_empty()
+    {
+        return Ok(password);
     }
     let stdin = std::io::stdin();
     if stdin.is_terminal() {

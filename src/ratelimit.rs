@@ -128,10 +128,10 @@ impl AuthRateLimiter {
     /// Spends one request of `ip`'s budget, if there is any left.
     pub async fn check(&self, ip: IpAddr) -> Decision {
         let key = client_key(ip);
-        if let Some(redis) = &self.redis {
-            if let Some(decision) = redis.check(key, self.quota, &self.clock).await {
-                return decision;
-            }
+        if let Some(redis) = &self.redis
+            && let Some(decision) = redis.check(key, self.quota, &self.clock).await
+        {
+            return decision;
         }
         match self.local.check_key(&key) {
             Ok(()) => Decision::Allowed,

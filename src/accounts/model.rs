@@ -205,10 +205,10 @@ pub async fn find_login_candidate(
 /// account's username or address is one key.
 pub fn login_key(identifier: &str) -> String {
     let trimmed = identifier.trim();
-    if trimmed.contains('@') {
-        if let Some(email) = crate::accounts::email::canonical_email(trimmed) {
-            return email;
-        }
+    if trimmed.contains('@')
+        && let Some(email) = crate::accounts::email::canonical_email(trimmed)
+    {
+        return email;
     }
     trimmed.to_lowercase()
 }

@@ -180,12 +180,11 @@ fn object_defaults(schema: &Value) -> Value {
             }
             if let Some(default) = property.get("default") {
                 defaults.insert(name.clone(), default.clone());
-            } else if property.get("type") == Some(&Value::String("object".into())) {
-                if let Value::Object(nested) = object_defaults(property) {
-                    if !nested.is_empty() {
-                        defaults.insert(name.clone(), Value::Object(nested));
-                    }
-                }
+            } else if property.get("type") == Some(&Value::String("object".into()))
+                && let Value::Object(nested) = object_defaults(property)
+                && !nested.is_empty()
+            {
+                defaults.insert(name.clone(), Value::Object(nested));
             }
         }
     }

@@ -166,10 +166,10 @@ fn spawn_heartbeat(feed: &Arc<ChangeFeed>) {
                 pg.send_own_heartbeat(feed.shared.instance).await;
             }
             beats += 1;
-            if beats.is_multiple_of(TRIM_EVERY) {
-                if let Err(e) = feed.trim().await {
-                    tracing::debug!(error = %e, "change-feed housekeeping failed");
-                }
+            if beats.is_multiple_of(TRIM_EVERY)
+                && let Err(e) = feed.trim().await
+            {
+                tracing::debug!(error = %e, "change-feed housekeeping failed");
             }
         }
     });

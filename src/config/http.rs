@@ -50,13 +50,13 @@ impl HttpConfig {
             return Err(invalid("PUBLIC_URL", "must start with http:// or https://"));
         }
         let redis_url = vars.get("REDIS_URL");
-        if let Some(url) = &redis_url {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                return Err(invalid(
-                    "REDIS_URL",
-                    "must start with redis:// or rediss://",
-                ));
-            }
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(invalid(
+                "REDIS_URL",
+                "must start with redis:// or rediss://",
+            ));
         }
         let redis_key_prefix = vars
             .get("REDIS_KEY_PREFIX")

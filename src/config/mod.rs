@@ -121,13 +121,14 @@ impl Config {
     /// Production refuses settings that are only acceptable on a developer's machine.
     fn check_environment(&self) -> Result<(), ConfigError> {
         let production = self.is_production();
-        if let Some(secret) = &self.tokens.jwt_secret_key {
-            if secret.expose().len() < 32 && production {
-                return Err(invalid(
-                    "JWT_SECRET_KEY",
-                    "must be at least 32 bytes in production",
-                ));
-            }
+        if let Some(secret) = &self.tokens.jwt_secret_key
+            && secret.expose().len() < 32
+            && production
+        {
+            return Err(invalid(
+                "JWT_SECRET_KEY",
+                "must be at least 32 bytes in production",
+            ));
         }
         if !production {
             return Ok(());

@@ -180,7 +180,7 @@ impl<'a> From<&'a mut Tx> for Exec<'a> {
     fn from(tx: &'a mut Tx) -> Exec<'a> {
         match tx {
             Tx::Sqlite(t) => Exec::Sqlite(&mut t.writer.conn),
-            Tx::Postgres(t) => Exec::Postgres(&mut **t),
+            Tx::Postgres(t) => Exec::Postgres(t),
         }
     }
 }

@@ -245,11 +245,11 @@ pub async fn update_and_commit(
     let updated = update_account(&mut tx, user_id, &changes, caller.id, client, now).await?;
     let mut user = updated.user;
     let mut mailed = false;
-    if let Some(email) = &own_email {
-        if *email != user.email || user.pending_email.is_some() {
-            user = email_change::request_change(&mut tx, state, &user, email, client, now).await?;
-            mailed = true;
-        }
+    if let Some(email) = &own_email
+        && (*email != user.email || user.pending_email.is_some())
+    {
+        user = email_change::request_change(&mut tx, state, &user, email, client, now).await?;
+        mailed = true;
     }
     if let Some(previous) = &updated.previous_email {
         // Over the per-address hourly limit the change still stands, unverified; the
