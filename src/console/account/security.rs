@@ -22,8 +22,7 @@ mod password;
 pub(super) mod problems;
 mod reauth;
 
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -32,7 +31,7 @@ use minijinja::value::Serde;
 
 use crate::auth::mfa::totp::TotpEnrolment;
 use crate::auth::mfa::{self, passkey_list, rules};
-use crate::console::frame::{Frame, ReturnTo, SignedIn};
+use crate::console::frame::{AccountPage, Frame, ReturnTo};
 use crate::error::ApiError;
 use crate::oidc::browser::BrowserSession;
 use crate::web::{Policy, Web};
@@ -132,23 +131,13 @@ fn qr_code(uri: &str) -> Option<String> {
 }
 
 /// `GET /account/security`.
-async fn show(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    SignedIn(session): SignedIn,
-) -> Response {
-    render(&web, &headers, &session, query.as_deref(), Shown::default()).await
+async fn show(page: AccountPage) -> Response {
+    render(&page, page.query.as_deref(), Shown::default()).await
 }
 
 /// The page, with `shown`, under the status of its refusal (200 without one).
-async fn render(
-    web: &Web,
-    headers: &HeaderMap,
-    session: &BrowserSession,
-    query: Option<&str>,
-    shown: Shown,
-) -> Response {
+async fn render(page: &AccountPage, query: Option<&str>, shown: Shown) -> Response {
+    let AccountPage { web, session, .. } = page;
     let user_id = session.user.id;
     let factors = match mfa::factors(&web.app.db, user_id).await {
         Ok(factors) => factors,
@@ -186,11 +175,7 @@ async fn render(
         recovery_codes => shown.recovery_codes.clone(),
         passkey_name => shown.passkey_name.clone(),
     };
-    let frame = Frame {
-        web,
-        headers,
-        session,
-    };
+    let frame = page.frame();
     let response = render_scripted(&frame, status, "console/account/security.html", query, ctx);
     shown.refusal.finish(response)
 }
