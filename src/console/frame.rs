@@ -3,12 +3,16 @@
 //! - [`SignedIn`] and [`SignedInAdmin`]: the browser's session, or the answer that
 //!   sends it to the sign-in page (and back to the [`ReturnTo`] page afterwards), or
 //!   refuses a non-admin.
+//! - [`AccountPage`] and [`AdminPage`]: what a page's handler takes, the session with
+//!   the state, the headers and the query.
 //! - [`Frame::render`]: a page in the console's frame (navigation, the signed-in
 //!   account, the CSRF token for its forms, the notice of the action just done).
 //! - [`ConsoleForm`]: a posted form, read and checked against the CSRF cookie and `Origin`.
 //! - [`done`]: post-redirect-get: after an action, `303` to a page with `?done=KEY`; the
 //!   page's template says what each key it knows means (`{% block notices %}`), so no
 //!   text from the request is ever shown.
+
+use std::marker::PhantomData;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
@@ -112,6 +116,63 @@ impl FromRequestParts<Web> for SignedInAdmin {
             ));
         }
         Ok(SignedInAdmin(session))
+    }
+}
+
+impl From<SignedIn> for BrowserSession {
+    fn from(SignedIn(session): SignedIn) -> BrowserSession {
+        session
+    }
+}
+
+impl From<SignedInAdmin> for BrowserSession {
+    fn from(SignedInAdmin(session): SignedInAdmin) -> BrowserSession {
+        session
+    }
+}
+
+/// A console page's request: the state, the headers, the raw query and the session of a
+/// browser signed in as `S` ([`SignedIn`] or [`SignedInAdmin`]). Refuses as `S` refuses.
+pub struct Page<S> {
+    pub web: Web,
+    pub headers: HeaderMap,
+    pub query: Option<String>,
+    pub session: BrowserSession,
+    signed_in: PhantomData<fn() -> S>,
+}
+
+/// A page of `/account`: any signed-in browser.
+pub type AccountPage = Page<SignedIn>;
+
+/// A page of `/admin`: an administrator's browser only.
+pub type AdminPage = Page<SignedInAdmin>;
+
+impl<S> FromRequestParts<Web> for Page<S>
+where
+    S: FromRequestParts<Web, Rejection = Response> + Into<BrowserSession>,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Self, Response> {
+        let session = S::from_request_parts(parts, web).await?.into();
+        Ok(Page {
+            web: web.clone(),
+            headers: parts.headers.clone(),
+            query: parts.uri.query().map(str::to_owned),
+            session,
+            signed_in: PhantomData,
+        })
+    }
+}
+
+impl<S> Page<S> {
+    /// The frame this page is drawn in.
+    pub fn frame(&self) -> Frame<'_> {
+        Frame {
+            web: &self.web,
+            headers: &self.headers,
+            session: &self.session,
+        }
     }
 }
 

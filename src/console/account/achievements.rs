@@ -10,8 +10,7 @@ mod goals;
 
 use std::collections::BTreeMap;
 
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -22,10 +21,9 @@ use serde::Deserialize;
 use super::security::problems::Refusal;
 use crate::achievements::badges::{AwardBadge, BadgeListQuery, award_badge, badge_page};
 use crate::achievements::goals::{GoalListQuery, GoalStatus, goal_page};
-use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedIn, done};
+use crate::console::frame::{AccountPage, ConsoleForm, ReturnTo, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
-use crate::oidc::browser::BrowserSession;
 use crate::patch::Patch;
 use crate::web::Web;
 
@@ -93,13 +91,8 @@ fn page_link(list: &ListQuery, badges_cursor: Option<&str>, goals_cursor: Option
     format!("{PATH}?{}", query.finish())
 }
 
-async fn render(
-    web: &Web,
-    headers: &HeaderMap,
-    session: &BrowserSession,
-    query: Option<&str>,
-    mut shown: Shown,
-) -> Response {
+async fn render(page: &AccountPage, query: Option<&str>, mut shown: Shown) -> Response {
+    let AccountPage { web, session, .. } = page;
     let list = list_query(query);
     let user_id = session.user.id;
     let badge_query = BadgeListQuery {
@@ -180,11 +173,7 @@ async fn render(
         alert => shown.refusal.alert.clone(),
         values => Value::from(Serde(&shown.values)),
     };
-    let frame = Frame {
-        web,
-        headers,
-        session,
-    };
+    let frame = page.frame();
     let response = frame.render(
         status,
         "console/account/achievements.html",
@@ -196,13 +185,8 @@ async fn render(
 }
 
 /// `GET /account/achievements`.
-async fn show(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    SignedIn(session): SignedIn,
-) -> Response {
-    render(&web, &headers, &session, query.as_deref(), Shown::default()).await
+async fn show(page: AccountPage) -> Response {
+    render(&page, page.query.as_deref(), Shown::default()).await
 }
 
 /// A form's text as the API's JSON string.
@@ -212,9 +196,7 @@ fn text(value: &str) -> serde_json::Value {
 
 /// The page's answer to a refused form.
 async fn refused(
-    web: &Web,
-    headers: &HeaderMap,
-    session: &BrowserSession,
+    page: &AccountPage,
     form: String,
     values: BTreeMap<String, String>,
     error: ApiError,
@@ -227,7 +209,7 @@ async fn refused(
                 refusal,
                 values,
             };
-            render(web, headers, session, None, shown).await
+            render(page, None, shown).await
         }
         Err(e) => e.into_response(),
     }
@@ -287,27 +269,17 @@ impl BadgeForm {
 
 /// `POST /account/achievements/badges`: as `POST /users/{me}/badges`.
 async fn award(
-    State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
+    page: AccountPage,
     ConsoleForm(form): ConsoleForm<BadgeForm>,
 ) -> Response {
+    let AccountPage { web, session, .. } = &page;
     let me = session.user.id;
     match award_badge(&web.app, me, me, &form.award(), &client).await {
         Ok(_) => done(PATH, "badge-added"),
         Err(e) => {
             let values = form.values();
-            refused(
-                &web,
-                &headers,
-                &session,
-                "badge".into(),
-                values,
-                e,
-                BADGE_LABELS,
-            )
-            .await
+            refused(&page, "badge".into(), values, e, BADGE_LABELS).await
         }
     }
 }

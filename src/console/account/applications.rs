@@ -5,18 +5,17 @@
 //! `DELETE /me/grants/{client_id}`: the grant goes and the application's tokens stop
 //! working at once).
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde::Serialize;
 
 use super::security::problems::Refusal;
-use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedIn, done};
+use crate::console::frame::{AccountPage, ConsoleForm, ReturnTo, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
-use crate::oidc::browser::BrowserSession;
 use crate::oidc::grants::{grants_of, withdraw_grant};
 use crate::oidc::scope::describe;
 use crate::web::Web;
@@ -47,14 +46,8 @@ struct Shown {
     updated_at: String,
 }
 
-async fn render(
-    web: &Web,
-    headers: &HeaderMap,
-    session: &BrowserSession,
-    query: Option<&str>,
-    refusal: Option<Refusal>,
-) -> Response {
-    let grants = match grants_of(&web.app.db, session.user.id).await {
+async fn render(page: &AccountPage, query: Option<&str>, refusal: Option<Refusal>) -> Response {
+    let grants = match grants_of(&page.web.app.db, page.session.user.id).await {
         Ok(grants) => grants,
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -72,12 +65,7 @@ async fn render(
         })
         .collect();
     let status = refusal.as_ref().map_or(StatusCode::OK, |r| r.status);
-    let frame = Frame {
-        web,
-        headers,
-        session,
-    };
-    frame.render(
+    page.frame().render(
         status,
         "console/account/applications.html",
         "applications",
@@ -91,32 +79,25 @@ async fn render(
 }
 
 /// `GET /account/applications`.
-async fn show(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    SignedIn(session): SignedIn,
-) -> Response {
-    render(&web, &headers, &session, query.as_deref(), None).await
+async fn show(page: AccountPage) -> Response {
+    render(&page, page.query.as_deref(), None).await
 }
 
 /// `POST /account/applications/{client_id}/withdraw`.
 async fn withdraw(
-    State(web): State<Web>,
     client: ClientInfo,
     Path(client_id): Path<String>,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
+    page: AccountPage,
     _: ConsoleForm,
 ) -> Response {
-    match withdraw_grant(&web.app, session.user.id, &client_id, &client).await {
+    match withdraw_grant(&page.web.app, page.session.user.id, &client_id, &client).await {
         Ok(()) => done(PATH, "withdrawn"),
         Err(ApiError::NotFound(_)) => {
             let refusal = Refusal::alert(
                 StatusCode::NOT_FOUND,
                 "You had not allowed that application anything (any more).",
             );
-            render(&web, &headers, &session, None, Some(refusal)).await
+            render(&page, None, Some(refusal)).await
         }
         Err(e) => e.into_response(),
     }

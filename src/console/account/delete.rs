@@ -6,8 +6,7 @@
 //! - `POST /account/delete`: deletes the account and everything of it; the browser's
 //!   session goes with it, its cookie is cleared, and a page says so.
 
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -15,10 +14,10 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::profile::{Refused, mistakes, refused};
-use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedIn};
+use crate::console::frame::{AccountPage, ConsoleForm, ReturnTo};
 use crate::error::FieldError;
 use crate::http::ClientInfo;
-use crate::oidc::browser::{self, BrowserSession};
+use crate::oidc::browser;
 use crate::users::account::delete_own_account;
 use crate::web::Web;
 
@@ -36,20 +35,13 @@ pub fn router() -> Router<Web> {
 }
 
 fn render(
-    web: &Web,
-    headers: &HeaderMap,
-    session: &BrowserSession,
+    page: &AccountPage,
     query: Option<&str>,
     status: StatusCode,
     errors: &[FieldError],
 ) -> Response {
     let (errors, general) = mistakes(&["password"], errors);
-    let frame = Frame {
-        web,
-        headers,
-        session,
-    };
-    frame.render(
+    page.frame().render(
         status,
         "console/account/delete.html",
         "account",
@@ -59,20 +51,8 @@ fn render(
 }
 
 /// `GET /account/delete`.
-async fn show(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    SignedIn(session): SignedIn,
-) -> Response {
-    render(
-        &web,
-        &headers,
-        &session,
-        query.as_deref(),
-        StatusCode::OK,
-        &[],
-    )
+async fn show(page: AccountPage) -> Response {
+    render(&page, page.query.as_deref(), StatusCode::OK, &[])
 }
 
 #[derive(Deserialize)]
@@ -83,13 +63,12 @@ struct DeleteForm {
 
 /// `POST /account/delete`.
 async fn delete(
-    State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
+    page: AccountPage,
     ConsoleForm(form): ConsoleForm<DeleteForm>,
 ) -> Response {
-    match delete_own_account(&web.app, &session.user, &form.password, &client).await {
+    let web = &page.web;
+    match delete_own_account(&web.app, &page.session.user, &form.password, &client).await {
         Ok(_) => {
             let mut response = web.pages.message(
                 StatusCode::OK,
@@ -104,9 +83,7 @@ async fn delete(
             response
         }
         Err(error) => match refused(&web.pages, error) {
-            Refused::Fields(status, errors) => {
-                render(&web, &headers, &session, None, status, &errors)
-            }
+            Refused::Fields(status, errors) => render(&page, None, status, &errors),
             Refused::Page(response) => response,
         },
     }

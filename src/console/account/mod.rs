@@ -18,14 +18,14 @@ mod security;
 mod sessions;
 mod signup;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use minijinja::context;
 
-use super::frame::{ConsoleForm, Frame, ReturnTo, SignedIn};
+use super::frame::{AccountPage, ConsoleForm, ReturnTo, SignedIn};
 use crate::http::ClientInfo;
 use crate::oidc::{browser, logout};
 use crate::users::premium::stats_of;
@@ -73,27 +73,17 @@ pub fn router() -> Router<Web> {
 }
 
 /// `GET /account`: who is signed in, and where each part of the account is managed.
-async fn overview(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    SignedIn(session): SignedIn,
-) -> Response {
+async fn overview(page: AccountPage) -> Response {
     // The figures of `GET /api/v1/users/me/stats`.
-    let stats = match stats_of(&web.app, &session.user).await {
+    let stats = match stats_of(&page.web.app, &page.session.user).await {
         Ok(stats) => stats,
         Err(e) => return e.into_response(),
     };
-    let frame = Frame {
-        web: &web,
-        headers: &headers,
-        session: &session,
-    };
-    frame.render(
+    page.frame().render(
         StatusCode::OK,
         "console/account/overview.html",
         "account",
-        query.as_deref(),
+        page.query.as_deref(),
         context! {
             title => "Your account",
             stats => minijinja::Value::from(minijinja::value::Serde(&stats)),

@@ -8,8 +8,8 @@
 //!   API's message (422), but what was typed is never sent back to the browser.
 //! - `POST /account/payment/remove`: deletes it (as `DELETE /me/payment-info`).
 
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -18,10 +18,9 @@ use minijinja::value::Serde;
 use serde::Deserialize;
 
 use super::profile::{Refused, mistakes, refused};
-use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedIn, done};
+use crate::console::frame::{AccountPage, ConsoleForm, ReturnTo, SignedIn, done};
 use crate::error::FieldError;
 use crate::http::ClientInfo;
-use crate::oidc::browser::BrowserSession;
 use crate::users::payment::{self, Mode};
 use crate::web::Web;
 
@@ -42,24 +41,17 @@ pub fn router() -> Router<Web> {
 
 /// The page, with the mistakes of a refused token (never the token) and its status.
 async fn render(
-    web: &Web,
-    headers: &HeaderMap,
-    session: &BrowserSession,
+    page: &AccountPage,
     query: Option<&str>,
     status: StatusCode,
     errors: &[FieldError],
 ) -> Response {
-    let info = match payment::payment_info_of(&web.app, session.user.id).await {
+    let info = match payment::payment_info_of(&page.web.app, page.session.user.id).await {
         Ok(info) => info,
         Err(e) => return e.into_response(),
     };
     let (errors, general) = mistakes(FIELDS, errors);
-    let frame = Frame {
-        web,
-        headers,
-        session,
-    };
-    frame.render(
+    page.frame().render(
         status,
         "console/account/payment.html",
         "payment",
@@ -76,21 +68,8 @@ async fn render(
 }
 
 /// `GET /account/payment`.
-async fn show(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    SignedIn(session): SignedIn,
-) -> Response {
-    render(
-        &web,
-        &headers,
-        &session,
-        query.as_deref(),
-        StatusCode::OK,
-        &[],
-    )
-    .await
+async fn show(page: AccountPage) -> Response {
+    render(&page, page.query.as_deref(), StatusCode::OK, &[]).await
 }
 
 /// The posted token. Not `Debug`: it must not reach a log.
@@ -102,15 +81,13 @@ struct TokenForm {
 
 /// `POST /account/payment`: stores or replaces the token.
 async fn save(
-    State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
+    page: AccountPage,
     ConsoleForm(form): ConsoleForm<TokenForm>,
 ) -> Response {
     match payment::store(
-        &web.app,
-        session.user.id,
+        &page.web.app,
+        page.session.user.id,
         &client,
         &form.payment_token,
         Mode::Upsert,
@@ -119,10 +96,8 @@ async fn save(
     {
         Ok((_, true)) => done(PATH, "payment-replaced"),
         Ok((_, false)) => done(PATH, "payment-stored"),
-        Err(e) => match refused(&web.pages, e) {
-            Refused::Fields(status, errors) => {
-                render(&web, &headers, &session, None, status, &errors).await
-            }
+        Err(e) => match refused(&page.web.pages, e) {
+            Refused::Fields(status, errors) => render(&page, None, status, &errors).await,
             Refused::Page(response) => response,
         },
     }

@@ -10,15 +10,14 @@
 //! Searching changes nothing, so it is a GET form without a CSRF token.
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use minijinja::Value;
 use minijinja::value::Serde;
 
 use super::profile::{Refused, mistakes, refused};
-use crate::console::frame::{Frame, SignedIn};
+use crate::console::frame::AccountPage;
 use crate::error::{ApiError, FieldError};
 use crate::users::access::may_see_others;
 use crate::users::search::{SearchQuery, search_page};
@@ -63,13 +62,9 @@ fn next_page_link(q: &str, limit: Option<u32>, cursor: &str) -> String {
 }
 
 /// `GET /account/people`.
-async fn show(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    SignedIn(session): SignedIn,
-) -> Response {
-    let search = search_query(query.as_deref());
+async fn show(page: AccountPage) -> Response {
+    let AccountPage { web, session, .. } = &page;
+    let search = search_query(page.query.as_deref());
     let q = search.q.clone().unwrap_or_default();
     let allowed = may_see_others(&session.user);
     let mut status = StatusCode::OK;
@@ -98,12 +93,7 @@ async fn show(
         }
     }
     let (errors, general) = mistakes(FIELDS, &errors);
-    let frame = Frame {
-        web: &web,
-        headers: &headers,
-        session: &session,
-    };
-    frame
+    page.frame()
         .render(
             status,
             "console/account/people.html",

@@ -6,8 +6,8 @@
 //!   (same function, same validation; mistakes next to their fields by dotted path).
 //! - `POST /account/preferences/reset`: back to the defaults, as `DELETE`.
 
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -16,10 +16,9 @@ use minijinja::value::Serde;
 
 use super::profile::{Refused, refused};
 use super::schema_form::{FieldView, SchemaForm};
-use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedIn, done};
+use crate::console::frame::{AccountPage, ConsoleForm, ReturnTo, SignedIn, done};
 use crate::error::{ApiError, FieldError};
 use crate::http::ClientInfo;
-use crate::oidc::browser::BrowserSession;
 use crate::users::preferences::{Write, read_preferences, write_preferences};
 use crate::web::Web;
 
@@ -51,21 +50,15 @@ fn schema_heading(web: &Web) -> (Option<String>, Option<String>) {
 }
 
 fn render(
-    web: &Web,
-    headers: &HeaderMap,
-    session: &BrowserSession,
+    page: &AccountPage,
     query: Option<&str>,
     status: StatusCode,
     fields: Vec<FieldView>,
     general: Vec<String>,
 ) -> Response {
+    let AccountPage { web, .. } = page;
     let (schema_title, schema_description) = schema_heading(web);
-    let frame = Frame {
-        web,
-        headers,
-        session,
-    };
-    frame.render(
+    page.frame().render(
         status,
         "console/account/preferences.html",
         "preferences",
@@ -81,13 +74,9 @@ fn render(
 }
 
 /// `GET /account/preferences`.
-async fn show(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    SignedIn(session): SignedIn,
-) -> Response {
-    let form = match form_of(&web) {
+async fn show(page: AccountPage) -> Response {
+    let AccountPage { web, session, .. } = &page;
+    let form = match form_of(web) {
         Ok(form) => form,
         Err(error) => return error.into_response(),
     };
@@ -97,10 +86,8 @@ async fn show(
     };
     let fields = form.show(&document);
     render(
-        &web,
-        &headers,
-        &session,
-        query.as_deref(),
+        &page,
+        page.query.as_deref(),
         StatusCode::OK,
         fields,
         Vec::new(),
@@ -109,19 +96,18 @@ async fn show(
 
 /// `POST /account/preferences`: the whole document, validated as `PUT` does.
 async fn save(
-    State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
+    page: AccountPage,
     ConsoleForm(pairs): ConsoleForm<Vec<(String, String)>>,
 ) -> Response {
-    let form = match form_of(&web) {
+    let AccountPage { web, session, .. } = &page;
+    let form = match form_of(web) {
         Ok(form) => form,
         Err(error) => return error.into_response(),
     };
     let again = |status: StatusCode, errors: &[FieldError]| {
         let (fields, general) = form.show_posted(&pairs, errors);
-        render(&web, &headers, &session, None, status, fields, general)
+        render(&page, None, status, fields, general)
     };
     let document = match form.read(&pairs) {
         Ok(document) => document,

@@ -17,8 +17,8 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -26,7 +26,7 @@ use minijinja::context;
 
 use crate::accounts::model::Tier;
 use crate::auth::verify::request_verification_email;
-use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedIn, done};
+use crate::console::frame::{AccountPage, ConsoleForm, ReturnTo, SignedIn, done};
 use crate::error::{ApiError, FieldError};
 use crate::http::ClientInfo;
 use crate::oidc::browser::BrowserSession;
@@ -149,21 +149,11 @@ struct Shown {
     profile_errors: Vec<FieldError>,
 }
 
-fn render(
-    web: &Web,
-    headers: &HeaderMap,
-    session: &BrowserSession,
-    query: Option<&str>,
-    shown: Shown,
-) -> Response {
+fn render(page: &AccountPage, query: Option<&str>, shown: Shown) -> Response {
+    let AccountPage { session, .. } = page;
     let (account_errors, account_general) = mistakes(ACCOUNT_FIELDS, &shown.account_errors);
     let (profile_errors, profile_general) = mistakes(PROFILE_FIELDS, &shown.profile_errors);
-    let frame = Frame {
-        web,
-        headers,
-        session,
-    };
-    frame.render(
+    page.frame().render(
         shown.status,
         "console/account/profile.html",
         "profile",
@@ -189,13 +179,9 @@ async fn stored_profile(web: &Web, session: &BrowserSession) -> Result<ProfileFo
 }
 
 /// `GET /account/profile`.
-async fn show(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    SignedIn(session): SignedIn,
-) -> Response {
-    let profile = match stored_profile(&web, &session).await {
+async fn show(page: AccountPage) -> Response {
+    let AccountPage { web, session, .. } = &page;
+    let profile = match stored_profile(web, session).await {
         Ok(profile) => profile,
         Err(response) => return response,
     };
@@ -206,17 +192,16 @@ async fn show(
         profile,
         profile_errors: Vec::new(),
     };
-    render(&web, &headers, &session, query.as_deref(), shown)
+    render(&page, page.query.as_deref(), shown)
 }
 
 /// `POST /account/profile/account`: username, full name, email.
 async fn save_account(
-    State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
+    page: AccountPage,
     ConsoleForm(form): ConsoleForm<AccountForm>,
 ) -> Response {
+    let AccountPage { web, session, .. } = &page;
     let user = &session.user;
     let update = form.update_for(user);
     match update_and_commit(&web.app, user, user.id, &client, &update).await {
@@ -233,7 +218,7 @@ async fn save_account(
         }
         Err(error) => match refused(&web.pages, error) {
             Refused::Fields(status, errors) => {
-                let profile = match stored_profile(&web, &session).await {
+                let profile = match stored_profile(web, session).await {
                     Ok(profile) => profile,
                     Err(response) => return response,
                 };
@@ -244,7 +229,7 @@ async fn save_account(
                     profile,
                     profile_errors: Vec::new(),
                 };
-                render(&web, &headers, &session, None, shown)
+                render(&page, None, shown)
             }
             Refused::Page(response) => response,
         },
@@ -253,13 +238,12 @@ async fn save_account(
 
 /// `POST /account/profile`: the extended profile.
 async fn save_profile(
-    State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
+    page: AccountPage,
     ConsoleForm(form): ConsoleForm<ProfileForm>,
 ) -> Response {
-    let stored = match stored_profile(&web, &session).await {
+    let AccountPage { web, session, .. } = &page;
+    let stored = match stored_profile(web, session).await {
         Ok(profile) => profile,
         Err(response) => return response,
     };
@@ -275,7 +259,7 @@ async fn save_profile(
                     profile: form,
                     profile_errors: errors,
                 };
-                render(&web, &headers, &session, None, shown)
+                render(&page, None, shown)
             }
             Refused::Page(response) => response,
         },

@@ -22,8 +22,7 @@ mod password;
 pub(super) mod problems;
 mod reauth;
 
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -32,10 +31,10 @@ use minijinja::value::Serde;
 
 use crate::auth::mfa::totp::TotpEnrolment;
 use crate::auth::mfa::{self, passkey_list, rules};
-use crate::console::frame::{Frame, ReturnTo, SignedIn};
+use crate::console::frame::{AccountPage, ReturnTo};
 use crate::error::ApiError;
 use crate::oidc::browser::BrowserSession;
-use crate::web::{Policy, Web};
+use crate::web::Web;
 use problems::Refusal;
 
 pub const TEMPLATES: &[(&str, &str)] = &[(
@@ -132,23 +131,13 @@ fn qr_code(uri: &str) -> Option<String> {
 }
 
 /// `GET /account/security`.
-async fn show(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    SignedIn(session): SignedIn,
-) -> Response {
-    render(&web, &headers, &session, query.as_deref(), Shown::default()).await
+async fn show(page: AccountPage) -> Response {
+    render(&page, page.query.as_deref(), Shown::default()).await
 }
 
 /// The page, with `shown`, under the status of its refusal (200 without one).
-async fn render(
-    web: &Web,
-    headers: &HeaderMap,
-    session: &BrowserSession,
-    query: Option<&str>,
-    shown: Shown,
-) -> Response {
+async fn render(page: &AccountPage, query: Option<&str>, shown: Shown) -> Response {
+    let AccountPage { web, session, .. } = page;
     let user_id = session.user.id;
     let factors = match mfa::factors(&web.app.db, user_id).await {
         Ok(factors) => factors,
@@ -186,50 +175,12 @@ async fn render(
         recovery_codes => shown.recovery_codes.clone(),
         passkey_name => shown.passkey_name.clone(),
     };
-    let frame = Frame {
-        web,
-        headers,
-        session,
-    };
-    let response = render_scripted(&frame, status, "console/account/security.html", query, ctx);
-    shown.refusal.finish(response)
-}
-
-/// [`Frame::render`] under a policy that admits this origin's scripts (the passkey
-/// ceremonies need one); the rest of the frame is the same.
-fn render_scripted(
-    frame: &Frame<'_>,
-    status: StatusCode,
-    template: &str,
-    query: Option<&str>,
-    ctx: Value,
-) -> Response {
-    let token = frame.web.pages.form_token(frame.headers);
-    let done = query
-        .and_then(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .find(|(name, _)| name == "done")
-                .map(|(_, value)| value.into_owned())
-        })
-        .filter(|key| {
-            (1..=40).contains(&key.len())
-                && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
-        });
-    let framing = minijinja::context! {
-        me => Value::from(Serde(&frame.session.user)),
-        is_admin => frame.session.user.is_admin(),
-        csrf_token => token.value,
-        done => done,
-        section => "security",
-    };
-    let mut response = frame.web.pages.page_with(
+    let response = page.frame().render(
         status,
-        template,
-        minijinja::context! { ..framing, ..ctx },
-        &Policy::default().with_scripts(),
+        "console/account/security.html",
+        "security",
+        query,
+        ctx,
     );
-    if let Some(cookie) = token.set_cookie {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
+    shown.refusal.finish(response)
 }

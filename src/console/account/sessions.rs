@@ -4,8 +4,8 @@
 //! session but this browser's (`POST /account/sessions/sign-out-others`, one such
 //! revocation per session, each audited as the API audits it).
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -15,10 +15,9 @@ use uuid::Uuid;
 
 use super::security::problems::Refusal;
 use crate::auth::devices::{revoke_own_session, sessions_of};
-use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedIn, done};
+use crate::console::frame::{AccountPage, ConsoleForm, ReturnTo, SignedIn, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
-use crate::oidc::browser::BrowserSession;
 use crate::web::Web;
 
 pub const TEMPLATES: &[(&str, &str)] = &[(
@@ -39,24 +38,14 @@ pub fn router() -> Router<Web> {
         .route_layer(Extension(ReturnTo(PATH)))
 }
 
-async fn render(
-    web: &Web,
-    headers: &HeaderMap,
-    session: &BrowserSession,
-    query: Option<&str>,
-    refusal: Option<Refusal>,
-) -> Response {
+async fn render(page: &AccountPage, query: Option<&str>, refusal: Option<Refusal>) -> Response {
+    let AccountPage { web, session, .. } = page;
     let sessions = match sessions_of(&web.app, session.user.id, session.session_id).await {
         Ok(sessions) => sessions,
         Err(e) => return ApiError::from(e).into_response(),
     };
     let status = refusal.as_ref().map_or(StatusCode::OK, |r| r.status);
-    let frame = Frame {
-        web,
-        headers,
-        session,
-    };
-    frame.render(
+    page.frame().render(
         status,
         "console/account/sessions.html",
         "sessions",
@@ -70,25 +59,19 @@ async fn render(
 }
 
 /// `GET /account/sessions`.
-async fn show(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    SignedIn(session): SignedIn,
-) -> Response {
-    render(&web, &headers, &session, query.as_deref(), None).await
+async fn show(page: AccountPage) -> Response {
+    render(&page, page.query.as_deref(), None).await
 }
 
 /// `POST /account/sessions/{session_id}/sign-out`: that session ends at once (this
 /// browser's too, if it is the one named).
 async fn sign_out_one(
-    State(web): State<Web>,
     client: ClientInfo,
     Path(session_id): Path<String>,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
+    page: AccountPage,
     _: ConsoleForm,
 ) -> Response {
+    let AccountPage { web, session, .. } = &page;
     let revoked = match Uuid::parse_str(&session_id) {
         Ok(id) => revoke_own_session(&web.app, session.user.id, id, &client).await,
         Err(_) => Err(ApiError::not_found("session")),
@@ -97,7 +80,7 @@ async fn sign_out_one(
         Ok(()) => done(PATH, "signed-out"),
         Err(ApiError::NotFound(_)) => {
             let refusal = Refusal::alert(StatusCode::NOT_FOUND, "That session had ended already.");
-            render(&web, &headers, &session, None, Some(refusal)).await
+            render(&page, None, Some(refusal)).await
         }
         Err(e) => e.into_response(),
     }

@@ -3,8 +3,6 @@
 //! select of the names Roster records), a page of `limit` at a time with a "Next page"
 //! link keeping the filters. Each event's `detail` is shown as compact JSON text.
 
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -16,7 +14,7 @@ use super::listing::{Listing, limit_of, query_value};
 use super::{SECTION, view, when};
 use crate::admin::audit_log::{AuditEvent, AuditQuery, audit_page};
 use crate::audit::event;
-use crate::console::frame::{Frame, ReturnTo, SignedInAdmin};
+use crate::console::frame::{AdminPage, ReturnTo};
 use crate::error::{ApiError, FieldError};
 use crate::web::Web;
 
@@ -132,13 +130,9 @@ fn audit_query(filters: &Filters, cursor: Option<String>) -> Result<AuditQuery, 
 }
 
 /// `GET /admin/audit`: a page of the audit log.
-async fn audit_log(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    SignedInAdmin(session): SignedInAdmin,
-) -> Response {
-    let query = query.as_deref();
+async fn audit_log(page: AdminPage) -> Response {
+    let AdminPage { web, .. } = &page;
+    let query = page.query.as_deref();
     let filters = Filters {
         user_id: query_value(query, "user_id"),
         event: query_value(query, "event"),
@@ -153,16 +147,11 @@ async fn audit_log(
         ("event", filters.event.as_deref()),
         ("limit", filters.limit.as_deref()),
     ];
-    let listing = match Listing::of(&web, found, "/admin/audit", &filter_pairs, EventRow::from) {
+    let listing = match Listing::of(web, found, "/admin/audit", &filter_pairs, EventRow::from) {
         Ok(listing) => listing,
         Err(response) => return response,
     };
-    let frame = Frame {
-        web: &web,
-        headers: &headers,
-        session: &session,
-    };
-    frame.render(
+    page.frame().render(
         listing.status,
         "console/admin/audit.html",
         SECTION,

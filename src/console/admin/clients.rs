@@ -12,9 +12,9 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use super::client_form::ClientForm;
 use super::listing::{Listing, limit_of, query_value};
 use super::{SECTION, failure_page, field_errors, ticked, view, when};
-use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedInAdmin, done};
+use crate::console::frame::{AdminPage, ConsoleForm, ReturnTo, done};
 use crate::error::{ApiError, FieldError};
 use crate::http::{ClientInfo, PageQuery};
 use crate::oidc::browser::BrowserSession;
@@ -89,22 +89,21 @@ fn admin<'a>(session: &BrowserSession, client: &'a ClientInfo) -> Actor<'a> {
 
 /// The list page, with the registration form (`form`, kept when refused).
 async fn list_page(
-    web: &Web,
-    headers: &HeaderMap,
-    session: &BrowserSession,
+    page: &AdminPage,
     status: StatusCode,
     query: Option<&str>,
     form: ClientForm,
     errors: BTreeMap<String, String>,
 ) -> Response {
+    let AdminPage { web, .. } = page;
     let limit = query_value(query, "limit");
     let mut page_errors = Vec::new();
-    let page = PageQuery {
+    let page_query = PageQuery {
         limit: limit_of(limit.as_deref(), &mut page_errors),
         cursor: query_value(query, "cursor"),
     };
     let found = if page_errors.is_empty() {
-        clients_page(&web.app.db, &page).await
+        clients_page(&web.app.db, &page_query).await
     } else {
         Err(ApiError::Validation(page_errors))
     };
@@ -120,12 +119,7 @@ async fn list_page(
     } else {
         listing.status
     };
-    let frame = Frame {
-        web,
-        headers,
-        session,
-    };
-    frame.render(
+    page.frame().render(
         status,
         "console/admin/clients.html",
         SECTION,
@@ -142,18 +136,11 @@ async fn list_page(
 }
 
 /// `GET /admin/clients`.
-async fn list(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    SignedInAdmin(session): SignedInAdmin,
-) -> Response {
+async fn list(page: AdminPage) -> Response {
     list_page(
-        &web,
-        &headers,
-        &session,
+        &page,
         StatusCode::OK,
-        query.as_deref(),
+        page.query.as_deref(),
         ClientForm::blank(),
         BTreeMap::new(),
     )
@@ -162,20 +149,13 @@ async fn list(
 
 /// The page that shows a secret, once: after a registration or a rotation.
 fn secret_page(
-    web: &Web,
-    headers: &HeaderMap,
-    session: &BrowserSession,
+    page: &AdminPage,
     status: StatusCode,
     client: &Client,
     secret: Option<ClientSecret>,
     created: bool,
 ) -> Response {
-    let frame = Frame {
-        web,
-        headers,
-        session,
-    };
-    frame.render(
+    page.frame().render(
         status,
         "console/admin/client_secret.html",
         SECTION,
@@ -191,58 +171,33 @@ fn secret_page(
 
 /// `POST /admin/clients`: registers a client.
 async fn create(
-    State(web): State<Web>,
     info: ClientInfo,
-    headers: HeaderMap,
-    SignedInAdmin(session): SignedInAdmin,
+    page: AdminPage,
     ConsoleForm(form): ConsoleForm<ClientForm>,
 ) -> Response {
+    let AdminPage { web, session, .. } = &page;
     let now = web.app.clock.now();
-    match clients::register(&web.app.db, &form.input(), admin(&session, &info), now).await {
-        Ok((client, secret)) => secret_page(
-            &web,
-            &headers,
-            &session,
-            StatusCode::CREATED,
-            &client,
-            secret,
-            true,
-        ),
+    match clients::register(&web.app.db, &form.input(), admin(session, &info), now).await {
+        Ok((client, secret)) => secret_page(&page, StatusCode::CREATED, &client, secret, true),
         Err(ApiError::Validation(errors)) => {
             let errors = field_errors(&errors);
-            list_page(
-                &web,
-                &headers,
-                &session,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                form,
-                errors,
-            )
-            .await
+            list_page(&page, StatusCode::UNPROCESSABLE_ENTITY, None, form, errors).await
         }
-        Err(other) => failure_page(&web, other),
+        Err(other) => failure_page(web, other),
     }
 }
 
 /// The page of one client: its settings as a form (`form`, kept when refused).
 #[allow(clippy::too_many_arguments)]
 fn client_page(
-    web: &Web,
-    headers: &HeaderMap,
-    session: &BrowserSession,
+    page: &AdminPage,
     status: StatusCode,
     query: Option<&str>,
     client: &Client,
     form: ClientForm,
     errors: BTreeMap<String, String>,
 ) -> Response {
-    let frame = Frame {
-        web,
-        headers,
-        session,
-    };
-    frame.render(
+    page.frame().render(
         status,
         "console/admin/client.html",
         SECTION,
@@ -276,20 +231,12 @@ impl FromRequestParts<Web> for NamedClient {
 }
 
 /// `GET /admin/clients/{client_id}`.
-async fn edit(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    SignedInAdmin(session): SignedInAdmin,
-    NamedClient(client): NamedClient,
-    RawQuery(query): RawQuery,
-) -> Response {
+async fn edit(page: AdminPage, NamedClient(client): NamedClient) -> Response {
     let form = ClientForm::of(&client);
     client_page(
-        &web,
-        &headers,
-        &session,
+        &page,
         StatusCode::OK,
-        query.as_deref(),
+        page.query.as_deref(),
         &client,
         form,
         BTreeMap::new(),
@@ -298,20 +245,19 @@ async fn edit(
 
 /// `POST /admin/clients/{client_id}`: changes its settings.
 async fn update(
-    State(web): State<Web>,
     info: ClientInfo,
-    headers: HeaderMap,
-    SignedInAdmin(session): SignedInAdmin,
+    page: AdminPage,
     NamedClient(client): NamedClient,
     ConsoleForm(form): ConsoleForm<ClientForm>,
 ) -> Response {
+    let AdminPage { web, session, .. } = &page;
     let change = form.input();
     let now = web.app.clock.now();
     let updated = clients::update(
         &web.app.db,
         &client.client_id,
         move |current| change.over(current),
-        admin(&session, &info),
+        admin(session, &info),
         now,
     )
     .await;
@@ -320,13 +266,11 @@ async fn update(
             &format!("/admin/clients/{}", client.client_id),
             "client-saved",
         ),
-        Ok(None) => failure_page(&web, ApiError::not_found("client")),
+        Ok(None) => failure_page(web, ApiError::not_found("client")),
         Err(ApiError::Validation(errors)) => {
             let errors = field_errors(&errors);
             client_page(
-                &web,
-                &headers,
-                &session,
+                &page,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
                 &client,
@@ -334,7 +278,7 @@ async fn update(
                 errors,
             )
         }
-        Err(other) => failure_page(&web, other),
+        Err(other) => failure_page(web, other),
     }
 }
 
@@ -344,18 +288,10 @@ struct ConfirmForm {
 }
 
 /// The client page again, with "I am sure" marked on the form whose box is `field`.
-fn unconfirmed(
-    web: &Web,
-    headers: &HeaderMap,
-    session: &BrowserSession,
-    client: &Client,
-    field: &str,
-) -> Response {
+fn unconfirmed(page: &AdminPage, client: &Client, field: &str) -> Response {
     let errors = field_errors(&[FieldError::new(field, "tick this to confirm")]);
     client_page(
-        web,
-        headers,
-        session,
+        page,
         StatusCode::UNPROCESSABLE_ENTITY,
         None,
         client,
@@ -366,53 +302,44 @@ fn unconfirmed(
 
 /// `POST /admin/clients/{client_id}/secret`: a new secret, shown once.
 async fn rotate_secret(
-    State(web): State<Web>,
     info: ClientInfo,
-    headers: HeaderMap,
-    SignedInAdmin(session): SignedInAdmin,
+    page: AdminPage,
     NamedClient(client): NamedClient,
     ConsoleForm(form): ConsoleForm<ConfirmForm>,
 ) -> Response {
+    let AdminPage { web, session, .. } = &page;
     if !ticked(&form.confirm) {
-        return unconfirmed(&web, &headers, &session, &client, "rotate_confirm");
+        return unconfirmed(&page, &client, "rotate_confirm");
     }
     let now = web.app.clock.now();
-    match clients::rotate_secret(&web.app.db, &client.client_id, admin(&session, &info), now).await
-    {
-        Ok(SecretRotation::Rotated(client, secret)) => secret_page(
-            &web,
-            &headers,
-            &session,
-            StatusCode::OK,
-            &client,
-            Some(secret),
-            false,
-        ),
+    match clients::rotate_secret(&web.app.db, &client.client_id, admin(session, &info), now).await {
+        Ok(SecretRotation::Rotated(client, secret)) => {
+            secret_page(&page, StatusCode::OK, &client, Some(secret), false)
+        }
         Ok(SecretRotation::PublicClient) => failure_page(
-            &web,
+            web,
             ApiError::conflict("client_id", "a public client has no secret to rotate"),
         ),
-        Ok(SecretRotation::NotFound) => failure_page(&web, ApiError::not_found("client")),
-        Err(other) => failure_page(&web, other),
+        Ok(SecretRotation::NotFound) => failure_page(web, ApiError::not_found("client")),
+        Err(other) => failure_page(web, other),
     }
 }
 
 /// `POST /admin/clients/{client_id}/delete`: deletes it and revokes its sessions.
 async fn delete(
-    State(web): State<Web>,
     info: ClientInfo,
-    headers: HeaderMap,
-    SignedInAdmin(session): SignedInAdmin,
+    page: AdminPage,
     NamedClient(client): NamedClient,
     ConsoleForm(form): ConsoleForm<ConfirmForm>,
 ) -> Response {
+    let AdminPage { web, session, .. } = &page;
     if !ticked(&form.confirm) {
-        return unconfirmed(&web, &headers, &session, &client, "delete_confirm");
+        return unconfirmed(&page, &client, "delete_confirm");
     }
     let now = web.app.clock.now();
-    match clients::delete(&web.app.db, &client.client_id, admin(&session, &info), now).await {
+    match clients::delete(&web.app.db, &client.client_id, admin(session, &info), now).await {
         Ok(Some(_)) => done("/admin/clients", "client-deleted"),
-        Ok(None) => failure_page(&web, ApiError::not_found("client")),
-        Err(other) => failure_page(&web, other),
+        Ok(None) => failure_page(web, ApiError::not_found("client")),
+        Err(other) => failure_page(web, other),
     }
 }

@@ -14,21 +14,20 @@
 //!   administrator deleting their own account also gives their password, as the API asks
 //!   ([`delete_own_account`]); the last active administrator is refused (409).
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::Response;
 use axum::routing::post;
 use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::user_detail::{AccountId, Refusal, no_such_account, page};
+use super::user_detail::{AccountId, Refusal, account_page, no_such_account};
 use super::{failure_page, field_errors, ticked, view};
 use crate::accounts::model::{User, find_user};
-use crate::console::frame::{ConsoleForm, ReturnTo, SignedInAdmin, done};
+use crate::console::frame::{AdminPage, ConsoleForm, ReturnTo, done};
 use crate::error::{ApiError, FieldError};
 use crate::http::ClientInfo;
-use crate::oidc::browser::{self, BrowserSession};
+use crate::oidc::browser;
 use crate::patch::Patch;
 use crate::users::account::{delete_and_commit, delete_own_account};
 use crate::users::account_update::{AccountUpdate, update_and_commit};
@@ -139,31 +138,29 @@ fn refusal(error: ApiError, rename: &[(&str, &str)]) -> Result<(StatusCode, Refu
 
 /// The account page again after a refused post.
 async fn again(
-    web: &Web,
-    headers: &HeaderMap,
-    session: &BrowserSession,
+    page: &AdminPage,
     user_id: Uuid,
     refused: Result<(StatusCode, Refusal), ApiError>,
 ) -> Response {
+    let AdminPage { web, .. } = page;
     match refused {
-        Ok((status, refusal)) => page(web, headers, session, user_id, status, None, refusal).await,
+        Ok((status, refusal)) => account_page(page, user_id, status, None, refusal).await,
         Err(error) => failure_page(web, error),
     }
 }
 
 /// `POST /admin/users/{user_id}/account`: username, email, full name.
 async fn change_details(
-    State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    SignedInAdmin(session): SignedInAdmin,
+    page: AdminPage,
     AccountId(user_id): AccountId,
     ConsoleForm(form): ConsoleForm<DetailsForm>,
 ) -> Response {
+    let AdminPage { web, session, .. } = &page;
     let user = match find_user(&web.app.db, user_id).await {
         Ok(Some(user)) => user,
-        Ok(None) => return no_such_account(&web),
-        Err(e) => return failure_page(&web, e.into()),
+        Ok(None) => return no_such_account(web),
+        Err(e) => return failure_page(web, e.into()),
     };
     let update = form.update_of(&user);
     match update_and_commit(&web.app, &session.user, user_id, &client, &update).await {
@@ -173,23 +170,22 @@ async fn change_details(
                 refusal.details = Some(view(&form));
                 (status, refusal)
             });
-            again(&web, &headers, &session, user_id, refused).await
+            again(&page, user_id, refused).await
         }
     }
 }
 
 /// `POST /admin/users/{user_id}/delete`: the account and everything of it.
 async fn delete(
-    State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    SignedInAdmin(session): SignedInAdmin,
+    page: AdminPage,
     AccountId(user_id): AccountId,
     ConsoleForm(form): ConsoleForm<DeleteForm>,
 ) -> Response {
+    let AdminPage { web, session, .. } = &page;
     if !ticked(&form.confirm) {
         let refused = Ok(Refusal::unconfirmed("delete_confirm"));
-        return again(&web, &headers, &session, user_id, refused).await;
+        return again(&page, user_id, refused).await;
     }
     if user_id == session.user.id {
         return match delete_own_account(&web.app, &session.user, &form.password, &client).await {
@@ -209,7 +205,7 @@ async fn delete(
             }
             Err(error) => {
                 let refused = refusal(error, &[("password", "delete_password")]);
-                again(&web, &headers, &session, user_id, refused).await
+                again(&page, user_id, refused).await
             }
         };
     }
@@ -217,7 +213,7 @@ async fn delete(
         Ok(_) => done("/admin/users", "account-deleted"),
         Err(error) => {
             let refused = refusal(error, &[]);
-            again(&web, &headers, &session, user_id, refused).await
+            again(&page, user_id, refused).await
         }
     }
 }

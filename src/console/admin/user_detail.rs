@@ -15,9 +15,9 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -34,10 +34,9 @@ use crate::admin::accounts::{
 use crate::admin::audit_log::{AuditQuery, audit_page};
 use crate::auth::mfa::factors;
 use crate::auth::sessions::active_sessions;
-use crate::console::frame::{ConsoleForm, Frame, ReturnTo, SignedInAdmin, done};
+use crate::console::frame::{AdminPage, ConsoleForm, ReturnTo, done};
 use crate::error::{ApiError, FieldError};
 use crate::http::ClientInfo;
-use crate::oidc::browser::BrowserSession;
 use crate::users::profile::profile_of;
 use crate::web::Web;
 
@@ -189,15 +188,14 @@ pub(super) fn no_such_account(web: &Web) -> Response {
 }
 
 /// The account page, with what a refused post carries.
-pub(super) async fn page(
-    web: &Web,
-    headers: &HeaderMap,
-    session: &BrowserSession,
+pub(super) async fn account_page(
+    page: &AdminPage,
     user_id: Uuid,
     status: StatusCode,
     query: Option<&str>,
     refusal: Refusal,
 ) -> Response {
+    let AdminPage { web, session, .. } = page;
     let now = web.app.clock.now();
     let user = match find_user(&web.app.db, user_id).await {
         Ok(Some(user)) => user,
@@ -234,12 +232,7 @@ pub(super) async fn page(
         .collect();
     let events: Vec<EventRow> = events.items.into_iter().map(EventRow::from).collect();
     let account = refusal.account.unwrap_or_else(|| AccountForm::of(&user));
-    let frame = Frame {
-        web,
-        headers,
-        session,
-    };
-    frame.render(
+    page.frame().render(
         status,
         "console/admin/user.html",
         SECTION,
@@ -283,20 +276,12 @@ impl FromRequestParts<Web> for AccountId {
 }
 
 /// `GET /admin/users/{user_id}`.
-async fn show(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    SignedInAdmin(session): SignedInAdmin,
-    AccountId(user_id): AccountId,
-    RawQuery(query): RawQuery,
-) -> Response {
-    page(
-        &web,
-        &headers,
-        &session,
+async fn show(page: AdminPage, AccountId(user_id): AccountId) -> Response {
+    account_page(
+        &page,
         user_id,
         StatusCode::OK,
-        query.as_deref(),
+        page.query.as_deref(),
         Refusal::default(),
     )
     .await
@@ -304,17 +289,16 @@ async fn show(
 
 /// `POST /admin/users/{user_id}`: role, tier, status, verification.
 async fn change_account(
-    State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    SignedInAdmin(session): SignedInAdmin,
+    page: AdminPage,
     AccountId(user_id): AccountId,
     ConsoleForm(form): ConsoleForm<AccountForm>,
 ) -> Response {
+    let AdminPage { web, session, .. } = &page;
     let user = match find_user(&web.app.db, user_id).await {
         Ok(Some(user)) => user,
-        Ok(None) => return no_such_account(&web),
-        Err(e) => return failure_page(&web, e.into()),
+        Ok(None) => return no_such_account(web),
+        Err(e) => return failure_page(web, e.into()),
     };
     let refused = |status, errors: Vec<FieldError>, problem: Option<String>| {
         Refusal {
@@ -329,7 +313,7 @@ async fn change_account(
         Ok(update) => update,
         Err(errors) => {
             let (status, refusal) = refused(StatusCode::UNPROCESSABLE_ENTITY, errors, None);
-            return page(&web, &headers, &session, user_id, status, None, refusal).await;
+            return account_page(&page, user_id, status, None, refusal).await;
         }
     };
     match update_account(&web.app, session.user.id, &client, user_id, &update).await {
@@ -340,13 +324,13 @@ async fn change_account(
         Ok(_) => done(&format!("/admin/users/{user_id}"), "account-saved"),
         Err(ApiError::Validation(errors)) => {
             let (status, refusal) = refused(StatusCode::UNPROCESSABLE_ENTITY, errors, None);
-            page(&web, &headers, &session, user_id, status, None, refusal).await
+            account_page(&page, user_id, status, None, refusal).await
         }
         Err(ApiError::Conflict { detail, .. }) => {
             let (status, refusal) = refused(StatusCode::CONFLICT, Vec::new(), Some(detail));
-            page(&web, &headers, &session, user_id, status, None, refusal).await
+            account_page(&page, user_id, status, None, refusal).await
         }
-        Err(other) => failure_page(&web, other),
+        Err(other) => failure_page(web, other),
     }
 }
 
@@ -368,38 +352,36 @@ impl Refusal {
 
 /// `POST /admin/users/{user_id}/revoke-sessions`: signs the account out everywhere.
 async fn revoke_sessions(
-    State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    SignedInAdmin(session): SignedInAdmin,
+    page: AdminPage,
     AccountId(user_id): AccountId,
     ConsoleForm(form): ConsoleForm<ConfirmForm>,
 ) -> Response {
+    let AdminPage { web, session, .. } = &page;
     if !ticked(&form.confirm) {
         let (status, refusal) = Refusal::unconfirmed("revoke_confirm");
-        return page(&web, &headers, &session, user_id, status, None, refusal).await;
+        return account_page(&page, user_id, status, None, refusal).await;
     }
     match revoke_all_sessions(&web.app, session.user.id, &client, user_id).await {
         Ok(_) => done(&format!("/admin/users/{user_id}"), "sessions-revoked"),
-        Err(e) => failure_page(&web, e),
+        Err(e) => failure_page(web, e),
     }
 }
 
 /// `POST /admin/users/{user_id}/mfa/reset`: removes every second factor.
 async fn reset_mfa(
-    State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    SignedInAdmin(session): SignedInAdmin,
+    page: AdminPage,
     AccountId(user_id): AccountId,
     ConsoleForm(form): ConsoleForm<ConfirmForm>,
 ) -> Response {
+    let AdminPage { web, session, .. } = &page;
     if !ticked(&form.confirm) {
         let (status, refusal) = Refusal::unconfirmed("mfa_confirm");
-        return page(&web, &headers, &session, user_id, status, None, refusal).await;
+        return account_page(&page, user_id, status, None, refusal).await;
     }
     match reset_second_factors(&web.app, session.user.id, &client, user_id).await {
         Ok(_) => done(&format!("/admin/users/{user_id}"), "second-factors-reset"),
-        Err(e) => failure_page(&web, e),
+        Err(e) => failure_page(web, e),
     }
 }

@@ -2,8 +2,6 @@
 //! it (the same [`list_page`]): `q`, `role`, `tier` and `is_active` as a GET form, keyset
 //! pages of `limit` accounts with a "Next page" link that keeps the filters.
 
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -14,7 +12,7 @@ use uuid::Uuid;
 use super::listing::{Listing, limit_of, query_value};
 use super::{SECTION, view, when};
 use crate::accounts::model::{Role, Tier, User};
-use crate::console::frame::{Frame, ReturnTo, SignedInAdmin};
+use crate::console::frame::{AdminPage, ReturnTo};
 use crate::error::{ApiError, FieldError};
 use crate::users::search::{ListQuery, list_page, parse_query_text};
 use crate::web::Web;
@@ -109,13 +107,9 @@ fn list_query(filters: &Filters, cursor: Option<String>) -> Result<ListQuery, Ve
 }
 
 /// `GET /admin`, `GET /admin/users`: the accounts matching the filters, a page at a time.
-async fn search(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    SignedInAdmin(session): SignedInAdmin,
-) -> Response {
-    let query = query.as_deref();
+async fn search(page: AdminPage) -> Response {
+    let AdminPage { web, .. } = &page;
+    let query = page.query.as_deref();
     let filters = Filters {
         q: query_value(query, "q"),
         role: query_value(query, "role"),
@@ -136,16 +130,11 @@ async fn search(
         ("is_active", filters.is_active.as_deref()),
         ("limit", filters.limit.as_deref()),
     ];
-    let listing = match Listing::of(&web, found, "/admin/users", &filter_pairs, Row::from) {
+    let listing = match Listing::of(web, found, "/admin/users", &filter_pairs, Row::from) {
         Ok(listing) => listing,
         Err(response) => return response,
     };
-    let frame = Frame {
-        web: &web,
-        headers: &headers,
-        session: &session,
-    };
-    frame.render(
+    page.frame().render(
         listing.status,
         "console/admin/users.html",
         SECTION,

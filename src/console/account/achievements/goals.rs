@@ -5,8 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::Path;
 use axum::response::Response;
 use axum::routing::post;
 use axum::{Extension, Router};
@@ -17,7 +16,7 @@ use super::{PATH, refused, text};
 use crate::achievements::check_in::check_in_today;
 use crate::achievements::goal_changes::{UpdateGoal, change_goal};
 use crate::achievements::goals::{CreateGoal, create_goal, delete_goal};
-use crate::console::frame::{ConsoleForm, ReturnTo, SignedIn, done};
+use crate::console::frame::{AccountPage, ConsoleForm, ReturnTo, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
 use crate::patch::Patch;
@@ -70,12 +69,11 @@ fn goal_id(text: &str) -> Result<Uuid, ApiError> {
 }
 
 async fn add(
-    State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
+    page: AccountPage,
     ConsoleForm(form): ConsoleForm<GoalForm>,
 ) -> Response {
+    let AccountPage { web, session, .. } = &page;
     let create = CreateGoal {
         title: Patch::Value(text(&form.title)),
         description: Some(text(&form.description)),
@@ -87,19 +85,18 @@ async fn add(
         Ok(_) => done(PATH, "goal-added"),
         Err(e) => {
             let values = form.values();
-            refused(&web, &headers, &session, "goal".into(), values, e, LABELS).await
+            refused(&page, "goal".into(), values, e, LABELS).await
         }
     }
 }
 
 async fn edit(
-    State(web): State<Web>,
     client: ClientInfo,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
+    page: AccountPage,
     ConsoleForm(form): ConsoleForm<GoalForm>,
 ) -> Response {
+    let AccountPage { web, session, .. } = &page;
     let update = UpdateGoal {
         title: Patch::Value(text(&form.title)),
         description: Patch::Value(text(&form.description)),
@@ -118,18 +115,17 @@ async fn edit(
     };
     match changed {
         Ok(_) => done(PATH, "goal-saved"),
-        Err(e) => refused(&web, &headers, &session, id, form.values(), e, LABELS).await,
+        Err(e) => refused(&page, id, form.values(), e, LABELS).await,
     }
 }
 
 async fn delete(
-    State(web): State<Web>,
     client: ClientInfo,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
+    page: AccountPage,
     _: ConsoleForm,
 ) -> Response {
+    let AccountPage { web, session, .. } = &page;
     let me = session.user.id;
     let deleted = match goal_id(&id) {
         Ok(goal_id) => delete_goal(&web.app, me, me, goal_id, &client).await,
@@ -137,23 +133,18 @@ async fn delete(
     };
     match deleted {
         Ok(()) => done(PATH, "goal-deleted"),
-        Err(e) => refused(&web, &headers, &session, id, BTreeMap::new(), e, &[]).await,
+        Err(e) => refused(&page, id, BTreeMap::new(), e, &[]).await,
     }
 }
 
-async fn check_in(
-    State(web): State<Web>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
-    _: ConsoleForm,
-) -> Response {
+async fn check_in(Path(id): Path<String>, page: AccountPage, _: ConsoleForm) -> Response {
+    let AccountPage { web, session, .. } = &page;
     let checked = match goal_id(&id) {
         Ok(goal_id) => check_in_today(&web.app, session.user.id, goal_id).await,
         Err(e) => Err(e),
     };
     match checked {
         Ok(_) => done(PATH, "checked-in"),
-        Err(e) => refused(&web, &headers, &session, id, BTreeMap::new(), e, &[]).await,
+        Err(e) => refused(&page, id, BTreeMap::new(), e, &[]).await,
     }
 }

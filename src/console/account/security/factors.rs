@@ -5,8 +5,8 @@
 //! Each calls what its `/api/v1/auth/mfa/...` endpoint calls and, like it, needs a recent
 //! authentication: otherwise the page asks for one and nothing changes.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -14,11 +14,9 @@ use uuid::Uuid;
 use super::problems::Refusal;
 use super::{PATH, Shown, is_recent, render};
 use crate::auth::mfa::{passkey_list, recovery, totp};
-use crate::console::frame::{ConsoleForm, SignedIn, done};
+use crate::console::frame::{AccountPage, ConsoleForm, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
-use crate::oidc::browser::BrowserSession;
-use crate::web::Web;
 
 #[derive(Deserialize)]
 pub(super) struct CodeForm {
@@ -28,28 +26,22 @@ pub(super) struct CodeForm {
 
 /// The page answering a refusal of the form `form`.
 async fn refused(
-    web: &Web,
-    headers: &HeaderMap,
-    session: &BrowserSession,
+    page: &AccountPage,
     form: &'static str,
     error: ApiError,
     labels: &[(&str, &str)],
 ) -> Response {
     match Refusal::of(error, labels) {
-        Ok(refusal) => render(web, headers, session, None, Shown::refused(form, refusal)).await,
+        Ok(refusal) => render(page, None, Shown::refused(form, refusal)).await,
         Err(e) => e.into_response(),
     }
 }
 
 /// `POST /account/security/totp`: a new pending secret, shown with its QR code.
-pub(super) async fn start_totp(
-    State(web): State<Web>,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
-    _: ConsoleForm,
-) -> Response {
-    if !is_recent(&web, &session) {
-        return render(&web, &headers, &session, None, Shown::not_recent()).await;
+pub(super) async fn start_totp(page: AccountPage, _: ConsoleForm) -> Response {
+    let AccountPage { web, session, .. } = &page;
+    if !is_recent(web, session) {
+        return render(&page, None, Shown::not_recent()).await;
     }
     match totp::start_enrolment(&web.app, &session.user).await {
         Ok(enrolment) => {
@@ -57,22 +49,21 @@ pub(super) async fn start_totp(
                 enrolment: Some(enrolment),
                 ..Shown::default()
             };
-            render(&web, &headers, &session, None, shown).await
+            render(&page, None, shown).await
         }
-        Err(e) => refused(&web, &headers, &session, "totp", e, &[]).await,
+        Err(e) => refused(&page, "totp", e, &[]).await,
     }
 }
 
 /// `POST /account/security/totp/confirm`: the first code; the recovery codes, once.
 pub(super) async fn confirm_totp(
-    State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
+    page: AccountPage,
     ConsoleForm(form): ConsoleForm<CodeForm>,
 ) -> Response {
-    if !is_recent(&web, &session) {
-        return render(&web, &headers, &session, None, Shown::not_recent()).await;
+    let AccountPage { web, session, .. } = &page;
+    if !is_recent(web, session) {
+        return render(&page, None, Shown::not_recent()).await;
     }
     match totp::confirm_enrolment(&web.app, session.user.id, &form.code, &client).await {
         Ok(codes) => {
@@ -80,7 +71,7 @@ pub(super) async fn confirm_totp(
                 recovery_codes: Some(codes),
                 ..Shown::default()
             };
-            render(&web, &headers, &session, Some("done=totp-added"), shown).await
+            render(&page, Some("done=totp-added"), shown).await
         }
         Err(e) => {
             let refusal = match Refusal::of(e, &[("code", "The code")]) {
@@ -96,38 +87,32 @@ pub(super) async fn confirm_totp(
                 enrolment,
                 ..Shown::refused("totp", refusal)
             };
-            render(&web, &headers, &session, None, shown).await
+            render(&page, None, shown).await
         }
     }
 }
 
 /// `POST /account/security/totp/remove`.
-pub(super) async fn remove_totp(
-    State(web): State<Web>,
-    client: ClientInfo,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
-    _: ConsoleForm,
-) -> Response {
-    if !is_recent(&web, &session) {
-        return render(&web, &headers, &session, None, Shown::not_recent()).await;
+pub(super) async fn remove_totp(client: ClientInfo, page: AccountPage, _: ConsoleForm) -> Response {
+    let AccountPage { web, session, .. } = &page;
+    if !is_recent(web, session) {
+        return render(&page, None, Shown::not_recent()).await;
     }
     match totp::remove_authenticator(&web.app, session.user.id, &client).await {
         Ok(()) => done(PATH, "totp-removed"),
-        Err(e) => refused(&web, &headers, &session, "totp", e, &[]).await,
+        Err(e) => refused(&page, "totp", e, &[]).await,
     }
 }
 
 /// `POST /account/security/recovery-codes`: ten new codes, shown once.
 pub(super) async fn regenerate_codes(
-    State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
+    page: AccountPage,
     _: ConsoleForm,
 ) -> Response {
-    if !is_recent(&web, &session) {
-        return render(&web, &headers, &session, None, Shown::not_recent()).await;
+    let AccountPage { web, session, .. } = &page;
+    if !is_recent(web, session) {
+        return render(&page, None, Shown::not_recent()).await;
     }
     match recovery::regenerate_codes(&web.app, session.user.id, &client).await {
         Ok(codes) => {
@@ -135,23 +120,22 @@ pub(super) async fn regenerate_codes(
                 recovery_codes: Some(codes),
                 ..Shown::default()
             };
-            render(&web, &headers, &session, Some("done=recovery-codes"), shown).await
+            render(&page, Some("done=recovery-codes"), shown).await
         }
-        Err(e) => refused(&web, &headers, &session, "recovery", e, &[]).await,
+        Err(e) => refused(&page, "recovery", e, &[]).await,
     }
 }
 
 /// `POST /account/security/passkeys/{passkey_id}/remove`.
 pub(super) async fn remove_passkey(
-    State(web): State<Web>,
     client: ClientInfo,
     Path(passkey_id): Path<String>,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
+    page: AccountPage,
     _: ConsoleForm,
 ) -> Response {
-    if !is_recent(&web, &session) {
-        return render(&web, &headers, &session, None, Shown::not_recent()).await;
+    let AccountPage { web, session, .. } = &page;
+    if !is_recent(web, session) {
+        return render(&page, None, Shown::not_recent()).await;
     }
     let removed = match Uuid::parse_str(&passkey_id) {
         Ok(id) => passkey_list::remove_passkey(&web.app, session.user.id, id, &client).await,
@@ -164,15 +148,8 @@ pub(super) async fn remove_passkey(
                 StatusCode::NOT_FOUND,
                 "That passkey is not one of yours (any more).",
             );
-            render(
-                &web,
-                &headers,
-                &session,
-                None,
-                Shown::refused("passkey", refusal),
-            )
-            .await
+            render(&page, None, Shown::refused("passkey", refusal)).await
         }
-        Err(e) => refused(&web, &headers, &session, "passkey", e, &[]).await,
+        Err(e) => refused(&page, "passkey", e, &[]).await,
     }
 }

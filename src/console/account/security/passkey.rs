@@ -18,7 +18,7 @@ use super::{PATH, Shown, is_recent, render};
 use crate::auth::mfa::passkeys::{
     PasskeyRegistration, reauthentication_options, register_passkey, start_registration,
 };
-use crate::console::frame::{ConsoleForm, SignedIn, done};
+use crate::console::frame::{AccountPage, ConsoleForm, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
 use crate::oidc::browser;
@@ -84,14 +84,13 @@ const LABELS: &[(&str, &str)] = &[
 
 /// `POST /account/security/passkeys`: the authenticator's answer, with a name.
 pub(super) async fn register(
-    State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
+    page: AccountPage,
     ConsoleForm(form): ConsoleForm<PasskeyForm>,
 ) -> Response {
-    if !is_recent(&web, &session) {
-        return render(&web, &headers, &session, None, Shown::not_recent()).await;
+    let AccountPage { web, session, .. } = &page;
+    if !is_recent(web, session) {
+        return render(&page, None, Shown::not_recent()).await;
     }
     let registered = match registration(&form) {
         Ok(registration) => {
@@ -107,7 +106,7 @@ pub(super) async fn register(
                     passkey_name: form.name,
                     ..Shown::refused("passkey", refusal)
                 };
-                render(&web, &headers, &session, None, shown).await
+                render(&page, None, shown).await
             }
             Err(e) => e.into_response(),
         },

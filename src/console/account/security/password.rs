@@ -2,17 +2,15 @@
 //! exactly as `POST /api/v1/auth/change-password` (policy, history, lockout, audit, the
 //! mail); every other session ends, this browser's stays signed in.
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::problems::Refusal;
 use super::{PATH, Shown, render};
 use crate::auth::password_change::change_password_of;
-use crate::console::frame::{ConsoleForm, SignedIn, done};
+use crate::console::frame::{AccountPage, ConsoleForm, done};
 use crate::http::ClientInfo;
-use crate::web::Web;
 
 const LABELS: &[(&str, &str)] = &[
     ("current_password", "Your current password"),
@@ -31,26 +29,18 @@ pub(super) struct PasswordForm {
 }
 
 pub(super) async fn change(
-    State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
+    page: AccountPage,
     ConsoleForm(form): ConsoleForm<PasswordForm>,
 ) -> Response {
+    let AccountPage { web, session, .. } = &page;
     if form.new_password != form.confirm_password {
         let refusal = Refusal::field(
             StatusCode::UNPROCESSABLE_ENTITY,
             "confirm_password",
             "The two new passwords differ: type the same one twice.",
         );
-        return render(
-            &web,
-            &headers,
-            &session,
-            None,
-            Shown::refused("password", refusal),
-        )
-        .await;
+        return render(&page, None, Shown::refused("password", refusal)).await;
     }
     let changed = change_password_of(
         &web.app,
@@ -64,16 +54,7 @@ pub(super) async fn change(
     match changed {
         Ok(()) => done(PATH, "password-changed"),
         Err(e) => match Refusal::of(e, LABELS) {
-            Ok(refusal) => {
-                render(
-                    &web,
-                    &headers,
-                    &session,
-                    None,
-                    Shown::refused("password", refusal),
-                )
-                .await
-            }
+            Ok(refusal) => render(&page, None, Shown::refused("password", refusal)).await,
             Err(e) => e.into_response(),
         },
     }

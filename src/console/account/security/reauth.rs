@@ -4,8 +4,6 @@
 //! browser's session gets a fresh `auth_time`, and the page's second-factor changes are
 //! open again.
 
-use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -14,10 +12,9 @@ use super::problems::Refusal;
 use super::{PATH, Shown, render};
 use crate::auth::mfa::proof::Proof;
 use crate::auth::mfa::recent::reauthenticate_session;
-use crate::console::frame::{ConsoleForm, SignedIn, done};
+use crate::console::frame::{AccountPage, ConsoleForm, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
-use crate::web::Web;
 
 const LABELS: &[(&str, &str)] = &[
     ("password", "Your password"),
@@ -70,12 +67,11 @@ fn proof(form: &ReauthForm) -> Result<Option<Proof>, ApiError> {
 }
 
 pub(super) async fn reauthenticate(
-    State(web): State<Web>,
     client: ClientInfo,
-    headers: HeaderMap,
-    SignedIn(session): SignedIn,
+    page: AccountPage,
     ConsoleForm(form): ConsoleForm<ReauthForm>,
 ) -> Response {
+    let AccountPage { web, session, .. } = &page;
     let result = match proof(&form) {
         Ok(proof) => {
             reauthenticate_session(
@@ -95,7 +91,7 @@ pub(super) async fn reauthenticate(
         Err(e) => match Refusal::of(e, LABELS) {
             Ok(refusal) => {
                 let shown = Shown::refused("reauthenticate", refusal);
-                render(&web, &headers, &session, None, shown).await
+                render(&page, None, shown).await
             }
             Err(e) => e.into_response(),
         },
