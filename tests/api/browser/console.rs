@@ -140,6 +140,8 @@ async fn a_newcomer_manages_their_account_and_an_administrator_deactivates_it(ba
 
     // Sign out, and back in with the password and a code.
     user.press("Sign out").await;
+    // The sign-out page, before going on: leaving earlier can cancel the post.
+    user.wait_for_text("You are signed out").await;
     user.goto(&format!("{base}/account")).await;
     sign_in(&user, &base, USERNAME, PASSWORD).await;
     user.find("code").await;
