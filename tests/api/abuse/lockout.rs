@@ -14,6 +14,7 @@ on_both_engines!(
     locks_grow_to_fifteen_minutes_and_stay_there,
     the_token_endpoint_counts_and_honours_the_same_lock,
     a_password_reset_clears_every_spelling_of_the_account,
+    an_attempt_refused_for_the_account_lock_is_no_guess_against_its_identifier,
 );
 
 async fn fail_login(app: &TestApp, login: &str) -> crate::helpers::TestResponse {
@@ -194,4 +195,35 @@ async fn a_password_reset_clears_every_spelling_of_the_account(backend: Backend)
     app.login("petra", DEFAULT_PASSWORD).await;
     app.login("petra@example.com", DEFAULT_PASSWORD).await;
     assert_eq!(app.count("SELECT COUNT(*) FROM login_throttle").await, 0);
+}
+
+async fn an_attempt_refused_for_the_account_lock_is_no_guess_against_its_identifier(
+    backend: Backend,
+) {
+    let app = TestApp::with_cheap_hashing(backend).await;
+    app.register("quinn", DEFAULT_PASSWORD).await;
+    for _ in 0..5 {
+        fail_login(&app, "quinn").await.problem(401);
+    }
+    // The account is locked; its email address, never guessed, is refused with the
+    // account's wait, and each refused attempt is taken back from it.
+    for _ in 0..7 {
+        let refused = app
+            .post("/api/v1/auth/login")
+            .json(json!({"login": "quinn@example.com", "password": DEFAULT_PASSWORD}))
+            .send()
+            .await;
+        refused.problem(429);
+        assert_eq!(refused.header("retry-after"), Some("60"));
+    }
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM login_throttle WHERE identifier = 'login:quinn@example.com' AND failures > 0"
+        )
+        .await,
+        0
+    );
+    // Once the account's lock ends, the email address logs in at once.
+    app.clock.advance(chrono::Duration::seconds(61));
+    app.login("quinn@example.com", DEFAULT_PASSWORD).await;
 }
