@@ -70,24 +70,29 @@ var RosterWebAuthn = (function () {
     return options;
   }
 
+  // The fields every credential's JSON form has, around its `response` part.
+  function credentialJson(credential, response) {
+    return {
+      id: credential.id,
+      rawId: toText(credential.rawId),
+      type: credential.type,
+      authenticatorAttachment: credential.authenticatorAttachment || null,
+      clientExtensionResults: credential.getClientExtensionResults(),
+      response: response
+    };
+  }
+
   // A new credential as RegistrationResponseJSON.
   function registrationJson(credential) {
     if (typeof credential.toJSON === "function") {
       return credential.toJSON();
     }
     var response = credential.response;
-    var json = {
-      id: credential.id,
-      rawId: toText(credential.rawId),
-      type: credential.type,
-      authenticatorAttachment: credential.authenticatorAttachment || null,
-      clientExtensionResults: credential.getClientExtensionResults(),
-      response: {
-        clientDataJSON: toText(response.clientDataJSON),
-        attestationObject: toText(response.attestationObject),
-        transports: optional(function () { return response.getTransports(); }) || []
-      }
-    };
+    var json = credentialJson(credential, {
+      clientDataJSON: toText(response.clientDataJSON),
+      attestationObject: toText(response.attestationObject),
+      transports: optional(function () { return response.getTransports(); }) || []
+    });
     var data = optional(function () { return response.getAuthenticatorData(); });
     if (data) {
       json.response.authenticatorData = toText(data);
@@ -109,19 +114,12 @@ var RosterWebAuthn = (function () {
       return credential.toJSON();
     }
     var response = credential.response;
-    return {
-      id: credential.id,
-      rawId: toText(credential.rawId),
-      type: credential.type,
-      authenticatorAttachment: credential.authenticatorAttachment || null,
-      clientExtensionResults: credential.getClientExtensionResults(),
-      response: {
-        clientDataJSON: toText(response.clientDataJSON),
-        authenticatorData: toText(response.authenticatorData),
-        signature: toText(response.signature),
-        userHandle: response.userHandle ? toText(response.userHandle) : null
-      }
-    };
+    return credentialJson(credential, {
+      clientDataJSON: toText(response.clientDataJSON),
+      authenticatorData: toText(response.authenticatorData),
+      signature: toText(response.signature),
+      userHandle: response.userHandle ? toText(response.userHandle) : null
+    });
   }
 
   // Asks `endpoint` for the options of a ceremony for `purpose`, with the CSRF token of
