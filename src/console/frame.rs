@@ -277,3 +277,25 @@ impl Frame<'_> {
         response
     }
 }
+
+/// The page after someone deleted their own account (on their page or on the admin's).
+pub fn account_deleted_page(web: &Web) -> Response {
+    session_ended_page(
+        web,
+        "Account deleted",
+        "Your account and everything of it were deleted, and you are signed out everywhere.",
+        None,
+    )
+}
+
+/// The page after this browser's session ended here (signed out, or the account
+/// deleted): `message` shown with `title`, and the session cookie cleared.
+pub fn session_ended_page(web: &Web, title: &str, message: &str, next: Option<&str>) -> Response {
+    let mut response = web
+        .pages
+        .message(StatusCode::OK, title, "success", message, next);
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, browser::clear(&web.pages));
+    response
+}

@@ -6,7 +6,7 @@
 //! - `POST /account/delete`: deletes the account and everything of it; the browser's
 //!   session goes with it, its cookie is cleared, and a page says so.
 
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
@@ -14,10 +14,9 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::profile::{Refused, mistakes, refused};
-use crate::console::frame::{AccountPage, ConsoleForm, ReturnTo};
+use crate::console::frame::{AccountPage, ConsoleForm, ReturnTo, account_deleted_page};
 use crate::error::FieldError;
 use crate::http::ClientInfo;
-use crate::oidc::browser;
 use crate::users::account::delete_own_account;
 use crate::web::Web;
 
@@ -69,19 +68,7 @@ async fn delete(
 ) -> Response {
     let web = &page.web;
     match delete_own_account(&web.app, &page.session.user, &form.password, &client).await {
-        Ok(_) => {
-            let mut response = web.pages.message(
-                StatusCode::OK,
-                "Account deleted",
-                "success",
-                "Your account and everything of it were deleted, and you are signed out everywhere.",
-                None,
-            );
-            response
-                .headers_mut()
-                .append(header::SET_COOKIE, browser::clear(&web.pages));
-            response
-        }
+        Ok(_) => account_deleted_page(web),
         Err(error) => match refused(&web.pages, error) {
             Refused::Fields(status, errors) => render(&page, None, status, &errors),
             Refused::Page(response) => response,

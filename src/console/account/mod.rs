@@ -25,7 +25,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use minijinja::context;
 
-use super::frame::{AccountPage, ConsoleForm, ReturnTo, SignedIn};
+use super::frame::{AccountPage, ConsoleForm, ReturnTo, SignedIn, session_ended_page};
 use crate::http::ClientInfo;
 use crate::oidc::{browser, logout};
 use crate::users::premium::stats_of;
@@ -118,15 +118,10 @@ async fn sign_out(
     if let Err(e) = logout::sign_out(&web, &session, &client).await {
         return e.into_response();
     }
-    let mut response = web.pages.message(
-        StatusCode::OK,
+    session_ended_page(
+        &web,
         "Signed out",
-        "success",
         "You are signed out of Roster on this browser.",
         Some("Sign in again at /account."),
-    );
-    response
-        .headers_mut()
-        .append(header::SET_COOKIE, browser::clear(&web.pages));
-    response
+    )
 }

@@ -14,20 +14,19 @@
 //!   administrator deleting their own account also gives their password, as the API asks
 //!   ([`delete_own_account`]); the last active administrator is refused (409).
 
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
 use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::user_detail::{AccountId, Refusal, account_page, no_such_account};
+use super::user_detail::{AccountId, Refusal, account_page, stored_user};
 use super::{failure_page, field_errors, ticked, view};
-use crate::accounts::model::{User, find_user};
-use crate::console::frame::{AdminPage, ConsoleForm, ReturnTo, done};
+use crate::accounts::model::User;
+use crate::console::frame::{AdminPage, ConsoleForm, ReturnTo, account_deleted_page, done};
 use crate::error::{ApiError, FieldError};
 use crate::http::ClientInfo;
-use crate::oidc::browser;
 use crate::patch::Patch;
 use crate::users::account::{delete_and_commit, delete_own_account};
 use crate::users::account_update::{AccountUpdate, update_and_commit};
@@ -157,10 +156,9 @@ async fn change_details(
     ConsoleForm(form): ConsoleForm<DetailsForm>,
 ) -> Response {
     let AdminPage { web, session, .. } = &page;
-    let user = match find_user(&web.app.db, user_id).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return no_such_account(web),
-        Err(e) => return failure_page(web, e.into()),
+    let user = match stored_user(web, user_id).await {
+        Ok(user) => user,
+        Err(page) => return page,
     };
     let update = form.update_of(&user);
     match update_and_commit(&web.app, &session.user, user_id, &client, &update).await {
@@ -191,17 +189,7 @@ async fn delete(
         return match delete_own_account(&web.app, &session.user, &form.password, &client).await {
             Ok(_) => {
                 // The browser's session went with the account.
-                let mut response = web.pages.message(
-                    StatusCode::OK,
-                    "Account deleted",
-                    "success",
-                    "Your account and everything of it were deleted, and you are signed out everywhere.",
-                    None,
-                );
-                response
-                    .headers_mut()
-                    .append(header::SET_COOKIE, browser::clear(&web.pages));
-                response
+                account_deleted_page(web)
             }
             Err(error) => {
                 let refused = refusal(error, &[("password", "delete_password")]);

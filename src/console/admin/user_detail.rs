@@ -187,6 +187,16 @@ pub(super) fn no_such_account(web: &Web) -> Response {
     failure_page(web, ApiError::not_found("account"))
 }
 
+/// The account `user_id` names, or the page that says there is none (or that it could
+/// not be read).
+pub(super) async fn stored_user(web: &Web, user_id: Uuid) -> Result<User, Response> {
+    match find_user(&web.app.db, user_id).await {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => Err(no_such_account(web)),
+        Err(e) => Err(failure_page(web, e.into())),
+    }
+}
+
 /// The account page, with what a refused post carries.
 pub(super) async fn account_page(
     page: &AdminPage,
@@ -197,10 +207,9 @@ pub(super) async fn account_page(
 ) -> Response {
     let AdminPage { web, session, .. } = page;
     let now = web.app.clock.now();
-    let user = match find_user(&web.app.db, user_id).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return no_such_account(web),
-        Err(e) => return failure_page(web, e.into()),
+    let user = match stored_user(web, user_id).await {
+        Ok(user) => user,
+        Err(page) => return page,
     };
     let audit = AuditQuery {
         user_id: Some(user_id),
@@ -295,10 +304,9 @@ async fn change_account(
     ConsoleForm(form): ConsoleForm<AccountForm>,
 ) -> Response {
     let AdminPage { web, session, .. } = &page;
-    let user = match find_user(&web.app.db, user_id).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return no_such_account(web),
-        Err(e) => return failure_page(web, e.into()),
+    let user = match stored_user(web, user_id).await {
+        Ok(user) => user,
+        Err(page) => return page,
     };
     let refused = |status, errors: Vec<FieldError>, problem: Option<String>| {
         Refusal {
