@@ -590,3 +590,19 @@ impl TestResponse {
         fields
     }
 }
+
+/// Waits for a child process (a `roster` command beside the in-process application).
+/// The wait blocks this thread, so on a multi-threaded runtime it first hands this
+/// worker's queued tasks to another thread (`block_in_place`): one of them may be the
+/// application's task that holds SQLite's write lock, which the command would otherwise
+/// wait for until its busy timeout while this thread waits for the command.
+pub fn wait_beside_the_app<T>(wait: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime)
+            if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread =>
+        {
+            tokio::task::block_in_place(wait)
+        }
+        _ => wait(),
+    }
+}

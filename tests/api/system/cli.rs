@@ -5,7 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::json;
 
-use crate::helpers::{Backend, DEFAULT_PASSWORD, TestApp};
+use crate::helpers::{Backend, DEFAULT_PASSWORD, TestApp, wait_beside_the_app};
 use crate::on_both_engines;
 
 on_both_engines!(
@@ -48,9 +48,7 @@ pub(super) fn roster(
             input.write_all(text.as_bytes()).unwrap();
         }
     }
-    child
-        .wait_with_output()
-        .expect("the roster binary finishes")
+    wait_beside_the_app(|| child.wait_with_output()).expect("the roster binary finishes")
 }
 
 pub(super) fn text(output: &Output) -> String {

@@ -98,17 +98,18 @@ async fn serving_on_postgres_without_public_url_warns_that_the_issuer_is_its_own
         .spawn()
         .expect("roster serve starts");
     // Start-up logs until the line that says it serves (or the process ends).
-    let mut logged = Vec::new();
-    for line in BufReader::new(child.stderr.take().unwrap())
-        .lines()
-        .map_while(Result::ok)
-    {
-        let serving = line.contains("serving");
-        logged.push(line);
-        if serving {
-            break;
+    let stderr = child.stderr.take().unwrap();
+    let logged = crate::helpers::wait_beside_the_app(|| {
+        let mut logged = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let serving = line.contains("serving");
+            logged.push(line);
+            if serving {
+                break;
+            }
         }
-    }
+        logged
+    });
     let _ = child.kill();
     let _ = child.wait();
     let logged = logged.join("\n");

@@ -85,11 +85,18 @@ impl RosterProcess {
     /// Waits (bounded) for the process to exit; returns its status and when it exited.
     pub fn wait(&mut self, limit: Duration) -> (std::process::ExitStatus, Instant) {
         let started = Instant::now();
-        while started.elapsed() < limit {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return (status, Instant::now());
+        let child = &mut self.child;
+        let exited = crate::helpers::wait_beside_the_app(|| {
+            while started.elapsed() < limit {
+                if let Some(status) = child.try_wait().expect("try_wait") {
+                    return Some((status, Instant::now()));
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
-            std::thread::sleep(Duration::from_millis(20));
+            None
+        });
+        if let Some(exited) = exited {
+            return exited;
         }
         let _ = self.child.kill();
         panic!(

@@ -11,14 +11,14 @@
 
 mod support;
 
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Backend, DEFAULT_PASSWORD, TestApp, kid_of};
+use crate::helpers::{Backend, DEFAULT_PASSWORD, TestApp, kid_of, wait_beside_the_app};
 use support::{Client, Instance, Proxy, start_instance, within};
 
 /// How often the instances reload signing keys; every check must hold within it.
@@ -119,22 +119,17 @@ async fn three_instances_behind_nginx_hold_each_others_changes_and_lose_no_write
     client.login(c, "changer", new_password).await;
 
     // A deactivation by an administrator on one instance holds on the others.
-    let admin = Command::new(env!("CARGO_BIN_EXE_roster"))
-        .args([
+    let admin = run_roster(
+        &app,
+        &shared,
+        &[
             "create-admin",
             "--username",
             "root",
             "--email",
             "root@example.com",
-        ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(shared.iter().cloned())
-        .env("DATABASE_URL", &app.vars()["DATABASE_URL"])
-        .env("ENCRYPTION_KEY", &app.vars()["ENCRYPTION_KEY"])
-        .current_dir(app.data_dir())
-        .output()
-        .expect("create-admin runs");
+        ],
+    );
     assert!(
         admin.status.success(),
         "{}",
@@ -176,16 +171,7 @@ async fn three_instances_behind_nginx_hold_each_others_changes_and_lose_no_write
         .map(|i| Client::from(&format!("10.0.4.{}", 10 + i)))
         .collect();
     let (before, _) = client.login(a, "rotator", DEFAULT_PASSWORD).await;
-    let rotated = Command::new(env!("CARGO_BIN_EXE_roster"))
-        .args(["keys", "rotate"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(shared.iter().cloned())
-        .env("DATABASE_URL", &app.vars()["DATABASE_URL"])
-        .env("ENCRYPTION_KEY", &app.vars()["ENCRYPTION_KEY"])
-        .current_dir(app.data_dir())
-        .output()
-        .expect("keys rotate runs");
+    let rotated = run_roster(&app, &shared, &["keys", "rotate"]);
     assert!(
         rotated.status.success(),
         "{}",
@@ -381,4 +367,18 @@ async fn refused_on(client: &Client, others: &[String], token: &str, what: &str)
         })
         .await;
     }
+}
+
+/// Runs a `roster` command on the cluster's database, as an operator would beside it.
+fn run_roster(app: &TestApp, shared: &[(String, String)], args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(shared.iter().cloned())
+        .env("DATABASE_URL", &app.vars()["DATABASE_URL"])
+        .env("ENCRYPTION_KEY", &app.vars()["ENCRYPTION_KEY"])
+        .current_dir(app.data_dir());
+    wait_beside_the_app(|| command.output()).expect("the roster binary runs")
 }
