@@ -598,9 +598,7 @@ impl TestResponse {
 /// wait for until its busy timeout while this thread waits for the command.
 pub fn wait_beside_the_app<T>(wait: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
-        Ok(runtime)
-            if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread =>
-        {
+        Ok(runtime) if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
             tokio::task::block_in_place(wait)
         }
         _ => wait(),
