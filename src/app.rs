@@ -270,7 +270,64 @@ where
     });
 }
 
+/// Reloads the signing keys from the table (a rotation, or a key another instance made).
+async fn reload_keys(state: &AppState) {
+    match keys::reload(
+        &state.db,
+        &state.cipher,
+        state.clock.now(),
+        state.config.tokens.access_ttl,
+    )
+    .await
+    {
+        Ok(Some(set)) => state
+            .tokens
+            .replace_keys(match &state.config.tokens.jwt_secret_key {
+                Some(secret) => set.with_access_secret(secret.expose()),
+                None => set,
+            }),
+        Ok(None) => {
+            tracing::warn!("no usable signing key in the database; keeping the current one")
+        }
+        Err(e) => tracing::warn!(error = %e, "reloading signing keys failed"),
+    }
+}
+
+/// On a fresh database: makes the RSA key that signs ID tokens while the application
+/// already serves, then loads it. Retried every 5 s if it fails; ends with the application.
+fn spawn_rsa_key_creation(state: &AppState) {
+    if state
+        .tokens
+        .key_set()
+        .signs_id_tokens(keys::IdTokenAlgorithm::Rs256)
+    {
+        return;
+    }
+    let weak: Weak<App> = Arc::downgrade(&state.0);
+    tokio::spawn(async move {
+        loop {
+            let Some(app) = weak.upgrade() else { break };
+            let state = AppState(app);
+            match keys::create_rsa_key(&state.db, &state.cipher, state.clock.now()).await {
+                Ok(created) => {
+                    if let Some(kid) = created {
+                        tracing::info!(kid = %kid, "created an RSA key for ID tokens");
+                    }
+                    reload_keys(&state).await;
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "creating the RSA key for ID tokens failed; retrying in 5 s")
+                }
+            }
+            drop(state);
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+    });
+}
+
 fn spawn_background_tasks(state: &AppState, instance: &Registration) {
+    spawn_rsa_key_creation(state);
     let instance = instance.clone();
     every(state, instances::HEARTBEAT, move |state| {
         let instance = instance.clone();
@@ -293,35 +350,11 @@ fn spawn_background_tasks(state: &AppState, instance: &Registration) {
             tracing::warn!(error = %e, "periodic cleanup failed");
         }
     });
-    {
-        every(
-            state,
-            state.config.tokens.key_refresh_interval,
-            |state| async move {
-                match keys::reload(
-                    &state.db,
-                    &state.cipher,
-                    state.clock.now(),
-                    state.config.tokens.access_ttl,
-                )
-                .await
-                {
-                    Ok(Some(set)) => {
-                        state
-                            .tokens
-                            .replace_keys(match &state.config.tokens.jwt_secret_key {
-                                Some(secret) => set.with_access_secret(secret.expose()),
-                                None => set,
-                            })
-                    }
-                    Ok(None) => tracing::warn!(
-                        "no usable signing key in the database; keeping the current one"
-                    ),
-                    Err(e) => tracing::warn!(error = %e, "reloading signing keys failed"),
-                }
-            },
-        );
-    }
+    every(
+        state,
+        state.config.tokens.key_refresh_interval,
+        |state| async move { reload_keys(&state).await },
+    );
     every(state, Duration::from_secs(5), |state| async move {
         state.metrics.run_upkeep()
     });

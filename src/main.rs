@@ -368,6 +368,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     release_freed_memory();
     release_start_up_code();
     let state = application.state();
+    // On a fresh database the first RSA key is made just after start-up (see
+    // `keys::create_rsa_key`): hand back what making it touched, too.
+    let rsa = roster::tokens::keys::IdTokenAlgorithm::Rs256;
+    if !state.tokens.key_set().signs_id_tokens(rsa) {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let made = state
+                .tokens
+                .key_set_for_id_tokens(rsa, std::time::Duration::from_secs(60))
+                .await;
+            if made.is_some() {
+                let _ = tokio::task::spawn_blocking(|| {
+                    release_freed_memory();
+                    release_start_up_code();
+                })
+                .await;
+            }
+        });
+    }
     tracing::info!(
         address = %listener.local_addr()?,
         backend = state.db.backend(),

@@ -19,6 +19,7 @@ use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::scope;
 use crate::config::Config;
+use crate::tokens::keys::IdTokenAlgorithm;
 
 /// The provider's metadata (OpenID Connect Discovery 1.0 §3, RFC 8414 §2).
 #[derive(Debug, Serialize, ToSchema)]
@@ -207,6 +208,8 @@ pub struct Jwk {
 /// The metadata's `jwks_uri`: every key that signed an ID token still valid, RSA and
 /// Ed25519, chosen by the token's `kid`. Never empty, also when access tokens are signed
 /// with an HS256 secret (`/.well-known/jwks.json` is empty then). Cacheable for a minute.
+/// In the first moments on a fresh database, while the first RSA key is being made, the
+/// answer waits for it (at most 10 s), so no cached set lacks the key of an ID token.
 #[utoipa::path(get, path = "/oauth2/jwks", tag = "oauth", operation_id = "oauth2_jwks",
     responses(
         (status = 200, description = "The JWK set", body = JwkSet, headers(
@@ -216,7 +219,15 @@ pub struct Jwk {
 pub async fn jwks(
     axum::extract::State(state): axum::extract::State<crate::state::AppState>,
 ) -> Response {
-    crate::http::jwk_set(state.tokens.key_set().id_jwks.clone())
+    let keys = match state
+        .tokens
+        .key_set_for_id_tokens(IdTokenAlgorithm::Rs256, super::id_token::KEY_WAIT)
+        .await
+    {
+        Some(keys) => keys,
+        None => state.tokens.key_set(),
+    };
+    crate::http::jwk_set(keys.id_jwks.clone())
 }
 
 /// The parameters of an authorization request (RFC 6749 §4.1.1, OpenID Connect Core

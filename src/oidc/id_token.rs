@@ -3,6 +3,8 @@
 //! signature's hash function: SHA-256 for RS256, SHA-512 for Ed25519 per the errata), and
 //! the claims of the granted `profile` and `email` scopes.
 
+use std::time::Duration;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -13,6 +15,10 @@ use uuid::Uuid;
 use super::claims::UserClaims;
 use crate::tokens::access::Authentication;
 use crate::tokens::keys::{IdTokenAlgorithm, KeySet};
+
+/// How long an ID token (or the JWK set that verifies them) waits for its signing key on a
+/// fresh database, whose first RSA key is made just after start-up.
+pub const KEY_WAIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Serialize)]
 struct IdTokenClaims<'a> {

@@ -66,6 +66,16 @@ impl OAuthError {
     pub fn invalid_grant(description: impl Into<String>) -> OAuthError {
         OAuthError::bad_request("invalid_grant", description)
     }
+
+    /// 503 `temporarily_unavailable`: nothing was done; the client may retry.
+    pub fn temporarily_unavailable(description: impl Into<String>) -> OAuthError {
+        OAuthError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            error: "temporarily_unavailable",
+            description: description.into(),
+            basic_challenge: false,
+        }
+    }
 }
 
 impl IntoResponse for OAuthError {
@@ -99,12 +109,9 @@ impl From<ClientAuthError> for OAuthError {
             },
             ClientAuthError::Database(e) => {
                 tracing::error!(error = %e, "authenticating an OpenID client");
-                OAuthError {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    error: "temporarily_unavailable",
-                    description: "the client could not be looked up just now; retry".into(),
-                    basic_challenge: false,
-                }
+                OAuthError::temporarily_unavailable(
+                    "the client could not be looked up just now; retry",
+                )
             }
         }
     }

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::claims;
 use super::clients::{Client, GrantType};
 use super::codes::{self, Redemption};
-use super::id_token::IdToken;
+use super::id_token::{self, IdToken};
 use super::oauth::{Form, OAuthError, OAuthErrorBody};
 use super::scope::{self, Scopes};
 use crate::accounts::model::find_user;
@@ -107,7 +107,7 @@ struct TokenResponse {
             ("Cache-Control" = String, description = "no-store"),
         )),
         (status = 500, description = "`server_error`: the token could not be signed", body = OAuthErrorBody),
-        (status = 503, description = "`temporarily_unavailable`: the client could not be looked up just now; retry", body = OAuthErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: the client could not be looked up just now, or (for at most 10 s after the first start on a fresh database) the key that signs ID tokens is not made yet; nothing was spent: retry", body = OAuthErrorBody),
     ))]
 pub async fn token(
     State(state): State<AppState>,
@@ -175,6 +175,18 @@ async fn authorization_code(
     let (code, redirect_uri) = match (form.require("code"), form.require("redirect_uri")) {
         (Ok(code), Ok(uri)) => (code, uri),
         (Err(refused), _) | (_, Err(refused)) => return Ok(Err(refused)),
+    };
+    // Before the code is spent: on a fresh database the RSA key may still be in the making.
+    let algorithm = IdTokenAlgorithm::parse(&client.id_token_signed_response_alg)
+        .unwrap_or(IdTokenAlgorithm::Rs256);
+    let Some(keys) = state
+        .tokens
+        .key_set_for_id_tokens(algorithm, id_token::KEY_WAIT)
+        .await
+    else {
+        return Ok(Err(OAuthError::temporarily_unavailable(
+            "the key that signs ID tokens is not ready yet; retry",
+        )));
     };
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
@@ -287,8 +299,6 @@ async fn authorization_code(
         now,
     )?;
     let id_token = if scopes.contains(scope::OPENID) {
-        let algorithm = IdTokenAlgorithm::parse(&client.id_token_signed_response_alg)
-            .unwrap_or(IdTokenAlgorithm::Rs256);
         let token = IdToken {
             issuer: &state.config.tokens.issuer,
             client_id: &client.client_id,
@@ -300,7 +310,7 @@ async fn authorization_code(
             user: &user_claims,
             lifetime: id_token_lifetime(state),
         };
-        Some(token.sign(&state.tokens.key_set(), now)?)
+        Some(token.sign(&keys, now)?)
     } else {
         None
     };

@@ -5,7 +5,7 @@
 //! 60 s leeway. Key material offered in the token's own header (`jwk`, `jku`, `x5u`) is
 //! never looked at: keys come only from the key set.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -13,7 +13,7 @@ use jsonwebtoken::{Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::keys::KeySet;
+use super::keys::{IdTokenAlgorithm, KeySet};
 use crate::accounts::model::{Role, Tier, User};
 
 /// Clock skew tolerated on `exp` and `nbf`.
@@ -121,12 +121,13 @@ pub enum TokenError {
 }
 
 /// Signs and verifies access tokens with the current [`KeySet`], which the key-refresh
-/// task swaps without blocking readers for longer than a pointer copy.
+/// task swaps without blocking readers for longer than a pointer copy (a `watch`
+/// channel, so that a request can also wait for a key that is still being made).
 pub struct TokenService {
     issuer: String,
     audience: String,
     ttl: Duration,
-    keys: RwLock<Arc<KeySet>>,
+    keys: tokio::sync::watch::Sender<Arc<KeySet>>,
     validation: Validation,
 }
 
@@ -143,17 +144,33 @@ impl TokenService {
             issuer,
             audience,
             ttl,
-            keys: RwLock::new(Arc::new(keys)),
+            keys: tokio::sync::watch::Sender::new(Arc::new(keys)),
             validation,
         }
     }
 
     pub fn key_set(&self) -> Arc<KeySet> {
-        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.keys.borrow().clone()
     }
 
     pub fn replace_keys(&self, keys: KeySet) {
-        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
+        self.keys.send_replace(Arc::new(keys));
+    }
+
+    /// The key set once it can sign ID tokens with `algorithm`, waiting at most `limit`:
+    /// on a fresh database the first RSA key is made after start-up (see
+    /// `keys::create_rsa_key`). `None` when it is still missing after `limit`.
+    pub async fn key_set_for_id_tokens(
+        &self,
+        algorithm: IdTokenAlgorithm,
+        limit: Duration,
+    ) -> Option<Arc<KeySet>> {
+        let mut changes = self.keys.subscribe();
+        let ready = changes.wait_for(|keys| keys.signs_id_tokens(algorithm));
+        match tokio::time::timeout(limit, ready).await {
+            Ok(Ok(keys)) => Some(keys.clone()),
+            _ => None,
+        }
     }
 
     pub fn ttl(&self) -> Duration {

@@ -17,6 +17,7 @@ use roster::app::Application;
 use roster::clock::{Clock, ManualClock};
 use roster::config::Config;
 use roster::state::AppState;
+use roster::tokens::keys::IdTokenAlgorithm;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -104,6 +105,15 @@ pub struct TestAppBuilder {
     vars: HashMap<String, String>,
 }
 
+/// Whether [`TestApp::launch`] returns only once the instance can sign ID tokens: a fresh
+/// database gets its first RSA key just after start-up, so that a test's first steps do
+/// not race with it unless the test is about that race.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Settle {
+    UntilRsaKey,
+    No,
+}
+
 impl TestAppBuilder {
     /// Leaves a configuration variable unset (the harness sets some by default).
     pub fn unset(mut self, name: &str) -> Self {
@@ -118,6 +128,16 @@ impl TestAppBuilder {
     }
 
     pub async fn start(self) -> TestApp {
+        self.start_settling(Settle::UntilRsaKey).await
+    }
+
+    /// [`Self::start`], returning as soon as the application is built: on a fresh
+    /// database, before its first RSA key may exist.
+    pub async fn start_unsettled(self) -> TestApp {
+        self.start_settling(Settle::No).await
+    }
+
+    async fn start_settling(self, settle: Settle) -> TestApp {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let postgres_database = match self.backend {
             Backend::Sqlite => None,
@@ -153,7 +173,14 @@ impl TestAppBuilder {
             dir,
             postgres_database,
         });
-        TestApp::launch(self.backend, vars, storage, ManualClock::new(Utc::now())).await
+        TestApp::launch(
+            self.backend,
+            vars,
+            storage,
+            ManualClock::new(Utc::now()),
+            settle,
+        )
+        .await
     }
 
     /// Starts the application on a real socket whose address is its `PUBLIC_URL` (the
@@ -210,11 +237,20 @@ impl TestApp {
         vars: HashMap<String, String>,
         storage: Arc<Storage>,
         clock: ManualClock,
+        settle: Settle,
     ) -> TestApp {
         let config = Config::from_map(&vars).expect("a valid test configuration");
         let application = Application::build(config.clone(), Arc::new(clock.clone()))
             .await
             .expect("the application starts");
+        if settle == Settle::UntilRsaKey {
+            application
+                .state()
+                .tokens
+                .key_set_for_id_tokens(IdTokenAlgorithm::Rs256, std::time::Duration::from_secs(60))
+                .await
+                .expect("the first RSA key is made within a minute");
+        }
         TestApp {
             backend,
             clock,
@@ -229,11 +265,22 @@ impl TestApp {
     /// A second instance on the same database (as when several run side by side), with
     /// its own clock set to the same time.
     pub async fn sibling(&self) -> TestApp {
+        self.sibling_settling(Settle::UntilRsaKey).await
+    }
+
+    /// [`Self::sibling`], returning as soon as it is built (see
+    /// [`TestAppBuilder::start_unsettled`]).
+    pub async fn sibling_unsettled(&self) -> TestApp {
+        self.sibling_settling(Settle::No).await
+    }
+
+    async fn sibling_settling(&self, settle: Settle) -> TestApp {
         TestApp::launch(
             self.backend,
             self.vars.clone(),
             self.storage.clone(),
             ManualClock::new(self.clock.now()),
+            settle,
         )
         .await
     }
@@ -244,7 +291,14 @@ impl TestApp {
         for (name, value) in changes {
             vars.insert((*name).to_owned(), (*value).to_owned());
         }
-        TestApp::launch(self.backend, vars, self.storage.clone(), self.clock.clone()).await
+        TestApp::launch(
+            self.backend,
+            vars,
+            self.storage.clone(),
+            self.clock.clone(),
+            Settle::UntilRsaKey,
+        )
+        .await
     }
 
     /// The configuration variables this instance was started with.

@@ -256,9 +256,12 @@ impl KeySet {
         }))
     }
 
-    /// Whether an RSA key signs ID tokens.
-    fn has_rsa(&self) -> bool {
-        self.rsa.is_some()
+    /// Whether this key set can sign ID tokens with `algorithm`.
+    pub fn signs_id_tokens(&self, algorithm: IdTokenAlgorithm) -> bool {
+        match algorithm {
+            IdTokenAlgorithm::Rs256 => self.rsa.is_some(),
+            IdTokenAlgorithm::EdDsa => self.ed25519.is_some(),
+        }
     }
 }
 
@@ -277,28 +280,35 @@ fn compact_ed25519<T: Serialize>(
     Ok(token)
 }
 
-/// Loads the key set, creating the first Ed25519 and RSA keys when the table has none
-/// that this instance can use.
+/// Loads the key set, creating the first Ed25519 key when the table has none that this
+/// instance can use. The first RSA key is not made here: generating one takes 50 ms to
+/// over a second, so the application makes it after start-up with [`create_rsa_key`]
+/// while it already serves (ID tokens wait for it, see
+/// `TokenService::key_set_for_id_tokens`).
 pub async fn load_or_create(
     db: &Db,
     cipher: &Cipher,
     now: DateTime<Utc>,
     access_ttl: Duration,
 ) -> anyhow::Result<KeySet> {
-    let loaded = KeySet::from_stored(&load_stored(db).await?, cipher, now, access_ttl)?;
-    if loaded.as_ref().is_some_and(KeySet::has_rsa) {
-        return Ok(loaded.expect("checked"));
+    if let Some(loaded) = KeySet::from_stored(&load_stored(db).await?, cipher, now, access_ttl)? {
+        return Ok(loaded);
     }
-    if loaded.is_none() {
-        let kid = insert_key(db, cipher, Algorithm::EdDSA, now).await?;
-        tracing::info!(kid = %kid, "created a signing key");
-    }
-    if !loaded.as_ref().is_some_and(KeySet::has_rsa) {
-        let kid = insert_key(db, cipher, Algorithm::RS256, now).await?;
-        tracing::info!(kid = %kid, "created an RSA key for ID tokens");
-    }
+    let kid = insert_key(db, cipher, Algorithm::EdDSA, now).await?;
+    tracing::info!(kid = %kid, "created a signing key");
     KeySet::from_stored(&load_stored(db).await?, cipher, now, access_ttl)?
         .ok_or_else(|| anyhow::anyhow!("no usable signing key after creating one"))
+}
+
+/// Makes the RSA key that signs ID tokens when no instance has made one yet: `Some(kid)`
+/// when this call stored it, `None` when a usable one was there already (another
+/// instance starting on the same fresh database won the race).
+pub async fn create_rsa_key(
+    db: &Db,
+    cipher: &Cipher,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<String>> {
+    store::insert_first_rsa_key(db, cipher, now).await
 }
 
 /// Reloads the key set; `None` when nothing usable is stored (keep the current one).

@@ -1,6 +1,6 @@
 //! The `signing_keys` table: new Ed25519 and RSA keys (generated off the async threads,
-//! their private halves sealed with the encryption key), rotation and the listing that
-//! `roster keys` shows. [`super::KeySet`] is built from what [`load_stored`] reads.
+//! their private halves sealed with the encryption key), the first RSA key of a fresh
+//! database, rotation and the listing that `roster keys` shows. [`super::KeySet`] is built from what [`load_stored`] reads.
 
 use chrono::{DateTime, Utc};
 use ed25519_dalek::pkcs8::EncodePrivateKey;
@@ -10,7 +10,7 @@ use rand::RngExt;
 use uuid::Uuid;
 
 use crate::crypto::Cipher;
-use crate::db::{Db, Exec};
+use crate::db::{Db, Exec, Tx};
 use crate::on_exec;
 
 /// The RSA modulus size: 2048 bits, what RFC 7518 §3.3 requires at least.
@@ -73,24 +73,84 @@ pub(super) async fn insert_key(
     algorithm: Algorithm,
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {
+    let key = generated(cipher, algorithm).await?;
+    store_key(ex, key, now).await
+}
+
+/// A new key of `algorithm` (see [`generate_key`]), made on a blocking thread.
+async fn generated(cipher: &Cipher, algorithm: Algorithm) -> anyhow::Result<NewKey> {
     let generating = cipher.clone();
     let (kid, sealed, jwk) =
         tokio::task::spawn_blocking(move || generate_key(&generating, algorithm)).await??;
-    let name = if algorithm == Algorithm::RS256 {
+    Ok(NewKey {
+        algorithm,
+        kid,
+        sealed,
+        jwk,
+    })
+}
+
+/// A generated key, not stored yet.
+struct NewKey {
+    algorithm: Algorithm,
+    kid: String,
+    sealed: Vec<u8>,
+    jwk: String,
+}
+
+async fn store_key(
+    ex: impl Into<Exec<'_>>,
+    key: NewKey,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let name = if key.algorithm == Algorithm::RS256 {
         "RS256"
     } else {
         "EdDSA"
     };
     on_exec!(ex, c => sqlx::query(
         "INSERT INTO signing_keys (kid, algorithm, private_key, public_jwk, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&kid)
+        .bind(&key.kid)
         .bind(name)
-        .bind(&sealed)
-        .bind(&jwk)
+        .bind(&key.sealed)
+        .bind(&key.jwk)
         .bind(now)
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
-    Ok(kid)
+    Ok(key.kid)
+}
+
+/// Stores a new RSA key unless an active one that `cipher` opens is there already; the
+/// key is generated before the write transaction, which then only checks and inserts.
+/// On PostgreSQL the table is locked against a concurrent check-and-insert, so that
+/// instances starting together on a fresh database store one key, not one each.
+pub(super) async fn insert_first_rsa_key(
+    db: &Db,
+    cipher: &Cipher,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<String>> {
+    let key = generated(cipher, Algorithm::RS256).await?;
+    let mut tx = db.begin().await?;
+    if let Tx::Postgres(_) = tx {
+        on_exec!(&mut tx, c => sqlx::query("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE")
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    let active: Vec<(String, Vec<u8>)> = on_exec!(&mut tx, c => sqlx::query_as(
+        "SELECT kid, private_key FROM signing_keys WHERE algorithm = 'RS256' AND retired_at IS NULL")
+        .fetch_all(c)
+        .await)?;
+    let stored = if active
+        .iter()
+        .any(|(kid, sealed)| cipher.open(sealed, kid.as_bytes()).is_ok())
+    {
+        None
+    } else {
+        Some(store_key(&mut tx, key, now).await?)
+    };
+    tx.commit().await?;
+    Ok(stored)
 }
 
 pub(super) async fn load_stored(db: &Db) -> Result<Vec<StoredKey>, sqlx::Error> {

@@ -12,6 +12,7 @@ on_both_engines!(
     the_jwks_publishes_the_ed25519_signing_key,
     rotation_is_picked_up_by_running_instances_within_ten_seconds,
     the_same_key_is_shared_by_instances_of_one_database,
+    a_fresh_database_is_served_before_its_rsa_key_exists_and_no_id_token_outruns_the_jwks,
 );
 
 async fn kids(app: &TestApp) -> Vec<String> {
@@ -147,4 +148,48 @@ async fn the_same_key_is_shared_by_instances_of_one_database(backend: Backend) {
             .status,
         200
     );
+}
+
+/// The kids of the RSA keys in `/oauth2/jwks`.
+async fn rsa_kids(app: &TestApp) -> Vec<String> {
+    let response = app.get("/oauth2/jwks").send().await;
+    assert_eq!(response.status, 200, "{}", response.text);
+    response.json()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|key| key["kty"] == "RSA")
+        .map(|key| key["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn a_fresh_database_is_served_before_its_rsa_key_exists_and_no_id_token_outruns_the_jwks(
+    backend: Backend,
+) {
+    // Two instances start together on a fresh database; neither waits for the RSA key,
+    // which each makes after start-up unless the other has stored one.
+    let app = TestApp::builder(backend).start_unsettled().await;
+    let sibling = app.sibling_unsettled().await;
+    for instance in [&app, &sibling] {
+        assert_eq!(instance.get("/health").send().await.status, 200);
+    }
+    // A JWK set is never served without the key that signs ID tokens (it waits for it),
+    // and both instances publish the same one: one key was stored, not one each.
+    let published = rsa_kids(&app).await;
+    assert_eq!(published.len(), 1, "{published:?}");
+    assert_eq!(rsa_kids(&sibling).await, published);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM signing_keys WHERE algorithm = 'RS256'")
+            .await,
+        1
+    );
+    // The first ID token is signed with it.
+    let admin = app.admin().await;
+    let client = crate::oidc::confidential_client(&app, &admin, true).await;
+    let user = app.user().await;
+    let tokens = crate::oidc::sign_in_through(&app, &client, &user, "openid").await;
+    let id_token = tokens["id_token"].as_str().expect("an ID token");
+    let header = jsonwebtoken::decode_header(id_token).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    assert_eq!(header.kid.as_deref(), Some(published[0].as_str()));
 }
