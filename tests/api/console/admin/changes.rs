@@ -6,11 +6,12 @@
 
 use super::{api_get, audited};
 use crate::console::{signed_in, submit};
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, DEFAULT_PASSWORD, TestApp};
 use crate::on_both_engines;
 
 on_both_engines!(
     an_admin_changes_a_users_details_on_the_page_and_the_api_shows_them,
+    an_admin_changes_their_own_email_on_the_page_only_with_their_password,
     a_taken_username_is_shown_on_the_field,
     deleting_a_user_needs_the_confirmation_and_kills_their_tokens,
     the_last_administrator_cannot_delete_themselves_on_the_page,
@@ -307,5 +308,69 @@ async fn posts_without_the_csrf_token_are_refused(backend: Backend) {
         audited(&app, &admin, &user.user_id, "account_update")
             .await
             .is_empty()
+    );
+}
+
+/// On their own account page an administrator is that user: changing the email needs
+/// their password and leaves it pending until confirmed, as `PUT /api/v1/users/me` does.
+async fn an_admin_changes_their_own_email_on_the_page_only_with_their_password(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let admin = app.admin().await;
+    let user = app.user().await;
+    let mut browser = signed_in(&app, &admin).await;
+    let others = browser.get(&format!("/admin/users/{}", user.user_id)).await;
+    assert!(!others.text.contains("name=\"current_password\""));
+    let path = format!("/admin/users/{}", admin.user_id);
+    let action = format!("{path}/account");
+    let page = browser.get(&path).await;
+    assert!(
+        page.text.contains("name=\"current_password\""),
+        "{}",
+        page.text
+    );
+    let before = api_get(&app, &admin, "/api/v1/users/me").await;
+    let mails = app.count("SELECT COUNT(*) FROM mail_outbox").await;
+    let details = |password: &'static str| {
+        [
+            ("username", before["username"].as_str().unwrap().to_owned()),
+            ("email", "moved-admin@example.com".to_owned()),
+            ("full_name", String::new()),
+            ("current_password", password.to_owned()),
+        ]
+    };
+
+    for (password, status) in [("", 422), ("not the password", 400)] {
+        let fields = details(password);
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let refused = submit(&mut browser, &page, &action, &fields).await;
+        assert_eq!(refused.status, status, "{password:?}: {}", refused.text);
+        assert!(
+            refused.text.contains("id=\"current_password-error\""),
+            "{password:?}: {}",
+            refused.text
+        );
+        assert!(refused.text.contains("value=\"moved-admin@example.com\""));
+        let seen = api_get(&app, &admin, "/api/v1/users/me").await;
+        assert_eq!(seen["email"], before["email"]);
+        assert!(seen["pending_email"].is_null(), "{seen}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM mail_outbox").await, mails);
+
+    let fields = details(DEFAULT_PASSWORD);
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let saved = submit(&mut browser, &page, &action, &fields).await;
+    assert_eq!(saved.status, 303, "{}", saved.text);
+    assert_eq!(
+        saved.header("location"),
+        Some(format!("{path}?done=details-saved").as_str())
+    );
+    // Pending until confirmed through the link mailed to the new address; the old one
+    // is told, as for a change on /account.
+    let seen = api_get(&app, &admin, "/api/v1/users/me").await;
+    assert_eq!(seen["email"], before["email"]);
+    assert_eq!(seen["pending_email"], "moved-admin@example.com");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM mail_outbox").await,
+        mails + 2
     );
 }
