@@ -137,6 +137,7 @@ impl Application {
             rate_limiter: rate_limiter.clone(),
             webauthn,
         }));
+        let refusing_pages = pages.clone();
         let (routes, openapi) = api_routes()
             .merge(crate::oidc::protocol_router(&state))
             .split_for_parts();
@@ -157,7 +158,10 @@ impl Application {
                     middleware::sync_after_writes,
                 ))
                 .layer(axum::middleware::from_fn_with_state(
-                    rate_limiter,
+                    ratelimit::RateLimits {
+                        limiter: rate_limiter,
+                        refused_page: crate::web::too_many_attempts_page(refusing_pages),
+                    },
                     ratelimit::limit_auth_requests,
                 )),
             &state.config,

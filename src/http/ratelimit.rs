@@ -2,13 +2,16 @@
 //! form post to one of [`RATE_LIMITED_FORM_POSTS`] (matched
 //! by route template, so an endpoint counts as soon as it is routed) spends from its
 //! client's authentication budget (`crate::ratelimit`; the client address as
-//! [`super::client`] resolves it). Beyond it: 429 problem+json with `Retry-After`.
+//! [`super::client`] resolves it). Beyond it: 429 problem+json with `Retry-After`, or,
+//! for a form post from a browser page (one that accepts `text/html`), the page that
+//! [`RateLimits::refused_page`] draws, also 429 with `Retry-After`.
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::Method;
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -41,20 +44,28 @@ pub const RATE_LIMITED_FORM_POSTS: &[&str] = &[
     "/account/verify-email-request",
 ];
 
+/// Draws the page that refuses a browser's form post over the budget (given the wait).
+pub type RefusedPage = Arc<dyn Fn(Duration) -> Response + Send + Sync>;
+
+/// What [`limit_auth_requests`] works with: the budgets, and the page for browsers
+/// (drawn by the layer that has the templates).
+#[derive(Clone)]
+pub struct RateLimits {
+    pub limiter: Arc<AuthRateLimiter>,
+    pub refused_page: RefusedPage,
+}
+
 /// Middleware: answers 429 when the client has spent its authentication budget.
 pub async fn limit_auth_requests(
-    State(limiter): State<Arc<AuthRateLimiter>>,
+    State(limits): State<RateLimits>,
     request: Request,
     next: Next,
 ) -> Response {
-    let limited = request
-        .extensions()
-        .get::<MatchedPath>()
-        .is_some_and(|path| {
-            RATE_LIMITED_ROUTES.contains(&path.as_str())
-                || (request.method() == Method::POST
-                    && RATE_LIMITED_FORM_POSTS.contains(&path.as_str()))
-        });
+    let route = request.extensions().get::<MatchedPath>();
+    let form_post = request.method() == Method::POST
+        && route.is_some_and(|path| RATE_LIMITED_FORM_POSTS.contains(&path.as_str()));
+    let limited =
+        form_post || route.is_some_and(|path| RATE_LIMITED_ROUTES.contains(&path.as_str()));
     if !limited {
         return next.run(request).await;
     }
@@ -64,8 +75,27 @@ pub async fn limit_auth_requests(
         .get::<ClientAddr>()
         .map(|ClientAddr(ip)| *ip)
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    match limiter.check(ip).await {
+    match limits.limiter.check(ip).await {
         Decision::Allowed => next.run(request).await,
+        Decision::Limited { retry_after } if form_post && accepts_html(&request) => {
+            let refused = too_many_requests(retry_after).into_response();
+            let mut page = (limits.refused_page)(retry_after);
+            if let Some(wait) = refused.headers().get(header::RETRY_AFTER) {
+                page.headers_mut().insert(header::RETRY_AFTER, wait.clone());
+            }
+            page
+        }
         Decision::Limited { retry_after } => too_many_requests(retry_after).into_response(),
     }
+}
+
+/// Whether the request comes from a page (a browser's form navigation asks for
+/// `text/html`; the pages' scripts and API clients do not).
+fn accepts_html(request: &Request) -> bool {
+    request
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value: &HeaderValue| value.to_str().ok())
+        .any(|value| value.contains("text/html"))
 }

@@ -310,6 +310,23 @@ pub struct Web {
     pub pages: Arc<Pages>,
 }
 
+/// The page that refuses a form post over the client's authentication budget (429; the
+/// rate-limit middleware adds `Retry-After`).
+pub fn too_many_attempts_page(pages: Arc<Pages>) -> crate::http::ratelimit::RefusedPage {
+    Arc::new(move |retry_after: std::time::Duration| {
+        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        pages.message(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts",
+            "error",
+            &format!(
+                "There have been too many sign-in and account requests from your network. Try again in {seconds} seconds."
+            ),
+            Some("Wait, then go back and send the form again."),
+        )
+    })
+}
+
 /// The pages' routes (outside `/api`, not part of the OpenAPI document).
 pub fn router(app: AppState, pages: Arc<Pages>) -> Router {
     Router::new()

@@ -137,6 +137,30 @@ async fn sign_in_posts_and_the_token_endpoint_spend_the_login_budget(backend: Ba
             .await;
         assert_eq!(page.status, 429, "{path}: {}", page.text);
     }
+    // A browser's form navigation (it asks for HTML) gets a page instead, with the same
+    // status and wait; the pages' scripts and API clients keep the problem+json above.
+    for path in ["/login", "/account/signup"] {
+        let page = app
+            .post(path)
+            .header("cookie", &cookie)
+            .header(
+                "accept",
+                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            )
+            .form(&[("csrf_token", &csrf)])
+            .from_ip(ip)
+            .send()
+            .await;
+        assert_eq!(page.status, 429, "{path}: {}", page.text);
+        assert_eq!(
+            page.header("content-type"),
+            Some("text/html; charset=utf-8"),
+            "{path}"
+        );
+        assert_eq!(page.header("retry-after"), limited.header("retry-after"));
+        assert!(page.text.contains("Too many attempts"), "{}", page.text);
+        assert!(page.header("content-security-policy").is_some());
+    }
     // Another address has its own budget.
     let elsewhere = app.get("/login").from_ip("198.51.100.8").send().await;
     assert_eq!(elsewhere.status, 200);
