@@ -250,11 +250,16 @@ pub fn client_key(ip: IpAddr) -> IpAddr {
 /// The 429 of a client over its authentication budget (`Retry-After` rounded up).
 pub fn too_many_requests(retry_after: Duration) -> ApiError {
     ApiError::TooManyRequests {
-        retry_after_secs: retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0),
+        retry_after_secs: whole_seconds(retry_after),
         detail:
             "too many requests to the authentication endpoints from this address; try again later"
                 .into(),
     }
+}
+
+/// `retry_after` in whole seconds, rounded up (what `Retry-After` says).
+pub fn whole_seconds(retry_after: Duration) -> u64 {
+    retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0)
 }
 
 #[cfg(test)]

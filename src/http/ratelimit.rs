@@ -8,7 +8,6 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, header};
@@ -16,7 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::client::ClientAddr;
-use crate::ratelimit::{AuthRateLimiter, Decision, too_many_requests};
+use crate::ratelimit::{AuthRateLimiter, Decision, too_many_requests, whole_seconds};
 
 /// The route templates that share the per-client authentication budget.
 pub const RATE_LIMITED_ROUTES: &[&str] = &[
@@ -44,8 +43,9 @@ pub const RATE_LIMITED_FORM_POSTS: &[&str] = &[
     "/account/verify-email-request",
 ];
 
-/// Draws the page that refuses a browser's form post over the budget (given the wait).
-pub type RefusedPage = Arc<dyn Fn(Duration) -> Response + Send + Sync>;
+/// Draws the page that refuses a browser's form post over the budget (given the seconds
+/// to wait; the middleware adds `Retry-After`).
+pub type RefusedPage = Arc<dyn Fn(u64) -> Response + Send + Sync>;
 
 /// What [`limit_auth_requests`] works with: the budgets, and the page for browsers
 /// (drawn by the layer that has the templates).
@@ -78,11 +78,10 @@ pub async fn limit_auth_requests(
     match limits.limiter.check(ip).await {
         Decision::Allowed => next.run(request).await,
         Decision::Limited { retry_after } if form_post && accepts_html(&request) => {
-            let refused = too_many_requests(retry_after).into_response();
-            let mut page = (limits.refused_page)(retry_after);
-            if let Some(wait) = refused.headers().get(header::RETRY_AFTER) {
-                page.headers_mut().insert(header::RETRY_AFTER, wait.clone());
-            }
+            let seconds = whole_seconds(retry_after);
+            let mut page = (limits.refused_page)(seconds);
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             page
         }
         Decision::Limited { retry_after } => too_many_requests(retry_after).into_response(),

@@ -313,8 +313,7 @@ pub struct Web {
 /// The page that refuses a form post over the client's authentication budget (429; the
 /// rate-limit middleware adds `Retry-After`).
 pub fn too_many_attempts_page(pages: Arc<Pages>) -> crate::http::ratelimit::RefusedPage {
-    Arc::new(move |retry_after: std::time::Duration| {
-        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    Arc::new(move |seconds: u64| {
         pages.message(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many attempts",
