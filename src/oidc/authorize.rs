@@ -15,7 +15,8 @@ const MAX_STATE: usize = 1024;
 const MAX_NONCE: usize = 512;
 const MAX_LOGIN_HINT: usize = 254;
 
-/// What `prompt` asked for (`select_account` is accepted: a browser has one account here).
+/// What `prompt` asked for. `select_account` is accepted and means nothing here (a browser
+/// has one account), so discovery does not list it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Prompt {
     pub none: bool,
@@ -36,6 +37,8 @@ pub struct AuthorizationRequest {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// An ID token naming the user the client expects (checked by `flow` for `prompt=none`).
+    pub id_token_hint: Option<String>,
     /// The parameters as received, to carry through the login and consent pages.
     pub params: Vec<(String, String)>,
 }
@@ -203,6 +206,10 @@ pub async fn parse(
         .get("login_hint")
         .map(|h| (*h).to_owned())
         .filter(|h| h.chars().count() <= MAX_LOGIN_HINT && !h.chars().any(char::is_control));
+    let id_token_hint = params
+        .get("id_token_hint")
+        .filter(|h| !h.is_empty())
+        .map(|h| (*h).to_owned());
     Ok(AuthorizationRequest {
         client,
         redirect_uri,
@@ -213,6 +220,7 @@ pub async fn parse(
         prompt,
         max_age,
         login_hint,
+        id_token_hint,
         params: pairs,
     })
 }
@@ -253,10 +261,14 @@ fn read_scopes(client: &Client, text: Option<&str>) -> Result<Scopes, &'static s
     if scopes.is_empty() {
         return Err("scope is required (openid for OpenID Connect)");
     }
-    if scopes.iter().any(|s| !client.allows_scope(s)) {
-        return Err("scope asks for something this application is not registered for");
+    // OpenID Connect Core §3.1.2.1: scope values the server does not understand are
+    // ignored (relying parties ask for `phone` or `address` by default); the token
+    // response names the scope granted. Only a request left with nothing is refused.
+    let offered: Scopes = scopes.iter().filter(|s| client.allows_scope(s)).collect();
+    if offered.is_empty() {
+        return Err("scope asks only for what this application is not registered for");
     }
-    Ok(scopes)
+    Ok(offered)
 }
 
 fn read_pkce(

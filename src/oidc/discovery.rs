@@ -80,7 +80,7 @@ pub fn document(config: &Config) -> bytes::Bytes {
             "client_secret_post",
         ],
         code_challenge_methods_supported: vec!["S256"],
-        prompt_values_supported: vec!["none", "login", "consent", "select_account"],
+        prompt_values_supported: vec!["none", "login", "consent"],
         claims_supported: vec![
             "sub",
             "iss",
@@ -261,8 +261,9 @@ pub struct AuthorizationParameters {
     #[schema(nullable = false)]
     pub code_challenge_method: Option<String>,
     /// Space-separated: `none` (answer `login_required` or `consent_required` rather
-    /// than show a page), `login` (sign in again), `consent` (ask again),
-    /// `select_account` (accepted; a browser has one account here).
+    /// than show a page), `login` (sign in again), `consent` (ask again);
+    /// `select_account` is accepted and changes nothing (a browser has one account here),
+    /// so discovery does not list it.
     #[schema(nullable = false)]
     pub prompt: Option<String>,
     /// Seconds since the last sign-in after which the user signs in again.
@@ -272,6 +273,11 @@ pub struct AuthorizationParameters {
     /// A username or email address to fill in on the sign-in page.
     #[schema(nullable = false)]
     pub login_hint: Option<String>,
+    /// An ID token this provider issued, naming the user the application expects. With
+    /// `prompt=none`, a hint that is not such a token (signature, issuer), or that names
+    /// another user than the one signed in, is answered `login_required`, never a code.
+    #[schema(nullable = false)]
+    pub id_token_hint: Option<String>,
     /// `query`, the only response mode.
     #[schema(nullable = false)]
     pub response_mode: Option<String>,

@@ -102,3 +102,41 @@ mod tests {
         assert_eq!(at_hash(IdTokenAlgorithm::EdDsa, "x").len(), 43);
     }
 }
+
+/// What an `id_token_hint` says, when it is an ID token this provider issued: signed by
+/// one of its published keys, with its issuer, and not an access token (`typ` `at+jwt`),
+/// which the same keys sign. Expiry is not checked (OpenID Connect Core §3.1.2.1: a hint
+/// may have expired). `None` for anything else.
+pub struct Hint {
+    /// The user the ID token was issued for.
+    pub subject: String,
+    /// The client it was issued to (its first audience).
+    pub client_id: Option<String>,
+}
+
+pub fn read_hint(keys: &KeySet, issuer: &str, hint: &str) -> Option<Hint> {
+    let header = jsonwebtoken::decode_header(hint).ok()?;
+    if header
+        .typ
+        .as_deref()
+        .is_some_and(|typ| typ.eq_ignore_ascii_case("at+jwt"))
+    {
+        return None;
+    }
+    let claims = keys.verify_own_signature(hint)?;
+    if claims["iss"].as_str() != Some(issuer) {
+        return None;
+    }
+    let client_id = match &claims["aud"] {
+        serde_json::Value::String(aud) => Some(aud.clone()),
+        serde_json::Value::Array(auds) => auds
+            .first()
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned),
+        _ => None,
+    };
+    Some(Hint {
+        subject: claims["sub"].as_str()?.to_owned(),
+        client_id,
+    })
+}

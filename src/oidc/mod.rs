@@ -4,8 +4,10 @@
 //! - the registry of the clients that sign their users in here (`clients`) and its admin
 //!   API (`clients_api`);
 //! - the browser flow: the authorization endpoint (`authorize` checks a request, `flow`
-//!   decides), the sign-in page (`sign_in`, with the second-factor step), consent
-//!   (`flow`), the browser session cookie (`browser`), RP-initiated logout (`logout`);
+//!   decides, `answer` sends the code or the error back), the sign-in page (`sign_in`,
+//!   with the second-factor step), consent (`consent`, kept on the server behind a
+//!   single-use id), the browser session cookie (`browser`), RP-initiated logout
+//!   (`logout`);
 //! - the back channel: the token endpoint (`token`, with `codes`, `id_token`), userinfo
 //!   (`userinfo`, with `claims`), revocation and introspection (`revocation`), discovery
 //!   (`discovery`);
@@ -14,12 +16,14 @@
 //! It builds on `auth` (logins, second factors, sessions, refresh rotation) and `tokens`
 //! (keys, access tokens), and renders its pages with `web`'s templates and hardening.
 
+pub mod answer;
 pub mod authorize;
 pub mod browser;
 pub mod claims;
 pub mod clients;
 pub mod clients_api;
 pub mod codes;
+pub mod consent;
 pub mod discovery;
 pub mod flow;
 pub mod grants;
@@ -93,7 +97,7 @@ pub fn pages_router() -> Router<Web> {
         .route("/login/passkey-options", post(sign_in::passkey_options))
         .route(
             "/consent",
-            get(flow::consent_page).post(flow::consent_decision),
+            get(consent::consent_page).post(consent::consent_decision),
         )
         .route(
             "/oauth2/logout",
