@@ -91,6 +91,12 @@ struct TokenResponse {
 /// `client_id`. The body is `application/x-www-form-urlencoded`; another content type,
 /// a repeated parameter or a missing one is `invalid_request` (400). Every answer carries
 /// `Cache-Control: no-store`.
+///
+/// The access token's `aud` is Roster's audience (`JWT_AUDIENCE`) for a `first_party`
+/// client, so the team's services accept it as a user's login, and the client's own id
+/// for every other client, so no service that checks Roster's audience can be handed a
+/// third-party application's token; both carry `client_id`. `scope` names what was
+/// granted (scopes the client is not registered for were ignored at authorization).
 #[utoipa::path(post, path = "/oauth2/token", tag = "oauth", operation_id = "oauth2_token",
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     security((), ("client_secret_basic" = [])),
@@ -265,6 +271,7 @@ async fn authorization_code(
     let grant = ClientGrant {
         client_id: &client.client_id,
         scope: &scope_text,
+        first_party: client.first_party,
     };
     let authentication = Authentication {
         time: redeemed.auth_time,
@@ -384,6 +391,7 @@ async fn refresh_token(
     let grant = ClientGrant {
         client_id: &client.client_id,
         scope: &scope_text,
+        first_party: client.first_party,
     };
     let now = state.clock.now();
     let access_token = state.tokens.issue_for(
@@ -433,9 +441,12 @@ fn client_credentials(
         }
     };
     let scope_text = scopes.text();
-    let issued = state
-        .tokens
-        .issue_service(&client.client_id, &scope_text, state.clock.now());
+    let grant = ClientGrant {
+        client_id: &client.client_id,
+        scope: &scope_text,
+        first_party: client.first_party,
+    };
+    let issued = state.tokens.issue_service(grant, state.clock.now());
     let (access_token, _) = match issued {
         Ok(issued) => issued,
         Err(e) => {

@@ -1,7 +1,13 @@
 //! Access tokens: short-lived JWTs (RFC 9068 `at+jwt`) signed with the current key.
 //!
+//! Tokens of Roster's own logins, and of `first_party` OpenID clients, carry Roster's
+//! audience (`JWT_AUDIENCE`): the team's services accept them as a user's login. Those
+//! issued to any other client carry `aud` = that client's id, so a service that trusts
+//! Roster's audience can never be handed a third-party application's token as a login.
+//!
 //! Verification accepts only the configured algorithm, a `kid` this instance knows, the
-//! configured `iss` and `aud`, and checks `exp` and `nbf` against the injected clock with
+//! configured `iss`, an `aud` that is Roster's audience or the token's own `client_id`
+//! (an application's token, which only the endpoints made for them take), and checks `exp` and `nbf` against the injected clock with
 //! 60 s leeway. Key material offered in the token's own header (`jwk`, `jku`, `x5u`) is
 //! never looked at: keys come only from the key set.
 
@@ -57,6 +63,44 @@ pub struct AccessClaims {
 pub struct ClientGrant<'a> {
     pub client_id: &'a str,
     pub scope: &'a str,
+    /// A `first_party` client's tokens carry Roster's audience; every other client's carry
+    /// its own id.
+    pub first_party: bool,
+}
+
+impl ClientGrant<'_> {
+    /// The `aud` of this client's tokens, given Roster's own `audience`.
+    fn audience<'a>(&'a self, roster: &'a str) -> &'a str {
+        if self.first_party {
+            roster
+        } else {
+            self.client_id
+        }
+    }
+}
+
+/// The claims that say whom a token is for.
+trait Addressed {
+    fn aud(&self) -> &str;
+    fn client_id(&self) -> Option<&str>;
+}
+
+impl Addressed for AccessClaims {
+    fn aud(&self) -> &str {
+        &self.aud
+    }
+    fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+}
+
+impl Addressed for ServiceClaims {
+    fn aud(&self) -> &str {
+        &self.aud
+    }
+    fn client_id(&self) -> Option<&str> {
+        Some(&self.client_id)
+    }
 }
 
 /// The claims of a `client_credentials` token: a service acting as itself, no user and
@@ -135,7 +179,9 @@ impl TokenService {
     pub fn new(issuer: String, audience: String, ttl: Duration, keys: KeySet) -> TokenService {
         let mut validation = Validation::new(keys.algorithm);
         validation.set_issuer(&[&issuer]);
-        validation.set_audience(&[&audience]);
+        // `aud` is required, and checked in `verify_claims`: Roster's audience, or the
+        // client id of an application's token.
+        validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         // Time is checked against the injected clock in `verify`.
         validation.validate_exp = false;
@@ -202,7 +248,10 @@ impl TokenService {
         let iat = now.timestamp();
         let claims = AccessClaims {
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: match &grant {
+                Some(grant) => grant.audience(&self.audience).to_owned(),
+                None => self.audience.clone(),
+            },
             sub: user.id,
             sid: session_id,
             iat,
@@ -222,19 +271,20 @@ impl TokenService {
         keys.sign(&header, &claims)
     }
 
-    /// A `client_credentials` access token for `client_id` with `scope`; the claims too
-    /// (the token endpoint answers `expires_in` from them).
+    /// A `client_credentials` access token for the client of `grant` with its scope; the
+    /// claims too (the token endpoint answers `expires_in` from them).
     pub fn issue_service(
         &self,
-        client_id: &str,
-        scope: &str,
+        grant: ClientGrant<'_>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<(String, ServiceClaims)> {
         let keys = self.key_set();
         let iat = now.timestamp();
+        let client_id = grant.client_id;
+        let scope = grant.scope;
         let claims = ServiceClaims {
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: grant.audience(&self.audience).to_owned(),
             sub: client_id.to_owned(),
             client_id: client_id.to_owned(),
             iat,
@@ -270,7 +320,10 @@ impl TokenService {
     }
 
     /// Signature, algorithm, key, issuer and audience of `token`, its claims read as `T`.
-    fn verify_claims<T: serde::de::DeserializeOwned>(&self, token: &str) -> Result<T, TokenError> {
+    fn verify_claims<T: serde::de::DeserializeOwned + Addressed>(
+        &self,
+        token: &str,
+    ) -> Result<T, TokenError> {
         if token.len() > MAX_TOKEN_LENGTH || token.is_empty() {
             return Err(TokenError::Malformed);
         }
@@ -289,9 +342,19 @@ impl TokenService {
             .as_deref()
             .and_then(|kid| keys.verifying.get(kid))
             .ok_or(TokenError::UnknownKey)?;
-        jsonwebtoken::decode::<T>(token, key, &self.validation)
+        let claims = jsonwebtoken::decode::<T>(token, key, &self.validation)
             .map(|data| data.claims)
-            .map_err(|e| TokenError::Invalid(e.to_string()))
+            .map_err(|e| TokenError::Invalid(e.to_string()))?;
+        let addressed = claims.aud() == self.audience
+            || claims
+                .client_id()
+                .is_some_and(|client_id| claims.aud() == client_id);
+        if !addressed {
+            return Err(TokenError::Invalid(
+                "the token is for another audience".into(),
+            ));
+        }
+        Ok(claims)
     }
 }
 
