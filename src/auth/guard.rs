@@ -139,7 +139,8 @@ pub fn second_factor_keys(identifier_key: Option<&str>, user_id: Uuid) -> Vec<St
 }
 
 /// Counts a second-factor attempt against `keys` before it is checked, like a login
-/// attempt: 429 when any of them is locked.
+/// attempt: 429 when any of them is locked. Only [`crate::auth::mfa::proof::check_second_factor`]
+/// calls it, the one path every second factor goes through.
 pub async fn begin_second_factor(state: &AppState, keys: &[String]) -> ApiResult<()> {
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     if let Attempt::Locked { retry_after_secs } =
@@ -233,18 +234,49 @@ async fn record_failures(
     Ok(())
 }
 
+/// What a right password settles: everything (the change needs nothing else), or only
+/// its own attempt, while a second factor is still to be proven (failures before it stay
+/// counted, so a known password gives no fresh round of code guesses; the second
+/// factor's success clears them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordSettles {
+    Account,
+    OnlyItsAttempt,
+}
+
 /// Confirms that the caller knows the current password of `user` before a sensitive
 /// change (`purpose`, as audited: `change_password`, `delete_account`, `email_change`).
 ///
 /// Empty: 422 naming `field`. Over the client's budget, or the account locked: 429 with
 /// `Retry-After`. Wrong: 400 naming `field`, counted toward the account's lockout
-/// exactly like a failed login. Right: the account's failures are forgotten.
+/// exactly like a failed login. Right: the account's failures are forgotten, unless
+/// `settles` says a second factor is still to come.
 pub async fn confirm_password(
     state: &AppState,
     user: &User,
     password: &str,
     field: &'static str,
     purpose: &'static str,
+    client: &ClientInfo,
+) -> ApiResult<()> {
+    confirm_password_settling(
+        state,
+        user,
+        (password, field),
+        purpose,
+        PasswordSettles::Account,
+        client,
+    )
+    .await
+}
+
+/// [`confirm_password`], saying what a right password settles.
+pub async fn confirm_password_settling(
+    state: &AppState,
+    user: &User,
+    (password, field): (&str, &'static str),
+    purpose: &'static str,
+    settles: PasswordSettles,
     client: &ClientInfo,
 ) -> ApiResult<()> {
     if password.is_empty() {
@@ -271,7 +303,12 @@ pub async fn confirm_password(
         .verify(password, hashes.first().map(String::as_str))
         .await?;
     if verified.is_valid() {
-        lockout::clear(state.db.writer(), &[&account]).await?;
+        match settles {
+            PasswordSettles::Account => lockout::clear(state.db.writer(), &[&account]).await?,
+            PasswordSettles::OnlyItsAttempt => {
+                lockout::release(state.db.writer(), &[&account]).await?
+            }
+        }
         return Ok(());
     }
     let failure = Failure {

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Factors;
-use super::proof::{Proof, with_password};
+use super::proof::{Proof, check_second_factor, with_password};
 use super::rules::{Ceremony, Pending, find_live, invalid_mfa_token};
 use crate::accounts::model::User;
 use crate::accounts::model::find_user;
@@ -136,17 +136,17 @@ pub async fn answer(
         .await?
         .ok_or_else(invalid_mfa_token)?;
     let keys = guard::second_factor_keys(Some(&pending.throttle_key), pending.user_id);
-    guard::begin_second_factor(state, &keys).await?;
     let ceremony = Ceremony::SecondFactor {
         mfa_challenge_id: pending.id,
     };
-    let Some(factor) = proof.check(state, pending.user_id, ceremony).await? else {
+    let proven =
+        check_second_factor(state, &keys, pending.user_id, &proof, ceremony, &client).await?;
+    let Some(factor) = proven else {
         on_exec!(state.db.writer(), c => sqlx::query(
             "UPDATE mfa_challenges SET failures = failures + 1 WHERE id = $1")
             .bind(pending.id)
             .execute(c)
             .await.map(|r| r.rows_affected()))?;
-        guard::second_factor_failed(state, &keys, pending.user_id, &client, proof.method()).await?;
         return Err(ApiError::wrong_factor(
             proof.field(),
             "is not correct, or was used already",

@@ -9,7 +9,9 @@ use uuid::Uuid;
 use super::passkeys;
 use super::rules::Ceremony;
 use super::{count_verification, recovery, totp};
+use crate::auth::guard;
 use crate::error::{ApiError, ApiResult};
+use crate::http::ClientInfo;
 use crate::state::AppState;
 
 /// A second factor sent in a request body.
@@ -98,8 +100,9 @@ impl Proof {
     }
 
     /// Checks the proof for `user_id` in `ceremony`. The RFC 8176 method it adds to
-    /// `pwd` when right (`otp`, `hwk`, `swk`), `None` when wrong.
-    pub async fn check(
+    /// `pwd` when right (`otp`, `hwk`, `swk`), `None` when wrong. Unguarded: callers go
+    /// through [`check_second_factor`].
+    async fn check(
         &self,
         state: &AppState,
         user_id: Uuid,
@@ -131,6 +134,29 @@ impl Proof {
         );
         Ok(accepted)
     }
+}
+
+/// The one path every second factor is checked by (the login challenge of `/mfa/verify`
+/// and the sign-in page, and re-authentication on the API and the console): the attempt
+/// is counted against the lockout `keys` before `proof` is checked (429 when any is
+/// locked), and a wrong proof is a failure against them, audited as `mfa_failed`.
+/// Answers the factor that was proven, or `None` when the proof was wrong (already
+/// counted). A right one is settled by `guard::settle_second_factor` in the transaction
+/// it completes.
+pub async fn check_second_factor(
+    state: &AppState,
+    keys: &[String],
+    user_id: Uuid,
+    proof: &Proof,
+    ceremony: Ceremony,
+    client: &ClientInfo,
+) -> ApiResult<Option<&'static str>> {
+    guard::begin_second_factor(state, keys).await?;
+    let proven = proof.check(state, user_id, ceremony).await?;
+    if proven.is_none() {
+        guard::second_factor_failed(state, keys, user_id, client, proof.method()).await?;
+    }
+    Ok(proven)
 }
 
 /// The stored `amr` of a password followed by `factor`.

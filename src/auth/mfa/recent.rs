@@ -13,11 +13,11 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::proof::{Proof, with_password};
+use super::proof::{Proof, check_second_factor, with_password};
 use super::rules::Ceremony;
 use crate::accounts::model::User;
 use crate::audit::{self, AuditEntry, event};
-use crate::auth::guard;
+use crate::auth::guard::{self, PasswordSettles};
 use crate::auth::sessions::{self, IssuedRefresh, TokenPair, token_pair};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, AuthUser, ClientInfo, no_store};
@@ -100,20 +100,30 @@ pub async fn reauthenticate_session(
             "is required: this account has a second factor (or give recovery_code, or challenge_id with credential)",
         ));
     }
-    guard::confirm_password(state, user, password, "password", "reauthenticate", client).await?;
+    // A right password must not forget the account's failures while its second factor
+    // is unproven: otherwise every wrong code would start from a clean count.
+    let settles = if factors.any() {
+        PasswordSettles::OnlyItsAttempt
+    } else {
+        PasswordSettles::Account
+    };
+    guard::confirm_password_settling(
+        state,
+        user,
+        (password, "password"),
+        "reauthenticate",
+        settles,
+        client,
+    )
+    .await?;
     let keys = guard::second_factor_keys(None, user_id);
     let methods = match proof.filter(|_| factors.any()) {
         None => "pwd".to_owned(),
         Some(proof) => {
-            guard::begin_second_factor(state, &keys).await?;
-            match proof
-                .check(state, user_id, Ceremony::Reauthenticate)
-                .await?
-            {
+            let ceremony = Ceremony::Reauthenticate;
+            match check_second_factor(state, &keys, user_id, &proof, ceremony, client).await? {
                 Some(factor) => with_password(factor),
                 None => {
-                    guard::second_factor_failed(state, &keys, user_id, client, proof.method())
-                        .await?;
                     return Err(ApiError::wrong_factor(
                         proof.field(),
                         "is not correct, or was used already",
