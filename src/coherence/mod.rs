@@ -48,6 +48,13 @@ const TRIM_EVERY: u64 = 120;
 #[derive(Debug, Clone, Copy)]
 pub struct CacheUnaffected;
 
+/// Marks the response of a safe-method request (a `GET` sign-out, a mail link's page)
+/// that did change what the cache holds (revoked a session, changed an account), so it
+/// waits for a sync like a write: the change holds on every instance from the very next
+/// request on.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheChanged;
+
 pub struct ChangeFeed {
     shared: Arc<Shared>,
     kind: FeedKind,

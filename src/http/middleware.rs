@@ -24,7 +24,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::coherence::CacheUnaffected;
+use crate::coherence::{CacheChanged, CacheUnaffected};
 use crate::config::{AllowedOrigins, Config};
 use crate::error::{
     ApiError, InternalErrorMarker, PROBLEM_JSON, generic_problem, problem_response,
@@ -191,9 +191,10 @@ async fn record_metrics(request: Request, next: Next) -> Response {
     response
 }
 
-/// After each request that may have written (any method but GET, HEAD and OPTIONS),
-/// waits for the change feed to sync before the response goes out, so that what the
-/// request changed is seen by every instance from the next request on.
+/// After each request that may have written (any method but GET, HEAD and OPTIONS, and
+/// those when their response is marked [`CacheChanged`]), waits for the change feed to
+/// sync before the response goes out, so that what the request changed is seen by every
+/// instance from the next request on.
 pub async fn sync_after_writes(
     State(state): State<AppState>,
     request: Request,
@@ -204,7 +205,10 @@ pub async fn sync_after_writes(
         Method::GET | Method::HEAD | Method::OPTIONS
     );
     let response = next.run(request).await;
-    if writes && response.extensions().get::<CacheUnaffected>().is_none() {
+    let extensions = response.extensions();
+    let changed = extensions.get::<CacheChanged>().is_some()
+        || (writes && extensions.get::<CacheUnaffected>().is_none());
+    if changed {
         state.changes.sync().await;
     }
     response

@@ -12,12 +12,13 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
-use serde_json::Value;
 
 use super::browser::{self, BrowserSession};
 use super::clients::{self, Client};
+use super::id_token;
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::sessions::{self, reason};
+use crate::coherence::CacheChanged;
 use crate::error::ApiError;
 use crate::http::ClientInfo;
 use crate::web::{Policy, Web};
@@ -49,21 +50,11 @@ async fn parse(web: &Web, params: Vec<(String, String)>) -> Result<LogoutRequest
     let mut hinted_user = None;
     let mut hinted_client = None;
     if let Some(hint) = get("id_token_hint") {
-        let claims = web
-            .app
-            .tokens
-            .key_set()
-            .verify_own_signature(&hint)
+        let issuer = web.app.config.tokens.issuer.as_str();
+        let hint = id_token::read_hint(&web.app.tokens.key_set(), issuer, &hint)
             .ok_or_else(|| "id_token_hint is not an ID token this provider issued".to_owned())?;
-        if claims["iss"].as_str() != Some(web.app.config.tokens.issuer.as_str()) {
-            return Err("id_token_hint was issued by another provider".into());
-        }
-        hinted_user = claims["sub"].as_str().map(str::to_owned);
-        hinted_client = match &claims["aud"] {
-            Value::String(aud) => Some(aud.clone()),
-            Value::Array(auds) => auds.first().and_then(Value::as_str).map(str::to_owned),
-            _ => None,
-        };
+        hinted_user = Some(hint.subject);
+        hinted_client = hint.client_id;
     }
     let client_id = match (get("client_id"), hinted_client) {
         (Some(given), Some(hinted)) if given != hinted => {
@@ -164,6 +155,9 @@ async fn logout(
     response
         .headers_mut()
         .append(header::SET_COOKIE, browser::clear(&web.pages));
+    // A `GET` that revoked a session: its tokens must die on every instance before the
+    // browser (or the application) makes its next request.
+    response.extensions_mut().insert(CacheChanged);
     response
 }
 

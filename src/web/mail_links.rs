@@ -21,6 +21,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::{Pages, Web, form};
+use crate::coherence::CacheChanged;
 use crate::error::ApiError;
 use crate::http::ClientInfo;
 use crate::users::email_change::{self, Cancelled};
@@ -121,6 +122,13 @@ fn failure_page(pages: &Pages, link: &Link, error: ApiError) -> Response {
     }
 }
 
+/// A link's `GET` page that changed the account: every instance sees the change before the
+/// page is answered, as after any write.
+fn changed_the_account(mut response: Response) -> Response {
+    response.extensions_mut().insert(CacheChanged);
+    response
+}
+
 fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
     if let Some(cookie) = cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -138,13 +146,13 @@ async fn verify_email(
         return dead_link(pages, &VERIFY);
     };
     match crate::auth::verify::verify_email_token(state, &token, &client).await {
-        Ok(()) => pages.message(
+        Ok(()) => changed_the_account(pages.message(
             StatusCode::OK,
             "Email address confirmed",
             "success",
             "Your email address is confirmed. You can close this page.",
             None,
-        ),
+        )),
         Err(error) => failure_page(pages, &VERIFY, error),
     }
 }
@@ -276,13 +284,13 @@ async fn confirm_email_change(
         return dead_link(pages, &CONFIRM);
     };
     match email_change::confirm(state, &token, &client).await {
-        Ok(user) => pages.message(
+        Ok(user) => changed_the_account(pages.message(
             StatusCode::OK,
             "Email address changed",
             "success",
             &format!("{} is now the address of your account.", user.email),
             None,
-        ),
+        )),
         Err(error) => failure_page(pages, &CONFIRM, error),
     }
 }
