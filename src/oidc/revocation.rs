@@ -86,9 +86,11 @@ pub struct TokenReference {
 ///
 /// Revoking an access or refresh token a user granted the calling client ends the
 /// session both belong to (on every instance at once); a `client_credentials` token is
-/// refused from then on until it expires. A token that is unknown, expired, revoked
-/// already or issued to another client is answered `200` all the same (§2.2). The client
-/// authenticates as at the token endpoint.
+/// refused from then on until it expires. A token that is unknown, expired or revoked
+/// already is answered `200` all the same (§2.2); a live token issued to another client
+/// (or to Roster's own login) is refused with `400` `unauthorized_client` (§2.1: the
+/// server checks that the token was issued to the client asking), and nothing is
+/// revoked. The client authenticates as at the token endpoint.
 #[utoipa::path(post, path = "/oauth2/revoke", tag = "oauth",
     request_body(content = TokenReference, content_type = "application/x-www-form-urlencoded"),
     security((), ("client_secret_basic" = [])),
@@ -96,7 +98,7 @@ pub struct TokenReference {
         (status = 200, description = "Revoked, or nothing to revoke; no body", headers(
             ("Cache-Control" = String, description = "no-store"),
         )),
-        (status = 400, description = "RFC 6749 §5.2 `invalid_request`: not a form body, a repeated or missing parameter, two client authentication methods at once", body = OAuthErrorBody),
+        (status = 400, description = "RFC 6749 §5.2 `invalid_request`: not a form body, a repeated or missing parameter, two client authentication methods at once; or `unauthorized_client`: a live token issued to another client", body = OAuthErrorBody),
         (status = 401, description = "`invalid_client`, with `WWW-Authenticate: Basic` when the client tried `client_secret_basic`", body = OAuthErrorBody, headers(
             ("WWW-Authenticate" = String, description = "`Basic realm=\"roster\", charset=\"UTF-8\"` after a failed `client_secret_basic`"),
         )),
@@ -119,45 +121,72 @@ pub async fn revoke(
         Ok(token) => token,
         Err(refused) => return Ok(refused.into_response()),
     };
-    revoke_token(&state, &client, token).await?;
+    if revoke_token(&state, &client, token).await? == Revocation::IssuedToAnother {
+        let refused = OAuthError::bad_request(
+            "unauthorized_client",
+            "this token was issued to another client; only that client may revoke it",
+        );
+        return Ok(no_store(refused.into_response()));
+    }
     Ok(no_store(StatusCode::OK.into_response()))
 }
 
-async fn revoke_token(state: &AppState, client: &Client, token: &str) -> ApiResult<()> {
+/// What a revocation found (RFC 7009 §2.1: the server checks that the token was issued
+/// to the client asking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Revocation {
+    /// Revoked, or nothing live to revoke (unknown, expired, revoked already): `200`.
+    Done,
+    /// A live token of another client, or of Roster's own login: refused.
+    IssuedToAnother,
+}
+
+async fn revoke_token(state: &AppState, client: &Client, token: &str) -> ApiResult<Revocation> {
     let now = state.clock.now();
     let mine = |issued_to: Option<&str>| issued_to == Some(client.client_id.as_str());
+    let judged = |mine: bool| {
+        if mine {
+            Revocation::Done
+        } else {
+            Revocation::IssuedToAnother
+        }
+    };
     if looks_like_jwt(token) {
         if let Ok(claims) = state.tokens.verify(token, now) {
-            if mine(claims.client_id.as_deref()) {
-                sessions::revoke_session(
-                    state.db.writer(),
-                    claims.sub,
-                    claims.sid,
-                    reason::REVOKED_BY_CLIENT,
-                    now,
-                )
-                .await?;
+            if !mine(claims.client_id.as_deref()) {
+                return Ok(Revocation::IssuedToAnother);
             }
-        } else if let Ok(claims) = state.tokens.verify_service(token, now)
-            && mine(Some(&claims.client_id))
-        {
+            sessions::revoke_session(
+                state.db.writer(),
+                claims.sub,
+                claims.sid,
+                reason::REVOKED_BY_CLIENT,
+                now,
+            )
+            .await?;
+        } else if let Ok(claims) = state.tokens.verify_service(token, now) {
+            if !mine(Some(&claims.client_id)) {
+                return Ok(Revocation::IssuedToAnother);
+            }
             remember_revoked(&state.db, &claims).await?;
         }
-        return Ok(());
+        return Ok(Revocation::Done);
     }
-    if let Some(stored) = find_refresh(&state.db, token, now).await?
-        && mine(stored.client_id.as_deref())
-    {
-        sessions::revoke_session(
-            state.db.writer(),
-            stored.user_id,
-            stored.session_id,
-            reason::REVOKED_BY_CLIENT,
-            now,
-        )
-        .await?;
+    let Some(stored) = find_refresh(&state.db, token, now).await? else {
+        return Ok(Revocation::Done);
+    };
+    if !mine(stored.client_id.as_deref()) {
+        return Ok(judged(!stored.live));
     }
-    Ok(())
+    sessions::revoke_session(
+        state.db.writer(),
+        stored.user_id,
+        stored.session_id,
+        reason::REVOKED_BY_CLIENT,
+        now,
+    )
+    .await?;
+    Ok(Revocation::Done)
 }
 
 async fn remember_revoked(db: &Db, claims: &ServiceClaims) -> Result<(), sqlx::Error> {
