@@ -1,5 +1,7 @@
 //! What users granted applications: consent is asked once per client and scope set
-//! (`oauth_grants`), and users list and withdraw their grants at
+//! (`oauth_grants`), and users list the applications holding access to their account
+//! (consented to, or holding live tokens, as `first_party` ones do without consent) and
+//! withdraw them at
 //! `GET /api/v1/users/me/grants` and `DELETE /api/v1/users/me/grants/{client_id}`.
 //! Withdrawing ends every session issued to that client for the user at once (the
 //! change feed makes every instance refuse their tokens on the next request).
@@ -56,14 +58,23 @@ pub async fn grant(
     Ok(())
 }
 
-/// An application the caller granted access to.
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+/// An application that holds access to the caller's account: one they consented to, or
+/// one holding live tokens of theirs (a `first_party` application never asks for
+/// consent, so its sessions are all there is to show).
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Grant {
     pub client_id: String,
     /// The application's name, as its administrator registered it.
     pub client_name: String,
-    /// The granted scopes, space-separated.
+    /// The scopes consented to or held by its live tokens, space-separated.
     pub scope: String,
+    /// A `first_party` application (the team's own; it never asks for consent).
+    pub first_party: bool,
+    /// Whether the user consented on the consent page (false: only its tokens are held).
+    pub consented: bool,
+    /// Its live sessions for the caller (each holds a refresh token when it was granted
+    /// `offline_access`); withdrawing ends them all.
+    pub active_sessions: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -73,28 +84,78 @@ pub struct GrantList {
     pub items: Vec<Grant>,
 }
 
-/// The applications the caller granted access to
+/// The applications that hold access to the caller's account
 #[utoipa::path(get, path = "/me/grants", tag = "users", security(("bearer" = [])),
     responses(
-        (status = 200, description = "The caller's grants, newest first", body = GrantList),
+        (status = 200, description = "Every application the caller consented to or that holds live tokens of theirs, most recently active first", body = GrantList),
     ))]
 pub async fn list_grants(
     State(state): State<AppState>,
     caller: AuthUser,
 ) -> ApiResult<Json<GrantList>> {
-    let items = grants_of(&state.db, caller.id()).await?;
+    let items = grants_of(&state.db, caller.id(), state.clock.now()).await?;
     Ok(Json(GrantList { items }))
 }
 
-/// The applications `user_id` granted access to, newest first.
-pub async fn grants_of(ex: impl Into<Exec<'_>>, user_id: Uuid) -> Result<Vec<Grant>, sqlx::Error> {
-    on_exec!(ex, c => sqlx::query_as::<_, Grant>(
-        "SELECT g.client_id, c.name AS client_name, g.scope, g.created_at, g.updated_at \
-           FROM oauth_grants g JOIN oauth_clients c ON c.client_id = g.client_id \
-          WHERE g.user_id = $1 ORDER BY g.updated_at DESC, g.client_id")
+#[derive(sqlx::FromRow)]
+struct Holding {
+    client_id: String,
+    client_name: String,
+    first_party: bool,
+    scope: Option<String>,
+    consented: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// The applications that hold access to `user_id`'s account as of `now`: consents, and
+/// clients with live sessions, one item per client, most recently active first.
+pub async fn grants_of(
+    db: &crate::db::Db,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<Grant>, sqlx::Error> {
+    let rows = on_exec!(db, c => sqlx::query_as::<_, Holding>(
+        "SELECT g.client_id, c.name AS client_name, c.first_party, g.scope, TRUE AS consented,                 g.created_at, g.updated_at            FROM oauth_grants g JOIN oauth_clients c ON c.client_id = g.client_id           WHERE g.user_id = $1          UNION ALL          SELECT s.client_id, c.name AS client_name, c.first_party, s.scope, FALSE AS consented,                 s.created_at, s.last_used_at AS updated_at            FROM sessions s JOIN oauth_clients c ON c.client_id = s.client_id           WHERE s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2")
         .bind(user_id)
+        .bind(now)
         .fetch_all(c)
-        .await)
+        .await)?;
+    let mut items: Vec<Grant> = Vec::new();
+    for row in rows {
+        let scope = row
+            .scope
+            .as_deref()
+            .and_then(Scopes::parse)
+            .unwrap_or_default();
+        let sessions = i64::from(!row.consented);
+        match items.iter_mut().find(|g| g.client_id == row.client_id) {
+            Some(grant) => {
+                let held = Scopes::parse(&grant.scope).unwrap_or_default();
+                grant.scope = held.union(&scope).text();
+                grant.consented |= row.consented;
+                grant.active_sessions += sessions;
+                grant.created_at = grant.created_at.min(row.created_at);
+                grant.updated_at = grant.updated_at.max(row.updated_at);
+            }
+            None => items.push(Grant {
+                client_id: row.client_id,
+                client_name: row.client_name,
+                scope: scope.text(),
+                first_party: row.first_party,
+                consented: row.consented,
+                active_sessions: sessions,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            }),
+        }
+    }
+    items.sort_by(|a, b| {
+        b.updated_at
+            .cmp(&a.updated_at)
+            .then_with(|| a.client_id.cmp(&b.client_id))
+    });
+    Ok(items)
 }
 
 /// Withdraw what the caller granted an application

@@ -47,7 +47,13 @@ struct Shown {
 }
 
 async fn render(page: &AccountPage, query: Option<&str>, refusal: Option<Refusal>) -> Response {
-    let grants = match grants_of(&page.web.app.db, page.session.user.id).await {
+    let grants = match grants_of(
+        &page.web.app.db,
+        page.session.user.id,
+        page.web.app.clock.now(),
+    )
+    .await
+    {
         Ok(grants) => grants,
         Err(e) => return ApiError::from(e).into_response(),
     };
