@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::accounts::model::{Role, Tier, User, find_user_or_404};
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::devices::SessionList;
+use crate::auth::mfa::rules::require_recent_over_admin;
 use crate::auth::sessions::{active_sessions, reason, revoke_user_sessions};
 use crate::error::{ApiResult, Problem};
 use crate::http::{AdminUser, ApiJson, ApiPath, ClientInfo, NoContent};
@@ -42,7 +43,7 @@ pub struct AdminAccountUpdate {
     params(("user_id" = Uuid, Path, description = "The account's id")),
     responses(
         (status = 200, description = "The updated account", body = User),
-        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator; or `reauthentication-required`: the account is another administrator's and the caller's sign-in is not recent", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "This would leave no active administrator", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Validation failed or an unknown field (named)", body = Problem, content_type = "application/problem+json"),
@@ -54,6 +55,7 @@ pub async fn patch_user(
     ApiPath(user_id): ApiPath<Uuid>,
     ApiJson(update): ApiJson<AdminAccountUpdate>,
 ) -> ApiResult<Json<User>> {
+    require_recent_over_admin(&state, admin.id(), admin.claims.auth_time, user_id).await?;
     let user = update_account(&state, admin.id(), &client, user_id, &update).await?;
     Ok(Json(user))
 }
@@ -212,7 +214,7 @@ pub async fn revoke_all_sessions(
     params(("user_id" = Uuid, Path, description = "The account's id")),
     responses(
         (status = 204, description = "Every second factor removed"),
-        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator; or `reauthentication-required`: the account is another administrator's and the caller's sign-in is not recent", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn reset_mfa(
@@ -221,6 +223,7 @@ pub async fn reset_mfa(
     client: ClientInfo,
     ApiPath(user_id): ApiPath<Uuid>,
 ) -> ApiResult<NoContent> {
+    require_recent_over_admin(&state, admin.id(), admin.claims.auth_time, user_id).await?;
     reset_second_factors(&state, admin.id(), &client, user_id).await?;
     Ok(NoContent)
 }

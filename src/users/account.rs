@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::accounts::model::{PublicUser, Role, User, find_user};
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::guard::confirm_password;
+use crate::auth::mfa::rules::require_recent_over_admin;
 use crate::db::{Exec, Tx};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiJson, ApiPath, AuthUser, ClientInfo, MaybeAuthUser, NoContent, parse_json};
@@ -224,7 +225,7 @@ pub async fn get_user(
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Wrong password, or malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Neither that user nor an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither that user nor an admin; or `reauthentication-required`: an admin changing another administrator without a recent sign-in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The last active administrator cannot be deleted", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "password missing when deleting one's own account", body = Problem, content_type = "application/problem+json"),
@@ -267,5 +268,6 @@ pub async fn delete_user(
         )
         .await?;
     }
+    require_recent_over_admin(&state, caller.id(), caller.claims.auth_time, user_id).await?;
     delete_and_commit(&state, caller.id(), user_id, &client).await
 }

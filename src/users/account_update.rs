@@ -17,6 +17,7 @@ use crate::accounts::fields::{collect, parse_email, parse_full_name, parse_usern
 use crate::accounts::model::{User, duplicate_account, find_user, taken_fields};
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::guard::confirm_password;
+use crate::auth::mfa::rules::require_recent_over_admin;
 use crate::db::Tx;
 use crate::error::{ApiError, ApiResult, FieldError, Problem, ResultExt};
 use crate::http::{ApiJson, ApiPath, AuthUser, ClientInfo};
@@ -325,7 +326,7 @@ pub async fn patch_me(
     params(("user_id" = Uuid, Path, description = "The user's id")),
     responses(
         (status = 200, description = "The updated account", body = User),
-        (status = 403, description = "Neither that user nor an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither that user nor an admin; or `reauthentication-required`: an admin changing another administrator without a recent sign-in", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "current_password is wrong, or malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Username or email already taken (ignoring case)", body = Problem, content_type = "application/problem+json"),
@@ -340,6 +341,7 @@ pub async fn put_user(
     ApiJson(update): ApiJson<AccountUpdate>,
 ) -> ApiResult<Json<User>> {
     caller.require_self_or_admin(user_id)?;
+    require_recent_over_admin(&state, caller.id(), caller.claims.auth_time, user_id).await?;
     Ok(Json(
         update_and_commit(&state, &caller.user, user_id, &client, &update).await?,
     ))

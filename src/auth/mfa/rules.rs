@@ -33,6 +33,32 @@ pub fn is_recent(state: &AppState, auth_time: Option<i64>) -> bool {
     auth_time.is_some_and(|auth_time| now - auth_time <= max_age)
 }
 
+/// An administrator's change to *another administrator's* account (second factors reset,
+/// email, role, status, deletion) needs the acting administrator's recent sign-in
+/// (`auth_time`, seconds since the epoch, within `REAUTH_MAX_AGE_MINUTES`): a stolen or
+/// unattended administrator session alone cannot take over the other administrators.
+/// 403 `reauthentication-required` otherwise; changes to ordinary accounts and to one's
+/// own are not affected by this rule.
+pub async fn require_recent_over_admin(
+    state: &AppState,
+    actor_id: Uuid,
+    actor_auth_time: Option<i64>,
+    target_id: Uuid,
+) -> ApiResult<()> {
+    if actor_id == target_id || is_recent(state, actor_auth_time) {
+        return Ok(());
+    }
+    let target_is_admin: Option<bool> = on_exec!(&state.db, c => sqlx::query_scalar(
+        "SELECT role = 'admin' FROM users WHERE id = $1")
+        .bind(target_id)
+        .fetch_optional(c)
+        .await)?;
+    if target_is_admin == Some(true) {
+        return Err(ApiError::ReauthenticationRequired);
+    }
+    Ok(())
+}
+
 /// Which ceremony an assertion answers.
 #[derive(Debug, Clone, Copy)]
 pub enum Ceremony {

@@ -28,7 +28,10 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
+use crate::auth::mfa::rules::require_recent_over_admin;
+use crate::console::frame::AdminPage;
 use crate::error::{ApiError, FieldError};
 use crate::web::Web;
 
@@ -116,6 +119,13 @@ fn field_errors(errors: &[FieldError]) -> BTreeMap<String, String> {
 /// (logged with its cause, never shown).
 fn failure_page(web: &Web, error: ApiError) -> Response {
     match error {
+        ApiError::ReauthenticationRequired => web.pages.message(
+            StatusCode::FORBIDDEN,
+            "Confirm it is you first",
+            "error",
+            "Changing another administrator's account needs a recent sign-in. Nothing was changed.",
+            Some("Confirm your password (and second factor) on your security page at /account/security, then try again."),
+        ),
         ApiError::NotFound(what) => web.pages.message(
             StatusCode::NOT_FOUND,
             "Not found",
@@ -132,6 +142,18 @@ fn failure_page(web: &Web, error: ApiError) -> Response {
         ),
         other => other.into_response(),
     }
+}
+
+/// The page refusing a change to another administrator's account when this
+/// administrator's sign-in is not recent (see `require_recent_over_admin`); `None` when
+/// the change may go ahead.
+async fn refused_over_admin(page: &AdminPage, user_id: Uuid) -> Option<Response> {
+    let AdminPage { web, session, .. } = page;
+    let auth_time = Some(session.authentication.time.timestamp());
+    require_recent_over_admin(&web.app, session.user.id, auth_time, user_id)
+        .await
+        .err()
+        .map(|error| failure_page(web, error))
 }
 
 /// A serializable value for a template.

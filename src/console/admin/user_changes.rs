@@ -161,6 +161,9 @@ async fn change_details(
         Err(page) => return page,
     };
     let update = form.update_of(&user);
+    if let Some(refused) = super::refused_over_admin(&page, user_id).await {
+        return refused;
+    }
     match update_and_commit(&web.app, &session.user, user_id, &client, &update).await {
         Ok(_) => done(&format!("/admin/users/{user_id}"), "details-saved"),
         Err(error) => {
@@ -196,6 +199,9 @@ async fn delete(
                 again(&page, user_id, refused).await
             }
         };
+    }
+    if let Some(refused) = super::refused_over_admin(&page, user_id).await {
+        return refused;
     }
     match delete_and_commit(&web.app, session.user.id, user_id, &client).await {
         Ok(_) => done("/admin/users", "account-deleted"),

@@ -324,6 +324,9 @@ async fn change_account(
             return account_page(&page, user_id, status, None, refusal).await;
         }
     };
+    if let Some(refused) = super::refused_over_admin(&page, user_id).await {
+        return refused;
+    }
     match update_account(&web.app, session.user.id, &client, user_id, &update).await {
         Ok(updated) if updated.id == session.user.id && !updated.is_admin() => {
             // No longer an administrator: this page is not theirs any more.
@@ -387,6 +390,9 @@ async fn reset_mfa(
     if !ticked(&form.confirm) {
         let (status, refusal) = Refusal::unconfirmed("mfa_confirm");
         return account_page(&page, user_id, status, None, refusal).await;
+    }
+    if let Some(refused) = super::refused_over_admin(&page, user_id).await {
+        return refused;
     }
     match reset_second_factors(&web.app, session.user.id, &client, user_id).await {
         Ok(_) => done(&format!("/admin/users/{user_id}"), "second-factors-reset"),
