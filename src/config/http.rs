@@ -37,6 +37,21 @@ pub struct HttpConfig {
     pub redis_key_prefix: String,
 }
 
+/// Whether `url` is `https`, or plain `http` to a loopback host (127.0.0.0/8, `[::1]`,
+/// `localhost`), the only origins where cookies without `Secure` stay on the machine.
+pub(super) fn is_https_or_loopback(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    match (parsed.scheme(), parsed.host()) {
+        ("https", Some(_)) => true,
+        ("http", Some(url::Host::Ipv4(ip))) => ip.is_loopback(),
+        ("http", Some(url::Host::Ipv6(ip))) => ip.is_loopback(),
+        ("http", Some(url::Host::Domain(name))) => name.eq_ignore_ascii_case("localhost"),
+        _ => false,
+    }
+}
+
 impl HttpConfig {
     pub(super) fn parse(vars: &Vars) -> Result<HttpConfig, ConfigError> {
         let host: IpAddr = vars.parse("HOST", IpAddr::from([127, 0, 0, 1]))?;

@@ -118,40 +118,70 @@ impl Config {
         Ok(config)
     }
 
-    /// Production refuses settings that are only acceptable on a developer's machine.
+    /// Production refuses settings that are only acceptable on a developer's machine, and
+    /// names every one of them at once, so that one start tells the operator all there is
+    /// to fix (the first is the error's variable; the others follow in its message).
     fn check_environment(&self) -> Result<(), ConfigError> {
         let production = self.is_production();
+        let mut refused = Vec::new();
         if let Some(secret) = &self.tokens.jwt_secret_key
             && secret.expose().len() < 32
             && production
         {
-            return Err(invalid(
+            refused.push(invalid(
                 "JWT_SECRET_KEY",
                 "must be at least 32 bytes in production",
             ));
         }
-        if !production {
-            return Ok(());
+        if production {
+            refused.extend(self.production_refusals());
         }
+        let mut refused = refused.into_iter();
+        let Some(mut first) = refused.next() else {
+            return Ok(());
+        };
+        for other in refused {
+            first.message = format!(
+                "{}; also {}: {}",
+                first.message, other.variable, other.message
+            );
+        }
+        Err(first)
+    }
+
+    /// What production refuses besides a short `JWT_SECRET_KEY`, every one of them.
+    fn production_refusals(&self) -> Vec<ConfigError> {
+        let mut refused = Vec::new();
         if self.encryption_key.is_none() {
-            return Err(invalid(
+            refused.push(invalid(
                 "ENCRYPTION_KEY",
                 "must be set in production (base64 of 32 random bytes)",
             ));
         }
         if self.http.allowed_origins == AllowedOrigins::Any {
-            return Err(invalid(
+            refused.push(invalid(
                 "ALLOWED_ORIGINS",
                 "must list the allowed origins in production, not *",
             ));
         }
         if self.mail.smtp_url.is_none() {
-            return Err(invalid(
+            refused.push(invalid(
                 "SMTP_URL",
                 "must be set in production (without it, mail would only be written to the log)",
             ));
         }
-        Ok(())
+        if !self.http.public_url_configured {
+            refused.push(invalid(
+                "PUBLIC_URL",
+                "must be set in production: it is the issuer of every token and the origin of the cookies",
+            ));
+        } else if !http::is_https_or_loopback(&self.http.public_url) {
+            refused.push(invalid(
+                "PUBLIC_URL",
+                "must be https:// in production (plain http only on a loopback host): over http, session cookies go without Secure",
+            ));
+        }
+        refused
     }
 
     pub fn is_production(&self) -> bool {
@@ -295,8 +325,27 @@ mod tests {
                 "SMTP_URL",
                 "smtp://mailer:secret@smtp.example:587?tls=required",
             ),
+            ("PUBLIC_URL", "https://id.example"),
         ];
         assert!(config(&ok).is_ok());
+        assert_eq!(config(&ok[..4]).unwrap_err().variable, "PUBLIC_URL");
+        for (public_url, refused) in [
+            ("http://id.example", true),
+            ("http://10.0.0.7:8001", true),
+            ("http://127.0.0.1:8001", false),
+            ("http://localhost:8001", false),
+            ("http://[::1]:8001", false),
+            ("https://id.example/roster", false),
+        ] {
+            let mut with_url = ok[..4].to_vec();
+            with_url.push(("PUBLIC_URL", public_url));
+            let result = config(&with_url);
+            assert_eq!(
+                result.err().map(|e| e.variable),
+                refused.then_some("PUBLIC_URL"),
+                "{public_url}"
+            );
+        }
         assert_eq!(config(&ok[..2]).unwrap_err().variable, "ALLOWED_ORIGINS");
         assert_eq!(
             config(&[ok[0], ok[2]]).unwrap_err().variable,
@@ -327,6 +376,21 @@ mod tests {
     }
 
     #[test]
+    fn production_names_every_refused_setting_at_once() {
+        let err = config(&[("ROSTER_ENV", "production")]).unwrap_err();
+        assert_eq!(err.variable, "ENCRYPTION_KEY");
+        let text = err.to_string();
+        for variable in [
+            "ENCRYPTION_KEY",
+            "ALLOWED_ORIGINS",
+            "SMTP_URL",
+            "PUBLIC_URL",
+        ] {
+            assert!(text.contains(variable), "{variable} in {text}");
+        }
+    }
+
+    #[test]
     fn production_refuses_to_start_without_smtp() {
         let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
         let production = [
@@ -347,6 +411,7 @@ mod tests {
         ] {
             let mut with_smtp = production.to_vec();
             with_smtp.push(("SMTP_URL", url));
+            with_smtp.push(("PUBLIC_URL", "https://id.example"));
             assert!(config(&with_smtp).is_ok(), "{url}");
         }
     }
