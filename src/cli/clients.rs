@@ -70,7 +70,9 @@ pub enum ClientsCommand {
     /// Its users' access and refresh tokens are refused from now on; its codes and grants
     /// go with it. Exit status 1 when no client has this id.
     Delete {
-        /// The client_id, as `roster clients list` shows it.
+        /// The client_id, as `roster clients list` shows it (clients registered before ids
+        /// were hex may begin with `-`: taken as the id, not as a flag).
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
 }

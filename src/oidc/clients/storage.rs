@@ -1,7 +1,6 @@
 //! The `oauth_clients` table: reading clients, and the changes (register, update,
 //! delete, rotate the secret), each in one transaction with its audit record.
 
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use rand::RngExt;
 use serde::Serialize;
@@ -18,10 +17,11 @@ use crate::on_exec;
 /// Why the sessions of a deleted client were revoked (`sessions.revoked_reason`).
 pub const REVOKED_CLIENT_DELETED: &str = "client_deleted";
 
-/// A new client id: 16 random bytes, base64url (22 characters, safe in URLs and forms).
+/// A new client id: 16 random bytes in hex (32 characters, safe in URLs, forms and
+/// command lines: base64url ids could begin with `-`, which a command line reads as a flag).
 fn new_client_id() -> String {
     let bytes: [u8; 16] = rand::rng().random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    hex::encode(bytes)
 }
 
 /// Who made a change, for the audit record.
