@@ -1,6 +1,6 @@
 //! The `roster` binary: parse the command line, load the configuration, run.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -158,7 +158,11 @@ async fn run_command() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("roster: {e:#}");
-            ExitCode::from(1)
+            if e.downcast_ref::<cli::AdminConflict>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }
@@ -201,7 +205,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                     println!("created admin {} ({})", user.username, user.id)
                 }
                 AdminOutcome::Promoted(user) => {
-                    println!("promoted {} ({}) to admin", user.username, user.id)
+                    println!(
+                        "promoted {} ({}) to admin; its password was not changed (a password is read only for a new account)",
+                        user.username, user.id
+                    )
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -339,6 +346,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The new administrator's password: `ROSTER_ADMIN_PASSWORD`, or else standard input. At
+/// a terminal it is read without echo and asked twice; piped in, one line.
 fn read_admin_password() -> anyhow::Result<String> {
     if let Ok(password) = std::env::var("ROSTER_ADMIN_PASSWORD")
         && !password.is_empty()
@@ -346,13 +355,18 @@ fn read_admin_password() -> anyhow::Result<String> {
         return Ok(password);
     }
     let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        eprint!("password for the new admin: ");
-        std::io::stderr().flush()?;
-    }
-    let mut line = String::new();
-    stdin.lock().read_line(&mut line)?;
-    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    let password = if stdin.is_terminal() {
+        let password = rpassword::prompt_password("password for the new admin: ")?;
+        let again = rpassword::prompt_password("the same password again: ")?;
+        if password != again {
+            anyhow::bail!("the two passwords differ: nothing was changed");
+        }
+        password
+    } else {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
     if password.is_empty() {
         anyhow::bail!("no password: set ROSTER_ADMIN_PASSWORD or pass it on standard input");
     }

@@ -1,4 +1,8 @@
-//! `roster create-admin`: creates an administrator, or promotes an existing account.
+//! `roster create-admin`: creates an administrator, or promotes the existing account that
+//! has both the username and the email given. A username and an email that point at
+//! different accounts (or one at an account whose other half differs) are a conflict the
+//! operator resolves: nothing is changed, and the command exits 2 naming it. An existing
+//! account's password is never changed here (the command says so when it promotes).
 
 use crate::accounts::fields::{parse_email, parse_username};
 use crate::accounts::model::{NewUser, Role, User, duplicate_account, insert_user};
@@ -9,6 +13,12 @@ use crate::on_exec;
 use crate::passwords::check_policy;
 
 use super::context::Context;
+
+/// Why `create-admin` changed nothing: the username and the email disagree about which
+/// account is meant (exit 2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct AdminConflict(pub String);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminOutcome {
@@ -24,8 +34,10 @@ fn describe(errors: &[FieldError]) -> String {
         .join("; ")
 }
 
-/// Creates `username` as an admin, or promotes the existing account that has this
-/// username or email. `password` is asked for only when an account is created.
+/// Creates `username` as an admin, or promotes the existing account that has both this
+/// username and this email ([`AdminConflict`] when they name different accounts, or an
+/// account with another email or username). `password` is asked for only when an account
+/// is created.
 pub async fn create_admin(
     context: &Context,
     username: &str,
@@ -48,7 +60,7 @@ pub async fn create_admin(
         .fetch_all(c)
         .await)?;
     match existing.as_slice() {
-        [user] => {
+        [user] if user.username.eq_ignore_ascii_case(&username) && user.email == email => {
             let mut tx = context.db.begin().await?;
             let promoted = on_exec!(&mut tx, c => sqlx::query_as::<_, User>(concat!(
                 "UPDATE users SET role = 'admin', is_active = TRUE, updated_at = $2 WHERE id = $1 RETURNING ", crate::user_columns!()))
@@ -115,6 +127,19 @@ pub async fn create_admin(
             tx.commit().await?;
             Ok(AdminOutcome::Created(user))
         }
-        _ => anyhow::bail!("the username and the email belong to two different accounts"),
+        [user] if user.email == email => Err(AdminConflict(format!(
+            "the email {email} belongs to the account {}, not to {username}: nothing was changed",
+            user.username
+        ))
+        .into()),
+        [user] => Err(AdminConflict(format!(
+            "the username {} belongs to the account with the email {}, not {email}: nothing was changed",
+            user.username, user.email
+        ))
+        .into()),
+        _ => Err(AdminConflict(format!(
+            "the username {username} and the email {email} belong to two different accounts: nothing was changed"
+        ))
+        .into()),
     }
 }

@@ -11,7 +11,7 @@ mod encryption_key;
 mod import;
 mod keys;
 
-pub use admin::{AdminOutcome, create_admin};
+pub use admin::{AdminConflict, AdminOutcome, create_admin};
 pub use calibrate::benchmark as passwords_benchmark;
 pub use clients::{ClientsCommand, run_clients};
 pub use context::Context;
