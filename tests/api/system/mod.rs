@@ -8,4 +8,5 @@ mod instances;
 mod key_safety;
 mod outage;
 mod process;
+mod settings;
 mod shutdown;
