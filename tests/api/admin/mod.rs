@@ -1,3 +1,4 @@
 //! Administration: accounts and the audit trail.
 
 mod accounts;
+mod over_admins;

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::{Backend, DEFAULT_PASSWORD, Session, TestApp};
+use crate::helpers::{Backend, DEFAULT_PASSWORD, RequestBuilder, Session, TestApp, TestResponse};
 use crate::on_both_engines;
 
 on_both_engines!(
@@ -17,10 +17,13 @@ on_both_engines!(
     a_cache_that_loses_its_change_feed_stops_being_used,
     a_new_instance_uses_its_cache_only_once_every_peer_waits_for_it,
     a_refresh_answers_with_the_account_as_stored_not_a_stale_cached_copy,
+    every_revoking_route_ends_the_tokens_on_every_instance_before_it_answers,
 );
 
+const ME: &str = "/api/v1/auth/me";
+
 async fn me(app: &TestApp, session: &Session) -> u16 {
-    app.get("/api/v1/auth/me")
+    app.get(ME)
         .bearer(&session.access_token)
         .send()
         .await
@@ -295,4 +298,159 @@ async fn a_refresh_answers_with_the_account_as_stored_not_a_stale_cached_copy(ba
     let access = response.json()["access_token"].as_str().unwrap().to_owned();
     let response = app.get("/api/v1/auth/me").bearer(&access).send().await;
     assert_eq!(response.json()["tier"], "basic");
+}
+
+/// Two coherent instances that see each other.
+async fn pair_of_instances(backend: Backend) -> (TestApp, TestApp) {
+    let first = TestApp::new(backend).await;
+    let second = first.sibling().await;
+    coherent(&first).await;
+    coherent(&second).await;
+    until(
+        Duration::from_secs(5),
+        "the instances never saw each other",
+        async || first.state.changes.live_peers() > 0 && second.state.changes.live_peers() > 0,
+    )
+    .await;
+    (first, second)
+}
+
+/// The status of `path` with `token` on `instance`.
+async fn status_with(instance: &TestApp, path: &str, token: &str) -> u16 {
+    instance
+        .get(path)
+        .bearer(token)
+        .send()
+        .await
+        .status
+        .as_u16()
+}
+
+/// Warms both caches with `token` (accepted at `path`), runs `revoke` on the first
+/// instance, and checks that the very next request with it fails on both.
+async fn revoked_at_once(
+    (first, second): (&TestApp, &TestApp),
+    (path, token): (&str, &str),
+    route: &str,
+    revoke: impl AsyncFnOnce(&TestApp) -> TestResponse,
+) {
+    for instance in [first, second, first, second] {
+        assert_eq!(
+            status_with(instance, path, token).await,
+            200,
+            "{route}: before"
+        );
+    }
+    let response = revoke(first).await;
+    assert!(
+        response.status.is_success() || response.status.is_redirection(),
+        "{route}: {} {}",
+        response.status,
+        response.text
+    );
+    assert_eq!(
+        status_with(second, path, token).await,
+        401,
+        "{route}: other instance"
+    );
+    assert_eq!(
+        status_with(first, path, token).await,
+        401,
+        "{route}: same instance"
+    );
+}
+
+/// The request of a revoking route of the account API for the user of `session`, who
+/// also holds `other`, made by `admin` where the route is an administrator's.
+fn revoking_request(
+    app: &TestApp,
+    route: &str,
+    (session, other, admin): (&Session, &Session, &Session),
+) -> RequestBuilder {
+    let password = json!({"password": DEFAULT_PASSWORD});
+    let change =
+        json!({"current_password": DEFAULT_PASSWORD, "new_password": "Another-Pass-Word-93"});
+    let user_path = format!("/api/v1/admin/users/{}", session.user_id);
+    let session_path = format!("/api/v1/auth/sessions/{}", session.session_id);
+    let (request, token) = match route {
+        "logout" => (app.post("/api/v1/auth/logout"), session),
+        "logout-all" => (app.post("/api/v1/auth/logout-all"), session),
+        "DELETE session" => (app.delete(&session_path), session),
+        "change-password" => (app.post("/api/v1/auth/change-password").json(change), other),
+        "DELETE /me" => (app.delete("/api/v1/users/me").json(password), session),
+        "revoke-sessions" => (app.post(&format!("{user_path}/revoke-sessions")), admin),
+        "deactivation" => (
+            app.patch(&user_path).json(json!({"is_active": false})),
+            admin,
+        ),
+        other => panic!("no such route in this test: {other}"),
+    };
+    request.bearer(&token.access_token)
+}
+
+/// Third review, finding 5: every route that revokes a session, whatever its method,
+/// syncs the caches before it answers (a `GET` sign-out used to leave them stale).
+async fn every_revoking_route_ends_the_tokens_on_every_instance_before_it_answers(
+    backend: Backend,
+) {
+    use crate::oidc::{Browser, VERIFIER, authorize_path, basic, confidential_client};
+    use crate::oidc::{location_query, redeem};
+
+    let (first, second) = pair_of_instances(backend).await;
+    let both = (&first, &second);
+    let admin = first.admin().await;
+    for route in [
+        "logout",
+        "logout-all",
+        "DELETE session",
+        "change-password",
+        "DELETE /me",
+        "revoke-sessions",
+        "deactivation",
+    ] {
+        let session = first.user().await;
+        let other = first.login(&session.username, DEFAULT_PASSWORD).await;
+        let sessions = (&session, &other, &admin);
+        let token = (ME, session.access_token.as_str());
+        revoked_at_once(both, token, route, async |app: &TestApp| {
+            revoking_request(app, route, sessions).send().await
+        })
+        .await;
+    }
+
+    // An application's tokens: a GET sign-out, RFC 7009 revocation, a withdrawn grant.
+    let client = confidential_client(&first, &admin, true).await;
+    let client_id = client["client_id"].as_str().unwrap().to_owned();
+    let secret = client["client_secret"].as_str().unwrap().to_owned();
+    for route in ["GET /oauth2/logout", "POST /oauth2/revoke", "DELETE grant"] {
+        let user = first.user().await;
+        let mut browser = Browser::new(&first);
+        let back = browser
+            .authorize(&authorize_path(&client_id, "openid", &[]), &user)
+            .await;
+        let tokens = redeem(&first, &client, &location_query(&back)["code"], VERIFIER)
+            .await
+            .json();
+        let access = tokens["access_token"].as_str().unwrap().to_owned();
+        let hint = tokens["id_token"].as_str().unwrap().to_owned();
+        let token = ("/oauth2/userinfo", access.as_str());
+        revoked_at_once(both, token, route, async |app: &TestApp| match route {
+            "GET /oauth2/logout" => {
+                let path = format!("/oauth2/logout?id_token_hint={hint}");
+                browser.get(&path).await
+            }
+            "POST /oauth2/revoke" => {
+                app.post("/oauth2/revoke")
+                    .header("authorization", &basic(&client_id, &secret))
+                    .form(&[("token", access.as_str())])
+                    .send()
+                    .await
+            }
+            _ => {
+                let path = format!("/api/v1/users/me/grants/{client_id}");
+                app.delete(&path).bearer(&user.access_token).send().await
+            }
+        })
+        .await;
+    }
 }

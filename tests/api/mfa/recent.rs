@@ -14,6 +14,7 @@ on_both_engines!(
     reauthentication_needs_the_second_factor_when_there_is_one,
     the_window_follows_the_configuration,
     wrong_reauthentication_passwords_count_toward_the_lockout,
+    wrong_codes_at_reauthentication_lock_even_after_right_passwords,
 );
 
 async fn an_old_session_must_reauthenticate_before_sensitive_changes(backend: Backend) {
@@ -194,5 +195,49 @@ async fn wrong_reauthentication_passwords_count_toward_the_lockout(backend: Back
             .await
             .status,
         429
+    );
+}
+
+/// Re-authentication with the right password and a wrong code, over and over.
+async fn reauthenticate_with(app: &TestApp, access: &str, code: &str) -> u16 {
+    app.post("/api/v1/auth/reauthenticate")
+        .bearer(access)
+        .json(json!({"password": DEFAULT_PASSWORD, "code": code}))
+        .send()
+        .await
+        .status
+        .as_u16()
+}
+
+/// Third review, finding 2: the right password used to clear the account's failures
+/// before each wrong code was counted, so codes could be guessed without limit.
+async fn wrong_codes_at_reauthentication_lock_even_after_right_passwords(backend: Backend) {
+    let app = TestApp::with_cheap_hashing(backend).await;
+    let session = app.user().await;
+    let (secret, _) = enrol_totp(&app, &session).await;
+    for attempt in 0..5 {
+        assert_eq!(
+            reauthenticate_with(&app, &session.access_token, "000000").await,
+            400,
+            "wrong code {attempt}"
+        );
+    }
+    // Locked as /mfa/verify locks: the right password and even the right code wait.
+    let code = fresh_code(&app, &secret);
+    assert_eq!(
+        reauthenticate_with(&app, &session.access_token, &code).await,
+        429
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE event = 'mfa_failed'")
+            .await,
+        5
+    );
+    // Once the lock is over, the right code works and clears the count.
+    app.clock.advance(Duration::seconds(61));
+    let code = fresh_code(&app, &secret);
+    assert_eq!(
+        reauthenticate_with(&app, &session.access_token, &code).await,
+        200
     );
 }

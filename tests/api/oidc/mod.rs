@@ -4,6 +4,7 @@
 
 mod clients;
 mod flow;
+mod forgery;
 mod interop;
 mod openapi;
 mod pages;

@@ -305,7 +305,8 @@ async fn other_errors_redirect_with_error_and_state(backend: Backend) {
             "unsupported_response_type",
         ),
         (
-            authorize_path(client_id, "openid payments:write", &[]),
+            // Only a scope the client is not registered for: nothing left to grant.
+            authorize_path(client_id, "payments:write", &[]),
             "invalid_scope",
         ),
         (

@@ -11,6 +11,7 @@ use crate::on_both_engines;
 on_both_engines!(
     create_admin_takes_the_password_from_the_environment_or_stdin,
     create_admin_promotes_an_existing_account,
+    create_admin_refuses_a_username_and_email_of_different_accounts,
     create_admin_refuses_a_weak_password,
     keys_rotate_reaches_a_running_instance,
     users_import_reports_imported_and_rejected_lines,
@@ -138,7 +139,38 @@ async fn create_admin_promotes_an_existing_account(backend: Backend) {
     );
     assert!(output.status.success(), "{}", text(&output));
     assert!(text(&output).contains("promoted olga"));
+    assert!(
+        text(&output).contains("password was not changed"),
+        "{}",
+        text(&output)
+    );
     assert_eq!(role_of(&app, "olga").await, "admin");
+}
+
+async fn create_admin_refuses_a_username_and_email_of_different_accounts(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    app.register("olga", DEFAULT_PASSWORD).await;
+    app.register("piotr", DEFAULT_PASSWORD).await;
+    let new_password = [("ROSTER_ADMIN_PASSWORD", "An-Entirely-New-Pass-81")];
+    for (username, email, named) in [
+        ("olga", "piotr@example.com", "two different accounts"),
+        ("olga", "someone@example.com", "olga@example.com"),
+        ("nobody", "piotr@example.com", "piotr"),
+    ] {
+        let output = roster(
+            &app,
+            &["create-admin", "--username", username, "--email", email],
+            &new_password,
+            None,
+        );
+        assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+        assert!(text(&output).contains(named), "{}", text(&output));
+    }
+    assert_eq!(role_of(&app, "olga").await, "user");
+    assert_eq!(role_of(&app, "piotr").await, "user");
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 2);
+    // The existing password still works, the one in the environment does not.
+    app.login("olga", DEFAULT_PASSWORD).await;
 }
 
 async fn create_admin_refuses_a_weak_password(backend: Backend) {
@@ -275,6 +307,28 @@ async fn migrate_applies_migrations_and_reports(backend: Backend) {
         text(&production).contains("ENCRYPTION_KEY"),
         "{}",
         text(&production)
+    );
+    // Production over plain http on a real host: refused, naming PUBLIC_URL.
+    let plain_http = roster(
+        &app,
+        &["migrate"],
+        &[
+            ("ROSTER_ENV", "production"),
+            ("ALLOWED_ORIGINS", "https://app.example"),
+            (
+                "ENCRYPTION_KEY",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            ),
+            ("SMTP_URL", "smtp://mailer:secret@smtp.example:587"),
+            ("PUBLIC_URL", "http://id.example"),
+        ],
+        None,
+    );
+    assert_eq!(plain_http.status.code(), Some(1), "{}", text(&plain_http));
+    assert!(
+        text(&plain_http).contains("PUBLIC_URL") && text(&plain_http).contains("https"),
+        "{}",
+        text(&plain_http)
     );
 }
 
