@@ -35,12 +35,21 @@ use crate::tokens::rotation::{RotationQueue, SuccessorKey};
 pub struct Application {
     state: AppState,
     router: Router,
+    /// `/metrics` and `/db/status` when `METRICS_ADDRESS` serves them apart.
+    operator: Option<Router>,
     /// This instance's row in `serving_instances`.
     instance: Registration,
 }
 
-/// The `/api/v1` routes and the system routes with their OpenAPI description.
-pub fn api_routes() -> OpenApiRouter<AppState> {
+/// The `/api/v1` routes and the system routes with their OpenAPI description; the
+/// operators' routes (`/metrics`, `/db/status`) only when `with_operator_routes`
+/// (`METRICS_ADDRESS` unset).
+pub fn api_routes(with_operator_routes: bool) -> OpenApiRouter<AppState> {
+    let system = if with_operator_routes {
+        system::router().merge(system::operator_router())
+    } else {
+        system::router()
+    };
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(
             "/api/v1/auth",
@@ -56,7 +65,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
             "/api/v1/admin",
             crate::admin::router().merge(crate::oidc::admin_router()),
         )
-        .merge(system::router())
+        .merge(system)
 }
 
 impl Application {
@@ -138,7 +147,17 @@ impl Application {
             webauthn,
         }));
         let refusing_pages = pages.clone();
-        let (routes, openapi) = api_routes()
+        let metrics_apart = state.config.http.metrics_address.is_some();
+        if !metrics_apart && state.config.is_production() {
+            tracing::warn!(
+                "METRICS_ADDRESS is unset: /metrics and /db/status are served on the public port"
+            );
+        }
+        let operator = metrics_apart.then(|| {
+            let (routes, _) = system::operator_router().split_for_parts();
+            routes.with_state(state.clone())
+        });
+        let (routes, openapi) = api_routes(!metrics_apart)
             .merge(crate::oidc::protocol_router(&state))
             .split_for_parts();
         let router = middleware::stack(
@@ -178,8 +197,15 @@ impl Application {
         Ok(Application {
             state,
             router,
+            operator,
             instance,
         })
+    }
+
+    /// The operators' router (`/metrics`, `/db/status`) when `METRICS_ADDRESS` is set;
+    /// the main router then has neither.
+    pub fn operator_router(&self) -> Option<Router> {
+        self.operator.clone()
     }
 
     pub fn state(&self) -> &AppState {

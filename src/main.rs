@@ -401,6 +401,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             }
         });
     }
+    if let (Some(router), Some(address)) = (
+        application.operator_router(),
+        state.config.http.metrics_address,
+    ) {
+        let operators = tokio::net::TcpListener::bind(address)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on METRICS_ADDRESS {address}: {e}"))?;
+        tracing::info!(metrics_address = %operators.local_addr()?, "/metrics and /db/status served apart");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(operators, router).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     tracing::info!(
         address = %listener.local_addr()?,
         backend = state.db.backend(),

@@ -35,6 +35,9 @@ pub struct HttpConfig {
     pub redis_url: Option<Secret>,
     /// Prefix of every Redis key Roster writes (`REDIS_KEY_PREFIX`).
     pub redis_key_prefix: String,
+    /// Where `/metrics` and `/db/status` are served instead of the public port
+    /// (`METRICS_ADDRESS`, e.g. `127.0.0.1:9464`); unset, on the public port.
+    pub metrics_address: Option<std::net::SocketAddr>,
 }
 
 /// Whether `url` is `https`, or plain `http` to a loopback host (127.0.0.0/8, `[::1]`,
@@ -82,7 +85,17 @@ impl HttpConfig {
                 "must be at most 100 characters without spaces",
             ));
         }
+        let metrics_address = match vars.get("METRICS_ADDRESS") {
+            None => None,
+            Some(text) => Some(text.parse().map_err(|_| {
+                invalid(
+                    "METRICS_ADDRESS",
+                    format!("{text:?} is not an address and port such as 127.0.0.1:9464"),
+                )
+            })?),
+        };
         Ok(HttpConfig {
+            metrics_address,
             host,
             port,
             public_url,

@@ -23,14 +23,21 @@ use crate::state::AppState;
 /// healthy database answers in milliseconds, and load balancers want an answer at once.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// The public system routes: the service's name, health, the JWK set and the docs.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(root))
         .routes(routes!(health))
-        .routes(routes!(db_status))
-        .routes(routes!(metrics::metrics))
         .routes(routes!(jwks))
         .merge(docs::router())
+}
+
+/// The operators' routes, `/metrics` and `/db/status`: on the public port unless
+/// `METRICS_ADDRESS` names an address of their own.
+pub fn operator_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(db_status))
+        .routes(routes!(metrics::metrics))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

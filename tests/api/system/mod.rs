@@ -6,6 +6,7 @@ mod cluster;
 mod endpoints;
 mod instances;
 mod key_safety;
+mod metrics_apart;
 mod outage;
 mod process;
 mod settings;
