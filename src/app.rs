@@ -127,7 +127,8 @@ impl Application {
         }
         let pages = Arc::new(
             crate::web::Pages::new(&config.http.public_url)?
-                .with_templates(&crate::console::templates())?,
+                .with_templates(&crate::console::templates())?
+                .with_templates(crate::admin::setup::TEMPLATES)?,
         );
         let state = AppState(Arc::new(App {
             config,
@@ -167,6 +168,7 @@ impl Application {
                 .merge(
                     crate::oidc::pages_router()
                         .merge(crate::console::router())
+                        .merge(crate::admin::setup::router())
                         .with_state(crate::web::Web {
                             app: state.clone(),
                             pages,

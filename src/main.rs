@@ -419,9 +419,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         address = %listener.local_addr()?,
         backend = state.db.backend(),
         environment = ?state.config.environment,
-        "roster {} serving; docs at /docs",
+        "roster {} serving; console at /account and /admin, API docs at /docs",
         env!("CARGO_PKG_VERSION")
     );
+    if let Some(link) = roster::admin::setup::offer_link(state).await? {
+        // On standard error beside the log, not in it: the link is a secret for the
+        // operator's eyes (single use, one hour).
+        eprintln!(
+            "\nNo administrator yet. Create the first one within the hour at\n\n    {link}\n\n(or run `roster create-admin --username NAME --email EMAIL`).\n"
+        );
+        tracing::warn!(
+            "no administrator yet: the one-time setup link is printed above (valid 1 hour)"
+        );
+    } else {
+        tracing::info!("administrators sign in at /admin");
+    }
     application.serve(listener, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())

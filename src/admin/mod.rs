@@ -1,9 +1,13 @@
 //! Administration under `/api/v1/admin`: account role, tier and status
 //! (`accounts`), session revocation, and the audit trail (`audit_log`). Every endpoint
-//! needs an administrator's token (401 without a token, 403 for other callers).
+//! needs an administrator's token (401 without a token, 403 for other callers). Also the
+//! first administrator: made by `create-admin` or the one-time setup page (`setup`),
+//! both through `first`.
 
 pub mod accounts;
 pub mod audit_log;
+pub mod first;
+pub mod setup;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

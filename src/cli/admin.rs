@@ -4,13 +4,11 @@
 //! operator resolves: nothing is changed, and the command exits 2 naming it. An existing
 //! account's password is never changed here (the command says so when it promotes).
 
-use crate::accounts::fields::{parse_email, parse_username};
-use crate::accounts::model::{NewUser, Role, User, duplicate_account, insert_user};
+use crate::accounts::model::User;
+use crate::admin::first::{NewAdmin, insert_admin, parse_names};
 use crate::audit::{self, AuditEntry, event};
-use crate::auth::credentials::set_password;
-use crate::error::FieldError;
+use crate::error::{ApiError, FieldError};
 use crate::on_exec;
-use crate::passwords::check_policy;
 
 use super::context::Context;
 
@@ -44,14 +42,14 @@ pub async fn create_admin(
     email: &str,
     password: impl AsyncFnOnce() -> anyhow::Result<String>,
 ) -> anyhow::Result<AdminOutcome> {
-    let mut errors = Vec::new();
-    let username = parse_username(username, "username")
-        .map_err(|e| errors.push(e))
-        .ok();
-    let email = parse_email(email, "email").map_err(|e| errors.push(e)).ok();
-    let (Some(username), Some(email)) = (username, email) else {
-        anyhow::bail!("invalid arguments: {}", describe(&errors));
+    let given = NewAdmin {
+        username,
+        email,
+        password: "",
+        via: "create-admin",
     };
+    let (username, email) = parse_names(&given)
+        .map_err(|errors| anyhow::anyhow!("invalid arguments: {}", describe(&errors)))?;
     let now = context.clock.now();
     let existing: Vec<User> = on_exec!(&context.db, c => sqlx::query_as::<_, User>(concat!(
         "SELECT ", crate::user_columns!(), " FROM users WHERE username_key = $1 OR email = $2"))
@@ -81,49 +79,22 @@ pub async fn create_admin(
         }
         [] => {
             let password = password().await?;
-            let policy_errors = check_policy(
-                &context.config.passwords.policy,
-                &password,
-                &[&username, &email],
-                "password",
-            );
-            if !policy_errors.is_empty() {
-                anyhow::bail!(
-                    "the password is not acceptable: {}",
-                    describe(&policy_errors)
-                );
-            }
-            let hash = context.hasher.hash(&password).await?;
+            let admin = NewAdmin {
+                username: &username,
+                email: &email,
+                password: &password,
+                via: "create-admin",
+            };
             let mut tx = context.db.begin().await?;
-            let new_user = NewUser {
-                username,
-                email,
-                full_name: None,
-                role: Role::Admin,
-                email_verified: true,
-            };
-            let user = insert_user(&mut tx, &new_user, now).await.map_err(|e| {
-                match crate::error::unique_violation_target(&e) {
-                    Some(target) => anyhow::anyhow!("{}", duplicate_account(&target)),
-                    None => e.into(),
-                }
-            })?;
-            set_password(
-                &mut tx,
-                user.id,
-                &hash,
-                context.config.passwords.history,
-                now,
-            )
-            .await?;
-            let entry = AuditEntry {
-                event: event::ADMIN_CREATED,
-                actor_id: None,
-                user_id: Some(user.id),
-                client: None,
-                detail: serde_json::json!({"via": "create-admin"}),
-            };
-            audit::record(&mut tx, now, entry).await?;
+            let hashing = (&context.config, &context.hasher);
+            let user = insert_admin(&mut tx, hashing, &admin, now)
+                .await
+                .map_err(|e| match e {
+                    ApiError::Validation(errors) => {
+                        anyhow::anyhow!("not acceptable: {}", describe(&errors))
+                    }
+                    other => anyhow::anyhow!("{other}"),
+                })?;
             tx.commit().await?;
             Ok(AdminOutcome::Created(user))
         }

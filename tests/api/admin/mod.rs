@@ -2,3 +2,4 @@
 
 mod accounts;
 mod over_admins;
+mod setup;

@@ -4,6 +4,7 @@ mod cli;
 mod cli_clients;
 mod cluster;
 mod endpoints;
+mod first_admin_link;
 mod instances;
 mod key_safety;
 mod metrics_apart;
