@@ -84,17 +84,8 @@ async fn repeated_requests_are_served_from_the_cache(backend: Backend) {
 }
 
 async fn a_revocation_reaches_warm_caches_on_every_instance_before_it_returns(backend: Backend) {
-    let first = TestApp::new(backend).await;
-    let second = first.sibling().await;
-    coherent(&first).await;
-    coherent(&second).await;
     // Both instances must see each other before the test relies on it.
-    until(
-        Duration::from_secs(5),
-        "the instances never saw each other",
-        async || first.state.changes.live_peers() > 0 && second.state.changes.live_peers() > 0,
-    )
-    .await;
+    let (first, second) = pair_of_instances(backend).await;
     for round in 0..3 {
         let session = first.user().await;
         for instance in [&first, &second, &first, &second] {
