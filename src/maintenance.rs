@@ -1,6 +1,7 @@
 //! Periodic housekeeping: expired sessions and refresh tokens, stale login-throttle
 //! records, expired second-factor challenges and passkey ceremonies, and the OpenID
-//! provider's spent authorization codes and revoked client tokens past their expiry.
+//! provider's spent authorization codes and revoked client tokens past their expiry, and
+//! events older than `EVENT_RETENTION_DAYS`.
 //! Runs every `CLEANUP_INTERVAL_SECONDS`; tests call [`purge`] directly.
 
 use crate::state::AppState;
@@ -13,7 +14,10 @@ pub async fn purge(state: &AppState) -> Result<u64, sqlx::Error> {
     let challenges = crate::auth::mfa::purge_expired(&state.db, now).await?;
     let codes = crate::oidc::codes::purge_expired(&state.db, now).await?;
     let revoked = crate::oidc::revocation::purge_expired(&state.db, now).await?;
-    let total = sessions + throttles + challenges + codes + revoked;
+    let events =
+        crate::events::log::purge_before(state.db.writer(), now - state.config.events.retention)
+            .await?;
+    let total = sessions + throttles + challenges + codes + revoked + events;
     if total > 0 {
         tracing::info!(
             sessions_and_tokens = sessions,
@@ -21,6 +25,7 @@ pub async fn purge(state: &AppState) -> Result<u64, sqlx::Error> {
             second_factor_challenges = challenges,
             authorization_codes = codes,
             revoked_client_tokens = revoked,
+            events,
             "purged expired rows"
         );
     }

@@ -5,6 +5,7 @@
 //! environment.
 
 mod database;
+mod events;
 mod http;
 mod mail;
 mod mfa;
@@ -19,6 +20,7 @@ use std::time::Duration;
 use base64::Engine;
 
 pub use database::{DatabaseConfig, DatabaseUrl};
+pub use events::EventsConfig;
 pub use http::{AllowedOrigins, HttpConfig};
 pub use mail::MailConfig;
 pub use mfa::MfaConfig;
@@ -50,6 +52,7 @@ pub struct Config {
     pub passwords: PasswordConfig,
     pub mail: MailConfig,
     pub mfa: MfaConfig,
+    pub events: EventsConfig,
     /// `ENCRYPTION_KEY`; `None` in development means "generate one into a key file".
     pub encryption_key: Option<[u8; 32]>,
     /// `PREFERENCES_SCHEMA`: the preferences JSON Schema, instead of the built-in one.
@@ -104,6 +107,7 @@ impl Config {
             http,
             passwords: PasswordConfig::parse(&vars)?,
             mail: MailConfig::parse(&vars)?,
+            events: EventsConfig::parse(&vars)?,
             encryption_key,
             preferences_schema,
             cleanup_interval: vars.duration(
