@@ -56,6 +56,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
             "/api/v1/admin",
             crate::admin::router().merge(crate::oidc::admin_router()),
         )
+        .merge(crate::event_api::router())
         .merge(system::router())
 }
 

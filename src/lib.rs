@@ -17,6 +17,7 @@ pub mod console;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod event_api;
 pub mod events;
 pub mod http;
 pub mod mail;
