@@ -5,7 +5,7 @@
 mod clients;
 mod flow;
 mod interop;
-mod openapi;
+pub mod openapi;
 mod pages;
 mod rules;
 mod service_accounts;
