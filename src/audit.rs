@@ -81,6 +81,10 @@ pub mod event {
     pub const AUTHORIZATION_CODE_REUSED: &str = "authorization_code_reused";
     /// A browser signed out (RP-initiated logout).
     pub const SIGNED_OUT: &str = "signed_out";
+    /// Webhook endpoints made, changed and deleted by an administrator.
+    pub const WEBHOOK_CREATED: &str = "webhook_created";
+    pub const WEBHOOK_UPDATED: &str = "webhook_updated";
+    pub const WEBHOOK_DELETED: &str = "webhook_deleted";
 }
 
 /// One audit record to write.

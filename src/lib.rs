@@ -35,3 +35,4 @@ pub mod tokens;
 pub mod users;
 pub mod web;
 pub mod webauthn;
+pub mod webhooks;

@@ -12,6 +12,7 @@ mod mfa;
 mod passwords;
 mod tokens;
 mod vars;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ pub use passwords::{HashCost, PasswordConfig, PasswordPolicy};
 pub use tokens::TokenConfig;
 pub use vars::{ConfigError, Secret};
 use vars::{Vars, invalid};
+pub use webhooks::{AllowedHosts, WebhookConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
@@ -53,6 +55,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub mfa: MfaConfig,
     pub events: EventsConfig,
+    pub webhooks: WebhookConfig,
     /// `ENCRYPTION_KEY`; `None` in development means "generate one into a key file".
     pub encryption_key: Option<[u8; 32]>,
     /// `PREFERENCES_SCHEMA`: the preferences JSON Schema, instead of the built-in one.
@@ -108,6 +111,7 @@ impl Config {
             passwords: PasswordConfig::parse(&vars)?,
             mail: MailConfig::parse(&vars)?,
             events: EventsConfig::parse(&vars)?,
+            webhooks: WebhookConfig::parse(&vars)?,
             encryption_key,
             preferences_schema,
             cleanup_interval: vars.duration(
