@@ -14,3 +14,4 @@ mod mfa;
 mod oidc;
 mod system;
 mod users;
+mod webhooks;
