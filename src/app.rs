@@ -63,8 +63,11 @@ pub fn api_routes(with_operator_routes: bool) -> OpenApiRouter<AppState> {
         )
         .nest(
             "/api/v1/admin",
-            crate::admin::router().merge(crate::oidc::admin_router()),
+            crate::admin::router()
+                .merge(crate::oidc::admin_router())
+                .merge(crate::webhooks::admin_router()),
         )
+        .merge(crate::event_api::router())
         .merge(system)
 }
 

@@ -1,12 +1,18 @@
 //! The audit trail: who did what to which account, from where. Rows are written in the
 //! same transaction as the change they describe. `detail` never holds a secret (no
 //! passwords, tokens, hashes or payment tokens): callers pass only ids and field names.
+//!
+//! [`record`] is also the one place that writes events (`crate::events`): the entry's
+//! events, chosen in [`catalog`], go into the same transaction, so no feature can
+//! change an account without telling other services.
+
+mod catalog;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::db::Exec;
+use crate::db::Tx;
 use crate::on_exec;
 
 /// Who is calling, for sessions and the audit trail: the client address (as resolved
@@ -75,6 +81,10 @@ pub mod event {
     pub const AUTHORIZATION_CODE_REUSED: &str = "authorization_code_reused";
     /// A browser signed out (RP-initiated logout).
     pub const SIGNED_OUT: &str = "signed_out";
+    /// Webhook endpoints made, changed and deleted by an administrator.
+    pub const WEBHOOK_CREATED: &str = "webhook_created";
+    pub const WEBHOOK_UPDATED: &str = "webhook_updated";
+    pub const WEBHOOK_DELETED: &str = "webhook_deleted";
 }
 
 /// One audit record to write.
@@ -107,8 +117,10 @@ impl<'a> AuditEntry<'a> {
     }
 }
 
+/// Writes `entry` and the events it stands for (see [`catalog`]) inside `tx`, the
+/// transaction of the change it describes.
 pub async fn record(
-    ex: impl Into<Exec<'_>>,
+    tx: &mut Tx,
     now: DateTime<Utc>,
     entry: AuditEntry<'_>,
 ) -> Result<(), sqlx::Error> {
@@ -119,7 +131,7 @@ pub async fn record(
         ),
         None => (None, None),
     };
-    on_exec!(ex, c => sqlx::query(
+    on_exec!(&mut *tx, c => sqlx::query(
         "INSERT INTO audit_events (id, at, event, actor_id, user_id, ip, user_agent, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(Uuid::now_v7())
         .bind(now)
@@ -131,5 +143,8 @@ pub async fn record(
         .bind(sqlx::types::Json(&entry.detail))
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
+    for event in catalog::events_of(&entry) {
+        crate::events::log::append(tx, now, &event).await?;
+    }
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! Periodic housekeeping: expired sessions and refresh tokens, stale login-throttle
 //! records, expired second-factor challenges and passkey ceremonies, and the OpenID
 //! provider's spent authorization codes, revoked client tokens and abandoned consent pages
-//! past their expiry.
+//! past their expiry, and events older than `EVENT_RETENTION_DAYS`.
 //! Runs every `CLEANUP_INTERVAL_SECONDS`; tests call [`purge`] directly.
 
 use crate::state::AppState;
@@ -15,7 +15,10 @@ pub async fn purge(state: &AppState) -> Result<u64, sqlx::Error> {
     let codes = crate::oidc::codes::purge_expired(&state.db, now).await?;
     let revoked = crate::oidc::revocation::purge_expired(&state.db, now).await?;
     let consents = crate::oidc::consent::purge_expired(&state.db, now).await?;
-    let total = sessions + throttles + challenges + codes + revoked + consents;
+    let events =
+        crate::events::log::purge_before(state.db.writer(), now - state.config.events.retention)
+            .await?;
+    let total = sessions + throttles + challenges + codes + revoked + consents + events;
     if total > 0 {
         tracing::info!(
             sessions_and_tokens = sessions,
@@ -24,6 +27,7 @@ pub async fn purge(state: &AppState) -> Result<u64, sqlx::Error> {
             authorization_codes = codes,
             revoked_client_tokens = revoked,
             pending_consents = consents,
+            events,
             "purged expired rows"
         );
     }

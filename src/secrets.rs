@@ -26,14 +26,17 @@ pub enum SecretKind {
     PaymentToken,
     /// Mail waiting in the outbox (`mail_outbox.message`, by mail id).
     QueuedMail,
+    /// Webhook signing secrets (`webhooks.secret`, by endpoint id).
+    WebhookSecret,
 }
 
 impl SecretKind {
-    pub const ALL: [SecretKind; 4] = [
+    pub const ALL: [SecretKind; 5] = [
         SecretKind::SigningKey,
         SecretKind::TotpSecret,
         SecretKind::PaymentToken,
         SecretKind::QueuedMail,
+        SecretKind::WebhookSecret,
     ];
 
     /// How reports name this kind (plural).
@@ -43,6 +46,7 @@ impl SecretKind {
             SecretKind::TotpSecret => "TOTP secrets",
             SecretKind::PaymentToken => "payment tokens",
             SecretKind::QueuedMail => "queued mails",
+            SecretKind::WebhookSecret => "webhook secrets",
         }
     }
 
@@ -61,6 +65,9 @@ impl SecretKind {
             SecretKind::QueuedMail => {
                 "SELECT id, message FROM mail_outbox WHERE message IS NOT NULL ORDER BY created_at DESC, id"
             }
+            SecretKind::WebhookSecret => {
+                "SELECT id, secret FROM webhooks ORDER BY created_at DESC, id"
+            }
         }
     }
 
@@ -73,6 +80,7 @@ impl SecretKind {
                 "UPDATE payment_info SET token_ciphertext = $2 WHERE user_id = $1"
             }
             SecretKind::QueuedMail => "UPDATE mail_outbox SET message = $2 WHERE id = $1",
+            SecretKind::WebhookSecret => "UPDATE webhooks SET secret = $2 WHERE id = $1",
         }
     }
 
@@ -115,6 +123,9 @@ impl SealedRow {
             (RowId::Text(kid), _) => kid.as_bytes().to_vec(),
             (RowId::Uuid(user_id), SecretKind::TotpSecret) => {
                 crate::auth::mfa::totp::sealing_context(*user_id)
+            }
+            (RowId::Uuid(id), SecretKind::WebhookSecret) => {
+                crate::webhooks::storage::sealing_context(*id)
             }
             (RowId::Uuid(id), _) => id.as_bytes().to_vec(),
         }

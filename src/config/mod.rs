@@ -5,12 +5,14 @@
 //! environment.
 
 mod database;
+mod events;
 mod http;
 mod mail;
 mod mfa;
 mod passwords;
 mod tokens;
 mod vars;
+mod webhooks;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -19,6 +21,7 @@ use std::time::Duration;
 use base64::Engine;
 
 pub use database::{DatabaseConfig, DatabaseUrl};
+pub use events::EventsConfig;
 pub use http::{AllowedOrigins, HttpConfig};
 pub use mail::MailConfig;
 pub use mfa::MfaConfig;
@@ -26,6 +29,7 @@ pub use passwords::{HashCost, PasswordConfig, PasswordPolicy};
 pub use tokens::TokenConfig;
 pub use vars::{ConfigError, Secret};
 use vars::{Vars, invalid};
+pub use webhooks::{AllowedHosts, WebhookConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
@@ -50,6 +54,8 @@ pub struct Config {
     pub passwords: PasswordConfig,
     pub mail: MailConfig,
     pub mfa: MfaConfig,
+    pub events: EventsConfig,
+    pub webhooks: WebhookConfig,
     /// `ENCRYPTION_KEY`; `None` in development means "generate one into a key file".
     pub encryption_key: Option<[u8; 32]>,
     /// `PREFERENCES_SCHEMA`: the preferences JSON Schema, instead of the built-in one.
@@ -104,6 +110,8 @@ impl Config {
             http,
             passwords: PasswordConfig::parse(&vars)?,
             mail: MailConfig::parse(&vars)?,
+            events: EventsConfig::parse(&vars)?,
+            webhooks: WebhookConfig::parse(&vars)?,
             encryption_key,
             preferences_schema,
             cleanup_interval: vars.duration(

@@ -200,6 +200,26 @@ async fn remember_revoked(db: &Db, claims: &ServiceClaims) -> Result<(), sqlx::E
     Ok(())
 }
 
+/// The claims of `token` when it is a live `client_credentials` token: unexpired, not
+/// revoked, and its client still registered (deleting a client ends what it was given).
+/// For resource servers inside Roster (the event feed) and for introspection.
+pub async fn live_service_claims(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<ServiceClaims>, sqlx::Error> {
+    let Ok(claims) = state.tokens.verify_service(token, state.clock.now()) else {
+        return Ok(None);
+    };
+    if is_revoked(&state.db, claims.jti).await?
+        || super::clients::find(&state.db, &claims.client_id)
+            .await?
+            .is_none()
+    {
+        return Ok(None);
+    }
+    Ok(Some(claims))
+}
+
 async fn is_revoked(db: &Db, jti: Uuid) -> Result<bool, sqlx::Error> {
     let found: Option<i32> = on_exec!(db, c => sqlx::query_scalar(
         "SELECT 1 FROM oauth_revoked_tokens WHERE jti = $1")
@@ -328,14 +348,7 @@ async fn describe(state: &AppState, client: &Client, token: &str) -> ApiResult<O
                 "sid": claims.sid,
             })));
         }
-        // A service's token is active while it is unexpired, not revoked, and its
-        // client still registered (deleting a client ends what it was given).
-        if let Ok(claims) = state.tokens.verify_service(token, now)
-            && !is_revoked(&state.db, claims.jti).await?
-            && super::clients::find(&state.db, &claims.client_id)
-                .await?
-                .is_some()
-        {
+        if let Some(claims) = live_service_claims(state, token).await? {
             return Ok(Some(json!({
                 "active": true,
                 "token_type": "Bearer",

@@ -29,6 +29,7 @@ use crate::error::{FieldError, Problem};
         (name = "users", description = "Accounts, profiles, preferences, premium, search"),
         (name = "achievements", description = "Badges and learning goals"),
         (name = "admin", description = "Administration and audit"),
+        (name = "events", description = "The event log other services learn from (CloudEvents 1.0): pull and replay"),
         (name = "oauth", description = "The OpenID Connect provider (Core 1.0, authorization code flow with PKCE) \
             and OAuth 2.0 authorization server: discovery, the authorization and logout endpoints browsers are \
             sent to, and the back channel (token, userinfo, revocation, introspection, keys)"),
@@ -53,7 +54,8 @@ impl Modify for SecuritySchemes {
                     .bearer_format("JWT")
                     .description(Some(
                         "An access token from /api/v1/auth/login, /token or /refresh; at \
-                         /oauth2/userinfo, one that /oauth2/token issued",
+                         /oauth2/userinfo, one that /oauth2/token issued; at /api/v1/events also a \
+                         `client_credentials` token with the scope `events:read`",
                     ))
                     .build(),
             ),

@@ -128,6 +128,30 @@ impl AccountChanges {
         }
         names
     }
+
+    /// The names of the fields whose value differs from `current`'s (for the event,
+    /// which names changed fields only).
+    fn changed_names(&self, current: &User) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if self
+            .username
+            .as_ref()
+            .is_some_and(|u| *u != current.username)
+        {
+            names.push("username");
+        }
+        if self.email.as_ref().is_some_and(|e| *e != current.email) {
+            names.push("email");
+        }
+        if self
+            .full_name
+            .as_ref()
+            .is_some_and(|n| *n != current.full_name)
+        {
+            names.push("full_name");
+        }
+        names
+    }
 }
 
 /// The outcome of [`update_account`].
@@ -197,7 +221,7 @@ pub async fn update_account(
         actor_id: Some(actor_id),
         user_id: Some(user_id),
         client: Some(client),
-        detail: serde_json::json!({"fields": changes.field_names(), "email_changed": email_changed}),
+        detail: serde_json::json!({"fields": changes.field_names(), "changed": changes.changed_names(&current), "email_changed": email_changed}),
     };
     audit::record(&mut *tx, now, entry).await?;
     Ok(AccountUpdated {

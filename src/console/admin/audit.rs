@@ -72,6 +72,9 @@ pub const EVENTS: &[&str] = &[
     event::GRANT_REVOKED,
     event::AUTHORIZATION_CODE_REUSED,
     event::SIGNED_OUT,
+    event::WEBHOOK_CREATED,
+    event::WEBHOOK_UPDATED,
+    event::WEBHOOK_DELETED,
 ];
 
 /// One event as a row of a table (also on a user's page).

@@ -6,7 +6,7 @@ mod clients;
 mod flow;
 mod forgery;
 mod interop;
-mod openapi;
+pub mod openapi;
 mod pages;
 mod rules;
 mod service_accounts;

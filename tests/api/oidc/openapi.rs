@@ -17,7 +17,7 @@ on_both_engines!(
 /// Asserts that `response` to `method path` is one the document describes: a documented
 /// status, a documented content type, and a JSON body valid against its schema.
 #[track_caller]
-fn assert_documented(doc: &Value, method: &str, path: &str, response: &TestResponse) {
+pub fn assert_documented(doc: &Value, method: &str, path: &str, response: &TestResponse) {
     let status = response.status.as_str();
     let documented = &doc["paths"][path][method]["responses"][status];
     assert!(

@@ -1,0 +1,23 @@
+//! The event log: what other services learn about accounts, sessions and clients.
+//!
+//! Every change that writes an audit entry also writes its events, in the same
+//! transaction (`crate::audit::record` is the one caller of [`log::append`]), so there is
+//! no change without its event and no event without its change. Events are CloudEvents
+//! 1.0 ([`feed::CloudEvent`]); [`types`] is the catalog of their types.
+//!
+//! Ordering: each event takes the next `sequence` from a one-row counter inside the
+//! writing transaction. On PostgreSQL the counter's row lock is held until that
+//! transaction commits, so sequences are handed out in commit order and a reader
+//! polling `after=N` cannot miss an event that commits late; SQLite has one writer.
+//! `subjectsequence` counts the events of one subject (1, 2, 3...).
+//!
+//! This room sits below the audit trail and imports no feature: reading a page
+//! ([`feed`]), matching types ([`filter`]) and purging old events ([`log::purge_before`])
+//! are plain functions over the database, and the HTTP API is elsewhere.
+
+pub mod feed;
+pub mod filter;
+pub mod log;
+pub mod types;
+
+pub use log::NewEvent;
