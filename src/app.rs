@@ -20,6 +20,7 @@ use crate::coherence::ChangeFeed;
 use crate::coherence::cache::AuthCache;
 use crate::config::Config;
 use crate::db::Db;
+use crate::federation::upstream::Upstream;
 use crate::http::{middleware, ratelimit};
 use crate::mail::Mailer;
 use crate::passwords::PasswordHasher;
@@ -39,8 +40,9 @@ pub struct Application {
     instance: Registration,
 }
 
-/// The `/api/v1` routes and the system routes with their OpenAPI description.
-pub fn api_routes() -> OpenApiRouter<AppState> {
+/// The `/api/v1` routes and the system routes with their OpenAPI description;
+/// `upstream` talks to identity providers.
+pub fn api_routes(upstream: &Upstream) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(
             "/api/v1/auth",
@@ -50,11 +52,14 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
             "/api/v1/users",
             crate::users::router()
                 .merge(crate::achievements::router())
-                .merge(crate::oidc::grants_router()),
+                .merge(crate::oidc::grants_router())
+                .merge(crate::federation::identities_router()),
         )
         .nest(
             "/api/v1/admin",
-            crate::admin::router().merge(crate::oidc::admin_router()),
+            crate::admin::router()
+                .merge(crate::oidc::admin_router())
+                .merge(crate::federation::admin_router(upstream)),
         )
         .merge(system::router())
 }
@@ -138,7 +143,8 @@ impl Application {
             webauthn,
         }));
         let refusing_pages = pages.clone();
-        let (routes, openapi) = api_routes()
+        let upstream = Upstream::new()?;
+        let (routes, openapi) = api_routes(&upstream)
             .merge(crate::oidc::protocol_router(&state))
             .split_for_parts();
         let router = middleware::stack(
@@ -147,6 +153,8 @@ impl Application {
                 .merge(crate::web::router(state.clone(), pages.clone()))
                 .merge(
                     crate::oidc::pages_router()
+                        .layer(axum::Extension(crate::federation::sign_in_buttons()))
+                        .merge(crate::federation::pages_router(&upstream))
                         .merge(crate::console::router())
                         .with_state(crate::web::Web {
                             app: state.clone(),

@@ -17,6 +17,7 @@ pub mod console;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod federation;
 pub mod http;
 pub mod mail;
 pub mod maintenance;
