@@ -8,6 +8,7 @@ mod admin;
 mod auth;
 mod browser;
 mod console;
+mod federation;
 mod mail;
 mod mfa;
 mod oidc;
