@@ -3,7 +3,7 @@
 //! loopback port for each test), and against a deliberately misbehaving one written here
 //! ([`fake::FakeProvider`]), the linking rules, and the owner's identities.
 
-mod fake;
+pub mod fake;
 mod identities;
 mod linking;
 mod misbehaving;
