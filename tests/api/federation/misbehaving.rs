@@ -18,6 +18,7 @@ on_both_engines!(
     answers_of_another_provider_or_another_browser_are_refused,
     an_address_changed_upstream_still_signs_in_the_same_account,
     an_address_the_provider_has_not_confirmed_makes_no_account,
+    leaving_for_a_provider_and_coming_back_spend_the_sign_in_budget,
 );
 
 async fn a_token_signed_by_a_single_key_without_kid_signs_in(backend: Backend) {
@@ -284,4 +285,43 @@ async fn an_address_the_provider_has_not_confirmed_makes_no_account(backend: Bac
         scalar(&app, "SELECT COUNT(*) FROM user_identities").await,
         0
     );
+}
+
+async fn leaving_for_a_provider_and_coming_back_spend_the_sign_in_budget(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .env("RATE_LIMIT_AUTH_PER_MINUTE", "3")
+        .start()
+        .await;
+    let admin = app.admin().await;
+    let _fake = with_fake(&app, &admin, "verified").await;
+    let visit = |path: &str| {
+        app.get(path)
+            .from_ip("192.0.2.7")
+            .header("accept", "text/html")
+            .send()
+    };
+    let mut left = 0;
+    let limited = loop {
+        let response = visit("/login/fake").await;
+        if response.status == 429 {
+            break response;
+        }
+        assert_eq!(response.status, 303, "{}", response.text);
+        left += 1;
+        assert!(left <= 10, "never limited");
+    };
+    assert!(limited.header("retry-after").is_some());
+    assert!(
+        limited
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/html")),
+        "{}",
+        limited.text
+    );
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM federation_logins").await,
+        left
+    );
+    let back = visit("/login/fake/callback?state=guess&code=guess").await;
+    assert_eq!(back.status, 429, "{}", back.text);
 }
