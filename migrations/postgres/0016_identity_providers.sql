@@ -16,6 +16,8 @@
 --    waiting for the browser to sign in to that account with its own credentials.
 --    Only the SHA-256 of the browser's cookie is stored.
 -- 5. Two new kinds of mail: an identity was linked to, or removed from, the account.
+-- 6. A second-factor challenge remembers how its first step was made (`pwd`, or `fed`
+--    when an identity provider vouched for the account), for the session's `amr`.
 
 CREATE TABLE identity_providers (
     id UUID PRIMARY KEY,
@@ -84,3 +86,5 @@ ALTER TABLE mail_outbox ADD CONSTRAINT mail_outbox_kind_check CHECK (kind IN (
     'password_reset', 'email_verification', 'password_changed',
     'email_change_confirm', 'email_change_notice', 'email_changed_by_admin',
     'identity_linked', 'identity_unlinked'));
+
+ALTER TABLE mfa_challenges ADD COLUMN first_factor TEXT NOT NULL DEFAULT 'pwd';

@@ -16,6 +16,8 @@
 --    waiting for the browser to sign in to that account with its own credentials.
 --    Only the SHA-256 of the browser's cookie is stored.
 -- 5. Two new kinds of mail: an identity was linked to, or removed from, the account.
+-- 6. A second-factor challenge remembers how its first step was made (`pwd`, or `fed`
+--    when an identity provider vouched for the account), for the session's `amr`.
 --
 -- SQLite cannot change a CHECK constraint, so `mail_outbox` is rebuilt with the new
 -- kinds of mail (same columns, same indexes).
@@ -109,3 +111,5 @@ ALTER TABLE mail_outbox_rebuilt RENAME TO mail_outbox;
 CREATE INDEX mail_outbox_due ON mail_outbox (next_attempt_at) WHERE sent_at IS NULL AND failed_at IS NULL;
 CREATE INDEX mail_outbox_recipient ON mail_outbox (recipient, kind, created_at);
 CREATE INDEX mail_outbox_user ON mail_outbox (user_id);
+
+ALTER TABLE mfa_challenges ADD COLUMN first_factor TEXT NOT NULL DEFAULT 'pwd';

@@ -66,7 +66,8 @@ pub async fn sign_in(
     if factors.any() {
         tx.commit().await?;
         let key = format!("identity:{}", vouched.identity_id);
-        let challenge = mfa::challenge::start(state, user.id, &key, &device, &factors).await?;
+        let challenge =
+            mfa::challenge::start(state, user.id, FEDERATED, &key, &device, &factors).await?;
         let mut response = sign_in::second_step(web, headers, return_to, &challenge).await;
         forget_departure(web, &mut response);
         return Ok(response);

@@ -267,4 +267,11 @@ async fn the_offer_links_after_the_accounts_own_password_and_second_factor(backe
         .await;
     assert_eq!(done.status, 303, "{}", done.text);
     assert!(browser.has_cookie("roster"));
+    // The session says how it was made: the provider, then the second factor.
+    let amr = text(
+        &app,
+        "SELECT s.amr FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.username = 'jane' AND s.amr LIKE 'fed,%'",
+    )
+    .await;
+    assert_eq!(amr, "fed,otp,mfa");
 }
