@@ -235,22 +235,11 @@ async fn welcome(
         provider_slug: &provider.slug,
         email: identity.email.as_deref(),
     };
-    match rules::decide(provider, identity, linked, same_address) {
+    let (user, identity_id) = match rules::decide(provider, identity, linked, same_address) {
         Arrival::SignIn {
             identity_id,
             user_id,
-        } => {
-            let user = find_user_or_404(db, user_id).await?;
-            session::sign_in(
-                web,
-                headers,
-                client,
-                &user,
-                &vouched(identity_id),
-                return_to,
-            )
-            .await
-        }
+        } => (find_user_or_404(db, user_id).await?, identity_id),
         Arrival::LinkToVerifiedAddress { user_id } => {
             let user = find_user_or_404(db, user_id).await?;
             let now = web.app.clock.now();
@@ -265,51 +254,46 @@ async fn welcome(
                 identities::link(&mut tx, &web.app.mail, &user, &link, &client, now).await?;
             tx.commit().await?;
             web.app.mail.wake();
-            session::sign_in(
-                web,
-                headers,
-                client,
-                &user,
-                &vouched(identity_id),
-                return_to,
-            )
-            .await
+            (user, identity_id)
         }
         Arrival::OfferLink { user_id } => {
-            linking::offer(web, provider, identity, user_id, return_to).await
+            return linking::offer(web, provider, identity, user_id, return_to).await;
         }
         Arrival::SignUp => {
-            match signup::sign_up(
+            let made = signup::sign_up(
                 &web.app,
                 identity,
                 provider.id,
                 &provider.display_name,
                 &client,
             )
-            .await?
-            {
-                Some((user, identity_id)) => {
-                    session::sign_in(
-                        web,
-                        headers,
-                        client,
-                        &user,
-                        &vouched(identity_id),
-                        return_to,
-                    )
-                    .await
+            .await?;
+            match made {
+                Some(made) => made,
+                None => {
+                    return Ok(refused(
+                        &web.pages,
+                        StatusCode::CONFLICT,
+                        "An account could not be made for you just now.",
+                    ));
                 }
-                None => Ok(refused(
-                    &web.pages,
-                    StatusCode::CONFLICT,
-                    "An account could not be made for you just now.",
-                )),
             }
         }
-        Arrival::Refuse(refusal) => Ok(refused(
-            &web.pages,
-            StatusCode::FORBIDDEN,
-            &refusal.message(&provider.display_name),
-        )),
-    }
+        Arrival::Refuse(refusal) => {
+            return Ok(refused(
+                &web.pages,
+                StatusCode::FORBIDDEN,
+                &refusal.message(&provider.display_name),
+            ));
+        }
+    };
+    session::sign_in(
+        web,
+        headers,
+        client,
+        &user,
+        &vouched(identity_id),
+        return_to,
+    )
+    .await
 }

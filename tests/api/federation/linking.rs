@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::fake::Signing;
 use super::{scalar, text, with_fake};
-use crate::helpers::{Backend, DEFAULT_PASSWORD, TestApp};
+use crate::helpers::{Backend, DEFAULT_PASSWORD, TestApp, TestResponse};
 use crate::mfa::{enrol_totp, fresh_code};
 use crate::oidc::{Browser, hidden};
 use crate::on_both_engines;
@@ -29,6 +29,19 @@ async fn account(app: &TestApp, username: &str, verified: bool) {
     }
 }
 
+/// The page offering to link after the account's own sign-in: no session, no identity.
+async fn assert_offered(app: &TestApp, browser: &Browser<'_>, offer: &TestResponse) {
+    assert_eq!(offer.status, 200, "{}", offer.text);
+    assert!(
+        offer
+            .text
+            .contains("sign in to that account with its own password")
+    );
+    assert!(!browser.has_cookie("roster"));
+    assert!(browser.has_cookie("roster-link"));
+    assert_eq!(scalar(app, "SELECT COUNT(*) FROM user_identities").await, 0);
+}
+
 async fn an_address_match_from_a_provider_that_is_not_authoritative_is_not_linked(
     backend: Backend,
 ) {
@@ -41,22 +54,11 @@ async fn an_address_match_from_a_provider_that_is_not_authoritative_is_not_linke
         .sign_in(&mut browser, "fake", "attacker-1", "jane@example.com")
         .await;
     // Not signed in, not linked: a page asking to prove the account instead.
-    assert_eq!(offer.status, 200, "{}", offer.text);
-    assert!(
-        offer
-            .text
-            .contains("sign in to that account with its own password")
-    );
+    assert_offered(&app, &browser, &offer).await;
     assert!(
         offer
             .text
             .contains("href=\"/login?return_to=%2Flogin%2Flink\"")
-    );
-    assert!(!browser.has_cookie("roster"));
-    assert!(browser.has_cookie("roster-link"));
-    assert_eq!(
-        scalar(&app, "SELECT COUNT(*) FROM user_identities").await,
-        0
     );
     // Coming back to the link page without signing in leads to the sign-in page.
     let unproven = browser.get("/login/link").await;
@@ -83,12 +85,7 @@ async fn an_unverified_account_cannot_be_taken_over_through_an_authoritative_pro
     let offer = fake
         .sign_in(&mut browser, "fake", "victim-1", "victim@example.com")
         .await;
-    assert_eq!(offer.status, 200, "{}", offer.text);
-    assert!(!browser.has_cookie("roster"));
-    assert_eq!(
-        scalar(&app, "SELECT COUNT(*) FROM user_identities").await,
-        0
-    );
+    assert_offered(&app, &browser, &offer).await;
 
     // Nor through an authoritative provider that says the address is not confirmed.
     account(&app, "verified", true).await;
@@ -104,12 +101,7 @@ async fn an_unverified_account_cannot_be_taken_over_through_an_authoritative_pro
             Signing::Published,
         )
         .await;
-    assert_eq!(offer.status, 200, "{}", offer.text);
-    assert!(!browser.has_cookie("roster"));
-    assert_eq!(
-        scalar(&app, "SELECT COUNT(*) FROM user_identities").await,
-        0
-    );
+    assert_offered(&app, &browser, &offer).await;
 }
 
 async fn an_authoritative_provider_links_to_an_account_with_that_verified_address(
