@@ -20,6 +20,7 @@ use crate::coherence::ChangeFeed;
 use crate::coherence::cache::AuthCache;
 use crate::config::Config;
 use crate::db::Db;
+use crate::federation::upstream::Upstream;
 use crate::http::{middleware, ratelimit};
 use crate::mail::Mailer;
 use crate::passwords::PasswordHasher;
@@ -43,8 +44,8 @@ pub struct Application {
 
 /// The `/api/v1` routes and the system routes with their OpenAPI description; the
 /// operators' routes (`/metrics`, `/db/status`) only when `with_operator_routes`
-/// (`METRICS_ADDRESS` unset).
-pub fn api_routes(with_operator_routes: bool) -> OpenApiRouter<AppState> {
+/// (`METRICS_ADDRESS` unset); `upstream` talks to identity providers.
+pub fn api_routes(upstream: &Upstream, with_operator_routes: bool) -> OpenApiRouter<AppState> {
     let system = if with_operator_routes {
         system::router().merge(system::operator_router())
     } else {
@@ -59,13 +60,15 @@ pub fn api_routes(with_operator_routes: bool) -> OpenApiRouter<AppState> {
             "/api/v1/users",
             crate::users::router()
                 .merge(crate::achievements::router())
-                .merge(crate::oidc::grants_router()),
+                .merge(crate::oidc::grants_router())
+                .merge(crate::federation::identities_router()),
         )
         .nest(
             "/api/v1/admin",
             crate::admin::router()
                 .merge(crate::oidc::admin_router())
-                .merge(crate::webhooks::admin_router()),
+                .merge(crate::webhooks::admin_router())
+                .merge(crate::federation::admin_router(upstream)),
         )
         .merge(crate::event_api::router())
         .merge(system)
@@ -161,7 +164,8 @@ impl Application {
             let (routes, _) = system::operator_router().split_for_parts();
             routes.with_state(state.clone())
         });
-        let (routes, openapi) = api_routes(!metrics_apart)
+        let upstream = Upstream::new()?;
+        let (routes, openapi) = api_routes(&upstream, !metrics_apart)
             .merge(crate::oidc::protocol_router(&state))
             .split_for_parts();
         let router = middleware::stack(
@@ -170,6 +174,8 @@ impl Application {
                 .merge(crate::web::router(state.clone(), pages.clone()))
                 .merge(
                     crate::oidc::pages_router()
+                        .layer(axum::Extension(crate::federation::sign_in_buttons()))
+                        .merge(crate::federation::pages_router(&upstream))
                         .merge(crate::console::router())
                         .merge(crate::admin::setup::router())
                         .with_state(crate::web::Web {

@@ -85,6 +85,16 @@ pub mod event {
     pub const WEBHOOK_CREATED: &str = "webhook_created";
     pub const WEBHOOK_UPDATED: &str = "webhook_updated";
     pub const WEBHOOK_DELETED: &str = "webhook_deleted";
+    /// Identity provider registry changes (the detail names the provider, never its
+    /// secret).
+    pub const IDENTITY_PROVIDER_ADDED: &str = "identity_provider_added";
+    pub const IDENTITY_PROVIDER_CHANGED: &str = "identity_provider_changed";
+    pub const IDENTITY_PROVIDER_REMOVED: &str = "identity_provider_removed";
+    /// An identity at another provider was linked to the account (sign-up through it,
+    /// an authoritative provider's address, or after the account's own sign-in).
+    pub const IDENTITY_LINKED: &str = "identity_linked";
+    /// An identity at another provider was removed from the account.
+    pub const IDENTITY_UNLINKED: &str = "identity_unlinked";
 }
 
 /// One audit record to write.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use roster::app::Application;
-use roster::cli::{self, AdminOutcome, ClientsCommand, Context};
+use roster::cli::{self, AdminOutcome, ClientsCommand, Context, ProvidersCommand};
 use roster::clock::SystemClock;
 use roster::config::Config;
 use roster::telemetry;
@@ -64,6 +64,12 @@ enum Command {
     Clients {
         #[command(subcommand)]
         action: ClientsCommand,
+    },
+    /// Manage the identity providers users may sign in with (Google, GitLab, Microsoft,
+    /// any OpenID provider).
+    Providers {
+        #[command(subcommand)]
+        action: ProvidersCommand,
     },
     /// List the live serving instances on this database (heartbeat within the last 20 s)
     /// with their issuer and signing key. Exit status 2 when they disagree.
@@ -278,6 +284,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Clients { action } => {
             let context = Context::open(config).await?;
             cli::run_clients(&context, action).await
+        }
+        Command::Providers { action } => {
+            let context = Context::open(config).await?;
+            cli::run_providers(&context, action).await
         }
         Command::Instances => {
             let context = Context::open(config).await?;

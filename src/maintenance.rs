@@ -1,7 +1,8 @@
 //! Periodic housekeeping: expired sessions and refresh tokens, stale login-throttle
 //! records, expired second-factor challenges and passkey ceremonies, and the OpenID
 //! provider's spent authorization codes, revoked client tokens and abandoned consent pages
-//! past their expiry, and events older than `EVENT_RETENTION_DAYS`.
+//! past their expiry, federation's sign-ins that never came back and link offers never
+//! taken, and events older than `EVENT_RETENTION_DAYS`.
 //! Runs every `CLEANUP_INTERVAL_SECONDS`; tests call [`purge`] directly.
 
 use crate::state::AppState;
@@ -15,10 +16,12 @@ pub async fn purge(state: &AppState) -> Result<u64, sqlx::Error> {
     let codes = crate::oidc::codes::purge_expired(&state.db, now).await?;
     let revoked = crate::oidc::revocation::purge_expired(&state.db, now).await?;
     let consents = crate::oidc::consent::purge_expired(&state.db, now).await?;
+    let federation = crate::federation::pending::purge(&state.db, now).await?;
     let events =
         crate::events::log::purge_before(state.db.writer(), now - state.config.events.retention)
             .await?;
-    let total = sessions + throttles + challenges + codes + revoked + consents + events;
+    let total =
+        sessions + throttles + challenges + codes + revoked + consents + federation + events;
     if total > 0 {
         tracing::info!(
             sessions_and_tokens = sessions,
@@ -27,6 +30,7 @@ pub async fn purge(state: &AppState) -> Result<u64, sqlx::Error> {
             authorization_codes = codes,
             revoked_client_tokens = revoked,
             pending_consents = consents,
+            federation_sign_ins_and_link_offers = federation,
             events,
             "purged expired rows"
         );

@@ -48,7 +48,7 @@ pub(super) fn events_of(entry: &AuditEntry<'_>) -> Vec<NewEvent> {
     };
     match entry.event {
         event::REGISTER => one(types::USER_CREATED, json!({"via": "register"})),
-        event::ADMIN_CREATED => one(types::USER_CREATED, json!({"via": "create-admin"})),
+        event::ADMIN_CREATED => one(types::USER_CREATED, pick(detail, &["via"])),
         event::USER_IMPORTED => one(types::USER_CREATED, json!({"via": "import"})),
         event::ACCOUNT_UPDATE => {
             // An address changed by an administrator is its own event (email_change_by_admin).
@@ -126,6 +126,14 @@ pub(super) fn events_of(entry: &AuditEntry<'_>) -> Vec<NewEvent> {
         event::GRANT_REVOKED => one(
             types::CONSENT_REVOKED,
             pick(detail, &["client_id", "sessions_revoked"]),
+        ),
+        event::IDENTITY_LINKED => one(
+            types::IDENTITY_LINKED,
+            pick(detail, &["identity_id", "provider_id", "issuer", "how"]),
+        ),
+        event::IDENTITY_UNLINKED => one(
+            types::IDENTITY_UNLINKED,
+            pick(detail, &["identity_id", "issuer"]),
         ),
         _ => Vec::new(),
     }

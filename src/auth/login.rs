@@ -84,9 +84,15 @@ pub async fn password_login(
     if factors.any() {
         tx.commit().await?;
         guard::defer_login(state, &checked).await?;
-        let challenge =
-            mfa::challenge::start(state, user.id, checked.identifier_key(), device, &factors)
-                .await?;
+        let challenge = mfa::challenge::start(
+            state,
+            user.id,
+            "pwd",
+            checked.identifier_key(),
+            device,
+            &factors,
+        )
+        .await?;
         metrics::counter!("roster_logins_total", "result" => "mfa_required").increment(1);
         return Ok(LoginOutcome::SecondFactor(Box::new(challenge)));
     }

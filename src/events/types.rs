@@ -33,6 +33,9 @@ pub const CLIENT_CREATED: &str = "client.created";
 pub const CLIENT_DELETED: &str = "client.deleted";
 pub const CONSENT_GRANTED: &str = "consent.granted";
 pub const CONSENT_REVOKED: &str = "consent.revoked";
+/// An identity at another provider was linked to the account, or removed from it.
+pub const IDENTITY_LINKED: &str = "identity.linked";
+pub const IDENTITY_UNLINKED: &str = "identity.unlinked";
 /// Only for readers that name it (see the module's documentation).
 pub const LOGIN_SUCCEEDED: &str = "login.succeeded";
 /// Only for readers that name it (see the module's documentation).

@@ -1,9 +1,10 @@
 //! The rate-limit middleware: every request to one of [`RATE_LIMITED_ROUTES`], and every
-//! form post to one of [`RATE_LIMITED_FORM_POSTS`] (matched
+//! form post to one of [`RATE_LIMITED_FORM_POSTS`], and every visit to one of
+//! [`RATE_LIMITED_PAGES`] (matched
 //! by route template, so an endpoint counts as soon as it is routed) spends from its
 //! client's authentication budget (`crate::ratelimit`; the client address as
 //! [`super::client`] resolves it). Beyond it: 429 problem+json with `Retry-After`, or,
-//! for a form post from a browser page (one that accepts `text/html`), the page that
+//! for a form post or a limited page from a browser (one that accepts `text/html`), the page that
 //! [`RateLimits::refused_page`] draws, also 429 with `Retry-After`.
 
 use std::net::IpAddr;
@@ -55,6 +56,10 @@ pub struct RateLimits {
     pub refused_page: RefusedPage,
 }
 
+/// The pages whose every visit spends from the budget: leaving for an identity provider
+/// stores a pending sign-in, and coming back from one talks to the provider.
+pub const RATE_LIMITED_PAGES: &[&str] = &["/login/{slug}", "/login/{slug}/callback"];
+
 /// Middleware: answers 429 when the client has spent its authentication budget.
 pub async fn limit_auth_requests(
     State(limits): State<RateLimits>,
@@ -64,8 +69,8 @@ pub async fn limit_auth_requests(
     let route = request.extensions().get::<MatchedPath>();
     let form_post = request.method() == Method::POST
         && route.is_some_and(|path| RATE_LIMITED_FORM_POSTS.contains(&path.as_str()));
-    let limited =
-        form_post || route.is_some_and(|path| RATE_LIMITED_ROUTES.contains(&path.as_str()));
+    let page = form_post || route.is_some_and(|path| RATE_LIMITED_PAGES.contains(&path.as_str()));
+    let limited = page || route.is_some_and(|path| RATE_LIMITED_ROUTES.contains(&path.as_str()));
     if !limited {
         return next.run(request).await;
     }
@@ -77,7 +82,7 @@ pub async fn limit_auth_requests(
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     match limits.limiter.check(ip).await {
         Decision::Allowed => next.run(request).await,
-        Decision::Limited { retry_after } if form_post && accepts_html(&request) => {
+        Decision::Limited { retry_after } if page && accepts_html(&request) => {
             let seconds = whole_seconds(retry_after);
             let mut page = (limits.refused_page)(seconds);
             page.headers_mut()

@@ -27,16 +27,22 @@ pub enum MailKind {
     EmailChangeNotice,
     /// To the old address: an administrator changed it.
     EmailChangedByAdmin,
+    /// An identity at another provider was linked to the account.
+    IdentityLinked,
+    /// An identity at another provider was removed from the account.
+    IdentityUnlinked,
 }
 
 impl MailKind {
-    const ALL: [MailKind; 6] = [
+    const ALL: [MailKind; 8] = [
         MailKind::PasswordReset,
         MailKind::EmailVerification,
         MailKind::PasswordChanged,
         MailKind::EmailChangeConfirm,
         MailKind::EmailChangeNotice,
         MailKind::EmailChangedByAdmin,
+        MailKind::IdentityLinked,
+        MailKind::IdentityUnlinked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +53,8 @@ impl MailKind {
             MailKind::EmailChangeConfirm => "email_change_confirm",
             MailKind::EmailChangeNotice => "email_change_notice",
             MailKind::EmailChangedByAdmin => "email_changed_by_admin",
+            MailKind::IdentityLinked => "identity_linked",
+            MailKind::IdentityUnlinked => "identity_unlinked",
         }
     }
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::model::User;
 
 /// The templates, by name; `.html` ones are escaped as HTML.
-const TEMPLATES: [(&str, &str); 12] = [
+const TEMPLATES: [(&str, &str); 14] = [
     (
         "password_reset.txt",
         include_str!("../../templates/mail/password_reset.txt"),
@@ -57,6 +57,14 @@ const TEMPLATES: [(&str, &str); 12] = [
     (
         "email_changed_by_admin.html",
         include_str!("../../templates/mail/email_changed_by_admin.html"),
+    ),
+    (
+        "identity_change.txt",
+        include_str!("../../templates/mail/identity_change.txt"),
+    ),
+    (
+        "identity_change.html",
+        include_str!("../../templates/mail/identity_change.html"),
     ),
 ];
 
@@ -236,6 +244,32 @@ impl Composer {
             public_url => self.public_url.clone(),
         };
         self.render("password_changed", "Your Roster password was changed", ctx)
+    }
+
+    /// To the account: an identity at another provider was linked to it (`linked`) or
+    /// removed from it.
+    pub fn identity_change(
+        &self,
+        user: &User,
+        linked: bool,
+        provider: &str,
+        email: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Composed> {
+        let ctx = context! {
+            username => user.username.clone(),
+            linked,
+            provider => provider.to_owned(),
+            email => email.map(str::to_owned),
+            changed_at => at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            public_url => self.public_url.clone(),
+        };
+        let subject = if linked {
+            "An account was linked to your Roster account"
+        } else {
+            "An account was removed from your Roster account"
+        };
+        self.render("identity_change", subject, ctx)
     }
 
     fn render(&self, name: &str, subject: &str, ctx: minijinja::Value) -> anyhow::Result<Composed> {

@@ -98,7 +98,7 @@ const PASSKEY_REGISTER_SCRIPT: &str = include_str!("../../assets/web/passkey_reg
 /// The console's script: sends an open page to the sign-in page once its session ends.
 const CONSOLE_SCRIPT: &str = include_str!("../../assets/web/console.js");
 
-const TEMPLATES: [(&str, &str); 9] = [
+const TEMPLATES: [(&str, &str); 10] = [
     (
         "layout.html",
         include_str!("../../templates/web/layout.html"),
@@ -131,6 +131,10 @@ const TEMPLATES: [(&str, &str); 9] = [
     (
         "passkey_form.html",
         include_str!("../../templates/web/passkey_form.html"),
+    ),
+    (
+        "link_identity.html",
+        include_str!("../../templates/web/link_identity.html"),
     ),
 ];
 

@@ -9,6 +9,7 @@ mod auth;
 mod browser;
 mod console;
 mod events;
+mod federation;
 mod mail;
 mod mfa;
 mod oidc;

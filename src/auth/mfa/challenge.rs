@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Factors;
-use super::proof::{Proof, check_second_factor, with_password};
+use super::proof::{Proof, check_second_factor};
 use super::rules::{Ceremony, Pending, find_live, invalid_mfa_token};
 use crate::accounts::model::User;
 use crate::accounts::model::find_user;
@@ -33,11 +33,13 @@ use crate::tokens::access::Authentication;
 /// How long an `mfa_token` lives.
 pub const LIFETIME_SECONDS: i64 = 300;
 
-/// Records the challenge of a login whose password was right (for `identifier_key`,
-/// from `device`) and answers the 401 body that hands it out.
+/// Records the challenge of a login whose first step succeeded (`first_factor`: `pwd`
+/// for a right password, `fed` when an identity provider vouched for the account; for
+/// `identifier_key`, from `device`) and answers the 401 body that hands it out.
 pub async fn start(
     state: &AppState,
     user_id: Uuid,
+    first_factor: &'static str,
     identifier_key: &str,
     device: &Device,
     factors: &Factors,
@@ -45,8 +47,8 @@ pub async fn start(
     let now = state.clock.now();
     let token = random_token();
     on_exec!(state.db.writer(), c => sqlx::query(
-        "INSERT INTO mfa_challenges (id, token_hash, user_id, throttle_key, device_name, ip, user_agent, failures, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9)")
+        "INSERT INTO mfa_challenges (id, token_hash, user_id, throttle_key, device_name, ip, user_agent, failures, created_at, expires_at, first_factor) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10)")
         .bind(Uuid::now_v7())
         .bind(token_hash(&token))
         .bind(user_id)
@@ -56,6 +58,7 @@ pub async fn start(
         .bind(&device.client.user_agent)
         .bind(now)
         .bind(now + chrono::Duration::seconds(LIFETIME_SECONDS))
+        .bind(first_factor)
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
     Ok(MfaRequiredProblem::new(
@@ -182,7 +185,7 @@ async fn complete(
     };
     let authentication = Authentication {
         time: now,
-        methods: with_password(factor),
+        methods: format!("{},{factor},mfa", pending.first_factor),
     };
     let issued =
         sessions::start_session(state, &mut tx, user.id, &device, authentication, now).await?;

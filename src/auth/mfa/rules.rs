@@ -75,6 +75,8 @@ pub struct Pending {
     pub user_id: Uuid,
     pub throttle_key: String,
     pub device_name: Option<String>,
+    /// How the first step was made: `pwd`, or `fed` (an identity provider).
+    pub first_factor: String,
 }
 
 /// The live challenge `token` names, if any.
@@ -87,7 +89,7 @@ pub async fn find_live(
         return Ok(None);
     }
     on_exec!(ex, c => sqlx::query_as::<_, Pending>(
-        "SELECT id, user_id, throttle_key, device_name FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2 AND failures < $3")
+        "SELECT id, user_id, throttle_key, device_name, first_factor FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2 AND failures < $3")
         .bind(token_hash(token))
         .bind(now)
         .bind(MAX_WRONG)

@@ -6,14 +6,21 @@
 //! passwords hold here too. The challenge between the steps lives in an HttpOnly cookie,
 //! never in the page. Success starts the browser session ([`super::browser`]) and sends
 //! the browser back to the authorization request it came from (`return_to`, which must be
-//! a path of this provider's authorization endpoint: nothing else is redirected to).
+//! a path of this provider's authorization endpoint, a console page, or the page that
+//! links an identity after the sign-in: nothing else is redirected to). The page also
+//! offers the other ways to sign in that `app.rs` plugs in ([`OtherSignIns`]: the
+//! identity providers), as links that carry `return_to`.
 
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use futures::future::BoxFuture;
 use minijinja::context;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 mod passkey;
 
@@ -25,15 +32,33 @@ use crate::auth::login::{LoginOutcome, password_login};
 use crate::auth::mfa::challenge;
 use crate::auth::mfa::proof::Proof;
 use crate::auth::sessions::{Device, IssuedRefresh};
-use crate::error::ApiError;
+use crate::db::Db;
+use crate::error::{ApiError, MfaRequiredProblem};
 use crate::http::ClientInfo;
 use crate::web::{Pages, Policy, Web, form};
 
 const AUTHORIZE_PATH: &str = "/oauth2/authorize?";
 const DEVICE_NAME: &str = "Web browser";
 
-/// The console's own pages a sign-in may return to (`/account...`, `/admin...`).
-const CONSOLE_PATHS: [&str; 2] = ["/account", "/admin"];
+/// The pages a sign-in may return to besides an authorization request: the console's
+/// (`/account...`, `/admin...`) and the one that links an identity after the sign-in.
+const CONSOLE_PATHS: [&str; 3] = ["/account", "/admin", "/login/link"];
+
+/// A way to sign in elsewhere that the sign-in page offers (`/login/{slug}`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderButton {
+    pub slug: String,
+    pub display_name: String,
+}
+
+/// The other ways to sign in (the identity providers), plugged in by `app.rs` as an
+/// extension of the pages' router.
+pub trait OtherSignIns: Send + Sync {
+    fn buttons<'a>(&'a self, db: &'a Db) -> BoxFuture<'a, Vec<ProviderButton>>;
+}
+
+/// The extension holding [`OtherSignIns`].
+pub type OtherSignInsExtension = Option<Extension<Arc<dyn OtherSignIns>>>;
 
 /// Where a sign-in may send the browser afterwards: back to an authorization request, or
 /// to a page of the console. Nothing else: never another site, never `//host`.
@@ -74,11 +99,17 @@ struct Shown<'a> {
     error: Option<&'a str>,
     /// Admits the client's redirect URI, where the sign-in's redirects end.
     policy: Policy,
+    /// The other ways to sign in.
+    providers: Vec<ProviderButton>,
 }
 
 impl<'a> Shown<'a> {
     /// The login hint and client name of the authorization request in `return_to`.
-    async fn for_request(web: &Web, return_to: &'a str) -> Shown<'a> {
+    async fn for_request(
+        web: &Web,
+        return_to: &'a str,
+        others: Option<&Arc<dyn OtherSignIns>>,
+    ) -> Shown<'a> {
         let query = return_to.strip_prefix(AUTHORIZE_PATH).unwrap_or("");
         let param = |name: &str| {
             form_urlencoded::parse(query.as_bytes())
@@ -103,6 +134,10 @@ impl<'a> Shown<'a> {
             client_name: client.map(|client| client.name),
             error: None,
             policy,
+            providers: match others {
+                Some(others) => others.buttons(&web.app.db).await,
+                None => Vec::new(),
+            },
         }
     }
 }
@@ -119,6 +154,8 @@ fn login_page(web: &Web, headers: &HeaderMap, status: StatusCode, shown: &Shown<
             login_hint => shown.login_hint.clone(),
             client_name => shown.client_name.clone(),
             error => shown.error,
+            providers => minijinja::value::Serde(&shown.providers),
+            provider_query => provider_query(shown.return_to),
         },
         &shown.policy,
     );
@@ -126,6 +163,15 @@ fn login_page(web: &Web, headers: &HeaderMap, status: StatusCode, shown: &Shown<
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
+}
+
+/// The query of a provider button's link: the sign-in's `return_to`, URL-encoded.
+fn provider_query(return_to: &str) -> String {
+    if return_to.is_empty() {
+        return String::new();
+    }
+    let encoded: String = form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
+    format!("?return_to={encoded}")
 }
 
 /// What the second-factor step offers: the methods the account has.
@@ -171,9 +217,30 @@ fn second_factor_page(
     response
 }
 
+/// The second step of a sign-in whose first step happened elsewhere (an identity
+/// provider vouched for the account): the second-factor page and the challenge's cookie,
+/// answered through `POST /login` like that of a password sign-in.
+pub async fn second_step(
+    web: &Web,
+    headers: &HeaderMap,
+    return_to: &str,
+    challenge: &MfaRequiredProblem,
+) -> Response {
+    let return_to = safe_return_to(return_to).unwrap_or("");
+    let shown = Shown::for_request(web, return_to, None).await;
+    let methods = Methods::of(&challenge.methods);
+    let mut response = second_factor_page(web, headers, StatusCode::OK, &shown, methods);
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        mfa_cookie(&web.pages, &challenge.mfa_token, challenge.expires_in),
+    );
+    response
+}
+
 /// `GET /login`.
 pub async fn show(
     State(web): State<Web>,
+    others: OtherSignInsExtension,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -182,7 +249,8 @@ pub async fn show(
         .map(|(_, value)| value.into_owned())
         .unwrap_or_default();
     let return_to = safe_return_to(&return_to).unwrap_or("");
-    let shown = Shown::for_request(&web, return_to).await;
+    let others = others.map(|Extension(others)| others);
+    let shown = Shown::for_request(&web, return_to, others.as_ref()).await;
     login_page(&web, &headers, StatusCode::OK, &shown)
 }
 
@@ -206,6 +274,7 @@ struct SignInForm {
 /// `POST /login`: the password step, the second-factor step, or a passkey sign-in.
 pub async fn submit(
     State(web): State<Web>,
+    others: OtherSignInsExtension,
     client: ClientInfo,
     headers: HeaderMap,
     body: Bytes,
@@ -220,7 +289,8 @@ pub async fn submit(
         );
     };
     let return_to = safe_return_to(&posted.return_to).unwrap_or("").to_owned();
-    let mut shown = Shown::for_request(&web, &return_to).await;
+    let others = others.map(|Extension(others)| others);
+    let mut shown = Shown::for_request(&web, &return_to, others.as_ref()).await;
     if !web.pages.form_is_genuine(&headers, &posted.csrf_token) {
         shown.error = Some("The form had expired. Please sign in again.");
         return login_page(&web, &headers, StatusCode::FORBIDDEN, &shown);

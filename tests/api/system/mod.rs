@@ -2,6 +2,7 @@
 
 mod cli;
 mod cli_clients;
+mod cli_providers;
 mod cluster;
 mod endpoints;
 mod first_admin_link;

@@ -1,0 +1,299 @@
+//! `GET /login/{slug}/callback`: the browser is back from the provider. In order: the
+//! `state` names a pending sign-in (which is used up whatever follows), of this provider,
+//! started in this browser (its cookie), not expired; the provider's `error`, if any;
+//! the RFC 9207 `iss` parameter where the provider sends it; the code exchange and the
+//! ID token (see [`super::upstream`]). Then [`super::rules`] decides what the identity
+//! leads to. Every failure is a page saying what to do, never a signed-in browser.
+
+use std::collections::HashMap;
+
+use axum::Extension;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+
+use super::departure::callback_uri;
+use super::identities::{self, Link};
+use super::pages::{DEPARTURE_COOKIE, cookie_name, refused};
+use super::pending::{self, PendingLogin};
+use super::providers::{self, StoredProvider};
+use super::rules::{self, Arrival, SameAddress};
+use super::session::{self, Vouched, forget_departure};
+use super::upstream::{Expected, Upstream, UpstreamIdentity};
+use super::{linking, signup};
+use crate::accounts::model::find_user_or_404;
+use crate::audit::ClientInfo;
+use crate::crypto::token_hash;
+use crate::error::ApiError;
+use crate::on_exec;
+use crate::web::{Pages, Web};
+
+/// A failed return: its status and what the page says.
+struct Refused(StatusCode, String);
+
+impl Refused {
+    fn new(status: StatusCode, message: impl Into<String>) -> Refused {
+        Refused(status, message.into())
+    }
+}
+
+/// `GET /login/{slug}/callback`.
+pub async fn arrive(
+    State(web): State<Web>,
+    Extension(upstream): Extension<Upstream>,
+    Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    client: ClientInfo,
+) -> Response {
+    let outcome = match check_return(&web, &upstream, &slug, query.as_deref(), &headers).await {
+        Ok((stored, identity, return_to)) => {
+            welcome(&web, &headers, client, &stored, &identity, &return_to).await
+        }
+        Err(Err(e)) => Err(e),
+        Err(Ok(Refused(status, message))) => Ok(refused(&web.pages, status, &message)),
+    };
+    let mut response = outcome.unwrap_or_else(IntoResponse::into_response);
+    forget_departure(&web, &mut response);
+    response
+}
+
+type Checked = (StoredProvider, UpstreamIdentity, String);
+
+/// Everything up to a validated identity, or why not.
+async fn check_return(
+    web: &Web,
+    upstream: &Upstream,
+    slug: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Checked, Result<Refused, ApiError>> {
+    let params = parameters(query.unwrap_or_default()).ok_or_else(|| {
+        Ok(Refused::new(
+            StatusCode::BAD_REQUEST,
+            "The provider's answer could not be read.",
+        ))
+    })?;
+    let stored = providers::find_by_slug(&web.app.db, slug)
+        .await
+        .map_err(|e| Err(e.into()))?
+        .ok_or_else(|| {
+            Ok(Refused::new(
+                StatusCode::NOT_FOUND,
+                "There is no such way to sign in here.",
+            ))
+        })?;
+    let name = stored.provider.display_name.clone();
+    let state = params.get("state").ok_or_else(|| {
+        Ok(Refused::new(
+            StatusCode::BAD_REQUEST,
+            "The provider's answer is missing its state.",
+        ))
+    })?;
+    let pending = pending::take(&web.app.db, &web.app.cipher, state)
+        .await
+        .map_err(|e| Err(e.into()))?
+        .ok_or_else(|| {
+            Ok(Refused::new(
+                StatusCode::BAD_REQUEST,
+                "This sign-in was completed or abandoned already, or it took too long.",
+            ))
+        })?;
+    check_pending(web, &stored, &pending, headers).map_err(Ok)?;
+    if let Some(error) = params.get("error") {
+        tracing::info!(provider = %slug, error = %error.chars().take(64).collect::<String>(), "the provider did not sign the user in");
+        return Err(Ok(Refused::new(
+            StatusCode::BAD_REQUEST,
+            format!("{name} did not sign you in."),
+        )));
+    }
+    // RFC 9207: an `iss` naming another provider is a mix-up attack.
+    if params
+        .get("iss")
+        .is_some_and(|iss| *iss != stored.provider.issuer)
+    {
+        tracing::warn!(provider = %slug, "the callback's iss parameter names another issuer");
+        return Err(Ok(Refused::new(
+            StatusCode::BAD_REQUEST,
+            format!("The answer did not come from {name}."),
+        )));
+    }
+    let code = params.get("code").ok_or_else(|| {
+        Ok(Refused::new(
+            StatusCode::BAD_REQUEST,
+            format!("{name} sent no authorization code."),
+        ))
+    })?;
+    let Some(secret) = stored.client_secret(&web.app.cipher) else {
+        tracing::error!(provider = %slug, "the provider's client secret cannot be opened with the current ENCRYPTION_KEY");
+        return Err(Ok(Refused::new(
+            StatusCode::BAD_GATEWAY,
+            format!("Sign-in with {name} is not set up right. Tell an administrator."),
+        )));
+    };
+    let redirect_uri = callback_uri(&web.app.config.http.public_url, slug);
+    let expected = Expected {
+        redirect_uri: &redirect_uri,
+        nonce: &pending.secrets.nonce,
+        pkce_verifier: &pending.secrets.pkce_verifier,
+        now: web.app.clock.now(),
+    };
+    let identity = upstream
+        .redeem(&stored, secret, code, &expected)
+        .await
+        .map_err(|refusal| {
+            tracing::warn!(provider = %slug, reason = %refusal, "a return from an identity provider was refused");
+            Ok(Refused::new(
+                StatusCode::BAD_GATEWAY,
+                format!("{name}'s answer could not be verified."),
+            ))
+        })?;
+    Ok((stored, identity, pending.return_to))
+}
+
+/// The query's parameters; None when one is repeated.
+fn parameters(query: &str) -> Option<HashMap<String, String>> {
+    let mut params = HashMap::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if params
+            .insert(name.into_owned(), value.into_owned())
+            .is_some()
+        {
+            return None;
+        }
+    }
+    Some(params)
+}
+
+/// The pending sign-in is this provider's, this browser's and still live.
+fn check_pending(
+    web: &Web,
+    stored: &StoredProvider,
+    pending: &PendingLogin,
+    headers: &HeaderMap,
+) -> Result<(), Refused> {
+    let name = &stored.provider.display_name;
+    if pending.provider_id != stored.provider.id {
+        tracing::warn!(provider = %stored.provider.slug, "a state of another provider came back here");
+        return Err(Refused::new(
+            StatusCode::BAD_REQUEST,
+            format!("The answer did not come from {name}."),
+        ));
+    }
+    let cookie = Pages::cookie_value(headers, &cookie_name(&web.pages, DEPARTURE_COOKIE))
+        .unwrap_or_default();
+    let same_browser: bool = token_hash(&cookie).ct_eq(&pending.browser_hash).into();
+    if !same_browser {
+        return Err(Refused::new(
+            StatusCode::BAD_REQUEST,
+            "This sign-in was started in another browser. Start it again here.",
+        ));
+    }
+    if pending.expires_at <= web.app.clock.now() {
+        return Err(Refused::new(
+            StatusCode::BAD_REQUEST,
+            "The sign-in took too long. Please start again.",
+        ));
+    }
+    if !stored.provider.enabled {
+        return Err(Refused::new(
+            StatusCode::NOT_FOUND,
+            "There is no such way to sign in here.",
+        ));
+    }
+    Ok(())
+}
+
+/// What a verified identity leads to (see [`rules::decide`]).
+async fn welcome(
+    web: &Web,
+    headers: &HeaderMap,
+    client: ClientInfo,
+    stored: &StoredProvider,
+    identity: &UpstreamIdentity,
+    return_to: &str,
+) -> Result<Response, ApiError> {
+    let provider = &stored.provider;
+    let db = &web.app.db;
+    let linked = identities::owner(db, &identity.issuer, &identity.subject).await?;
+    let same_address = match &identity.email {
+        Some(email) => on_exec!(db, c => sqlx::query_as::<_, (uuid::Uuid, bool)>(
+            "SELECT id, email_verified FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(c)
+            .await)?
+        .map(|(user_id, email_verified)| SameAddress {
+            user_id,
+            email_verified,
+        }),
+        None => None,
+    };
+    let vouched = |identity_id| Vouched {
+        identity_id,
+        provider_id: provider.id,
+        provider_slug: &provider.slug,
+        email: identity.email.as_deref(),
+    };
+    let (user, identity_id) = match rules::decide(provider, identity, linked, same_address) {
+        Arrival::SignIn {
+            identity_id,
+            user_id,
+        } => (find_user_or_404(db, user_id).await?, identity_id),
+        Arrival::LinkToVerifiedAddress { user_id } => {
+            let user = find_user_or_404(db, user_id).await?;
+            let now = web.app.clock.now();
+            let link = Link {
+                provider_id: provider.id,
+                provider_name: &provider.display_name,
+                identity,
+                how: "authoritative_email",
+            };
+            let mut tx = db.begin().await?;
+            let identity_id =
+                identities::link(&mut tx, &web.app.mail, &user, &link, &client, now).await?;
+            tx.commit().await?;
+            web.app.mail.wake();
+            (user, identity_id)
+        }
+        Arrival::OfferLink { user_id } => {
+            return linking::offer(web, provider, identity, user_id, return_to).await;
+        }
+        Arrival::SignUp => {
+            let made = signup::sign_up(
+                &web.app,
+                identity,
+                provider.id,
+                &provider.display_name,
+                &client,
+            )
+            .await?;
+            match made {
+                Some(made) => made,
+                None => {
+                    return Ok(refused(
+                        &web.pages,
+                        StatusCode::CONFLICT,
+                        "An account could not be made for you just now.",
+                    ));
+                }
+            }
+        }
+        Arrival::Refuse(refusal) => {
+            return Ok(refused(
+                &web.pages,
+                StatusCode::FORBIDDEN,
+                &refusal.message(&provider.display_name),
+            ));
+        }
+    };
+    session::sign_in(
+        web,
+        headers,
+        client,
+        &user,
+        &vouched(identity_id),
+        return_to,
+    )
+    .await
+}

@@ -1,0 +1,462 @@
+//! What an administrator may register as an identity provider: [`ProviderInput`] (the
+//! admin API's `POST` body and the CLI's arguments) and [`ProviderChange`] (`PATCH`),
+//! checked into [`ProviderSettings`] naming every failing field at once, with what the
+//! kind's preset ([`super::kinds`]) fills in.
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::kinds::preset;
+pub use super::kinds::{Endpoints, ProviderKind, TrustEmail};
+use crate::error::FieldError;
+use crate::text::{Lines, refusal};
+
+const MAX_SLUG: usize = 40;
+const MAX_DISPLAY_NAME: usize = 100;
+const MAX_CLIENT_ID: usize = 255;
+const MAX_CLIENT_SECRET: usize = 2048;
+const MAX_SCOPES: usize = 20;
+const MAX_SCOPE_LEN: usize = 100;
+const MAX_URL_LEN: usize = 2000;
+/// Slugs that name Roster's own pages under `/login/`.
+const RESERVED_SLUGS: [&str; 2] = ["link", "passkey-options"];
+/// What a provider is asked for when added without `scopes`.
+pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "email", "profile"];
+
+/// A new identity provider, unchecked: every field optional here so that validation can
+/// name every missing or failing one at once.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderInput {
+    /// The name in `/login/{slug}`: 1 to 40 of `a-z`, `0-9` and `-`, starting with a
+    /// letter or digit. Required, unique (409 when taken).
+    pub slug: Option<String>,
+    /// `oidc`, or a preset: `google`, `gitlab`, `microsoft` (`apple` and `github` are
+    /// refused by this version). Required.
+    #[schema(value_type = Option<ProviderKind>)]
+    pub kind: Option<String>,
+    /// The button's text, 1 to 100 characters. Required.
+    pub display_name: Option<String>,
+    /// Roster's client id at the provider. Required.
+    pub client_id: Option<String>,
+    /// Roster's client secret at the provider. Required; sealed at rest, never shown.
+    pub client_secret: Option<String>,
+    /// The provider's issuer: `https`, or `http` on a loopback host. Required for kind
+    /// `oidc` (its discovery document is read from it) and `microsoft` (the tenant's
+    /// issuer); for `google` and `gitlab` the public issuer unless given (a self-hosted
+    /// GitLab).
+    pub issuer: Option<String>,
+    /// Scopes to ask for; must include `openid`. Default `["openid", "email", "profile"]`.
+    pub scopes: Option<Vec<String>>,
+    /// `never`, `verified` or `authoritative`. Default `authoritative` for `google`,
+    /// `verified` for every other kind.
+    #[schema(value_type = Option<TrustEmail>)]
+    pub trust_email: Option<String>,
+    /// Whether an unknown identity may create an account. Default true.
+    pub allow_signup: Option<bool>,
+}
+
+/// A change to a provider (`PATCH`): the fields given replace the stored ones. The slug,
+/// kind and issuer are fixed (identities are keyed by the issuer): remove the provider
+/// and add it again to change them.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderChange {
+    pub display_name: Option<String>,
+    pub client_id: Option<String>,
+    /// A new secret (sealed at rest, never shown).
+    pub client_secret: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    #[schema(value_type = Option<TrustEmail>)]
+    pub trust_email: Option<String>,
+    pub allow_signup: Option<bool>,
+    /// `false` hides the provider's button and refuses sign-ins through it.
+    pub enabled: Option<bool>,
+}
+
+/// A checked provider, before its endpoints are known.
+#[derive(Debug, Clone)]
+pub struct ProviderSettings {
+    pub slug: String,
+    pub kind: ProviderKind,
+    pub display_name: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub issuer: String,
+    /// Known from the preset; None: read from the issuer's discovery document.
+    pub endpoints: Option<Endpoints>,
+    pub scopes: Vec<String>,
+    pub trust_email: TrustEmail,
+    pub allow_signup: bool,
+}
+
+/// Checks `input`, naming every failing field.
+pub fn validate(input: &ProviderInput) -> Result<ProviderSettings, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let slug = required(&mut errors, "slug", input.slug.as_deref()).and_then(|slug| {
+        check_slug(slug)
+            .map_err(|why| errors.push(FieldError::new("slug", why)))
+            .ok()
+    });
+    let kind = required(&mut errors, "kind", input.kind.as_deref()).and_then(|kind| {
+        match ProviderKind::parse(kind) {
+            Some(kind) => Some(kind),
+            None => {
+                errors.push(FieldError::new(
+                    "kind",
+                    "must be one of oidc, google, apple, microsoft, github, gitlab",
+                ));
+                None
+            }
+        }
+    });
+    let preset = kind.and_then(|kind| match preset(kind) {
+        Ok(preset) => Some(preset),
+        Err(why) => {
+            errors.push(FieldError::new("kind", why));
+            None
+        }
+    });
+    let display_name = required(&mut errors, "display_name", input.display_name.as_deref())
+        .and_then(|name| check_display_name(&mut errors, name));
+    let client_id = required(&mut errors, "client_id", input.client_id.as_deref())
+        .and_then(|id| check_client_id(&mut errors, id));
+    let client_secret = required(&mut errors, "client_secret", input.client_secret.as_deref())
+        .and_then(|secret| check_client_secret(&mut errors, secret));
+    let issuer = match (&preset, input.issuer.as_deref()) {
+        (Some(_), Some(given)) => check_url(given)
+            .map_err(|why| errors.push(FieldError::new("issuer", why)))
+            .ok(),
+        (Some(preset), None) => match preset.issuer {
+            Some(issuer) => Some(issuer.to_owned()),
+            None => {
+                errors.push(FieldError::new("issuer", preset.issuer_needed));
+                None
+            }
+        },
+        (None, Some(given)) => {
+            if let Err(why) = check_url(given) {
+                errors.push(FieldError::new("issuer", why));
+            }
+            None
+        }
+        (None, None) => None,
+    };
+    let scopes = check_scopes(&mut errors, input.scopes.as_deref());
+    let trust_email = match input.trust_email.as_deref() {
+        Some(text) => check_trust(&mut errors, text),
+        None => preset.as_ref().map(|preset| preset.trust),
+    };
+    match (
+        slug,
+        kind,
+        preset,
+        display_name,
+        client_id,
+        client_secret,
+        issuer,
+        scopes,
+        trust_email,
+    ) {
+        (
+            Some(slug),
+            Some(kind),
+            Some(preset),
+            Some(display_name),
+            Some(client_id),
+            Some(client_secret),
+            Some(issuer),
+            Some(scopes),
+            Some(trust_email),
+        ) if errors.is_empty() => {
+            // The preset's endpoints serve its own issuer only (a self-hosted GitLab is
+            // discovered like any other provider).
+            let endpoints = preset
+                .endpoints
+                .filter(|_| preset.issuer == Some(issuer.as_str()))
+                .map(|[authorization, token, jwks]| Endpoints {
+                    authorization: authorization.to_owned(),
+                    token: token.to_owned(),
+                    jwks: jwks.to_owned(),
+                });
+            Ok(ProviderSettings {
+                slug: slug.to_owned(),
+                kind,
+                display_name,
+                client_id,
+                client_secret,
+                issuer,
+                endpoints,
+                scopes,
+                trust_email,
+                allow_signup: input.allow_signup.unwrap_or(true),
+            })
+        }
+        _ => Err(errors),
+    }
+}
+
+/// The checked fields of a change (each None when not given), or every failing field.
+pub struct CheckedChange {
+    pub display_name: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub scopes: Option<Vec<String>>,
+    pub trust_email: Option<TrustEmail>,
+    pub allow_signup: Option<bool>,
+    pub enabled: Option<bool>,
+}
+
+pub fn validate_change(change: &ProviderChange) -> Result<CheckedChange, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let checked = CheckedChange {
+        display_name: change
+            .display_name
+            .as_deref()
+            .and_then(|name| check_display_name(&mut errors, name)),
+        client_id: change
+            .client_id
+            .as_deref()
+            .and_then(|id| check_client_id(&mut errors, id)),
+        client_secret: change
+            .client_secret
+            .as_deref()
+            .and_then(|secret| check_client_secret(&mut errors, secret)),
+        scopes: match &change.scopes {
+            Some(scopes) => check_scopes(&mut errors, Some(scopes)),
+            None => None,
+        },
+        trust_email: change
+            .trust_email
+            .as_deref()
+            .and_then(|text| check_trust(&mut errors, text)),
+        allow_signup: change.allow_signup,
+        enabled: change.enabled,
+    };
+    if errors.is_empty() {
+        Ok(checked)
+    } else {
+        Err(errors)
+    }
+}
+
+fn required<'a>(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: Option<&'a str>,
+) -> Option<&'a str> {
+    if value.is_none() {
+        errors.push(FieldError::new(field, "is required"));
+    }
+    value
+}
+
+fn check_slug(slug: &str) -> Result<&str, &'static str> {
+    let shaped = (1..=MAX_SLUG).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-');
+    if !shaped {
+        return Err("must be 1 to 40 of a-z, 0-9 and -, starting with a letter or digit");
+    }
+    if RESERVED_SLUGS.contains(&slug) {
+        return Err("names one of Roster's own pages; choose another");
+    }
+    Ok(slug)
+}
+
+fn check_display_name(errors: &mut Vec<FieldError>, name: &str) -> Option<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_DISPLAY_NAME {
+        errors.push(FieldError::new(
+            "display_name",
+            format!("must be 1 to {MAX_DISPLAY_NAME} characters"),
+        ));
+        return None;
+    }
+    if let Some(why) = refusal(name, Lines::One) {
+        errors.push(FieldError::new("display_name", why));
+        return None;
+    }
+    Some(name.to_owned())
+}
+
+fn check_client_id(errors: &mut Vec<FieldError>, id: &str) -> Option<String> {
+    if id.is_empty() || id.len() > MAX_CLIENT_ID || id.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            "client_id",
+            format!("must be 1 to {MAX_CLIENT_ID} bytes without control characters"),
+        ));
+        return None;
+    }
+    Some(id.to_owned())
+}
+
+fn check_client_secret(errors: &mut Vec<FieldError>, secret: &str) -> Option<String> {
+    if secret.is_empty() || secret.len() > MAX_CLIENT_SECRET || secret.chars().any(char::is_control)
+    {
+        errors.push(FieldError::new(
+            "client_secret",
+            format!("must be 1 to {MAX_CLIENT_SECRET} bytes without control characters"),
+        ));
+        return None;
+    }
+    Some(secret.to_owned())
+}
+
+fn check_trust(errors: &mut Vec<FieldError>, text: &str) -> Option<TrustEmail> {
+    let trust = TrustEmail::parse(text);
+    if trust.is_none() {
+        errors.push(FieldError::new(
+            "trust_email",
+            "must be one of never, verified, authoritative",
+        ));
+    }
+    trust
+}
+
+fn check_scopes(errors: &mut Vec<FieldError>, scopes: Option<&[String]>) -> Option<Vec<String>> {
+    let Some(scopes) = scopes else {
+        return Some(DEFAULT_SCOPES.map(str::to_owned).to_vec());
+    };
+    let before = errors.len();
+    if scopes.len() > MAX_SCOPES {
+        errors.push(FieldError::new(
+            "scopes",
+            format!("at most {MAX_SCOPES} scopes"),
+        ));
+    }
+    for (index, scope) in scopes.iter().enumerate() {
+        // RFC 6749 §3.3: %x21 / %x23-5B / %x5D-7E.
+        let token = !scope.is_empty()
+            && scope.len() <= MAX_SCOPE_LEN
+            && scope
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+        if !token {
+            errors.push(FieldError::new(
+                format!("scopes[{index}]"),
+                format!("must be a scope token of 1 to {MAX_SCOPE_LEN} characters"),
+            ));
+        }
+    }
+    if !scopes.iter().any(|scope| scope == "openid") {
+        errors.push(FieldError::new("scopes", "must include openid"));
+    }
+    (errors.len() == before).then(|| scopes.to_vec())
+}
+
+/// An issuer or endpoint: absolute `https`, or `http` on a loopback host (development
+/// and tests); no query, fragment or credentials.
+pub fn check_url(text: &str) -> Result<String, &'static str> {
+    if text.len() > MAX_URL_LEN {
+        return Err("must be at most 2000 characters");
+    }
+    let url = url::Url::parse(text).map_err(|_| "must be an absolute URL")?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err("must be https (http only on a loopback host)"),
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must have no query or fragment");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not contain credentials");
+    }
+    // The issuer exactly as given: ID tokens must name it character for character.
+    Ok(text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(kind: &str) -> ProviderInput {
+        ProviderInput {
+            slug: Some("acme".into()),
+            kind: Some(kind.into()),
+            display_name: Some("Acme".into()),
+            client_id: Some("roster".into()),
+            client_secret: Some("s3cret".into()),
+            issuer: Some("https://id.acme.example".into()),
+            ..ProviderInput::default()
+        }
+    }
+
+    #[test]
+    fn issuers_are_https_except_on_loopback() {
+        assert!(check_url("https://id.example").is_ok());
+        assert!(check_url("http://127.0.0.1:9400").is_ok());
+        assert!(check_url("http://[::1]:9400").is_ok());
+        assert!(check_url("http://localhost:9400").is_ok());
+        assert!(check_url("http://id.example").is_err());
+        assert!(check_url("https://id.example/?a=b").is_err());
+        assert!(check_url("https://user:pw@id.example").is_err());
+    }
+
+    #[test]
+    fn every_failing_field_is_named() {
+        let bad = ProviderInput {
+            slug: Some("Not A Slug".into()),
+            kind: Some("saml".into()),
+            scopes: Some(vec!["email".into(), "bad scope".into()]),
+            trust_email: Some("always".into()),
+            ..ProviderInput::default()
+        };
+        let fields: Vec<String> = validate(&bad)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        for field in [
+            "slug",
+            "kind",
+            "display_name",
+            "client_id",
+            "client_secret",
+            "scopes[1]",
+            "scopes",
+            "trust_email",
+        ] {
+            assert!(fields.iter().any(|f| f == field), "{field}: {fields:?}");
+        }
+    }
+
+    #[test]
+    fn presets_fill_in_issuer_endpoints_and_trust() {
+        let google = validate(&ProviderInput {
+            issuer: None,
+            ..input("google")
+        })
+        .unwrap();
+        assert_eq!(google.issuer, "https://accounts.google.com");
+        assert_eq!(google.trust_email, TrustEmail::Authoritative);
+        assert!(google.endpoints.is_some());
+        let oidc = ProviderInput {
+            trust_email: Some("verified".into()),
+            ..input("oidc")
+        };
+        assert!(validate(&oidc).unwrap().endpoints.is_none());
+        let microsoft = ProviderInput {
+            issuer: None,
+            ..input("microsoft")
+        };
+        assert!(validate(&microsoft).is_err());
+        assert!(validate(&input("github")).is_err());
+        assert!(
+            validate(&ProviderInput {
+                slug: Some("link".into()),
+                ..input("google")
+            })
+            .is_err()
+        );
+    }
+}
