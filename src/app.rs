@@ -399,6 +399,12 @@ fn spawn_background_tasks(state: &AppState, instance: &Registration) {
     every(state, Duration::from_secs(5), |state| async move {
         state.metrics.run_upkeep()
     });
+    // Committed events get their numbers off the request path.
+    every(state, Duration::from_secs(1), |state| async move {
+        if let Err(e) = crate::events::log::sequence_pending(&state.db).await {
+            tracing::warn!(error = %e, "numbering events failed");
+        }
+    });
     state.mail.spawn_worker();
     every(state, state.config.cleanup_interval, |state| async move {
         if let Err(e) = crate::mail::outbox::purge(&state.db, state.clock.now()).await {

@@ -1,15 +1,19 @@
 -- The event log (see `src/events/`): every change that writes an audit entry also
 -- writes its events, in the same transaction.
 --
--- 1. `event_counter`: one row, the last `sequence` handed out. A writer increments it
---    inside its transaction; the row lock it takes is held until that transaction ends,
---    so sequences are handed out in commit order and a reader polling `after=N` never
---    sees N+1 before N (a rolled-back transaction gives its number back).
--- 2. `event_subjects`: the last `subjectsequence` per subject (an account id, or a
---    client id for client events). Kept when old events are purged, so that a
---    subject's count never starts again.
--- 3. `events`: what the CloudEvents envelope is rebuilt from; `source` is the
---    configured PUBLIC_URL and `specversion`/`datacontenttype` are constants.
+-- 1. `events`: what the CloudEvents envelope is rebuilt from; `source` is the
+--    configured PUBLIC_URL and `specversion`/`datacontenttype` are constants. A change's
+--    transaction inserts its events unnumbered (`sequence` NULL), in `position` order;
+--    it takes no lock that other writers wait for.
+-- 2. `event_counter`: one row, the last `sequence` handed out. The sequencer
+--    (`events::log::sequence_pending`, run in the background and before every read)
+--    locks it, numbers the committed unnumbered events in `position` order, and commits.
+--    Numbers therefore follow the order in which events became visible: a reader
+--    polling `after=N` never misses an event that committed late (it gets a later
+--    number), and no change's transaction holds a lock that could deadlock with another.
+-- 3. `event_subjects`: the last `subjectsequence` per subject (an account id, or a
+--    client id for client events), also advanced by the sequencer only. Kept when old
+--    events are purged, so that a subject's count never starts again.
 
 CREATE TABLE event_counter (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -23,13 +27,15 @@ CREATE TABLE event_subjects (
 );
 
 CREATE TABLE events (
-    sequence BIGINT PRIMARY KEY,
+    position BIGSERIAL PRIMARY KEY,
+    sequence BIGINT UNIQUE,
     id UUID NOT NULL UNIQUE,
     type TEXT NOT NULL,
     subject TEXT NOT NULL,
-    subject_sequence BIGINT NOT NULL,
+    subject_sequence BIGINT,
     time TIMESTAMPTZ NOT NULL,
     data JSONB NOT NULL
 );
+CREATE INDEX events_unsequenced ON events (position) WHERE sequence IS NULL;
 CREATE INDEX events_subject ON events (subject, sequence);
 CREATE INDEX events_time ON events (time);

@@ -108,6 +108,8 @@ pub async fn list_events(
     ApiQuery(query): ApiQuery<EventQuery>,
 ) -> ApiResult<Json<EventList>> {
     let request = page_request(&query)?;
+    // What committed since the sequencer last ran is numbered before it is read.
+    crate::events::log::sequence_pending(&state.db).await?;
     let page = feed::page(&state.db, &state.config.http.public_url, &request).await?;
     Ok(Json(EventList {
         items: page.items,

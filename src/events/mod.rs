@@ -5,11 +5,12 @@
 //! no change without its event and no event without its change. Events are CloudEvents
 //! 1.0 ([`feed::CloudEvent`]); [`types`] is the catalog of their types.
 //!
-//! Ordering: each event takes the next `sequence` from a one-row counter inside the
-//! writing transaction. On PostgreSQL the counter's row lock is held until that
-//! transaction commits, so sequences are handed out in commit order and a reader
-//! polling `after=N` cannot miss an event that commits late; SQLite has one writer.
-//! `subjectsequence` counts the events of one subject (1, 2, 3...).
+//! Ordering: a change's transaction inserts its events unnumbered; the sequencer
+//! ([`log::sequence_pending`]) numbers committed ones in its own transaction, which locks
+//! the one-row counter. `sequence` follows the order in which events became visible, so
+//! a reader polling `after=N` cannot miss an event that commits late, and no change's
+//! transaction waits on a lock for its events. `subjectsequence` counts the events of
+//! one subject (1, 2, 3...).
 //!
 //! This room sits below the audit trail and imports no feature: reading a page
 //! ([`feed`]), matching types ([`filter`]) and purging old events ([`log::purge_before`])
