@@ -1,13 +1,12 @@
 //! The `roster` binary: parse the command line, load the configuration, run.
 
-use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use roster::app::Application;
-use roster::cli::{self, AdminOutcome, ClientsCommand, Context, ProvidersCommand};
+use roster::cli::{self, ClientsCommand, Context, ProvidersCommand};
 use roster::clock::SystemClock;
 use roster::config::Config;
 use roster::telemetry;
@@ -204,20 +203,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::CreateAdmin { username, email } => {
             let context = Context::open(config).await?;
-            match cli::create_admin(&context, &username, &email, async || read_admin_password())
-                .await?
-            {
-                AdminOutcome::Created(user) => {
-                    println!("created admin {} ({})", user.username, user.id)
-                }
-                AdminOutcome::Promoted(user) => {
-                    println!(
-                        "promoted {} ({}) to admin; its password was not changed (a password is read only for a new account)",
-                        user.username, user.id
-                    )
-                }
-            }
-            Ok(ExitCode::SUCCESS)
+            cli::run_create_admin(&context, &username, &email).await
         }
         Command::Keys {
             action: KeysCommand::Rotate,
@@ -354,33 +340,6 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             })
         }
     }
-}
-
-/// The new administrator's password: `ROSTER_ADMIN_PASSWORD`, or else standard input. At
-/// a terminal it is read without echo and asked twice; piped in, one line.
-fn read_admin_password() -> anyhow::Result<String> {
-    if let Ok(password) = std::env::var("ROSTER_ADMIN_PASSWORD")
-        && !password.is_empty()
-    {
-        return Ok(password);
-    }
-    let stdin = std::io::stdin();
-    let password = if stdin.is_terminal() {
-        let password = rpassword::prompt_password("password for the new admin: ")?;
-        let again = rpassword::prompt_password("the same password again: ")?;
-        if password != again {
-            anyhow::bail!("the two passwords differ: nothing was changed");
-        }
-        password
-    } else {
-        let mut line = String::new();
-        stdin.lock().read_line(&mut line)?;
-        line.trim_end_matches(['\r', '\n']).to_owned()
-    };
-    if password.is_empty() {
-        anyhow::bail!("no password: set ROSTER_ADMIN_PASSWORD or pass it on standard input");
-    }
-    Ok(password)
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -10,6 +10,9 @@ use crate::audit::{self, AuditEntry, event};
 use crate::error::{ApiError, FieldError};
 use crate::on_exec;
 
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
 use super::context::Context;
 
 /// Why `create-admin` changed nothing: the username and the email disagree about which
@@ -113,4 +116,52 @@ pub async fn create_admin(
         ))
         .into()),
     }
+}
+
+/// `roster create-admin`: creates or promotes, and says which (exit 2 on a conflict, by
+/// the caller mapping [`AdminConflict`]).
+pub async fn run_create_admin(
+    context: &Context,
+    username: &str,
+    email: &str,
+) -> anyhow::Result<ExitCode> {
+    match create_admin(context, username, email, async || read_admin_password()).await? {
+        AdminOutcome::Created(user) => {
+            println!("created admin {} ({})", user.username, user.id)
+        }
+        AdminOutcome::Promoted(user) => {
+            println!(
+                "promoted {} ({}) to admin; its password was not changed (a password is read only for a new account)",
+                user.username, user.id
+            )
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The new administrator's password: `ROSTER_ADMIN_PASSWORD`, or else standard input. At
+/// a terminal it is read without echo and asked twice; piped in, one line.
+fn read_admin_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("ROSTER_ADMIN_PASSWORD")
+        && !password.is_empty()
+    {
+        return Ok(password);
+    }
+    let stdin = std::io::stdin();
+    let password = if stdin.is_terminal() {
+        let password = rpassword::prompt_password("password for the new admin: ")?;
+        let again = rpassword::prompt_password("the same password again: ")?;
+        if password != again {
+            anyhow::bail!("the two passwords differ: nothing was changed");
+        }
+        password
+    } else {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    if password.is_empty() {
+        anyhow::bail!("no password: set ROSTER_ADMIN_PASSWORD or pass it on standard input");
+    }
+    Ok(password)
 }

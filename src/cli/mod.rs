@@ -12,7 +12,7 @@ mod import;
 mod keys;
 mod providers;
 
-pub use admin::{AdminConflict, AdminOutcome, create_admin};
+pub use admin::{AdminConflict, AdminOutcome, create_admin, run_create_admin};
 pub use calibrate::benchmark as passwords_benchmark;
 pub use clients::{ClientsCommand, run_clients};
 pub use context::Context;
