@@ -85,24 +85,6 @@ pub fn at_hash(algorithm: IdTokenAlgorithm, access_token: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn at_hash_is_the_left_half_of_the_hash() {
-        // OpenID Connect Core's example (A.3): access token "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y".
-        assert_eq!(
-            at_hash(
-                IdTokenAlgorithm::Rs256,
-                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
-            ),
-            "77QmUPtjPfzWtF2AnpK9RQ"
-        );
-        assert_eq!(at_hash(IdTokenAlgorithm::EdDsa, "x").len(), 43);
-    }
-}
-
 /// What an `id_token_hint` says, when it is an ID token this provider issued: signed by
 /// one of its published keys, with its issuer, and not an access token (`typ` `at+jwt`),
 /// which the same keys sign. Expiry is not checked (OpenID Connect Core §3.1.2.1: a hint
@@ -139,4 +121,22 @@ pub fn read_hint(keys: &KeySet, issuer: &str, hint: &str) -> Option<Hint> {
         subject: claims["sub"].as_str()?.to_owned(),
         client_id,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_hash_is_the_left_half_of_the_hash() {
+        // OpenID Connect Core's example (A.3): access token "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y".
+        assert_eq!(
+            at_hash(
+                IdTokenAlgorithm::Rs256,
+                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
+            ),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
+        assert_eq!(at_hash(IdTokenAlgorithm::EdDsa, "x").len(), 43);
+    }
 }
