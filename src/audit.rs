@@ -97,6 +97,19 @@ pub mod event {
     pub const IDENTITY_UNLINKED: &str = "identity_unlinked";
 }
 
+/// Who changed a registry (OpenID clients, identity providers): an administrator
+/// through the API or the console, or an operator at the command line.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// An administrator through the API or the console.
+    Admin {
+        user_id: Uuid,
+        client: &'a ClientInfo,
+    },
+    /// A `roster` command.
+    Cli,
+}
+
 /// One audit record to write.
 #[derive(Debug, Clone)]
 pub struct AuditEntry<'a> {
@@ -118,6 +131,23 @@ impl<'a> AuditEntry<'a> {
             user_id: Some(user_id),
             client: Some(client),
             detail: Value::Object(Default::default()),
+        }
+    }
+
+    /// A registry change made by `actor`, concerning no account: `detail` gains `via`
+    /// (`api` or `cli`).
+    pub fn by_actor(event: &'static str, actor: Actor<'a>, mut detail: Value) -> AuditEntry<'a> {
+        let (actor_id, client, via) = match actor {
+            Actor::Admin { user_id, client } => (Some(user_id), Some(client), "api"),
+            Actor::Cli => (None, None, "cli"),
+        };
+        detail["via"] = via.into();
+        AuditEntry {
+            event,
+            actor_id,
+            user_id: None,
+            client,
+            detail,
         }
     }
 

@@ -17,7 +17,7 @@ use crate::audit::{self, AuditEntry, event};
 use crate::crypto::Cipher;
 use crate::db::{Db, Tx};
 use crate::error::{ApiError, ResultExt};
-use crate::http::{ClientInfo, Cursor};
+use crate::http::Cursor;
 use crate::on_exec;
 
 /// An identity provider as administrators see it (never its secret).
@@ -114,16 +114,7 @@ fn seal_context(id: Uuid) -> Vec<u8> {
     context
 }
 
-/// Who made a change, for the audit record.
-#[derive(Debug, Clone, Copy)]
-pub enum Actor<'a> {
-    Admin {
-        user_id: Uuid,
-        client: &'a ClientInfo,
-    },
-    /// The `roster providers` command.
-    Cli,
-}
+pub use crate::audit::Actor;
 
 async fn record(
     tx: &mut Tx,
@@ -132,24 +123,12 @@ async fn record(
     event: &'static str,
     provider: &Provider,
 ) -> Result<(), sqlx::Error> {
-    let (actor_id, client, via) = match actor {
-        Actor::Admin { user_id, client } => (Some(user_id), Some(client), "api"),
-        Actor::Cli => (None, None, "cli"),
-    };
     let detail = serde_json::json!({
         "provider_id": provider.id,
         "slug": provider.slug,
         "issuer": provider.issuer,
-        "via": via,
     });
-    let entry = AuditEntry {
-        event,
-        actor_id,
-        user_id: None,
-        client,
-        detail,
-    };
-    audit::record(tx, now, entry).await
+    audit::record(tx, now, AuditEntry::by_actor(event, actor, detail)).await
 }
 
 fn duplicate_slug(_: &str) -> ApiError {

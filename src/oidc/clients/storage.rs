@@ -4,11 +4,10 @@
 use chrono::{DateTime, Utc};
 use rand::RngExt;
 use serde::Serialize;
-use uuid::Uuid;
 
 use super::model::{Client, ClientSecret, ClientType, GrantType};
 use super::validation::{ClientInput, ClientSettings, validate};
-use crate::audit::{self, AuditEntry, ClientInfo, event};
+use crate::audit::{self, AuditEntry, event};
 use crate::db::{Db, Exec, Tx};
 use crate::error::ApiError;
 use crate::http::Cursor;
@@ -24,38 +23,16 @@ fn new_client_id() -> String {
     hex::encode(bytes)
 }
 
-/// Who made a change, for the audit record.
-#[derive(Debug, Clone, Copy)]
-pub enum Actor<'a> {
-    /// An administrator through the API.
-    Admin {
-        user_id: Uuid,
-        client: &'a ClientInfo,
-    },
-    /// The `roster clients` command.
-    Cli,
-}
+pub use crate::audit::Actor;
 
 async fn record(
     tx: &mut Tx,
     now: DateTime<Utc>,
     actor: Actor<'_>,
     event: &'static str,
-    mut detail: serde_json::Value,
+    detail: serde_json::Value,
 ) -> Result<(), sqlx::Error> {
-    let (actor_id, client, via) = match actor {
-        Actor::Admin { user_id, client } => (Some(user_id), Some(client), "api"),
-        Actor::Cli => (None, None, "cli"),
-    };
-    detail["via"] = via.into();
-    let entry = AuditEntry {
-        event,
-        actor_id,
-        user_id: None,
-        client,
-        detail,
-    };
-    audit::record(tx, now, entry).await
+    audit::record(tx, now, AuditEntry::by_actor(event, actor, detail)).await
 }
 
 /// The columns of `oauth_clients` that make a [`Client`], in [`ClientRow`]'s order.
