@@ -1,5 +1,6 @@
 //! Sign in with other identity providers: Roster as an OpenID Connect *client* of
-//! Google, GitLab, Microsoft or any OpenID provider, the mirror of `oidc/` (where Roster
+//! Google, GitLab, Microsoft or any OpenID provider (and an OAuth 2 client of GitHub,
+//! `github`), the mirror of `oidc/` (where Roster
 //! is the provider).
 //!
 //! - the registry of providers (`providers`, with its admin API and input checks);
@@ -17,6 +18,7 @@
 
 pub mod arrival;
 pub mod departure;
+pub mod github;
 pub mod identities;
 pub mod linking;
 pub mod pages;

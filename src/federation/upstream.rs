@@ -104,12 +104,13 @@ impl Upstream {
         let endpoints = Endpoints {
             authorization: metadata.authorization_endpoint().to_string(),
             token: token.to_string(),
-            jwks: metadata.jwks_uri().to_string(),
+            jwks: Some(metadata.jwks_uri().to_string()),
+            userinfo: None,
         };
         for (name, url) in [
             ("authorization_endpoint", &endpoints.authorization),
             ("token_endpoint", &endpoints.token),
-            ("jwks_uri", &endpoints.jwks),
+            ("jwks_uri", &metadata.jwks_uri().to_string()),
         ] {
             check_url(url).map_err(|why| format!("its {name} {why}"))?;
         }
@@ -117,8 +118,24 @@ impl Upstream {
     }
 
     /// Exchanges `code` at the provider's token endpoint (with the PKCE verifier and the
-    /// client secret) and validates the ID token it answers.
+    /// client secret) and validates the ID token it answers; for `github`, asks its API
+    /// who signed in (see [`super::github`]).
     pub async fn redeem(
+        &self,
+        stored: &StoredProvider,
+        client_secret: String,
+        code: &str,
+        expected: &Expected<'_>,
+    ) -> Result<UpstreamIdentity, Refusal> {
+        if stored.provider.kind.speaks_openid() {
+            self.redeem_id_token(stored, client_secret, code, expected)
+                .await
+        } else {
+            super::github::redeem(&self.http, &stored.provider, client_secret, code, expected).await
+        }
+    }
+
+    async fn redeem_id_token(
         &self,
         stored: &StoredProvider,
         client_secret: String,
@@ -128,8 +145,8 @@ impl Upstream {
         let provider = &stored.provider;
         let unusable = |what: &str| Refusal::Unreachable(format!("its {what} is not a URL"));
         let issuer = IssuerUrl::new(provider.issuer.clone()).map_err(|_| unusable("issuer"))?;
-        let jwks_url =
-            JsonWebKeySetUrl::new(provider.jwks_uri.clone()).map_err(|_| unusable("jwks_uri"))?;
+        let jwks_url = JsonWebKeySetUrl::new(provider.jwks_uri.clone().unwrap_or_default())
+            .map_err(|_| unusable("jwks_uri"))?;
         let client = CoreClient::new(
             ClientId::new(provider.client_id.clone()),
             issuer.clone(),
@@ -187,7 +204,7 @@ impl Upstream {
 }
 
 /// What went wrong in a code exchange, without the response body (it may hold tokens).
-fn exchange_failure<RE, T>(error: &openidconnect::RequestTokenError<RE, T>) -> String
+pub(super) fn exchange_failure<RE, T>(error: &openidconnect::RequestTokenError<RE, T>) -> String
 where
     RE: std::error::Error + 'static,
     T: openidconnect::ErrorResponse + 'static,

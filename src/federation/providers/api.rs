@@ -139,7 +139,12 @@ pub async fn change_provider(
     ApiPath(provider_id): ApiPath<Uuid>,
     ApiJson(change): ApiJson<ProviderChange>,
 ) -> ApiResult<Json<Provider>> {
-    let checked = validate_change(&change).map_err(ApiError::Validation)?;
+    let kind = super::find(&state.db, provider_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("identity provider"))?
+        .provider
+        .kind;
+    let checked = validate_change(&change, kind.speaks_openid()).map_err(ApiError::Validation)?;
     super::change(
         &state.db,
         &state.cipher,

@@ -20,8 +20,6 @@ const MAX_SCOPE_LEN: usize = 100;
 const MAX_URL_LEN: usize = 2000;
 /// Slugs that name Roster's own pages under `/login/`.
 const RESERVED_SLUGS: [&str; 2] = ["link", "passkey-options"];
-/// What a provider is asked for when added without `scopes`.
-pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "email", "profile"];
 
 /// A new identity provider, unchecked: every field optional here so that validation can
 /// name every missing or failing one at once.
@@ -31,7 +29,7 @@ pub struct ProviderInput {
     /// The name in `/login/{slug}`: 1 to 40 of `a-z`, `0-9` and `-`, starting with a
     /// letter or digit. Required, unique (409 when taken).
     pub slug: Option<String>,
-    /// `oidc`, or a preset: `google`, `gitlab`, `microsoft` (`apple` and `github` are
+    /// `oidc`, or a preset: `google`, `gitlab`, `microsoft`, `github` (`apple` is
     /// refused by this version). Required.
     #[schema(value_type = Option<ProviderKind>)]
     pub kind: Option<String>,
@@ -44,9 +42,13 @@ pub struct ProviderInput {
     /// The provider's issuer: `https`, or `http` on a loopback host. Required for kind
     /// `oidc` (its discovery document is read from it) and `microsoft` (the tenant's
     /// issuer); for `google` and `gitlab` the public issuer unless given (a self-hosted
-    /// GitLab).
+    /// GitLab); for `github`, `https://github.com` unless given: a GitHub Enterprise
+    /// Server's base URL, whose endpoints are `/login/oauth/authorize`,
+    /// `/login/oauth/access_token` and `/api/v3/user` under it.
     pub issuer: Option<String>,
-    /// Scopes to ask for; must include `openid`. Default `["openid", "email", "profile"]`.
+    /// Scopes to ask for; must include `openid` (except for `github`, which speaks
+    /// OAuth 2). Default `["openid", "email", "profile"]`, for `github`
+    /// `["read:user", "user:email"]`.
     pub scopes: Option<Vec<String>>,
     /// `never`, `verified` or `authoritative`. Default `authoritative` for `google`,
     /// `verified` for every other kind.
@@ -142,7 +144,19 @@ pub fn validate(input: &ProviderInput) -> Result<ProviderSettings, Vec<FieldErro
         }
         (None, None) => None,
     };
-    let scopes = check_scopes(&mut errors, input.scopes.as_deref());
+    let scopes = match (input.scopes.as_deref(), &preset) {
+        (Some(given), _) => {
+            check_scopes(&mut errors, given, kind.is_none_or(|k| k.speaks_openid()))
+        }
+        (None, Some(preset)) => Some(
+            preset
+                .default_scopes
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+        ),
+        (None, None) => None,
+    };
     let trust_email = match input.trust_email.as_deref() {
         Some(text) => check_trust(&mut errors, text),
         None => preset.as_ref().map(|preset| preset.trust),
@@ -169,16 +183,7 @@ pub fn validate(input: &ProviderInput) -> Result<ProviderSettings, Vec<FieldErro
             Some(scopes),
             Some(trust_email),
         ) if errors.is_empty() => {
-            // The preset's endpoints serve its own issuer only (a self-hosted GitLab is
-            // discovered like any other provider).
-            let endpoints = preset
-                .endpoints
-                .filter(|_| preset.issuer == Some(issuer.as_str()))
-                .map(|[authorization, token, jwks]| Endpoints {
-                    authorization: authorization.to_owned(),
-                    token: token.to_owned(),
-                    jwks: jwks.to_owned(),
-                });
+            let endpoints = (preset.endpoints)(&issuer);
             Ok(ProviderSettings {
                 slug: slug.to_owned(),
                 kind,
@@ -207,7 +212,11 @@ pub struct CheckedChange {
     pub enabled: Option<bool>,
 }
 
-pub fn validate_change(change: &ProviderChange) -> Result<CheckedChange, Vec<FieldError>> {
+/// Checks a change of a provider of a kind that speaks OpenID or not.
+pub fn validate_change(
+    change: &ProviderChange,
+    speaks_openid: bool,
+) -> Result<CheckedChange, Vec<FieldError>> {
     let mut errors = Vec::new();
     let checked = CheckedChange {
         display_name: change
@@ -223,7 +232,7 @@ pub fn validate_change(change: &ProviderChange) -> Result<CheckedChange, Vec<Fie
             .as_deref()
             .and_then(|secret| check_client_secret(&mut errors, secret)),
         scopes: match &change.scopes {
-            Some(scopes) => check_scopes(&mut errors, Some(scopes)),
+            Some(scopes) => check_scopes(&mut errors, scopes, speaks_openid),
             None => None,
         },
         trust_email: change
@@ -316,10 +325,11 @@ fn check_trust(errors: &mut Vec<FieldError>, text: &str) -> Option<TrustEmail> {
     trust
 }
 
-fn check_scopes(errors: &mut Vec<FieldError>, scopes: Option<&[String]>) -> Option<Vec<String>> {
-    let Some(scopes) = scopes else {
-        return Some(DEFAULT_SCOPES.map(str::to_owned).to_vec());
-    };
+fn check_scopes(
+    errors: &mut Vec<FieldError>,
+    scopes: &[String],
+    needs_openid: bool,
+) -> Option<Vec<String>> {
     let before = errors.len();
     if scopes.len() > MAX_SCOPES {
         errors.push(FieldError::new(
@@ -341,7 +351,7 @@ fn check_scopes(errors: &mut Vec<FieldError>, scopes: Option<&[String]>) -> Opti
             ));
         }
     }
-    if !scopes.iter().any(|scope| scope == "openid") {
+    if needs_openid && !scopes.iter().any(|scope| scope == "openid") {
         errors.push(FieldError::new("scopes", "must include openid"));
     }
     (errors.len() == before).then(|| scopes.to_vec())
@@ -450,7 +460,23 @@ mod tests {
             ..input("microsoft")
         };
         assert!(validate(&microsoft).is_err());
-        assert!(validate(&input("github")).is_err());
+        let github = validate(&ProviderInput {
+            issuer: None,
+            ..input("github")
+        })
+        .unwrap();
+        let endpoints = github.endpoints.unwrap();
+        assert_eq!(
+            endpoints.userinfo.as_deref(),
+            Some("https://api.github.com/user")
+        );
+        assert_eq!(github.scopes, ["read:user", "user:email"]);
+        let enterprise = validate(&input("github")).unwrap();
+        assert_eq!(
+            enterprise.endpoints.unwrap().token,
+            "https://id.acme.example/login/oauth/access_token"
+        );
+        assert!(validate(&input("apple")).is_err());
         assert!(
             validate(&ProviderInput {
                 slug: Some("link".into()),

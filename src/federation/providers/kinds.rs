@@ -82,58 +82,135 @@ impl ProviderKind {
 pub struct Endpoints {
     pub authorization: String,
     pub token: String,
-    pub jwks: String,
+    /// OpenID kinds: the provider's keys (ID tokens are verified with them).
+    pub jwks: Option<String>,
+    /// `github`: the API's user endpoint (`/user`, its addresses at `/user/emails`).
+    pub userinfo: Option<String>,
 }
 
-/// What a preset fills in: its issuer and endpoints (None: read from the issuer's
-/// discovery document), and how far its addresses are trusted by default.
+impl Endpoints {
+    fn openid(authorization: &str, token: &str, jwks: &str) -> Endpoints {
+        Endpoints {
+            authorization: authorization.to_owned(),
+            token: token.to_owned(),
+            jwks: Some(jwks.to_owned()),
+            userinfo: None,
+        }
+    }
+}
+
+/// What a preset fills in: its issuer, its endpoints for an issuer (None: read from the
+/// issuer's discovery document), how far its addresses are trusted by default, and the
+/// scopes it asks for unless told otherwise.
 pub(super) struct Preset {
     pub issuer: Option<&'static str>,
-    pub endpoints: Option<[&'static str; 3]>,
+    pub endpoints: fn(&str) -> Option<Endpoints>,
     pub trust: TrustEmail,
     /// Why an issuer must be given when the preset has none.
     pub issuer_needed: &'static str,
+    pub default_scopes: &'static [&'static str],
+}
+
+/// What an OpenID provider is asked for when added without `scopes`.
+pub const OPENID_SCOPES: [&str; 3] = ["openid", "email", "profile"];
+/// What GitHub is asked for: the profile and the addresses (with whether each is
+/// verified).
+pub const GITHUB_SCOPES: [&str; 2] = ["read:user", "user:email"];
+
+const GOOGLE: &str = "https://accounts.google.com";
+const GITLAB: &str = "https://gitlab.com";
+const GITHUB: &str = "https://github.com";
+
+fn discovered(_: &str) -> Option<Endpoints> {
+    None
+}
+
+impl ProviderKind {
+    /// Whether the provider speaks OpenID Connect (ID tokens, `nonce`, discovery);
+    /// `github` speaks plain OAuth 2 and is asked its API who signed in.
+    pub fn speaks_openid(self) -> bool {
+        self != ProviderKind::Github
+    }
 }
 
 pub(super) fn preset(kind: ProviderKind) -> Result<Preset, &'static str> {
+    let openid = |issuer, endpoints, trust, issuer_needed| Preset {
+        issuer,
+        endpoints,
+        trust,
+        issuer_needed,
+        default_scopes: &OPENID_SCOPES,
+    };
     match kind {
-        ProviderKind::Oidc => Ok(Preset {
-            issuer: None,
-            endpoints: None,
+        ProviderKind::Oidc => Ok(openid(
+            None,
+            discovered,
+            TrustEmail::Verified,
+            "is required for kind oidc: its discovery document is read from it",
+        )),
+        // The preset's endpoints serve its own issuer only (a self-hosted GitLab is
+        // discovered like any other provider).
+        ProviderKind::Google => Ok(openid(
+            Some(GOOGLE),
+            |issuer| {
+                (issuer == GOOGLE).then(|| {
+                    Endpoints::openid(
+                        "https://accounts.google.com/o/oauth2/v2/auth",
+                        "https://oauth2.googleapis.com/token",
+                        "https://www.googleapis.com/oauth2/v3/certs",
+                    )
+                })
+            },
+            TrustEmail::Authoritative,
+            "",
+        )),
+        ProviderKind::Gitlab => Ok(openid(
+            Some(GITLAB),
+            |issuer| {
+                (issuer == GITLAB).then(|| {
+                    Endpoints::openid(
+                        "https://gitlab.com/oauth/authorize",
+                        "https://gitlab.com/oauth/token",
+                        "https://gitlab.com/oauth/discovery/keys",
+                    )
+                })
+            },
+            TrustEmail::Verified,
+            "",
+        )),
+        ProviderKind::Microsoft => Ok(openid(
+            None,
+            discovered,
+            TrustEmail::Verified,
+            "is required for kind microsoft: the tenant's issuer, https://login.microsoftonline.com/{tenant-id}/v2.0",
+        )),
+        // github.com, or a GitHub Enterprise Server named by its issuer (its base URL):
+        // the web flow under `/login/oauth/`, the API at `api.github.com` or `/api/v3`.
+        ProviderKind::Github => Ok(Preset {
+            issuer: Some(GITHUB),
+            endpoints: |issuer| Some(github_endpoints(issuer)),
             trust: TrustEmail::Verified,
-            issuer_needed: "is required for kind oidc: its discovery document is read from it",
-        }),
-        ProviderKind::Google => Ok(Preset {
-            issuer: Some("https://accounts.google.com"),
-            endpoints: Some([
-                "https://accounts.google.com/o/oauth2/v2/auth",
-                "https://oauth2.googleapis.com/token",
-                "https://www.googleapis.com/oauth2/v3/certs",
-            ]),
-            trust: TrustEmail::Authoritative,
             issuer_needed: "",
-        }),
-        ProviderKind::Gitlab => Ok(Preset {
-            issuer: Some("https://gitlab.com"),
-            endpoints: Some([
-                "https://gitlab.com/oauth/authorize",
-                "https://gitlab.com/oauth/token",
-                "https://gitlab.com/oauth/discovery/keys",
-            ]),
-            trust: TrustEmail::Verified,
-            issuer_needed: "",
-        }),
-        ProviderKind::Microsoft => Ok(Preset {
-            issuer: None,
-            endpoints: None,
-            trust: TrustEmail::Verified,
-            issuer_needed: "is required for kind microsoft: the tenant's issuer, https://login.microsoftonline.com/{tenant-id}/v2.0",
+            default_scopes: &GITHUB_SCOPES,
         }),
         ProviderKind::Apple => Err(
             "apple is not supported by this version yet (its callback is a cross-site form post and its client secret a signed JWT); use kind oidc for other providers",
         ),
-        ProviderKind::Github => {
-            Err("github is not supported by this version yet (it speaks OAuth 2 without ID tokens)")
-        }
+    }
+}
+
+/// GitHub's endpoints: github.com's, or those of the GitHub Enterprise Server at `base`.
+fn github_endpoints(base: &str) -> Endpoints {
+    let base = base.trim_end_matches('/');
+    let api = if base == GITHUB {
+        "https://api.github.com".to_owned()
+    } else {
+        format!("{base}/api/v3")
+    };
+    Endpoints {
+        authorization: format!("{base}/login/oauth/authorize"),
+        token: format!("{base}/login/oauth/access_token"),
+        jwks: None,
+        userinfo: Some(format!("{api}/user")),
     }
 }

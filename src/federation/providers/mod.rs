@@ -31,7 +31,10 @@ pub struct Provider {
     pub issuer: String,
     pub authorization_endpoint: String,
     pub token_endpoint: String,
-    pub jwks_uri: String,
+    /// OpenID kinds: where the provider's keys are read.
+    pub jwks_uri: Option<String>,
+    /// `github`: the API's user endpoint.
+    pub userinfo_endpoint: Option<String>,
     pub scopes: Vec<String>,
     pub trust_email: TrustEmail,
     pub allow_signup: bool,
@@ -52,6 +55,7 @@ struct Row {
     authorization_endpoint: String,
     token_endpoint: String,
     jwks_uri: String,
+    userinfo_endpoint: Option<String>,
     scopes: String,
     trust_email: String,
     allow_signup: bool,
@@ -61,8 +65,8 @@ struct Row {
 }
 
 const COLUMNS: &str = "id, slug, kind, display_name, client_id, client_secret_sealed, issuer, \
-    authorization_endpoint, token_endpoint, jwks_uri, scopes, trust_email, allow_signup, enabled, \
-    created_at, updated_at";
+    authorization_endpoint, token_endpoint, jwks_uri, userinfo_endpoint, scopes, trust_email, \
+    allow_signup, enabled, created_at, updated_at";
 
 impl Row {
     fn into_stored(self) -> Result<StoredProvider, sqlx::Error> {
@@ -76,7 +80,9 @@ impl Row {
             issuer: self.issuer,
             authorization_endpoint: self.authorization_endpoint,
             token_endpoint: self.token_endpoint,
-            jwks_uri: self.jwks_uri,
+            // Stored empty for a provider without keys (`github`).
+            jwks_uri: Some(self.jwks_uri).filter(|uri| !uri.is_empty()),
+            userinfo_endpoint: self.userinfo_endpoint,
             scopes: serde_json::from_str(&self.scopes).map_err(|_| corrupt("scopes"))?,
             trust_email: TrustEmail::parse(&self.trust_email)
                 .ok_or_else(|| corrupt("trust_email"))?,
@@ -159,7 +165,7 @@ pub async fn add(
     let sealed = cipher.seal(settings.client_secret.as_bytes(), &seal_context(id));
     let scopes = serde_json::to_string(&settings.scopes).map_err(anyhow::Error::from)?;
     let sql = format!(
-        "INSERT INTO identity_providers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, TRUE, $14, $14) RETURNING {COLUMNS}"
+        "INSERT INTO identity_providers ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, TRUE, $15, $15) RETURNING {COLUMNS}"
     );
     let mut tx = db.begin().await?;
     let row = on_exec!(&mut tx, c => sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql.clone()))
@@ -172,7 +178,8 @@ pub async fn add(
         .bind(&settings.issuer)
         .bind(&endpoints.authorization)
         .bind(&endpoints.token)
-        .bind(&endpoints.jwks)
+        .bind(endpoints.jwks.as_deref().unwrap_or_default())
+        .bind(&endpoints.userinfo)
         .bind(&scopes)
         .bind(settings.trust_email.as_str())
         .bind(settings.allow_signup)

@@ -247,11 +247,17 @@ async fn presets_fill_in_endpoints_and_trust(backend: Backend) {
         gitlab["jwks_uri"],
         "https://gitlab.com/oauth/discovery/keys"
     );
-    for (kind, field) in [
-        ("github", "kind"),
-        ("apple", "kind"),
-        ("microsoft", "issuer"),
-    ] {
+    let github = add_provider(
+        &app,
+        &admin,
+        json!({"slug": "github", "kind": "github", "display_name": "GitHub",
+               "client_id": "a", "client_secret": "b"}),
+    )
+    .await;
+    assert_eq!(github["issuer"], "https://github.com");
+    assert_eq!(github["userinfo_endpoint"], "https://api.github.com/user");
+    assert_eq!(github["jwks_uri"], serde_json::Value::Null);
+    for (kind, field) in [("apple", "kind"), ("microsoft", "issuer")] {
         let refused = app
             .post("/api/v1/admin/identity-providers")
             .bearer(&admin.access_token)
