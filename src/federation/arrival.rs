@@ -48,9 +48,26 @@ pub async fn arrive(
     client: ClientInfo,
 ) -> Response {
     let outcome = match check_return(&web, &upstream, &slug, query.as_deref(), &headers).await {
-        Ok((stored, identity, return_to)) => {
-            welcome(&web, &headers, client, &stored, &identity, &return_to).await
+        Ok(Checked {
+            stored,
+            identity,
+            return_to,
+            link_user_id: Some(user_id),
+        }) => {
+            let link = linking::AccountLink {
+                stored: &stored,
+                identity: &identity,
+                user_id,
+                return_to: &return_to,
+            };
+            linking::link_to_signed_in(&web, &headers, client, &link).await
         }
+        Ok(Checked {
+            stored,
+            identity,
+            return_to,
+            link_user_id: None,
+        }) => welcome(&web, &headers, client, &stored, &identity, &return_to).await,
         Err(Err(e)) => Err(e),
         Err(Ok(Refused(status, message))) => Ok(refused(&web.pages, status, &message)),
     };
@@ -59,7 +76,14 @@ pub async fn arrive(
     response
 }
 
-type Checked = (StoredProvider, UpstreamIdentity, String);
+/// A return whose identity the provider vouched for, and what it was started for.
+struct Checked {
+    stored: StoredProvider,
+    identity: UpstreamIdentity,
+    return_to: String,
+    /// The signed-in account that asked to link the identity; None for a sign-in.
+    link_user_id: Option<uuid::Uuid>,
+}
 
 /// Everything up to a validated identity, or why not.
 async fn check_return(
@@ -149,7 +173,12 @@ async fn check_return(
                 format!("{name}'s answer could not be verified."),
             ))
         })?;
-    Ok((stored, identity, pending.return_to))
+    Ok(Checked {
+        stored,
+        identity,
+        return_to: pending.return_to,
+        link_user_id: pending.link_user_id,
+    })
 }
 
 /// The query's parameters; None when one is repeated.

@@ -46,7 +46,7 @@ pub async fn depart(
         }
         Err(e) => return crate::error::ApiError::from(e).into_response(),
     };
-    match leave_for(&web, &provider, &return_to).await {
+    match leave_for(&web, &provider, &return_to, None).await {
         Ok(response) => response,
         Err(e) => {
             tracing::warn!(provider = %provider.slug, error = %e, "could not send a browser to its provider");
@@ -59,16 +59,26 @@ pub async fn depart(
     }
 }
 
-async fn leave_for(web: &Web, provider: &Provider, return_to: &str) -> anyhow::Result<Response> {
+/// Sends the browser of the signed-in `user_id` to `provider` to link the identity it
+/// comes back with to that account (see [`super::linking::link_to_signed_in`]); it
+/// comes back to `return_to`. The caller has checked that the sign-in is recent.
+pub async fn leave_to_link(
+    web: &Web,
+    provider: &Provider,
+    user_id: uuid::Uuid,
+    return_to: &str,
+) -> anyhow::Result<Response> {
+    leave_for(web, provider, return_to, Some(user_id)).await
+}
+
+async fn leave_for(
+    web: &Web,
+    provider: &Provider,
+    return_to: &str,
+    link_user_id: Option<uuid::Uuid>,
+) -> anyhow::Result<Response> {
     let now = web.app.clock.now();
     let redirect_uri = callback_uri(&web.app.config.http.public_url, &provider.slug);
-    let client = CoreClient::new(
-        ClientId::new(provider.client_id.clone()),
-        IssuerUrl::new(provider.issuer.clone())?,
-        CoreJsonWebKeySet::new(Vec::new()),
-    )
-    .set_auth_uri(AuthUrl::new(provider.authorization_endpoint.clone())?)
-    .set_redirect_uri(RedirectUrl::new(redirect_uri)?);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let nonce = Nonce::new_random();
     let secrets = Secrets {
@@ -81,21 +91,16 @@ async fn leave_for(web: &Web, provider: &Provider, return_to: &str) -> anyhow::R
         provider.id,
         &secrets,
         return_to,
+        link_user_id,
         now,
     )
     .await?;
     let state = departure.state.clone();
-    let mut request = client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            move || CsrfToken::new(state),
-            move || nonce,
-        )
-        .set_pkce_challenge(challenge);
-    for scope in provider.scopes.iter().filter(|scope| *scope != "openid") {
-        request = request.add_scope(Scope::new(scope.clone()));
-    }
-    let (url, _, _) = request.url();
+    let url = if provider.kind.speaks_openid() {
+        openid_authorize_url(provider, redirect_uri, state, challenge, nonce)?
+    } else {
+        super::github::authorize_url(provider, &redirect_uri, state, challenge)?
+    };
     let mut response = Redirect::to(url.as_str()).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
@@ -107,4 +112,33 @@ async fn leave_for(web: &Web, provider: &Provider, return_to: &str) -> anyhow::R
         ),
     );
     Ok(response)
+}
+
+/// The OpenID authorization request: `state`, `nonce`, the PKCE challenge and the scopes.
+fn openid_authorize_url(
+    provider: &Provider,
+    redirect_uri: String,
+    state: String,
+    challenge: PkceCodeChallenge,
+    nonce: Nonce,
+) -> anyhow::Result<url::Url> {
+    let client = CoreClient::new(
+        ClientId::new(provider.client_id.clone()),
+        IssuerUrl::new(provider.issuer.clone())?,
+        CoreJsonWebKeySet::new(Vec::new()),
+    )
+    .set_auth_uri(AuthUrl::new(provider.authorization_endpoint.clone())?)
+    .set_redirect_uri(RedirectUrl::new(redirect_uri)?);
+    let mut request = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            move || CsrfToken::new(state),
+            move || nonce,
+        )
+        .set_pkce_challenge(challenge);
+    for scope in provider.scopes.iter().filter(|scope| *scope != "openid") {
+        request = request.add_scope(Scope::new(scope.clone()));
+    }
+    let (url, _, _) = request.url();
+    Ok(url)
 }

@@ -1,7 +1,8 @@
 //! Accounts at other providers linked to Roster accounts (`user_identities`), keyed by
 //! (issuer, subject), never by email: linking (audited and mailed, in the transaction
 //! that links), the sign-in's bookkeeping, and what the owner sees and removes:
-//! `GET /api/v1/users/me/identities` and `DELETE /api/v1/users/me/identities/{id}`.
+//! `GET /api/v1/users/me/identities` and `DELETE /api/v1/users/me/identities/{id}`
+//! ([`of_user`] and [`unlink`] serve the account's page too).
 
 use axum::Json;
 use axum::extract::State;
@@ -13,13 +14,13 @@ use uuid::Uuid;
 use super::upstream::UpstreamIdentity;
 use crate::accounts::model::User;
 use crate::audit::{self, AuditEntry, ClientInfo, event};
-use crate::db::{Exec, Tx};
+use crate::db::{Db, Exec, Tx};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiPath, ApiQuery, AuthUser, NoContent, Page, PageQuery};
 use crate::mail::Mailer;
 use crate::mail::outbox::MailKind;
 use crate::on_exec;
-use crate::state::AppState;
+use crate::state::{App, AppState};
 
 /// An account elsewhere that signs its owner in here.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
@@ -185,9 +186,29 @@ pub async fn remove_identity(
     client: ClientInfo,
     ApiPath(identity_id): ApiPath<Uuid>,
 ) -> ApiResult<NoContent> {
-    let now = state.clock.now();
-    let user = &caller.user;
-    let mut tx = state.db.begin().await?;
+    unlink(&state, &caller.user, identity_id, &client).await?;
+    Ok(NoContent)
+}
+
+/// Every identity linked to `user_id`, oldest link first (an account has a handful).
+pub async fn of_user(db: &Db, user_id: Uuid) -> Result<Vec<Identity>, sqlx::Error> {
+    let sql = format!("{SELECT} WHERE i.user_id = $1 ORDER BY i.id");
+    on_exec!(db, c => sqlx::query_as::<_, Identity>(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(user_id)
+        .fetch_all(c)
+        .await)
+}
+
+/// Removes `user`'s identity `identity_id`, audited and mailed: 404 when the account has
+/// no such identity, 409 when it is the account's last way to sign in.
+pub async fn unlink(
+    app: &App,
+    user: &User,
+    identity_id: Uuid,
+    client: &ClientInfo,
+) -> Result<(), ApiError> {
+    let now = app.clock.now();
+    let mut tx = app.db.begin().await?;
     let sql = format!("{SELECT} WHERE i.id = $1 AND i.user_id = $2");
     let identity =
         on_exec!(&mut tx, c => sqlx::query_as::<_, Identity>(sqlx::AssertSqlSafe(sql.clone()))
@@ -206,22 +227,21 @@ pub async fn remove_identity(
         .bind(identity_id)
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
-    let entry = AuditEntry::by_owner(event::IDENTITY_UNLINKED, user.id, &client)
+    let entry = AuditEntry::by_owner(event::IDENTITY_UNLINKED, user.id, client)
         .with_detail(serde_json::json!({"identity_id": identity_id, "issuer": identity.issuer}));
     audit::record(&mut tx, now, entry).await?;
     let provider = identity
         .provider_name
         .clone()
         .unwrap_or_else(|| identity.issuer.clone());
-    let message = state.mail.composer().identity_change(
+    let message = app.mail.composer().identity_change(
         user,
         false,
         &provider,
         identity.email.as_deref(),
         now,
     )?;
-    state
-        .mail
+    app.mail
         .queue_message(
             &mut tx,
             MailKind::IdentityUnlinked,
@@ -233,8 +253,8 @@ pub async fn remove_identity(
         )
         .await?;
     tx.commit().await?;
-    state.mail.wake();
-    Ok(NoContent)
+    app.mail.wake();
+    Ok(())
 }
 
 /// How many ways to sign in the account keeps besides identity `except`: its password,

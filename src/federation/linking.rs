@@ -4,6 +4,11 @@
 //! sign-in page with the account's own credentials (password and second factor, or a
 //! passkey), and comes back to `GET /login/link`, which links the identity once the
 //! browser's session is that account's and began after the offer.
+//!
+//! A signed-in user may also link an identity from `/account/security` (after a recent
+//! sign-in): the browser leaves for the provider with the account named in the pending
+//! sign-in, and [`link_to_signed_in`] links what comes back, if the browser is still
+//! signed in to that account and the identity is nobody's yet.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -14,7 +19,7 @@ use uuid::Uuid;
 
 use super::identities::{self, Link};
 use super::pages::{LINK_COOKIE, cookie, cookie_name, refused};
-use super::providers::Provider;
+use super::providers::{Provider, StoredProvider};
 use super::upstream::UpstreamIdentity;
 use crate::accounts::model::find_user;
 use crate::audit::ClientInfo;
@@ -184,4 +189,68 @@ fn forget_offer(pages: &Pages, response: &mut Response) {
     response
         .headers_mut()
         .append(header::SET_COOKIE, cookie(pages, LINK_COOKIE, "", 0));
+}
+
+/// An identity that came back for the signed-in account that asked to link it.
+pub struct AccountLink<'a> {
+    pub stored: &'a StoredProvider,
+    pub identity: &'a UpstreamIdentity,
+    /// The account that left to link it.
+    pub user_id: Uuid,
+    /// Where the browser goes afterwards (the page it left from).
+    pub return_to: &'a str,
+}
+
+/// Links `link.identity` to the account that asked, when this browser is still signed
+/// in to it; an identity linked to another account is refused, one linked to this
+/// account already is left as it is.
+pub async fn link_to_signed_in(
+    web: &Web,
+    headers: &HeaderMap,
+    client: ClientInfo,
+    link: &AccountLink<'_>,
+) -> Result<Response, ApiError> {
+    let now = web.app.clock.now();
+    let provider = &link.stored.provider;
+    let session = browser::current(&web.app.db, &web.pages, headers, now).await?;
+    let Some(session) = session.filter(|session| session.user.id == link.user_id) else {
+        return Ok(refused(
+            &web.pages,
+            StatusCode::FORBIDDEN,
+            "This browser is no longer signed in to the account that asked for the link; nothing was linked.",
+        ));
+    };
+    let back = if link.return_to.is_empty() {
+        "/account/security"
+    } else {
+        link.return_to
+    };
+    let mut tx = web.app.db.begin().await?;
+    match identities::owner(&mut tx, &link.identity.issuer, &link.identity.subject).await? {
+        Some((_, owner)) if owner == link.user_id => {
+            return Ok(Redirect::to(&format!("{back}?done=identity-already-yours")).into_response());
+        }
+        Some(_) => {
+            tracing::warn!(provider = %provider.slug, "an identity linked to another account was offered for linking");
+            return Ok(refused(
+                &web.pages,
+                StatusCode::CONFLICT,
+                &format!(
+                    "This {} account is linked to another account here; nothing was linked.",
+                    provider.display_name
+                ),
+            ));
+        }
+        None => {}
+    }
+    let made = Link {
+        provider_id: provider.id,
+        provider_name: &provider.display_name,
+        identity: link.identity,
+        how: "account",
+    };
+    identities::link(&mut tx, &web.app.mail, &session.user, &made, &client, now).await?;
+    tx.commit().await?;
+    web.app.mail.wake();
+    Ok(Redirect::to(&format!("{back}?done=identity-linked")).into_response())
 }

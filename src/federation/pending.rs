@@ -28,6 +28,9 @@ pub struct PendingLogin {
     pub secrets: Secrets,
     pub return_to: String,
     pub expires_at: DateTime<Utc>,
+    /// Set when a signed-in user left to link an identity to their account (from
+    /// `/account/security`) rather than to sign in.
+    pub link_user_id: Option<Uuid>,
 }
 
 /// The values handed out for a new pending sign-in.
@@ -44,13 +47,15 @@ fn context(state_hash: &[u8]) -> Vec<u8> {
     context
 }
 
-/// Stores a pending sign-in for `provider_id`.
+/// Stores a pending sign-in for `provider_id` (a link to the account `link_user_id`
+/// when given).
 pub async fn create(
     db: &Db,
     cipher: &Cipher,
     provider_id: Uuid,
     secrets: &Secrets,
     return_to: &str,
+    link_user_id: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Departure> {
     let departure = Departure {
@@ -60,8 +65,8 @@ pub async fn create(
     let state_hash = token_hash(&departure.state);
     let sealed = cipher.seal(&serde_json::to_vec(secrets)?, &context(&state_hash));
     on_exec!(db.writer(), c => sqlx::query(
-        "INSERT INTO federation_logins (id, provider_id, state_hash, browser_hash, sealed_secrets, return_to, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        "INSERT INTO federation_logins (id, provider_id, state_hash, browser_hash, sealed_secrets, return_to, created_at, expires_at, link_user_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
         .bind(Uuid::now_v7())
         .bind(provider_id)
         .bind(&state_hash)
@@ -70,6 +75,7 @@ pub async fn create(
         .bind(return_to)
         .bind(now)
         .bind(now + LIFETIME)
+        .bind(link_user_id)
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
     Ok(departure)
@@ -83,6 +89,7 @@ struct Row {
     sealed_secrets: Vec<u8>,
     return_to: String,
     expires_at: DateTime<Utc>,
+    link_user_id: Option<Uuid>,
 }
 
 /// Takes the pending sign-in `state` names: it is deleted whatever the answer, so a
@@ -91,7 +98,7 @@ struct Row {
 pub async fn take(db: &Db, cipher: &Cipher, state: &str) -> anyhow::Result<Option<PendingLogin>> {
     let row = on_exec!(db.writer(), c => sqlx::query_as::<_, Row>(
         "DELETE FROM federation_logins WHERE state_hash = $1 \
-         RETURNING provider_id, state_hash, browser_hash, sealed_secrets, return_to, expires_at")
+         RETURNING provider_id, state_hash, browser_hash, sealed_secrets, return_to, expires_at, link_user_id")
         .bind(token_hash(state))
         .fetch_optional(c)
         .await)?;
@@ -107,6 +114,7 @@ pub async fn take(db: &Db, cipher: &Cipher, state: &str) -> anyhow::Result<Optio
         secrets: serde_json::from_slice(&opened)?,
         return_to: row.return_to,
         expires_at: row.expires_at,
+        link_user_id: row.link_user_id,
     }))
 }
 

@@ -3,7 +3,10 @@
 //! loopback port for each test), and against a deliberately misbehaving one written here
 //! ([`fake::FakeProvider`]), the linking rules, and the owner's identities.
 
+mod account_links;
+mod console;
 pub mod fake;
+mod github;
 mod identities;
 mod linking;
 mod misbehaving;
