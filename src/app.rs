@@ -176,7 +176,7 @@ impl Application {
                     crate::oidc::pages_router()
                         .layer(axum::Extension(crate::federation::sign_in_buttons()))
                         .merge(crate::federation::pages_router(&upstream))
-                        .merge(crate::console::router())
+                        .merge(crate::console::router(&upstream))
                         .merge(crate::admin::setup::router())
                         .with_state(crate::web::Web {
                             app: state.clone(),

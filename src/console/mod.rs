@@ -27,9 +27,10 @@ pub fn templates() -> Vec<(&'static str, &'static str)> {
     templates
 }
 
-/// The console's routes.
-pub fn router() -> Router<Web> {
+/// The console's routes; `upstream` talks to identity providers (the admin's page of
+/// providers reads a new one's discovery document).
+pub fn router(upstream: &crate::federation::upstream::Upstream) -> Router<Web> {
     Router::new()
         .merge(account::router())
-        .merge(admin::router())
+        .merge(admin::router(upstream))
 }

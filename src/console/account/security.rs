@@ -9,6 +9,8 @@
 //! - [`reauth`]: proving who one is again, which renews the browser session's
 //!   authentication as `POST /reauthenticate` does.
 //! - [`factors`]: TOTP set-up, confirmation and removal, recovery codes, passkey removal.
+//! - [`identities`]: the accounts at other providers that sign the user in; linking one
+//!   more (after a recent sign-in) and removing one.
 //! - [`passkey`]: adding a passkey, with the page's script
 //!   (`/assets/passkey-register.js`), the one part that needs JavaScript.
 //! - [`problems`]: a refused form as the console pages show it.
@@ -17,6 +19,7 @@
 //! other policy of the console's pages stays.
 
 mod factors;
+mod identities;
 mod passkey;
 mod password;
 pub(super) mod problems;
@@ -68,6 +71,11 @@ pub fn router() -> Router<Web> {
         )
         .route("/account/security/passkey-options", post(passkey::options))
         .route("/account/security/passkeys", post(passkey::register))
+        .route("/account/security/identities/link", post(identities::link))
+        .route(
+            "/account/security/identities/{identity_id}/remove",
+            post(identities::remove),
+        )
         .route_layer(Extension(ReturnTo(PATH)))
 }
 
@@ -81,7 +89,7 @@ fn is_recent(web: &Web, session: &BrowserSession) -> bool {
 #[derive(Default)]
 struct Shown {
     /// The form a refusal belongs to: `password`, `reauthenticate`, `totp`, `recovery`,
-    /// `passkey`; empty when nothing was refused.
+    /// `passkey`, `identities`; empty when nothing was refused.
     form: &'static str,
     refusal: Refusal,
     /// A TOTP set-up waiting for its first code.
@@ -147,6 +155,10 @@ async fn render(page: &AccountPage, query: Option<&str>, shown: Shown) -> Respon
         Ok(passkeys) => passkeys,
         Err(e) => return ApiError::from(e).into_response(),
     };
+    let (identities, linkable) = match identities::linked(page).await {
+        Ok(linked) => linked,
+        Err(e) => return e.into_response(),
+    };
     let reauth_minutes = web.app.config.mfa.reauth_max_age.as_secs() / 60;
     let enrolment = shown.enrolment.as_ref().map(|e| {
         minijinja::context! {
@@ -168,6 +180,8 @@ async fn render(page: &AccountPage, query: Option<&str>, shown: Shown) -> Respon
         has_factor => factors.any(),
         recovery_codes_left => factors.recovery_codes_left,
         passkeys => Value::from(Serde(&passkeys)),
+        identities => Value::from(Serde(&identities)),
+        linkable => Value::from(Serde(&linkable)),
         form => shown.form,
         errors => Value::from(Serde(&shown.refusal.errors)),
         alert => shown.refusal.alert.clone(),

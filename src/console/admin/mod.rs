@@ -9,6 +9,8 @@
 //!   /api/v1/users/{id}`) and deleting it (`DELETE /api/v1/users/{id}`).
 //! - [`clients`] and [`client_form`]: the OpenID clients (`/api/v1/admin/clients`);
 //!   a secret is shown once, on the page that answers the creation or rotation.
+//! - [`providers`]: the identity providers users may sign in with
+//!   (`/api/v1/admin/identity-providers`).
 //! - [`audit`]: the audit log (`GET /api/v1/admin/audit`).
 //! - [`listing`]: what the pages listing things a page at a time share.
 //! - this file: the routes, the templates, and what the pages share: the page for an
@@ -18,6 +20,7 @@ mod audit;
 mod client_form;
 mod clients;
 mod listing;
+mod providers;
 mod user_changes;
 mod user_detail;
 mod users;
@@ -33,6 +36,7 @@ use uuid::Uuid;
 use crate::auth::mfa::rules::require_recent_over_admin;
 use crate::console::frame::AdminPage;
 use crate::error::{ApiError, FieldError};
+use crate::federation::upstream::Upstream;
 use crate::web::Web;
 
 /// The templates of every admin page.
@@ -70,17 +74,23 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/web/console/admin/client_secret.html"),
     ),
     (
+        "console/admin/providers.html",
+        include_str!("../../../templates/web/console/admin/providers.html"),
+    ),
+    (
         "console/admin/audit.html",
         include_str!("../../../templates/web/console/admin/audit.html"),
     ),
 ];
 
-pub fn router() -> Router<Web> {
+/// The admin pages; `upstream` reads a new provider's discovery document.
+pub fn router(upstream: &Upstream) -> Router<Web> {
     Router::new()
         .merge(users::router())
         .merge(user_detail::router())
         .merge(user_changes::router())
         .merge(clients::router())
+        .merge(providers::router(upstream))
         .merge(audit::router())
 }
 
