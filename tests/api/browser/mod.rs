@@ -12,6 +12,7 @@
 //! into the page through WebDriver (so the pages' CSP need not admit it).
 
 mod console;
+mod federation;
 mod sign_in;
 
 use std::net::TcpListener;
@@ -33,6 +34,12 @@ pub struct Chromium {
     pub client: Client,
     driver: Child,
     _profile: tempfile::TempDir,
+}
+
+/// Replaces what `field` holds with `text`, typed.
+async fn type_into(field: fantoccini::elements::Element, text: &str) {
+    field.clear().await.expect("the field clears");
+    field.send_keys(text).await.expect("typing");
 }
 
 impl Chromium {
@@ -104,9 +111,24 @@ impl Chromium {
 
     /// Types `text` into the field with id `id`.
     pub async fn fill(&self, id: &str, text: &str) {
-        let field = self.find(id).await;
-        field.clear().await.expect("the field clears");
-        field.send_keys(text).await.expect("typing");
+        type_into(self.find(id).await, text).await;
+    }
+
+    /// Types `text` into the field named `name` (pages not written here, whose fields
+    /// have no id).
+    pub async fn fill_named(&self, name: &str, text: &str) {
+        let css = format!("input[name='{name}']");
+        let field = match self
+            .client
+            .wait()
+            .at_most(PAGE_WAIT)
+            .for_element(Locator::Css(&css))
+            .await
+        {
+            Ok(field) => field,
+            Err(e) => panic!("no field named {name}: {e}\n{}", self.page_text().await),
+        };
+        type_into(field, text).await;
     }
 
     /// The element with id `id`, once the page shows it.

@@ -10,7 +10,7 @@ mod github;
 mod identities;
 mod linking;
 mod misbehaving;
-mod mock;
+pub mod mock;
 mod providers;
 mod real_provider;
 
