@@ -18,7 +18,7 @@ use crate::auth::sessions;
 use crate::clock::Clock;
 use crate::coherence::ChangeFeed;
 use crate::coherence::cache::AuthCache;
-use crate::config::Config;
+use crate::config::{Config, Features};
 use crate::db::Db;
 use crate::federation::upstream::Upstream;
 use crate::http::{middleware, ratelimit};
@@ -42,10 +42,15 @@ pub struct Application {
     instance: Registration,
 }
 
-/// The `/api/v1` routes and the system routes with their OpenAPI description; the
-/// operators' routes (`/metrics`, `/db/status`) only when `with_operator_routes`
-/// (`METRICS_ADDRESS` unset); `upstream` talks to identity providers.
-pub fn api_routes(upstream: &Upstream, with_operator_routes: bool) -> OpenApiRouter<AppState> {
+/// The `/api/v1` routes of the modules `features` serves and the system routes, with
+/// their OpenAPI description; the operators' routes (`/metrics`, `/db/status`) only when
+/// `with_operator_routes` (`METRICS_ADDRESS` unset); `upstream` talks to identity
+/// providers.
+pub fn api_routes(
+    upstream: &Upstream,
+    features: &Features,
+    with_operator_routes: bool,
+) -> OpenApiRouter<AppState> {
     let system = if with_operator_routes {
         system::router().merge(system::operator_router())
     } else {
@@ -58,8 +63,12 @@ pub fn api_routes(upstream: &Upstream, with_operator_routes: bool) -> OpenApiRou
         )
         .nest(
             "/api/v1/users",
-            crate::users::router()
-                .merge(crate::achievements::router())
+            crate::users::router(features)
+                .merge(if features.achievements {
+                    crate::achievements::router()
+                } else {
+                    OpenApiRouter::new()
+                })
                 .merge(crate::oidc::grants_router())
                 .merge(crate::federation::identities_router()),
         )
@@ -165,7 +174,7 @@ impl Application {
             routes.with_state(state.clone())
         });
         let upstream = Upstream::new()?;
-        let (routes, openapi) = api_routes(&upstream, !metrics_apart)
+        let (routes, openapi) = api_routes(&upstream, &state.config.features, !metrics_apart)
             .merge(crate::oidc::protocol_router(&state))
             .split_for_parts();
         let router = middleware::stack(
@@ -176,7 +185,7 @@ impl Application {
                     crate::oidc::pages_router()
                         .layer(axum::Extension(crate::federation::sign_in_buttons()))
                         .merge(crate::federation::pages_router(&upstream))
-                        .merge(crate::console::router(&upstream))
+                        .merge(crate::console::router(&upstream, &state.config.features))
                         .merge(crate::admin::setup::router())
                         .with_state(crate::web::Web {
                             app: state.clone(),

@@ -19,6 +19,7 @@ pub mod db;
 pub mod error;
 pub mod event_api;
 pub mod events;
+pub mod features;
 pub mod federation;
 pub mod http;
 pub mod mail;

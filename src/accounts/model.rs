@@ -89,7 +89,9 @@ pub struct User {
     pub full_name: Option<String>,
     #[sqlx(try_from = "String")]
     pub role: Role,
+    /// Absent where the deployment does not serve the premium module (`FEATURES`).
     #[sqlx(try_from = "String")]
+    #[serde(skip_serializing_if = "crate::features::without_premium")]
     pub tier: Tier,
     pub is_active: bool,
     pub email_verified: bool,
@@ -113,7 +115,11 @@ pub struct PublicUser {
     pub id: Uuid,
     pub username: String,
     pub full_name: Option<String>,
+    /// Absent where the deployment does not serve the profiles module (`FEATURES`).
+    #[serde(skip_serializing_if = "crate::features::without_profiles")]
     pub avatar_url: Option<String>,
+    /// Absent where the deployment does not serve the profiles module (`FEATURES`).
+    #[serde(skip_serializing_if = "crate::features::without_profiles")]
     pub bio: Option<String>,
     pub created_at: DateTime<Utc>,
 }

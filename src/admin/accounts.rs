@@ -16,7 +16,7 @@ use crate::audit::{self, AuditEntry, event};
 use crate::auth::devices::SessionList;
 use crate::auth::mfa::rules::require_recent_over_admin;
 use crate::auth::sessions::{active_sessions, reason, revoke_user_sessions};
-use crate::error::{ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{AdminUser, ApiJson, ApiPath, ClientInfo, NoContent};
 use crate::state::AppState;
 use crate::users::account::ensure_not_last_admin;
@@ -72,6 +72,12 @@ pub async fn update_account(
     user_id: Uuid,
     update: &AdminAccountUpdate,
 ) -> ApiResult<User> {
+    if update.tier.is_some() && !state.config.features.premium {
+        return Err(ApiError::validation(
+            "tier",
+            "tiers are not served here (FEATURES has no premium)",
+        ));
+    }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let mut user = find_user_or_404(&mut tx, user_id).await?;

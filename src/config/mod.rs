@@ -6,6 +6,7 @@
 
 mod database;
 mod events;
+mod features;
 mod http;
 mod mail;
 mod mfa;
@@ -22,6 +23,7 @@ use base64::Engine;
 
 pub use database::{DatabaseConfig, DatabaseUrl};
 pub use events::EventsConfig;
+pub use features::Features;
 pub use http::{AllowedOrigins, HttpConfig};
 pub use mail::MailConfig;
 pub use mfa::MfaConfig;
@@ -56,6 +58,8 @@ pub struct Config {
     pub mfa: MfaConfig,
     pub events: EventsConfig,
     pub webhooks: WebhookConfig,
+    /// `FEATURES` and `PREMIUM_SELF_SERVICE`: the optional modules served.
+    pub features: Features,
     /// `ENCRYPTION_KEY`; `None` in development means "generate one into a key file".
     pub encryption_key: Option<[u8; 32]>,
     /// `PREFERENCES_SCHEMA`: the preferences JSON Schema, instead of the built-in one.
@@ -112,6 +116,7 @@ impl Config {
             mail: MailConfig::parse(&vars)?,
             events: EventsConfig::parse(&vars)?,
             webhooks: WebhookConfig::parse(&vars)?,
+            features: Features::parse(&vars)?,
             encryption_key,
             preferences_schema,
             cleanup_interval: vars.duration(

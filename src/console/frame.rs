@@ -263,6 +263,8 @@ impl Frame<'_> {
             csrf_token => token.value,
             done => done,
             section => section,
+            // The optional modules served (`FEATURES`): their links and sections.
+            modules => Value::from(Serde(&crate::features::served())),
         };
         // The frame's script (`/assets/console.js`) follows the session.
         let mut response = self.web.pages.page_with(

@@ -29,8 +29,11 @@ pub fn templates() -> Vec<(&'static str, &'static str)> {
 
 /// The console's routes; `upstream` talks to identity providers (the admin's page of
 /// providers reads a new one's discovery document).
-pub fn router(upstream: &crate::federation::upstream::Upstream) -> Router<Web> {
+pub fn router(
+    upstream: &crate::federation::upstream::Upstream,
+    features: &crate::config::Features,
+) -> Router<Web> {
     Router::new()
-        .merge(account::router())
+        .merge(account::router(features))
         .merge(admin::router(upstream))
 }

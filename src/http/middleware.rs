@@ -1,7 +1,8 @@
 //! The middleware every request passes through, outermost first: request id (set or
 //! echoed), tracing span, panic catching, problem+json for every error response,
 //! security headers, CORS, the client address (trusted proxies), metrics by route
-//! template, the request deadline, and the 64 KiB body limit; and the authentication
+//! template, the modules served (`FEATURES`), the request deadline, and the 64 KiB body
+//! limit; and the authentication
 //! cache's sync after writes ([`sync_after_writes`]).
 
 use std::sync::Arc;
@@ -34,6 +35,16 @@ use crate::state::AppState;
 pub const BODY_LIMIT: usize = 64 * 1024;
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Runs the request with the deployment's modules (`FEATURES`) in scope, for the fields
+/// of answers that belong to a module (see `crate::features`).
+async fn serve_features(
+    State(features): State<crate::config::Features>,
+    request: Request,
+    next: Next,
+) -> Response {
+    crate::features::scope(features, next.run(request)).await
+}
+
 /// Wraps `router` in the full middleware stack.
 pub fn stack(router: Router, config: &Config) -> Router {
     let router = router
@@ -45,6 +56,10 @@ pub fn stack(router: Router, config: &Config) -> Router {
             request_deadline,
         ))
         .layer(middleware::from_fn(record_metrics))
+        .layer(middleware::from_fn_with_state(
+            config.features,
+            serve_features,
+        ))
         .layer(middleware::from_fn_with_state(
             Arc::<[ipnet::IpNet]>::from(config.http.trusted_proxies.as_slice()),
             super::client::resolve_client_addr,

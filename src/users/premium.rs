@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::accounts::model::{Tier, User};
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Tx;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{AuthUser, ClientInfo};
 use crate::state::AppState;
 use crate::users::profile::find_profile;
@@ -51,13 +51,19 @@ pub async fn set_tier(
 }
 
 /// Moves account `user_id` to `tier` by its own choice (`/me/upgrade`, `/me/downgrade`
-/// and the console's profile page); idempotent.
+/// and the console's profile page); idempotent. 403 where users do not change their
+/// own tier (`PREMIUM_SELF_SERVICE=false`).
 pub async fn change_own_tier(
     state: &AppState,
     user_id: Uuid,
     client: &ClientInfo,
     tier: Tier,
 ) -> ApiResult<User> {
+    if !state.config.features.premium_self_service {
+        return Err(ApiError::forbidden(
+            "members do not change their own tier here; an administrator does",
+        ));
+    }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let user = crate::accounts::model::find_user_or_404(&mut tx, user_id).await?;
@@ -70,10 +76,12 @@ pub async fn change_own_tier(
 ///
 /// Idempotent: a premium member gets 200 with the account unchanged. Access tokens
 /// issued from now on (login, refresh) carry `tier: premium`; premium features apply
-/// from the next request.
+/// from the next request. 403 where `PREMIUM_SELF_SERVICE=false` (only administrators
+/// change tiers there).
 #[utoipa::path(post, path = "/me/upgrade", tag = "users", security(("bearer" = [])),
     responses(
         (status = 200, description = "The account, tier premium", body = User),
+        (status = 403, description = "Members do not change their own tier in this deployment", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -87,10 +95,12 @@ pub async fn upgrade(
 
 /// Downgrade the caller to basic
 ///
-/// Idempotent: a basic member gets 200 with the account unchanged.
+/// Idempotent: a basic member gets 200 with the account unchanged. 403 where
+/// `PREMIUM_SELF_SERVICE=false`.
 #[utoipa::path(post, path = "/me/downgrade", tag = "users", security(("bearer" = [])),
     responses(
         (status = 200, description = "The account, tier basic", body = User),
+        (status = 403, description = "Members do not change their own tier in this deployment", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn downgrade(
     State(state): State<AppState>,
@@ -114,12 +124,19 @@ pub struct UserStats {
     pub member_since: DateTime<Utc>,
     /// Share (0 to 100) of the nine profile fields that are set: full name, date of
     /// birth, occupation, location, phone, current title, bio, avatar and shipping address.
+    /// Absent without the profiles module (`FEATURES`).
+    #[serde(skip_serializing_if = "crate::features::without_profiles")]
     pub profile_completeness: u8,
-    /// Badges earned.
+    /// Badges earned. This and the goal figures are absent without the achievements
+    /// module (`FEATURES`).
+    #[serde(skip_serializing_if = "crate::features::without_achievements")]
     pub badges: i64,
+    #[serde(skip_serializing_if = "crate::features::without_achievements")]
     pub goals_total: i64,
+    #[serde(skip_serializing_if = "crate::features::without_achievements")]
     pub goals_completed: i64,
     /// The longest check-in streak among the user's goals.
+    #[serde(skip_serializing_if = "crate::features::without_achievements")]
     pub longest_streak: i64,
 }
 

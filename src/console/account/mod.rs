@@ -26,6 +26,7 @@ use axum::{Extension, Router};
 use minijinja::context;
 
 use super::frame::{AccountPage, ConsoleForm, ReturnTo, SignedIn, session_ended_page};
+use crate::config::Features;
 use crate::http::ClientInfo;
 use crate::oidc::{browser, logout};
 use crate::users::premium::stats_of;
@@ -54,22 +55,33 @@ pub fn templates() -> Vec<(&'static str, &'static str)> {
     .concat()
 }
 
-pub fn router() -> Router<Web> {
-    Router::new()
+/// The account's pages; those of a module `features` leaves out have no route.
+pub fn router(features: &Features) -> Router<Web> {
+    let mut router = Router::new()
         .route("/account", get(overview))
         .route("/account/sign-out", post(sign_out))
         .route("/account/session", get(session_status))
         .route_layer(Extension(ReturnTo("/account")))
-        .merge(achievements::router())
         .merge(applications::router())
         .merge(delete::router())
-        .merge(payment::router())
-        .merge(people::router())
-        .merge(preferences::router())
-        .merge(profile::router())
+        .merge(profile::router(features))
         .merge(security::router())
         .merge(sessions::router())
-        .merge(signup::router())
+        .merge(signup::router());
+    for (served, pages) in [
+        (
+            features.achievements,
+            achievements::router as fn() -> Router<Web>,
+        ),
+        (features.payment, payment::router),
+        (features.premium, people::router),
+        (features.preferences, preferences::router),
+    ] {
+        if served {
+            router = router.merge(pages());
+        }
+    }
+    router
 }
 
 /// `GET /account`: who is signed in, and where each part of the account is managed.

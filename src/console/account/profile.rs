@@ -26,6 +26,7 @@ use minijinja::context;
 
 use crate::accounts::model::Tier;
 use crate::auth::verify::request_verification_email;
+use crate::config::Features;
 use crate::console::frame::{AccountPage, ConsoleForm, ReturnTo, SignedIn, done};
 use crate::error::{ApiError, FieldError};
 use crate::http::ClientInfo;
@@ -47,14 +48,24 @@ mod forms;
 
 use self::forms::{ACCOUNT_FIELDS, AccountForm, PROFILE_FIELDS, ProfileForm};
 
-pub fn router() -> Router<Web> {
-    Router::new()
-        .route(PATH, get(show).post(save_profile))
+/// The page's routes: the extended profile's form only with the profiles module, the
+/// tier's buttons only with the premium module (`FEATURES`).
+pub fn router(features: &Features) -> Router<Web> {
+    let page = if features.profiles {
+        get(show).post(save_profile)
+    } else {
+        get(show)
+    };
+    let mut router = Router::new()
+        .route(PATH, page)
         .route("/account/profile/account", post(save_account))
-        .route("/account/profile/upgrade", post(upgrade))
-        .route("/account/profile/downgrade", post(downgrade))
-        .route("/account/verify-email-request", post(verification_mail))
-        .route_layer(Extension(ReturnTo(PATH)))
+        .route("/account/verify-email-request", post(verification_mail));
+    if features.premium {
+        router = router
+            .route("/account/profile/upgrade", post(upgrade))
+            .route("/account/profile/downgrade", post(downgrade));
+    }
+    router.route_layer(Extension(ReturnTo(PATH)))
 }
 
 /// How a form's submission was refused.

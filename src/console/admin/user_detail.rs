@@ -98,9 +98,14 @@ impl AccountForm {
         let role = Role::try_from(self.role.clone())
             .map_err(|_| errors.push(FieldError::new("role", "must be user or administrator")))
             .ok();
-        let tier = Tier::try_from(self.tier.clone())
-            .map_err(|_| errors.push(FieldError::new("tier", "must be basic or premium")))
-            .ok();
+        // No tier posted (the premium module is not served): the tier stays.
+        let tier = (!self.tier.is_empty())
+            .then(|| {
+                Tier::try_from(self.tier.clone())
+                    .map_err(|_| errors.push(FieldError::new("tier", "must be basic or premium")))
+                    .ok()
+            })
+            .flatten();
         if is_active == Some(false) && user.is_active && !ticked(&self.confirm) {
             errors.push(FieldError::new(
                 "confirm",

@@ -5,6 +5,7 @@ mod cli_clients;
 mod cli_providers;
 mod cluster;
 mod endpoints;
+mod features;
 mod first_admin_link;
 mod instances;
 mod key_safety;
