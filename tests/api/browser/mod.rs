@@ -312,6 +312,25 @@ impl Chromium {
 
     /// Saves a screenshot of the page as `NAME.png` in `ROSTER_SCREENSHOTS`, when that
     /// variable names a folder (the README's pictures are made this way).
+    /// Whether the page is wider than the window at `width` CSS pixels (a phone's is 390):
+    /// the width the page's content needs, and the window's.
+    pub async fn widths_at(&self, width: u32) -> (u64, u64) {
+        self.client
+            .set_window_size(width, 844)
+            .await
+            .expect("the window resizes");
+        let measured = self
+            .client
+            .execute(
+                "return [document.documentElement.scrollWidth, window.innerWidth];",
+                vec![],
+            )
+            .await
+            .expect("the script runs");
+        let number = |i: usize| measured[i].as_u64().expect("a width");
+        (number(0), number(1))
+    }
+
     pub async fn screenshot(&self, name: &str) {
         let Some(dir) = std::env::var_os("ROSTER_SCREENSHOTS") else {
             return;

@@ -10,6 +10,7 @@
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -21,6 +22,33 @@ use crate::federation::identities::{self, Identity};
 use crate::federation::{departure, providers};
 use crate::http::ClientInfo;
 
+/// A linked identity as the page shows it (times in words, not raw timestamps).
+#[derive(Serialize)]
+pub(super) struct IdentityView {
+    id: Uuid,
+    /// The provider's name, or its issuer when the provider was removed.
+    name: String,
+    email: Option<String>,
+    linked_at: String,
+    last_used_at: Option<String>,
+}
+
+fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+impl From<Identity> for IdentityView {
+    fn from(identity: Identity) -> IdentityView {
+        IdentityView {
+            id: identity.id,
+            name: identity.provider_name.unwrap_or(identity.issuer),
+            email: identity.email,
+            linked_at: when(identity.linked_at),
+            last_used_at: identity.last_used_at.map(when),
+        }
+    }
+}
+
 /// A provider the account may link an identity of.
 #[derive(Serialize)]
 pub(super) struct Linkable {
@@ -29,9 +57,15 @@ pub(super) struct Linkable {
 }
 
 /// The account's identities and the providers it may link one more of.
-pub(super) async fn linked(page: &AccountPage) -> Result<(Vec<Identity>, Vec<Linkable>), ApiError> {
+pub(super) async fn linked(
+    page: &AccountPage,
+) -> Result<(Vec<IdentityView>, Vec<Linkable>), ApiError> {
     let AccountPage { web, session, .. } = page;
-    let identities = identities::of_user(&web.app.db, session.user.id).await?;
+    let identities = identities::of_user(&web.app.db, session.user.id)
+        .await?
+        .into_iter()
+        .map(IdentityView::from)
+        .collect();
     let linkable = providers::enabled(&web.app.db)
         .await?
         .into_iter()
