@@ -7,7 +7,6 @@
 use serde_json::json;
 
 use super::Chromium;
-use crate::federation::add_provider;
 use crate::federation::mock::MockProvider;
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_engines;
@@ -17,21 +16,7 @@ on_both_engines!(a_browser_signs_up_and_in_through_a_real_provider);
 async fn a_browser_signs_up_and_in_through_a_real_provider(backend: Backend) {
     let (app, base) = TestApp::builder(backend).start_served_as("localhost").await;
     let admin = app.admin().await;
-    let mock = MockProvider::start().await;
-    add_provider(
-        &app,
-        &admin,
-        json!({
-            "slug": "mock",
-            "kind": "oidc",
-            "display_name": "Mock ID",
-            "client_id": "roster",
-            "client_secret": "roster-secret-at-mock",
-            "issuer": mock.issuer,
-            "trust_email": "verified",
-        }),
-    )
-    .await;
+    let mock = MockProvider::added_to(&app, &admin).await;
     mock.set_user(
         "ada-sub",
         json!({"email": "ada@example.com", "email_verified": true, "preferred_username": "ada"}),

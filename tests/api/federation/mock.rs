@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
+use crate::helpers::{Session, TestApp};
+
 /// The venv `scripts/oidc-provider-mock.sh` installs into, or `OIDC_PROVIDER_MOCK`.
 fn executable() -> PathBuf {
     match std::env::var_os("OIDC_PROVIDER_MOCK") {
@@ -79,6 +81,27 @@ impl MockProvider {
         })
         .await
         .expect("starting oidc-provider-mock")
+    }
+
+    /// Starts a provider and adds it to `app` as the `oidc` provider `mock` ("Mock ID",
+    /// its addresses trusted when it says they are verified).
+    pub async fn added_to(app: &TestApp, admin: &Session) -> MockProvider {
+        let mock = MockProvider::start().await;
+        super::add_provider(
+            app,
+            admin,
+            serde_json::json!({
+                "slug": "mock",
+                "kind": "oidc",
+                "display_name": "Mock ID",
+                "client_id": "roster",
+                "client_secret": "roster-secret-at-mock",
+                "issuer": mock.issuer,
+                "trust_email": "verified",
+            }),
+        )
+        .await;
+        mock
     }
 
     /// Sets the claims the provider tells about `subject` (its `PUT /users/{sub}`).

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::mock::MockProvider;
-use super::{PUBLIC_URL, add_provider, callback_path, depart, scalar, text};
+use super::{PUBLIC_URL, callback_path, depart, scalar, text};
 use crate::helpers::{Backend, TestApp};
 use crate::oidc::{
     Browser, REDIRECT_URI, VERIFIER, authorize_path, confidential_client, location_query, redeem,
@@ -19,21 +19,7 @@ on_both_engines!(
 
 async fn with_mock(app: &TestApp) -> MockProvider {
     let admin = app.admin().await;
-    let mock = MockProvider::start().await;
-    add_provider(
-        app,
-        &admin,
-        json!({
-            "slug": "mock",
-            "kind": "oidc",
-            "display_name": "Mock ID",
-            "client_id": "roster",
-            "client_secret": "roster-secret-at-mock",
-            "issuer": mock.issuer,
-            "trust_email": "verified",
-        }),
-    )
-    .await;
+    let mock = MockProvider::added_to(app, &admin).await;
     mock.set_user(
         "alice-sub",
         json!({
