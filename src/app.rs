@@ -123,6 +123,12 @@ impl Application {
             cipher.clone(),
             Arc::new(crate::auth::reset::ResetMails),
         )?;
+        let webhooks = crate::webhook_delivery::Dispatcher::new(
+            &config,
+            db.clone(),
+            clock.clone(),
+            cipher.clone(),
+        )?;
         let rotations = RotationQueue::start(
             db.clone(),
             clock.clone(),
@@ -158,6 +164,7 @@ impl Application {
             auth_cache,
             changes,
             mail,
+            webhooks,
             rotations,
             rate_limiter: rate_limiter.clone(),
             webauthn,
@@ -408,13 +415,16 @@ fn spawn_background_tasks(state: &AppState, instance: &Registration) {
     every(state, Duration::from_secs(5), |state| async move {
         state.metrics.run_upkeep()
     });
-    // Committed events get their numbers off the request path.
+    // Committed events get their numbers off the request path; webhooks then send them.
     every(state, Duration::from_secs(1), |state| async move {
-        if let Err(e) = crate::events::log::sequence_pending(&state.db).await {
-            tracing::warn!(error = %e, "numbering events failed");
+        match crate::events::log::sequence_pending(&state.db).await {
+            Ok(0) => {}
+            Ok(_) => state.webhooks.wake(),
+            Err(e) => tracing::warn!(error = %e, "numbering events failed"),
         }
     });
     state.mail.spawn_worker();
+    state.webhooks.spawn_worker();
     every(state, state.config.cleanup_interval, |state| async move {
         if let Err(e) = crate::mail::outbox::purge(&state.db, state.clock.now()).await {
             tracing::warn!(error = %e, "purging sent mail and expired mail tokens failed");

@@ -85,6 +85,18 @@ pub mod event {
     pub const WEBHOOK_CREATED: &str = "webhook_created";
     pub const WEBHOOK_UPDATED: &str = "webhook_updated";
     pub const WEBHOOK_DELETED: &str = "webhook_deleted";
+    /// A webhook's signing secret was replaced (the old one signs too for 24 hours).
+    pub const WEBHOOK_SECRET_ROTATED: &str = "webhook_secret_rotated";
+    /// An administrator sent a `webhook.test` event to one endpoint.
+    pub const WEBHOOK_TESTED: &str = "webhook_tested";
+    /// An endpoint was disabled by delivery: it answered 410, or failed for
+    /// `WEBHOOK_DISABLE_AFTER_HOURS` without a success (`detail.reason`).
+    pub const WEBHOOK_DISABLED: &str = "webhook_disabled";
+    /// A delivery spent its retry schedule and is dead.
+    pub const WEBHOOK_DELIVERY_DEAD: &str = "webhook_delivery_dead";
+    /// An administrator asked for deliveries to be sent again (one, or every dead one).
+    pub const WEBHOOK_DELIVERY_RETRIED: &str = "webhook_delivery_retried";
+    pub const WEBHOOK_REDRIVEN: &str = "webhook_redriven";
     /// Identity provider registry changes (the detail names the provider, never its
     /// secret).
     pub const IDENTITY_PROVIDER_ADDED: &str = "identity_provider_added";

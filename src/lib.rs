@@ -37,4 +37,5 @@ pub mod tokens;
 pub mod users;
 pub mod web;
 pub mod webauthn;
+pub mod webhook_delivery;
 pub mod webhooks;

@@ -2,7 +2,7 @@
 //! records, expired second-factor challenges and passkey ceremonies, and the OpenID
 //! provider's spent authorization codes, revoked client tokens and abandoned consent pages
 //! past their expiry, federation's sign-ins that never came back and link offers never
-//! taken, and events older than `EVENT_RETENTION_DAYS`.
+//! taken, and events older than `EVENT_RETENTION_DAYS` with their webhook deliveries.
 //! Runs every `CLEANUP_INTERVAL_SECONDS`; tests call [`purge`] directly.
 
 use crate::state::AppState;
@@ -17,11 +17,20 @@ pub async fn purge(state: &AppState) -> Result<u64, sqlx::Error> {
     let revoked = crate::oidc::revocation::purge_expired(&state.db, now).await?;
     let consents = crate::oidc::consent::purge_expired(&state.db, now).await?;
     let federation = crate::federation::pending::purge(&state.db, now).await?;
-    let events =
-        crate::events::log::purge_before(state.db.writer(), now - state.config.events.retention)
-            .await?;
-    let total =
-        sessions + throttles + challenges + codes + revoked + consents + federation + events;
+    let cutoff = now - state.config.events.retention;
+    // Webhook deliveries go with their events.
+    let deliveries =
+        crate::webhook_delivery::queue::purge_before(state.db.writer(), cutoff).await?;
+    let events = crate::events::log::purge_before(state.db.writer(), cutoff).await?;
+    let total = sessions
+        + throttles
+        + challenges
+        + codes
+        + revoked
+        + consents
+        + federation
+        + deliveries
+        + events;
     if total > 0 {
         tracing::info!(
             sessions_and_tokens = sessions,
@@ -31,6 +40,7 @@ pub async fn purge(state: &AppState) -> Result<u64, sqlx::Error> {
             revoked_client_tokens = revoked,
             pending_consents = consents,
             federation_sign_ins_and_link_offers = federation,
+            webhook_deliveries = deliveries,
             events,
             "purged expired rows"
         );

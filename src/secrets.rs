@@ -28,15 +28,19 @@ pub enum SecretKind {
     QueuedMail,
     /// Webhook signing secrets (`webhooks.secret`, by endpoint id).
     WebhookSecret,
+    /// Webhook secrets replaced less than a day ago, which still sign
+    /// (`webhooks.previous_secret`, by endpoint id).
+    PreviousWebhookSecret,
 }
 
 impl SecretKind {
-    pub const ALL: [SecretKind; 5] = [
+    pub const ALL: [SecretKind; 6] = [
         SecretKind::SigningKey,
         SecretKind::TotpSecret,
         SecretKind::PaymentToken,
         SecretKind::QueuedMail,
         SecretKind::WebhookSecret,
+        SecretKind::PreviousWebhookSecret,
     ];
 
     /// How reports name this kind (plural).
@@ -47,6 +51,7 @@ impl SecretKind {
             SecretKind::PaymentToken => "payment tokens",
             SecretKind::QueuedMail => "queued mails",
             SecretKind::WebhookSecret => "webhook secrets",
+            SecretKind::PreviousWebhookSecret => "previous webhook secrets",
         }
     }
 
@@ -68,6 +73,9 @@ impl SecretKind {
             SecretKind::WebhookSecret => {
                 "SELECT id, secret FROM webhooks ORDER BY created_at DESC, id"
             }
+            SecretKind::PreviousWebhookSecret => {
+                "SELECT id, previous_secret FROM webhooks WHERE previous_secret IS NOT NULL ORDER BY created_at DESC, id"
+            }
         }
     }
 
@@ -81,6 +89,9 @@ impl SecretKind {
             }
             SecretKind::QueuedMail => "UPDATE mail_outbox SET message = $2 WHERE id = $1",
             SecretKind::WebhookSecret => "UPDATE webhooks SET secret = $2 WHERE id = $1",
+            SecretKind::PreviousWebhookSecret => {
+                "UPDATE webhooks SET previous_secret = $2 WHERE id = $1"
+            }
         }
     }
 
@@ -124,8 +135,8 @@ impl SealedRow {
             (RowId::Uuid(user_id), SecretKind::TotpSecret) => {
                 crate::auth::mfa::totp::sealing_context(*user_id)
             }
-            (RowId::Uuid(id), SecretKind::WebhookSecret) => {
-                crate::webhooks::storage::sealing_context(*id)
+            (RowId::Uuid(id), SecretKind::WebhookSecret | SecretKind::PreviousWebhookSecret) => {
+                crate::webhook_delivery::endpoints::sealing_context(*id)
             }
             (RowId::Uuid(id), _) => id.as_bytes().to_vec(),
         }

@@ -1,8 +1,8 @@
 //! The request state: everything a handler may need, built once at start-up by
 //! `Application::build`. Every feature takes [`AppState`]; none of them needs the router
 //! to do so. It holds only services of the rooms below the features (database, clock,
-//! sealing, passwords, tokens, the authentication cache and its feed, mail, the rate
-//! limiter, the preferences schema), so no feature's code is reachable from here.
+//! sealing, passwords, tokens, the authentication cache and its feed, mail, webhook
+//! delivery, the rate limiter, the preferences schema), so no feature's code is reachable from here.
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -40,6 +40,8 @@ pub struct App {
     pub changes: Arc<ChangeFeed>,
     /// Outgoing mail (templates, transport, worker wake-up); dropping it stops the worker.
     pub mail: Mailer,
+    /// The webhook sender (its worker, and waking it); dropping it stops the worker.
+    pub webhooks: crate::webhook_delivery::Dispatcher,
     /// Refresh-token rotations, run in batches; dropping it stops the batching task.
     pub rotations: RotationQueue,
     /// The per-client budget of the authentication endpoints, spent by the middleware

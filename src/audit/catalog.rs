@@ -139,17 +139,19 @@ pub(super) fn events_of(entry: &AuditEntry<'_>) -> Vec<NewEvent> {
     }
 }
 
-/// `client.created` and `client.deleted`, whose subject is the client.
+/// `client.created` and `client.deleted`, whose subject is the client, and
+/// `webhook.test`, whose subject is the endpoint tested.
 fn client_event(name: &str, detail: &Value) -> Option<NewEvent> {
-    let (kind, keys): (&'static str, &[&str]) = match name {
-        event::CLIENT_CREATED => (types::CLIENT_CREATED, &["name", "type"]),
-        event::CLIENT_DELETED => (types::CLIENT_DELETED, &["sessions_revoked"]),
+    let (kind, subject_key, keys): (&'static str, &str, &[&str]) = match name {
+        event::CLIENT_CREATED => (types::CLIENT_CREATED, "client_id", &["name", "type"]),
+        event::CLIENT_DELETED => (types::CLIENT_DELETED, "client_id", &["sessions_revoked"]),
+        event::WEBHOOK_TESTED => (types::WEBHOOK_TEST, "webhook_id", &["webhook_id"]),
         _ => return None,
     };
-    let client_id = detail.get("client_id")?.as_str()?;
+    let subject = detail.get(subject_key)?.as_str()?;
     Some(NewEvent {
         kind,
-        subject: client_id.to_owned(),
+        subject: subject.to_owned(),
         data: pick(detail, keys),
     })
 }

@@ -131,3 +131,15 @@ pub async fn page(db: &Db, source: &str, request: &PageRequest) -> Result<EventP
         next_cursor,
     })
 }
+
+/// The numbered event `id`, exactly as [`page`] renders it (webhook bodies and the pull
+/// API show the same JSON); `None` when it is unknown, purged or not yet numbered.
+pub async fn find(db: &Db, source: &str, id: Uuid) -> Result<Option<CloudEvent>, sqlx::Error> {
+    let row = on_exec!(db, c => sqlx::query_as::<_, EventRow>(
+        "SELECT sequence, id, type, subject, subject_sequence, time, data FROM events \
+         WHERE id = $1 AND sequence IS NOT NULL")
+        .bind(id)
+        .fetch_optional(c)
+        .await)?;
+    Ok(row.map(|row| row.into_event(source)))
+}

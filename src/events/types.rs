@@ -36,6 +36,9 @@ pub const CONSENT_REVOKED: &str = "consent.revoked";
 /// An identity at another provider was linked to the account, or removed from it.
 pub const IDENTITY_LINKED: &str = "identity.linked";
 pub const IDENTITY_UNLINKED: &str = "identity.unlinked";
+/// An administrator's test of one webhook endpoint; the subject is the endpoint's id,
+/// and only that endpoint receives it.
+pub const WEBHOOK_TEST: &str = "webhook.test";
 /// Only for readers that name it (see the module's documentation).
 pub const LOGIN_SUCCEEDED: &str = "login.succeeded";
 /// Only for readers that name it (see the module's documentation).

@@ -31,10 +31,12 @@ pub enum MailKind {
     IdentityLinked,
     /// An identity at another provider was removed from the account.
     IdentityUnlinked,
+    /// To every active administrator: a webhook endpoint was disabled by its failures.
+    WebhookDisabled,
 }
 
 impl MailKind {
-    const ALL: [MailKind; 8] = [
+    const ALL: [MailKind; 9] = [
         MailKind::PasswordReset,
         MailKind::EmailVerification,
         MailKind::PasswordChanged,
@@ -43,6 +45,7 @@ impl MailKind {
         MailKind::EmailChangedByAdmin,
         MailKind::IdentityLinked,
         MailKind::IdentityUnlinked,
+        MailKind::WebhookDisabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +58,7 @@ impl MailKind {
             MailKind::EmailChangedByAdmin => "email_changed_by_admin",
             MailKind::IdentityLinked => "identity_linked",
             MailKind::IdentityUnlinked => "identity_unlinked",
+            MailKind::WebhookDisabled => "webhook_disabled",
         }
     }
 }

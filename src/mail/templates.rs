@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::model::User;
 
 /// The templates, by name; `.html` ones are escaped as HTML.
-const TEMPLATES: [(&str, &str); 14] = [
+const TEMPLATES: [(&str, &str); 16] = [
     (
         "password_reset.txt",
         include_str!("../../templates/mail/password_reset.txt"),
@@ -65,6 +65,14 @@ const TEMPLATES: [(&str, &str); 14] = [
     (
         "identity_change.html",
         include_str!("../../templates/mail/identity_change.html"),
+    ),
+    (
+        "webhook_disabled.txt",
+        include_str!("../../templates/mail/webhook_disabled.txt"),
+    ),
+    (
+        "webhook_disabled.html",
+        include_str!("../../templates/mail/webhook_disabled.html"),
     ),
 ];
 
@@ -270,6 +278,26 @@ impl Composer {
             "An account was removed from your Roster account"
         };
         self.render("identity_change", subject, ctx)
+    }
+
+    /// To an administrator: webhook endpoint `url` was disabled at `at`, and why.
+    pub fn webhook_disabled(
+        &self,
+        username: &str,
+        webhook_id: uuid::Uuid,
+        url: &str,
+        why: &str,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<Composed> {
+        let ctx = context! {
+            username => username.to_owned(),
+            webhook_id => webhook_id.to_string(),
+            url => url.to_owned(),
+            why => why.to_owned(),
+            disabled_at => at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            public_url => self.public_url.clone(),
+        };
+        self.render("webhook_disabled", "A webhook endpoint was disabled", ctx)
     }
 
     fn render(&self, name: &str, subject: &str, ctx: minijinja::Value) -> anyhow::Result<Composed> {

@@ -14,13 +14,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::storage::{self, Webhook, WebhookSettings, sealing_context};
-use super::targets;
 use crate::audit::{self, AuditEntry, event};
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::events::filter::TypeFilter;
 use crate::http::{AdminUser, ApiJson, ApiPath, ApiQuery, ClientInfo, NoContent, Page, PageQuery};
 use crate::patch::Patch;
 use crate::state::AppState;
+use crate::webhook_delivery::{queue, targets};
 
 const MAX_EVENT_PATTERNS: usize = 50;
 const MAX_DESCRIPTION: usize = 500;
@@ -69,7 +69,8 @@ pub struct WebhookWithSecret {
 
 /// Create a webhook
 ///
-/// The answer holds the endpoint's signing `secret`, which is never shown again.
+/// The answer holds the endpoint's signing `secret`, which is never shown again. The
+/// endpoint receives the events from its creation on (none from before).
 #[utoipa::path(post, path = "/webhooks", tag = "admin", security(("bearer" = [])), request_body = WebhookInput,
     responses(
         (status = 201, description = "The endpoint and its secret", body = WebhookWithSecret),
@@ -98,8 +99,9 @@ pub async fn create_webhook(
     };
     let settings = check(&state, settings, errors).await?;
     let id = Uuid::now_v7();
-    let secret: [u8; 32] = rand::rng().random();
-    let sealed = state.cipher.seal(&secret, &sealing_context(id));
+    let (sealed, shown) = new_secret(&state, id);
+    // What committed before is numbered first, so the endpoint starts after it.
+    crate::events::log::sequence_pending(&state.db).await?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let webhook = storage::insert(&mut tx, id, &settings, &sealed, now).await?;
@@ -108,13 +110,26 @@ pub async fn create_webhook(
     tx.commit().await?;
     let body = WebhookWithSecret {
         webhook,
-        secret: format!("whsec_{}", STANDARD.encode(secret)),
+        secret: shown,
     };
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    Ok(not_stored(StatusCode::CREATED, body))
+}
+
+/// A new signing secret for endpoint `id`: its sealed bytes, and the `whsec_` text
+/// shown once.
+pub(super) fn new_secret(state: &AppState, id: Uuid) -> (Vec<u8>, String) {
+    let secret: [u8; 32] = rand::rng().random();
+    let sealed = state.cipher.seal(&secret, &sealing_context(id));
+    (sealed, format!("whsec_{}", STANDARD.encode(secret)))
+}
+
+/// `body` as JSON with `Cache-Control: no-store` (it holds a secret).
+pub(super) fn not_stored(status: StatusCode, body: impl Serialize) -> Response {
+    let mut response = (status, Json(body)).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    response
 }
 
 /// List the webhooks
@@ -157,7 +172,9 @@ pub async fn get_webhook(
 
 /// Change a webhook
 ///
-/// `url`, `events`, `enabled`, `description` and `ordered`; the rest stays.
+/// `url`, `events`, `enabled`, `description` and `ordered`; the rest stays. Disabling
+/// stops sending (deliveries are still made and wait); `enabled: true` clears the
+/// failing clock and sends what waited at once.
 #[utoipa::path(patch, path = "/webhooks/{webhook_id}", tag = "admin", security(("bearer" = [])),
     params(("webhook_id" = Uuid, Path, description = "The endpoint's id")), request_body = WebhookChange,
     responses(
@@ -200,9 +217,17 @@ pub async fn patch_webhook(
         return Err(ApiError::not_found("webhook"));
     }
     let webhook = storage::update(&mut tx, id, &settings, now).await?;
+    let enabled_again = settings.enabled && !before.enabled;
+    if enabled_again {
+        // What waited while it was disabled goes out now.
+        queue::due_now(&mut tx, id, now).await?;
+    }
     let entry = audited(event::WEBHOOK_UPDATED, admin.id(), &client, id, &changed);
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
+    if enabled_again {
+        state.webhooks.wake();
+    }
     Ok(Json(webhook))
 }
 
@@ -231,7 +256,7 @@ pub async fn delete_webhook(
     Ok(NoContent)
 }
 
-fn audited<'a>(
+pub(super) fn audited<'a>(
     name: &'static str,
     admin_id: Uuid,
     client: &'a ClientInfo,

@@ -1,12 +1,15 @@
-//! Webhooks, the admin API under `/api/v1/admin/webhooks`: endpoints that will receive
-//! events (Standard Webhooks). An endpoint has a URL (checked by [`targets`]), the event
-//! types it takes, and a signing secret (`whsec_` + base64 of 32 random bytes) that is
-//! shown once when the endpoint is made and sealed at rest with `ENCRYPTION_KEY`.
-//! Delivery is not built yet.
+//! Webhooks, the admin API under `/api/v1/admin/webhooks`: endpoints that receive events
+//! (Standard Webhooks). An endpoint has a URL (checked by
+//! `crate::webhook_delivery::targets`), the event types it takes, and a signing secret
+//! (`whsec_` + base64 of 32 random bytes) that is shown once when the endpoint is made
+//! or rotated and sealed at rest with `ENCRYPTION_KEY`. Sending is the room below,
+//! `crate::webhook_delivery`; here administrators see each endpoint's state and
+//! deliveries ([`deliveries`]), test it and rotate its secret ([`operations`]).
 
 pub mod api;
+pub mod deliveries;
+pub mod operations;
 pub mod storage;
-pub mod targets;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -21,4 +24,9 @@ pub fn admin_router() -> OpenApiRouter<AppState> {
             api::patch_webhook,
             api::delete_webhook
         ))
+        .routes(routes!(operations::rotate_secret))
+        .routes(routes!(operations::test_webhook))
+        .routes(routes!(deliveries::list_deliveries))
+        .routes(routes!(deliveries::retry_delivery))
+        .routes(routes!(deliveries::redrive))
 }

@@ -75,6 +75,12 @@ pub const EVENTS: &[&str] = &[
     event::WEBHOOK_CREATED,
     event::WEBHOOK_UPDATED,
     event::WEBHOOK_DELETED,
+    event::WEBHOOK_SECRET_ROTATED,
+    event::WEBHOOK_TESTED,
+    event::WEBHOOK_DISABLED,
+    event::WEBHOOK_DELIVERY_DEAD,
+    event::WEBHOOK_DELIVERY_RETRIED,
+    event::WEBHOOK_REDRIVEN,
 ];
 
 /// One event as a row of a table (also on a user's page).

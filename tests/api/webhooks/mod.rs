@@ -1,6 +1,14 @@
 //! The admin API of webhooks: endpoints are made with a secret shown once and sealed at
 //! rest, listed, read, changed and deleted by administrators only; targets must be
-//! public `https` unless `WEBHOOK_ALLOW_HOSTS` admits them.
+//! public `https` unless `WEBHOOK_ALLOW_HOSTS` admits them. The modules test delivery
+//! against a local receiver.
+
+mod cluster;
+mod delivery;
+mod failures;
+mod fanout;
+mod receiver;
+mod support;
 
 use base64::Engine;
 use serde_json::{Value, json};

@@ -1,7 +1,8 @@
 //! Where a webhook may point: `https` to a public address, never a loopback, private,
 //! link-local or multicast one (after DNS), unless `WEBHOOK_ALLOW_HOSTS` names the host
 //! or covers the address; those may also use `http`. Checked when a webhook is saved
-//! (and, by the delivery, again at each attempt).
+//! and again at each delivery attempt, whose connection also goes only to addresses
+//! [`admits`] (see `super::transport`).
 
 use std::net::IpAddr;
 
@@ -56,6 +57,12 @@ pub async fn check(text: &str, allow: &AllowedHosts) -> Result<Url, String> {
         ));
     }
     Ok(url)
+}
+
+/// Whether a delivery may connect to `address`, found for host `host`: a public
+/// address, or one `WEBHOOK_ALLOW_HOSTS` admits (by the host's name or by range).
+pub fn admits(allow: &AllowedHosts, host: &str, address: IpAddr) -> bool {
+    allow.allows_name(host) || allow.allows_address(address) || is_public(address)
 }
 
 /// Whether `address` is reachable on the internet: not loopback, private, link-local,

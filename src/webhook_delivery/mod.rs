@@ -1,0 +1,102 @@
+//! Webhook delivery: every event an endpoint takes reaches it as a signed `POST`
+//! (Standard Webhooks), at least once, in order per subject, off the request path.
+//!
+//! - Fan-out ([`fanout`]): numbered events after each endpoint's cursor become one
+//!   delivery row per endpoint and event it takes, and the cursor advances, in one
+//!   transaction. An endpoint starts at the last sequence when it is made.
+//! - Sending ([`worker`]): each instance runs a worker (woken when events are numbered,
+//!   and every second) that claims due deliveries with a lease ([`queue::claim`]; on
+//!   PostgreSQL `FOR UPDATE SKIP LOCKED`) and sends at most `WEBHOOK_MAX_IN_FLIGHT` at
+//!   once. On an `ordered` endpoint only the head of each subject (its lowest sequence
+//!   neither delivered nor dead) is eligible. A sender that dies leaves its lease to
+//!   expire; any instance then takes the delivery again.
+//! - The request ([`transport`], [`signing`]): the event's CloudEvents JSON, as `GET
+//!   /api/v1/events` shows it, signed `v1,` + HMAC-SHA256 (by the previous secret too
+//!   for a day after a rotation), to an address checked after DNS at every attempt.
+//! - Outcomes ([`outcome`]): `2xx` delivered; anything else retried on
+//!   `WEBHOOK_RETRY_SCHEDULE` (with `Retry-After` on 429/503 when longer) and `dead`
+//!   when it is spent; `410` disables the endpoint at once; an endpoint failing without a
+//!   success for `WEBHOOK_DISABLE_AFTER_HOURS` is disabled and the administrators mailed.
+//!
+//! This room sits below the webhooks admin API (`crate::webhooks`), which uses its
+//! tables, and imports no feature above it.
+
+mod alerts;
+pub mod endpoints;
+pub mod fanout;
+mod outcome;
+pub mod queue;
+pub mod signing;
+pub mod targets;
+mod transport;
+mod worker;
+
+use std::sync::Arc;
+
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::{CancellationToken, DropGuard};
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::Cipher;
+use crate::db::Db;
+use crate::mail::templates::Composer;
+use worker::Worker;
+
+/// The instance's webhook sender. Dropping it (with the application) stops the worker;
+/// deliveries it had in flight are taken again by any instance when their lease ends.
+pub struct Dispatcher {
+    worker: Arc<Worker>,
+    _stop_on_drop: DropGuard,
+}
+
+impl Dispatcher {
+    pub fn new(
+        config: &Config,
+        db: Db,
+        clock: Arc<dyn Clock>,
+        cipher: Cipher,
+    ) -> anyhow::Result<Dispatcher> {
+        let settings = &config.webhooks;
+        let stop = CancellationToken::new();
+        let worker = Worker {
+            db,
+            clock,
+            cipher,
+            transport: transport::Transport::new(settings.timeout, settings.allow.clone())?,
+            allow: settings.allow.clone(),
+            schedule: settings.retry_schedule.clone(),
+            disable_after: settings.disable_after,
+            lease: lease_for(settings.timeout),
+            slots: Arc::new(Semaphore::new(settings.max_in_flight)),
+            source: config.http.public_url.clone(),
+            composer: Composer::new(&config.http.public_url)?,
+            owner: Uuid::new_v4(),
+            wake: Notify::new(),
+            stop: stop.clone(),
+        };
+        Ok(Dispatcher {
+            worker: Arc::new(worker),
+            _stop_on_drop: stop.drop_guard(),
+        })
+    }
+
+    /// Starts this instance's worker; it stops when the dispatcher is dropped.
+    pub fn spawn_worker(&self) {
+        tokio::spawn(Arc::clone(&self.worker).run());
+    }
+
+    /// Tells the worker that events were numbered or deliveries made due (no lost
+    /// wake-ups: a wake while it is busy makes it look again right after).
+    pub fn wake(&self) {
+        self.worker.wake.notify_one();
+    }
+}
+
+/// How long a sender holds a claimed delivery: longer than a request may take, so a
+/// lease only ends early for a sender that died.
+fn lease_for(timeout: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::seconds(15))
+        + chrono::Duration::seconds(60)
+}

@@ -1,0 +1,231 @@
+//! The `webhook_deliveries` table: claiming due deliveries with a lease, recording
+//! outcomes, and what administrators see and ask for (list, retry, redrive).
+//!
+//! Statuses: `pending` (never attempted, or made due again by an administrator),
+//! `failed` (attempted, waiting for its next try), `delivered`, `dead` (retry schedule
+//! spent). A `dead` delivery no longer holds its subject back on an ordered endpoint:
+//! otherwise one poisoned event would block an account's later events for good; a
+//! redrive sends it late.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::{Db, Exec, Tx};
+use crate::on_exec;
+
+pub const PENDING: &str = "pending";
+pub const DELIVERED: &str = "delivered";
+pub const FAILED: &str = "failed";
+pub const DEAD: &str = "dead";
+pub const STATUSES: [&str; 4] = [PENDING, DELIVERED, FAILED, DEAD];
+
+/// A delivery one sender holds the lease of.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    pub webhook_id: Uuid,
+    pub event_id: Uuid,
+    /// This attempt's number (1 for the first).
+    pub attempts: i32,
+}
+
+/// Claims up to `limit` due deliveries for `owner` until `now + lease`, counting the
+/// attempt: those pending or failed, due, not leased, of an enabled endpoint, and on an
+/// ordered endpoint the lowest sequence of their subject not yet delivered or dead.
+/// On PostgreSQL rows another instance is claiming are skipped (`SKIP LOCKED`); SQLite
+/// has one writer, which runs the statement alone.
+pub async fn claim(
+    db: &Db,
+    owner: Uuid,
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+    limit: i64,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    let lock = match db {
+        Db::Postgres(_) => " FOR UPDATE OF d SKIP LOCKED",
+        Db::Sqlite(..) => "",
+    };
+    let sql = format!(
+        "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+         WHERE (webhook_id, event_id) IN ( \
+           SELECT d.webhook_id, d.event_id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+           WHERE w.enabled AND d.status IN ('pending', 'failed') AND d.next_attempt_at <= $3 \
+           AND (d.lease_until IS NULL OR d.lease_until < $3) \
+           AND (NOT w.ordered OR NOT EXISTS ( \
+             SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id AND e.subject = d.subject \
+             AND e.sequence < d.sequence AND e.status IN ('pending', 'failed'))) \
+           ORDER BY d.next_attempt_at, d.sequence LIMIT $4{lock}) \
+         RETURNING webhook_id, event_id, attempts"
+    );
+    on_exec!(db.writer(), c => sqlx::query_as::<_, Claimed>(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(owner)
+        .bind(now + lease)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(c)
+        .await)
+}
+
+/// What happened to one attempt, as stored.
+#[derive(Debug, Clone)]
+pub struct Recorded<'a> {
+    pub status: &'static str,
+    pub status_code: Option<u16>,
+    pub error: Option<&'a str>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
+/// Records the outcome of `claimed` and ends its lease; false when the lease was lost
+/// meanwhile (taken over after it expired, or the delivery retried by an administrator).
+pub async fn record(
+    ex: impl Into<Exec<'_>>,
+    claimed: &Claimed,
+    owner: Uuid,
+    outcome: &Recorded<'_>,
+) -> Result<bool, sqlx::Error> {
+    let delivered_at = (outcome.status == DELIVERED).then_some(outcome.now);
+    let updated = on_exec!(ex, c => sqlx::query(
+        "UPDATE webhook_deliveries SET status = $5, last_status_code = $6, last_error = $7, \
+         next_attempt_at = $8, delivered_at = COALESCE($9, delivered_at), lease_owner = NULL, lease_until = NULL \
+         WHERE webhook_id = $1 AND event_id = $2 AND lease_owner = $3 AND attempts = $4")
+        .bind(claimed.webhook_id)
+        .bind(claimed.event_id)
+        .bind(owner)
+        .bind(claimed.attempts)
+        .bind(outcome.status)
+        .bind(outcome.status_code.map(i32::from))
+        .bind(outcome.error)
+        .bind(outcome.next_attempt_at)
+        .bind(delivered_at)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    Ok(updated > 0)
+}
+
+/// One delivery as administrators see it.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct DeliveryItem {
+    pub event_id: Uuid,
+    #[serde(rename = "type")]
+    #[sqlx(rename = "type")]
+    #[schema(example = "user.updated")]
+    pub kind: String,
+    /// `pending`, `delivered`, `failed` or `dead`.
+    #[schema(example = "failed")]
+    pub status: String,
+    /// Attempts made (a retry or redrive starts the count again).
+    pub attempts: i32,
+    /// The HTTP status of the last answer; null when none came.
+    pub last_status_code: Option<i32>,
+    /// Why the last attempt failed (never a secret or the body).
+    pub last_error: Option<String>,
+    /// When it is tried next (pending and failed ones).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    #[serde(skip)]
+    pub sequence: i64,
+}
+
+const ITEM: &str = "SELECT event_id, type, status, attempts, last_status_code, last_error, \
+    CASE WHEN status IN ('pending', 'failed') THEN next_attempt_at END AS next_attempt_at, delivered_at, sequence \
+    FROM webhook_deliveries";
+
+/// Up to `limit + 1` deliveries of endpoint `webhook_id` with `status` (any when
+/// `None`), newest event first, before sequence `before`.
+pub async fn list(
+    db: &Db,
+    webhook_id: Uuid,
+    status: Option<&str>,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<Vec<DeliveryItem>, sqlx::Error> {
+    let sql = format!(
+        "{ITEM} WHERE webhook_id = $1 AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR sequence < $3) \
+         ORDER BY sequence DESC LIMIT $4"
+    );
+    on_exec!(db, c => sqlx::query_as::<_, DeliveryItem>(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(webhook_id)
+        .bind(status)
+        .bind(before)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(c)
+        .await)
+}
+
+/// Makes one delivery pending now with a fresh retry schedule (also a delivered one:
+/// it is sent again); `None` when the endpoint has no delivery of that event.
+pub async fn retry(
+    tx: &mut Tx,
+    webhook_id: Uuid,
+    event_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<DeliveryItem>, sqlx::Error> {
+    on_exec!(&mut *tx, c => sqlx::query(
+        "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $3 \
+         WHERE webhook_id = $1 AND event_id = $2")
+        .bind(webhook_id)
+        .bind(event_id)
+        .bind(now)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    let sql = format!("{ITEM} WHERE webhook_id = $1 AND event_id = $2");
+    on_exec!(&mut *tx, c => sqlx::query_as::<_, DeliveryItem>(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(webhook_id)
+        .bind(event_id)
+        .fetch_optional(c)
+        .await)
+}
+
+/// Makes every dead delivery of the endpoint pending now; returns how many.
+pub async fn redrive(
+    tx: &mut Tx,
+    webhook_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    on_exec!(&mut *tx, c => sqlx::query(
+        "UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $2 \
+         WHERE webhook_id = $1 AND status = 'dead'")
+        .bind(webhook_id)
+        .bind(now)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))
+}
+
+/// Makes the waiting deliveries of an endpoint due now (it was just enabled again).
+pub async fn due_now(
+    tx: &mut Tx,
+    webhook_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    on_exec!(&mut *tx, c => sqlx::query(
+        "UPDATE webhook_deliveries SET next_attempt_at = $2 \
+         WHERE webhook_id = $1 AND status IN ('pending', 'failed') AND next_attempt_at > $2")
+        .bind(webhook_id)
+        .bind(now)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))
+}
+
+/// How many deliveries wait (pending or failed), and when the oldest was made.
+pub async fn backlog(db: &Db) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
+    on_exec!(db, c => sqlx::query_as(
+        "SELECT COUNT(*), MIN(created_at) FROM webhook_deliveries WHERE status IN ('pending', 'failed')")
+        .fetch_one(c)
+        .await)
+}
+
+/// Deletes the deliveries of the events older than `cutoff` (they go with their events,
+/// at `EVENT_RETENTION_DAYS`); returns how many.
+pub async fn purge_before(
+    ex: impl Into<Exec<'_>>,
+    cutoff: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    on_exec!(ex, c => sqlx::query(
+        "DELETE FROM webhook_deliveries WHERE event_id IN \
+         (SELECT id FROM events WHERE time < $1 AND sequence IS NOT NULL)")
+        .bind(cutoff)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))
+}

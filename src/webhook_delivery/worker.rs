@@ -1,0 +1,281 @@
+//! The sender: one per instance. Each pass fans out what was numbered, then claims as
+//! many due deliveries as it has free slots (`WEBHOOK_MAX_IN_FLIGHT`) and sends each in
+//! its own task; a finished send, a wake-up (events numbered, an administrator's retry)
+//! or a second's poll starts the next pass. Stopping aborts the sends in flight: their
+//! leases expire and any instance takes them again (delivery is at least once).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::endpoints::{self, Endpoint};
+use super::outcome::{self, Verdict};
+use super::queue::{self, Claimed, Recorded};
+use super::transport::{Attempt, Transport};
+use super::{alerts, fanout, signing, targets};
+use crate::audit::{self, AuditEntry, event};
+use crate::clock::Clock;
+use crate::config::AllowedHosts;
+use crate::crypto::Cipher;
+use crate::db::Db;
+use crate::events::feed;
+use crate::mail::templates::Composer;
+
+const POLL: Duration = Duration::from_secs(1);
+const GAUGES_EVERY: Duration = Duration::from_secs(5);
+
+pub struct Worker {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub cipher: Cipher,
+    pub transport: Transport,
+    pub allow: AllowedHosts,
+    pub schedule: Vec<chrono::Duration>,
+    pub disable_after: chrono::Duration,
+    pub lease: chrono::Duration,
+    pub slots: Arc<Semaphore>,
+    /// `PUBLIC_URL`, the events' CloudEvents `source`.
+    pub source: String,
+    pub composer: Composer,
+    /// This worker's name on the leases it takes.
+    pub owner: Uuid,
+    pub wake: Notify,
+    pub stop: CancellationToken,
+}
+
+impl Worker {
+    pub async fn run(self: Arc<Self>) {
+        let mut in_flight = JoinSet::new();
+        let mut gauges_at: Option<Instant> = None;
+        loop {
+            match self.pass(&mut in_flight).await {
+                Ok(()) => {}
+                Err(sqlx::Error::PoolClosed) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook delivery pass failed; trying again later")
+                }
+            }
+            if gauges_at.is_none_or(|at| at.elapsed() >= GAUGES_EVERY) {
+                self.update_gauges().await;
+                gauges_at = Some(Instant::now());
+            }
+            tokio::select! {
+                () = self.stop.cancelled() => break,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            }
+        }
+        in_flight.abort_all();
+        tracing::debug!("webhook worker stopped");
+    }
+
+    async fn pass(self: &Arc<Self>, in_flight: &mut JoinSet<()>) -> Result<(), sqlx::Error> {
+        while in_flight.try_join_next().is_some() {}
+        fanout::fan_out(&self.db, self.clock.now()).await?;
+        let free = self.slots.available_permits();
+        if free == 0 || self.stop.is_cancelled() {
+            return Ok(());
+        }
+        let claimed = queue::claim(
+            &self.db,
+            self.owner,
+            self.clock.now(),
+            self.lease,
+            free as i64,
+        )
+        .await?;
+        for delivery in claimed {
+            let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() else {
+                break;
+            };
+            let worker = Arc::clone(self);
+            in_flight.spawn(async move {
+                if let Err(e) = worker.deliver(&delivery).await {
+                    tracing::warn!(
+                        webhook_id = %delivery.webhook_id,
+                        event_id = %delivery.event_id,
+                        error = %e,
+                        "recording a webhook delivery failed; it is taken again when its lease ends"
+                    );
+                }
+                drop(permit);
+            });
+        }
+        Ok(())
+    }
+
+    /// Sends one claimed delivery and records what came of it.
+    async fn deliver(&self, claimed: &Claimed) -> anyhow::Result<()> {
+        let Some(endpoint) = endpoints::find(&self.db, claimed.webhook_id).await? else {
+            return Ok(()); // Deleted meanwhile, its deliveries with it.
+        };
+        let attempt = self.attempt(claimed, &endpoint).await?;
+        if self.stop.is_cancelled() {
+            return Ok(()); // Left to its lease: whether it arrived is unknown.
+        }
+        let now = self.clock.now();
+        let verdict = outcome::judge(
+            &attempt,
+            claimed.attempts,
+            &self.schedule,
+            now,
+            outcome::random_jitter(),
+        );
+        self.record(claimed, &endpoint, &attempt, &verdict, now)
+            .await
+    }
+
+    /// The request, or why it could not be made.
+    async fn attempt(
+        &self,
+        claimed: &Claimed,
+        endpoint: &Endpoint,
+    ) -> Result<Attempt, sqlx::Error> {
+        let Some(event) = feed::find(&self.db, &self.source, claimed.event_id).await? else {
+            return Ok(Attempt::Failed(
+                "the event is no longer kept (EVENT_RETENTION_DAYS)".into(),
+            ));
+        };
+        let Ok(body) = serde_json::to_vec(&event) else {
+            return Ok(Attempt::Failed(
+                "the event cannot be written as JSON".into(),
+            ));
+        };
+        let now = self.clock.now();
+        let Some(secrets) = endpoint.signing_secrets(&self.cipher, now) else {
+            return Ok(Attempt::Failed(
+                "the signing secret cannot be opened (was ENCRYPTION_KEY changed?)".into(),
+            ));
+        };
+        let id = claimed.event_id.to_string();
+        let Some(signature) = signing::signature_header(&secrets, &id, now.timestamp(), &body)
+        else {
+            return Ok(Attempt::Failed("the event cannot be signed".into()));
+        };
+        if let Err(why) = targets::check(&endpoint.url, &self.allow).await {
+            return Ok(Attempt::Failed(format!("refused: the URL {why}")));
+        }
+        let sending = self
+            .transport
+            .post(&endpoint.url, &id, now.timestamp(), &signature, body);
+        Ok(tokio::select! {
+            () = self.stop.cancelled() => Attempt::Failed("this instance stopped".into()),
+            attempt = sending => attempt,
+        })
+    }
+
+    async fn record(
+        &self,
+        claimed: &Claimed,
+        endpoint: &Endpoint,
+        attempt: &Attempt,
+        verdict: &Verdict,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let (status, error, next_attempt_at) = match verdict {
+            Verdict::Delivered { .. } => (queue::DELIVERED, None, now),
+            Verdict::Retry { error, at, .. } => (queue::FAILED, Some(error.as_str()), *at),
+            Verdict::Dead { error, .. } => (queue::DEAD, Some(error.as_str()), now),
+        };
+        let recorded = Recorded {
+            status,
+            status_code: verdict.status_code(),
+            error,
+            next_attempt_at,
+            now,
+        };
+        let mut tx = self.db.begin().await?;
+        endpoints::lock(&mut tx, endpoint.id).await?;
+        if !queue::record(&mut tx, claimed, self.owner, &recorded).await? {
+            return Ok(()); // The lease was lost; whoever holds it now records.
+        }
+        metrics::counter!("roster_webhook_deliveries_total", "outcome" => status).increment(1);
+        match verdict {
+            Verdict::Delivered { .. } => endpoints::note_success(&mut tx, endpoint.id).await?,
+            Verdict::Dead { error, .. } => {
+                let entry = AuditEntry {
+                    event: event::WEBHOOK_DELIVERY_DEAD,
+                    actor_id: None,
+                    user_id: None,
+                    client: None,
+                    detail: serde_json::json!({
+                        "webhook_id": endpoint.id,
+                        "event_id": claimed.event_id,
+                        "attempts": claimed.attempts,
+                        "last_error": error,
+                    }),
+                };
+                audit::record(&mut tx, now, entry).await?;
+                self.note_failure(&mut tx, endpoint, now).await?;
+            }
+            Verdict::Retry { .. } => self.note_failure(&mut tx, endpoint, now).await?,
+        }
+        if matches!(attempt, Attempt::Answered { status: 410, .. }) {
+            alerts::disable(
+                &mut tx,
+                &self.cipher,
+                &self.composer,
+                endpoint.id,
+                endpoints::DISABLED_GONE,
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        if status != queue::DELIVERED {
+            tracing::info!(
+                webhook_id = %endpoint.id,
+                event_id = %claimed.event_id,
+                attempts = claimed.attempts,
+                status,
+                error = error.unwrap_or_default(),
+                "webhook delivery failed"
+            );
+        }
+        Ok(())
+    }
+
+    /// Starts or reads the failing clock; past `WEBHOOK_DISABLE_AFTER_HOURS` the
+    /// endpoint is disabled.
+    async fn note_failure(
+        &self,
+        tx: &mut crate::db::Tx,
+        endpoint: &Endpoint,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        if let Some((since, true)) = endpoints::note_failure(tx, endpoint.id, now).await?
+            && now - since >= self.disable_after
+        {
+            alerts::disable(
+                tx,
+                &self.cipher,
+                &self.composer,
+                endpoint.id,
+                endpoints::DISABLED_FAILING,
+                now,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The channel's gauges: deliveries waiting, and the age of the oldest.
+    async fn update_gauges(&self) {
+        match queue::backlog(&self.db).await {
+            Ok((waiting, oldest)) => {
+                metrics::gauge!("roster_webhook_deliveries_waiting").set(waiting as f64);
+                let age = oldest.map_or(0.0, |at| {
+                    (self.clock.now() - at).num_milliseconds().max(0) as f64 / 1000.0
+                });
+                metrics::gauge!("roster_webhook_oldest_waiting_seconds").set(age);
+            }
+            Err(e) => tracing::debug!(error = %e, "reading the webhook backlog failed"),
+        }
+    }
+}

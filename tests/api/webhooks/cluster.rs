@@ -1,0 +1,97 @@
+//! Several instances on one database share the deliveries: each is sent once, never by
+//! two at once, and one whose sender stopped mid-request is taken again after its lease.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::receiver::Receiver;
+use super::support::{delivery_where, local_app, subscribe};
+use crate::helpers::{Backend, TestApp};
+use crate::on_both_engines;
+
+on_both_engines!(a_delivery_whose_sender_stopped_is_taken_again_after_its_lease);
+
+const BURST: usize = 200;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_instances_on_postgresql_deliver_a_burst_once_each() {
+    let first = local_app(Backend::Postgres, &[]).await;
+    let others = [first.sibling().await, first.sibling().await];
+    let admin = first.admin().await;
+    let token = admin.access_token.as_str();
+    let receiver = Receiver::start().await;
+    receiver.hold_for(Duration::from_millis(20));
+    let (id, _) = subscribe(
+        &first,
+        token,
+        &receiver.url,
+        &["user.created"],
+        json!({"ordered": false}),
+    )
+    .await;
+
+    let instances: Vec<&TestApp> = std::iter::once(&first).chain(others.iter()).collect();
+    for n in 0..BURST {
+        let sent = instances[n % 3]
+            .post(&format!("/api/v1/admin/webhooks/{id}/test"))
+            .bearer(token)
+            .send()
+            .await;
+        assert_eq!(sent.status, 202, "{}", sent.text);
+    }
+    receiver.wait_for(BURST).await;
+    super::support::eventually("every delivery recorded", || async {
+        let delivered = first
+            .count("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'delivered'")
+            .await;
+        (delivered == BURST as i64).then_some(())
+    })
+    .await;
+    let counts = receiver.counts();
+    assert_eq!(counts.len(), BURST);
+    assert!(
+        counts.values().all(|n| *n == 1),
+        "each event once: {counts:?}"
+    );
+    assert_eq!(
+        receiver.overlaps(),
+        0,
+        "no delivery in flight twice at once"
+    );
+}
+
+async fn a_delivery_whose_sender_stopped_is_taken_again_after_its_lease(backend: Backend) {
+    let sender = local_app(backend, &[]).await;
+    let idle = sender
+        .restarted_with(&[("WEBHOOK_MAX_IN_FLIGHT", "0")])
+        .await;
+    let admin = idle.admin().await;
+    let token = admin.access_token.as_str();
+    let receiver = Receiver::start().await;
+    receiver.hold_for(Duration::from_secs(3600));
+    let (id, _) = subscribe(&idle, token, &receiver.url, &["user.*"], json!({})).await;
+
+    idle.user().await;
+    let held = receiver.wait_for(1).await.remove(0);
+    drop(sender); // The instance stops with the request in flight.
+    receiver.hold_for(Duration::ZERO);
+    let leased = delivery_where(&idle, token, &id, "the leased delivery", |d| {
+        d["attempts"] == 1
+    })
+    .await;
+    assert_eq!(leased["status"], "pending");
+
+    let successor = idle
+        .restarted_with(&[("WEBHOOK_MAX_IN_FLIGHT", "32")])
+        .await;
+    // Past the lease (WEBHOOK_TIMEOUT_SECONDS + 60 s).
+    successor.clock.advance(chrono::Duration::seconds(76));
+    let again = receiver.wait_for(2).await.remove(1);
+    assert_eq!(again.id(), held.id());
+    let delivered = delivery_where(&idle, token, &id, "delivered", |d| {
+        d["status"] == "delivered"
+    })
+    .await;
+    assert_eq!(delivered["attempts"], 2);
+}
