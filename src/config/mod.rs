@@ -1,14 +1,15 @@
 //! Typed settings read from the environment (or a `.env` file), with defaults and
 //! validation that names the offending variable, one file per concern: the database,
-//! HTTP serving and rate limits, tokens, passwords and lockout, mail. Tests build a
-//! `Config` from a map through [`Config::from_map`] instead of touching the process
-//! environment.
+//! HTTP serving and rate limits, tokens, passwords and lockout, mail, events, webhooks
+//! and NATS. Tests build a `Config` from a map through [`Config::from_map`] instead of
+//! touching the process environment.
 
 mod database;
 mod events;
 mod http;
 mod mail;
 mod mfa;
+mod nats;
 mod passwords;
 mod tokens;
 mod vars;
@@ -25,6 +26,7 @@ pub use events::EventsConfig;
 pub use http::{AllowedOrigins, HttpConfig};
 pub use mail::MailConfig;
 pub use mfa::MfaConfig;
+pub use nats::NatsConfig;
 pub use passwords::{HashCost, PasswordConfig, PasswordPolicy};
 pub use tokens::TokenConfig;
 pub use vars::{ConfigError, Secret};
@@ -56,6 +58,8 @@ pub struct Config {
     pub mfa: MfaConfig,
     pub events: EventsConfig,
     pub webhooks: WebhookConfig,
+    /// Publishing events to NATS JetStream (`NATS_URL` unset: none).
+    pub nats: NatsConfig,
     /// `ENCRYPTION_KEY`; `None` in development means "generate one into a key file".
     pub encryption_key: Option<[u8; 32]>,
     /// `PREFERENCES_SCHEMA`: the preferences JSON Schema, instead of the built-in one.
@@ -112,6 +116,7 @@ impl Config {
             mail: MailConfig::parse(&vars)?,
             events: EventsConfig::parse(&vars)?,
             webhooks: WebhookConfig::parse(&vars)?,
+            nats: NatsConfig::parse(&vars)?,
             encryption_key,
             preferences_schema,
             cleanup_interval: vars.duration(
