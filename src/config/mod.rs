@@ -231,10 +231,11 @@ pub fn decode_key(encoded: &str) -> Result<[u8; 32], String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    /// The configuration of exactly these variables (the other rooms' tests use it too).
+    pub(crate) fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -287,6 +288,14 @@ mod tests {
             ("MAIL_PER_ADDRESS_PER_HOUR", "0"),
             ("MAIL_POLL_MILLIS", "soon"),
             ("SMTP_URL", "smtp://smtp.example:587?tls=sometimes"),
+            ("NATS_URL", "http://127.0.0.1:4222"),
+            ("NATS_URL", "nats://127.0.0.1:4222,,"),
+            ("NATS_URL", "nats://:4222"),
+            ("NATS_SUBJECT_PREFIX", "roster.>"),
+            ("NATS_SUBJECT_PREFIX", "roster..x"),
+            ("NATS_SUBJECT_PREFIX", "ros ter"),
+            ("NATS_STREAM", "ROSTER.EVENTS"),
+            ("NATS_STREAM", "a b"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

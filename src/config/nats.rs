@@ -112,17 +112,7 @@ fn check_stream(name: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
-    use crate::config::Config;
-
-    fn config(pairs: &[(&str, &str)]) -> Result<Config, crate::config::ConfigError> {
-        let vars: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_map(&vars)
-    }
+    use crate::config::tests::config;
 
     #[test]
     fn publishing_is_off_by_default_with_the_contracts_prefix_and_stream() {
@@ -133,31 +123,20 @@ mod tests {
         let nats = config(&[
             ("NATS_URL", "nats://user:pw@127.0.0.1:4222, 10.0.0.2:4222"),
             ("NATS_SUBJECT_PREFIX", "acme.roster"),
-            ("NATS_STREAM", "ACME_EVENTS"),
+            ("NATS_STREAM", "ACME-EVENTS"),
         ])
         .unwrap()
         .nats;
         assert!(nats.url.is_some());
         assert_eq!(nats.subject_prefix, "acme.roster");
-        assert_eq!(nats.stream, "ACME_EVENTS");
+        assert_eq!(nats.stream, "ACME-EVENTS");
     }
 
     #[test]
-    fn a_bad_value_names_its_variable_without_repeating_a_password() {
-        for (variable, value) in [
-            ("NATS_URL", "http://127.0.0.1:4222"),
-            ("NATS_URL", "nats://127.0.0.1:4222,,"),
-            ("NATS_URL", "nats://:4222"),
-            ("NATS_SUBJECT_PREFIX", "roster.>"),
-            ("NATS_SUBJECT_PREFIX", "roster..x"),
-            ("NATS_SUBJECT_PREFIX", "ros ter"),
-            ("NATS_STREAM", "ROSTER.EVENTS"),
-            ("NATS_STREAM", "a b"),
-        ] {
-            let error = config(&[(variable, value)]).unwrap_err();
-            assert_eq!(error.variable, variable, "{value}");
-        }
+    fn a_bad_url_is_refused_without_repeating_its_password() {
+        // The other bad values are in `config::tests::a_bad_value_names_its_variable`.
         let error = config(&[("NATS_URL", "http://user:hunter2@nats:4222")]).unwrap_err();
+        assert_eq!(error.variable, "NATS_URL");
         assert!(!error.to_string().contains("hunter2"), "{error}");
     }
 }

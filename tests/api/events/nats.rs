@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use async_nats::jetstream::stream;
 use futures::future::join_all;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::nats_support::{
     Channel, OwnServer, assert_stream_holds, free_port, published_through, pulled, shared_nats_url,
     wait_until_published,
 };
-use crate::helpers::{Backend, Session, TestApp};
+use crate::helpers::{Backend, TestApp};
 use crate::on_both_engines;
 
 on_both_engines!(
@@ -27,7 +27,7 @@ on_both_engines!(
 
 /// Accounts made side by side, each renaming itself: `user.created`, `session.created`,
 /// `login.succeeded` and `user.updated` events from concurrent transactions.
-async fn burst_of_changes(app: &TestApp, accounts: usize) -> Vec<Session> {
+async fn burst_of_changes(app: &TestApp, accounts: usize) {
     let sessions = join_all((0..accounts).map(|_| app.user())).await;
     join_all(
         sessions
@@ -44,24 +44,38 @@ async fn burst_of_changes(app: &TestApp, accounts: usize) -> Vec<Session> {
             }),
     )
     .await;
-    sessions
+}
+
+/// Makes a burst of changes on `app`, then waits for the publisher and checks that the
+/// stream holds every event of the log (also the earlier ones), once each and in order;
+/// returns the log as the pull API serves it.
+async fn changes_reach_the_stream(
+    channel: &Channel,
+    app: &TestApp,
+    token: &str,
+    accounts: usize,
+) -> Vec<Value> {
+    burst_of_changes(app, accounts).await;
+    let all = pulled(app, token).await;
+    wait_until_published(app).await;
+    assert_stream_holds(channel, &channel.messages().await, &all);
+    all
 }
 
 async fn a_burst_of_changes_reaches_the_stream_once_each_in_sequence_order(backend: Backend) {
     let channel = Channel::new(&shared_nats_url());
     let app = channel.app(backend).await;
     let admin = app.admin().await;
-    burst_of_changes(&app, 12).await;
-
-    let all = pulled(&app, &admin.access_token).await;
-    wait_until_published(&app).await;
-    let stored = channel.messages().await;
-    assert_stream_holds(&channel, &stored, &all);
+    let all = changes_reach_the_stream(&channel, &app, &admin.access_token, 12).await;
+    let updates = format!("{}.user.updated", channel.prefix);
     assert!(
-        stored
+        channel
+            .messages()
+            .await
             .iter()
-            .any(|m| m.subject == format!("{}.user.updated", channel.prefix))
+            .any(|m| m.subject == updates)
     );
+    assert!(all.len() >= 2 * 12, "{}", all.len());
 
     // The stream Roster made: its subjects, and the de-duplication window it relies on.
     let mut made = channel.stream().await;
@@ -84,9 +98,7 @@ async fn events_published_again_after_a_lost_acknowledgement_are_stored_once(bac
     let channel = Channel::new(&shared_nats_url());
     let app = channel.app(backend).await;
     let admin = app.admin().await;
-    burst_of_changes(&app, 4).await;
-    let all = pulled(&app, &admin.access_token).await;
-    wait_until_published(&app).await;
+    let all = changes_reach_the_stream(&channel, &app, &admin.access_token, 4).await;
 
     // As if the publisher died after JetStream's acknowledgements but before recording
     // them: the cursor is back where it was, and every event goes out again.
@@ -96,10 +108,7 @@ async fn events_published_again_after_a_lost_acknowledgement_are_stored_once(bac
     assert_stream_holds(&channel, &channel.messages().await, &all);
 
     // Later events follow the repeated ones, once each.
-    burst_of_changes(&app, 2).await;
-    let all = pulled(&app, &admin.access_token).await;
-    wait_until_published(&app).await;
-    assert_stream_holds(&channel, &channel.messages().await, &all);
+    changes_reach_the_stream(&channel, &app, &admin.access_token, 2).await;
     channel.delete().await;
 }
 
@@ -118,10 +127,7 @@ async fn while_nats_is_down_events_wait_and_then_go_out_in_order(backend: Backen
     wait_until_published(&app).await;
     assert_stream_holds(&channel, &channel.messages().await, &before);
 
-    burst_of_changes(&app, 2).await;
-    let after = pulled(&app, &admin.access_token).await;
-    wait_until_published(&app).await;
-    assert_stream_holds(&channel, &channel.messages().await, &after);
+    changes_reach_the_stream(&channel, &app, &admin.access_token, 2).await;
 }
 
 async fn an_existing_stream_is_used_as_it_is(backend: Backend) {
@@ -142,10 +148,7 @@ async fn an_existing_stream_is_used_as_it_is(backend: Backend) {
         .expect("the operators' stream");
     let app = channel.app(backend).await;
     let admin = app.admin().await;
-    burst_of_changes(&app, 3).await;
-    let all = pulled(&app, &admin.access_token).await;
-    wait_until_published(&app).await;
-    assert_stream_holds(&channel, &channel.messages().await, &all);
+    changes_reach_the_stream(&channel, &app, &admin.access_token, 3).await;
 
     let mut kept = channel.stream().await;
     let config = kept.info().await.expect("stream info").config.clone();
@@ -160,7 +163,7 @@ async fn of_two_instances_every_event_is_published_once(backend: Backend) {
     let first = channel.app(backend).await;
     let second = first.sibling().await;
     let admin = first.admin().await;
-    let (_, _) = tokio::join!(burst_of_changes(&first, 4), burst_of_changes(&second, 4));
+    tokio::join!(burst_of_changes(&first, 4), burst_of_changes(&second, 4));
     let all = pulled(&first, &admin.access_token).await;
     wait_until_published(&first).await;
     assert_stream_holds(&channel, &channel.messages().await, &all);
@@ -169,9 +172,6 @@ async fn of_two_instances_every_event_is_published_once(backend: Backend) {
     // given up, or has run out).
     drop(first);
     second.clock.advance(chrono::Duration::seconds(31));
-    burst_of_changes(&second, 2).await;
-    let all = pulled(&second, &admin.access_token).await;
-    wait_until_published(&second).await;
-    assert_stream_holds(&channel, &channel.messages().await, &all);
+    changes_reach_the_stream(&channel, &second, &admin.access_token, 2).await;
     channel.delete().await;
 }
