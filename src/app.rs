@@ -415,12 +415,24 @@ fn spawn_background_tasks(state: &AppState, instance: &Registration) {
     every(state, Duration::from_secs(5), |state| async move {
         state.metrics.run_upkeep()
     });
-    // Committed events get their numbers off the request path; webhooks then send them.
-    every(state, Duration::from_secs(1), |state| async move {
-        match crate::events::log::sequence_pending(&state.db).await {
-            Ok(0) => {}
-            Ok(_) => state.webhooks.wake(),
-            Err(e) => tracing::warn!(error = %e, "numbering events failed"),
+    // Committed events get their numbers off the request path; webhooks and the NATS
+    // publisher (`NATS_URL`) then hear of them. The publisher lives as long as this task,
+    // that is the application.
+    let nats = crate::nats::Publisher::start(&state.config, state.db.clone(), state.clock.clone())
+        .map(Arc::new);
+    every(state, Duration::from_secs(1), move |state| {
+        let nats = nats.clone();
+        async move {
+            match crate::events::log::sequence_pending(&state.db).await {
+                Ok(numbered) if numbered > 0 => {
+                    state.webhooks.wake();
+                    if let Some(nats) = nats {
+                        nats.wake();
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "numbering events failed"),
+            }
         }
     });
     state.mail.spawn_worker();

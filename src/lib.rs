@@ -24,6 +24,7 @@ pub mod federation;
 pub mod http;
 pub mod mail;
 pub mod maintenance;
+pub mod nats;
 pub mod oidc;
 pub mod passwords;
 pub mod patch;

@@ -1,8 +1,8 @@
 //! Typed settings read from the environment (or a `.env` file), with defaults and
 //! validation that names the offending variable, one file per concern: the database,
-//! HTTP serving and rate limits, tokens, passwords and lockout, mail. Tests build a
-//! `Config` from a map through [`Config::from_map`] instead of touching the process
-//! environment.
+//! HTTP serving and rate limits, tokens, passwords and lockout, mail, events, webhooks
+//! and NATS. Tests build a `Config` from a map through [`Config::from_map`] instead of
+//! touching the process environment.
 
 mod database;
 mod events;
@@ -10,6 +10,7 @@ mod features;
 mod http;
 mod mail;
 mod mfa;
+mod nats;
 mod passwords;
 mod tokens;
 mod vars;
@@ -27,6 +28,7 @@ pub use features::Features;
 pub use http::{AllowedOrigins, HttpConfig};
 pub use mail::MailConfig;
 pub use mfa::MfaConfig;
+pub use nats::NatsConfig;
 pub use passwords::{HashCost, PasswordConfig, PasswordPolicy};
 pub use tokens::TokenConfig;
 pub use vars::{ConfigError, Secret};
@@ -60,6 +62,8 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     /// `FEATURES` and `PREMIUM_SELF_SERVICE`: the optional modules served.
     pub features: Features,
+    /// Publishing events to NATS JetStream (`NATS_URL` unset: none).
+    pub nats: NatsConfig,
     /// `ENCRYPTION_KEY`; `None` in development means "generate one into a key file".
     pub encryption_key: Option<[u8; 32]>,
     /// `PREFERENCES_SCHEMA`: the preferences JSON Schema, instead of the built-in one.
@@ -117,6 +121,7 @@ impl Config {
             events: EventsConfig::parse(&vars)?,
             webhooks: WebhookConfig::parse(&vars)?,
             features: Features::parse(&vars)?,
+            nats: NatsConfig::parse(&vars)?,
             encryption_key,
             preferences_schema,
             cleanup_interval: vars.duration(
@@ -231,10 +236,11 @@ pub fn decode_key(encoded: &str) -> Result<[u8; 32], String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    /// The configuration of exactly these variables (the other rooms' tests use it too).
+    pub(crate) fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -287,6 +293,14 @@ mod tests {
             ("MAIL_PER_ADDRESS_PER_HOUR", "0"),
             ("MAIL_POLL_MILLIS", "soon"),
             ("SMTP_URL", "smtp://smtp.example:587?tls=sometimes"),
+            ("NATS_URL", "http://127.0.0.1:4222"),
+            ("NATS_URL", "nats://127.0.0.1:4222,,"),
+            ("NATS_URL", "nats://:4222"),
+            ("NATS_SUBJECT_PREFIX", "roster.>"),
+            ("NATS_SUBJECT_PREFIX", "roster..x"),
+            ("NATS_SUBJECT_PREFIX", "ros ter"),
+            ("NATS_STREAM", "ROSTER.EVENTS"),
+            ("NATS_STREAM", "a b"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

@@ -143,3 +143,25 @@ pub async fn find(db: &Db, source: &str, id: Uuid) -> Result<Option<CloudEvent>,
         .await)?;
     Ok(row.map(|row| row.into_event(source)))
 }
+
+/// Up to `limit` events of every type (the named-only `login.*` included) after
+/// `after`, in sequence order, each as [`page`] renders it: what a channel that passes
+/// the whole log on (NATS) publishes.
+pub async fn every_type_after(
+    db: &Db,
+    source: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, CloudEvent)>, sqlx::Error> {
+    let rows = on_exec!(db, c => sqlx::query_as::<_, EventRow>(
+        "SELECT sequence, id, type, subject, subject_sequence, time, data FROM events \
+         WHERE sequence > $1 ORDER BY sequence LIMIT $2")
+        .bind(after)
+        .bind(limit)
+        .fetch_all(c)
+        .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.sequence, row.into_event(source)))
+        .collect())
+}

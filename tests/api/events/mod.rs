@@ -1,8 +1,11 @@
 //! The event log: every audited change writes its events in the same transaction, and
 //! `GET /api/v1/events` serves them as CloudEvents in sequence order to administrators
-//! and to services with the scope `events:read`.
+//! and to services with the scope `events:read`; with `NATS_URL` every event is also
+//! published to NATS JetStream.
 
 mod lifecycle;
+mod nats;
+mod nats_support;
 mod pull;
 mod transactions;
 
