@@ -6,6 +6,7 @@ mod cli_providers;
 mod cluster;
 mod endpoints;
 mod first_admin_link;
+mod import;
 mod instances;
 mod key_safety;
 mod metrics_apart;
