@@ -31,10 +31,12 @@ pub enum MailKind {
     IdentityLinked,
     /// An identity at another provider was removed from the account.
     IdentityUnlinked,
+    /// An account an administrator made: the link that sets its first password.
+    Invitation,
 }
 
 impl MailKind {
-    const ALL: [MailKind; 8] = [
+    const ALL: [MailKind; 9] = [
         MailKind::PasswordReset,
         MailKind::EmailVerification,
         MailKind::PasswordChanged,
@@ -43,6 +45,7 @@ impl MailKind {
         MailKind::EmailChangedByAdmin,
         MailKind::IdentityLinked,
         MailKind::IdentityUnlinked,
+        MailKind::Invitation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +58,7 @@ impl MailKind {
             MailKind::EmailChangedByAdmin => "email_changed_by_admin",
             MailKind::IdentityLinked => "identity_linked",
             MailKind::IdentityUnlinked => "identity_unlinked",
+            MailKind::Invitation => "invitation",
         }
     }
 }
@@ -282,7 +286,7 @@ pub async fn mark_abandoned(
 }
 
 /// Deletes finished messages older than a day (the quota only looks back an hour),
-/// expired reset and verification tokens, and idle recipient lock rows.
+/// expired reset, verification and invitation tokens, and idle recipient lock rows.
 pub async fn purge(db: &Db, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     let day_ago = now - chrono::Duration::days(1);
     let mut tx = db.begin().await?;
@@ -297,6 +301,10 @@ pub async fn purge(db: &Db, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
     deleted += on_exec!(&mut tx, c => sqlx::query("DELETE FROM email_verification_tokens WHERE expires_at <= $1")
+        .bind(now)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    deleted += on_exec!(&mut tx, c => sqlx::query("DELETE FROM invitation_tokens WHERE expires_at <= $1")
         .bind(now)
         .execute(c)
         .await.map(|r| r.rows_affected()))?;

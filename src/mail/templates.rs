@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::model::User;
 
 /// The templates, by name; `.html` ones are escaped as HTML.
-const TEMPLATES: [(&str, &str); 14] = [
+const TEMPLATES: [(&str, &str); 16] = [
     (
         "password_reset.txt",
         include_str!("../../templates/mail/password_reset.txt"),
@@ -66,6 +66,14 @@ const TEMPLATES: [(&str, &str); 14] = [
         "identity_change.html",
         include_str!("../../templates/mail/identity_change.html"),
     ),
+    (
+        "invitation.txt",
+        include_str!("../../templates/mail/invitation.txt"),
+    ),
+    (
+        "invitation.html",
+        include_str!("../../templates/mail/invitation.html"),
+    ),
 ];
 
 /// A rendered message: what the outbox stores (sealed) and the worker sends.
@@ -118,6 +126,11 @@ impl Composer {
     /// `{PUBLIC_URL}/reset-password?token=<token>`.
     pub fn reset_link(&self, token: &str) -> String {
         format!("{}/reset-password?token={token}", self.public_url)
+    }
+
+    /// `{PUBLIC_URL}/accept-invitation?token=<token>`.
+    pub fn invitation_link(&self, token: &str) -> String {
+        format!("{}/accept-invitation?token={token}", self.public_url)
     }
 
     /// `{PUBLIC_URL}/verify-email?token=<token>`.
@@ -211,6 +224,21 @@ impl Composer {
             valid_for => valid_for.to_owned(),
         };
         self.render("password_reset", "Reset your Roster password", ctx)
+    }
+
+    /// To an account an administrator made: the link that sets its first password.
+    pub fn invitation(
+        &self,
+        user: &User,
+        token: &str,
+        valid_for: &str,
+    ) -> anyhow::Result<Composed> {
+        let ctx = context! {
+            username => user.username.clone(),
+            link => self.invitation_link(token),
+            valid_for => valid_for.to_owned(),
+        };
+        self.render("invitation", "You are invited to Roster", ctx)
     }
 
     pub fn email_verification(
