@@ -252,6 +252,22 @@ pub async fn taken_fields(
     Ok(taken)
 }
 
+/// 409 naming the first of username and email that is taken (ignoring case): the
+/// friendly answer before any expensive work of a new account.
+pub async fn ensure_available(
+    ex: impl Into<Exec<'_>>,
+    username: &str,
+    email: &str,
+) -> Result<(), crate::error::ApiError> {
+    match taken_fields(ex, Some(username), Some(email), None)
+        .await?
+        .first()
+    {
+        Some(field) => Err(duplicate_account(field)),
+        None => Ok(()),
+    }
+}
+
 /// The 409 for a unique violation on `users`, naming the field whose index it hit.
 pub fn duplicate_account(target: &str) -> crate::error::ApiError {
     if target.contains("email") {

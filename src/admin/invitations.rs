@@ -4,18 +4,19 @@
 //! validated as at registration; taken names and addresses are 409.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::accounts::fields::{collect, parse_email, parse_full_name, parse_username};
-use crate::accounts::model::{NewUser, Role, User, duplicate_account, insert_user, taken_fields};
+use crate::accounts::model::{
+    NewUser, Role, User, duplicate_account, ensure_available, insert_user,
+};
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::invitation::queue_invitation;
 use crate::error::{ApiError, ApiResult, Problem, ResultExt};
-use crate::http::{AdminUser, ApiJson, ClientInfo};
+use crate::http::{AdminUser, ApiJson, ClientInfo, created_user};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -57,11 +58,7 @@ pub async fn create_user(
     ApiJson(body): ApiJson<NewAccount>,
 ) -> ApiResult<Response> {
     let user = invite(&state, admin.id(), &client, &body).await?;
-    let mut response = (StatusCode::CREATED, axum::Json(&user)).into_response();
-    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/users/{}", user.id)) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    Ok(created_user(&user))
 }
 
 /// Makes the account `body` describes as administrator `admin_id` and queues its
@@ -85,12 +82,7 @@ pub async fn invite(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    if let Some(field) = taken_fields(&state.db, Some(&username), Some(&email), None)
-        .await?
-        .first()
-    {
-        return Err(duplicate_account(field));
-    }
+    ensure_available(&state.db, &username, &email).await?;
     let role = body.role.unwrap_or(Role::User);
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;

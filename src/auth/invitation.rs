@@ -11,11 +11,9 @@
 
 use axum::extract::State;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use utoipa::ToSchema;
 
 use super::email_tokens::{self, Purpose};
-use super::reset::{Claimed, claim_with_password, token_user};
+use super::reset::{Claimed, PasswordResetConfirm, claim_with_password, token_user};
 use crate::accounts::model::User;
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Tx;
@@ -89,28 +87,15 @@ pub async fn accept_invitation(
     Ok(user)
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AcceptInvitation {
-    /// The token from the link in the invitation email.
-    #[serde(default)]
-    #[schema(required = true)]
-    pub token: String,
-    /// The account's first password; the password policy applies.
-    #[serde(default)]
-    #[schema(required = true)]
-    pub new_password: String,
-}
-
 /// Set the first password of an invited account
 ///
 /// What the page the invitation link opens (`/accept-invitation?token=`) does, for
-/// clients of their own. The token works once, for 7 days, only the newest one of an
+/// clients of their own; the body has the shape of `/password-reset-confirm`'s. The token works once, for 7 days, only the newest one of an
 /// account works, and only while the account has the address it was sent to. The
 /// password must satisfy the policy (422 naming `new_password`; the token stays
 /// usable). The address counts as verified; the account then signs in with
 /// `POST /login` as usual (no session is started here).
-#[utoipa::path(post, path = "/accept-invitation", tag = "auth", request_body = AcceptInvitation,
+#[utoipa::path(post, path = "/accept-invitation", tag = "auth", request_body = PasswordResetConfirm,
     responses(
         (status = 204, description = "Password set; sign in with it"),
         (status = 400, description = "The token is invalid, used or expired", body = Problem, content_type = "application/problem+json"),
@@ -119,7 +104,7 @@ pub struct AcceptInvitation {
 pub async fn accept_invitation_endpoint(
     State(state): State<AppState>,
     client: ClientInfo,
-    ApiJson(body): ApiJson<AcceptInvitation>,
+    ApiJson(body): ApiJson<PasswordResetConfirm>,
 ) -> ApiResult<NoContent> {
     accept_invitation(&state, &body.token, &body.new_password, &client).await?;
     Ok(NoContent)

@@ -208,7 +208,8 @@ impl LateComposer for ResetMails {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetConfirm {
-    /// The token from the link in the reset email.
+    /// The token from the link in the reset email (or, at `/accept-invitation`, the
+    /// invitation email).
     #[serde(default)]
     #[schema(required = true)]
     pub token: String,

@@ -218,12 +218,13 @@ impl Composer {
         token: &str,
         valid_for: &str,
     ) -> anyhow::Result<Composed> {
-        let ctx = context! {
-            username => user.username.clone(),
-            link => self.reset_link(token),
-            valid_for => valid_for.to_owned(),
-        };
-        self.render("password_reset", "Reset your Roster password", ctx)
+        self.link_mail(
+            "password_reset",
+            "Reset your Roster password",
+            user,
+            self.reset_link(token),
+            valid_for,
+        )
     }
 
     /// To an account an administrator made: the link that sets its first password.
@@ -233,12 +234,13 @@ impl Composer {
         token: &str,
         valid_for: &str,
     ) -> anyhow::Result<Composed> {
-        let ctx = context! {
-            username => user.username.clone(),
-            link => self.invitation_link(token),
-            valid_for => valid_for.to_owned(),
-        };
-        self.render("invitation", "You are invited to Roster", ctx)
+        self.link_mail(
+            "invitation",
+            "You are invited to Roster",
+            user,
+            self.invitation_link(token),
+            valid_for,
+        )
     }
 
     pub fn email_verification(
@@ -298,6 +300,23 @@ impl Composer {
             "An account was removed from your Roster account"
         };
         self.render("identity_change", subject, ctx)
+    }
+
+    /// A message whose template needs only the username, a link and how long it works.
+    fn link_mail(
+        &self,
+        name: &str,
+        subject: &str,
+        user: &User,
+        link: String,
+        valid_for: &str,
+    ) -> anyhow::Result<Composed> {
+        let ctx = context! {
+            username => user.username.clone(),
+            link,
+            valid_for => valid_for.to_owned(),
+        };
+        self.render(name, subject, ctx)
     }
 
     fn render(&self, name: &str, subject: &str, ctx: minijinja::Value) -> anyhow::Result<Composed> {
