@@ -2,7 +2,7 @@
 //! rejected lines and their reasons, `--atomic`, `--map`, and the hash formats of other
 //! systems signing in over HTTP and being re-hashed to Argon2id at that login.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use axum::http::StatusCode;
@@ -52,7 +52,7 @@ fn write_lines(app: &TestApp, name: &str, lines: &[String]) -> PathBuf {
 }
 
 /// Runs `roster users import FILE` with `flags`; answers its output and its text.
-fn import(app: &TestApp, file: &PathBuf, flags: &[&str]) -> (Output, String) {
+fn import(app: &TestApp, file: &Path, flags: &[&str]) -> (Output, String) {
     let mut args = vec!["users", "import", file.to_str().unwrap()];
     args.extend_from_slice(flags);
     let output = roster(app, &args, &[], None);
