@@ -9,7 +9,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::credentials::set_password;
-use crate::accounts::fields::{collect, parse_email, parse_full_name, parse_username};
+use crate::accounts::fields::parse_new_account;
 use crate::accounts::model::{
     NewUser, Role, User, duplicate_account, ensure_available, insert_user,
 };
@@ -69,12 +69,12 @@ pub async fn register_account(
     client: &ClientInfo,
 ) -> ApiResult<User> {
     let mut errors = Vec::new();
-    let username = collect(parse_username(&body.username, "username"), &mut errors);
-    let email = collect(parse_email(&body.email, "email"), &mut errors);
-    let full_name = match &body.full_name {
-        Some(raw) => collect(parse_full_name(raw, "full_name"), &mut errors).flatten(),
-        None => None,
-    };
+    let (username, email, full_name) = parse_new_account(
+        &body.username,
+        &body.email,
+        body.full_name.as_deref(),
+        &mut errors,
+    );
     if body.password.is_empty() {
         errors.push(FieldError::new("password", "is required"));
     } else {

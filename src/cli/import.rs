@@ -25,7 +25,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use uuid::Uuid;
 
-use crate::accounts::fields::{collect, parse_email, parse_full_name, parse_username};
+use crate::accounts::fields::parse_new_account;
 use crate::accounts::model::{NewUser, Role, insert_user_as, taken_fields};
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::credentials::set_password;
@@ -82,12 +82,12 @@ fn parse_line(text: &str, now: DateTime<Utc>) -> Result<Account, String> {
         other => other.to_string(),
     })?;
     let mut errors = Vec::new();
-    let username = collect(parse_username(&line.username, "username"), &mut errors);
-    let email = collect(parse_email(&line.email, "email"), &mut errors);
-    let full_name = match line.full_name.as_deref() {
-        Some(raw) => collect(parse_full_name(raw, "full_name"), &mut errors).flatten(),
-        None => None,
-    };
+    let (username, email, full_name) = parse_new_account(
+        &line.username,
+        &line.email,
+        line.full_name.as_deref(),
+        &mut errors,
+    );
     if let Some(Err(reason)) = line.password_hash.as_deref().map(check_format) {
         errors.push(FieldError::new("password_hash", reason));
     }
