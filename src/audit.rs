@@ -56,6 +56,10 @@ pub mod event {
     pub const USER_DELETED: &str = "user_deleted";
     pub const ADMIN_CREATED: &str = "admin_created";
     pub const USER_IMPORTED: &str = "user_imported";
+    /// An administrator made an account without a password and mailed it an invitation.
+    pub const USER_INVITED: &str = "user_invited";
+    /// An invited account's owner set its first password through the invitation link.
+    pub const INVITATION_ACCEPTED: &str = "invitation_accepted";
     pub const MFA_TOTP_ADDED: &str = "mfa_totp_added";
     pub const MFA_TOTP_REMOVED: &str = "mfa_totp_removed";
     pub const PASSKEY_ADDED: &str = "passkey_added";

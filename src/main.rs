@@ -122,12 +122,23 @@ enum PasswordsCommand {
 #[derive(Debug, Subcommand)]
 enum UsersCommand {
     /// Import accounts from JSON Lines, one {"username", "email", "full_name"?,
-    /// "password_hash"} per line (Argon2 or bcrypt PHC strings). Prints how many were
-    /// imported and every rejected line with its reason. Exit status: 0 when every line
-    /// was imported, 2 when some lines were rejected, 1 on a fatal error.
+    /// "password_hash"?, "id"?, "email_verified"?, "role"?, "created_at"?} per line.
+    /// Hashes: Argon2 and scrypt (PHC strings), bcrypt ($2a$, $2b$, $2y$), PBKDF2-SHA256
+    /// as Django (pbkdf2_sha256$...) and passlib ($pbkdf2-sha256$...) write it; they are
+    /// re-hashed to Argon2id at the next login. A UUID id is kept, other ids get a new
+    /// one. Prints how many were imported and every rejected line with its reason. Exit
+    /// status: 0 when every line was imported, 2 when some lines were rejected (with
+    /// --atomic: nothing was imported), 1 on a fatal error.
     Import {
         /// The JSON Lines file.
         file: PathBuf,
+        /// All or nothing: one transaction; any rejected line leaves nothing stored.
+        #[arg(long)]
+        atomic: bool,
+        /// Write {"old_id", "id"} (JSON Lines) to this file for every imported line that
+        /// had an id.
+        #[arg(long, value_name = "FILE")]
+        map: Option<PathBuf>,
     },
 }
 
@@ -321,23 +332,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Users {
-            action: UsersCommand::Import { file },
+            action: UsersCommand::Import { file, atomic, map },
         } => {
             let context = Context::open(config).await?;
-            let report = cli::import_users(&context, &file).await?;
-            println!(
-                "imported {}, rejected {}",
-                report.imported,
-                report.rejected.len()
-            );
-            for (line, reason) in &report.rejected {
-                println!("line {line}: {reason}");
-            }
-            Ok(if report.rejected.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(2)
-            })
+            cli::run_import(&context, &file, &cli::ImportOptions { atomic, map }).await
         }
     }
 }

@@ -186,6 +186,23 @@ pub fn collect<T>(result: Result<T, FieldError>, errors: &mut Vec<FieldError>) -
     result.map_err(|e| errors.push(e)).ok()
 }
 
+/// The username, address and optional full name of a new account (registration,
+/// invitation, import), each failing field collected into `errors`.
+pub fn parse_new_account(
+    username: &str,
+    email: &str,
+    full_name: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> (Option<String>, Option<String>, Option<String>) {
+    let username = collect(parse_username(username, "username"), errors);
+    let email = collect(parse_email(email, "email"), errors);
+    let full_name = match full_name {
+        Some(raw) => collect(parse_full_name(raw, "full_name"), errors).flatten(),
+        None => None,
+    };
+    (username, email, full_name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

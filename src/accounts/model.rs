@@ -140,10 +140,21 @@ pub async fn insert_user(
     new: &NewUser,
     now: DateTime<Utc>,
 ) -> Result<User, sqlx::Error> {
-    let id = Uuid::now_v7();
+    insert_user_as(ex, new, Uuid::now_v7(), now, now).await
+}
+
+/// Inserts the account with the id and creation time it had elsewhere (an import); a
+/// duplicate id, username or email fails with a unique violation.
+pub async fn insert_user_as(
+    ex: impl Into<Exec<'_>>,
+    new: &NewUser,
+    id: Uuid,
+    created_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<User, sqlx::Error> {
     on_exec!(ex, c => sqlx::query_as::<_, User>(concat!(
         "INSERT INTO users (id, username, username_key, email, full_name, role, tier, is_active, email_verified, created_at, updated_at) ",
-        "VALUES ($1, $2, $3, $4, $5, $6, 'basic', TRUE, $7, $8, $8) RETURNING ", user_columns!()))
+        "VALUES ($1, $2, $3, $4, $5, $6, 'basic', TRUE, $7, $8, $9) RETURNING ", user_columns!()))
         .bind(id)
         .bind(&new.username)
         .bind(new.username.to_ascii_lowercase())
@@ -151,6 +162,7 @@ pub async fn insert_user(
         .bind(&new.full_name)
         .bind(new.role.as_str())
         .bind(new.email_verified)
+        .bind(created_at)
         .bind(now)
         .fetch_one(c)
         .await)
@@ -244,6 +256,22 @@ pub async fn taken_fields(
         taken.push("email");
     }
     Ok(taken)
+}
+
+/// 409 naming the first of username and email that is taken (ignoring case): the
+/// friendly answer before any expensive work of a new account.
+pub async fn ensure_available(
+    ex: impl Into<Exec<'_>>,
+    username: &str,
+    email: &str,
+) -> Result<(), crate::error::ApiError> {
+    match taken_fields(ex, Some(username), Some(email), None)
+        .await?
+        .first()
+    {
+        Some(field) => Err(duplicate_account(field)),
+        None => Ok(()),
+    }
 }
 
 /// The 409 for a unique violation on `users`, naming the field whose index it hit.

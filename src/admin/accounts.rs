@@ -1,12 +1,14 @@
 //! An administrator changes an account's role, tier, status or verification, revokes
-//! its sessions or resets its second factors: [`update_account`],
-//! [`revoke_all_sessions`], [`reset_second_factors`], behind the JSON endpoints here and
+//! its sessions, resets its second factors or sends it the password reset mail:
+//! [`update_account`], [`revoke_all_sessions`], [`reset_second_factors`],
+//! [`send_password_reset`], behind the JSON endpoints here and
 //! the admin pages of the console alike. Deactivation revokes every session in the same
 //! transaction, so the account's tokens are refused on the very next request; the last
 //! active administrator can be neither demoted nor deactivated (409).
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -15,9 +17,11 @@ use crate::accounts::model::{Role, Tier, User, find_user_or_404};
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::devices::SessionList;
 use crate::auth::mfa::rules::require_recent_over_admin;
+use crate::auth::reset::{MailAccepted, queue_reset_mail};
 use crate::auth::sessions::{active_sessions, reason, revoke_user_sessions};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{AdminUser, ApiJson, ApiPath, ClientInfo, NoContent};
+use crate::mail::outbox::Quota;
 use crate::state::AppState;
 use crate::users::account::ensure_not_last_admin;
 use crate::users::premium::set_tier;
@@ -256,4 +260,49 @@ pub async fn reset_second_factors(
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
     Ok(removed)
+}
+
+/// Send an account the password reset mail
+///
+/// The account's address gets the same mail as `POST /api/v1/auth/password-reset-request`
+/// sends (a link valid 30 minutes; only the newest works), also for an invited account
+/// that has no password yet. The per-address limit (`MAIL_PER_ADDRESS_PER_HOUR`) applies;
+/// unlike the public request, whose answer must not tell whether an address has an
+/// account, an administrator is told: `429` with `Retry-After` when the address had its
+/// share this hour, `409` for a deactivated account (which gets no mail). Audited as
+/// `password_reset_request` by the administrator.
+#[utoipa::path(post, path = "/users/{user_id}/password-reset", operation_id = "admin_send_password_reset", tag = "admin", security(("bearer" = [])),
+    params(("user_id" = Uuid, Path, description = "The account's id")),
+    responses(
+        (status = 202, description = "The reset mail is on its way", body = MailAccepted),
+        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The account is deactivated", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The address had its reset mails this hour", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn send_password_reset(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    client: ClientInfo,
+    ApiPath(user_id): ApiPath<Uuid>,
+) -> ApiResult<(StatusCode, Json<MailAccepted>)> {
+    let user = find_user_or_404(&state.db, user_id).await?;
+    if !user.is_active {
+        return Err(ApiError::conflict(
+            "is_active",
+            "the account is deactivated: reactivate it before sending a reset mail",
+        ));
+    }
+    match queue_reset_mail(&state, &user.email, Some(admin.id()), &client).await? {
+        Quota::Available => Ok((
+            StatusCode::ACCEPTED,
+            Json(MailAccepted::new(
+                "A password reset email is on its way to the account's address.",
+            )),
+        )),
+        Quota::Exhausted { retry_after_secs } => Err(ApiError::TooManyRequests {
+            retry_after_secs,
+            detail: "this address already had its reset mails this hour".into(),
+        }),
+    }
 }

@@ -50,6 +50,8 @@ pub(super) fn events_of(entry: &AuditEntry<'_>) -> Vec<NewEvent> {
         event::REGISTER => one(types::USER_CREATED, json!({"via": "register"})),
         event::ADMIN_CREATED => one(types::USER_CREATED, pick(detail, &["via"])),
         event::USER_IMPORTED => one(types::USER_CREATED, json!({"via": "import"})),
+        event::USER_INVITED => one(types::USER_CREATED, json!({"via": "invitation"})),
+        event::INVITATION_ACCEPTED => one(types::USER_EMAIL_VERIFIED, json!({"by": "invitation"})),
         event::ACCOUNT_UPDATE => {
             // An address changed by an administrator is its own event (email_change_by_admin).
             let changed: Vec<Value> = names(detail, "changed")

@@ -1,4 +1,5 @@
-//! The single-use tokens Roster mails: password-reset and email-verification tokens.
+//! The single-use tokens Roster mails: password-reset, email-verification and
+//! invitation tokens.
 //! Each is 256 random bits handed out once in a link and stored as its SHA-256,
 //! together with the user and the address it was sent to, so it can be looked up by
 //! hash only and stops working when the account's address changes. A user has at most
@@ -18,6 +19,9 @@ pub enum Purpose {
     PasswordReset,
     /// `email_verification_tokens`, 48 hours.
     EmailVerification,
+    /// `invitation_tokens`, 7 days: sets the first password of an account an
+    /// administrator made.
+    Invitation,
 }
 
 impl Purpose {
@@ -26,6 +30,7 @@ impl Purpose {
         match self {
             Purpose::PasswordReset => chrono::Duration::minutes(30),
             Purpose::EmailVerification => chrono::Duration::hours(48),
+            Purpose::Invitation => chrono::Duration::days(7),
         }
     }
 
@@ -34,6 +39,7 @@ impl Purpose {
         match self {
             Purpose::PasswordReset => "30 minutes",
             Purpose::EmailVerification => "48 hours",
+            Purpose::Invitation => "7 days",
         }
     }
 
@@ -44,6 +50,9 @@ impl Purpose {
             }
             Purpose::EmailVerification => {
                 "DELETE FROM email_verification_tokens WHERE user_id = $1 AND used_at IS NULL"
+            }
+            Purpose::Invitation => {
+                "DELETE FROM invitation_tokens WHERE user_id = $1 AND used_at IS NULL"
             }
         }
     }
@@ -56,6 +65,9 @@ impl Purpose {
             Purpose::EmailVerification => {
                 "INSERT INTO email_verification_tokens (id, user_id, email, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)"
             }
+            Purpose::Invitation => {
+                "INSERT INTO invitation_tokens (id, user_id, email, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)"
+            }
         }
     }
 
@@ -67,6 +79,9 @@ impl Purpose {
             Purpose::EmailVerification => {
                 "SELECT id, user_id, email FROM email_verification_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2"
             }
+            Purpose::Invitation => {
+                "SELECT id, user_id, email FROM invitation_tokens WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2"
+            }
         }
     }
 
@@ -77,6 +92,9 @@ impl Purpose {
             }
             Purpose::EmailVerification => {
                 "UPDATE email_verification_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND expires_at > $2"
+            }
+            Purpose::Invitation => {
+                "UPDATE invitation_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND expires_at > $2"
             }
         }
     }

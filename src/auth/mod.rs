@@ -1,5 +1,5 @@
 //! Authentication: registration, login (JSON and OAuth2 form), refresh-token rotation,
-//! logout, sessions, password change and reset, email verification, and the signing
+//! logout, sessions, password change and reset, invitations, email verification, and the signing
 //! keys behind access tokens.
 
 pub mod authenticate;
@@ -7,6 +7,7 @@ pub mod credentials;
 pub mod devices;
 pub mod email_tokens;
 pub mod guard;
+pub mod invitation;
 pub mod lockout;
 pub mod login;
 pub mod mfa;
@@ -40,6 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(password_change::change_password))
         .routes(routes!(reset::password_reset_request))
         .routes(routes!(reset::password_reset_confirm))
+        .routes(routes!(invitation::accept_invitation_endpoint))
         .routes(routes!(verify::verify_email_request))
         .routes(routes!(verify::verify_email))
         .merge(mfa::router())

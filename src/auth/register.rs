@@ -4,17 +4,18 @@
 //! because the unique indexes decide.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::credentials::set_password;
-use crate::accounts::fields::{collect, parse_email, parse_full_name, parse_username};
-use crate::accounts::model::{NewUser, Role, User, duplicate_account, insert_user, taken_fields};
+use crate::accounts::fields::parse_new_account;
+use crate::accounts::model::{
+    NewUser, Role, User, duplicate_account, ensure_available, insert_user,
+};
 use crate::audit::{self, AuditEntry, event};
 use crate::error::{ApiError, ApiResult, FieldError, Problem, ResultExt};
-use crate::http::{ApiJson, ClientInfo};
+use crate::http::{ApiJson, ClientInfo, created_user};
 use crate::passwords::check_policy_off_thread;
 use crate::state::AppState;
 
@@ -56,11 +57,7 @@ pub async fn register(
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> ApiResult<Response> {
     let user = register_account(&state, &body, &client).await?;
-    let mut response = (StatusCode::CREATED, axum::Json(&user)).into_response();
-    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/users/{}", user.id)) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
+    Ok(created_user(&user))
 }
 
 /// Creates the account `body` describes (the JSON endpoint and the console's sign-up
@@ -72,12 +69,12 @@ pub async fn register_account(
     client: &ClientInfo,
 ) -> ApiResult<User> {
     let mut errors = Vec::new();
-    let username = collect(parse_username(&body.username, "username"), &mut errors);
-    let email = collect(parse_email(&body.email, "email"), &mut errors);
-    let full_name = match &body.full_name {
-        Some(raw) => collect(parse_full_name(raw, "full_name"), &mut errors).flatten(),
-        None => None,
-    };
+    let (username, email, full_name) = parse_new_account(
+        &body.username,
+        &body.email,
+        body.full_name.as_deref(),
+        &mut errors,
+    );
     if body.password.is_empty() {
         errors.push(FieldError::new("password", "is required"));
     } else {
@@ -108,12 +105,7 @@ pub async fn register_account(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    if let Some(field) = taken_fields(&state.db, Some(&username), Some(&email), None)
-        .await?
-        .first()
-    {
-        return Err(duplicate_account(field));
-    }
+    ensure_available(&state.db, &username, &email).await?;
 
     let hash = state.hasher.hash(&body.password).await?;
     let now = state.clock.now();

@@ -103,16 +103,31 @@ pub async fn request_password_reset(
     client: &ClientInfo,
 ) -> ApiResult<()> {
     let email = parse_email(email, "email").map_err(|e| ApiError::Validation(vec![e]))?;
+    queue_reset_mail(state, &email, None, client).await?;
+    Ok(())
+}
+
+/// Queues the reset mail for the canonical address `email` (composed later by
+/// [`ResetMails`], only if an active account has it) within the per-address limit,
+/// audited as `password_reset_request` by `by_admin` when an administrator asked (the
+/// same mail as the public request). Answers the quota it found: nothing was queued
+/// when it is exhausted.
+pub async fn queue_reset_mail(
+    state: &AppState,
+    email: &str,
+    by_admin: Option<Uuid>,
+    client: &ClientInfo,
+) -> ApiResult<Quota> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let user_id: Option<Uuid> = on_exec!(&mut tx, c => sqlx::query_scalar(
         "SELECT id FROM users WHERE email = $1 AND is_active")
-        .bind(&email)
+        .bind(email)
         .fetch_optional(c)
         .await)?;
     let quota = outbox::check_quota(
         &mut tx,
-        &email,
+        email,
         MailKind::PasswordReset,
         state.config.mail.per_address_per_hour,
         now,
@@ -127,7 +142,7 @@ pub async fn request_password_reset(
                 NewMail {
                     kind: MailKind::PasswordReset,
                     user_id,
-                    recipient: &email,
+                    recipient: email,
                     message: None,
                     discard_after: None,
                 },
@@ -135,19 +150,23 @@ pub async fn request_password_reset(
             )
             .await?;
     }
+    let mut detail = serde_json::json!({"queued": queued});
+    if by_admin.is_some() {
+        detail["by"] = "admin".into();
+    }
     let entry = AuditEntry {
         event: event::PASSWORD_RESET_REQUEST,
-        actor_id: None,
+        actor_id: by_admin,
         user_id,
         client: Some(client),
-        detail: serde_json::json!({"queued": queued}),
+        detail,
     };
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
     if queued {
         state.mail.wake();
     }
-    Ok(())
+    Ok(quota)
 }
 
 /// Composes the reset mails that `password_reset_request` queued without a body, when
@@ -189,7 +208,8 @@ impl LateComposer for ResetMails {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordResetConfirm {
-    /// The token from the link in the reset email.
+    /// The token from the link in the reset email (or, at `/accept-invitation`, the
+    /// invitation email).
     #[serde(default)]
     #[schema(required = true)]
     pub token: String,
@@ -228,25 +248,56 @@ pub async fn password_reset_confirm(
 /// The account a live reset token belongs to, while it still has the address the token
 /// was mailed to; `None` for a token that cannot be used.
 pub async fn reset_token_user(state: &AppState, presented: &str) -> ApiResult<Option<User>> {
-    let now = state.clock.now();
-    let Some(token) =
-        email_tokens::find_live(&state.db, Purpose::PasswordReset, presented, now).await?
-    else {
-        return Ok(None);
-    };
-    Ok(find_user(&state.db, token.user_id)
-        .await?
-        .filter(|u| u.is_active && u.email == token.email))
+    token_user(state, Purpose::PasswordReset, presented).await
 }
 
-/// Sets a new password with a reset token (the JSON endpoint and the page the link
-/// opens both call this); see [`password_reset_confirm`] for what it checks and does.
-pub async fn confirm_reset(
+/// The account a live mailed token of `purpose` belongs to, while the account is active
+/// and still has the address the token was mailed to.
+pub(super) async fn token_user(
     state: &AppState,
+    purpose: Purpose,
+    presented: &str,
+) -> ApiResult<Option<User>> {
+    Ok(live_token_user(state, purpose, presented)
+        .await?
+        .map(|(_, user)| user))
+}
+
+async fn live_token_user(
+    state: &AppState,
+    purpose: Purpose,
+    presented: &str,
+) -> ApiResult<Option<(email_tokens::LiveToken, User)>> {
+    let now = state.clock.now();
+    let Some(token) = email_tokens::find_live(&state.db, purpose, presented, now).await? else {
+        return Ok(None);
+    };
+    let user = find_user(&state.db, token.user_id)
+        .await?
+        .filter(|u| u.is_active && u.email == token.email);
+    Ok(user.map(|user| (token, user)))
+}
+
+/// A mailed token (reset or invitation) claimed for a new password: the open
+/// transaction in which the token is used up, the address marked verified (the token
+/// could only be read from that mailbox) and the password set; the caller adds its own
+/// consequences and commits.
+pub(super) struct Claimed {
+    pub tx: Tx,
+    pub user: User,
+    pub now: DateTime<Utc>,
+}
+
+/// Checks `new_password` (policy and history, 422 naming `new_password`; the token stays
+/// usable) and claims the token of `purpose` for it; `bad_token` (400) when the token is
+/// invalid, used, expired, or its account no longer has the address it was mailed to.
+pub(super) async fn claim_with_password(
+    state: &AppState,
+    purpose: Purpose,
     presented: &str,
     new_password: &str,
-    client: &ClientInfo,
-) -> ApiResult<()> {
+    bad_token: &str,
+) -> ApiResult<Claimed> {
     let mut missing = Vec::new();
     if presented.is_empty() {
         missing.push(FieldError::new("token", "is required"));
@@ -257,14 +308,9 @@ pub async fn confirm_reset(
     if !missing.is_empty() {
         return Err(ApiError::Validation(missing));
     }
-    let bad = || ApiError::BadToken(BAD_RESET_TOKEN.into());
-    let now = state.clock.now();
-    let token = email_tokens::find_live(&state.db, Purpose::PasswordReset, presented, now)
+    let bad = || ApiError::BadToken(bad_token.into());
+    let (token, user) = live_token_user(state, purpose, presented)
         .await?
-        .ok_or_else(bad)?;
-    let user = find_user(&state.db, token.user_id)
-        .await?
-        .filter(|u| u.is_active && u.email == token.email)
         .ok_or_else(bad)?;
 
     let hashes = recent_hashes(&state.db, user.id, state.config.passwords.history).await?;
@@ -274,7 +320,7 @@ pub async fn confirm_reset(
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     // The winner of concurrent confirmations is whoever marks the token used first.
-    let claimed = email_tokens::mark_used(&mut tx, Purpose::PasswordReset, token.id, now).await?;
+    let claimed = email_tokens::mark_used(&mut tx, purpose, token.id, now).await?;
     // The account must still have the address the token was mailed to.
     let same_address = on_exec!(&mut tx, c => sqlx::query(
         "UPDATE users SET email_verified = TRUE, updated_at = $3 WHERE id = $1 AND email = $2 AND is_active")
@@ -287,6 +333,25 @@ pub async fn confirm_reset(
         return Err(bad());
     }
     set_password(&mut tx, user.id, &hash, state.config.passwords.history, now).await?;
+    Ok(Claimed { tx, user, now })
+}
+
+/// Sets a new password with a reset token (the JSON endpoint and the page the link
+/// opens both call this); see [`password_reset_confirm`] for what it checks and does.
+pub async fn confirm_reset(
+    state: &AppState,
+    presented: &str,
+    new_password: &str,
+    client: &ClientInfo,
+) -> ApiResult<()> {
+    let Claimed { mut tx, user, now } = claim_with_password(
+        state,
+        Purpose::PasswordReset,
+        presented,
+        new_password,
+        BAD_RESET_TOKEN,
+    )
+    .await?;
     let revoked = revoke_user_sessions(&mut tx, user.id, None, reason::PASSWORD_RESET, now).await?;
     lockout::clear_account(&mut tx, user.id, &user.username, &user.email).await?;
     let entry = AuditEntry::by_owner(event::PASSWORD_RESET, user.id, client)

@@ -17,6 +17,6 @@ pub use calibrate::benchmark as passwords_benchmark;
 pub use clients::{ClientsCommand, run_clients};
 pub use context::Context;
 pub use encryption_key::{ResealReport, read_new_key, rotate_encryption_key};
-pub use import::{ImportReport, import_users};
+pub use import::{ImportOptions, ImportReport, import_users, run_import};
 pub use keys::{list_keys, rotate_keys};
 pub use providers::{ProvidersCommand, run_providers};

@@ -350,6 +350,15 @@ impl<T: Serialize> IntoResponse for Created<T> {
     }
 }
 
+/// `201 Created` with a new account and its `Location` (`/api/v1/users/{id}`).
+pub fn created_user(user: &crate::accounts::model::User) -> Response {
+    let mut response = Created(user).into_response();
+    if let Ok(location) = header::HeaderValue::from_str(&format!("/api/v1/users/{}", user.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
 /// Responses that carry tokens must not be stored by caches (RFC 6749 §5.1).
 pub fn no_store(mut response: Response) -> Response {
     let headers = response.headers_mut();

@@ -13,7 +13,9 @@ pub mod ratelimit;
 pub use crate::audit::ClientInfo;
 pub use auth::{AdminUser, AuthUser, MaybeAuthUser, bearer_token};
 pub use client::{ClientAddr, client_ip};
-pub use extract::{ApiJson, ApiPath, ApiQuery, Created, NoContent, no_store, parse_json};
+pub use extract::{
+    ApiJson, ApiPath, ApiQuery, Created, NoContent, created_user, no_store, parse_json,
+};
 pub use pagination::{Cursor, Page, PageQuery};
 
 /// A JWK set document (`/.well-known/jwks.json`, `/oauth2/jwks`): JSON, cacheable for a

@@ -33,10 +33,12 @@ pub enum MailKind {
     IdentityUnlinked,
     /// To every active administrator: a webhook endpoint was disabled by its failures.
     WebhookDisabled,
+    /// An account an administrator made: the link that sets its first password.
+    Invitation,
 }
 
 impl MailKind {
-    const ALL: [MailKind; 9] = [
+    const ALL: [MailKind; 10] = [
         MailKind::PasswordReset,
         MailKind::EmailVerification,
         MailKind::PasswordChanged,
@@ -46,6 +48,7 @@ impl MailKind {
         MailKind::IdentityLinked,
         MailKind::IdentityUnlinked,
         MailKind::WebhookDisabled,
+        MailKind::Invitation,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +62,7 @@ impl MailKind {
             MailKind::IdentityLinked => "identity_linked",
             MailKind::IdentityUnlinked => "identity_unlinked",
             MailKind::WebhookDisabled => "webhook_disabled",
+            MailKind::Invitation => "invitation",
         }
     }
 }
@@ -286,7 +290,7 @@ pub async fn mark_abandoned(
 }
 
 /// Deletes finished messages older than a day (the quota only looks back an hour),
-/// expired reset and verification tokens, and idle recipient lock rows.
+/// expired reset, verification and invitation tokens, and idle recipient lock rows.
 pub async fn purge(db: &Db, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     let day_ago = now - chrono::Duration::days(1);
     let mut tx = db.begin().await?;
@@ -301,6 +305,10 @@ pub async fn purge(db: &Db, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
     deleted += on_exec!(&mut tx, c => sqlx::query("DELETE FROM email_verification_tokens WHERE expires_at <= $1")
+        .bind(now)
+        .execute(c)
+        .await.map(|r| r.rows_affected()))?;
+    deleted += on_exec!(&mut tx, c => sqlx::query("DELETE FROM invitation_tokens WHERE expires_at <= $1")
         .bind(now)
         .execute(c)
         .await.map(|r| r.rows_affected()))?;

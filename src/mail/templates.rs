@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::model::User;
 
 /// The templates, by name; `.html` ones are escaped as HTML.
-const TEMPLATES: [(&str, &str); 16] = [
+const TEMPLATES: [(&str, &str); 18] = [
     (
         "password_reset.txt",
         include_str!("../../templates/mail/password_reset.txt"),
@@ -74,6 +74,14 @@ const TEMPLATES: [(&str, &str); 16] = [
         "webhook_disabled.html",
         include_str!("../../templates/mail/webhook_disabled.html"),
     ),
+    (
+        "invitation.txt",
+        include_str!("../../templates/mail/invitation.txt"),
+    ),
+    (
+        "invitation.html",
+        include_str!("../../templates/mail/invitation.html"),
+    ),
 ];
 
 /// A rendered message: what the outbox stores (sealed) and the worker sends.
@@ -126,6 +134,11 @@ impl Composer {
     /// `{PUBLIC_URL}/reset-password?token=<token>`.
     pub fn reset_link(&self, token: &str) -> String {
         format!("{}/reset-password?token={token}", self.public_url)
+    }
+
+    /// `{PUBLIC_URL}/accept-invitation?token=<token>`.
+    pub fn invitation_link(&self, token: &str) -> String {
+        format!("{}/accept-invitation?token={token}", self.public_url)
     }
 
     /// `{PUBLIC_URL}/verify-email?token=<token>`.
@@ -213,12 +226,29 @@ impl Composer {
         token: &str,
         valid_for: &str,
     ) -> anyhow::Result<Composed> {
-        let ctx = context! {
-            username => user.username.clone(),
-            link => self.reset_link(token),
-            valid_for => valid_for.to_owned(),
-        };
-        self.render("password_reset", "Reset your Roster password", ctx)
+        self.link_mail(
+            "password_reset",
+            "Reset your Roster password",
+            user,
+            self.reset_link(token),
+            valid_for,
+        )
+    }
+
+    /// To an account an administrator made: the link that sets its first password.
+    pub fn invitation(
+        &self,
+        user: &User,
+        token: &str,
+        valid_for: &str,
+    ) -> anyhow::Result<Composed> {
+        self.link_mail(
+            "invitation",
+            "You are invited to Roster",
+            user,
+            self.invitation_link(token),
+            valid_for,
+        )
     }
 
     pub fn email_verification(
@@ -298,6 +328,23 @@ impl Composer {
             public_url => self.public_url.clone(),
         };
         self.render("webhook_disabled", "A webhook endpoint was disabled", ctx)
+    }
+
+    /// A message whose template needs only the username, a link and how long it works.
+    fn link_mail(
+        &self,
+        name: &str,
+        subject: &str,
+        user: &User,
+        link: String,
+        valid_for: &str,
+    ) -> anyhow::Result<Composed> {
+        let ctx = context! {
+            username => user.username.clone(),
+            link,
+            valid_for => valid_for.to_owned(),
+        };
+        self.render(name, subject, ctx)
     }
 
     fn render(&self, name: &str, subject: &str, ctx: minijinja::Value) -> anyhow::Result<Composed> {

@@ -7,8 +7,8 @@
 //! fragmented the heap: hundreds of MiB under a login flood). A flood waits in the
 //! pool's queue, a few bytes per request; a queued hash whose requester has gone away is
 //! skipped. Unknown users are verified against a dummy hash of the same cost, so both
-//! cost the same. bcrypt hashes (imported accounts) verify and are
-//! flagged for re-hashing.
+//! cost the same. Imported bcrypt, scrypt and PBKDF2 hashes (`super::imported`) verify
+//! and are flagged for re-hashing.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -85,10 +85,11 @@ impl HashWorker {
     }
 
     fn verify(&mut self, password: &[u8], stored: &str) -> Verification {
-        if stored.starts_with("$2a$") || stored.starts_with("$2b$") || stored.starts_with("$2y$") {
-            return match bcrypt::verify(password, stored) {
-                Ok(true) => Verification::Valid { needs_rehash: true },
-                _ => Verification::Invalid,
+        if let Some(valid) = super::imported::verify_foreign(password, stored) {
+            return if valid {
+                Verification::Valid { needs_rehash: true }
+            } else {
+                Verification::Invalid
             };
         }
         let Ok(parsed) = PasswordHash::new(stored) else {
@@ -300,16 +301,9 @@ fn dummy_hash(params: &Params) -> anyhow::Result<String> {
     phc_string(params, &salt, &output)
 }
 
-/// True for the stored-hash formats Roster can verify: Argon2 PHC strings and bcrypt.
+/// True for the stored-hash formats Roster can verify (see [`super::imported`]).
 pub fn is_supported_hash(hash: &str) -> bool {
-    if hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$") {
-        return hash.len() == 60;
-    }
-    PasswordHash::new(hash).is_ok_and(|h| {
-        matches!(h.algorithm.as_str(), "argon2id" | "argon2i" | "argon2d")
-            && Params::try_from(&h).is_ok()
-            && h.hash.is_some()
-    })
+    super::imported::check_format(hash).is_ok()
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@
 //!   because mail scanners open links by themselves and must not undo a change.
 //!
 //! Each calls the same function as its JSON endpoint (`/api/v1/auth/verify-email`,
-//! `password-reset-confirm`, `email-change-confirm`, `email-change-cancel`).
+//! `password-reset-confirm`, `email-change-confirm`, `email-change-cancel`). The
+//! new-password form ([`PasswordPage`]) serves the invitation page too.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -38,7 +39,7 @@ pub fn router() -> Router<Web> {
 }
 
 /// The `token` of a link's query string.
-fn link_token(query: Option<&str>) -> Option<String> {
+pub(super) fn link_token(query: Option<&str>) -> Option<String> {
     form_urlencoded::parse(query.unwrap_or("").as_bytes())
         .find(|(name, _)| name == "token")
         .map(|(_, value)| value.into_owned())
@@ -46,9 +47,9 @@ fn link_token(query: Option<&str>) -> Option<String> {
 }
 
 /// A page a link opens: its title, and what to do when the link no longer works.
-struct Link {
-    title: &'static str,
-    dead: &'static str,
+pub(super) struct Link {
+    pub(super) title: &'static str,
+    pub(super) dead: &'static str,
 }
 
 const VERIFY: Link = Link {
@@ -68,7 +69,7 @@ const CANCEL: Link = Link {
     dead: "If your account's address was changed without you, reset your password or contact the administrators.",
 };
 
-fn dead_link(pages: &Pages, link: &Link) -> Response {
+pub(super) fn dead_link(pages: &Pages, link: &Link) -> Response {
     pages.message(
         StatusCode::BAD_REQUEST,
         link.title,
@@ -81,7 +82,7 @@ fn dead_link(pages: &Pages, link: &Link) -> Response {
     )
 }
 
-fn forged_form(pages: &Pages) -> Response {
+pub(super) fn forged_form(pages: &Pages) -> Response {
     pages.message(
         StatusCode::FORBIDDEN,
         "This form has expired",
@@ -168,47 +169,94 @@ async fn reset_form(
     };
     match crate::auth::reset::reset_token_user(state, &token).await {
         Ok(Some(user)) => {
-            render_reset_form(pages, &headers, &token, &user.username, &[], StatusCode::OK)
+            let form = PasswordPage::new(&RESET, "reset_password.html", &token, &user.username);
+            form.render(pages, &headers, &[], StatusCode::OK)
         }
         Ok(None) => dead_link(pages, &RESET),
         Err(other) => other.into_response(),
     }
 }
 
-fn render_reset_form(
-    pages: &Pages,
-    headers: &HeaderMap,
-    token: &str,
-    username: &str,
-    errors: &[String],
-    status: StatusCode,
-) -> Response {
-    let csrf = pages.form_token(headers);
-    let page = pages.page(
-        status,
-        "reset_password.html",
-        context! {
-            title => RESET.title,
-            username => username,
-            token => token,
-            csrf_token => &csrf.value,
-            errors => errors.to_vec(),
-        },
-    );
-    with_cookie(page, csrf.set_cookie)
+/// A page with a form for a new password, opened by a mailed link (reset, invitation).
+pub(super) struct PasswordPage<'a> {
+    link: &'a Link,
+    template: &'static str,
+    token: &'a str,
+    username: &'a str,
 }
 
+impl<'a> PasswordPage<'a> {
+    pub(super) fn new(
+        link: &'a Link,
+        template: &'static str,
+        token: &'a str,
+        username: &'a str,
+    ) -> PasswordPage<'a> {
+        PasswordPage {
+            link,
+            template,
+            token,
+            username,
+        }
+    }
+
+    /// The form, with `errors` shown above it and a fresh CSRF token.
+    pub(super) fn render(
+        &self,
+        pages: &Pages,
+        headers: &HeaderMap,
+        errors: &[String],
+        status: StatusCode,
+    ) -> Response {
+        let csrf = pages.form_token(headers);
+        let page = pages.page(
+            status,
+            self.template,
+            context! {
+                title => self.link.title,
+                username => self.username,
+                token => self.token,
+                csrf_token => &csrf.value,
+                errors => errors.to_vec(),
+            },
+        );
+        with_cookie(page, csrf.set_cookie)
+    }
+
+    /// The form again (422) with the password's validation failures, or the page for
+    /// another failure of the function behind it.
+    pub(super) fn refused(&self, pages: &Pages, headers: &HeaderMap, error: ApiError) -> Response {
+        match error {
+            ApiError::Validation(errors) => {
+                let messages: Vec<String> = errors
+                    .into_iter()
+                    .map(|e| format!("The password {}.", e.message.trim_end_matches('.')))
+                    .collect();
+                self.render(pages, headers, &messages, StatusCode::UNPROCESSABLE_ENTITY)
+            }
+            error => failure_page(pages, self.link, error),
+        }
+    }
+
+    /// The form again (422) when the two passwords differ.
+    pub(super) fn mismatch(&self, pages: &Pages, headers: &HeaderMap) -> Response {
+        let errors = ["The two passwords are not the same.".to_owned()];
+        self.render(pages, headers, &errors, StatusCode::UNPROCESSABLE_ENTITY)
+    }
+}
+
+/// What a new-password form posts.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ResetForm {
+pub(super) struct PasswordForm {
     #[serde(default)]
-    token: String,
+    pub(super) token: String,
     #[serde(default)]
-    csrf_token: String,
+    pub(super) csrf_token: String,
     #[serde(default)]
-    new_password: String,
+    pub(super) new_password: String,
     #[serde(default)]
-    confirm_password: String,
+    pub(super) confirm_password: String,
 }
 
 async fn reset_password(
@@ -218,7 +266,7 @@ async fn reset_password(
     body: Bytes,
 ) -> Response {
     let (state, pages) = (&web.app, &*web.pages);
-    let Some(submitted) = form::<ResetForm>(&headers, &body) else {
+    let Some(submitted) = form::<PasswordForm>(&headers, &body) else {
         return pages.message(
             StatusCode::BAD_REQUEST,
             RESET.title,
@@ -235,18 +283,14 @@ async fn reset_password(
         Ok(None) => return dead_link(pages, &RESET),
         Err(other) => return other.into_response(),
     };
-    let again = |errors: &[String]| {
-        render_reset_form(
-            pages,
-            &headers,
-            &submitted.token,
-            &user.username,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-    };
+    let form = PasswordPage::new(
+        &RESET,
+        "reset_password.html",
+        &submitted.token,
+        &user.username,
+    );
     if submitted.new_password != submitted.confirm_password {
-        return again(&["The two passwords are not the same.".to_owned()]);
+        return form.mismatch(pages, &headers);
     }
     let outcome = crate::auth::reset::confirm_reset(
         state,
@@ -263,14 +307,7 @@ async fn reset_password(
             "Your new password is set and every session of the account was signed out. Sign in with the new password.",
             None,
         ),
-        Err(ApiError::Validation(errors)) => {
-            let messages: Vec<String> = errors
-                .into_iter()
-                .map(|e| format!("The password {}.", e.message.trim_end_matches('.')))
-                .collect();
-            again(&messages)
-        }
-        Err(error) => failure_page(pages, &RESET, error),
+        Err(error) => form.refused(pages, &headers, error),
     }
 }
 

@@ -1,7 +1,8 @@
 //! The HTML pages Roster serves itself. For now: the pages the links in its mails open
-//! ([`mail_links`]). They are rendered on the server from templates embedded in the
-//! binary (`templates/web/`), need no JavaScript, load nothing from elsewhere, and call
-//! the same functions as the JSON endpoints, so they can do nothing the API cannot.
+//! ([`mail_links`], and the invitation's, [`invitation`]). They are rendered on the
+//! server from templates embedded in the binary (`templates/web/`), need no JavaScript,
+//! load nothing from elsewhere, and call the same functions as the JSON endpoints, so
+//! they can do nothing the API cannot.
 //!
 //! Every page is sent with a strict Content-Security-Policy ([`Policy`]: nothing but this
 //! origin's stylesheet; forms post only here, and lead at most to the one client a
@@ -14,6 +15,7 @@
 //! comes from another origin.
 
 pub mod csrf;
+mod invitation;
 pub mod mail_links;
 
 use std::sync::Arc;
@@ -98,7 +100,7 @@ const PASSKEY_REGISTER_SCRIPT: &str = include_str!("../../assets/web/passkey_reg
 /// The console's script: sends an open page to the sign-in page once its session ends.
 const CONSOLE_SCRIPT: &str = include_str!("../../assets/web/console.js");
 
-const TEMPLATES: [(&str, &str); 10] = [
+const TEMPLATES: [(&str, &str); 12] = [
     (
         "layout.html",
         include_str!("../../templates/web/layout.html"),
@@ -114,6 +116,14 @@ const TEMPLATES: [(&str, &str); 10] = [
     (
         "cancel_email_change.html",
         include_str!("../../templates/web/cancel_email_change.html"),
+    ),
+    (
+        "accept_invitation.html",
+        include_str!("../../templates/web/accept_invitation.html"),
+    ),
+    (
+        "invitation_accepted.html",
+        include_str!("../../templates/web/invitation_accepted.html"),
     ),
     ("login.html", include_str!("../../templates/web/login.html")),
     (
@@ -339,6 +349,7 @@ pub fn router(app: AppState, pages: Arc<Pages>) -> Router {
         .route("/assets/passkey-register.js", get(passkey_register_script))
         .route("/assets/console.js", get(console_script))
         .merge(mail_links::router())
+        .merge(invitation::router())
         .with_state(Web { app, pages })
 }
 

@@ -55,6 +55,8 @@ pub const EVENTS: &[&str] = &[
     event::USER_DELETED,
     event::ADMIN_CREATED,
     event::USER_IMPORTED,
+    event::USER_INVITED,
+    event::INVITATION_ACCEPTED,
     event::MFA_TOTP_ADDED,
     event::MFA_TOTP_REMOVED,
     event::PASSKEY_ADDED,

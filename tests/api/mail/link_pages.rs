@@ -18,7 +18,7 @@ on_both_engines!(
 
 /// Asserts an HTML page with the pages' security headers and `status`.
 #[track_caller]
-fn assert_page(response: &TestResponse, status: u16) {
+pub(crate) fn assert_page(response: &TestResponse, status: u16) {
     assert_eq!(response.status.as_u16(), status, "{}", response.text);
     assert_eq!(
         response.header("content-type"),
@@ -46,7 +46,7 @@ fn assert_page(response: &TestResponse, status: u16) {
 }
 
 /// The hidden CSRF field's value and the cookie that goes with it.
-fn form_credentials(page: &TestResponse) -> (String, String) {
+pub(crate) fn form_credentials(page: &TestResponse) -> (String, String) {
     let marker = "name=\"csrf_token\" value=\"";
     let start = page.text.find(marker).expect("a CSRF field") + marker.len();
     let value = page.text[start..].split('"').next().unwrap().to_owned();
@@ -66,7 +66,7 @@ fn form_credentials(page: &TestResponse) -> (String, String) {
     (value, cookie)
 }
 
-fn post_form(
+pub(crate) fn post_form(
     app: &TestApp,
     path: &str,
     cookie: Option<&str>,

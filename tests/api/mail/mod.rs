@@ -2,7 +2,7 @@
 
 mod delivery;
 mod email_change;
-mod link_pages;
+pub mod link_pages;
 mod reset;
 pub mod smtp_sink;
 pub mod support;

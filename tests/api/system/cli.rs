@@ -3,8 +3,6 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use serde_json::json;
-
 use crate::helpers::{Backend, DEFAULT_PASSWORD, TestApp, wait_beside_the_app};
 use crate::on_both_engines;
 
@@ -14,7 +12,6 @@ on_both_engines!(
     create_admin_refuses_a_username_and_email_of_different_accounts,
     create_admin_refuses_a_weak_password,
     keys_rotate_reaches_a_running_instance,
-    users_import_reports_imported_and_rejected_lines,
     migrate_applies_migrations_and_reports,
     passwords_benchmark_times_the_configured_hash,
 );
@@ -236,52 +233,6 @@ async fn keys_rotate_reaches_a_running_instance(backend: Backend) {
         None,
     );
     assert!(!hs.status.success());
-}
-
-async fn users_import_reports_imported_and_rejected_lines(backend: Backend) {
-    let app = TestApp::new(backend).await;
-    app.register("taken", DEFAULT_PASSWORD).await;
-    let argon = app.state.hasher.hash("Imported-Argon-22").await.unwrap();
-    let bcrypt_hash = bcrypt::hash("Imported-Bcrypt-33", 4).unwrap();
-    let lines = [
-        json!({"username": "imp_argon", "email": "argon@example.com", "full_name": "Argon", "password_hash": argon}).to_string(),
-        json!({"username": "imp_bcrypt", "email": "bcrypt@example.com", "password_hash": bcrypt_hash}).to_string(),
-        String::new(),
-        json!({"username": "bad email", "email": "nope", "password_hash": argon}).to_string(),
-        json!({"username": "TAKEN", "email": "other@example.com", "password_hash": argon}).to_string(),
-        "{not json".to_owned(),
-        json!({"username": "plain", "email": "plain@example.com", "password_hash": "hunter2"}).to_string(),
-        json!({"username": "extra", "email": "extra@example.com", "password_hash": argon, "role": "admin"}).to_string(),
-    ];
-    let file = app.data_dir().join("users.jsonl");
-    std::fs::write(&file, lines.join("\n")).unwrap();
-    let output = roster(
-        &app,
-        &["users", "import", file.to_str().unwrap()],
-        &[],
-        None,
-    );
-    let report = text(&output);
-    assert_eq!(output.status.code(), Some(2), "{report}");
-    assert!(report.contains("imported 2, rejected 5"), "{report}");
-    for line in [
-        "line 4: ",
-        "line 5: username: already exists",
-        "line 6: ",
-        "line 7: password_hash",
-        "line 8: role",
-    ] {
-        assert!(report.contains(line), "{line} in {report}");
-    }
-    assert!(!report.contains("hunter2"), "hash material is not echoed");
-    app.login("imp_argon", "Imported-Argon-22").await;
-    app.login("bcrypt@example.com", "Imported-Bcrypt-33").await;
-    assert_eq!(
-        app.count("SELECT COUNT(*) FROM credentials WHERE password_hash LIKE '$2b$%'")
-            .await,
-        0,
-        "bcrypt re-hashed at login"
-    );
 }
 
 async fn migrate_applies_migrations_and_reports(backend: Backend) {

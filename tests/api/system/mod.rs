@@ -7,6 +7,7 @@ mod cluster;
 mod endpoints;
 mod features;
 mod first_admin_link;
+mod import;
 mod instances;
 mod key_safety;
 mod metrics_apart;

@@ -459,6 +459,16 @@ async fn openapi_documents_every_users_and_admin_operation_with_its_errors(backe
             &["204", "401", "403", "404"],
         ),
         ("get", "/api/v1/admin/audit", &["200", "401", "403", "422"]),
+        (
+            "post",
+            "/api/v1/admin/users",
+            &["201", "401", "403", "409", "422"],
+        ),
+        (
+            "post",
+            "/api/v1/admin/users/{user_id}/password-reset",
+            &["202", "401", "403", "404", "409", "429"],
+        ),
     ];
     for (method, path, statuses) in operations {
         let operation = &doc["paths"][path][method];
