@@ -174,7 +174,7 @@ async fn changing_the_algorithm_keeps_earlier_tokens_valid_and_signs_new_ones_wi
             .alg,
         Algorithm::RS256
     );
-    assert_eq!(stored_keys(&rs, "ES256").await[0].1, true, "retired");
+    assert!(stored_keys(&rs, "ES256").await[0].1, "retired");
     for session in [&before, &during, &after] {
         assert!(accepted(&rs, session).await);
         verified_from_the_jwks(&rs, &session.access_token).await;
@@ -233,7 +233,7 @@ async fn rotation_makes_a_key_of_the_configured_kind(backend: Backend) {
             .filter(|(_, retired)| !retired)
             .map(|(kid, _)| kid)
             .collect();
-        assert_eq!(active, [rotation.kid.clone()], "{name}");
+        assert_eq!(active, std::slice::from_ref(&rotation.kid), "{name}");
         if name == "RS256" {
             assert_eq!(rotation.rsa_kid, rotation.kid, "one RSA key signs both");
         }
