@@ -98,8 +98,7 @@ impl Application {
         let sealing_key = crate::secrets::verified_key(&config, &db, clock.now()).await?;
         let cipher = crate::crypto::Cipher::new(&sealing_key);
         // The stored keys sign ID tokens even when access tokens use the HS256 secret.
-        let stored =
-            keys::load_or_create(&db, &cipher, clock.now(), config.tokens.access_ttl).await?;
+        let stored = keys::load_or_create(&db, &cipher, clock.now(), &config.tokens).await?;
         let key_set = match &config.tokens.jwt_secret_key {
             Some(secret) => stored.with_access_secret(secret.expose()),
             None => stored,
@@ -181,9 +180,10 @@ impl Application {
             routes.with_state(state.clone())
         });
         let upstream = Upstream::new()?;
-        let (routes, openapi) = api_routes(&upstream, &state.config.features, !metrics_apart)
+        let (routes, mut openapi) = api_routes(&upstream, &state.config.features, !metrics_apart)
             .merge(crate::oidc::protocol_router(&state))
             .split_for_parts();
+        system::openapi::describe_token_signing(&mut openapi, &state.config.tokens);
         let router = middleware::stack(
             system::docs::with_docs(routes, openapi)
                 .with_state(state.clone())
@@ -333,7 +333,7 @@ async fn reload_keys(state: &AppState) {
         &state.db,
         &state.cipher,
         state.clock.now(),
-        state.config.tokens.access_ttl,
+        &state.config.tokens,
     )
     .await
     {

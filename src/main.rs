@@ -91,7 +91,9 @@ enum EncryptionKeyCommand {
 
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
-    /// Add a new signing key; running instances sign with it and publish it within
+    /// Add a new signing key of each kind in use (the one ACCESS_TOKEN_ALGORITHM names for
+    /// access tokens, RSA and Ed25519 for ID tokens); running instances sign with them and
+    /// publish them within
     /// KEY_REFRESH_SECONDS (default 5), and older keys stay published until the tokens
     /// they signed have expired. Refuses, writing nothing, when ENCRYPTION_KEY does not
     /// match the database or the current signing key cannot be opened.
@@ -227,9 +229,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 format!("retired {}", rotation.retired.join(", "))
             };
             println!(
-                "new signing key {} (RSA key {} for ID tokens); {retired}; running instances sign with them within {} s (retired keys stay published until the tokens they signed expire)",
+                "new signing key {} ({} access tokens; RSA key {} and Ed25519 key {} for ID tokens); {retired}; running instances sign with them within {} s (retired keys stay published until the tokens they signed expire)",
                 rotation.kid,
+                rotation.algorithm.as_str(),
                 rotation.rsa_kid,
+                rotation.ed25519_kid,
                 context.config.tokens.key_refresh_interval.as_secs()
             );
             Ok(ExitCode::SUCCESS)

@@ -15,12 +15,19 @@ fn refuse_shared_secret(context: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `roster keys rotate`: adds a signing key that every instance signs with within
-/// `KEY_REFRESH_SECONDS` and retires the one that signed until now.
+/// `roster keys rotate`: adds a signing key of each kind in use (the access tokens' kind
+/// as `ACCESS_TOKEN_ALGORITHM` names it, and the ID tokens' two) that every instance
+/// signs with within `KEY_REFRESH_SECONDS`, and retires those that signed until now.
 pub async fn rotate_keys(context: &Context) -> anyhow::Result<Rotation> {
     refuse_shared_secret(context)?;
     let cipher = context.verified_cipher().await?;
-    keys::rotate(&context.db, &cipher, context.clock.now()).await
+    keys::rotate(
+        &context.db,
+        &cipher,
+        context.clock.now(),
+        context.config.tokens.access_algorithm,
+    )
+    .await
 }
 
 /// `roster keys list`: every stored key, and whether this configuration opens it.

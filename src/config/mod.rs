@@ -30,7 +30,7 @@ pub use mail::MailConfig;
 pub use mfa::MfaConfig;
 pub use nats::NatsConfig;
 pub use passwords::{HashCost, PasswordConfig, PasswordPolicy};
-pub use tokens::TokenConfig;
+pub use tokens::{AccessTokenAlgorithm, TokenConfig};
 pub use vars::{ConfigError, Secret};
 use vars::{Vars, invalid};
 pub use webhooks::{AllowedHosts, WebhookConfig};

@@ -40,6 +40,11 @@ pub struct ProviderMetadata {
     grant_types_supported: Vec<&'static str>,
     subject_types_supported: Vec<&'static str>,
     id_token_signing_alg_values_supported: Vec<&'static str>,
+    /// Not in the standards (RFC 8414 §2 allows extensions; Gluu/Janssen and InterSystems
+    /// publish the same name): the `alg` this deployment signs its JWT access tokens with,
+    /// `ACCESS_TOKEN_ALGORITHM` (`EdDSA`, `ES256` or `RS256`), or `HS256` when they use the
+    /// shared `JWT_SECRET_KEY`. Their keys are in `jwks_uri` (the asymmetric ones).
+    access_token_signing_alg_values_supported: Vec<&'static str>,
     token_endpoint_auth_methods_supported: Vec<&'static str>,
     revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     introspection_endpoint_auth_methods_supported: Vec<&'static str>,
@@ -73,6 +78,10 @@ pub fn document(config: &Config) -> bytes::Bytes {
         grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
         subject_types_supported: vec!["public"],
         id_token_signing_alg_values_supported: vec!["RS256", "EdDSA"],
+        access_token_signing_alg_values_supported: vec![match config.tokens.jwt_secret_key {
+            Some(_) => "HS256",
+            None => config.tokens.access_algorithm.as_str(),
+        }],
         token_endpoint_auth_methods_supported: client_auth.clone(),
         revocation_endpoint_auth_methods_supported: client_auth,
         introspection_endpoint_auth_methods_supported: vec![
@@ -175,26 +184,30 @@ pub struct JwkSet {
 }
 
 /// A public key (RFC 7517 §4): `RSA` (`n`, `e`) for `RS256`, `OKP` Ed25519 (`crv`, `x`)
-/// for `EdDSA`.
+/// for `EdDSA`, `EC` P-256 (`crv`, `x`, `y`) for `ES256` (access tokens only, when
+/// `ACCESS_TOKEN_ALGORITHM` is `ES256`).
 #[derive(Debug, ToSchema)]
 pub struct Jwk {
-    /// `RSA` or `OKP`.
+    /// `RSA`, `OKP` or `EC`.
     pub kty: String,
-    /// The key id ID tokens name in their `kid` header.
+    /// The key id the tokens it signed name in their `kid` header.
     #[schema(required = false)]
     pub kid: String,
     /// `sig`
     #[schema(required = false, rename = "use")]
     pub key_use: String,
-    /// `RS256` or `EdDSA`.
+    /// `RS256`, `EdDSA` or `ES256`: the only algorithm the key verifies.
     #[schema(required = false)]
     pub alg: String,
-    /// `Ed25519` (OKP keys).
+    /// `Ed25519` (OKP keys) or `P-256` (EC keys).
     #[schema(required = false)]
     pub crv: String,
-    /// The public key, base64url (OKP keys).
+    /// The public key (OKP keys) or its x coordinate (EC keys), base64url.
     #[schema(required = false)]
     pub x: String,
+    /// The public key's y coordinate, base64url (EC keys).
+    #[schema(required = false)]
+    pub y: String,
     /// The modulus, base64url (RSA keys).
     #[schema(required = false)]
     pub n: String,
@@ -205,8 +218,9 @@ pub struct Jwk {
 
 /// The keys that verify ID tokens
 ///
-/// The metadata's `jwks_uri`: every key that signed an ID token still valid, RSA and
-/// Ed25519, chosen by the token's `kid`. Never empty, also when access tokens are signed
+/// The metadata's `jwks_uri`: every key that signed an ID token or an access token still
+/// valid (RSA and Ed25519, and P-256 under `ACCESS_TOKEN_ALGORITHM=ES256`), chosen by the
+/// token's `kid`. Never empty, also when access tokens are signed
 /// with an HS256 secret (`/.well-known/jwks.json` is empty then). Cacheable for a minute.
 /// In the first moments on a fresh database, while the first RSA key is being made, the
 /// answer waits for it (at most 10 s), so no cached set lacks the key of an ID token.

@@ -162,11 +162,19 @@ pub async fn db_status(State(state): State<AppState>) -> Response {
 
 /// The public signing keys (RFC 7517 JWK set)
 ///
-/// Other services verify access tokens with these keys, choosing by the token's `kid`.
-/// Empty when Roster signs with a shared HS256 secret (`JWT_SECRET_KEY`).
+/// Other services verify access tokens with these keys, choosing by the token's `kid`
+/// and taking the algorithm from the key's `alg`: `EdDSA` (`OKP`, `Ed25519`), `ES256`
+/// (`EC`, `P-256`) or `RS256` (`RSA`). Access tokens are signed with keys of the kind
+/// `ACCESS_TOKEN_ALGORITHM` names (the document's description says which); the set also
+/// holds the keys of ID tokens and, after a rotation or an algorithm change, the retired
+/// keys until every token they signed has expired. Empty when Roster signs with a shared
+/// HS256 secret (`JWT_SECRET_KEY`). Cacheable for a minute.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "system", responses(
     (status = 200, description = "The JWK set", content_type = "application/json", body = Object,
-     example = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "...", "kid": "...", "use": "sig", "alg": "EdDSA"}]})),
+     example = json!({"keys": [
+        {"kty": "OKP", "crv": "Ed25519", "x": "...", "kid": "...", "use": "sig", "alg": "EdDSA"},
+        {"kty": "EC", "crv": "P-256", "x": "...", "y": "...", "kid": "...", "use": "sig", "alg": "ES256"},
+        {"kty": "RSA", "n": "...", "e": "AQAB", "kid": "...", "use": "sig", "alg": "RS256"}]})),
 ))]
 pub async fn jwks(State(state): State<AppState>) -> Response {
     crate::http::jwk_set(state.tokens.key_set().jwks.clone())

@@ -4,6 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::config::TokenConfig;
 use crate::error::{FieldError, Problem};
 
 #[derive(OpenApi)]
@@ -11,7 +12,8 @@ use crate::error::{FieldError, Problem};
     info(
         title = "Roster",
         description = "User management and authentication: accounts, sessions, short-lived JWT access tokens \
-            (EdDSA, verifiable through `/.well-known/jwks.json`) with rotating refresh tokens, profiles, \
+            (signed with the keys published at `/.well-known/jwks.json`, of the kind `ACCESS_TOKEN_ALGORITHM` \
+            names: EdDSA, ES256 or RS256) with rotating refresh tokens, profiles, \
             preferences, premium tiers, badges and goals; and an OpenID Connect provider and OAuth 2.0 \
             authorization server for other applications (discovery at `/.well-known/openid-configuration`).\n\n\
             Errors are RFC 9457 problem details (`application/problem+json`) whose `type` is \
@@ -74,5 +76,47 @@ impl Modify for SecuritySchemes {
                     .build(),
             ),
         );
+    }
+}
+
+/// How this deployment signs its access tokens, in words: the JOSE `alg` and the kind of
+/// key that verifies it.
+pub fn access_token_signing(tokens: &TokenConfig) -> String {
+    use crate::config::AccessTokenAlgorithm as Kind;
+    if tokens.jwt_secret_key.is_some() {
+        return "`HS256` with a secret shared with the services that verify them \
+            (`JWT_SECRET_KEY`); `/.well-known/jwks.json` is empty"
+            .to_owned();
+    }
+    let key = match tokens.access_algorithm {
+        Kind::EdDsa => "Ed25519 (`OKP`)",
+        Kind::Es256 => "ECDSA P-256 (`EC`)",
+        Kind::Rs256 => "RSA 2048 (`RSA`)",
+    };
+    format!(
+        "`{}` with {key} keys published at `/.well-known/jwks.json`, chosen by the token's `kid`",
+        tokens.access_algorithm.as_str()
+    )
+}
+
+/// States in the document how this deployment signs access tokens (the description of
+/// the document and of the bearer scheme): the algorithm is configuration, not code.
+pub fn describe_token_signing(openapi: &mut utoipa::openapi::OpenApi, tokens: &TokenConfig) {
+    let signing = access_token_signing(tokens);
+    let info = &mut openapi.info;
+    let mut description = info.description.take().unwrap_or_default();
+    description.push_str(&format!(
+        "\n\nThis deployment signs access tokens {signing}; their `iss` is `{}` and their `aud` \
+         `{}` (an application's token: its client id).",
+        tokens.issuer, tokens.audience
+    ));
+    info.description = Some(description);
+    if let Some(utoipa::openapi::RefOr::T(SecurityScheme::Http(bearer))) = openapi
+        .components
+        .as_mut()
+        .and_then(|components| components.security_schemes.get_mut("bearer"))
+    {
+        let described = bearer.description.take().unwrap_or_default();
+        bearer.description = Some(format!("{described}. Signed {signing}."));
     }
 }

@@ -5,8 +5,9 @@
 //! issued to any other client carry `aud` = that client's id, so a service that trusts
 //! Roster's audience can never be handed a third-party application's token as a login.
 //!
-//! Verification accepts only the configured algorithm, a `kid` this instance knows, the
-//! configured `iss`, an `aud` that is Roster's audience or the token's own `client_id`
+//! Verification accepts only a `kid` this instance knows, signed with that key's own
+//! algorithm (the configured one, or the previous one's until its tokens expire after
+//! `ACCESS_TOKEN_ALGORITHM` changed; only HS256 with `JWT_SECRET_KEY`), the configured `iss`, an `aud` that is Roster's audience or the token's own `client_id`
 //! (an application's token, which only the endpoints made for them take), and checks `exp` and `nbf` against the injected clock with
 //! 60 s leeway. Key material offered in the token's own header (`jwk`, `jku`, `x5u`) is
 //! never looked at: keys come only from the key set.
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use jsonwebtoken::{Header, Validation};
+use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -172,26 +173,37 @@ pub struct TokenService {
     audience: String,
     ttl: Duration,
     keys: tokio::sync::watch::Sender<Arc<KeySet>>,
-    validation: Validation,
+    /// One per algorithm a key can verify, each accepting that algorithm alone.
+    validations: [Validation; 4],
 }
 
 impl TokenService {
     pub fn new(issuer: String, audience: String, ttl: Duration, keys: KeySet) -> TokenService {
-        let mut validation = Validation::new(keys.algorithm);
-        validation.set_issuer(&[&issuer]);
-        // `aud` is required, and checked in `verify_claims`: Roster's audience, or the
-        // client id of an application's token.
-        validation.validate_aud = false;
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        // Time is checked against the injected clock in `verify`.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
+        let validation = |algorithm| {
+            let mut validation = Validation::new(algorithm);
+            validation.set_issuer(&[&issuer]);
+            // `aud` is required, and checked in `verify_claims`: Roster's audience, or the
+            // client id of an application's token.
+            validation.validate_aud = false;
+            validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+            // Time is checked against the injected clock in `verify`.
+            validation.validate_exp = false;
+            validation.validate_nbf = false;
+            validation
+        };
+        let validations = [
+            Algorithm::EdDSA,
+            Algorithm::ES256,
+            Algorithm::RS256,
+            Algorithm::HS256,
+        ]
+        .map(validation);
         TokenService {
             issuer,
             audience,
             ttl,
             keys: tokio::sync::watch::Sender::new(Arc::new(keys)),
-            validation,
+            validations,
         }
     }
 
@@ -328,21 +340,26 @@ impl TokenService {
             return Err(TokenError::Malformed);
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-        let keys = self.key_set();
-        if header.alg != keys.algorithm
-            || header
-                .typ
-                .as_deref()
-                .is_some_and(|t| !t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE))
+        if header
+            .typ
+            .as_deref()
+            .is_some_and(|t| !t.eq_ignore_ascii_case(ACCESS_TOKEN_TYPE))
         {
             return Err(TokenError::WrongAlgorithm);
         }
-        let key = header
+        let keys = self.key_set();
+        let (algorithm, key) = header
             .kid
             .as_deref()
             .and_then(|kid| keys.verifying.get(kid))
             .ok_or(TokenError::UnknownKey)?;
-        let claims = jsonwebtoken::decode::<T>(token, key, &self.validation)
+        // The key's own algorithm, never one the token chose for it.
+        let validation = self
+            .validations
+            .iter()
+            .find(|v| header.alg == *algorithm && v.algorithms == [header.alg])
+            .ok_or(TokenError::WrongAlgorithm)?;
+        let claims = jsonwebtoken::decode::<T>(token, key, validation)
             .map(|data| data.claims)
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
         let addressed = claims.aud() == self.audience

@@ -1,12 +1,22 @@
-//! Signing keys: Ed25519 and RSA key pairs kept in `signing_keys`, their private halves
-//! sealed with the encryption key, their public halves published as a JWK set.
+//! Signing keys: Ed25519, P-256 and RSA key pairs kept in `signing_keys`, their private
+//! halves sealed with the encryption key, their public halves published as a JWK set.
 //!
-//! The newest Ed25519 key that is not retired signs access tokens (and `EdDSA` ID
-//! tokens); the newest RSA key signs `RS256` ID tokens, the algorithm every OpenID
-//! client supports. `roster keys rotate` inserts a new key of each kind and retires the
-//! others; every instance reloads the table every `KEY_REFRESH_SECONDS` (at most 10 s),
-//! so all of them sign with the new keys and publish them without a restart. A retired
-//! key stays published (and accepted) until every token it can have signed has expired.
+//! Access tokens are signed by the newest active key of the kind `ACCESS_TOKEN_ALGORITHM`
+//! names (`EdDSA` by default, `ES256` or `RS256`); ID tokens by the newest RSA key
+//! (`RS256`, what every OpenID client supports) or the newest Ed25519 key (`EdDSA`, for
+//! the clients that ask for it). So the table holds a key of each of those kinds, made
+//! when missing: at start-up for the access tokens' kind and Ed25519, just after it for
+//! RSA (see [`create_rsa_key`]). `roster keys rotate` inserts a new key of each kind in
+//! use and retires the others; a changed `ACCESS_TOKEN_ALGORITHM` makes a key of the new
+//! kind at start-up, which signs from then on, and retires a kind nothing signs with any
+//! more. Every instance reloads the table every `KEY_REFRESH_SECONDS` (at most 10 s), so
+//! all of them sign with the new keys and publish them without a restart. A retired key
+//! stays published (and accepted) until every token it can have signed has expired.
+//!
+//! An access token is verified with the published key its `kid` names and with that
+//! key's algorithm only, exactly as a service verifying it from the JWK set does: after
+//! an algorithm change, tokens signed with the previous kind stay valid until they
+//! expire, and no token passes with an `alg` other than its key's.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -20,20 +30,61 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::Serialize;
 
+pub use crate::config::AccessTokenAlgorithm;
+use crate::config::TokenConfig;
 use crate::crypto::Cipher;
 use crate::db::Db;
 
+mod generate;
 mod store;
 
 pub use store::{KeyListing, Rotation, list, rotate};
-use store::{StoredKey, insert_key, load_stored};
+use store::{StoredKey, load_stored};
 
-/// How long after retirement a key remains published, beyond the access-token
-/// lifetime: covers instances that have not reloaded yet and clock skew.
+/// How long after retirement a key remains published, beyond the tokens it can have
+/// signed: covers instances that have not reloaded yet and clock skew.
 const RETIREMENT_GRACE: Duration = Duration::from_secs(5 * 60);
 
 /// ID tokens last longer than a retired key's grace: an RP may check one it holds.
 const ID_TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);
+
+/// The JOSE algorithm of `access`.
+pub fn jose(access: AccessTokenAlgorithm) -> Algorithm {
+    match access {
+        AccessTokenAlgorithm::EdDsa => Algorithm::EdDSA,
+        AccessTokenAlgorithm::Es256 => Algorithm::ES256,
+        AccessTokenAlgorithm::Rs256 => Algorithm::RS256,
+    }
+}
+
+/// The name `signing_keys.algorithm` stores for a key of `algorithm`.
+fn algorithm_name(algorithm: Algorithm) -> &'static str {
+    match algorithm {
+        Algorithm::ES256 => "ES256",
+        Algorithm::RS256 => "RS256",
+        _ => "EdDSA",
+    }
+}
+
+/// The kinds of key that sign under `access`: its own first, then the ID tokens' two.
+fn kinds_in_use(access: AccessTokenAlgorithm) -> Vec<Algorithm> {
+    let mut kinds = vec![jose(access)];
+    for id_kind in [Algorithm::EdDSA, Algorithm::RS256] {
+        if !kinds.contains(&id_kind) {
+            kinds.push(id_kind);
+        }
+    }
+    kinds
+}
+
+/// The kind of stored key that signs access tokens. With `JWT_SECRET_KEY` none does (the
+/// secret does), and the table keeps the ID tokens' kinds only, as it always has.
+fn stored_access_kind(tokens: &TokenConfig) -> AccessTokenAlgorithm {
+    match tokens.jwt_secret_key {
+        Some(_) => AccessTokenAlgorithm::EdDsa,
+        None => tokens.access_algorithm,
+    }
+}
 
 /// The keys an instance signs and verifies with, built from the table (or the HS256 secret).
 pub struct KeySet {
@@ -41,8 +92,9 @@ pub struct KeySet {
     pub algorithm: Algorithm,
     pub signing_kid: String,
     signer: Signer,
-    /// The keys that verify access tokens, by kid.
-    pub verifying: HashMap<String, DecodingKey>,
+    /// The keys that verify access tokens, by kid, each with the one algorithm it
+    /// verifies: every published key, or only the HS256 secret.
+    pub verifying: HashMap<String, (Algorithm, DecodingKey)>,
     /// The serialized `{"keys": [...]}` document, built once per reload.
     pub jwks: bytes::Bytes,
     /// The keys that verify ID tokens (`/oauth2/jwks`, the discovery's `jwks_uri`): the
@@ -80,9 +132,10 @@ impl IdTokenAlgorithm {
     }
 }
 
-/// The private key, in the form that signs without further work.
+/// The private key that signs access tokens.
 enum Signer {
-    Secret(EncodingKey),
+    /// The HS256 secret, or a P-256 or RSA key, signed with by `jsonwebtoken::encode`.
+    Encoding(EncodingKey),
     /// Expanded once per reload: `jsonwebtoken::encode` would parse the PKCS#8 document
     /// and derive the public key (a scalar multiplication) again for every token.
     Ed25519(Box<ed25519_dalek::SigningKey>),
@@ -95,11 +148,17 @@ impl KeySet {
         let digest = sha2::Sha256::digest(secret.as_bytes());
         let kid = format!("hs256-{}", hex::encode(&digest[..6]));
         let mut verifying = HashMap::new();
-        verifying.insert(kid.clone(), DecodingKey::from_secret(secret.as_bytes()));
+        verifying.insert(
+            kid.clone(),
+            (
+                Algorithm::HS256,
+                DecodingKey::from_secret(secret.as_bytes()),
+            ),
+        );
         KeySet {
             algorithm: Algorithm::HS256,
             signing_kid: kid,
-            signer: Signer::Secret(EncodingKey::from_secret(secret.as_bytes())),
+            signer: Signer::Encoding(EncodingKey::from_secret(secret.as_bytes())),
             verifying,
             jwks: bytes::Bytes::from_static(br#"{"keys":[]}"#),
             id_jwks: bytes::Bytes::from_static(br#"{"keys":[]}"#),
@@ -177,31 +236,32 @@ impl KeySet {
             "the header names another algorithm"
         );
         match &self.signer {
-            Signer::Secret(key) => Ok(jsonwebtoken::encode(header, claims, key)?),
+            Signer::Encoding(key) => Ok(jsonwebtoken::encode(header, claims, key)?),
             Signer::Ed25519(key) => Ok(compact_ed25519(key, header, claims)?),
         }
     }
 
-    /// Builds the key set from the table; `None` when no Ed25519 key can sign.
+    /// Builds the key set from the table; `None` when no active key of `access`'s kind
+    /// can sign.
     fn from_stored(
         stored: &[StoredKey],
         cipher: &Cipher,
         now: DateTime<Utc>,
         access_ttl: Duration,
+        access: AccessTokenAlgorithm,
     ) -> anyhow::Result<Option<KeySet>> {
-        let mut signer: Option<(String, ed25519_dalek::SigningKey)> = None;
-        let mut rsa: Option<(String, EncodingKey)> = None;
-        let mut verifying = HashMap::new();
+        let mut signers: HashMap<Algorithm, (String, Vec<u8>)> = HashMap::new();
         let mut own = HashMap::new();
         let mut published = Vec::new();
-        // Oldest first, so the last active key seen is the newest.
+        // Oldest first, so the last active key of a kind seen is the newest.
         for key in stored {
-            let (algorithm, window) = match key.algorithm.as_str() {
+            let (algorithm, signed_for) = match key.algorithm.as_str() {
                 "EdDSA" => (Algorithm::EdDSA, access_ttl.max(ID_TOKEN_LIFETIME)),
-                "RS256" => (Algorithm::RS256, ID_TOKEN_LIFETIME),
+                "RS256" => (Algorithm::RS256, access_ttl.max(ID_TOKEN_LIFETIME)),
+                "ES256" => (Algorithm::ES256, access_ttl),
                 _ => continue,
             };
-            let publish_window = chrono::Duration::from_std(window + RETIREMENT_GRACE)?;
+            let publish_window = chrono::Duration::from_std(signed_for + RETIREMENT_GRACE)?;
             let live = key
                 .retired_at
                 .is_none_or(|retired| retired + publish_window > now);
@@ -215,11 +275,7 @@ impl KeySet {
                     continue;
                 }
             };
-            let decoding = DecodingKey::from_jwk(&jwk)?;
-            if algorithm == Algorithm::EdDSA {
-                verifying.insert(key.kid.clone(), decoding.clone());
-            }
-            own.insert(key.kid.clone(), (algorithm, decoding));
+            own.insert(key.kid.clone(), (algorithm, DecodingKey::from_jwk(&jwk)?));
             published.push(jwk);
             if key.retired_at.is_some() {
                 continue;
@@ -228,30 +284,44 @@ impl KeySet {
                 tracing::error!(kid = %key.kid, "cannot decrypt this signing key: was ENCRYPTION_KEY changed?");
                 continue;
             };
-            if algorithm == Algorithm::RS256 {
-                rsa = Some((key.kid.clone(), EncodingKey::from_rsa_der(&der)));
-                continue;
-            }
-            match ed25519_dalek::SigningKey::from_pkcs8_der(&der) {
-                Ok(private) => signer = Some((key.kid.clone(), private)),
-                Err(_) => {
-                    tracing::error!(kid = %key.kid, "skipping a signing key that is not an Ed25519 PKCS#8 key")
-                }
-            }
+            signers.insert(algorithm, (key.kid.clone(), der));
         }
-        let Some((signing_kid, signing_key)) = signer else {
-            return Ok(None);
+        let ed25519 = match signers.remove(&Algorithm::EdDSA) {
+            Some((kid, der)) => match ed25519_dalek::SigningKey::from_pkcs8_der(&der) {
+                Ok(private) => Some((kid, Box::new(private))),
+                Err(_) => {
+                    tracing::error!(kid = %kid, "skipping a signing key that is not an Ed25519 PKCS#8 key");
+                    None
+                }
+            },
+            None => None,
         };
-        let jwks = serde_json::to_vec(&JwkSet { keys: published })?;
+        let encoding = |algorithm| {
+            signers
+                .get(&algorithm)
+                .map(|(kid, der)| (kid.clone(), generate::encoding_key(algorithm, der)))
+        };
+        let rsa = encoding(Algorithm::RS256);
+        let (signing_kid, signer) = match access {
+            AccessTokenAlgorithm::EdDsa => match &ed25519 {
+                Some((kid, key)) => (kid.clone(), Signer::Ed25519(key.clone())),
+                None => return Ok(None),
+            },
+            other => match encoding(jose(other)) {
+                Some((kid, key)) => (kid, Signer::Encoding(key)),
+                None => return Ok(None),
+            },
+        };
+        let jwks: bytes::Bytes = serde_json::to_vec(&JwkSet { keys: published })?.into();
         Ok(Some(KeySet {
-            algorithm: Algorithm::EdDSA,
-            signing_kid: signing_kid.clone(),
-            signer: Signer::Ed25519(Box::new(signing_key.clone())),
-            verifying,
-            jwks: jwks.clone().into(),
-            id_jwks: jwks.into(),
+            algorithm: jose(access),
+            signing_kid,
+            signer,
+            verifying: own.clone(),
+            jwks: jwks.clone(),
+            id_jwks: jwks,
             rsa,
-            ed25519: Some((signing_kid, Box::new(signing_key))),
+            ed25519,
             own,
         }))
     }
@@ -280,24 +350,36 @@ fn compact_ed25519<T: Serialize>(
     Ok(token)
 }
 
-/// Loads the key set, creating the first Ed25519 key when the table has none that this
-/// instance can use. The first RSA key is not made here: generating one takes 50 ms to
-/// over a second, so the application makes it after start-up with [`create_rsa_key`]
-/// while it already serves (ID tokens wait for it, see
-/// `TokenService::key_set_for_id_tokens`).
+/// Loads the key set, first making what the table lacks for this configuration: an
+/// active key of the access tokens' kind (after an `ACCESS_TOKEN_ALGORITHM` change, the
+/// first of the new kind, which signs from now on) and the Ed25519 key of `EdDSA` ID
+/// tokens; and retiring a kind nothing signs with any more. The first RSA key is made
+/// here only when it signs access tokens: otherwise generating one (50 ms to over a
+/// second) waits until the application already serves, see [`create_rsa_key`] (ID
+/// tokens wait for it, see `TokenService::key_set_for_id_tokens`).
 pub async fn load_or_create(
     db: &Db,
     cipher: &Cipher,
     now: DateTime<Utc>,
-    access_ttl: Duration,
+    tokens: &TokenConfig,
 ) -> anyhow::Result<KeySet> {
-    if let Some(loaded) = KeySet::from_stored(&load_stored(db).await?, cipher, now, access_ttl)? {
-        return Ok(loaded);
+    let access = stored_access_kind(tokens);
+    for algorithm in [jose(access), Algorithm::EdDSA] {
+        if let Some(kid) = store::insert_first_key(db, cipher, algorithm, now).await? {
+            tracing::info!(kid = %kid, algorithm = algorithm_name(algorithm), "created a signing key");
+        }
     }
-    let kid = insert_key(db, cipher, Algorithm::EdDSA, now).await?;
-    tracing::info!(kid = %kid, "created a signing key");
-    KeySet::from_stored(&load_stored(db).await?, cipher, now, access_ttl)?
-        .ok_or_else(|| anyhow::anyhow!("no usable signing key after creating one"))
+    let retired = store::retire_unused_kinds(db, access, now).await?;
+    if !retired.is_empty() {
+        tracing::info!(kids = %retired.join(", "), access_token_algorithm = access.as_str(),
+            "retired the signing keys of a kind no longer in use; they stay published until their tokens expire");
+    }
+    reload(db, cipher, now, tokens).await?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "no usable {} signing key after creating one",
+            access.as_str()
+        )
+    })
 }
 
 /// Makes the RSA key that signs ID tokens when no instance has made one yet: `Some(kid)`
@@ -308,7 +390,7 @@ pub async fn create_rsa_key(
     cipher: &Cipher,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<String>> {
-    store::insert_first_rsa_key(db, cipher, now).await
+    store::insert_first_key(db, cipher, Algorithm::RS256, now).await
 }
 
 /// Reloads the key set; `None` when nothing usable is stored (keep the current one).
@@ -316,30 +398,43 @@ pub async fn reload(
     db: &Db,
     cipher: &Cipher,
     now: DateTime<Utc>,
-    access_ttl: Duration,
+    tokens: &TokenConfig,
 ) -> anyhow::Result<Option<KeySet>> {
-    KeySet::from_stored(&load_stored(db).await?, cipher, now, access_ttl)
+    KeySet::from_stored(
+        &load_stored(db).await?,
+        cipher,
+        now,
+        tokens.access_ttl,
+        stored_access_kind(tokens),
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::store::generate_key;
+    use super::generate::generate_key;
     use super::*;
 
     #[test]
     fn the_expanded_key_signs_exactly_what_jsonwebtoken_signs() {
         let cipher = Cipher::new(&[7; 32]);
-        let (kid, sealed, public_jwk) = generate_key(&cipher, Algorithm::EdDSA).unwrap();
+        let key = generate_key(&cipher, Algorithm::EdDSA).unwrap();
+        let (kid, sealed) = (key.kid.clone(), key.sealed.clone());
         let stored = StoredKey {
-            kid: kid.clone(),
+            kid: key.kid,
             algorithm: "EdDSA".into(),
-            private_key: sealed.clone(),
-            public_jwk,
+            private_key: key.sealed,
+            public_jwk: key.public_jwk,
             retired_at: None,
         };
-        let keys = KeySet::from_stored(&[stored], &cipher, Utc::now(), Duration::from_secs(900))
-            .unwrap()
-            .expect("one signing key");
+        let keys = KeySet::from_stored(
+            &[stored],
+            &cipher,
+            Utc::now(),
+            Duration::from_secs(900),
+            AccessTokenAlgorithm::EdDsa,
+        )
+        .unwrap()
+        .expect("one signing key");
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(kid.clone());
         let claims = serde_json::json!({"sub": "someone", "exp": 4_000_000_000u64, "n": [1, 2]});
@@ -352,7 +447,7 @@ mod tests {
         let mut validation = jsonwebtoken::Validation::new(Algorithm::EdDSA);
         validation.set_required_spec_claims(&["exp"]);
         let decoded =
-            jsonwebtoken::decode::<serde_json::Value>(&ours, &keys.verifying[&kid], &validation)
+            jsonwebtoken::decode::<serde_json::Value>(&ours, &keys.verifying[&kid].1, &validation)
                 .unwrap();
         assert_eq!(decoded.claims, claims);
         assert!(keys.sign(&Header::new(Algorithm::HS256), &claims).is_err());

@@ -1,20 +1,16 @@
-//! The `signing_keys` table: new Ed25519 and RSA keys (generated off the async threads,
-//! their private halves sealed with the encryption key), the first RSA key of a fresh
-//! database, rotation and the listing that `roster keys` shows. [`super::KeySet`] is built from what [`load_stored`] reads.
+//! The `signing_keys` table: new keys (generated off the async threads, their private
+//! halves sealed with the encryption key), the first key of a kind, rotation, retiring
+//! the kind an algorithm change left unused, and the listing that `roster keys` shows.
+//! [`super::KeySet`] is built from what [`load_stored`] reads.
 
 use chrono::{DateTime, Utc};
-use ed25519_dalek::pkcs8::EncodePrivateKey;
-use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
-use jsonwebtoken::{Algorithm, EncodingKey};
-use rand::RngExt;
-use uuid::Uuid;
+use jsonwebtoken::Algorithm;
 
+use super::generate::{Generated, generate_key};
+use super::{AccessTokenAlgorithm, algorithm_name, jose, kinds_in_use};
 use crate::crypto::Cipher;
 use crate::db::{Db, Exec, Tx};
 use crate::on_exec;
-
-/// The RSA modulus size: 2048 bits, what RFC 7518 §3.3 requires at least.
-const RSA_BITS: usize = 2048;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(super) struct StoredKey {
@@ -23,48 +19,6 @@ pub(super) struct StoredKey {
     pub(super) private_key: Vec<u8>,
     pub(super) public_jwk: String,
     pub(super) retired_at: Option<DateTime<Utc>>,
-}
-
-/// A new key of `algorithm` (`EdDSA` or `RS256`): (kid, sealed private key, public JWK).
-pub(super) fn generate_key(
-    cipher: &Cipher,
-    algorithm: Algorithm,
-) -> anyhow::Result<(String, Vec<u8>, String)> {
-    if algorithm == Algorithm::RS256 {
-        return generate_rsa_key(cipher);
-    }
-    let kid = Uuid::now_v7().simple().to_string();
-    let seed: [u8; 32] = rand::rng().random();
-    // PKCS#8 v1 (no public key): the 48-byte form jsonwebtoken reads.
-    let der = ed25519_dalek::pkcs8::KeypairBytes {
-        secret_key: seed,
-        public_key: None,
-    }
-    .to_pkcs8_der()
-    .map_err(|e| anyhow::anyhow!("cannot encode the signing key: {e}"))?;
-    let mut jwk =
-        Jwk::from_encoding_key(&EncodingKey::from_ed_der(der.as_bytes()), Algorithm::EdDSA)?;
-    jwk.common.key_id = Some(kid.clone());
-    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-    let sealed = cipher.seal(der.as_bytes(), kid.as_bytes());
-    Ok((kid, sealed, serde_json::to_string(&jwk)?))
-}
-
-/// A new RSA key: (kid, sealed PKCS#1 private key, public JWK as JSON). Generating one
-/// takes tens of milliseconds: it runs off the async threads.
-fn generate_rsa_key(cipher: &Cipher) -> anyhow::Result<(String, Vec<u8>, String)> {
-    use rsa::pkcs1::EncodeRsaPrivateKey;
-    let kid = Uuid::now_v7().simple().to_string();
-    let private = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, RSA_BITS)?;
-    let der = private
-        .to_pkcs1_der()
-        .map_err(|e| anyhow::anyhow!("cannot encode the RSA key: {e}"))?;
-    let mut jwk =
-        Jwk::from_encoding_key(&EncodingKey::from_rsa_der(der.as_bytes()), Algorithm::RS256)?;
-    jwk.common.key_id = Some(kid.clone());
-    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-    let sealed = cipher.seal(der.as_bytes(), kid.as_bytes());
-    Ok((kid, sealed, serde_json::to_string(&jwk)?))
 }
 
 pub(super) async fn insert_key(
@@ -80,56 +34,64 @@ pub(super) async fn insert_key(
 /// A new key of `algorithm` (see [`generate_key`]), made on a blocking thread.
 async fn generated(cipher: &Cipher, algorithm: Algorithm) -> anyhow::Result<NewKey> {
     let generating = cipher.clone();
-    let (kid, sealed, jwk) =
-        tokio::task::spawn_blocking(move || generate_key(&generating, algorithm)).await??;
-    Ok(NewKey {
-        algorithm,
-        kid,
-        sealed,
-        jwk,
-    })
+    let key = tokio::task::spawn_blocking(move || generate_key(&generating, algorithm)).await??;
+    Ok(NewKey { algorithm, key })
 }
 
 /// A generated key, not stored yet.
 struct NewKey {
     algorithm: Algorithm,
-    kid: String,
-    sealed: Vec<u8>,
-    jwk: String,
+    key: Generated,
 }
 
 async fn store_key(
     ex: impl Into<Exec<'_>>,
-    key: NewKey,
+    new: NewKey,
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {
-    let name = if key.algorithm == Algorithm::RS256 {
-        "RS256"
-    } else {
-        "EdDSA"
-    };
     on_exec!(ex, c => sqlx::query(
         "INSERT INTO signing_keys (kid, algorithm, private_key, public_jwk, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&key.kid)
-        .bind(name)
-        .bind(&key.sealed)
-        .bind(&key.jwk)
+        .bind(&new.key.kid)
+        .bind(algorithm_name(new.algorithm))
+        .bind(&new.key.sealed)
+        .bind(&new.key.public_jwk)
         .bind(now)
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
-    Ok(key.kid)
+    Ok(new.key.kid)
 }
 
-/// Stores a new RSA key unless an active one that `cipher` opens is there already; the
-/// key is generated before the write transaction, which then only checks and inserts.
-/// On PostgreSQL the table is locked against a concurrent check-and-insert, so that
-/// instances starting together on a fresh database store one key, not one each.
-pub(super) async fn insert_first_rsa_key(
+/// Whether an active key of `algorithm` that `cipher` opens is stored.
+async fn has_usable_key(
+    ex: impl Into<Exec<'_>>,
+    cipher: &Cipher,
+    algorithm: Algorithm,
+) -> Result<bool, sqlx::Error> {
+    let active: Vec<(String, Vec<u8>)> = on_exec!(ex, c => sqlx::query_as(
+        "SELECT kid, private_key FROM signing_keys WHERE algorithm = $1 AND retired_at IS NULL")
+        .bind(algorithm_name(algorithm))
+        .fetch_all(c)
+        .await)?;
+    Ok(active
+        .iter()
+        .any(|(kid, sealed)| cipher.open(sealed, kid.as_bytes()).is_ok()))
+}
+
+/// Stores a new key of `algorithm` unless an active one that `cipher` opens is there
+/// already (`None` then). The key is generated before the write transaction, which then
+/// only checks and inserts. On PostgreSQL the table is locked against a concurrent
+/// check-and-insert, so that instances starting together on a fresh database (or after
+/// `ACCESS_TOKEN_ALGORITHM` changed) store one key, not one each.
+pub(super) async fn insert_first_key(
     db: &Db,
     cipher: &Cipher,
+    algorithm: Algorithm,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Option<String>> {
-    let key = generated(cipher, Algorithm::RS256).await?;
+    if has_usable_key(db, cipher, algorithm).await? {
+        return Ok(None);
+    }
+    let key = generated(cipher, algorithm).await?;
     let mut tx = db.begin().await?;
     if let Tx::Postgres(_) = tx {
         on_exec!(&mut tx, c => sqlx::query("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE")
@@ -137,20 +99,40 @@ pub(super) async fn insert_first_rsa_key(
             .await
             .map(|r| r.rows_affected()))?;
     }
-    let active: Vec<(String, Vec<u8>)> = on_exec!(&mut tx, c => sqlx::query_as(
-        "SELECT kid, private_key FROM signing_keys WHERE algorithm = 'RS256' AND retired_at IS NULL")
-        .fetch_all(c)
-        .await)?;
-    let stored = if active
-        .iter()
-        .any(|(kid, sealed)| cipher.open(sealed, kid.as_bytes()).is_ok())
-    {
+    let stored = if has_usable_key(&mut tx, cipher, algorithm).await? {
         None
     } else {
         Some(store_key(&mut tx, key, now).await?)
     };
     tx.commit().await?;
     Ok(stored)
+}
+
+/// Retires the active keys of the kinds nothing signs with under `access` (an `ES256`
+/// key once access tokens are signed otherwise: ID tokens are never `ES256`). They stay
+/// published, and verify the tokens they signed, until those have expired. Returns the
+/// kids retired.
+pub(super) async fn retire_unused_kinds(
+    db: &Db,
+    access: AccessTokenAlgorithm,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<String>> {
+    let in_use = kinds_in_use(access);
+    let mut retired = Vec::new();
+    for (_, kind) in AccessTokenAlgorithm::ALL {
+        let algorithm = jose(kind);
+        if in_use.contains(&algorithm) {
+            continue;
+        }
+        let kids: Vec<(String,)> = on_exec!(db, c => sqlx::query_as(
+            "UPDATE signing_keys SET retired_at = $1 WHERE algorithm = $2 AND retired_at IS NULL RETURNING kid")
+            .bind(now)
+            .bind(algorithm_name(algorithm))
+            .fetch_all(c)
+            .await)?;
+        retired.extend(kids.into_iter().map(|(kid,)| kid));
+    }
+    Ok(retired)
 }
 
 pub(super) async fn load_stored(db: &Db) -> Result<Vec<StoredKey>, sqlx::Error> {
@@ -163,19 +145,28 @@ pub(super) async fn load_stored(db: &Db) -> Result<Vec<StoredKey>, sqlx::Error> 
 /// What `roster keys rotate` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rotation {
-    /// The new signing key.
+    /// The new key that signs access tokens, of the configured algorithm.
     pub kid: String,
-    /// The new RSA key that signs ID tokens.
+    pub algorithm: AccessTokenAlgorithm,
+    /// The new RSA key that signs `RS256` ID tokens (`kid` itself under `RS256`).
     pub rsa_kid: String,
-    /// The keys it retired (the one that signed until now, normally exactly one).
+    /// The new Ed25519 key that signs `EdDSA` ID tokens (`kid` itself under `EdDSA`).
+    pub ed25519_kid: String,
+    /// The keys it retired (those that signed until now: one of each kind in use).
     pub retired: Vec<String>,
 }
 
-/// Adds a new signing key and retires the others (`roster keys rotate`). Refuses,
-/// writing nothing, when the key that signs now cannot be opened with `cipher`: the
+/// Adds a new key of each kind in use under `access` (the access tokens' kind, and the
+/// two ID-token kinds) and retires every other key (`roster keys rotate`). Refuses,
+/// writing nothing, when a key that signs now cannot be opened with `cipher`: the
 /// configuration is not the one the instances run with, and retiring their key would
 /// leave them signing with a key nobody publishes.
-pub async fn rotate(db: &Db, cipher: &Cipher, now: DateTime<Utc>) -> anyhow::Result<Rotation> {
+pub async fn rotate(
+    db: &Db,
+    cipher: &Cipher,
+    now: DateTime<Utc>,
+    access: AccessTokenAlgorithm,
+) -> anyhow::Result<Rotation> {
     let mut tx = db.begin().await?;
     let active: Vec<StoredKey> = on_exec!(&mut tx, c => sqlx::query_as::<_, StoredKey>(
         "SELECT kid, algorithm, private_key, public_jwk, retired_at FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at, kid")
@@ -190,8 +181,25 @@ pub async fn rotate(db: &Db, cipher: &Cipher, now: DateTime<Utc>) -> anyhow::Res
             current.kid
         );
     }
-    let kid = insert_key(&mut tx, cipher, Algorithm::EdDSA, now).await?;
-    let rsa_kid = insert_key(&mut tx, cipher, Algorithm::RS256, now).await?;
+    let mut new_kids = Vec::new();
+    for algorithm in kinds_in_use(access) {
+        new_kids.push((
+            algorithm,
+            insert_key(&mut tx, cipher, algorithm, now).await?,
+        ));
+    }
+    let new_kid = |wanted: Algorithm| {
+        new_kids
+            .iter()
+            .find(|(algorithm, _)| *algorithm == wanted)
+            .map(|(_, kid)| kid.clone())
+            .unwrap_or_default()
+    };
+    let (kid, rsa_kid, ed25519_kid) = (
+        new_kid(jose(access)),
+        new_kid(Algorithm::RS256),
+        new_kid(Algorithm::EdDSA),
+    );
     for key in &active {
         on_exec!(&mut tx, c => sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE kid = $2 AND retired_at IS NULL")
             .bind(now)
@@ -202,7 +210,9 @@ pub async fn rotate(db: &Db, cipher: &Cipher, now: DateTime<Utc>) -> anyhow::Res
     tx.commit().await?;
     Ok(Rotation {
         kid,
+        algorithm: access,
         rsa_kid,
+        ed25519_kid,
         retired: active.into_iter().map(|key| key.kid).collect(),
     })
 }
