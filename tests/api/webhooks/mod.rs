@@ -8,6 +8,7 @@ mod delivery;
 mod failures;
 mod fanout;
 mod receiver;
+mod receivers;
 mod support;
 
 use base64::Engine;
