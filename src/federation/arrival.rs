@@ -163,10 +163,12 @@ async fn check_return(
         pkce_verifier: &pending.secrets.pkce_verifier,
         now: web.app.clock.now(),
     };
-    let identity = upstream
-        .redeem(&stored, secret, code, &expected)
-        .await
-        .map_err(|refusal| {
+    let redeemed = if stored.provider.kind.speaks_openid() {
+        upstream.redeem(&stored, secret, code, &expected).await
+    } else {
+        super::github::redeem(upstream.http(), &stored.provider, secret, code, &expected).await
+    };
+    let identity = redeemed.map_err(|refusal| {
             tracing::warn!(provider = %slug, reason = %refusal, "a return from an identity provider was refused");
             Ok(Refused::new(
                 StatusCode::BAD_GATEWAY,

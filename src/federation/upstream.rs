@@ -117,25 +117,15 @@ impl Upstream {
         Ok(endpoints)
     }
 
-    /// Exchanges `code` at the provider's token endpoint (with the PKCE verifier and the
-    /// client secret) and validates the ID token it answers; for `github`, asks its API
-    /// who signed in (see [`super::github`]).
-    pub async fn redeem(
-        &self,
-        stored: &StoredProvider,
-        client_secret: String,
-        code: &str,
-        expected: &Expected<'_>,
-    ) -> Result<UpstreamIdentity, Refusal> {
-        if stored.provider.kind.speaks_openid() {
-            self.redeem_id_token(stored, client_secret, code, expected)
-                .await
-        } else {
-            super::github::redeem(&self.http, &stored.provider, client_secret, code, expected).await
-        }
+    /// The HTTP client (timeouts, no redirects) for a provider that speaks plain OAuth 2
+    /// (`super::github`).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
-    async fn redeem_id_token(
+    /// Exchanges `code` at an OpenID provider's token endpoint (with the PKCE verifier and
+    /// the client secret) and validates the ID token it answers.
+    pub async fn redeem(
         &self,
         stored: &StoredProvider,
         client_secret: String,
