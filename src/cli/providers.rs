@@ -1,9 +1,9 @@
 //! `roster providers add|list|remove`: the identity providers users may sign in with,
 //! from the shell. The commands go through the registry's own checks, discovery and
 //! audited changes, as the admin API does (the audit records say `"via": "cli"`). The
-//! client secret is read from `ROSTER_PROVIDER_CLIENT_SECRET` or standard input, never
-//! from an argument (arguments are visible to every user of the machine), and never
-//! printed.
+//! client secret is read from `ROSTER_PROVIDER_CLIENT_SECRET` or standard input (Apple's
+//! key from the file `--private-key-file` names), never from an argument (arguments are
+//! visible to every user of the machine), and never printed.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -33,7 +33,7 @@ pub enum ProvidersCommand {
         /// The name in /login/{slug}: a-z, 0-9 and -.
         #[arg(long)]
         slug: String,
-        /// oidc, google, gitlab or microsoft.
+        /// oidc, google, apple, microsoft, github or gitlab.
         #[arg(long)]
         kind: String,
         /// The button's text.
@@ -56,6 +56,15 @@ pub enum ProvidersCommand {
         /// Unknown identities may not create accounts.
         #[arg(long)]
         no_signup: bool,
+        /// apple: the Team ID of Apple's developer account.
+        #[arg(long)]
+        team_id: Option<String>,
+        /// apple: the Key ID of the Sign in with Apple key.
+        #[arg(long)]
+        key_id: Option<String>,
+        /// apple: the key's .p8 file, read in place of the client secret.
+        #[arg(long, value_name = "PATH")]
+        private_key_file: Option<std::path::PathBuf>,
     },
     /// List the identity providers by slug (never a secret).
     ///
@@ -104,13 +113,23 @@ pub async fn run_providers(
             scopes,
             trust_email,
             no_signup,
+            team_id,
+            key_id,
+            private_key_file,
         } => {
+            let client_secret = match private_key_file {
+                Some(path) => std::fs::read_to_string(&path)
+                    .map_err(|e| anyhow::anyhow!("--private-key-file {}: {e}", path.display()))?,
+                None => read_client_secret()?,
+            };
             let input = ProviderInput {
                 slug: Some(slug),
                 kind: Some(kind),
                 display_name: Some(display_name),
                 client_id: Some(client_id),
-                client_secret: Some(read_client_secret()?),
+                client_secret: Some(client_secret),
+                team_id,
+                key_id,
                 issuer,
                 scopes: (!scopes.is_empty()).then_some(scopes),
                 trust_email,
@@ -210,7 +229,9 @@ fn flag_of(field: &str) -> &str {
         "kind" => "--kind",
         "display_name" => "--display-name",
         "client_id" => "--client-id",
-        "client_secret" => "ROSTER_PROVIDER_CLIENT_SECRET",
+        "client_secret" => "ROSTER_PROVIDER_CLIENT_SECRET (or --private-key-file)",
+        "team_id" => "--team-id",
+        "key_id" => "--key-id",
         "issuer" => "--issuer",
         "trust_email" => "--trust-email",
         field if field.starts_with("scopes") => "--scope",
@@ -264,7 +285,7 @@ mod tests {
                 "--kind",
                 "--scope",
                 "--slug",
-                "ROSTER_PROVIDER_CLIENT_SECRET"
+                "ROSTER_PROVIDER_CLIENT_SECRET (or --private-key-file)"
             ]
         );
     }

@@ -1,4 +1,5 @@
-//! `GET /login/{slug}/callback`: the browser is back from the provider. In order: the
+//! `GET /login/{slug}/callback`: the browser is back from the provider (Apple's form post
+//! first becomes this GET, see [`super::apple`]). In order: the
 //! `state` names a pending sign-in (which is used up whatever follows), of this provider,
 //! started in this browser (its cookie), not expired; the provider's `error`, if any;
 //! the RFC 9207 `iss` parameter where the provider sends it; the code exchange and the
@@ -17,6 +18,8 @@ use super::departure::callback_uri;
 use super::identities::{self, Link};
 use super::pages::{DEPARTURE_COOKIE, cookie_name, refused};
 use super::pending::{self, PendingLogin};
+use super::providers::apple_key::AppleKey;
+use super::providers::kinds::ProviderKind;
 use super::providers::{self, StoredProvider};
 use super::rules::{self, Arrival, SameAddress};
 use super::session::{self, Vouched, forget_departure};
@@ -156,6 +159,13 @@ async fn check_return(
             format!("Sign-in with {name} is not set up right. Tell an administrator."),
         )));
     };
+    let Some(secret) = client_secret_for(&stored, secret, web.app.clock.now()) else {
+        tracing::error!(provider = %slug, "the provider's Apple key could not sign a client secret");
+        return Err(Ok(Refused::new(
+            StatusCode::BAD_GATEWAY,
+            format!("Sign-in with {name} is not set up right. Tell an administrator."),
+        )));
+    };
     let redirect_uri = callback_uri(&web.app.config.http.public_url, slug);
     let expected = Expected {
         redirect_uri: &redirect_uri,
@@ -168,19 +178,39 @@ async fn check_return(
     } else {
         super::github::redeem(upstream.http(), &stored.provider, secret, code, &expected).await
     };
-    let identity = redeemed.map_err(|refusal| {
+    let mut identity = redeemed.map_err(|refusal| {
             tracing::warn!(provider = %slug, reason = %refusal, "a return from an identity provider was refused");
             Ok(Refused::new(
                 StatusCode::BAD_GATEWAY,
                 format!("{name}'s answer could not be verified."),
             ))
         })?;
+    if stored.provider.kind == ProviderKind::Apple && identity.name.is_none() {
+        // Apple's ID token has no name: it came once, beside the code (see `apple`).
+        identity.name = params.get(super::apple::NAME_PARAMETER).cloned();
+    }
     Ok(Checked {
         stored,
         identity,
         return_to: pending.return_to,
         link_user_id: pending.link_user_id,
     })
+}
+
+/// The client secret to redeem a code with: the stored one, or for `apple` one signed
+/// now with its key. None when an Apple key cannot sign.
+fn client_secret_for(
+    stored: &StoredProvider,
+    secret: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<String> {
+    let provider = &stored.provider;
+    if provider.kind != ProviderKind::Apple {
+        return Some(secret);
+    }
+    AppleKey::from_sealed_text(&secret)?
+        .client_secret(&provider.client_id, &provider.issuer, now)
+        .ok()
 }
 
 /// The query's parameters; None when one is repeated.

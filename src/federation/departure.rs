@@ -15,6 +15,7 @@ use openidconnect::{
 
 use super::pages::{DEPARTURE_COOKIE, cookie, refused};
 use super::pending::{self, LIFETIME, Secrets};
+use super::providers::kinds::ProviderKind;
 use super::providers::{self, Provider};
 use crate::oidc::sign_in::safe_return_to;
 use crate::web::Web;
@@ -138,6 +139,11 @@ fn openid_authorize_url(
         .set_pkce_challenge(challenge);
     for scope in provider.scopes.iter().filter(|scope| *scope != "openid") {
         request = request.add_scope(Scope::new(scope.clone()));
+    }
+    if provider.kind == ProviderKind::Apple {
+        // Apple answers a request for the name or address only by a form post
+        // (see `super::apple`).
+        request = request.add_extra_param("response_mode", "form_post");
     }
     let (url, _, _) = request.url();
     Ok(url)

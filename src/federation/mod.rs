@@ -5,7 +5,7 @@
 //!
 //! - the registry of providers (`providers`, with its admin API and input checks);
 //! - the browser flow: leaving for the provider (`departure`, with the pending sign-in
-//!   in `pending`), coming back (`arrival`), the back channel to the provider
+//!   in `pending`), coming back (`arrival`; Apple's form post first passes `apple`), the back channel to the provider
 //!   (`upstream`: discovery, code exchange, ID token validation);
 //! - what an identity leads to (`rules`), and acting on it: signing its account in
 //!   (`session`), a new account (`signup`), linking after the account's own sign-in
@@ -16,6 +16,7 @@
 //! It builds on `oidc` (the sign-in page and its second step, the browser session),
 //! `auth` (sessions, second factors) and `accounts`.
 
+pub mod apple;
 pub mod arrival;
 pub mod departure;
 pub mod github;
@@ -70,7 +71,10 @@ pub fn pages_router(upstream: &Upstream) -> Router<Web> {
     Router::new()
         .route("/login/link", get(linking::finish))
         .route("/login/{slug}", get(departure::depart))
-        .route("/login/{slug}/callback", get(arrival::arrive))
+        .route(
+            "/login/{slug}/callback",
+            get(arrival::arrive).post(apple::form_posted),
+        )
         .layer(Extension(upstream.clone()))
 }
 

@@ -12,12 +12,13 @@ use openidconnect::core::{
     CoreProviderMetadata,
 };
 use openidconnect::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, IssuerUrl, JsonWebKeySetUrl, Nonce,
-    PkceCodeVerifier, RedirectUrl, TokenResponse, TokenUrl,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, IssuerUrl, JsonWebKeySetUrl,
+    Nonce, PkceCodeVerifier, RedirectUrl, TokenResponse, TokenUrl,
 };
 
 use super::providers::StoredProvider;
 use super::providers::input::{Endpoints, check_url};
+use super::providers::kinds::ProviderKind;
 
 /// How long connecting to a provider may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -143,6 +144,12 @@ impl Upstream {
             CoreJsonWebKeySet::new(Vec::new()),
         )
         .set_client_secret(ClientSecret::new(client_secret))
+        .set_auth_type(if provider.kind == ProviderKind::Apple {
+            // Apple reads the client secret from the form only.
+            AuthType::RequestBody
+        } else {
+            AuthType::BasicAuth
+        })
         .set_auth_uri(
             AuthUrl::new(provider.authorization_endpoint.clone())
                 .map_err(|_| unusable("authorization_endpoint"))?,

@@ -71,6 +71,12 @@ struct ProviderForm {
     client_id: String,
     #[serde(default, skip_serializing)]
     client_secret: String,
+    /// `apple` only.
+    #[serde(default)]
+    team_id: String,
+    /// `apple` only.
+    #[serde(default)]
+    key_id: String,
     #[serde(default)]
     issuer: String,
     /// Space-separated; empty: the kind's default.
@@ -100,6 +106,8 @@ impl ProviderForm {
             display_name: Some(self.display_name.clone()),
             client_id: Some(self.client_id.trim().to_owned()),
             client_secret: given(&self.client_secret),
+            team_id: given(&self.team_id),
+            key_id: given(&self.key_id),
             issuer: given(&self.issuer),
             scopes: (!scopes.is_empty()).then_some(scopes),
             trust_email: given(&self.trust_email),

@@ -144,7 +144,7 @@ pub async fn change_provider(
         .ok_or_else(|| ApiError::not_found("identity provider"))?
         .provider
         .kind;
-    let checked = validate_change(&change, kind.speaks_openid()).map_err(ApiError::Validation)?;
+    let checked = validate_change(&change, kind).map_err(ApiError::Validation)?;
     super::change(
         &state.db,
         &state.cipher,

@@ -6,6 +6,7 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::apple_key::AppleKey;
 use super::kinds::preset;
 pub use super::kinds::{Endpoints, ProviderKind, TrustEmail};
 use crate::error::FieldError;
@@ -29,8 +30,7 @@ pub struct ProviderInput {
     /// The name in `/login/{slug}`: 1 to 40 of `a-z`, `0-9` and `-`, starting with a
     /// letter or digit. Required, unique (409 when taken).
     pub slug: Option<String>,
-    /// `oidc`, or a preset: `google`, `gitlab`, `microsoft`, `github` (`apple` is
-    /// refused by this version). Required.
+    /// `oidc`, or a preset: `google`, `apple`, `microsoft`, `github`, `gitlab`. Required.
     #[schema(value_type = Option<ProviderKind>)]
     pub kind: Option<String>,
     /// The button's text, 1 to 100 characters. Required.
@@ -38,7 +38,13 @@ pub struct ProviderInput {
     /// Roster's client id at the provider. Required.
     pub client_id: Option<String>,
     /// Roster's client secret at the provider. Required; sealed at rest, never shown.
+    /// For `apple`: the text of the `.p8` key file from Apple's developer console (line
+    /// breaks optional); Roster signs a short-lived client secret with it per exchange.
     pub client_secret: Option<String>,
+    /// `apple` only, and required there: the Team ID (10 characters).
+    pub team_id: Option<String>,
+    /// `apple` only, and required there: the Key ID of the `.p8` key (10 characters).
+    pub key_id: Option<String>,
     /// The provider's issuer: `https`, or `http` on a loopback host. Required for kind
     /// `oidc` (its discovery document is read from it) and `microsoft` (the tenant's
     /// issuer); for `google` and `gitlab` the public issuer unless given (a self-hosted
@@ -66,8 +72,13 @@ pub struct ProviderInput {
 pub struct ProviderChange {
     pub display_name: Option<String>,
     pub client_id: Option<String>,
-    /// A new secret (sealed at rest, never shown).
+    /// A new secret (sealed at rest, never shown). For `apple`, a new key: give
+    /// `team_id` and `key_id` with it.
     pub client_secret: Option<String>,
+    /// `apple`: the Team ID, with a new key.
+    pub team_id: Option<String>,
+    /// `apple`: the new key's Key ID.
+    pub key_id: Option<String>,
     pub scopes: Option<Vec<String>>,
     #[schema(value_type = Option<TrustEmail>)]
     pub trust_email: Option<String>,
@@ -124,7 +135,10 @@ pub fn validate(input: &ProviderInput) -> Result<ProviderSettings, Vec<FieldErro
     let client_id = required(&mut errors, "client_id", input.client_id.as_deref())
         .and_then(|id| check_client_id(&mut errors, id));
     let client_secret = required(&mut errors, "client_secret", input.client_secret.as_deref())
-        .and_then(|secret| check_client_secret(&mut errors, secret));
+        .and_then(|secret| {
+            let ids = (input.team_id.as_deref(), input.key_id.as_deref());
+            check_credentials(&mut errors, kind, secret, ids)
+        });
     let issuer = match (&preset, input.issuer.as_deref()) {
         (Some(_), Some(given)) => check_url(given)
             .map_err(|why| errors.push(FieldError::new("issuer", why)))
@@ -212,12 +226,19 @@ pub struct CheckedChange {
     pub enabled: Option<bool>,
 }
 
-/// Checks a change of a provider of a kind that speaks OpenID or not.
+/// Checks a change of a provider of `kind`.
 pub fn validate_change(
     change: &ProviderChange,
-    speaks_openid: bool,
+    kind: ProviderKind,
 ) -> Result<CheckedChange, Vec<FieldError>> {
     let mut errors = Vec::new();
+    let ids = (change.team_id.as_deref(), change.key_id.as_deref());
+    if change.client_secret.is_none() && ids != (None, None) {
+        errors.push(FieldError::new(
+            "client_secret",
+            "is required with team_id and key_id (the key they name)",
+        ));
+    }
     let checked = CheckedChange {
         display_name: change
             .display_name
@@ -230,9 +251,9 @@ pub fn validate_change(
         client_secret: change
             .client_secret
             .as_deref()
-            .and_then(|secret| check_client_secret(&mut errors, secret)),
+            .and_then(|secret| check_credentials(&mut errors, Some(kind), secret, ids)),
         scopes: match &change.scopes {
-            Some(scopes) => check_scopes(&mut errors, scopes, speaks_openid),
+            Some(scopes) => check_scopes(&mut errors, scopes, kind.speaks_openid()),
             None => None,
         },
         trust_email: change
@@ -314,6 +335,25 @@ fn check_client_secret(errors: &mut Vec<FieldError>, secret: &str) -> Option<Str
     Some(secret.to_owned())
 }
 
+/// What is sealed as the provider's secret: the client secret as given, or for `apple`
+/// its key with the team and key ids (`ids`), which other kinds refuse.
+fn check_credentials(
+    errors: &mut Vec<FieldError>,
+    kind: Option<ProviderKind>,
+    secret: &str,
+    (team_id, key_id): (Option<&str>, Option<&str>),
+) -> Option<String> {
+    if kind == Some(ProviderKind::Apple) {
+        return AppleKey::check(errors, team_id, key_id, secret).map(|key| key.sealed_text());
+    }
+    for (field, value) in [("team_id", team_id), ("key_id", key_id)] {
+        if value.is_some() {
+            errors.push(FieldError::new(field, "is only for kind apple"));
+        }
+    }
+    check_client_secret(errors, secret)
+}
+
 fn check_trust(errors: &mut Vec<FieldError>, text: &str) -> Option<TrustEmail> {
     let trust = TrustEmail::parse(text);
     if trust.is_none() {
@@ -386,103 +426,5 @@ pub fn check_url(text: &str) -> Result<String, &'static str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn input(kind: &str) -> ProviderInput {
-        ProviderInput {
-            slug: Some("acme".into()),
-            kind: Some(kind.into()),
-            display_name: Some("Acme".into()),
-            client_id: Some("roster".into()),
-            client_secret: Some("s3cret".into()),
-            issuer: Some("https://id.acme.example".into()),
-            ..ProviderInput::default()
-        }
-    }
-
-    #[test]
-    fn issuers_are_https_except_on_loopback() {
-        assert!(check_url("https://id.example").is_ok());
-        assert!(check_url("http://127.0.0.1:9400").is_ok());
-        assert!(check_url("http://[::1]:9400").is_ok());
-        assert!(check_url("http://localhost:9400").is_ok());
-        assert!(check_url("http://id.example").is_err());
-        assert!(check_url("https://id.example/?a=b").is_err());
-        assert!(check_url("https://user:pw@id.example").is_err());
-    }
-
-    #[test]
-    fn every_failing_field_is_named() {
-        let bad = ProviderInput {
-            slug: Some("Not A Slug".into()),
-            kind: Some("saml".into()),
-            scopes: Some(vec!["email".into(), "bad scope".into()]),
-            trust_email: Some("always".into()),
-            ..ProviderInput::default()
-        };
-        let fields: Vec<String> = validate(&bad)
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
-        for field in [
-            "slug",
-            "kind",
-            "display_name",
-            "client_id",
-            "client_secret",
-            "scopes[1]",
-            "scopes",
-            "trust_email",
-        ] {
-            assert!(fields.iter().any(|f| f == field), "{field}: {fields:?}");
-        }
-    }
-
-    #[test]
-    fn presets_fill_in_issuer_endpoints_and_trust() {
-        let google = validate(&ProviderInput {
-            issuer: None,
-            ..input("google")
-        })
-        .unwrap();
-        assert_eq!(google.issuer, "https://accounts.google.com");
-        assert_eq!(google.trust_email, TrustEmail::Authoritative);
-        assert!(google.endpoints.is_some());
-        let oidc = ProviderInput {
-            trust_email: Some("verified".into()),
-            ..input("oidc")
-        };
-        assert!(validate(&oidc).unwrap().endpoints.is_none());
-        let microsoft = ProviderInput {
-            issuer: None,
-            ..input("microsoft")
-        };
-        assert!(validate(&microsoft).is_err());
-        let github = validate(&ProviderInput {
-            issuer: None,
-            ..input("github")
-        })
-        .unwrap();
-        let endpoints = github.endpoints.unwrap();
-        assert_eq!(
-            endpoints.userinfo.as_deref(),
-            Some("https://api.github.com/user")
-        );
-        assert_eq!(github.scopes, ["read:user", "user:email"]);
-        let enterprise = validate(&input("github")).unwrap();
-        assert_eq!(
-            enterprise.endpoints.unwrap().token,
-            "https://id.acme.example/login/oauth/access_token"
-        );
-        assert!(validate(&input("apple")).is_err());
-        assert!(
-            validate(&ProviderInput {
-                slug: Some("link".into()),
-                ..input("google")
-            })
-            .is_err()
-        );
-    }
-}
+#[path = "input_tests.rs"]
+mod tests;

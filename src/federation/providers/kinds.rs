@@ -113,6 +113,9 @@ pub(super) struct Preset {
 
 /// What an OpenID provider is asked for when added without `scopes`.
 pub const OPENID_SCOPES: [&str; 3] = ["openid", "email", "profile"];
+/// What Apple is asked for: its ID token, the address and (in the first answer only)
+/// the name.
+pub const APPLE_SCOPES: [&str; 3] = ["openid", "email", "name"];
 /// What GitHub is asked for: the profile and the addresses (with whether each is
 /// verified).
 pub const GITHUB_SCOPES: [&str; 2] = ["read:user", "user:email"];
@@ -120,6 +123,7 @@ pub const GITHUB_SCOPES: [&str; 2] = ["read:user", "user:email"];
 const GOOGLE: &str = "https://accounts.google.com";
 const GITLAB: &str = "https://gitlab.com";
 const GITHUB: &str = "https://github.com";
+const APPLE: &str = "https://appleid.apple.com";
 
 fn discovered(_: &str) -> Option<Endpoints> {
     None
@@ -193,10 +197,26 @@ pub(super) fn preset(kind: ProviderKind) -> Result<Preset, &'static str> {
             issuer_needed: "",
             default_scopes: &GITHUB_SCOPES,
         }),
-        ProviderKind::Apple => Err(
-            "apple is not supported by this version yet (its callback is a cross-site form post and its client secret a signed JWT); use kind oidc for other providers",
-        ),
+        // appleid.apple.com, or a stand-in named by its issuer (its endpoints under
+        // `/auth/` as Apple's); its client secret is made per exchange (`federation::apple`).
+        ProviderKind::Apple => Ok(Preset {
+            issuer: Some(APPLE),
+            endpoints: |issuer| Some(apple_endpoints(issuer)),
+            trust: TrustEmail::Authoritative,
+            issuer_needed: "",
+            default_scopes: &APPLE_SCOPES,
+        }),
     }
+}
+
+/// Apple's endpoints, under `/auth/` of its issuer.
+fn apple_endpoints(issuer: &str) -> Endpoints {
+    let base = issuer.trim_end_matches('/');
+    Endpoints::openid(
+        &format!("{base}/auth/authorize"),
+        &format!("{base}/auth/token"),
+        &format!("{base}/auth/keys"),
+    )
 }
 
 /// GitHub's endpoints: github.com's, or those of the GitHub Enterprise Server at `base`.

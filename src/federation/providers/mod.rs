@@ -4,6 +4,7 @@
 //! id, and only ever opened to talk to the provider.
 
 pub mod api;
+pub mod apple_key;
 pub mod input;
 pub mod kinds;
 

@@ -4,6 +4,7 @@
 //! ([`fake::FakeProvider`]), the linking rules, and the owner's identities.
 
 mod account_links;
+pub mod apple;
 mod console;
 pub mod fake;
 mod github;

@@ -257,7 +257,11 @@ async fn presets_fill_in_endpoints_and_trust(backend: Backend) {
     assert_eq!(github["issuer"], "https://github.com");
     assert_eq!(github["userinfo_endpoint"], "https://api.github.com/user");
     assert_eq!(github["jwks_uri"], serde_json::Value::Null);
-    for (kind, field) in [("apple", "kind"), ("microsoft", "issuer")] {
+    // Apple takes its key and the ids that name it instead of a client secret.
+    for (kind, fields) in [
+        ("apple", &["client_secret", "key_id", "team_id"][..]),
+        ("microsoft", &["issuer"][..]),
+    ] {
         let refused = app
             .post("/api/v1/admin/identity-providers")
             .bearer(&admin.access_token)
@@ -265,6 +269,6 @@ async fn presets_fill_in_endpoints_and_trust(backend: Backend) {
                          "client_id": "a", "client_secret": "b"}))
             .send()
             .await;
-        assert_eq!(refused.fields(422), [field], "{kind}: {}", refused.text);
+        assert_eq!(refused.fields(422), fields, "{kind}: {}", refused.text);
     }
 }

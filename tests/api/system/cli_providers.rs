@@ -10,6 +10,7 @@ use crate::on_both_engines;
 on_both_engines!(
     a_provider_added_on_the_command_line_is_offered_until_removed,
     refused_provider_arguments_are_named_by_their_flags,
+    an_apple_provider_takes_its_key_from_a_file,
 );
 
 const SECRET: (&str, &str) = (
@@ -92,5 +93,52 @@ async fn refused_provider_arguments_are_named_by_their_flags(backend: Backend) {
         text(&listed).contains("no identity providers"),
         "{}",
         text(&listed)
+    );
+}
+
+async fn an_apple_provider_takes_its_key_from_a_file(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (pem, _) = crate::federation::apple::team_key();
+    let key_file = app.data_dir().join("AuthKey_KEY9876543.p8");
+    std::fs::write(&key_file, &pem).unwrap();
+    let key_path = key_file.to_str().unwrap();
+    let args = |team_id: &'static str| {
+        vec![
+            "providers".to_owned(),
+            "add".into(),
+            "--slug".into(),
+            "apple".into(),
+            "--kind".into(),
+            "apple".into(),
+            "--display-name".into(),
+            "Apple".into(),
+            "--client-id".into(),
+            "com.example.web".into(),
+            "--team-id".into(),
+            team_id.into(),
+            "--key-id".into(),
+            "KEY9876543".into(),
+            "--private-key-file".into(),
+            key_path.to_owned(),
+        ]
+    };
+    let wrong = args("team");
+    let wrong: Vec<&str> = wrong.iter().map(String::as_str).collect();
+    let refused = roster(&app, &wrong, &[], None);
+    let printed = text(&refused);
+    assert_eq!(refused.status.code(), Some(2), "{printed}");
+    assert!(printed.contains("--team-id"), "{printed}");
+    let right = args("TEAM123456");
+    let right: Vec<&str> = right.iter().map(String::as_str).collect();
+    let added = roster(&app, &right, &[], None);
+    let printed = text(&added);
+    assert!(added.status.success(), "{printed}");
+    assert!(printed.contains("added apple provider"), "{printed}");
+    assert!(!printed.contains("PRIVATE KEY"), "{printed}");
+    let listed = roster(&app, &["providers", "list"], &[], None);
+    let printed = text(&listed);
+    assert!(
+        printed.contains("\tapple\tapple\thttps://appleid.apple.com\tauthoritative\t"),
+        "{printed}"
     );
 }
