@@ -286,6 +286,24 @@ pub async fn send_password_reset(
     client: ClientInfo,
     ApiPath(user_id): ApiPath<Uuid>,
 ) -> ApiResult<(StatusCode, Json<MailAccepted>)> {
+    send_reset_as_admin(&state, admin.id(), &client, user_id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(MailAccepted::new(
+            "A password reset email is on its way to the account's address.",
+        )),
+    ))
+}
+
+/// Queues the password reset mail of the account `user_id` for administrator
+/// `admin_id`: `409` for a deactivated account, `429` when its address had its share of
+/// reset mails this hour (the console says the same).
+pub async fn send_reset_as_admin(
+    state: &AppState,
+    admin_id: Uuid,
+    client: &ClientInfo,
+    user_id: Uuid,
+) -> ApiResult<()> {
     let user = find_user_or_404(&state.db, user_id).await?;
     if !user.is_active {
         return Err(ApiError::conflict(
@@ -293,13 +311,8 @@ pub async fn send_password_reset(
             "the account is deactivated: reactivate it before sending a reset mail",
         ));
     }
-    match queue_reset_mail(&state, &user.email, Some(admin.id()), &client).await? {
-        Quota::Available => Ok((
-            StatusCode::ACCEPTED,
-            Json(MailAccepted::new(
-                "A password reset email is on its way to the account's address.",
-            )),
-        )),
+    match queue_reset_mail(state, &user.email, Some(admin_id), client).await? {
+        Quota::Available => Ok(()),
         Quota::Exhausted { retry_after_secs } => Err(ApiError::TooManyRequests {
             retry_after_secs,
             detail: "this address already had its reset mails this hour".into(),

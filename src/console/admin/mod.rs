@@ -2,6 +2,8 @@
 //! JSON endpoint it mirrors, so each change is checked and audited exactly as there.
 //!
 //! - [`users`]: the user search (`GET /admin`, `GET /admin/users`), as `GET /api/v1/users`.
+//! - [`invitations`]: inviting someone (`/admin/users/new`, as `POST
+//!   /api/v1/admin/users`) and mailing an account a reset link.
 //! - [`user_detail`]: one account (`/admin/users/{user_id}`): its profile, sessions and
 //!   audit trail; role, tier, status and verification (`PATCH /api/v1/admin/users/{id}`),
 //!   revoking its sessions, resetting its second factors.
@@ -19,6 +21,7 @@
 mod audit;
 mod client_form;
 mod clients;
+mod invitations;
 mod listing;
 mod providers;
 mod user_changes;
@@ -48,6 +51,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "console/admin/events.html",
         include_str!("../../../templates/web/console/admin/events.html"),
+    ),
+    (
+        "console/admin/invite.html",
+        include_str!("../../../templates/web/console/admin/invite.html"),
     ),
     (
         "console/admin/users.html",
@@ -87,6 +94,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 pub fn router(upstream: &Upstream) -> Router<Web> {
     Router::new()
         .merge(users::router())
+        .merge(invitations::router())
         .merge(user_detail::router())
         .merge(user_changes::router())
         .merge(clients::router())

@@ -15,6 +15,7 @@ mod audit;
 mod changes;
 mod clients;
 mod forgery;
+mod invitations;
 
 on_both_engines!(
     only_administrators_see_the_admin_pages,
