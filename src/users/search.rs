@@ -46,6 +46,9 @@ pub struct UserFilter {
     /// (`profile_visibility`) is matched in its username and full name only, so its
     /// occupation, location and title cannot be found out by searching.
     pub respect_privacy: bool,
+    /// Pages in the reverse keyset order (the admin console lists the newest accounts
+    /// first); the cursor then counts down.
+    pub newest_first: bool,
 }
 
 /// One account found, with its keyset position and public profile fields.
@@ -159,24 +162,29 @@ pub fn page_sql(db: &Db, filter: &UserFilter) -> String {
             " AND (p.profile_visibility IS NULL OR p.profile_visibility <> '{PRIVATE}' OR {names})"
         ));
     }
+    let (past, order) = if filter.newest_first {
+        ("<", " DESC")
+    } else {
+        (">", "")
+    };
     match (db, text) {
         (Db::Sqlite(..), Some(text)) => format!(
             "SELECT {columns} FROM user_search_fts f \
              JOIN user_search s ON s.seq = f.rowid JOIN users u ON u.id = s.user_id \
              LEFT JOIN user_profiles p ON p.user_id = u.id \
-             WHERE user_search_fts MATCH ${text} AND f.rowid > $1{criteria} \
-             ORDER BY f.rowid LIMIT $2"
+             WHERE user_search_fts MATCH ${text} AND f.rowid {past} $1{criteria} \
+             ORDER BY f.rowid{order} LIMIT $2"
         ),
         (Db::Postgres(_), Some(text)) => format!(
             "SELECT {columns} FROM user_search s JOIN users u ON u.id = s.user_id \
              LEFT JOIN user_profiles p ON p.user_id = u.id \
-             WHERE s.doc LIKE ${text} ESCAPE '\\' AND s.seq > $1{criteria} \
-             ORDER BY s.seq LIMIT $2"
+             WHERE s.doc LIKE ${text} ESCAPE '\\' AND s.seq {past} $1{criteria} \
+             ORDER BY s.seq{order} LIMIT $2"
         ),
         (_, None) => format!(
             "SELECT {columns} FROM user_search s JOIN users u ON u.id = s.user_id \
              LEFT JOIN user_profiles p ON p.user_id = u.id \
-             WHERE s.seq > $1{criteria} ORDER BY s.seq LIMIT $2"
+             WHERE s.seq {past} $1{criteria} ORDER BY s.seq{order} LIMIT $2"
         ),
     }
 }
@@ -195,7 +203,7 @@ pub async fn find_users(
         // values, choosing the trigram index for rare text and the keyset order for common.
         let mut query = sqlx::query_as::<_, FoundUser>(sqlx::AssertSqlSafe(sql.clone()))
             .persistent(false)
-            .bind(cursor.after.unwrap_or(0))
+            .bind(cursor.after.unwrap_or(if filter.newest_first { i64::MAX } else { 0 }))
             .bind(i64::from(cursor.limit) + 1);
         if let Some(role) = filter.role {
             query = query.bind(role.as_str());
@@ -312,6 +320,15 @@ pub async fn list_users(
 /// One page of the admin listing as `query` asks (the JSON endpoint and the console's
 /// user search); 422 naming every bad parameter.
 pub async fn list_page(db: &Db, query: &ListQuery) -> ApiResult<Page<User>> {
+    list_page_in_order(db, query, false).await
+}
+
+/// [`list_page`], the newest accounts first when `newest_first` (the admin console).
+pub async fn list_page_in_order(
+    db: &Db,
+    query: &ListQuery,
+    newest_first: bool,
+) -> ApiResult<Page<User>> {
     let page = PageQuery {
         limit: query.limit,
         cursor: query.cursor.clone(),
@@ -323,6 +340,7 @@ pub async fn list_page(db: &Db, query: &ListQuery) -> ApiResult<Page<User>> {
         tier: query.tier,
         is_active: query.is_active,
         respect_privacy: false,
+        newest_first,
     };
     let rows = find_users(db, &filter, &cursor).await?;
     Ok(page_of(rows, cursor.limit, |row| row.user))

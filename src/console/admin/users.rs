@@ -1,6 +1,7 @@
 //! `GET /admin` and `GET /admin/users`: the user search, as `GET /api/v1/users` answers
-//! it (the same [`list_page`]): `q`, `role`, `tier` and `is_active` as a GET form, keyset
-//! pages of `limit` accounts with a "Next page" link that keeps the filters.
+//! it (the same query, [`list_page_in_order`]) but newest accounts first: `q`, `role`,
+//! `tier` and `is_active` as a GET form above the list, keyset pages of `limit` accounts
+//! with a "Next page" link that keeps the filters.
 
 use axum::response::Response;
 use axum::routing::get;
@@ -14,7 +15,7 @@ use super::{SECTION, view, when};
 use crate::accounts::model::{Role, Tier, User};
 use crate::console::frame::{AdminPage, ReturnTo};
 use crate::error::{ApiError, FieldError};
-use crate::users::search::{ListQuery, list_page, parse_query_text};
+use crate::users::search::{ListQuery, list_page_in_order, parse_query_text};
 use crate::web::Web;
 
 pub fn router() -> Router<Web> {
@@ -120,7 +121,7 @@ async fn search(page: AdminPage) -> Response {
     let cursor = query_value(query, "cursor");
     let is_next_page = cursor.is_some();
     let found = match list_query(&filters, cursor) {
-        Ok(list) => list_page(&web.app.db, &list).await,
+        Ok(list) => list_page_in_order(&web.app.db, &list, true).await,
         Err(errors) => Err(ApiError::Validation(errors)),
     };
     let filter_pairs = [
@@ -145,6 +146,7 @@ async fn search(page: AdminPage) -> Response {
             users => view(&listing.rows),
             next => listing.next,
             is_next_page => is_next_page,
+            filtered => filters.role.is_some() || filters.tier.is_some() || filters.is_active.is_some() || filters.limit.is_some(),
             errors => listing.errors,
         },
     )
