@@ -1,5 +1,6 @@
 //! The system endpoints, outages, graceful shutdown and the command line.
 
+mod cancelled_begin;
 mod cli;
 mod cli_clients;
 mod cli_providers;
