@@ -1,6 +1,8 @@
 //! The admin API of webhooks: create (the secret is in that answer only), list, read,
 //! change and delete. Every change is audited (`webhook_created`, `webhook_updated`,
-//! `webhook_deleted`) with the endpoint's id and the names of what changed.
+//! `webhook_deleted`) with the endpoint's id and the names of what changed. The handlers
+//! call [`create`], [`webhooks_page`], [`change`] and [`delete`], as the console's
+//! pages do.
 
 use axum::Json;
 use axum::extract::State;
@@ -15,6 +17,7 @@ use uuid::Uuid;
 
 use super::storage::{self, Webhook, WebhookSettings, sealing_context};
 use crate::audit::{self, AuditEntry, event};
+use crate::db::Db;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::events::filter::TypeFilter;
 use crate::http::{AdminUser, ApiJson, ApiPath, ApiQuery, ClientInfo, NoContent, Page, PageQuery};
@@ -83,6 +86,21 @@ pub async fn create_webhook(
     client: ClientInfo,
     ApiJson(input): ApiJson<WebhookInput>,
 ) -> ApiResult<Response> {
+    let by = Admin {
+        user_id: admin.id(),
+        client: &client,
+    };
+    let body = create(&state, &input, by).await?;
+    Ok(not_stored(StatusCode::CREATED, body))
+}
+
+/// Makes an endpoint from `input` (checked; 422 naming every failing field), audited
+/// as `webhook_created`; the answer holds its secret, never stored but sealed.
+pub async fn create(
+    state: &AppState,
+    input: &WebhookInput,
+    by: Admin<'_>,
+) -> ApiResult<WebhookWithSecret> {
     let mut errors = Vec::new();
     if input.url.is_none() {
         errors.push(FieldError::new("url", "is required"));
@@ -97,22 +115,20 @@ pub async fn create_webhook(
         ordered: input.ordered.unwrap_or(true),
         enabled: true,
     };
-    let settings = check(&state, settings, errors).await?;
+    let settings = check(state, settings, errors).await?;
     let id = Uuid::now_v7();
-    let (sealed, shown) = new_secret(&state, id);
+    let (sealed, shown) = new_secret(state, id);
     // What committed before is numbered first, so the endpoint starts after it.
     crate::events::log::sequence_pending(&state.db).await?;
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let webhook = storage::insert(&mut tx, id, &settings, &sealed, now).await?;
-    let entry = audited(event::WEBHOOK_CREATED, admin.id(), &client, id, &[]);
-    audit::record(&mut tx, now, entry).await?;
+    audit::record(&mut tx, now, audited(event::WEBHOOK_CREATED, by, id, &[])).await?;
     tx.commit().await?;
-    let body = WebhookWithSecret {
+    Ok(WebhookWithSecret {
         webhook,
         secret: shown,
-    };
-    Ok(not_stored(StatusCode::CREATED, body))
+    })
 }
 
 /// A new signing secret for endpoint `id`: its sealed bytes, and the `whsec_` text
@@ -144,11 +160,17 @@ pub async fn list_webhooks(
     _admin: AdminUser,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<Webhook>>> {
+    Ok(Json(webhooks_page(&state.db, &page).await?))
+}
+
+/// One page of endpoints, oldest first (the JSON listing and the console's); 422 for a
+/// bad limit or cursor.
+pub async fn webhooks_page(db: &Db, page: &PageQuery) -> ApiResult<Page<Webhook>> {
     let cursor = page.by_id()?;
-    let rows = storage::list(&state.db, &cursor).await?;
-    Ok(Json(Page::from_rows(rows, cursor.limit, |w| {
+    let rows = storage::list(db, &cursor).await?;
+    Ok(Page::from_rows(rows, cursor.limit, |w| {
         w.id.as_bytes().to_vec()
-    })))
+    }))
 }
 
 /// Read one webhook (never its secret)
@@ -190,6 +212,21 @@ pub async fn patch_webhook(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(change): ApiJson<WebhookChange>,
 ) -> ApiResult<Json<Webhook>> {
+    let by = Admin {
+        user_id: admin.id(),
+        client: &client,
+    };
+    Ok(Json(self::change(&state, id, &change, by).await?))
+}
+
+/// Applies `change` to endpoint `id` (checked; 422 naming every failing field), audited
+/// as `webhook_updated` with the names of what changed; nothing when nothing changes.
+pub async fn change(
+    state: &AppState,
+    id: Uuid,
+    change: &WebhookChange,
+    by: Admin<'_>,
+) -> ApiResult<Webhook> {
     let current = storage::find(&state.db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
@@ -205,11 +242,11 @@ pub async fn patch_webhook(
     }
     settings.enabled = change.enabled.unwrap_or(settings.enabled);
     settings.ordered = change.ordered.unwrap_or(settings.ordered);
-    let settings = check(&state, settings, Vec::new()).await?;
+    let settings = check(state, settings, Vec::new()).await?;
     let before = WebhookSettings::of(&current);
     let changed = changed_fields(&before, &settings);
     if changed.is_empty() {
-        return Ok(Json(current));
+        return Ok(current);
     }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
@@ -222,13 +259,13 @@ pub async fn patch_webhook(
         // What waited while it was disabled goes out now.
         queue::due_now(&mut tx, id, now).await?;
     }
-    let entry = audited(event::WEBHOOK_UPDATED, admin.id(), &client, id, &changed);
+    let entry = audited(event::WEBHOOK_UPDATED, by, id, &changed);
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
     if enabled_again {
         state.webhooks.wake();
     }
-    Ok(Json(webhook))
+    Ok(webhook)
 }
 
 /// Delete a webhook
@@ -245,29 +282,44 @@ pub async fn delete_webhook(
     client: ClientInfo,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<NoContent> {
+    let by = Admin {
+        user_id: admin.id(),
+        client: &client,
+    };
+    delete(&state, id, by).await?;
+    Ok(NoContent)
+}
+
+/// Deletes endpoint `id` with its deliveries, audited as `webhook_deleted`.
+pub async fn delete(state: &AppState, id: Uuid, by: Admin<'_>) -> ApiResult<()> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     if !storage::delete(&mut tx, id).await? {
         return Err(ApiError::not_found("webhook"));
     }
-    let entry = audited(event::WEBHOOK_DELETED, admin.id(), &client, id, &[]);
-    audit::record(&mut tx, now, entry).await?;
+    audit::record(&mut tx, now, audited(event::WEBHOOK_DELETED, by, id, &[])).await?;
     tx.commit().await?;
-    Ok(NoContent)
+    Ok(())
+}
+
+/// The administrator who acts on an endpoint, and from where (for the audit entry).
+#[derive(Debug, Clone, Copy)]
+pub struct Admin<'a> {
+    pub user_id: Uuid,
+    pub client: &'a ClientInfo,
 }
 
 pub(super) fn audited<'a>(
     name: &'static str,
-    admin_id: Uuid,
-    client: &'a ClientInfo,
+    by: Admin<'a>,
     id: Uuid,
     fields: &[&str],
 ) -> AuditEntry<'a> {
     AuditEntry {
         event: name,
-        actor_id: Some(admin_id),
+        actor_id: Some(by.user_id),
         user_id: None,
-        client: Some(client),
+        client: Some(by.client),
         detail: if fields.is_empty() {
             serde_json::json!({"webhook_id": id})
         } else {

@@ -1,7 +1,9 @@
 //! An endpoint's deliveries for administrators: the list (newest event first, by
 //! status), and sending again: one delivery (`retry`), or every dead one (`redrive`).
 //! Both make the deliveries pending now with a fresh retry schedule; on an ordered
-//! endpoint a redriven event again waits for its subject's earlier ones.
+//! endpoint a redriven event again waits for its subject's earlier ones. The JSON
+//! handlers and the console's pages call [`deliveries_page`], [`retry`] and
+//! [`redrive_dead`].
 
 use axum::Json;
 use axum::extract::State;
@@ -11,9 +13,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::api::audited;
+use super::api::{Admin, audited};
 use super::storage;
 use crate::audit::{self, event};
+use crate::db::Db;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::http::{AdminUser, ApiPath, ApiQuery, ClientInfo, Page, PageQuery};
 use crate::state::AppState;
@@ -51,6 +54,16 @@ pub async fn list_deliveries(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<DeliveryQuery>,
 ) -> ApiResult<Json<Page<DeliveryItem>>> {
+    Ok(Json(deliveries_page(&state.db, id, &query).await?))
+}
+
+/// One page of endpoint `id`'s deliveries, newest event first (the JSON listing and the
+/// console's); 422 naming a bad status, limit or cursor, 404 for no such endpoint.
+pub async fn deliveries_page(
+    db: &Db,
+    id: Uuid,
+    query: &DeliveryQuery,
+) -> ApiResult<Page<DeliveryItem>> {
     let page = PageQuery {
         limit: query.limit,
         cursor: query.cursor.clone(),
@@ -81,13 +94,13 @@ pub async fn list_deliveries(
             return Err(ApiError::Validation(errors));
         }
     };
-    if storage::find(&state.db, id).await?.is_none() {
+    if storage::find(db, id).await?.is_none() {
         return Err(ApiError::not_found("webhook"));
     }
-    let rows = queue::list(&state.db, id, status, cursor.after, cursor.limit).await?;
-    Ok(Json(Page::from_rows(rows, cursor.limit, |d| {
+    let rows = queue::list(db, id, status, cursor.after, cursor.limit).await?;
+    Ok(Page::from_rows(rows, cursor.limit, |d| {
         d.sequence.to_be_bytes().to_vec()
-    })))
+    }))
 }
 
 /// Send one delivery again
@@ -110,23 +123,33 @@ pub async fn retry_delivery(
     client: ClientInfo,
     ApiPath((id, event_id)): ApiPath<(Uuid, Uuid)>,
 ) -> ApiResult<Response> {
+    let by = Admin {
+        user_id: admin.id(),
+        client: &client,
+    };
+    let delivery = retry(&state, id, event_id, by).await?;
+    Ok((StatusCode::ACCEPTED, Json(delivery)).into_response())
+}
+
+/// Makes endpoint `id`'s delivery of `event_id` pending now, audited as
+/// `webhook_delivery_retried`; 404 when there is no such delivery.
+pub async fn retry(
+    state: &AppState,
+    id: Uuid,
+    event_id: Uuid,
+    by: Admin<'_>,
+) -> ApiResult<DeliveryItem> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let Some(delivery) = queue::retry(&mut tx, id, event_id, now).await? else {
         return Err(ApiError::not_found("delivery"));
     };
-    let mut entry = audited(
-        event::WEBHOOK_DELIVERY_RETRIED,
-        admin.id(),
-        &client,
-        id,
-        &[],
-    );
+    let mut entry = audited(event::WEBHOOK_DELIVERY_RETRIED, by, id, &[]);
     entry.detail["event_id"] = event_id.to_string().into();
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
     state.webhooks.wake();
-    Ok((StatusCode::ACCEPTED, Json(delivery)).into_response())
+    Ok(delivery)
 }
 
 /// How many deliveries a redrive made pending.
@@ -151,16 +174,27 @@ pub async fn redrive(
     client: ClientInfo,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Response> {
+    let by = Admin {
+        user_id: admin.id(),
+        client: &client,
+    };
+    let redriven = redrive_dead(&state, id, by).await?;
+    Ok((StatusCode::ACCEPTED, Json(redriven)).into_response())
+}
+
+/// Makes every dead delivery of endpoint `id` pending now, audited as
+/// `webhook_redriven` with how many.
+pub async fn redrive_dead(state: &AppState, id: Uuid, by: Admin<'_>) -> ApiResult<Redriven> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     if storage::find(&mut tx, id).await?.is_none() {
         return Err(ApiError::not_found("webhook"));
     }
     let redriven = queue::redrive(&mut tx, id, now).await?;
-    let mut entry = audited(event::WEBHOOK_REDRIVEN, admin.id(), &client, id, &[]);
+    let mut entry = audited(event::WEBHOOK_REDRIVEN, by, id, &[]);
     entry.detail["redriven"] = redriven.into();
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
     state.webhooks.wake();
-    Ok((StatusCode::ACCEPTED, Json(Redriven { redriven })).into_response())
+    Ok(Redriven { redriven })
 }

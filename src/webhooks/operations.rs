@@ -1,5 +1,6 @@
 //! What an administrator does to one endpoint besides editing it: rotate its signing
-//! secret, and send it a `webhook.test` event.
+//! secret ([`rotate`]), and send it a `webhook.test` event ([`send_test`]); the JSON
+//! handlers and the console's pages call the same functions.
 
 use axum::Json;
 use axum::extract::State;
@@ -10,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::api::{audited, new_secret, not_stored};
+use super::api::{Admin, audited, new_secret, not_stored};
 use super::storage;
 use crate::audit::{self, event};
 use crate::error::{ApiError, ApiResult, Problem};
@@ -48,20 +49,30 @@ pub async fn rotate_secret(
     client: ClientInfo,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Response> {
-    let (sealed, shown) = new_secret(&state, id);
+    let by = Admin {
+        user_id: admin.id(),
+        client: &client,
+    };
+    let body = rotate(&state, id, by).await?;
+    Ok(not_stored(StatusCode::OK, body))
+}
+
+/// Gives endpoint `id` a new signing secret (sealed; the answer holds it, shown once),
+/// audited as `webhook_secret_rotated`.
+pub async fn rotate(state: &AppState, id: Uuid, by: Admin<'_>) -> ApiResult<RotatedSecret> {
+    let (sealed, shown) = new_secret(state, id);
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     if !endpoints::rotate_secret(&mut tx, id, &sealed, now).await? {
         return Err(ApiError::not_found("webhook"));
     }
-    let entry = audited(event::WEBHOOK_SECRET_ROTATED, admin.id(), &client, id, &[]);
+    let entry = audited(event::WEBHOOK_SECRET_ROTATED, by, id, &[]);
     audit::record(&mut tx, now, entry).await?;
     tx.commit().await?;
-    let body = RotatedSecret {
+    Ok(RotatedSecret {
         secret: shown,
         previous_secret_expires_at: now + PREVIOUS_SECRET_KEPT,
-    };
-    Ok(not_stored(StatusCode::OK, body))
+    })
 }
 
 /// The test event made.
@@ -90,13 +101,23 @@ pub async fn test_webhook(
     client: ClientInfo,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Response> {
+    let by = Admin {
+        user_id: admin.id(),
+        client: &client,
+    };
+    let sent = send_test(&state, id, by).await?;
+    Ok((StatusCode::ACCEPTED, Json(sent)).into_response())
+}
+
+/// Makes a `webhook.test` event for endpoint `id` alone (audited as `webhook_tested`,
+/// which writes the event) and wakes the sender.
+pub async fn send_test(state: &AppState, id: Uuid, by: Admin<'_>) -> ApiResult<TestSent> {
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     if storage::find(&mut tx, id).await?.is_none() {
         return Err(ApiError::not_found("webhook"));
     }
-    let entry = audited(event::WEBHOOK_TESTED, admin.id(), &client, id, &[]);
-    audit::record(&mut tx, now, entry).await?;
+    audit::record(&mut tx, now, audited(event::WEBHOOK_TESTED, by, id, &[])).await?;
     let event_id: Uuid = on_exec!(&mut tx, c => sqlx::query_scalar(
         "SELECT id FROM events WHERE subject = $1 AND type = $2 ORDER BY position DESC LIMIT 1")
         .bind(id.to_string())
@@ -107,5 +128,5 @@ pub async fn test_webhook(
     // Numbered now rather than at the sequencer's next tick, then sent.
     crate::events::log::sequence_pending(&state.db).await?;
     state.webhooks.wake();
-    Ok((StatusCode::ACCEPTED, Json(TestSent { event_id })).into_response())
+    Ok(TestSent { event_id })
 }

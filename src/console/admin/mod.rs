@@ -13,6 +13,9 @@
 //!   a secret is shown once, on the page that answers the creation or rotation.
 //! - [`providers`]: the identity providers users may sign in with
 //!   (`/api/v1/admin/identity-providers`).
+//! - [`webhooks`] and [`webhook_detail`]: the endpoints that receive events
+//!   (`/api/v1/admin/webhooks`), each with its deliveries; a signing secret is shown
+//!   once, on the page that answers the creation or rotation.
 //! - [`audit`]: the audit log (`GET /api/v1/admin/audit`).
 //! - [`listing`]: what the pages listing things a page at a time share.
 //! - this file: the routes, the templates, and what the pages share: the page for an
@@ -27,6 +30,8 @@ mod providers;
 mod user_changes;
 mod user_detail;
 mod users;
+mod webhook_detail;
+mod webhooks;
 
 use std::collections::BTreeMap;
 
@@ -85,6 +90,22 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/web/console/admin/providers.html"),
     ),
     (
+        "console/admin/webhooks.html",
+        include_str!("../../../templates/web/console/admin/webhooks.html"),
+    ),
+    (
+        "console/admin/webhook.html",
+        include_str!("../../../templates/web/console/admin/webhook.html"),
+    ),
+    (
+        "console/admin/webhook_fields.html",
+        include_str!("../../../templates/web/console/admin/webhook_fields.html"),
+    ),
+    (
+        "console/admin/webhook_secret.html",
+        include_str!("../../../templates/web/console/admin/webhook_secret.html"),
+    ),
+    (
         "console/admin/audit.html",
         include_str!("../../../templates/web/console/admin/audit.html"),
     ),
@@ -99,6 +120,8 @@ pub fn router(upstream: &Upstream) -> Router<Web> {
         .merge(user_changes::router())
         .merge(clients::router())
         .merge(providers::router(upstream))
+        .merge(webhooks::router())
+        .merge(webhook_detail::router())
         .merge(audit::router())
 }
 

@@ -14,6 +14,7 @@
 mod console;
 mod federation;
 mod sign_in;
+mod webhooks;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};

@@ -1,7 +1,8 @@
 //! The admin pages (`/admin`): only administrators see them; the user search pages like
 //! `GET /api/v1/users`; the account page changes, revokes and resets as the admin API
-//! does, audited the same. Clients (`clients`), the audit log (`audit`) and forged posts
-//! (`forgery`) have their own files; the helpers here serve them all.
+//! does, audited the same. Clients (`clients`), the audit log (`audit`), forged posts
+//! (`forgery`) and webhooks (`webhooks`, `webhook_deliveries`) have their own files; the
+//! helpers here serve them all.
 
 use serde_json::{Value, json};
 
@@ -16,6 +17,8 @@ mod changes;
 mod clients;
 mod forgery;
 mod invitations;
+mod webhook_deliveries;
+mod webhooks;
 
 on_both_engines!(
     only_administrators_see_the_admin_pages,
@@ -96,6 +99,7 @@ async fn only_administrators_see_the_admin_pages(backend: Backend) {
         "/admin/users".to_owned(),
         format!("/admin/users/{}", user.user_id),
         "/admin/clients".to_owned(),
+        "/admin/webhooks".to_owned(),
         "/admin/audit".to_owned(),
     ] {
         let page = browser.get(&path).await;

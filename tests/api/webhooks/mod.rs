@@ -7,9 +7,9 @@ mod cluster;
 mod delivery;
 mod failures;
 mod fanout;
-mod receiver;
+pub mod receiver;
 mod receivers;
-mod support;
+pub mod support;
 
 use base64::Engine;
 use serde_json::{Value, json};
