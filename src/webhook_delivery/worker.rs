@@ -190,6 +190,17 @@ impl Worker {
             next_attempt_at,
             now,
         };
+        if let Verdict::Delivered { .. } = verdict {
+            // A success changes its delivery's row alone, so it takes no lock on the
+            // endpoint (deliveries to one endpoint would queue on it); the failing clock
+            // stops in a statement of its own.
+            if queue::record(self.db.writer(), claimed, self.owner, &recorded).await? {
+                metrics::counter!("roster_webhook_deliveries_total", "outcome" => status)
+                    .increment(1);
+                endpoints::note_success(self.db.writer(), endpoint.id).await?;
+            }
+            return Ok(());
+        }
         let mut tx = self.db.begin().await?;
         endpoints::lock(&mut tx, endpoint.id).await?;
         if !queue::record(&mut tx, claimed, self.owner, &recorded).await? {
@@ -197,7 +208,7 @@ impl Worker {
         }
         metrics::counter!("roster_webhook_deliveries_total", "outcome" => status).increment(1);
         match verdict {
-            Verdict::Delivered { .. } => endpoints::note_success(&mut tx, endpoint.id).await?,
+            Verdict::Delivered { .. } => {}
             Verdict::Dead { error, .. } => {
                 let entry = AuditEntry {
                     event: event::WEBHOOK_DELIVERY_DEAD,
