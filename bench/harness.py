@@ -199,6 +199,7 @@ def run_wrk(base, path, seconds, connections, threads, script, env=None, headers
         "p99_ms": raw["p99_us"] / 1000.0,
         "requests": raw["requests"],
         "failures": failures,
+        "errors": {kind: raw[kind] for kind in ("connect", "read", "write", "status", "timeout") if raw[kind]},
     }
 
 
