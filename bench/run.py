@@ -20,7 +20,10 @@ Measured per engine, in one run so that machine noise affects every figure alike
 
 `--smoke` runs every scenario for a second against the debug binary that `cargo test`
 builds, with 1,000 users only: it proves the harness works (CI runs it), not how fast
-Roster is.
+Roster is. `--events` then runs the events scenarios (`events.py`: the request path with
+and without webhooks and NATS, delivery throughput, commit-to-receipt latency) with the
+same binary; with `--smoke`, their smoke variant (20-30 s per engine, so CI's plain
+`--smoke` leaves them out).
 """
 
 import argparse
@@ -35,6 +38,7 @@ import time
 import uuid
 from pathlib import Path
 
+import events
 from harness import (LUA_POST_JSON, LUA_REFRESH, LUA_REGISTER, MIB_IN_MB, PASSWORD, RESULTS, ROOT, Database, Roster,
                      cpu_model, ensure_wrk, log, login, register, run_wrk, sample_peak_rss)
 
@@ -259,6 +263,8 @@ def main():
     parser.add_argument("--seconds", type=int, default=10, help="duration of each load run")
     parser.add_argument("--engines", default="sqlite,postgres")
     parser.add_argument("--large", type=int, default=1_000_000, help="users for the large-scale run")
+    parser.add_argument("--events", action="store_true",
+                        help="then the events scenarios (bench/events.py) with the same binary and engines")
     parser.add_argument("--keep-database", action="store_true", help="leave the PostgreSQL database for inspection (its name is printed)")
     args = parser.parse_args()
 
@@ -297,6 +303,11 @@ def main():
     failed = [r for r in report["engines"] for s in ("static", "me", "login", "refresh", "register") if r[s]["failures"]]
     if failed:
         log("some requests failed during the load runs; see the table")
+    events_failed = False
+    if args.events:
+        options = ["--binary", str(binary), "--engines", args.engines] + (["--smoke"] if args.smoke else [])
+        events_failed = events.run(events.parse(options)) != 0
+    if failed or events_failed:
         sys.exit(1)
 
 
