@@ -7,6 +7,7 @@ mod lifecycle;
 mod nats;
 mod nats_support;
 mod pull;
+mod sequencer;
 mod transactions;
 
 use serde_json::{Value, json};
