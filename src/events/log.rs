@@ -117,14 +117,18 @@ async fn number_batch(db: &Db) -> Result<u64, sqlx::Error> {
     Ok(numbered)
 }
 
-/// Deletes the events older than `cutoff`; returns how many. The per-subject counters
-/// stay, so a subject's `subjectsequence` never starts again.
+/// Deletes the events older than `cutoff` whose `sequence` is at most `through` (what
+/// every consumer of the log is done with, see `crate::maintenance`); returns how many.
+/// The per-subject counters stay, so a subject's `subjectsequence` never starts again.
 pub async fn purge_before(
     ex: impl Into<Exec<'_>>,
     cutoff: DateTime<Utc>,
+    through: i64,
 ) -> Result<u64, sqlx::Error> {
-    on_exec!(ex, c => sqlx::query("DELETE FROM events WHERE time < $1 AND sequence IS NOT NULL")
+    on_exec!(ex, c => sqlx::query(
+        "DELETE FROM events WHERE time < $1 AND sequence IS NOT NULL AND sequence <= $2")
         .bind(cutoff)
+        .bind(through)
         .execute(c)
         .await.map(|r| r.rows_affected()))
 }

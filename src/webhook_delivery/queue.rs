@@ -216,16 +216,33 @@ pub async fn backlog(db: &Db) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Erro
         .await)
 }
 
-/// Deletes the deliveries of the events older than `cutoff` (they go with their events,
-/// at `EVENT_RETENTION_DAYS`); returns how many.
+/// The sequence through which the endpoints are done with the log: every endpoint has
+/// fanned it out, and no delivery up to it waits (pending or failed); `None` without
+/// endpoints or deliveries. Events after it must be kept whatever their age.
+pub async fn done_through(ex: impl Into<Exec<'_>>) -> Result<Option<i64>, sqlx::Error> {
+    on_exec!(ex, c => sqlx::query_scalar(
+        "SELECT MIN(through) FROM ( \
+           SELECT MIN(fanned_out_through) AS through FROM webhooks \
+           UNION ALL \
+           SELECT MIN(sequence) - 1 AS through FROM webhook_deliveries WHERE status IN ('pending', 'failed') \
+         ) AS marks")
+        .fetch_one(c)
+        .await)
+}
+
+/// Deletes the delivered and dead deliveries of the events older than `cutoff` up to
+/// sequence `through` (they go with their events, at `EVENT_RETENTION_DAYS`); returns
+/// how many. Deliveries still waiting are never deleted here.
 pub async fn purge_before(
     ex: impl Into<Exec<'_>>,
     cutoff: DateTime<Utc>,
+    through: i64,
 ) -> Result<u64, sqlx::Error> {
     on_exec!(ex, c => sqlx::query(
-        "DELETE FROM webhook_deliveries WHERE event_id IN \
-         (SELECT id FROM events WHERE time < $1 AND sequence IS NOT NULL)")
+        "DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'dead') AND sequence <= $2 \
+         AND event_id IN (SELECT id FROM events WHERE time < $1 AND sequence IS NOT NULL AND sequence <= $2)")
         .bind(cutoff)
+        .bind(through)
         .execute(c)
         .await.map(|r| r.rows_affected()))
 }

@@ -7,6 +7,7 @@ mod lifecycle;
 mod nats;
 mod nats_support;
 mod pull;
+mod retention;
 mod sequencer;
 mod transactions;
 

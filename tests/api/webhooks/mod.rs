@@ -9,6 +9,7 @@ mod failures;
 mod fanout;
 mod receiver;
 mod receivers;
+mod retention;
 mod support;
 
 use base64::Engine;
