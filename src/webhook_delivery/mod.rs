@@ -26,6 +26,7 @@ pub mod endpoints;
 pub mod fanout;
 mod outcome;
 pub mod queue;
+pub mod resolver;
 pub mod signing;
 pub mod targets;
 mod transport;
@@ -42,12 +43,15 @@ use crate::config::Config;
 use crate::crypto::Cipher;
 use crate::db::Db;
 use crate::mail::templates::Composer;
+use resolver::HostResolver;
 use worker::Worker;
 
 /// The instance's webhook sender. Dropping it (with the application) stops the worker;
 /// deliveries it had in flight are taken again by any instance when their lease ends.
 pub struct Dispatcher {
     worker: Arc<Worker>,
+    /// Resolves targets' host names, for the check when an endpoint is saved too.
+    resolver: HostResolver,
     _stop_on_drop: DropGuard,
 }
 
@@ -57,6 +61,7 @@ impl Dispatcher {
         db: Db,
         clock: Arc<dyn Clock>,
         cipher: Cipher,
+        resolver: HostResolver,
     ) -> anyhow::Result<Dispatcher> {
         let settings = &config.webhooks;
         let stop = CancellationToken::new();
@@ -64,7 +69,11 @@ impl Dispatcher {
             db,
             clock,
             cipher,
-            transport: transport::Transport::new(settings.timeout, settings.allow.clone())?,
+            transport: transport::Transport::new(
+                settings.timeout,
+                settings.allow.clone(),
+                resolver.clone(),
+            )?,
             allow: settings.allow.clone(),
             schedule: settings.retry_schedule.clone(),
             disable_after: settings.disable_after,
@@ -78,6 +87,7 @@ impl Dispatcher {
         };
         Ok(Dispatcher {
             worker: Arc::new(worker),
+            resolver,
             _stop_on_drop: stop.drop_guard(),
         })
     }
@@ -85,6 +95,12 @@ impl Dispatcher {
     /// Starts this instance's worker; it stops when the dispatcher is dropped.
     pub fn spawn_worker(&self) {
         tokio::spawn(Arc::clone(&self.worker).run());
+    }
+
+    /// Checks `url` as a webhook target when an endpoint is saved (see
+    /// [`targets::check`]), resolving its host as deliveries will.
+    pub async fn check_target(&self, url: &str) -> Result<url::Url, String> {
+        targets::check(url, &self.worker.allow, &self.resolver).await
     }
 
     /// Tells the worker that events were numbered or deliveries made due (no lost

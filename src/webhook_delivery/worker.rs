@@ -158,12 +158,14 @@ impl Worker {
         else {
             return Ok(Attempt::Failed("the event cannot be signed".into()));
         };
-        if let Err(why) = targets::check(&endpoint.url, &self.allow).await {
-            return Ok(Attempt::Failed(format!("refused: the URL {why}")));
-        }
+        let target = match targets::deliverable(&endpoint.url, &self.allow) {
+            Ok(target) => target,
+            Err(why) if why.starts_with("refused:") => return Ok(Attempt::Failed(why)),
+            Err(why) => return Ok(Attempt::Failed(format!("refused: the URL {why}"))),
+        };
         let sending = self
             .transport
-            .post(&endpoint.url, &id, now.timestamp(), &signature, body);
+            .post(&target, &id, now.timestamp(), &signature, body);
         Ok(tokio::select! {
             () = self.stop.cancelled() => Attempt::Failed("this instance stopped".into()),
             attempt = sending => attempt,
