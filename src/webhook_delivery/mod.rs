@@ -8,11 +8,13 @@
 //!   and every second) that claims due deliveries with a lease ([`queue::claim`]; on
 //!   PostgreSQL `FOR UPDATE SKIP LOCKED`) and sends at most `WEBHOOK_MAX_IN_FLIGHT` at
 //!   once. On an `ordered` endpoint only the head of each subject (its lowest sequence
-//!   neither delivered nor dead) is eligible. A sender that dies leaves its lease to
-//!   expire; any instance then takes the delivery again.
+//!   neither delivered nor dead) is eligible. A sender renews the leases of its requests
+//!   in flight; one that dies leaves them to expire (in at most [`LEASE`]), and any
+//!   instance then takes the deliveries again.
 //! - The request ([`transport`], [`signing`]): the event's CloudEvents JSON, as `GET
 //!   /api/v1/events` shows it, signed `v1,` + HMAC-SHA256 (by the previous secret too
-//!   for a day after a rotation), to an address checked after DNS at every attempt.
+//!   for a day after a rotation), connected only to an address checked after DNS, at
+//!   every attempt (the name is resolved once, by the connection's own resolver).
 //! - Outcomes ([`outcome`]): `2xx` delivered; anything else retried on
 //!   `WEBHOOK_RETRY_SCHEDULE` (with `Retry-After` on 429/503 when longer) and `dead`
 //!   when it is spent; `410` disables the endpoint at once; an endpoint failing without a
@@ -77,7 +79,8 @@ impl Dispatcher {
             allow: settings.allow.clone(),
             schedule: settings.retry_schedule.clone(),
             disable_after: settings.disable_after,
-            lease: lease_for(settings.timeout),
+            lease: LEASE,
+            leased: std::sync::Mutex::default(),
             slots: Arc::new(Semaphore::new(settings.max_in_flight)),
             source: config.http.public_url.clone(),
             composer: Composer::new(&config.http.public_url)?,
@@ -110,9 +113,8 @@ impl Dispatcher {
     }
 }
 
-/// How long a sender holds a claimed delivery: longer than a request may take, so a
-/// lease only ends early for a sender that died.
-fn lease_for(timeout: std::time::Duration) -> chrono::Duration {
-    chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::seconds(15))
-        + chrono::Duration::seconds(60)
-}
+/// How long a claimed delivery stays with its sender without a renewal. A sender renews
+/// the leases of its requests in flight every few seconds (`worker::RENEW_EVERY`), so a
+/// lease ends only for a sender that died or lost its database: any instance takes its
+/// deliveries again within this time, however long `WEBHOOK_TIMEOUT_SECONDS` is.
+const LEASE: chrono::Duration = chrono::Duration::seconds(15);

@@ -67,6 +67,39 @@ pub async fn claim(
         .await)
 }
 
+/// Extends to `until` the leases `owner` holds on `deliveries` (webhook and event ids),
+/// the ones its requests are still waiting on; returns how many it still held.
+pub async fn renew(
+    db: &Db,
+    owner: Uuid,
+    deliveries: &[(Uuid, Uuid)],
+    until: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    if deliveries.is_empty() {
+        return Ok(0);
+    }
+    let held: Vec<String> = (0..deliveries.len())
+        .map(|n| {
+            format!(
+                "(webhook_id = ${} AND event_id = ${})",
+                2 * n + 3,
+                2 * n + 4
+            )
+        })
+        .collect();
+    let sql = format!(
+        "UPDATE webhook_deliveries SET lease_until = $2 WHERE lease_owner = $1 AND ({})",
+        held.join(" OR ")
+    );
+    on_exec!(db.writer(), c => {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(owner).bind(until);
+        for (webhook_id, event_id) in deliveries {
+            query = query.bind(*webhook_id).bind(*event_id);
+        }
+        query.execute(c).await.map(|r| r.rows_affected())
+    })
+}
+
 /// What happened to one attempt, as stored.
 #[derive(Debug, Clone)]
 pub struct Recorded<'a> {

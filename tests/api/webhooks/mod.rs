@@ -4,6 +4,7 @@
 //! against a local receiver.
 
 mod cluster;
+mod crash;
 mod delivery;
 mod failures;
 mod fanout;
