@@ -31,6 +31,7 @@ use crate::system::{self, openapi::ApiDoc};
 use crate::tokens::access::TokenService;
 use crate::tokens::keys;
 use crate::tokens::rotation::{RotationQueue, SuccessorKey};
+use crate::webhook_delivery::resolver::HostResolver;
 
 /// A built application: its state and its router, ready to serve.
 pub struct Application {
@@ -86,6 +87,16 @@ pub fn api_routes(
 impl Application {
     /// Connects, migrates, loads keys and assembles the router.
     pub async fn build(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+        Application::build_resolving(config, clock, HostResolver::System).await
+    }
+
+    /// [`Self::build`], with webhook targets' host names resolved by `resolver` (tests
+    /// give a table, as they give a manual clock).
+    pub async fn build_resolving(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        resolver: HostResolver,
+    ) -> anyhow::Result<Application> {
         let preferences = PreferencesSchema::configured(config.preferences_schema.as_deref())?;
         let db = Db::connect(&config).await?;
         migrate(&db, clock.now()).await?;
@@ -127,6 +138,7 @@ impl Application {
             db.clone(),
             clock.clone(),
             cipher.clone(),
+            resolver,
         )?;
         let rotations = RotationQueue::start(
             db.clone(),

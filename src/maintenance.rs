@@ -2,7 +2,10 @@
 //! records, expired second-factor challenges and passkey ceremonies, and the OpenID
 //! provider's spent authorization codes, revoked client tokens and abandoned consent pages
 //! past their expiry, federation's sign-ins that never came back and link offers never
-//! taken, and events older than `EVENT_RETENTION_DAYS` with their webhook deliveries.
+//! taken, and events older than `EVENT_RETENTION_DAYS` with their webhook deliveries,
+//! except those a consumer still needs: events the NATS channel (when `NATS_URL` is set)
+//! has not had acknowledged, events not yet fanned out to every webhook, and events with
+//! a webhook delivery still waiting (and every event after such a one).
 //! Runs every `CLEANUP_INTERVAL_SECONDS`; tests call [`purge`] directly.
 
 use crate::state::AppState;
@@ -17,11 +20,7 @@ pub async fn purge(state: &AppState) -> Result<u64, sqlx::Error> {
     let revoked = crate::oidc::revocation::purge_expired(&state.db, now).await?;
     let consents = crate::oidc::consent::purge_expired(&state.db, now).await?;
     let federation = crate::federation::pending::purge(&state.db, now).await?;
-    let cutoff = now - state.config.events.retention;
-    // Webhook deliveries go with their events.
-    let deliveries =
-        crate::webhook_delivery::queue::purge_before(state.db.writer(), cutoff).await?;
-    let events = crate::events::log::purge_before(state.db.writer(), cutoff).await?;
+    let (deliveries, events) = purge_events(state, now).await?;
     let total = sessions
         + throttles
         + challenges
@@ -46,4 +45,27 @@ pub async fn purge(state: &AppState) -> Result<u64, sqlx::Error> {
         );
     }
     Ok(total)
+}
+
+/// Deletes the events older than the retention that every consumer is done with, and
+/// their webhook deliveries (which go with them), in one transaction; returns how many
+/// deliveries and events.
+async fn purge_events(
+    state: &AppState,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(u64, u64), sqlx::Error> {
+    let cutoff = now - state.config.events.retention;
+    let mut tx = state.db.begin().await?;
+    let webhooks = crate::webhook_delivery::queue::done_through(&mut tx).await?;
+    let nats = match state.config.nats.url {
+        Some(_) => {
+            Some(crate::nats::channel::published_through(&mut tx, crate::nats::CHANNEL).await?)
+        }
+        None => None,
+    };
+    let through = webhooks.into_iter().chain(nats).min().unwrap_or(i64::MAX);
+    let deliveries = crate::webhook_delivery::queue::purge_before(&mut tx, cutoff, through).await?;
+    let events = crate::events::log::purge_before(&mut tx, cutoff, through).await?;
+    tx.commit().await?;
+    Ok((deliveries, events))
 }

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::db::Db;
+use crate::db::{Db, Exec};
 use crate::on_exec;
 
 /// How long a publisher may go without renewing its lease before another instance may
@@ -69,6 +69,17 @@ pub async fn release(db: &Db, name: &str, owner: Uuid) -> Result<(), sqlx::Error
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// How far channel `name` has published: its `published_through`, or 0 before its
+/// publisher first ran (every event kept is still to go out).
+pub async fn published_through(ex: impl Into<Exec<'_>>, name: &str) -> Result<i64, sqlx::Error> {
+    let through: Option<i64> = on_exec!(ex, c => sqlx::query_scalar(
+        "SELECT published_through FROM event_channels WHERE name = $1")
+        .bind(name)
+        .fetch_optional(c)
+        .await)?;
+    Ok(through.unwrap_or(0))
 }
 
 /// What waits to be published: how many events, and when the oldest of them happened.

@@ -8,11 +8,13 @@
 //!   and every second) that claims due deliveries with a lease ([`queue::claim`]; on
 //!   PostgreSQL `FOR UPDATE SKIP LOCKED`) and sends at most `WEBHOOK_MAX_IN_FLIGHT` at
 //!   once. On an `ordered` endpoint only the head of each subject (its lowest sequence
-//!   neither delivered nor dead) is eligible. A sender that dies leaves its lease to
-//!   expire; any instance then takes the delivery again.
+//!   neither delivered nor dead) is eligible. A sender renews the leases of its requests
+//!   in flight; one that dies leaves them to expire (in at most [`LEASE`]), and any
+//!   instance then takes the deliveries again.
 //! - The request ([`transport`], [`signing`]): the event's CloudEvents JSON, as `GET
 //!   /api/v1/events` shows it, signed `v1,` + HMAC-SHA256 (by the previous secret too
-//!   for a day after a rotation), to an address checked after DNS at every attempt.
+//!   for a day after a rotation), connected only to an address checked after DNS, at
+//!   every attempt (the name is resolved once, by the connection's own resolver).
 //! - Outcomes ([`outcome`]): `2xx` delivered; anything else retried on
 //!   `WEBHOOK_RETRY_SCHEDULE` (with `Retry-After` on 429/503 when longer) and `dead`
 //!   when it is spent; `410` disables the endpoint at once; an endpoint failing without a
@@ -26,6 +28,7 @@ pub mod endpoints;
 pub mod fanout;
 mod outcome;
 pub mod queue;
+pub mod resolver;
 pub mod signing;
 pub mod targets;
 mod transport;
@@ -42,12 +45,15 @@ use crate::config::Config;
 use crate::crypto::Cipher;
 use crate::db::Db;
 use crate::mail::templates::Composer;
+use resolver::HostResolver;
 use worker::Worker;
 
 /// The instance's webhook sender. Dropping it (with the application) stops the worker;
 /// deliveries it had in flight are taken again by any instance when their lease ends.
 pub struct Dispatcher {
     worker: Arc<Worker>,
+    /// Resolves targets' host names, for the check when an endpoint is saved too.
+    resolver: HostResolver,
     _stop_on_drop: DropGuard,
 }
 
@@ -57,6 +63,7 @@ impl Dispatcher {
         db: Db,
         clock: Arc<dyn Clock>,
         cipher: Cipher,
+        resolver: HostResolver,
     ) -> anyhow::Result<Dispatcher> {
         let settings = &config.webhooks;
         let stop = CancellationToken::new();
@@ -64,11 +71,16 @@ impl Dispatcher {
             db,
             clock,
             cipher,
-            transport: transport::Transport::new(settings.timeout, settings.allow.clone())?,
+            transport: transport::Transport::new(
+                settings.timeout,
+                settings.allow.clone(),
+                resolver.clone(),
+            )?,
             allow: settings.allow.clone(),
             schedule: settings.retry_schedule.clone(),
             disable_after: settings.disable_after,
-            lease: lease_for(settings.timeout),
+            lease: LEASE,
+            leased: std::sync::Mutex::default(),
             slots: Arc::new(Semaphore::new(settings.max_in_flight)),
             source: config.http.public_url.clone(),
             composer: Composer::new(&config.http.public_url)?,
@@ -78,6 +90,7 @@ impl Dispatcher {
         };
         Ok(Dispatcher {
             worker: Arc::new(worker),
+            resolver,
             _stop_on_drop: stop.drop_guard(),
         })
     }
@@ -87,6 +100,12 @@ impl Dispatcher {
         tokio::spawn(Arc::clone(&self.worker).run());
     }
 
+    /// Checks `url` as a webhook target when an endpoint is saved (see
+    /// [`targets::check`]), resolving its host as deliveries will.
+    pub async fn check_target(&self, url: &str) -> Result<url::Url, String> {
+        targets::check(url, &self.worker.allow, &self.resolver).await
+    }
+
     /// Tells the worker that events were numbered or deliveries made due (no lost
     /// wake-ups: a wake while it is busy makes it look again right after).
     pub fn wake(&self) {
@@ -94,9 +113,8 @@ impl Dispatcher {
     }
 }
 
-/// How long a sender holds a claimed delivery: longer than a request may take, so a
-/// lease only ends early for a sender that died.
-fn lease_for(timeout: std::time::Duration) -> chrono::Duration {
-    chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::seconds(15))
-        + chrono::Duration::seconds(60)
-}
+/// How long a claimed delivery stays with its sender without a renewal. A sender renews
+/// the leases of its requests in flight every few seconds (`worker::RENEW_EVERY`), so a
+/// lease ends only for a sender that died or lost its database: any instance takes its
+/// deliveries again within this time, however long `WEBHOOK_TIMEOUT_SECONDS` is.
+const LEASE: chrono::Duration = chrono::Duration::seconds(15);

@@ -67,6 +67,39 @@ pub async fn claim(
         .await)
 }
 
+/// Extends to `until` the leases `owner` holds on `deliveries` (webhook and event ids),
+/// the ones its requests are still waiting on; returns how many it still held.
+pub async fn renew(
+    db: &Db,
+    owner: Uuid,
+    deliveries: &[(Uuid, Uuid)],
+    until: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    if deliveries.is_empty() {
+        return Ok(0);
+    }
+    let held: Vec<String> = (0..deliveries.len())
+        .map(|n| {
+            format!(
+                "(webhook_id = ${} AND event_id = ${})",
+                2 * n + 3,
+                2 * n + 4
+            )
+        })
+        .collect();
+    let sql = format!(
+        "UPDATE webhook_deliveries SET lease_until = $2 WHERE lease_owner = $1 AND ({})",
+        held.join(" OR ")
+    );
+    on_exec!(db.writer(), c => {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(owner).bind(until);
+        for (webhook_id, event_id) in deliveries {
+            query = query.bind(*webhook_id).bind(*event_id);
+        }
+        query.execute(c).await.map(|r| r.rows_affected())
+    })
+}
+
 /// What happened to one attempt, as stored.
 #[derive(Debug, Clone)]
 pub struct Recorded<'a> {
@@ -216,16 +249,33 @@ pub async fn backlog(db: &Db) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Erro
         .await)
 }
 
-/// Deletes the deliveries of the events older than `cutoff` (they go with their events,
-/// at `EVENT_RETENTION_DAYS`); returns how many.
+/// The sequence through which the endpoints are done with the log: every endpoint has
+/// fanned it out, and no delivery up to it waits (pending or failed); `None` without
+/// endpoints or deliveries. Events after it must be kept whatever their age.
+pub async fn done_through(ex: impl Into<Exec<'_>>) -> Result<Option<i64>, sqlx::Error> {
+    on_exec!(ex, c => sqlx::query_scalar(
+        "SELECT MIN(through) FROM ( \
+           SELECT MIN(fanned_out_through) AS through FROM webhooks \
+           UNION ALL \
+           SELECT MIN(sequence) - 1 AS through FROM webhook_deliveries WHERE status IN ('pending', 'failed') \
+         ) AS marks")
+        .fetch_one(c)
+        .await)
+}
+
+/// Deletes the delivered and dead deliveries of the events older than `cutoff` up to
+/// sequence `through` (they go with their events, at `EVENT_RETENTION_DAYS`); returns
+/// how many. Deliveries still waiting are never deleted here.
 pub async fn purge_before(
     ex: impl Into<Exec<'_>>,
     cutoff: DateTime<Utc>,
+    through: i64,
 ) -> Result<u64, sqlx::Error> {
     on_exec!(ex, c => sqlx::query(
-        "DELETE FROM webhook_deliveries WHERE event_id IN \
-         (SELECT id FROM events WHERE time < $1 AND sequence IS NOT NULL)")
+        "DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'dead') AND sequence <= $2 \
+         AND event_id IN (SELECT id FROM events WHERE time < $1 AND sequence IS NOT NULL AND sequence <= $2)")
         .bind(cutoff)
+        .bind(through)
         .execute(c)
         .await.map(|r| r.rows_affected()))
 }

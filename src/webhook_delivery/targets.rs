@@ -1,45 +1,35 @@
 //! Where a webhook may point: `https` to a public address, never a loopback, private,
 //! link-local or multicast one (after DNS), unless `WEBHOOK_ALLOW_HOSTS` names the host
 //! or covers the address; those may also use `http`. Checked when a webhook is saved
-//! and again at each delivery attempt, whose connection also goes only to addresses
-//! [`admits`] (see `super::transport`).
+//! ([`check`]) and again at each delivery attempt: [`deliverable`] before it (the URL's
+//! form, and a literal address), and the connection's resolver on the addresses the
+//! host name has then, which are the ones connected to ([`admits`], see
+//! `super::transport`).
 
 use std::net::IpAddr;
 
 use url::{Host, Url};
 
-/// How long a target's host name may take to resolve.
-const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
+use super::resolver::HostResolver;
 use crate::config::AllowedHosts;
 
-/// Checks `text` as a webhook target; the error says why it is refused.
-pub async fn check(text: &str, allow: &AllowedHosts) -> Result<Url, String> {
-    let url = Url::parse(text).map_err(|e| format!("is not a URL ({e})"))?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not carry credentials".into());
-    }
-    if url.fragment().is_some() {
-        return Err("must not have a fragment".into());
-    }
+/// Checks `text` as a webhook target when it is saved, resolving its host with
+/// `resolver`; the error says why it is refused.
+pub async fn check(
+    text: &str,
+    allow: &AllowedHosts,
+    resolver: &HostResolver,
+) -> Result<Url, String> {
+    let url = parse(text)?;
     let host = url.host().ok_or_else(|| "must name a host".to_owned())?;
     let named_allowed = matches!(&host, Host::Domain(name) if allow.allows_name(name));
-    let port = url.port_or_known_default().unwrap_or(443);
     let addresses: Vec<IpAddr> = match &host {
         Host::Ipv4(address) => vec![IpAddr::V4(*address)],
         Host::Ipv6(address) => vec![IpAddr::V6(*address)],
-        Host::Domain(name) => {
-            let unresolved = || format!("has a host, {name}, that does not resolve");
-            tokio::time::timeout(
-                RESOLVE_TIMEOUT,
-                tokio::net::lookup_host((name.to_string(), port)),
-            )
+        Host::Domain(name) => resolver
+            .lookup(name)
             .await
-            .map_err(|_| unresolved())?
-            .map_err(|_| unresolved())?
-            .map(|socket| socket.ip())
-            .collect()
-        }
+            .map_err(|_| format!("has a host, {name}, that does not resolve"))?,
     };
     if addresses.is_empty() && !named_allowed {
         return Err("has a host that resolves to no address".into());
@@ -59,10 +49,84 @@ pub async fn check(text: &str, allow: &AllowedHosts) -> Result<Url, String> {
     Ok(url)
 }
 
-/// Whether a delivery may connect to `address`, found for host `host`: a public
-/// address, or one `WEBHOOK_ALLOW_HOSTS` admits (by the host's name or by range).
-pub fn admits(allow: &AllowedHosts, host: &str, address: IpAddr) -> bool {
-    allow.allows_name(host) || allow.allows_address(address) || is_public(address)
+/// A saved target as a delivery goes to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub url: Url,
+    /// `http`: only to addresses `WEBHOOK_ALLOW_HOSTS` admits, public ones included.
+    pub plain_http: bool,
+}
+
+/// Checks a saved target again before a delivery, without DNS: its form, and a
+/// literal address as the resolver would check it (the connector does not resolve
+/// those). A host name's addresses are checked by the connection's resolver, on the
+/// addresses it then connects to, so a name that resolves elsewhere since it was saved
+/// is refused there.
+pub fn deliverable(text: &str, allow: &AllowedHosts) -> Result<Target, String> {
+    let url = parse(text)?;
+    let plain_http = match url.scheme() {
+        "https" => false,
+        "http" => true,
+        _ => return Err("must be an https URL".into()),
+    };
+    let literal = match url.host() {
+        Some(Host::Ipv4(address)) => Some(IpAddr::V4(address)),
+        Some(Host::Ipv6(address)) => Some(IpAddr::V6(address)),
+        Some(Host::Domain(_)) => None,
+        None => return Err("must name a host".into()),
+    };
+    if let Some(address) = literal
+        && !admits(allow, "", address, plain_http)
+    {
+        return Err(refusal(&address.to_string(), &[address], plain_http));
+    }
+    Ok(Target { url, plain_http })
+}
+
+/// Whether a delivery may connect to `address`, found for host `host`: one that
+/// `WEBHOOK_ALLOW_HOSTS` admits (by the host's name or by range), or over `https` also
+/// a public one.
+pub fn admits(allow: &AllowedHosts, host: &str, address: IpAddr, plain_http: bool) -> bool {
+    allow.allows_name(host) || allow.allows_address(address) || (!plain_http && is_public(address))
+}
+
+/// Why a delivery to `host`, found at `addresses`, is refused (`last_error`).
+pub fn refusal(host: &str, addresses: &[IpAddr], plain_http: bool) -> String {
+    let listed = if addresses.is_empty() {
+        "no address".to_owned()
+    } else {
+        addresses
+            .iter()
+            .map(IpAddr::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let at = if host == listed {
+        format!("refused: the URL points at {listed}")
+    } else {
+        format!("refused: {host} resolves to {listed}")
+    };
+    if plain_http {
+        format!(
+            "{at}, which WEBHOOK_ALLOW_HOSTS does not admit (only hosts it admits may use http, others must use https); nothing was sent"
+        )
+    } else {
+        format!(
+            "{at}, which is not a public address (WEBHOOK_ALLOW_HOSTS may admit it); nothing was sent"
+        )
+    }
+}
+
+/// The URL's form: parseable, no credentials, no fragment.
+fn parse(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| format!("is not a URL ({e})"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry credentials".into());
+    }
+    if url.fragment().is_some() {
+        return Err("must not have a fragment".into());
+    }
+    Ok(url)
 }
 
 /// Whether `address` is reachable on the internet: not loopback, private, link-local,
@@ -120,5 +184,56 @@ mod tests {
         for public in ["93.184.216.34", "2606:4700::1111"] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
+    }
+
+    fn allowing(list: &str) -> AllowedHosts {
+        let vars =
+            std::collections::HashMap::from([("WEBHOOK_ALLOW_HOSTS".to_owned(), list.to_owned())]);
+        crate::config::Config::from_map(&vars)
+            .unwrap()
+            .webhooks
+            .allow
+    }
+
+    #[test]
+    fn a_delivery_checks_the_form_and_literal_addresses_and_leaves_names_to_the_resolver() {
+        let none = allowing("");
+        let target = deliverable("https://hooks.example/in", &none).unwrap();
+        assert!(!target.plain_http);
+        assert!(
+            deliverable("http://hooks.example/in", &none)
+                .unwrap()
+                .plain_http
+        );
+        assert!(deliverable("https://93.184.216.34/in", &none).is_ok());
+        let private = deliverable("https://10.1.2.3/in", &none).unwrap_err();
+        assert!(
+            private
+                .starts_with("refused: the URL points at 10.1.2.3, which is not a public address"),
+            "{private}"
+        );
+        let plain = deliverable("http://93.184.216.34/in", &none).unwrap_err();
+        assert!(plain.contains("must use https"), "{plain}");
+        assert!(deliverable("ftp://hooks.example/", &none).is_err());
+        assert!(deliverable("https://user:pw@hooks.example/", &none).is_err());
+        let ranges = allowing("10.0.0.0/8");
+        assert!(
+            deliverable("http://10.1.2.3/in", &ranges)
+                .unwrap()
+                .plain_http
+        );
+    }
+
+    #[test]
+    fn http_reaches_only_admitted_addresses_and_https_public_ones_too() {
+        let allow = allowing("hooks.internal, 10.0.0.0/8");
+        let public: IpAddr = "93.184.216.34".parse().unwrap();
+        let private: IpAddr = "192.168.1.1".parse().unwrap();
+        let ranged: IpAddr = "10.1.2.3".parse().unwrap();
+        assert!(admits(&allow, "a.example", public, false));
+        assert!(!admits(&allow, "a.example", public, true));
+        assert!(!admits(&allow, "a.example", private, false));
+        assert!(admits(&allow, "a.example", ranged, true));
+        assert!(admits(&allow, "hooks.internal", private, true));
     }
 }

@@ -1,21 +1,23 @@
 //! The delivery request over reqwest: a timeout (`WEBHOOK_TIMEOUT_SECONDS`), no
 //! redirects (a 3xx is an answer like any other non-2xx), no proxy, and a resolver that
 //! hands the connector only addresses [`targets::admits`]: the rule on private
-//! addresses holds after DNS, on the address actually connected, at every attempt.
+//! addresses holds after DNS, on the address actually connected, at every attempt. The
+//! host name is resolved once per attempt, there, so no answer that changed since a
+//! check can slip through. One client for `https` (public addresses too) and one for
+//! `http` (only admitted ones).
 
 use std::error::Error as _;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 
-use super::targets;
+use super::resolver::HostResolver;
+use super::targets::{self, Target};
 use crate::config::AllowedHosts;
 
-/// How long a delivery's host name may take to resolve.
-const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 /// `last_error` is kept short.
 pub const MAX_ERROR_LEN: usize = 500;
 
@@ -32,27 +34,43 @@ pub enum Attempt {
 }
 
 pub struct Transport {
-    client: reqwest::Client,
+    https: reqwest::Client,
+    http: reqwest::Client,
     timeout: Duration,
 }
 
 impl Transport {
-    pub fn new(timeout: Duration, allow: AllowedHosts) -> anyhow::Result<Transport> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .user_agent(concat!("Roster-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(Arc::new(GuardedResolver { allow }))
-            .build()?;
-        Ok(Transport { client, timeout })
+    pub fn new(
+        timeout: Duration,
+        allow: AllowedHosts,
+        resolver: HostResolver,
+    ) -> anyhow::Result<Transport> {
+        let client = |plain_http: bool| {
+            let guarded = GuardedResolver {
+                allow: allow.clone(),
+                resolver: resolver.clone(),
+                plain_http,
+            };
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .connect_timeout(timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .user_agent(concat!("Roster-Webhooks/", env!("CARGO_PKG_VERSION")))
+                .dns_resolver(Arc::new(guarded))
+                .build()
+        };
+        Ok(Transport {
+            https: client(false)?,
+            http: client(true)?,
+            timeout,
+        })
     }
 
-    /// POSTs `body` to `url` with the Standard Webhooks headers.
+    /// POSTs `body` to `target` with the Standard Webhooks headers.
     pub async fn post(
         &self,
-        url: &str,
+        target: &Target,
         id: &str,
         timestamp: i64,
         signature: &str,
@@ -74,9 +92,13 @@ impl Transport {
                 Err(_) => return Attempt::Failed(format!("the {name} header cannot be made")),
             }
         }
-        let sent = self
-            .client
-            .post(url)
+        let client = if target.plain_http {
+            &self.http
+        } else {
+            &self.https
+        };
+        let sent = client
+            .post(target.url.clone())
             .headers(headers)
             .body(body)
             .send()
@@ -94,9 +116,21 @@ impl Transport {
                 "no answer within {} s (WEBHOOK_TIMEOUT_SECONDS)",
                 self.timeout.as_secs()
             )),
-            Err(e) => Attempt::Failed(describe(e)),
+            Err(e) => Attempt::Failed(refused(&e).unwrap_or_else(|| describe(e))),
         }
     }
+}
+
+/// The resolver's refusal, when that is why no connection was made.
+fn refused(error: &reqwest::Error) -> Option<String> {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(refused) = cause.downcast_ref::<Refused>() {
+            return Some(refused.0.clone());
+        }
+        source = cause.source();
+    }
+    None
 }
 
 /// The error and its causes, without the URL (which may carry a token of the receiver).
@@ -115,15 +149,19 @@ fn describe(error: reqwest::Error) -> String {
     text.chars().take(MAX_ERROR_LEN).collect()
 }
 
-/// Resolves with the system resolver and keeps only admitted addresses.
+/// Resolves with the configured resolver and keeps only admitted addresses.
 struct GuardedResolver {
     allow: AllowedHosts,
+    resolver: HostResolver,
+    plain_http: bool,
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         Box::pin(admitted_addresses(
             self.allow.clone(),
+            self.resolver.clone(),
+            self.plain_http,
             name.as_str().to_owned(),
         ))
     }
@@ -131,48 +169,61 @@ impl Resolve for GuardedResolver {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The addresses of `host` a delivery may connect to; an error naming the refused ones
-/// when there are none.
-async fn admitted_addresses(allow: AllowedHosts, host: String) -> Result<Addrs, BoxError> {
-    let found: Vec<SocketAddr> =
-        tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host.as_str(), 0)))
-            .await
-            .map_err(|_| {
-                format!(
-                    "{host} did not resolve within {} s",
-                    RESOLVE_TIMEOUT.as_secs()
-                )
-            })?
-            .map_err(|e| format!("{host} does not resolve: {e}"))?
-            .collect();
-    let (admitted, refused): (Vec<SocketAddr>, Vec<SocketAddr>) = found
-        .into_iter()
-        .partition(|address| targets::admits(&allow, &host, address.ip()));
-    if admitted.is_empty() {
-        let refused: Vec<String> = refused.iter().map(|a| a.ip().to_string()).collect();
-        let listed = if refused.is_empty() {
-            "no address".to_owned()
-        } else {
-            refused.join(", ")
-        };
-        return Err(format!(
-            "refused: {host} resolves to {listed}, which is not a public address (WEBHOOK_ALLOW_HOSTS may admit it)"
-        )
-        .into());
+/// A host whose addresses are all refused: the attempt's `last_error`.
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
-    Ok(Box::new(admitted.into_iter()))
+}
+
+impl std::error::Error for Refused {}
+
+/// The addresses of `host` a delivery may connect to; [`Refused`] naming the refused
+/// ones when there are none.
+async fn admitted_addresses(
+    allow: AllowedHosts,
+    resolver: HostResolver,
+    plain_http: bool,
+    host: String,
+) -> Result<Addrs, BoxError> {
+    let found = resolver.lookup(&host).await?;
+    let (admitted, refused): (Vec<IpAddr>, Vec<IpAddr>) = found
+        .into_iter()
+        .partition(|address| targets::admits(&allow, &host, *address, plain_http));
+    if admitted.is_empty() {
+        return Err(Box::new(Refused(targets::refusal(
+            &host, &refused, plain_http,
+        ))));
+    }
+    Ok(Box::new(
+        admitted
+            .into_iter()
+            .map(|address| SocketAddr::new(address, 0)),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::webhook_delivery::resolver::HostTable;
 
-    async fn resolve(allow: &str, host: &str) -> Result<Vec<SocketAddr>, String> {
+    fn allowing(list: &str) -> AllowedHosts {
         let vars =
-            std::collections::HashMap::from([("WEBHOOK_ALLOW_HOSTS".to_owned(), allow.to_owned())]);
-        let config = crate::config::Config::from_map(&vars).unwrap();
+            std::collections::HashMap::from([("WEBHOOK_ALLOW_HOSTS".to_owned(), list.to_owned())]);
+        crate::config::Config::from_map(&vars)
+            .unwrap()
+            .webhooks
+            .allow
+    }
+
+    async fn resolve(allow: &str, host: &str, plain_http: bool) -> Result<Vec<SocketAddr>, String> {
         let resolver = GuardedResolver {
-            allow: config.webhooks.allow,
+            allow: allowing(allow),
+            resolver: HostResolver::System,
+            plain_http,
         };
         let name: Name = host.parse().unwrap();
         resolver
@@ -184,11 +235,39 @@ mod tests {
 
     #[tokio::test]
     async fn the_resolver_hands_over_only_admitted_addresses() {
-        let refused = resolve("", "localhost").await.unwrap_err();
+        let refused = resolve("", "localhost", false).await.unwrap_err();
         assert!(refused.contains("not a public address"), "{refused}");
-        let by_name = resolve("localhost", "localhost").await.unwrap();
+        let plain = resolve("", "localhost", true).await.unwrap_err();
+        assert!(plain.contains("must use https"), "{plain}");
+        let by_name = resolve("localhost", "localhost", true).await.unwrap();
         assert!(by_name.iter().all(|a| a.ip().is_loopback()) && !by_name.is_empty());
-        let by_range = resolve("127.0.0.0/8", "localhost").await.unwrap();
+        let by_range = resolve("127.0.0.0/8", "localhost", false).await.unwrap();
         assert!(by_range.iter().all(|a| a.ip().is_ipv4()), "{by_range:?}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_host_is_the_attempts_error_and_nothing_connects() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let table = HostTable::default();
+        table.set("hooks.example", &["127.0.0.1".parse().unwrap()]);
+        let transport = Transport::new(
+            Duration::from_secs(2),
+            allowing(""),
+            HostResolver::Table(table),
+        )
+        .unwrap();
+        let target =
+            targets::deliverable(&format!("https://hooks.example:{port}/in"), &allowing(""))
+                .unwrap();
+        let attempt = transport.post(&target, "id", 0, "v1,x", Vec::new()).await;
+        assert_eq!(
+            attempt,
+            Attempt::Failed(
+                "refused: hooks.example resolves to 127.0.0.1, which is not a public address (WEBHOOK_ALLOW_HOSTS may admit it); nothing was sent".into()
+            )
+        );
+        let accepted = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
+        assert!(accepted.is_err(), "no connection was made");
     }
 }

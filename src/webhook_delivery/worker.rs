@@ -1,10 +1,12 @@
 //! The sender: one per instance. Each pass fans out what was numbered, then claims as
 //! many due deliveries as it has free slots (`WEBHOOK_MAX_IN_FLIGHT`) and sends each in
 //! its own task; a finished send, a wake-up (events numbered, an administrator's retry)
-//! or a second's poll starts the next pass. Stopping aborts the sends in flight: their
-//! leases expire and any instance takes them again (delivery is at least once).
+//! or a second's poll starts the next pass. The leases of the sends in flight are renewed
+//! every [`RENEW_EVERY`]. Stopping aborts the sends in flight: their leases expire and any
+//! instance takes them again (delivery is at least once).
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -28,6 +30,9 @@ use crate::mail::templates::Composer;
 
 const POLL: Duration = Duration::from_secs(1);
 const GAUGES_EVERY: Duration = Duration::from_secs(5);
+/// How often the leases of the requests in flight are extended (by the whole lease): a
+/// third of it, so that a slow pass or a slow database does not let one lapse.
+pub const RENEW_EVERY: Duration = Duration::from_secs(5);
 
 pub struct Worker {
     pub db: Db,
@@ -38,6 +43,8 @@ pub struct Worker {
     pub schedule: Vec<chrono::Duration>,
     pub disable_after: chrono::Duration,
     pub lease: chrono::Duration,
+    /// The deliveries (webhook and event ids) whose requests are in flight here.
+    pub leased: Mutex<HashSet<(Uuid, Uuid)>>,
     pub slots: Arc<Semaphore>,
     /// `PUBLIC_URL`, the events' CloudEvents `source`.
     pub source: String,
@@ -52,7 +59,12 @@ impl Worker {
     pub async fn run(self: Arc<Self>) {
         let mut in_flight = JoinSet::new();
         let mut gauges_at: Option<Instant> = None;
+        let mut renewed_at = Instant::now();
         loop {
+            if renewed_at.elapsed() >= RENEW_EVERY {
+                self.renew_leases().await;
+                renewed_at = Instant::now();
+            }
             match self.pass(&mut in_flight).await {
                 Ok(()) => {}
                 Err(sqlx::Error::PoolClosed) => break,
@@ -95,7 +107,17 @@ impl Worker {
                 break;
             };
             let worker = Arc::clone(self);
+            let key = (delivery.webhook_id, delivery.event_id);
+            self.leased
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key);
             in_flight.spawn(async move {
+                // Stops the renewals when the send ends, however it ends.
+                let _held = Held {
+                    worker: &worker,
+                    key,
+                };
                 if let Err(e) = worker.deliver(&delivery).await {
                     tracing::warn!(
                         webhook_id = %delivery.webhook_id,
@@ -108,6 +130,22 @@ impl Worker {
             });
         }
         Ok(())
+    }
+
+    /// Extends the leases of the requests in flight, so that no other sender takes them
+    /// while they last.
+    async fn renew_leases(&self) {
+        let held: Vec<(Uuid, Uuid)> = self
+            .leased
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        let until = self.clock.now() + self.lease;
+        if let Err(e) = queue::renew(&self.db, self.owner, &held, until).await {
+            tracing::warn!(error = %e, "renewing the leases of webhook deliveries in flight failed");
+        }
     }
 
     /// Sends one claimed delivery and records what came of it.
@@ -158,12 +196,14 @@ impl Worker {
         else {
             return Ok(Attempt::Failed("the event cannot be signed".into()));
         };
-        if let Err(why) = targets::check(&endpoint.url, &self.allow).await {
-            return Ok(Attempt::Failed(format!("refused: the URL {why}")));
-        }
+        let target = match targets::deliverable(&endpoint.url, &self.allow) {
+            Ok(target) => target,
+            Err(why) if why.starts_with("refused:") => return Ok(Attempt::Failed(why)),
+            Err(why) => return Ok(Attempt::Failed(format!("refused: the URL {why}"))),
+        };
         let sending = self
             .transport
-            .post(&endpoint.url, &id, now.timestamp(), &signature, body);
+            .post(&target, &id, now.timestamp(), &signature, body);
         Ok(tokio::select! {
             () = self.stop.cancelled() => Attempt::Failed("this instance stopped".into()),
             attempt = sending => attempt,
@@ -288,5 +328,21 @@ impl Worker {
             }
             Err(e) => tracing::debug!(error = %e, "reading the webhook backlog failed"),
         }
+    }
+}
+
+/// A delivery whose request is in flight: its lease is renewed until this is dropped.
+struct Held<'a> {
+    worker: &'a Worker,
+    key: (Uuid, Uuid),
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.worker
+            .leased
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.key);
     }
 }

@@ -23,7 +23,7 @@ use crate::events::filter::TypeFilter;
 use crate::http::{AdminUser, ApiJson, ApiPath, ApiQuery, ClientInfo, NoContent, Page, PageQuery};
 use crate::patch::Patch;
 use crate::state::AppState;
-use crate::webhook_delivery::{queue, targets};
+use crate::webhook_delivery::queue;
 
 const MAX_EVENT_PATTERNS: usize = 50;
 const MAX_DESCRIPTION: usize = 500;
@@ -352,7 +352,7 @@ async fn check(
     mut errors: Vec<FieldError>,
 ) -> ApiResult<WebhookSettings> {
     if !errors.iter().any(|e| e.field == "url") {
-        match targets::check(settings.url.trim(), &state.config.webhooks.allow).await {
+        match state.webhooks.check_target(settings.url.trim()).await {
             Ok(url) => settings.url = url.to_string(),
             Err(message) => errors.push(FieldError::new("url", message)),
         }

@@ -18,6 +18,7 @@ use roster::clock::{Clock, ManualClock};
 use roster::config::Config;
 use roster::state::AppState;
 use roster::tokens::keys::IdTokenAlgorithm;
+use roster::webhook_delivery::resolver::HostResolver;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -103,6 +104,7 @@ impl Drop for Storage {
 pub struct TestAppBuilder {
     backend: Backend,
     vars: HashMap<String, String>,
+    resolver: HostResolver,
 }
 
 /// Whether [`TestApp::launch`] returns only once the instance can sign ID tokens: a fresh
@@ -124,6 +126,12 @@ impl TestAppBuilder {
     /// Sets a configuration variable, as a user would in the environment.
     pub fn env(mut self, name: &str, value: impl Into<String>) -> Self {
         self.vars.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Resolves webhook targets' host names with `resolver` (a table the test changes).
+    pub fn resolving(mut self, resolver: HostResolver) -> Self {
+        self.resolver = resolver;
         self
     }
 
@@ -176,6 +184,7 @@ impl TestAppBuilder {
         TestApp::launch(
             self.backend,
             vars,
+            self.resolver,
             storage,
             ManualClock::new(Utc::now()),
             settle,
@@ -216,6 +225,7 @@ pub struct TestApp {
     pub state: AppState,
     router: Router,
     vars: HashMap<String, String>,
+    resolver: HostResolver,
     storage: Arc<Storage>,
 }
 
@@ -229,20 +239,23 @@ impl TestApp {
         TestAppBuilder {
             backend,
             vars: HashMap::new(),
+            resolver: HostResolver::System,
         }
     }
 
     async fn launch(
         backend: Backend,
         vars: HashMap<String, String>,
+        resolver: HostResolver,
         storage: Arc<Storage>,
         clock: ManualClock,
         settle: Settle,
     ) -> TestApp {
         let config = Config::from_map(&vars).expect("a valid test configuration");
-        let application = Application::build(config.clone(), Arc::new(clock.clone()))
-            .await
-            .expect("the application starts");
+        let application =
+            Application::build_resolving(config.clone(), Arc::new(clock.clone()), resolver.clone())
+                .await
+                .expect("the application starts");
         if settle == Settle::UntilRsaKey {
             application
                 .state()
@@ -258,6 +271,7 @@ impl TestApp {
             state: application.state().clone(),
             router: application.router(),
             vars,
+            resolver,
             storage,
         }
     }
@@ -278,6 +292,7 @@ impl TestApp {
         TestApp::launch(
             self.backend,
             self.vars.clone(),
+            self.resolver.clone(),
             self.storage.clone(),
             ManualClock::new(self.clock.now()),
             settle,
@@ -294,6 +309,7 @@ impl TestApp {
         TestApp::launch(
             self.backend,
             vars,
+            self.resolver.clone(),
             self.storage.clone(),
             self.clock.clone(),
             Settle::UntilRsaKey,

@@ -7,6 +7,8 @@ mod lifecycle;
 mod nats;
 mod nats_support;
 mod pull;
+mod retention;
+mod sequencer;
 mod transactions;
 
 use serde_json::{Value, json};

@@ -10,7 +10,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{EVERY_TYPE, events};
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, TestAppBuilder};
 
 /// How long a test waits for the publisher (it reconnects with a backoff of up to 4 s).
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(60);
@@ -40,14 +40,17 @@ impl Channel {
 
     /// An application (cheap hashing: the tests make many accounts) publishing here.
     pub async fn app(&self, backend: Backend) -> TestApp {
+        self.builder(backend).start().await
+    }
+
+    /// [`Self::app`], to set more before it starts.
+    pub fn builder(&self, backend: Backend) -> TestAppBuilder {
         TestApp::builder(backend)
             .env("NATS_URL", &self.url)
             .env("NATS_STREAM", &self.stream)
             .env("NATS_SUBJECT_PREFIX", &self.prefix)
             .env("ARGON2_MEMORY_KIB", "1024")
             .env("ARGON2_ITERATIONS", "1")
-            .start()
-            .await
     }
 
     pub async fn jetstream(&self) -> jetstream::Context {

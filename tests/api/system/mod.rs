@@ -13,6 +13,6 @@ mod instances;
 mod key_safety;
 mod metrics_apart;
 mod outage;
-mod process;
+pub mod process;
 mod settings;
 mod shutdown;

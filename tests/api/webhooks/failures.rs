@@ -1,7 +1,8 @@
 //! When an endpoint fails: retries on the schedule (and `Retry-After`), no redirect
 //! followed, `410` disabling it, a schedule spent making a delivery dead until a
 //! redrive, a long failure disabling it and mailing the administrators, and targets
-//! refused at delivery time by an instance that does not admit them.
+//! refused at delivery time by an instance that does not admit them or because their
+//! name now resolves to a private address (never connected to).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,10 +10,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use roster::clock::Clock;
+use roster::webhook_delivery::resolver::{HostResolver, HostTable};
 use serde_json::{Value, json};
 
 use super::receiver::Receiver;
-use super::support::{deliveries, delivery_where, local_app, pass, subscribe, webhook};
+use super::support::{
+    ConnectionCounter, deliveries, delivery_where, local_app, pass, subscribe, webhook,
+};
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_engines;
 
@@ -24,6 +28,7 @@ on_both_engines!(
     a_spent_schedule_makes_a_delivery_dead_until_a_redrive,
     an_endpoint_failing_for_days_is_disabled_and_the_admins_mailed,
     an_instance_that_does_not_admit_a_private_target_refuses_it_after_dns,
+    a_name_that_resolves_to_a_private_address_at_delivery_is_never_connected,
 );
 
 /// A receiver answering `status` to the first `failures` requests, 200 after.
@@ -304,5 +309,39 @@ async fn an_instance_that_does_not_admit_a_private_target_refuses_it_after_dns(b
     assert!(
         receiver.received().is_empty(),
         "the private target is never reached"
+    );
+}
+
+async fn a_name_that_resolves_to_a_private_address_at_delivery_is_never_connected(
+    backend: Backend,
+) {
+    const HOST: &str = "hooks.example.test";
+    let hosts = HostTable::default();
+    hosts.set(HOST, &["93.184.216.34".parse().unwrap()]);
+    let app = TestApp::builder(backend)
+        .resolving(HostResolver::Table(hosts.clone()))
+        .start()
+        .await;
+    let admin = app.admin().await;
+    let token = admin.access_token.as_str();
+    let private = ConnectionCounter::start().await;
+    // Public when saved...
+    let url = format!("https://{HOST}:{}/hook", private.port);
+    let (id, _) = subscribe(&app, token, &url, &["user.*"], json!({})).await;
+    // ...and loopback, where something listens, when delivered (a rebinding DNS answer).
+    hosts.set(HOST, &["127.0.0.1".parse().unwrap()]);
+    app.user().await;
+
+    let refused =
+        delivery_where(&app, token, &id, "the refusal", |d| d["status"] == "failed").await;
+    assert_eq!(
+        refused["last_error"],
+        "refused: hooks.example.test resolves to 127.0.0.1, which is not a public address (WEBHOOK_ALLOW_HOSTS may admit it); nothing was sent"
+    );
+    assert_eq!(refused["last_status_code"], Value::Null);
+    assert_eq!(
+        private.connections(),
+        0,
+        "the private address was connected to"
     );
 }

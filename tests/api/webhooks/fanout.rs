@@ -79,6 +79,15 @@ async fn one_subjects_failing_event_holds_back_only_that_subject(backend: Backen
         "{:?}",
         types_of(&failing)
     );
+    // The receiver hears a request before its sender records the answer, and the
+    // failing subject's session may be numbered and fanned out a moment later: wait
+    // until every answer is recorded and all four deliveries exist.
+    eventually("every answer recorded", || async {
+        let listed = deliveries(&app, token, &id, "limit=100").await;
+        let count = |status: &str| listed.iter().filter(|d| d["status"] == status).count();
+        (listed.len() == 4 && count("delivered") == 2 && count("failed") == 1).then_some(())
+    })
+    .await;
     let waiting = deliveries(&app, token, &id, "status=pending").await;
     assert_eq!(
         waiting.len(),

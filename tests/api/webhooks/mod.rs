@@ -4,11 +4,13 @@
 //! against a local receiver.
 
 mod cluster;
+mod crash;
 mod delivery;
 mod failures;
 mod fanout;
 pub mod receiver;
 mod receivers;
+mod retention;
 pub mod support;
 
 use base64::Engine;

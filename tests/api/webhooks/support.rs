@@ -2,6 +2,8 @@
 //! receiver, subscribing, and reading an endpoint and its deliveries.
 
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -107,4 +109,33 @@ pub async fn delivery_where(
 pub fn pass(app: &TestApp, wait: chrono::Duration) {
     app.clock
         .advance(wait + wait / 4 + chrono::Duration::seconds(1));
+}
+
+/// A local port that counts the connections made to it (closing each at once): where
+/// a delivery must never connect.
+pub struct ConnectionCounter {
+    pub port: u16,
+    connections: Arc<AtomicUsize>,
+}
+
+impl ConnectionCounter {
+    pub async fn start() -> ConnectionCounter {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        let port = listener.local_addr().expect("an address").port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        ConnectionCounter { port, connections }
+    }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
 }
