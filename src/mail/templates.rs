@@ -1,15 +1,22 @@
 //! The messages Roster sends, rendered from the templates in `templates/mail/` (plain
-//! text and HTML, embedded in the binary) with minijinja. HTML templates escape every
-//! value. Links are built from `PUBLIC_URL` alone, never from anything a request sent.
+//! text and HTML, embedded in the binary, or their replacements in `TEMPLATES_DIR/mail/`)
+//! with minijinja. HTML templates escape every value. Links are built from `PUBLIC_URL`
+//! alone, never from anything a request sent. A mail speaks its account's language
+//! (`locale`), else English: its templates' `t("key")` and its subject are the messages
+//! of `locales/*/mail.ftl`, which name the brand (`BRAND_NAME`) as `{ $brand }`.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::model::User;
+use crate::config::Config;
+use crate::i18n::{self, Arg, Language, Words};
 
 /// The templates, by name; `.html` ones are escaped as HTML.
-const TEMPLATES: [(&str, &str); 18] = [
+pub(super) const TEMPLATES: [(&str, &str); 18] = [
     (
         "password_reset.txt",
         include_str!("../../templates/mail/password_reset.txt"),
@@ -104,12 +111,30 @@ pub enum PasswordChange {
 /// Renders messages; built once at start-up.
 #[derive(Debug)]
 pub struct Composer {
-    env: Environment<'static>,
+    pub(super) env: Environment<'static>,
     public_url: String,
+    words: Arc<Words>,
+}
+
+/// The language of mails to `user`: its `locale`, else English.
+fn language_of(locale: Option<&str>) -> Language {
+    Language::of_locale(locale).unwrap_or(Language::FALLBACK)
 }
 
 impl Composer {
-    /// Parses the embedded templates; a broken template stops start-up.
+    /// The composer of this deployment: its brand, and the templates of
+    /// `TEMPLATES_DIR/mail/` in place of the built-in ones, each checked by composing
+    /// every message in every language (one that fails stops start-up, naming the file).
+    pub fn for_deployment(config: &Config) -> anyhow::Result<Composer> {
+        let mut composer = Composer::new(&config.http.public_url)?;
+        composer.words = Arc::new(Words::new(&config.brand.name));
+        i18n::functions::add_to(&mut composer.env, composer.words.clone());
+        super::overrides::replace_templates(&mut composer, &config.brand.templates)?;
+        Ok(composer)
+    }
+
+    /// Parses the embedded templates; a broken template stops start-up. The mails are
+    /// Roster's (see [`Self::for_deployment`]).
     pub fn new(public_url: &str) -> anyhow::Result<Composer> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -125,9 +150,12 @@ impl Composer {
             env.add_template(name, source)
                 .map_err(|e| anyhow::anyhow!("mail template {name}: {e}"))?;
         }
+        let words = Arc::new(Words::new("Roster"));
+        i18n::functions::add_to(&mut env, words.clone());
         Ok(Composer {
             env,
             public_url: public_url.trim_end_matches('/').to_owned(),
+            words,
         })
     }
 
@@ -170,11 +198,7 @@ impl Composer {
             link => self.email_change_confirm_link(token),
             valid_for => valid_for.to_owned(),
         };
-        self.render(
-            "email_change_confirm",
-            "Confirm your new email address",
-            ctx,
-        )
+        self.render("email_change_confirm", user.locale.as_deref(), ctx)
     }
 
     /// To the old address: a change was asked for, and how to cancel (or undo) it.
@@ -193,11 +217,7 @@ impl Composer {
             valid_for => valid_for.to_owned(),
             requested_at => at.to_rfc3339_opts(SecondsFormat::Secs, true),
         };
-        self.render(
-            "email_change_notice",
-            "Your Roster address is being changed",
-            ctx,
-        )
+        self.render("email_change_notice", user.locale.as_deref(), ctx)
     }
 
     /// To the old address: an administrator changed it.
@@ -213,11 +233,7 @@ impl Composer {
             changed_at => at.to_rfc3339_opts(SecondsFormat::Secs, true),
             public_url => self.public_url.clone(),
         };
-        self.render(
-            "email_changed_by_admin",
-            "Your Roster address was changed",
-            ctx,
-        )
+        self.render("email_changed_by_admin", user.locale.as_deref(), ctx)
     }
 
     pub fn password_reset(
@@ -226,13 +242,7 @@ impl Composer {
         token: &str,
         valid_for: &str,
     ) -> anyhow::Result<Composed> {
-        self.link_mail(
-            "password_reset",
-            "Reset your Roster password",
-            user,
-            self.reset_link(token),
-            valid_for,
-        )
+        self.link_mail("password_reset", user, self.reset_link(token), valid_for)
     }
 
     /// To an account an administrator made: the link that sets its first password.
@@ -242,13 +252,7 @@ impl Composer {
         token: &str,
         valid_for: &str,
     ) -> anyhow::Result<Composed> {
-        self.link_mail(
-            "invitation",
-            "You are invited to Roster",
-            user,
-            self.invitation_link(token),
-            valid_for,
-        )
+        self.link_mail("invitation", user, self.invitation_link(token), valid_for)
     }
 
     pub fn email_verification(
@@ -263,7 +267,7 @@ impl Composer {
             link => self.verification_link(token),
             valid_for => valid_for.to_owned(),
         };
-        self.render("email_verification", "Confirm your email address", ctx)
+        self.render("email_verification", user.locale.as_deref(), ctx)
     }
 
     pub fn password_changed(
@@ -281,7 +285,7 @@ impl Composer {
             changed_at => at.to_rfc3339_opts(SecondsFormat::Secs, true),
             public_url => self.public_url.clone(),
         };
-        self.render("password_changed", "Your Roster password was changed", ctx)
+        self.render("password_changed", user.locale.as_deref(), ctx)
     }
 
     /// To the account: an identity at another provider was linked to it (`linked`) or
@@ -302,18 +306,22 @@ impl Composer {
             changed_at => at.to_rfc3339_opts(SecondsFormat::Secs, true),
             public_url => self.public_url.clone(),
         };
-        let subject = if linked {
-            "An account was linked to your Roster account"
-        } else {
-            "An account was removed from your Roster account"
-        };
-        self.render("identity_change", subject, ctx)
+        let direction = if linked { "linked" } else { "removed" };
+        self.render_with(
+            "identity_change",
+            user.locale.as_deref(),
+            &[("change", Arg::from(direction))],
+            ctx,
+        )
     }
 
-    /// To an administrator: webhook endpoint `url` was disabled at `at`, and why.
+    /// To an administrator (whose account has `locale`): webhook endpoint `url` was
+    /// disabled at `at`, and why.
+    #[allow(clippy::too_many_arguments)]
     pub fn webhook_disabled(
         &self,
         username: &str,
+        locale: Option<&str>,
         webhook_id: uuid::Uuid,
         url: &str,
         why: &str,
@@ -327,14 +335,22 @@ impl Composer {
             disabled_at => at.to_rfc3339_opts(SecondsFormat::Secs, true),
             public_url => self.public_url.clone(),
         };
-        self.render("webhook_disabled", "A webhook endpoint was disabled", ctx)
+        self.render("webhook_disabled", locale, ctx)
     }
 
     /// A message whose template needs only the username, a link and how long it works.
+    fn render(
+        &self,
+        name: &str,
+        locale: Option<&str>,
+        ctx: minijinja::Value,
+    ) -> anyhow::Result<Composed> {
+        self.render_with(name, locale, &[], ctx)
+    }
+
     fn link_mail(
         &self,
         name: &str,
-        subject: &str,
         user: &User,
         link: String,
         valid_for: &str,
@@ -344,10 +360,30 @@ impl Composer {
             link,
             valid_for => valid_for.to_owned(),
         };
-        self.render(name, subject, ctx)
+        self.render(name, user.locale.as_deref(), ctx)
     }
 
-    fn render(&self, name: &str, subject: &str, ctx: minijinja::Value) -> anyhow::Result<Composed> {
+    /// Renders `name.txt` and `name.html` in the language of `locale`; the subject is
+    /// the message `mail-NAME-subject` of `mail.ftl` (`_` in the name become `-`), with
+    /// `subject_args`.
+    fn render_with(
+        &self,
+        name: &str,
+        locale: Option<&str>,
+        subject_args: &[(&str, Arg)],
+        ctx: minijinja::Value,
+    ) -> anyhow::Result<Composed> {
+        let language = language_of(locale);
+        let ctx = context! {
+            lang => language.tag(),
+            brand => self.words.brand(),
+            ..ctx
+        };
+        let key = format!("mail-{}-subject", name.replace('_', "-"));
+        let subject = self
+            .words
+            .lookup(language, &key, subject_args)
+            .ok_or_else(|| anyhow::anyhow!("no message {key} in locales/"))?;
         let render = |file: String| {
             self.env
                 .get_template(&file)
@@ -357,7 +393,7 @@ impl Composer {
         let text = render(format!("{name}.txt"))?;
         let html = render(format!("{name}.html"))?;
         Ok(Composed {
-            subject: subject.to_owned(),
+            subject,
             text,
             html,
         })
@@ -396,6 +432,7 @@ mod tests {
             is_active: true,
             email_verified: false,
             pending_email: None,
+            locale: None,
             created_at: now,
             updated_at: now,
             last_login_at: None,

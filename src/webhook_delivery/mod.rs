@@ -71,7 +71,7 @@ impl Dispatcher {
             lease: lease_for(settings.timeout),
             slots: Arc::new(Semaphore::new(settings.max_in_flight)),
             source: config.http.public_url.clone(),
-            composer: Composer::new(&config.http.public_url)?,
+            composer: Composer::for_deployment(config)?,
             owner: Uuid::new_v4(),
             wake: Notify::new(),
             stop: stop.clone(),

@@ -148,7 +148,7 @@ fn login_page(web: &Web, headers: &HeaderMap, status: StatusCode, shown: &Shown<
         status,
         "login.html",
         context! {
-            title => "Sign in",
+            title => web.pages.tr("login-title"),
             csrf_token => token.value,
             return_to => shown.return_to,
             login_hint => shown.login_hint.clone(),
