@@ -41,7 +41,8 @@ pub async fn depart(
             return refused(
                 &web.pages,
                 StatusCode::NOT_FOUND,
-                "There is no such way to sign in here.",
+                crate::i18n::message_key("federation-no-such-provider"),
+                None,
             );
         }
         Err(e) => return crate::error::ApiError::from(e).into_response(),
@@ -53,7 +54,8 @@ pub async fn depart(
             refused(
                 &web.pages,
                 StatusCode::BAD_GATEWAY,
-                "The sign-in with this provider is not set up right. Tell an administrator.",
+                crate::i18n::message_key("federation-not-set-up"),
+                None,
             )
         }
     }

@@ -5,8 +5,8 @@
 //! has fails the render, as an unknown variable does.
 //!
 //! Messages are plain text, which HTML templates escape. Markup belongs to the template:
-//! a value passed through the `strong` filter is shown in bold where the message places
-//! it (so a translation may move it), and is escaped all the same.
+//! a value passed through the `strong` (or `code`) filter is shown in bold (or as code)
+//! where the message places it (so a translation may move it), escaped all the same.
 
 use std::sync::Arc;
 
@@ -31,6 +31,9 @@ pub fn add_to(env: &mut Environment<'static>, words: Arc<Words>) {
     env.add_global("languages", Value::from(languages));
     env.add_filter("strong", |text: String| {
         Value::from_safe_string(format!("<strong>{}</strong>", escape_html(&text)))
+    });
+    env.add_filter("code", |text: String| {
+        Value::from_safe_string(format!("<code>{}</code>", escape_html(&text)))
     });
     env.add_function(
         "t",

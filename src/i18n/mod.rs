@@ -84,6 +84,13 @@ impl Language {
     }
 }
 
+/// Marks `key` as the key of a message of `locales/` that is kept to be looked up later
+/// (in a constant, a field): the coverage test finds every key used by this mark, by the
+/// templates' `t("…")` and by `tr("…")`/`tr_with("…")`.
+pub const fn message_key(key: &'static str) -> &'static str {
+    key
+}
+
 /// A value of a message's variable: text, or a number (which plural rules look at).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Arg {

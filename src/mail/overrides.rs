@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 
-use super::templates::{Composer, PasswordChange, TEMPLATES};
+use super::templates::{Composer, PasswordChange, TEMPLATES, ValidFor};
 use crate::accounts::model::{Role, Tier, User};
 use crate::config::{TemplateArea, TemplateFile};
 use crate::i18n::Language;
@@ -80,7 +80,7 @@ pub(super) fn compose_sample(
 ) -> anyhow::Result<()> {
     let user = sample_user(language);
     let now = Utc::now();
-    let (token, valid_for) = ("sample-token", "30 minutes");
+    let (token, valid_for) = ("sample-token", ValidFor::Minutes(30));
     let new_email = "new@example.com";
     match name {
         "password_reset" => composer.password_reset(&user, token, valid_for).map(drop),
@@ -114,7 +114,7 @@ pub(super) fn compose_sample(
                 user.locale.as_deref(),
                 uuid::Uuid::nil(),
                 "https://hooks.example/roster",
-                "it answered 410 Gone",
+                true,
                 now,
             )
             .map(drop),

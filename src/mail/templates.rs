@@ -99,6 +99,14 @@ pub struct Composed {
     pub html: String,
 }
 
+/// How long a mailed link works, as the mail says it (in the mail's language).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValidFor {
+    Minutes(u32),
+    Hours(u32),
+    Days(u32),
+}
+
 /// Why the password-changed notice is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordChange {
@@ -159,6 +167,20 @@ impl Composer {
         })
     }
 
+    /// `valid_for` in the language of `locale` ("30 minutes", "30 Minuten").
+    fn valid_for(&self, locale: Option<&str>, valid_for: ValidFor) -> String {
+        let (key, count) = match valid_for {
+            ValidFor::Minutes(n) => ("mail-valid-minutes", n),
+            ValidFor::Hours(n) => ("mail-valid-hours", n),
+            ValidFor::Days(n) => ("mail-valid-days", n),
+        };
+        self.words.text(
+            language_of(locale),
+            key,
+            &[("count", Arg::from(u64::from(count)))],
+        )
+    }
+
     /// `{PUBLIC_URL}/reset-password?token=<token>`.
     pub fn reset_link(&self, token: &str) -> String {
         format!("{}/reset-password?token={token}", self.public_url)
@@ -190,13 +212,13 @@ impl Composer {
         user: &User,
         new_email: &str,
         token: &str,
-        valid_for: &str,
+        valid_for: ValidFor,
     ) -> anyhow::Result<Composed> {
         let ctx = context! {
             username => user.username.clone(),
             new_email => new_email.to_owned(),
             link => self.email_change_confirm_link(token),
-            valid_for => valid_for.to_owned(),
+            valid_for => self.valid_for(user.locale.as_deref(), valid_for),
         };
         self.render("email_change_confirm", user.locale.as_deref(), ctx)
     }
@@ -207,14 +229,14 @@ impl Composer {
         user: &User,
         new_email: &str,
         token: &str,
-        valid_for: &str,
+        valid_for: ValidFor,
         at: DateTime<Utc>,
     ) -> anyhow::Result<Composed> {
         let ctx = context! {
             username => user.username.clone(),
             new_email => new_email.to_owned(),
             link => self.email_change_cancel_link(token),
-            valid_for => valid_for.to_owned(),
+            valid_for => self.valid_for(user.locale.as_deref(), valid_for),
             requested_at => at.to_rfc3339_opts(SecondsFormat::Secs, true),
         };
         self.render("email_change_notice", user.locale.as_deref(), ctx)
@@ -240,7 +262,7 @@ impl Composer {
         &self,
         user: &User,
         token: &str,
-        valid_for: &str,
+        valid_for: ValidFor,
     ) -> anyhow::Result<Composed> {
         self.link_mail("password_reset", user, self.reset_link(token), valid_for)
     }
@@ -250,7 +272,7 @@ impl Composer {
         &self,
         user: &User,
         token: &str,
-        valid_for: &str,
+        valid_for: ValidFor,
     ) -> anyhow::Result<Composed> {
         self.link_mail("invitation", user, self.invitation_link(token), valid_for)
     }
@@ -259,13 +281,13 @@ impl Composer {
         &self,
         user: &User,
         token: &str,
-        valid_for: &str,
+        valid_for: ValidFor,
     ) -> anyhow::Result<Composed> {
         let ctx = context! {
             username => user.username.clone(),
             email => user.email.clone(),
             link => self.verification_link(token),
-            valid_for => valid_for.to_owned(),
+            valid_for => self.valid_for(user.locale.as_deref(), valid_for),
         };
         self.render("email_verification", user.locale.as_deref(), ctx)
     }
@@ -316,7 +338,7 @@ impl Composer {
     }
 
     /// To an administrator (whose account has `locale`): webhook endpoint `url` was
-    /// disabled at `at`, and why.
+    /// disabled at `at` because it answered `410 Gone` (`gone`) or kept failing.
     #[allow(clippy::too_many_arguments)]
     pub fn webhook_disabled(
         &self,
@@ -324,14 +346,14 @@ impl Composer {
         locale: Option<&str>,
         webhook_id: uuid::Uuid,
         url: &str,
-        why: &str,
+        gone: bool,
         at: DateTime<Utc>,
     ) -> anyhow::Result<Composed> {
         let ctx = context! {
             username => username.to_owned(),
             webhook_id => webhook_id.to_string(),
             url => url.to_owned(),
-            why => why.to_owned(),
+            gone,
             disabled_at => at.to_rfc3339_opts(SecondsFormat::Secs, true),
             public_url => self.public_url.clone(),
         };
@@ -353,12 +375,12 @@ impl Composer {
         name: &str,
         user: &User,
         link: String,
-        valid_for: &str,
+        valid_for: ValidFor,
     ) -> anyhow::Result<Composed> {
         let ctx = context! {
             username => user.username.clone(),
             link,
-            valid_for => valid_for.to_owned(),
+            valid_for => self.valid_for(user.locale.as_deref(), valid_for),
         };
         self.render(name, user.locale.as_deref(), ctx)
     }
@@ -374,16 +396,17 @@ impl Composer {
         ctx: minijinja::Value,
     ) -> anyhow::Result<Composed> {
         let language = language_of(locale);
-        let ctx = context! {
-            lang => language.tag(),
-            brand => self.words.brand(),
-            ..ctx
-        };
         let key = format!("mail-{}-subject", name.replace('_', "-"));
         let subject = self
             .words
             .lookup(language, &key, subject_args)
             .ok_or_else(|| anyhow::anyhow!("no message {key} in locales/"))?;
+        let ctx = context! {
+            lang => language.tag(),
+            brand => self.words.brand(),
+            subject => &subject,
+            ..ctx
+        };
         let render = |file: String| {
             self.env
                 .get_template(&file)
@@ -416,76 +439,4 @@ fn escape_html(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::accounts::model::{Role, Tier};
-
-    fn user(username: &str) -> User {
-        let now = Utc::now();
-        User {
-            id: uuid::Uuid::now_v7(),
-            username: username.to_owned(),
-            email: "ada@example.com".to_owned(),
-            full_name: None,
-            role: Role::User,
-            tier: Tier::Basic,
-            is_active: true,
-            email_verified: false,
-            pending_email: None,
-            locale: None,
-            created_at: now,
-            updated_at: now,
-            last_login_at: None,
-        }
-    }
-
-    #[test]
-    fn every_message_has_text_and_html_with_links_from_the_public_url() {
-        let composer = Composer::new("https://accounts.example/").unwrap();
-        let ada = user("ada");
-        let reset = composer
-            .password_reset(&ada, "tok-123", "30 minutes")
-            .unwrap();
-        let link = "https://accounts.example/reset-password?token=tok-123";
-        assert!(reset.text.contains(link), "{}", reset.text);
-        assert!(
-            reset.html.contains(&format!("href=\"{link}\"")),
-            "{}",
-            reset.html
-        );
-        assert!(reset.text.contains("30 minutes"));
-
-        let verify = composer
-            .email_verification(&ada, "tok-456", "48 hours")
-            .unwrap();
-        assert!(
-            verify
-                .text
-                .contains("https://accounts.example/verify-email?token=tok-456")
-        );
-        assert!(verify.text.contains("ada@example.com"));
-
-        let changed = composer
-            .password_changed(&ada, PasswordChange::Reset, Utc::now())
-            .unwrap();
-        assert!(changed.text.contains("was reset at"));
-        assert!(!changed.text.contains("token="));
-        assert!(changed.html.contains("https://accounts.example"));
-    }
-
-    #[test]
-    fn html_escapes_what_users_chose() {
-        let composer = Composer::new("http://roster.test").unwrap();
-        let mallory = user("<b>mallory</b>");
-        let mail = composer
-            .email_verification(&mallory, "t", "48 hours")
-            .unwrap();
-        assert!(
-            mail.html.contains("&lt;b&gt;mallory&lt;/b&gt;"),
-            "{}",
-            mail.html
-        );
-        assert!(!mail.html.contains("<b>mallory"));
-        assert_eq!(escape_html(r#"a&b<c>"d'"#), "a&amp;b&lt;c&gt;&quot;d&#39;");
-    }
-}
+mod tests;

@@ -204,6 +204,17 @@ impl Pages {
         self.words.text(i18n::request::current(), key, &[])
     }
 
+    /// The message of a refused field in the request's language, when its rule names one
+    /// (a key of `pages.ftl` with its variables); the API's English words otherwise.
+    pub fn field_words(&self, error: &crate::error::FieldError) -> Option<String> {
+        let (key, args) = error.words.as_ref()?;
+        let args: Vec<(&str, Arg)> = args
+            .iter()
+            .map(|(name, value)| (*name, Arg::from(value.as_str())))
+            .collect();
+        Some(self.tr_with(key, &args))
+    }
+
     /// [`Self::tr`] with variables.
     pub fn tr_with(&self, key: &str, args: &[(&str, Arg)]) -> String {
         self.words.text(i18n::request::current(), key, args)
@@ -371,12 +382,10 @@ pub fn too_many_attempts_page(pages: Arc<Pages>) -> crate::http::ratelimit::Refu
     Arc::new(move |seconds: u64| {
         pages.message(
             StatusCode::TOO_MANY_REQUESTS,
-            "Too many attempts",
+            &pages.tr("page-too-many-attempts-title"),
             "error",
-            &format!(
-                "There have been too many sign-in and account requests from your network. Try again in {seconds} seconds."
-            ),
-            Some("Wait, then go back and send the form again."),
+            &pages.tr_with("page-too-many-attempts", &[("seconds", Arg::from(seconds))]),
+            Some(&pages.tr("page-too-many-attempts-next")),
         )
     })
 }

@@ -186,7 +186,7 @@ async fn a_template_in_templates_dir_replaces_the_built_in_one(backend: Backend)
         .state
         .mail
         .composer()
-        .password_reset(&user, "tok", "30 minutes")
+        .password_reset(&user, "tok", roster::mail::templates::ValidFor::Minutes(30))
         .unwrap();
     assert_eq!(
         mail.text,

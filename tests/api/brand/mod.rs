@@ -5,6 +5,7 @@
 mod language;
 mod looks;
 mod startup;
+mod translated;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
