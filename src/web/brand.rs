@@ -7,7 +7,11 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use minijinja::{Environment, UndefinedBehavior, Value, context};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use minijinja::value::{Object, ObjectRepr};
+use minijinja::{Environment, Error, State, Value};
 
 use crate::config::{BrandConfig, DEFAULT_COLOR, TemplateArea, TemplateFile};
 use crate::i18n::Language;
@@ -70,16 +74,66 @@ fn logo_response(bytes: bytes::Bytes, content_type: &'static str) -> Response {
     response
 }
 
-/// What every page's context has, for the start-up check of a replaced template: the
-/// layout's variables, and a value for whatever else it names (undefined values chain).
-fn sample_context(language: Language, brand: &str, has_logo: bool) -> Value {
-    context! {
-        lang => language.tag(),
-        brand => brand,
-        has_logo => has_logo,
-        title => "Sample",
-        csrf_token => "sample-csrf-token",
+/// A value for whatever a replaced template names, for its start-up check: any of its
+/// attributes is a sample too, it is an empty list when iterated or counted, calling it
+/// answers a sample, and it shows as `sample`. Only `known` names have real values.
+#[derive(Debug, Default)]
+struct Sample {
+    known: BTreeMap<&'static str, Value>,
+    /// Names left to the environment's globals (the root's: `t`, `languages`, the
+    /// built-in functions), so that the check calls the real ones.
+    globals: Vec<&'static str>,
+}
+
+/// The environment's global names a sample context must not hide.
+const GLOBALS: [&str; 6] = ["t", "languages", "range", "dict", "namespace", "debug"];
+
+impl Object for Sample {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Seq
     }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let name = key.as_str();
+        if name.is_some_and(|name| self.globals.contains(&name)) {
+            return None;
+        }
+        let known = name.and_then(|name| self.known.get(name)).cloned();
+        Some(known.unwrap_or_else(|| Value::from_object(Sample::default())))
+    }
+
+    fn call(self: &Arc<Self>, _: &mut State<'_, '_>, _: &[Value]) -> Result<Value, Error> {
+        Ok(Value::from_object(Sample::default()))
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _: &mut State<'_, '_>,
+        _: &str,
+        _: &[Value],
+    ) -> Result<Value, Error> {
+        Ok(Value::from_object(Sample::default()))
+    }
+
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("sample")
+    }
+}
+
+/// What a page's context has for the start-up check of a replaced template: the
+/// layout's variables, and a [`Sample`] for anything else.
+fn sample_context(language: Language, brand: &str, has_logo: bool) -> Value {
+    let known = BTreeMap::from([
+        ("lang", Value::from(language.tag())),
+        ("brand", Value::from(brand)),
+        ("has_logo", Value::from(has_logo)),
+        ("title", Value::from("Sample")),
+        ("csrf_token", Value::from("sample-csrf-token")),
+    ]);
+    Value::from_object(Sample {
+        known,
+        globals: GLOBALS.to_vec(),
+    })
 }
 
 /// Puts the templates of `TEMPLATES_DIR/web/` in place of the built-in ones of the same
@@ -111,8 +165,7 @@ pub(super) fn replace_templates(
                 )
             })?;
     }
-    let mut check = env.clone();
-    check.set_undefined_behavior(UndefinedBehavior::Chainable);
+    let check = env.clone();
     for file in &pages {
         for language in Language::ALL {
             check

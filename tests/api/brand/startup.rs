@@ -10,6 +10,7 @@ use crate::on_both_engines;
 on_both_engines!(
     bad_brand_settings_stop_start_up_naming_the_variable,
     a_broken_template_in_templates_dir_stops_start_up_naming_the_file,
+    copies_of_every_built_in_template_pass_the_start_up_check,
 );
 
 async fn bad_brand_settings_stop_start_up_naming_the_variable(backend: Backend) {
@@ -108,4 +109,44 @@ async fn a_broken_template_in_templates_dir_stops_start_up_naming_the_file(backe
             "{name}: {error}"
         );
     }
+}
+
+/// Copies the files below `from` into `to`, keeping their folders.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) -> usize {
+    let mut copied = 0;
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copied += copy_tree(&path, &target);
+        } else {
+            std::fs::create_dir_all(to).unwrap();
+            std::fs::copy(&path, &target).unwrap();
+            copied += 1;
+        }
+    }
+    copied
+}
+
+/// The check renders a replaced template with sample values: every template the
+/// repository ships, the console's too, passes it unchanged.
+async fn copies_of_every_built_in_template_pass_the_start_up_check(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let repository = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let dir = tempfile::tempdir().unwrap();
+    let copied = copy_tree(&repository, dir.path());
+    assert!(copied > 50, "{copied} templates");
+    let started = app
+        .restarted_with(&[("TEMPLATES_DIR", dir.path().to_str().unwrap())])
+        .await;
+    let page = started
+        .get("/login")
+        .header("accept-language", "de")
+        .send()
+        .await;
+    assert!(
+        page.text.contains("<title>Anmelden · Roster</title>"),
+        "{}",
+        page.text
+    );
 }
