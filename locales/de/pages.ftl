@@ -32,11 +32,11 @@ login-passkey-unreadable = Die Antwort des Passkeys konnte nicht gelesen werden.
 login-passkey-refused = Dieser Passkey wurde nicht akzeptiert.
 login-form-unreadable-again = Das Formular konnte nicht gelesen werden. Bitte versuchen Sie es erneut.
 
-second-factor-title = Zweiter Faktor
-second-factor-intro-totp-passkey = Ihr Konto ist mit einem zweiten Faktor geschützt. Geben Sie den 6-stelligen Code aus Ihrer Authenticator-App ein, verwenden Sie einen Passkey oder einen Ihrer Wiederherstellungscodes.
-second-factor-intro-totp = Ihr Konto ist mit einem zweiten Faktor geschützt. Geben Sie den 6-stelligen Code aus Ihrer Authenticator-App oder einen Ihrer Wiederherstellungscodes ein.
-second-factor-intro-passkey = Ihr Konto ist mit einem zweiten Faktor geschützt. Verwenden Sie einen Ihrer Passkeys oder einen Ihrer Wiederherstellungscodes.
-second-factor-intro-recovery = Ihr Konto ist mit einem zweiten Faktor geschützt. Geben Sie einen Ihrer Wiederherstellungscodes ein.
+second-factor-title = Zwei-Faktor-Bestätigung
+second-factor-intro-totp-passkey = Ihr Konto ist mit Zwei-Faktor-Authentifizierung geschützt. Geben Sie den 6-stelligen Code aus Ihrer Authenticator-App ein, verwenden Sie einen Passkey oder einen Ihrer Wiederherstellungscodes.
+second-factor-intro-totp = Ihr Konto ist mit Zwei-Faktor-Authentifizierung geschützt. Geben Sie den 6-stelligen Code aus Ihrer Authenticator-App oder einen Ihrer Wiederherstellungscodes ein.
+second-factor-intro-passkey = Ihr Konto ist mit Zwei-Faktor-Authentifizierung geschützt. Verwenden Sie einen Ihrer Passkeys oder einen Ihrer Wiederherstellungscodes.
+second-factor-intro-recovery = Ihr Konto ist mit Zwei-Faktor-Authentifizierung geschützt. Geben Sie einen Ihrer Wiederherstellungscodes ein.
 second-factor-code = Bestätigungscode
 second-factor-verify = Bestätigen
 second-factor-passkey = Passkey verwenden
