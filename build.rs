@@ -9,6 +9,9 @@ use std::env;
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
+    // The Fluent messages are embedded by a macro, which sees an added file only when
+    // the crate is built again.
+    println!("cargo::rerun-if-changed=locales");
     println!("cargo::rerun-if-env-changed=ROSTER_PLAIN_LINK");
     let target = env::var("TARGET").unwrap_or_default();
     let profile = env::var("PROFILE").unwrap_or_default();

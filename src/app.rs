@@ -160,7 +160,8 @@ impl Application {
         let pages = Arc::new(
             crate::web::Pages::new(&config.http.public_url)?
                 .with_templates(&crate::console::templates())?
-                .with_templates(crate::admin::setup::TEMPLATES)?,
+                .with_templates(crate::admin::setup::TEMPLATES)?
+                .branded(&config.brand)?,
         );
         let state = AppState(Arc::new(App {
             config,
@@ -221,6 +222,11 @@ impl Application {
                         refused_page: crate::web::too_many_attempts_page(refusing_pages),
                     },
                     ratelimit::limit_auth_requests,
+                ))
+                // Outermost: every page rendered for this request, the rate limit's
+                // refusal too, speaks the browser's (or the account's) language.
+                .layer(axum::middleware::from_fn(
+                    crate::i18n::request::remember_accept_language,
                 )),
             &state.config,
         );

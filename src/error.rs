@@ -14,6 +14,10 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 pub struct FieldError {
     pub field: String,
     pub message: String,
+    /// The same as a message of `locales/*/pages.ftl` and its variables, for the pages
+    /// that show it in the reader's language; not part of the answer.
+    #[serde(skip)]
+    pub words: Option<(&'static str, Vec<(&'static str, String)>)>,
 }
 
 impl FieldError {
@@ -21,7 +25,14 @@ impl FieldError {
         FieldError {
             field: field.into(),
             message: message.into(),
+            words: None,
         }
+    }
+
+    /// The same error, which pages show as the message `key` of `pages.ftl` with `args`.
+    pub fn with_words(mut self, key: &'static str, args: &[(&'static str, String)]) -> FieldError {
+        self.words = Some((key, args.to_vec()));
+        self
     }
 }
 

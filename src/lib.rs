@@ -22,6 +22,7 @@ pub mod events;
 pub mod features;
 pub mod federation;
 pub mod http;
+pub mod i18n;
 pub mod mail;
 pub mod maintenance;
 pub mod nats;

@@ -54,6 +54,20 @@ pub fn parse_full_name(raw: &str, field: &str) -> Result<Option<String>, FieldEr
     Ok(Some(trimmed.to_owned()).filter(|n| !n.is_empty()))
 }
 
+/// An account's `locale`: the tag of a supported language, exactly (`en`, `de`).
+pub fn parse_locale(raw: &str, field: &str) -> Result<String, FieldError> {
+    match crate::i18n::Language::from_tag(raw) {
+        Some(language) => Ok(language.tag().to_owned()),
+        None => Err(FieldError::new(
+            field,
+            format!(
+                "must be one of the supported languages: {}",
+                crate::i18n::Language::tags().join(", ")
+            ),
+        )),
+    }
+}
+
 pub const MAX_PROFILE_TEXT: usize = 100;
 pub const MAX_BIO: usize = 1000;
 pub const MAX_URL: usize = 2048;

@@ -15,12 +15,12 @@ use crate::on_exec;
 #[macro_export]
 macro_rules! user_columns {
     () => {
-        "id, username, email, full_name, role, tier, is_active, email_verified, pending_email, created_at, updated_at, last_login_at"
+        "id, username, email, full_name, role, tier, is_active, email_verified, pending_email, locale, created_at, updated_at, last_login_at"
     };
     ($t:literal) => {
         concat!(
             $t, ".id, ", $t, ".username, ", $t, ".email, ", $t, ".full_name, ", $t, ".role, ", $t, ".tier, ",
-            $t, ".is_active, ", $t, ".email_verified, ", $t, ".pending_email, ", $t, ".created_at, ", $t, ".updated_at, ", $t, ".last_login_at"
+            $t, ".is_active, ", $t, ".email_verified, ", $t, ".pending_email, ", $t, ".locale, ", $t, ".created_at, ", $t, ".updated_at, ", $t, ".last_login_at"
         )
     };
 }
@@ -98,6 +98,10 @@ pub struct User {
     /// A new address waiting to be confirmed through the link mailed to it; until then
     /// logins, resets and mail use `email`.
     pub pending_email: Option<String>,
+    /// The language of the account's pages and mails (`en`, `de`); null: pages follow
+    /// the browser's `Accept-Language`, mails are in English.
+    #[schema(value_type = Option<String>, example = "de")]
+    pub locale: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,

@@ -19,6 +19,7 @@ use super::first::{NewAdmin, insert_admin};
 use crate::crypto::{random_token, token_hash};
 use crate::db::{Db, Exec};
 use crate::error::ApiError;
+use crate::i18n::{Arg, message_key};
 use crate::on_exec;
 use crate::state::AppState;
 use crate::web::{Pages, Web, form};
@@ -29,7 +30,7 @@ pub const LINK_LIFETIME: Duration = Duration::hours(1);
 pub const TEMPLATES: &[(&str, &str)] =
     &[("setup.html", include_str!("../../templates/web/setup.html"))];
 
-const TITLE: &str = "Create the first administrator";
+const TITLE: &str = message_key("setup-title");
 
 pub fn router() -> Router<Web> {
     Router::new().route("/setup", get(setup_form).post(create_first_admin))
@@ -92,10 +93,10 @@ fn link_token(query: Option<&str>) -> String {
 fn dead_link(pages: &Pages) -> Response {
     pages.message(
         StatusCode::BAD_REQUEST,
-        TITLE,
+        &pages.tr(TITLE),
         "error",
-        "This setup link is invalid, was used already or has expired.",
-        Some("Restart roster serve for a new link while there is no administrator, or run roster create-admin; once an administrator exists, sign in at /admin."),
+        &pages.tr("setup-dead"),
+        Some(&pages.tr("setup-dead-next")),
     )
 }
 
@@ -119,7 +120,7 @@ fn render(
         status,
         "setup.html",
         context! {
-            title => TITLE,
+            title => pages.tr(TITLE),
             token => token,
             csrf_token => &csrf.value,
             username => shown.username,
@@ -176,19 +177,19 @@ async fn create_first_admin(State(web): State<Web>, headers: HeaderMap, body: By
     let Some(submitted) = form::<SetupForm>(&headers, &body) else {
         return pages.message(
             StatusCode::BAD_REQUEST,
-            TITLE,
+            &pages.tr(TITLE),
             "error",
-            "The form could not be read.",
-            Some("Open the setup link again."),
+            &pages.tr("page-form-unreadable"),
+            Some(&pages.tr("setup-open-again")),
         );
     };
     if !pages.form_is_genuine(&headers, &submitted.csrf_token) {
         return pages.message(
             StatusCode::FORBIDDEN,
-            TITLE,
+            &pages.tr(TITLE),
             "error",
-            "The form could not be checked (it came from another site, or your browser did not send its cookie).",
-            Some("Open the setup link again."),
+            &pages.tr("setup-forged"),
+            Some(&pages.tr("setup-open-again")),
         );
     }
     let again = |status, errors: Vec<String>| {
@@ -200,20 +201,31 @@ async fn create_first_admin(State(web): State<Web>, headers: HeaderMap, body: By
         render(pages, &headers, &submitted.token, status, shown)
     };
     if submitted.password != submitted.confirm_password {
-        let errors = vec!["confirm_password: the two passwords differ".to_owned()];
+        let errors = vec![pages.tr("setup-mismatch")];
         return again(StatusCode::UNPROCESSABLE_ENTITY, errors);
     }
     match create(&web, &submitted).await {
         Ok(true) => pages.message(
             StatusCode::CREATED,
-            "Administrator created",
+            &pages.tr("setup-done-title"),
             "success",
-            &format!("{} is an administrator. The setup link no longer works.", submitted.username),
-            Some("Sign in at /admin to manage users and applications; the API is described at /docs."),
+            &pages.tr_with(
+                "setup-done",
+                &[("username", Arg::from(submitted.username.as_str()))],
+            ),
+            Some(&pages.tr("setup-done-next")),
         ),
         Ok(false) => dead_link(pages),
         Err(ApiError::Validation(errors)) => {
-            let errors = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+            // The password rules in the page's language; other fields in the API's words.
+            let errors = errors
+                .iter()
+                .map(|e| {
+                    pages
+                        .field_words(e)
+                        .unwrap_or_else(|| format!("{}: {}", e.field, e.message))
+                })
+                .collect();
             again(StatusCode::UNPROCESSABLE_ENTITY, errors)
         }
         Err(ApiError::Conflict { detail, field }) => {

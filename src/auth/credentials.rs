@@ -76,13 +76,17 @@ pub async fn check_new_password(
         .map(|hash| state.hasher.verify(password, Some(hash)));
     for verification in futures::future::join_all(checks).await {
         if verification?.is_valid() {
-            return Err(ApiError::Validation(vec![FieldError::new(
-                field,
-                format!(
-                    "must differ from your last {} passwords",
-                    state.config.passwords.history
+            let history = state.config.passwords.history;
+            return Err(ApiError::Validation(vec![
+                FieldError::new(
+                    field,
+                    format!("must differ from your last {history} passwords"),
+                )
+                .with_words(
+                    crate::i18n::message_key("password-recent"),
+                    &[("count", history.to_string())],
                 ),
-            )]));
+            ]));
         }
     }
     Ok(())

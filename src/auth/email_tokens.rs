@@ -34,12 +34,13 @@ impl Purpose {
         }
     }
 
-    /// The lifetime as the mail words it.
-    pub fn ttl_text(self) -> &'static str {
+    /// The lifetime as the mail says it.
+    pub fn valid_for(self) -> crate::mail::templates::ValidFor {
+        use crate::mail::templates::ValidFor;
         match self {
-            Purpose::PasswordReset => "30 minutes",
-            Purpose::EmailVerification => "48 hours",
-            Purpose::Invitation => "7 days",
+            Purpose::PasswordReset => ValidFor::Minutes(30),
+            Purpose::EmailVerification => ValidFor::Hours(48),
+            Purpose::Invitation => ValidFor::Days(7),
         }
     }
 

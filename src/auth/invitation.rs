@@ -38,7 +38,7 @@ pub async fn queue_invitation(
         state
             .mail
             .composer()
-            .invitation(user, &issued.token, Purpose::Invitation.ttl_text())?;
+            .invitation(user, &issued.token, Purpose::Invitation.valid_for())?;
     state
         .mail
         .queue_message(

@@ -194,8 +194,11 @@ impl LateComposer for ResetMails {
                 return Ok(None);
             };
             let issued = email_tokens::issue(tx, Purpose::PasswordReset, &user, now).await?;
-            let message =
-                composer.password_reset(&user, &issued.token, Purpose::PasswordReset.ttl_text())?;
+            let message = composer.password_reset(
+                &user,
+                &issued.token,
+                Purpose::PasswordReset.valid_for(),
+            )?;
             Ok(Some(LateMessage {
                 user_id: user.id,
                 message,

@@ -50,7 +50,7 @@ pub async fn queue_verification_email(
     let message = state.mail.composer().email_verification(
         user,
         &issued.token,
-        Purpose::EmailVerification.ttl_text(),
+        Purpose::EmailVerification.valid_for(),
     )?;
     state
         .mail

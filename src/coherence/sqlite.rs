@@ -211,6 +211,7 @@ mod tests {
             is_active: true,
             email_verified: false,
             pending_email: None,
+            locale: None,
             created_at: now,
             updated_at: now,
             last_login_at: None,

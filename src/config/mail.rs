@@ -10,7 +10,8 @@ use super::vars::{ConfigError, Secret, Vars, invalid};
 pub struct MailConfig {
     /// `SMTP_URL`; unset (development only), mail is written to the log.
     pub smtp_url: Option<Secret>,
-    /// `MAIL_FROM`.
+    /// `MAIL_FROM`: the address (and maybe a display name; `MAIL_FROM_NAME`, else
+    /// `BRAND_NAME`, names the sender when it has none).
     pub from: String,
     /// At most this many mails of one kind per address and hour
     /// (`MAIL_PER_ADDRESS_PER_HOUR`).
@@ -24,7 +25,7 @@ impl MailConfig {
     pub(super) fn parse(vars: &Vars) -> Result<MailConfig, ConfigError> {
         let from = vars
             .get("MAIL_FROM")
-            .unwrap_or_else(|| "Roster <no-reply@localhost>".to_owned());
+            .unwrap_or_else(|| "no-reply@localhost".to_owned());
         if from.parse::<lettre::message::Mailbox>().is_err() {
             return Err(invalid(
                 "MAIL_FROM",

@@ -1,9 +1,10 @@
 //! Typed settings read from the environment (or a `.env` file), with defaults and
 //! validation that names the offending variable, one file per concern: the database,
-//! HTTP serving and rate limits, tokens, passwords and lockout, mail, events, webhooks
-//! and NATS. Tests build a `Config` from a map through [`Config::from_map`] instead of
+//! HTTP serving and rate limits, tokens, passwords and lockout, mail, events, webhooks,
+//! NATS, and the brand (name, logo, colour, templates). Tests build a `Config` from a map through [`Config::from_map`] instead of
 //! touching the process environment.
 
+mod brand;
 mod database;
 mod events;
 mod features;
@@ -22,6 +23,7 @@ use std::time::Duration;
 
 use base64::Engine;
 
+pub use brand::{BrandConfig, DEFAULT_COLOR, Logo, MAX_LOGO_BYTES, TemplateArea, TemplateFile};
 pub use database::{DatabaseConfig, DatabaseUrl};
 pub use events::EventsConfig;
 pub use features::Features;
@@ -60,6 +62,9 @@ pub struct Config {
     pub mfa: MfaConfig,
     pub events: EventsConfig,
     pub webhooks: WebhookConfig,
+    /// `BRAND_*`, `MAIL_FROM_NAME`, `TEMPLATES_DIR`: the name, look and words of the pages
+    /// and mails.
+    pub brand: BrandConfig,
     /// `FEATURES` and `PREMIUM_SELF_SERVICE`: the optional modules served.
     pub features: Features,
     /// Publishing events to NATS JetStream (`NATS_URL` unset: none).
@@ -120,6 +125,7 @@ impl Config {
             mail: MailConfig::parse(&vars)?,
             events: EventsConfig::parse(&vars)?,
             webhooks: WebhookConfig::parse(&vars)?,
+            brand: BrandConfig::parse(&vars)?,
             features: Features::parse(&vars)?,
             nats: NatsConfig::parse(&vars)?,
             encryption_key,
@@ -301,6 +307,12 @@ pub(crate) mod tests {
             ("NATS_SUBJECT_PREFIX", "ros ter"),
             ("NATS_STREAM", "ROSTER.EVENTS"),
             ("NATS_STREAM", "a b"),
+            ("BRAND_COLOR", "#ffcc00"),
+            ("BRAND_COLOR", "blue"),
+            ("BRAND_LOGO", "/nonexistent/logo.png"),
+            ("BRAND_LOGO", "Cargo.toml"),
+            ("BRAND_NAME", "Acme: Accounts"),
+            ("TEMPLATES_DIR", "/nonexistent/templates"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.variable, var, "{value}");

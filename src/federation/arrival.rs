@@ -29,15 +29,21 @@ use crate::accounts::model::find_user_or_404;
 use crate::audit::ClientInfo;
 use crate::crypto::token_hash;
 use crate::error::ApiError;
+use crate::i18n::message_key;
 use crate::on_exec;
 use crate::web::{Pages, Web};
 
-/// A failed return: its status and what the page says.
-struct Refused(StatusCode, String);
+/// A failed return: its status, what the page says (a key of `pages.ftl`) and the
+/// provider it names.
+struct Refused(StatusCode, &'static str, Option<String>);
 
 impl Refused {
-    fn new(status: StatusCode, message: impl Into<String>) -> Refused {
-        Refused(status, message.into())
+    fn new(status: StatusCode, key: &'static str) -> Refused {
+        Refused(status, key, None)
+    }
+
+    fn naming(status: StatusCode, key: &'static str, provider: &str) -> Refused {
+        Refused(status, key, Some(provider.to_owned()))
     }
 }
 
@@ -72,7 +78,9 @@ pub async fn arrive(
             link_user_id: None,
         }) => welcome(&web, &headers, client, &stored, &identity, &return_to).await,
         Err(Err(e)) => Err(e),
-        Err(Ok(Refused(status, message))) => Ok(refused(&web.pages, status, &message)),
+        Err(Ok(Refused(status, key, provider))) => {
+            Ok(refused(&web.pages, status, key, provider.as_deref()))
+        }
     };
     let mut response = outcome.unwrap_or_else(IntoResponse::into_response);
     forget_departure(&web, &mut response);
@@ -99,7 +107,7 @@ async fn check_return(
     let params = parameters(query.unwrap_or_default()).ok_or_else(|| {
         Ok(Refused::new(
             StatusCode::BAD_REQUEST,
-            "The provider's answer could not be read.",
+            message_key("federation-unreadable"),
         ))
     })?;
     let stored = providers::find_by_slug(&web.app.db, slug)
@@ -108,14 +116,14 @@ async fn check_return(
         .ok_or_else(|| {
             Ok(Refused::new(
                 StatusCode::NOT_FOUND,
-                "There is no such way to sign in here.",
+                message_key("federation-no-such-provider"),
             ))
         })?;
     let name = stored.provider.display_name.clone();
     let state = params.get("state").ok_or_else(|| {
         Ok(Refused::new(
             StatusCode::BAD_REQUEST,
-            "The provider's answer is missing its state.",
+            message_key("federation-no-state"),
         ))
     })?;
     let pending = pending::take(&web.app.db, &web.app.cipher, state)
@@ -124,15 +132,16 @@ async fn check_return(
         .ok_or_else(|| {
             Ok(Refused::new(
                 StatusCode::BAD_REQUEST,
-                "This sign-in was completed or abandoned already, or it took too long.",
+                message_key("federation-stale"),
             ))
         })?;
     check_pending(web, &stored, &pending, headers).map_err(Ok)?;
     if let Some(error) = params.get("error") {
         tracing::info!(provider = %slug, error = %error.chars().take(64).collect::<String>(), "the provider did not sign the user in");
-        return Err(Ok(Refused::new(
+        return Err(Ok(Refused::naming(
             StatusCode::BAD_REQUEST,
-            format!("{name} did not sign you in."),
+            message_key("federation-denied"),
+            &name,
         )));
     }
     // RFC 9207: an `iss` naming another provider is a mix-up attack.
@@ -141,22 +150,25 @@ async fn check_return(
         .is_some_and(|iss| *iss != stored.provider.issuer)
     {
         tracing::warn!(provider = %slug, "the callback's iss parameter names another issuer");
-        return Err(Ok(Refused::new(
+        return Err(Ok(Refused::naming(
             StatusCode::BAD_REQUEST,
-            format!("The answer did not come from {name}."),
+            message_key("federation-wrong-issuer"),
+            &name,
         )));
     }
     let code = params.get("code").ok_or_else(|| {
-        Ok(Refused::new(
+        Ok(Refused::naming(
             StatusCode::BAD_REQUEST,
-            format!("{name} sent no authorization code."),
+            message_key("federation-no-code"),
+            &name,
         ))
     })?;
     let Some(secret) = stored.client_secret(&web.app.cipher) else {
         tracing::error!(provider = %slug, "the provider's client secret cannot be opened with the current ENCRYPTION_KEY");
-        return Err(Ok(Refused::new(
+        return Err(Ok(Refused::naming(
             StatusCode::BAD_GATEWAY,
-            format!("Sign-in with {name} is not set up right. Tell an administrator."),
+            message_key("federation-misconfigured"),
+            &name,
         )));
     };
     let Some(secret) = client_secret_for(&stored, secret, web.app.clock.now()) else {
@@ -180,9 +192,10 @@ async fn check_return(
     };
     let mut identity = redeemed.map_err(|refusal| {
             tracing::warn!(provider = %slug, reason = %refusal, "a return from an identity provider was refused");
-            Ok(Refused::new(
+            Ok(Refused::naming(
                 StatusCode::BAD_GATEWAY,
-                format!("{name}'s answer could not be verified."),
+                message_key("federation-unverified"),
+                &name,
             ))
         })?;
     if stored.provider.kind == ProviderKind::Apple && identity.name.is_none() {
@@ -237,9 +250,10 @@ fn check_pending(
     let name = &stored.provider.display_name;
     if pending.provider_id != stored.provider.id {
         tracing::warn!(provider = %stored.provider.slug, "a state of another provider came back here");
-        return Err(Refused::new(
+        return Err(Refused::naming(
             StatusCode::BAD_REQUEST,
-            format!("The answer did not come from {name}."),
+            message_key("federation-wrong-issuer"),
+            &name,
         ));
     }
     let cookie = Pages::cookie_value(headers, &cookie_name(&web.pages, DEPARTURE_COOKIE))
@@ -248,19 +262,19 @@ fn check_pending(
     if !same_browser {
         return Err(Refused::new(
             StatusCode::BAD_REQUEST,
-            "This sign-in was started in another browser. Start it again here.",
+            message_key("federation-other-browser"),
         ));
     }
     if pending.expires_at <= web.app.clock.now() {
         return Err(Refused::new(
             StatusCode::BAD_REQUEST,
-            "The sign-in took too long. Please start again.",
+            message_key("federation-too-slow"),
         ));
     }
     if !stored.provider.enabled {
         return Err(Refused::new(
             StatusCode::NOT_FOUND,
-            "There is no such way to sign in here.",
+            message_key("federation-no-such-provider"),
         ));
     }
     Ok(())
@@ -335,7 +349,8 @@ async fn welcome(
                     return Ok(refused(
                         &web.pages,
                         StatusCode::CONFLICT,
-                        "An account could not be made for you just now.",
+                        message_key("federation-no-account"),
+                        None,
                     ));
                 }
             }
@@ -344,7 +359,8 @@ async fn welcome(
             return Ok(refused(
                 &web.pages,
                 StatusCode::FORBIDDEN,
-                &refusal.message(&provider.display_name),
+                refusal.message_key(),
+                Some(&provider.display_name),
             ));
         }
     };

@@ -42,7 +42,8 @@ pub async fn depart(
             return refused(
                 &web.pages,
                 StatusCode::NOT_FOUND,
-                "There is no such way to sign in here.",
+                crate::i18n::message_key("federation-no-such-provider"),
+                None,
             );
         }
         Err(e) => return crate::error::ApiError::from(e).into_response(),
@@ -54,7 +55,8 @@ pub async fn depart(
             refused(
                 &web.pages,
                 StatusCode::BAD_GATEWAY,
-                "The sign-in with this provider is not set up right. Tell an administrator.",
+                crate::i18n::message_key("federation-not-set-up"),
+                None,
             )
         }
     }

@@ -25,6 +25,7 @@ use crate::accounts::model::find_user;
 use crate::audit::ClientInfo;
 use crate::crypto::{random_token, token_hash};
 use crate::error::ApiError;
+use crate::i18n::Arg;
 use crate::oidc::browser;
 use crate::on_exec;
 use crate::web::{Pages, Web};
@@ -62,7 +63,7 @@ pub async fn offer(
         StatusCode::OK,
         "link_identity.html",
         context! {
-            title => format!("Link your {} account", provider.display_name),
+            title => web.pages.tr_with("link-identity-title", &[("provider", Arg::from(provider.display_name.as_str()))]),
             provider => provider.display_name.clone(),
             email => identity.email.clone(),
         },
@@ -106,7 +107,8 @@ async fn finish_offer(
         return Ok(refused(
             &web.pages,
             StatusCode::BAD_REQUEST,
-            "There is no identity waiting to be linked in this browser.",
+            crate::i18n::message_key("link-identity-none-waiting"),
+            None,
         ));
     };
     let offer = on_exec!(&web.app.db, c => sqlx::query_as::<_, Offer>(
@@ -121,7 +123,8 @@ async fn finish_offer(
         let mut response = refused(
             &web.pages,
             StatusCode::BAD_REQUEST,
-            "The offer to link your identity has expired. Sign in through the provider again.",
+            crate::i18n::message_key("link-identity-expired"),
+            None,
         );
         forget_offer(&web.pages, &mut response);
         return Ok(response);
@@ -135,7 +138,8 @@ async fn finish_offer(
             return Ok(refused(
                 &web.pages,
                 StatusCode::FORBIDDEN,
-                "You signed in to another account than the one with this address; nothing was linked.",
+                crate::i18n::message_key("link-identity-other-account"),
+                None,
             ));
         }
         return Ok(Redirect::to("/login?return_to=%2Flogin%2Flink").into_response());
@@ -161,7 +165,8 @@ async fn finish_offer(
         let mut response = refused(
             &web.pages,
             StatusCode::CONFLICT,
-            "This identity is linked already, or the offer was used.",
+            crate::i18n::message_key("link-identity-used"),
+            None,
         );
         forget_offer(&web.pages, &mut response);
         return Ok(response);
@@ -217,7 +222,8 @@ pub async fn link_to_signed_in(
         return Ok(refused(
             &web.pages,
             StatusCode::FORBIDDEN,
-            "This browser is no longer signed in to the account that asked for the link; nothing was linked.",
+            crate::i18n::message_key("link-identity-signed-out"),
+            None,
         ));
     };
     let back = if link.return_to.is_empty() {
@@ -235,10 +241,8 @@ pub async fn link_to_signed_in(
             return Ok(refused(
                 &web.pages,
                 StatusCode::CONFLICT,
-                &format!(
-                    "This {} account is linked to another account here; nothing was linked.",
-                    provider.display_name
-                ),
+                crate::i18n::message_key("link-identity-elsewhere"),
+                Some(&provider.display_name),
             ));
         }
         None => {}

@@ -2,6 +2,7 @@
 //! says what to do next, and never sets a session cookie) and the flow's cookies, each
 //! HttpOnly, SameSite=Lax, and `__Host-` prefixed and Secure over https.
 
+use crate::i18n::Arg;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 
@@ -31,13 +32,18 @@ pub fn cookie(pages: &Pages, base: &str, value: &str, max_age: i64) -> HeaderVal
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// The page of a sign-in through a provider that did not succeed, with what to do.
-pub fn refused(pages: &Pages, status: StatusCode, message: &str) -> Response {
+/// The page of a sign-in through a provider that did not succeed: why (`key`, a message
+/// of `pages.ftl` that may name the `provider`), and what to do.
+pub fn refused(pages: &Pages, status: StatusCode, key: &str, provider: Option<&str>) -> Response {
+    let message = match provider {
+        Some(name) => pages.tr_with(key, &[("provider", Arg::from(name))]),
+        None => pages.tr(key),
+    };
     pages.message(
         status,
-        "Sign-in not completed",
+        &pages.tr("federation-refused-title"),
         "error",
-        message,
-        Some("Go back to the sign-in page and try again, or sign in another way."),
+        &message,
+        Some(&pages.tr("federation-refused-next")),
     )
 }

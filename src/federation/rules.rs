@@ -46,17 +46,12 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn message(self, provider: &str) -> String {
+    /// What the page says: a message of `pages.ftl` naming the `$provider`.
+    pub fn message_key(self) -> &'static str {
         match self {
-            Refusal::NoEmail => format!(
-                "{provider} did not share an email address with us, and no account here is linked to your {provider} account."
-            ),
-            Refusal::UnconfirmedEmail => format!(
-                "{provider} has not confirmed your email address, so it cannot make an account here. Confirm the address at {provider} first, or sign up here with a password."
-            ),
-            Refusal::SignupClosed => format!(
-                "No account here is linked to your {provider} account, and new accounts cannot be made through {provider}. Sign in with your account here instead."
-            ),
+            Refusal::NoEmail => crate::i18n::message_key("federation-no-email"),
+            Refusal::UnconfirmedEmail => crate::i18n::message_key("federation-unconfirmed-email"),
+            Refusal::SignupClosed => crate::i18n::message_key("federation-signup-closed"),
         }
     }
 }

@@ -44,7 +44,8 @@ pub async fn sign_in(
         return Ok(refused(
             &web.pages,
             StatusCode::FORBIDDEN,
-            "The account linked to this identity is deactivated.",
+            crate::i18n::message_key("federation-deactivated"),
+            None,
         ));
     }
     let state = &web.app;

@@ -16,6 +16,7 @@
 
 pub mod delivery;
 pub mod outbox;
+mod overrides;
 pub mod templates;
 
 use std::sync::Arc;
@@ -67,12 +68,17 @@ impl Mailer {
         cipher: Cipher,
         late: Arc<dyn LateComposer>,
     ) -> anyhow::Result<Mailer> {
-        let composer = Composer::new(&config.http.public_url)?;
-        let from: Mailbox = config
+        let composer = Composer::for_deployment(config)?;
+        let mut from: Mailbox = config
             .mail
             .from
             .parse()
             .map_err(|e| anyhow::anyhow!("MAIL_FROM is not an address: {e}"))?;
+        if let Some(name) = &config.brand.mail_from_name {
+            from.name = Some(name.clone());
+        } else if from.name.is_none() {
+            from.name = Some(config.brand.name.clone());
+        }
         let transport = match &config.mail.smtp_url {
             Some(url) => {
                 let transport = smtp_transport(url.expose())

@@ -1,15 +1,22 @@
 //! The messages Roster sends, rendered from the templates in `templates/mail/` (plain
-//! text and HTML, embedded in the binary) with minijinja. HTML templates escape every
-//! value. Links are built from `PUBLIC_URL` alone, never from anything a request sent.
+//! text and HTML, embedded in the binary, or their replacements in `TEMPLATES_DIR/mail/`)
+//! with minijinja. HTML templates escape every value. Links are built from `PUBLIC_URL`
+//! alone, never from anything a request sent. A mail speaks its account's language
+//! (`locale`), else English: its templates' `t("key")` and its subject are the messages
+//! of `locales/*/mail.ftl`, which name the brand (`BRAND_NAME`) as `{ $brand }`.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::model::User;
+use crate::config::Config;
+use crate::i18n::{self, Arg, Language, Words};
 
 /// The templates, by name; `.html` ones are escaped as HTML.
-const TEMPLATES: [(&str, &str); 18] = [
+pub(super) const TEMPLATES: [(&str, &str); 18] = [
     (
         "password_reset.txt",
         include_str!("../../templates/mail/password_reset.txt"),
@@ -92,6 +99,14 @@ pub struct Composed {
     pub html: String,
 }
 
+/// How long a mailed link works, as the mail says it (in the mail's language).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValidFor {
+    Minutes(u32),
+    Hours(u32),
+    Days(u32),
+}
+
 /// Why the password-changed notice is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordChange {
@@ -104,12 +119,30 @@ pub enum PasswordChange {
 /// Renders messages; built once at start-up.
 #[derive(Debug)]
 pub struct Composer {
-    env: Environment<'static>,
+    pub(super) env: Environment<'static>,
     public_url: String,
+    words: Arc<Words>,
+}
+
+/// The language of mails to `user`: its `locale`, else English.
+fn language_of(locale: Option<&str>) -> Language {
+    Language::of_locale(locale).unwrap_or(Language::FALLBACK)
 }
 
 impl Composer {
-    /// Parses the embedded templates; a broken template stops start-up.
+    /// The composer of this deployment: its brand, and the templates of
+    /// `TEMPLATES_DIR/mail/` in place of the built-in ones, each checked by composing
+    /// every message in every language (one that fails stops start-up, naming the file).
+    pub fn for_deployment(config: &Config) -> anyhow::Result<Composer> {
+        let mut composer = Composer::new(&config.http.public_url)?;
+        composer.words = Arc::new(Words::new(&config.brand.name));
+        i18n::functions::add_to(&mut composer.env, composer.words.clone());
+        super::overrides::replace_templates(&mut composer, &config.brand.templates)?;
+        Ok(composer)
+    }
+
+    /// Parses the embedded templates; a broken template stops start-up. The mails are
+    /// Roster's (see [`Self::for_deployment`]).
     pub fn new(public_url: &str) -> anyhow::Result<Composer> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -125,10 +158,27 @@ impl Composer {
             env.add_template(name, source)
                 .map_err(|e| anyhow::anyhow!("mail template {name}: {e}"))?;
         }
+        let words = Arc::new(Words::new("Roster"));
+        i18n::functions::add_to(&mut env, words.clone());
         Ok(Composer {
             env,
             public_url: public_url.trim_end_matches('/').to_owned(),
+            words,
         })
+    }
+
+    /// `valid_for` in the language of `locale` ("30 minutes", "30 Minuten").
+    fn valid_for(&self, locale: Option<&str>, valid_for: ValidFor) -> String {
+        let (key, count) = match valid_for {
+            ValidFor::Minutes(n) => ("mail-valid-minutes", n),
+            ValidFor::Hours(n) => ("mail-valid-hours", n),
+            ValidFor::Days(n) => ("mail-valid-days", n),
+        };
+        self.words.text(
+            language_of(locale),
+            key,
+            &[("count", Arg::from(u64::from(count)))],
+        )
     }
 
     /// `{PUBLIC_URL}/reset-password?token=<token>`.
@@ -162,19 +212,15 @@ impl Composer {
         user: &User,
         new_email: &str,
         token: &str,
-        valid_for: &str,
+        valid_for: ValidFor,
     ) -> anyhow::Result<Composed> {
         let ctx = context! {
             username => user.username.clone(),
             new_email => new_email.to_owned(),
             link => self.email_change_confirm_link(token),
-            valid_for => valid_for.to_owned(),
+            valid_for => self.valid_for(user.locale.as_deref(), valid_for),
         };
-        self.render(
-            "email_change_confirm",
-            "Confirm your new email address",
-            ctx,
-        )
+        self.render("email_change_confirm", user.locale.as_deref(), ctx)
     }
 
     /// To the old address: a change was asked for, and how to cancel (or undo) it.
@@ -183,21 +229,17 @@ impl Composer {
         user: &User,
         new_email: &str,
         token: &str,
-        valid_for: &str,
+        valid_for: ValidFor,
         at: DateTime<Utc>,
     ) -> anyhow::Result<Composed> {
         let ctx = context! {
             username => user.username.clone(),
             new_email => new_email.to_owned(),
             link => self.email_change_cancel_link(token),
-            valid_for => valid_for.to_owned(),
+            valid_for => self.valid_for(user.locale.as_deref(), valid_for),
             requested_at => at.to_rfc3339_opts(SecondsFormat::Secs, true),
         };
-        self.render(
-            "email_change_notice",
-            "Your Roster address is being changed",
-            ctx,
-        )
+        self.render("email_change_notice", user.locale.as_deref(), ctx)
     }
 
     /// To the old address: an administrator changed it.
@@ -213,26 +255,16 @@ impl Composer {
             changed_at => at.to_rfc3339_opts(SecondsFormat::Secs, true),
             public_url => self.public_url.clone(),
         };
-        self.render(
-            "email_changed_by_admin",
-            "Your Roster address was changed",
-            ctx,
-        )
+        self.render("email_changed_by_admin", user.locale.as_deref(), ctx)
     }
 
     pub fn password_reset(
         &self,
         user: &User,
         token: &str,
-        valid_for: &str,
+        valid_for: ValidFor,
     ) -> anyhow::Result<Composed> {
-        self.link_mail(
-            "password_reset",
-            "Reset your Roster password",
-            user,
-            self.reset_link(token),
-            valid_for,
-        )
+        self.link_mail("password_reset", user, self.reset_link(token), valid_for)
     }
 
     /// To an account an administrator made: the link that sets its first password.
@@ -240,30 +272,24 @@ impl Composer {
         &self,
         user: &User,
         token: &str,
-        valid_for: &str,
+        valid_for: ValidFor,
     ) -> anyhow::Result<Composed> {
-        self.link_mail(
-            "invitation",
-            "You are invited to Roster",
-            user,
-            self.invitation_link(token),
-            valid_for,
-        )
+        self.link_mail("invitation", user, self.invitation_link(token), valid_for)
     }
 
     pub fn email_verification(
         &self,
         user: &User,
         token: &str,
-        valid_for: &str,
+        valid_for: ValidFor,
     ) -> anyhow::Result<Composed> {
         let ctx = context! {
             username => user.username.clone(),
             email => user.email.clone(),
             link => self.verification_link(token),
-            valid_for => valid_for.to_owned(),
+            valid_for => self.valid_for(user.locale.as_deref(), valid_for),
         };
-        self.render("email_verification", "Confirm your email address", ctx)
+        self.render("email_verification", user.locale.as_deref(), ctx)
     }
 
     pub fn password_changed(
@@ -281,7 +307,7 @@ impl Composer {
             changed_at => at.to_rfc3339_opts(SecondsFormat::Secs, true),
             public_url => self.public_url.clone(),
         };
-        self.render("password_changed", "Your Roster password was changed", ctx)
+        self.render("password_changed", user.locale.as_deref(), ctx)
     }
 
     /// To the account: an identity at another provider was linked to it (`linked`) or
@@ -302,52 +328,85 @@ impl Composer {
             changed_at => at.to_rfc3339_opts(SecondsFormat::Secs, true),
             public_url => self.public_url.clone(),
         };
-        let subject = if linked {
-            "An account was linked to your Roster account"
-        } else {
-            "An account was removed from your Roster account"
-        };
-        self.render("identity_change", subject, ctx)
+        let direction = if linked { "linked" } else { "removed" };
+        self.render_with(
+            "identity_change",
+            user.locale.as_deref(),
+            &[("change", Arg::from(direction))],
+            ctx,
+        )
     }
 
-    /// To an administrator: webhook endpoint `url` was disabled at `at`, and why.
+    /// To an administrator (whose account has `locale`): webhook endpoint `url` was
+    /// disabled at `at` because it answered `410 Gone` (`gone`) or kept failing.
+    #[allow(clippy::too_many_arguments)]
     pub fn webhook_disabled(
         &self,
         username: &str,
+        locale: Option<&str>,
         webhook_id: uuid::Uuid,
         url: &str,
-        why: &str,
+        gone: bool,
         at: DateTime<Utc>,
     ) -> anyhow::Result<Composed> {
         let ctx = context! {
             username => username.to_owned(),
             webhook_id => webhook_id.to_string(),
             url => url.to_owned(),
-            why => why.to_owned(),
+            gone,
             disabled_at => at.to_rfc3339_opts(SecondsFormat::Secs, true),
             public_url => self.public_url.clone(),
         };
-        self.render("webhook_disabled", "A webhook endpoint was disabled", ctx)
+        self.render("webhook_disabled", locale, ctx)
     }
 
     /// A message whose template needs only the username, a link and how long it works.
+    fn render(
+        &self,
+        name: &str,
+        locale: Option<&str>,
+        ctx: minijinja::Value,
+    ) -> anyhow::Result<Composed> {
+        self.render_with(name, locale, &[], ctx)
+    }
+
     fn link_mail(
         &self,
         name: &str,
-        subject: &str,
         user: &User,
         link: String,
-        valid_for: &str,
+        valid_for: ValidFor,
     ) -> anyhow::Result<Composed> {
         let ctx = context! {
             username => user.username.clone(),
             link,
-            valid_for => valid_for.to_owned(),
+            valid_for => self.valid_for(user.locale.as_deref(), valid_for),
         };
-        self.render(name, subject, ctx)
+        self.render(name, user.locale.as_deref(), ctx)
     }
 
-    fn render(&self, name: &str, subject: &str, ctx: minijinja::Value) -> anyhow::Result<Composed> {
+    /// Renders `name.txt` and `name.html` in the language of `locale`; the subject is
+    /// the message `mail-NAME-subject` of `mail.ftl` (`_` in the name become `-`), with
+    /// `subject_args`.
+    fn render_with(
+        &self,
+        name: &str,
+        locale: Option<&str>,
+        subject_args: &[(&str, Arg)],
+        ctx: minijinja::Value,
+    ) -> anyhow::Result<Composed> {
+        let language = language_of(locale);
+        let key = format!("mail-{}-subject", name.replace('_', "-"));
+        let subject = self
+            .words
+            .lookup(language, &key, subject_args)
+            .ok_or_else(|| anyhow::anyhow!("no message {key} in locales/"))?;
+        let ctx = context! {
+            lang => language.tag(),
+            brand => self.words.brand(),
+            subject => &subject,
+            ..ctx
+        };
         let render = |file: String| {
             self.env
                 .get_template(&file)
@@ -357,7 +416,7 @@ impl Composer {
         let text = render(format!("{name}.txt"))?;
         let html = render(format!("{name}.html"))?;
         Ok(Composed {
-            subject: subject.to_owned(),
+            subject,
             text,
             html,
         })
@@ -380,75 +439,4 @@ fn escape_html(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::accounts::model::{Role, Tier};
-
-    fn user(username: &str) -> User {
-        let now = Utc::now();
-        User {
-            id: uuid::Uuid::now_v7(),
-            username: username.to_owned(),
-            email: "ada@example.com".to_owned(),
-            full_name: None,
-            role: Role::User,
-            tier: Tier::Basic,
-            is_active: true,
-            email_verified: false,
-            pending_email: None,
-            created_at: now,
-            updated_at: now,
-            last_login_at: None,
-        }
-    }
-
-    #[test]
-    fn every_message_has_text_and_html_with_links_from_the_public_url() {
-        let composer = Composer::new("https://accounts.example/").unwrap();
-        let ada = user("ada");
-        let reset = composer
-            .password_reset(&ada, "tok-123", "30 minutes")
-            .unwrap();
-        let link = "https://accounts.example/reset-password?token=tok-123";
-        assert!(reset.text.contains(link), "{}", reset.text);
-        assert!(
-            reset.html.contains(&format!("href=\"{link}\"")),
-            "{}",
-            reset.html
-        );
-        assert!(reset.text.contains("30 minutes"));
-
-        let verify = composer
-            .email_verification(&ada, "tok-456", "48 hours")
-            .unwrap();
-        assert!(
-            verify
-                .text
-                .contains("https://accounts.example/verify-email?token=tok-456")
-        );
-        assert!(verify.text.contains("ada@example.com"));
-
-        let changed = composer
-            .password_changed(&ada, PasswordChange::Reset, Utc::now())
-            .unwrap();
-        assert!(changed.text.contains("was reset at"));
-        assert!(!changed.text.contains("token="));
-        assert!(changed.html.contains("https://accounts.example"));
-    }
-
-    #[test]
-    fn html_escapes_what_users_chose() {
-        let composer = Composer::new("http://roster.test").unwrap();
-        let mallory = user("<b>mallory</b>");
-        let mail = composer
-            .email_verification(&mallory, "t", "48 hours")
-            .unwrap();
-        assert!(
-            mail.html.contains("&lt;b&gt;mallory&lt;/b&gt;"),
-            "{}",
-            mail.html
-        );
-        assert!(!mail.html.contains("<b>mallory"));
-        assert_eq!(escape_html(r#"a&b<c>"d'"#), "a&amp;b&lt;c&gt;&quot;d&#39;");
-    }
-}
+mod tests;

@@ -28,12 +28,13 @@ pub fn rejected(web: &Web, rejection: Rejection) -> Response {
 }
 
 fn error_page(web: &Web, text: &str) -> Response {
+    // `text` is for the application's developers, in English like the protocol.
     web.pages.message(
         StatusCode::BAD_REQUEST,
-        "The sign-in request is not valid",
+        &web.pages.tr("authorize-invalid-title"),
         "error",
         text,
-        Some("Go back to the application you came from and try again; if this keeps happening, tell its developers."),
+        Some(&web.pages.tr("authorize-invalid-next")),
     )
 }
 

@@ -62,6 +62,10 @@ pub async fn current(
         .bind(now)
         .fetch_optional(c)
         .await)?;
+    // The pages of this request speak the account's language, when it chose one.
+    if let Some(row) = &row {
+        crate::i18n::request::use_account_locale(row.user.locale.as_deref());
+    }
     Ok(row.map(|row| BrowserSession {
         session_id: row.session_id,
         user: row.user,

@@ -7,6 +7,7 @@
 //! its stored parameters). `POST /consent` refuses a form that repeats a field or brings
 //! another, spends the id whatever the decision, and answers the code or `access_denied`.
 
+use crate::i18n::Arg;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -114,12 +115,16 @@ pub async fn consent_page(
         Err(page) => return page,
     };
     let token = web.pages.form_token(&headers);
-    let scopes: Vec<String> = request.scopes.iter().map(scope::describe).collect();
+    let scopes: Vec<String> = request
+        .scopes
+        .iter()
+        .map(|name| describe_scope(&web, name))
+        .collect();
     let mut response = web.pages.page_with(
         StatusCode::OK,
         "consent.html",
         context! {
-            title => format!("Allow {}?", request.client.name),
+            title => web.pages.tr_with("consent-title", &[("client", Arg::from(request.client.name.as_str()))]),
             client_name => request.client.name,
             username => session.user.username,
             scopes => scopes,
@@ -162,22 +167,36 @@ async fn pending_request(
 fn gone(web: &Web) -> Response {
     web.pages.message(
         StatusCode::BAD_REQUEST,
-        "This request has expired",
+        &web.pages.tr("consent-expired-title"),
         "error",
-        "The page you came from was used already, is too old, or belongs to another sign-in. Nothing was granted.",
-        Some("Go back to the application and sign in again."),
+        &web.pages.tr("consent-expired"),
+        Some(&web.pages.tr("page-back-to-application")),
     )
 }
 
-/// The 400 page of a consent form that is not as the page made it.
-fn invalid_form(web: &Web, text: &str) -> Response {
+/// The 400 page of a consent form that is not as the page made it (`why`, for the log).
+fn invalid_form(web: &Web, why: &str) -> Response {
+    tracing::info!(why, "a consent form was refused");
     web.pages.message(
         StatusCode::BAD_REQUEST,
-        "The form was not valid",
+        &web.pages.tr("consent-invalid-title"),
         "error",
-        &format!("{text} Nothing was granted."),
-        Some("Go back to the application and sign in again."),
+        &web.pages.tr("consent-invalid"),
+        Some(&web.pages.tr("page-back-to-application")),
     )
+}
+
+/// What a scope lets the application do, as the consent page lists it.
+fn describe_scope(web: &Web, name: &str) -> String {
+    match name {
+        scope::OPENID => web.pages.tr("consent-scope-openid"),
+        scope::PROFILE => web.pages.tr("consent-scope-profile"),
+        scope::EMAIL => web.pages.tr("consent-scope-email"),
+        scope::OFFLINE_ACCESS => web.pages.tr("consent-scope-offline-access"),
+        other => web
+            .pages
+            .tr_with("consent-scope-other", &[("scope", Arg::from(other))]),
+    }
 }
 
 /// The consent form's fields in the order `consent_id`, `csrf_token`, `decision` (each
@@ -210,10 +229,10 @@ pub async fn consent_decision(
     if !web.pages.form_is_genuine(&headers, &csrf_token) {
         return web.pages.message(
             StatusCode::FORBIDDEN,
-            "The form had expired",
+            &web.pages.tr("page-form-expired-title"),
             "error",
-            "Nothing was granted.",
-            Some("Go back to the application and sign in again."),
+            &web.pages.tr("consent-nothing-granted"),
+            Some(&web.pages.tr("page-back-to-application")),
         );
     }
     let allow = match decision.as_str() {

@@ -112,7 +112,7 @@ pub fn document(config: &Config) -> bytes::Bytes {
         request_parameter_supported: false,
         request_uri_parameter_supported: false,
         authorization_response_iss_parameter_supported: true,
-        ui_locales_supported: vec!["en"],
+        ui_locales_supported: crate::i18n::Language::tags(),
     };
     // Through a `Value`, whose map sorts its keys, as the document always has.
     serde_json::to_value(&metadata)

@@ -129,10 +129,10 @@ async fn logout(
         Err(text) => {
             return web.pages.message(
                 StatusCode::BAD_REQUEST,
-                "The sign-out request is not valid",
+                &web.pages.tr("sign-out-invalid-title"),
                 "error",
                 &text,
-                Some("You have not been signed out. Go back to the application and try again."),
+                Some(&web.pages.tr("sign-out-invalid-next")),
             );
         }
     };
@@ -191,9 +191,9 @@ fn finished(web: &Web, request: &LogoutRequest) -> Response {
     let Some(uri) = &request.redirect else {
         return web.pages.message(
             StatusCode::OK,
-            "Signed out",
+            &web.pages.tr("sign-out-done-title"),
             "success",
-            "You are signed out of Roster.",
+            &web.pages.tr("sign-out-done"),
             None,
         );
     };
@@ -223,7 +223,7 @@ fn confirmation(
         StatusCode::OK,
         "sign_out.html",
         context! {
-            title => "Sign out",
+            title => web.pages.tr("sign-out-title"),
             username => session.user.username.clone(),
             client_name => request.client.as_ref().map(|c| c.name.clone()),
             request => request.params.clone(),

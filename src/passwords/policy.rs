@@ -3,6 +3,7 @@
 
 use crate::config::PasswordPolicy;
 use crate::error::{ApiError, FieldError};
+use crate::i18n::message_key;
 
 /// Checks `password` against the policy; every broken rule is reported under `field`.
 /// `personal` holds the username (and email) the password must not contain.
@@ -15,47 +16,71 @@ pub fn check_policy(
     let mut errors = Vec::new();
     let length = password.chars().count();
     if length < policy.min_length {
-        errors.push(FieldError::new(
-            field,
-            format!("must be at least {} characters", policy.min_length),
-        ));
+        errors.push(
+            FieldError::new(
+                field,
+                format!("must be at least {} characters", policy.min_length),
+            )
+            .with_words(
+                message_key("password-too-short"),
+                &[("min", policy.min_length.to_string())],
+            ),
+        );
     }
     if length > policy.max_length {
-        errors.push(FieldError::new(
-            field,
-            format!("must be at most {} characters", policy.max_length),
-        ));
+        errors.push(
+            FieldError::new(
+                field,
+                format!("must be at most {} characters", policy.max_length),
+            )
+            .with_words(
+                message_key("password-too-long"),
+                &[("max", policy.max_length.to_string())],
+            ),
+        );
         return errors;
     }
     if policy.require_mixed {
         if !password.chars().any(char::is_uppercase) {
-            errors.push(FieldError::new(field, "must contain an upper-case letter"));
+            errors.push(
+                FieldError::new(field, "must contain an upper-case letter")
+                    .with_words(message_key("password-needs-upper"), &[]),
+            );
         }
         if !password.chars().any(char::is_lowercase) {
-            errors.push(FieldError::new(field, "must contain a lower-case letter"));
+            errors.push(
+                FieldError::new(field, "must contain a lower-case letter")
+                    .with_words(message_key("password-needs-lower"), &[]),
+            );
         }
         if !password.chars().any(|c| c.is_ascii_digit()) {
-            errors.push(FieldError::new(field, "must contain a digit"));
+            errors.push(
+                FieldError::new(field, "must contain a digit")
+                    .with_words(message_key("password-needs-digit"), &[]),
+            );
         }
     }
     let lowered = password.to_lowercase();
     for item in personal.iter().filter(|p| p.chars().count() >= 3) {
         let local = item.split('@').next().unwrap_or(item).to_lowercase();
         if local.chars().count() >= 3 && lowered.contains(&local) {
-            errors.push(FieldError::new(
-                field,
-                "must not contain the username or email",
-            ));
+            errors.push(
+                FieldError::new(field, "must not contain the username or email")
+                    .with_words(message_key("password-personal"), &[]),
+            );
             break;
         }
     }
     if length > 0 && policy.min_score > 0 {
         let score: u8 = zxcvbn::zxcvbn(password, personal).score().into();
         if score < policy.min_score {
-            errors.push(FieldError::new(
-                field,
-                "is too easy to guess; use a longer or less common password",
-            ));
+            errors.push(
+                FieldError::new(
+                    field,
+                    "is too easy to guess; use a longer or less common password",
+                )
+                .with_words(message_key("password-guessable"), &[]),
+            );
         }
     }
     errors

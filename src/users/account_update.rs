@@ -1,8 +1,8 @@
-//! Changing an account: username, email and full name (`PUT`/`PATCH /me`, `PUT
-//! /{user_id}`).
+//! Changing an account: username, email, full name and language (`PUT`/`PATCH /me`,
+//! `PUT /{user_id}`).
 //!
-//! [`update_account`] is the one place an account's username, email or full name
-//! changes. The owner's own email change needs the current password and stays pending
+//! [`update_account`] is the one place an account's username, email, full name or
+//! locale changes. The owner's own email change needs the current password and stays pending
 //! until the new address confirms it ([`email_change`]); an administrator's change of
 //! another account applies at once, and both addresses are told.
 
@@ -13,7 +13,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::accounts::fields::{collect, parse_email, parse_full_name, parse_username};
+use crate::accounts::fields::{
+    collect, parse_email, parse_full_name, parse_locale, parse_username,
+};
 use crate::accounts::model::{User, duplicate_account, find_user, taken_fields};
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::guard::confirm_password;
@@ -51,6 +53,12 @@ pub struct AccountUpdate {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub full_name: Patch<String>,
+    /// The language of the account's pages and mails: one of the supported languages
+    /// (`en`, `de`); null clears it (pages then follow the browser's language, mails are
+    /// in English).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "de")]
+    pub locale: Patch<String>,
 }
 
 impl std::fmt::Debug for AccountUpdate {
@@ -59,6 +67,7 @@ impl std::fmt::Debug for AccountUpdate {
             .field("username", &self.username)
             .field("email", &self.email)
             .field("full_name", &self.full_name)
+            .field("locale", &self.locale)
             .field(
                 "current_password",
                 &self.current_password.as_ref().map(|_| "<redacted>"),
@@ -74,6 +83,8 @@ pub struct AccountChanges {
     pub email: Option<String>,
     /// `Some(None)` clears the full name.
     pub full_name: Option<Option<String>>,
+    /// `Some(None)` clears the locale.
+    pub locale: Option<Option<String>>,
 }
 
 impl AccountChanges {
@@ -100,11 +111,17 @@ impl AccountChanges {
             Some(None) => Some(None),
             Some(Some(raw)) => collect(parse_full_name(raw, "full_name"), &mut errors),
         };
+        let locale = match update.locale.as_change() {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(raw)) => collect(parse_locale(raw, "locale"), &mut errors).map(Some),
+        };
         if errors.is_empty() {
             Ok(AccountChanges {
                 username,
                 email,
                 full_name,
+                locale,
             })
         } else {
             Err(ApiError::Validation(errors))
@@ -112,7 +129,10 @@ impl AccountChanges {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.username.is_none() && self.email.is_none() && self.full_name.is_none()
+        self.username.is_none()
+            && self.email.is_none()
+            && self.full_name.is_none()
+            && self.locale.is_none()
     }
 
     fn field_names(&self) -> Vec<&'static str> {
@@ -125,6 +145,9 @@ impl AccountChanges {
         }
         if self.full_name.is_some() {
             names.push("full_name");
+        }
+        if self.locale.is_some() {
+            names.push("locale");
         }
         names
     }
@@ -149,6 +172,9 @@ impl AccountChanges {
             .is_some_and(|n| *n != current.full_name)
         {
             names.push("full_name");
+        }
+        if self.locale.as_ref().is_some_and(|l| *l != current.locale) {
+            names.push("locale");
         }
         names
     }
@@ -201,11 +227,12 @@ pub async fn update_account(
     let username = changes.username.as_ref().unwrap_or(&current.username);
     let email = changes.email.as_ref().unwrap_or(&current.email);
     let full_name = changes.full_name.as_ref().unwrap_or(&current.full_name);
+    let locale = changes.locale.as_ref().unwrap_or(&current.locale);
     let user = on_exec!(&mut *tx, c => sqlx::query_as::<_, User>(concat!(
         "UPDATE users SET username = $2, username_key = $3, email = $4, full_name = $5, ",
         "email_verified = CASE WHEN $6 THEN FALSE ELSE email_verified END, ",
-        "pending_email = CASE WHEN $6 THEN NULL ELSE pending_email END, updated_at = $7 ",
-        "WHERE id = $1 RETURNING ", user_columns!()))
+        "pending_email = CASE WHEN $6 THEN NULL ELSE pending_email END, updated_at = $7, ",
+        "locale = $8 WHERE id = $1 RETURNING ", user_columns!()))
         .bind(user_id)
         .bind(username)
         .bind(username.to_ascii_lowercase())
@@ -213,6 +240,7 @@ pub async fn update_account(
         .bind(full_name)
         .bind(email_changed)
         .bind(now)
+        .bind(locale)
         .fetch_one(c)
         .await)
     .on_unique_violation(duplicate_account)?;
@@ -291,9 +319,10 @@ pub async fn update_and_commit(
     Ok(user)
 }
 
-/// Update the caller's username, email or full name
+/// Update the caller's username, email, full name or language
 ///
-/// Fields left out stay as they are; `full_name: null` clears it. Changing `email`
+/// Fields left out stay as they are; `full_name: null` and `locale: null` clear them.
+/// `locale` must be a supported language (`en`, `de`; otherwise 422 naming `locale`). Changing `email`
 /// needs `current_password` (missing: 422, wrong: 400, counted toward the account's
 /// lockout; this also spends the client's authentication budget) and leaves the new
 /// address pending (`pending_email`) until it is confirmed through the link mailed to
@@ -320,7 +349,7 @@ pub async fn put_me(
     ))
 }
 
-/// Update the caller's username, email or full name (same as PUT)
+/// Update the caller's username, email, full name or language (same as PUT)
 #[utoipa::path(patch, path = "/me", tag = "users", security(("bearer" = [])), request_body = AccountUpdate,
     responses(
         (status = 200, description = "The updated account", body = User),

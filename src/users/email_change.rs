@@ -30,6 +30,7 @@ use crate::error::{ApiError, ApiResult, Problem, ResultExt};
 use crate::http::{ApiJson, ClientInfo, NoContent};
 use crate::mail::MailKind;
 use crate::mail::outbox::{self, Quota};
+use crate::mail::templates::ValidFor;
 use crate::state::AppState;
 use crate::{on_exec, user_columns};
 
@@ -228,7 +229,7 @@ pub async fn request_change(
     let updated = set_pending(tx, user.id, Some(new_email), now).await?;
     let composer = state.mail.composer();
     let confirm_mail =
-        composer.email_change_confirm(user, new_email, &confirm_token, "48 hours")?;
+        composer.email_change_confirm(user, new_email, &confirm_token, ValidFor::Hours(48))?;
     state
         .mail
         .queue_message(
@@ -241,7 +242,8 @@ pub async fn request_change(
             now,
         )
         .await?;
-    let notice = composer.email_change_notice(user, new_email, &cancel_token, "7 days", now)?;
+    let notice =
+        composer.email_change_notice(user, new_email, &cancel_token, ValidFor::Days(7), now)?;
     state
         .mail
         .queue_message(

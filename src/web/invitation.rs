@@ -12,6 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use minijinja::context;
 
+use crate::i18n::message_key;
+
 use super::mail_links::{Link, PasswordForm, PasswordPage, dead_link, forged_form, link_token};
 use super::{Web, form};
 use crate::auth::invitation::{accept_invitation, invitation_user};
@@ -22,8 +24,8 @@ pub fn router() -> Router<Web> {
 }
 
 const INVITATION: Link = Link {
-    title: "Choose your password",
-    dead: "Invitations work once, for 7 days: ask an administrator to send you a password reset email.",
+    title: message_key("invitation-title"),
+    dead: message_key("invitation-dead"),
 };
 const TEMPLATE: &str = "accept_invitation.html";
 
@@ -74,7 +76,7 @@ async fn accept(
         Ok(user) => pages.page(
             StatusCode::OK,
             "invitation_accepted.html",
-            context! { title => "Password set", username => &user.username },
+            context! { title => pages.tr("invitation-done-title"), username => &user.username },
         ),
         Err(error) => form.refused(pages, &headers, error),
     }

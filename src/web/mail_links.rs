@@ -25,6 +25,7 @@ use super::{Pages, Web, form};
 use crate::coherence::CacheChanged;
 use crate::error::ApiError;
 use crate::http::ClientInfo;
+use crate::i18n::{Arg, message_key};
 use crate::users::email_change::{self, Cancelled};
 
 pub fn router() -> Router<Web> {
@@ -46,38 +47,36 @@ pub(super) fn link_token(query: Option<&str>) -> Option<String> {
         .filter(|token| !token.is_empty() && token.len() <= 256)
 }
 
-/// A page a link opens: its title, and what to do when the link no longer works.
+/// A page a link opens: its title, and what to do when the link no longer works (keys
+/// of `pages.ftl`).
 pub(super) struct Link {
     pub(super) title: &'static str,
     pub(super) dead: &'static str,
 }
 
 const VERIFY: Link = Link {
-    title: "Confirm your email address",
-    dead: "Ask for a new verification email from your account.",
+    title: message_key("verify-title"),
+    dead: message_key("verify-dead"),
 };
 const RESET: Link = Link {
-    title: "Choose a new password",
-    dead: "Ask for a new password reset email; only the newest link works.",
+    title: message_key("reset-title"),
+    dead: message_key("reset-dead"),
 };
 const CONFIRM: Link = Link {
-    title: "Confirm your new email address",
-    dead: "If you still want the change, ask for it again from your account.",
+    title: message_key("confirm-change-title"),
+    dead: message_key("confirm-change-dead"),
 };
 const CANCEL: Link = Link {
-    title: "Cancel the email change",
-    dead: "If your account's address was changed without you, reset your password or contact the administrators.",
+    title: message_key("cancel-change-title"),
+    dead: message_key("cancel-change-dead"),
 };
 
 pub(super) fn dead_link(pages: &Pages, link: &Link) -> Response {
     pages.message(
         StatusCode::BAD_REQUEST,
-        link.title,
+        &pages.tr(link.title),
         "error",
-        &format!(
-            "This link is invalid, was already used or has expired. {}",
-            link.dead
-        ),
+        &format!("{} {}", pages.tr("link-dead"), pages.tr(link.dead)),
         None,
     )
 }
@@ -85,23 +84,23 @@ pub(super) fn dead_link(pages: &Pages, link: &Link) -> Response {
 pub(super) fn forged_form(pages: &Pages) -> Response {
     pages.message(
         StatusCode::FORBIDDEN,
-        "This form has expired",
+        &pages.tr("link-form-forged-title"),
         "error",
-        "The form could not be checked (it came from another site, or your browser did not send its cookie). Open the link from the email again.",
+        &pages.tr("link-form-forged"),
         None,
     )
 }
 
 /// What a page shows for an error of the function behind it.
 fn failure_page(pages: &Pages, link: &Link, error: ApiError) -> Response {
-    let title = link.title;
+    let title = pages.tr(link.title);
     match error {
         ApiError::BadToken(_) => dead_link(pages, link),
         ApiError::Conflict { .. } => pages.message(
             StatusCode::CONFLICT,
-            title,
+            &title,
             "error",
-            "Another account has this email address now, so the change cannot be made.",
+            &pages.tr("link-taken"),
             None,
         ),
         ApiError::TooManyRequests {
@@ -109,9 +108,9 @@ fn failure_page(pages: &Pages, link: &Link, error: ApiError) -> Response {
         } => {
             let mut response = pages.message(
                 StatusCode::TOO_MANY_REQUESTS,
-                title,
+                &title,
                 "error",
-                "Too many attempts; try again later.",
+                &pages.tr("link-too-many"),
                 None,
             );
             response
@@ -149,9 +148,9 @@ async fn verify_email(
     match crate::auth::verify::verify_email_token(state, &token, &client).await {
         Ok(()) => changed_the_account(pages.message(
             StatusCode::OK,
-            "Email address confirmed",
+            &pages.tr("verify-done-title"),
             "success",
-            "Your email address is confirmed. You can close this page.",
+            &pages.tr("verify-done"),
             None,
         )),
         Err(error) => failure_page(pages, &VERIFY, error),
@@ -213,7 +212,7 @@ impl<'a> PasswordPage<'a> {
             status,
             self.template,
             context! {
-                title => self.link.title,
+                title => pages.tr(self.link.title),
                 username => self.username,
                 token => self.token,
                 csrf_token => &csrf.value,
@@ -228,10 +227,8 @@ impl<'a> PasswordPage<'a> {
     pub(super) fn refused(&self, pages: &Pages, headers: &HeaderMap, error: ApiError) -> Response {
         match error {
             ApiError::Validation(errors) => {
-                let messages: Vec<String> = errors
-                    .into_iter()
-                    .map(|e| format!("The password {}.", e.message.trim_end_matches('.')))
-                    .collect();
+                let messages: Vec<String> =
+                    errors.iter().map(|e| password_problem(pages, e)).collect();
                 self.render(pages, headers, &messages, StatusCode::UNPROCESSABLE_ENTITY)
             }
             error => failure_page(pages, self.link, error),
@@ -240,9 +237,20 @@ impl<'a> PasswordPage<'a> {
 
     /// The form again (422) when the two passwords differ.
     pub(super) fn mismatch(&self, pages: &Pages, headers: &HeaderMap) -> Response {
-        let errors = ["The two passwords are not the same.".to_owned()];
+        let errors = [pages.tr("password-mismatch")];
         self.render(pages, headers, &errors, StatusCode::UNPROCESSABLE_ENTITY)
     }
+}
+
+/// A refused new password as a sentence of the page's language: the message the rule's
+/// key names (`password-*` of `pages.ftl`), or the rule's own words.
+pub(super) fn password_problem(pages: &Pages, error: &crate::error::FieldError) -> String {
+    pages.field_words(error).unwrap_or_else(|| {
+        pages.tr_with(
+            "password-other",
+            &[("problem", Arg::from(error.message.trim_end_matches('.')))],
+        )
+    })
 }
 
 /// What a new-password form posts.
@@ -269,9 +277,9 @@ async fn reset_password(
     let Some(submitted) = form::<PasswordForm>(&headers, &body) else {
         return pages.message(
             StatusCode::BAD_REQUEST,
-            RESET.title,
+            &pages.tr(RESET.title),
             "error",
-            "The form could not be read. Open the link from the email again.",
+            &pages.tr("link-form-unreadable"),
             None,
         );
     };
@@ -302,9 +310,9 @@ async fn reset_password(
     match outcome {
         Ok(()) => pages.message(
             StatusCode::OK,
-            "Password changed",
+            &pages.tr("reset-done-title"),
             "success",
-            "Your new password is set and every session of the account was signed out. Sign in with the new password.",
+            &pages.tr("reset-done"),
             None,
         ),
         Err(error) => form.refused(pages, &headers, error),
@@ -323,9 +331,9 @@ async fn confirm_email_change(
     match email_change::confirm(state, &token, &client).await {
         Ok(user) => changed_the_account(pages.message(
             StatusCode::OK,
-            "Email address changed",
+            &pages.tr("confirm-change-done-title"),
             "success",
-            &format!("{} is now the address of your account.", user.email),
+            &pages.tr_with("confirm-change-done", &[("email", Arg::from(user.email))]),
             None,
         )),
         Err(error) => failure_page(pages, &CONFIRM, error),
@@ -347,7 +355,7 @@ async fn cancel_form(
             let page = pages.page(
                 StatusCode::OK,
                 "cancel_email_change.html",
-                context! { title => CANCEL.title, token => &token, csrf_token => &csrf.value },
+                context! { title => pages.tr(CANCEL.title), token => &token, csrf_token => &csrf.value },
             );
             with_cookie(page, csrf.set_cookie)
         }
@@ -381,17 +389,17 @@ async fn cancel_email_change(
     match email_change::cancel(state, &submitted.token, &client).await {
         Ok(Cancelled::Withdrawn) => pages.message(
             StatusCode::OK,
-            "Email change cancelled",
+            &pages.tr("cancel-change-withdrawn-title"),
             "success",
-            "The change is cancelled: your account keeps this address.",
+            &pages.tr("cancel-change-withdrawn"),
             None,
         ),
         Ok(Cancelled::Undone { .. }) => pages.message(
             StatusCode::OK,
-            "Email change undone",
+            &pages.tr("cancel-change-undone-title"),
             "success",
-            "Your account has this address again and every session of it was signed out.",
-            Some("Whoever changed it knew your password: reset it now with “Forgot password”."),
+            &pages.tr("cancel-change-undone"),
+            Some(&pages.tr("cancel-change-undone-next")),
         ),
         Err(error) => failure_page(pages, &CANCEL, error),
     }

@@ -14,6 +14,7 @@
 //! CSRF token checked against a cookie ([`csrf`]) and is refused when the browser says it
 //! comes from another origin.
 
+mod brand;
 pub mod csrf;
 mod invitation;
 pub mod mail_links;
@@ -26,6 +27,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use minijinja::Environment;
 
+use crate::config::BrandConfig;
+use crate::i18n::{self, Arg, Words};
 use crate::state::AppState;
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
@@ -156,13 +159,20 @@ pub struct Pages {
     secure: bool,
     /// The origin of `PUBLIC_URL`, which forms must come from.
     origin: String,
+    /// The words of the pages, with the brand's name.
+    words: Arc<Words>,
+    /// Whether there is a logo (`BRAND_LOGO`) to show.
+    has_logo: bool,
 }
 
 impl Pages {
-    /// Parses the embedded templates; a broken template stops start-up.
+    /// Parses the embedded templates; a broken template stops start-up. The pages are
+    /// Roster's until [`Self::branded`].
     pub fn new(public_url: &str) -> anyhow::Result<Pages> {
         let mut env = Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        let words = Arc::new(Words::new("Roster"));
+        i18n::functions::add_to(&mut env, words.clone());
         for (name, source) in TEMPLATES {
             env.add_template(name, source)
                 .map_err(|e| anyhow::anyhow!("page template {name}: {e}"))?;
@@ -173,7 +183,41 @@ impl Pages {
             env,
             secure: url.scheme() == "https",
             origin: url.origin().ascii_serialization(),
+            words,
+            has_logo: false,
         })
+    }
+
+    /// The pages of this deployment's brand: its name in the words, its logo, and the
+    /// templates of `TEMPLATES_DIR/web/` in place of the built-in ones (after every
+    /// built-in template was added), each checked by rendering it.
+    pub fn branded(mut self, brand: &BrandConfig) -> anyhow::Result<Pages> {
+        self.words = Arc::new(Words::new(&brand.name));
+        i18n::functions::add_to(&mut self.env, self.words.clone());
+        self.has_logo = brand.logo.is_some();
+        brand::replace_templates(&mut self.env, &brand.templates, &brand.name, self.has_logo)?;
+        Ok(self)
+    }
+
+    /// Message `key` of `locales/` in the language of the request being answered.
+    pub fn tr(&self, key: &str) -> String {
+        self.words.text(i18n::request::current(), key, &[])
+    }
+
+    /// The message of a refused field in the request's language, when its rule names one
+    /// (a key of `pages.ftl` with its variables); the API's English words otherwise.
+    pub fn field_words(&self, error: &crate::error::FieldError) -> Option<String> {
+        let (key, args) = error.words.as_ref()?;
+        let args: Vec<(&str, Arg)> = args
+            .iter()
+            .map(|(name, value)| (*name, Arg::from(value.as_str())))
+            .collect();
+        Some(self.tr_with(key, &args))
+    }
+
+    /// [`Self::tr`] with variables.
+    pub fn tr_with(&self, key: &str, args: &[(&str, Arg)]) -> String {
+        self.words.text(i18n::request::current(), key, args)
     }
 
     /// Adds the templates of the pages of a feature above this room (the console's).
@@ -219,6 +263,13 @@ impl Pages {
         ctx: minijinja::Value,
         policy: &Policy,
     ) -> Response {
+        // What the layout needs on every page: the language, the brand and its logo.
+        let ctx = minijinja::context! {
+            lang => i18n::request::current().tag(),
+            brand => self.words.brand(),
+            has_logo => self.has_logo,
+            ..ctx
+        };
         let rendered = self.env.get_template(template).and_then(|t| t.render(ctx));
         match rendered {
             Ok(body) => html(status, body, policy),
@@ -261,6 +312,7 @@ fn html(status: StatusCode, body: String, policy: &Policy) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
+    headers.insert(header::VARY, HeaderValue::from_static("accept-language"));
     response
 }
 
@@ -284,7 +336,7 @@ async fn console_script() -> Response {
     asset(CONSOLE_SCRIPT, "text/javascript; charset=utf-8")
 }
 
-fn asset(body: &'static str, content_type: &'static str) -> Response {
+fn asset(body: impl IntoResponse, content_type: &'static str) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -330,19 +382,19 @@ pub fn too_many_attempts_page(pages: Arc<Pages>) -> crate::http::ratelimit::Refu
     Arc::new(move |seconds: u64| {
         pages.message(
             StatusCode::TOO_MANY_REQUESTS,
-            "Too many attempts",
+            &pages.tr("page-too-many-attempts-title"),
             "error",
-            &format!(
-                "There have been too many sign-in and account requests from your network. Try again in {seconds} seconds."
-            ),
-            Some("Wait, then go back and send the form again."),
+            &pages.tr_with("page-too-many-attempts", &[("seconds", Arg::from(seconds))]),
+            Some(&pages.tr("page-too-many-attempts-next")),
         )
     })
 }
 
 /// The pages' routes (outside `/api`, not part of the OpenAPI document).
 pub fn router(app: AppState, pages: Arc<Pages>) -> Router {
+    let brand = brand::routes(&app.config.brand);
     Router::new()
+        .merge(brand)
         .route("/assets/roster.css", get(stylesheet))
         .route("/assets/passkey.js", get(passkey_script))
         .route("/assets/webauthn.js", get(webauthn_script))

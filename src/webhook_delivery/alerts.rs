@@ -35,16 +35,14 @@ pub async fn disable(
         detail: serde_json::json!({"webhook_id": id, "reason": reason}),
     };
     audit::record(tx, now, entry).await?;
-    let why = match reason {
-        endpoints::DISABLED_GONE => "it answered 410 Gone".to_owned(),
-        _ => "its deliveries failed without a success for WEBHOOK_DISABLE_AFTER_HOURS".to_owned(),
-    };
-    let admins: Vec<(Uuid, String, String)> = on_exec!(&mut *tx, c => sqlx::query_as(
-        "SELECT id, username, email FROM users WHERE role = 'admin' AND is_active ORDER BY id")
+    let gone = reason == endpoints::DISABLED_GONE;
+    let admins: Vec<(Uuid, String, String, Option<String>)> = on_exec!(&mut *tx, c => sqlx::query_as(
+        "SELECT id, username, email, locale FROM users WHERE role = 'admin' AND is_active ORDER BY id")
         .fetch_all(c)
         .await)?;
-    for (admin_id, username, email) in admins {
-        let message = composer.webhook_disabled(&username, id, &url, &why, now)?;
+    for (admin_id, username, email, locale) in admins {
+        let message =
+            composer.webhook_disabled(&username, locale.as_deref(), id, &url, gone, now)?;
         let mail = NewMail {
             kind: MailKind::WebhookDisabled,
             user_id: Some(admin_id),

@@ -83,7 +83,7 @@ impl Dispatcher {
             leased: std::sync::Mutex::default(),
             slots: Arc::new(Semaphore::new(settings.max_in_flight)),
             source: config.http.public_url.clone(),
-            composer: Composer::new(&config.http.public_url)?,
+            composer: Composer::for_deployment(config)?,
             owner: Uuid::new_v4(),
             wake: Notify::new(),
             stop: stop.clone(),

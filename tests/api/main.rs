@@ -6,6 +6,7 @@ mod abuse;
 mod achievements;
 mod admin;
 mod auth;
+mod brand;
 mod browser;
 mod console;
 mod events;

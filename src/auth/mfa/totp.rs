@@ -25,7 +25,6 @@ use crate::http::{ApiJson, AuthUser, ClientInfo, NoContent, no_store};
 use crate::on_exec;
 use crate::state::AppState;
 
-const ISSUER: &str = "Roster";
 const SECRET_BYTES: usize = 20;
 
 /// What an authenticator app needs: the secret, and the same as an `otpauth://` URI
@@ -35,6 +34,7 @@ pub struct TotpEnrolment {
     /// Base32 (RFC 4648, no padding).
     pub secret: String,
     /// `otpauth://totp/Roster:<username>?secret=...&issuer=Roster&algorithm=SHA1&digits=6&period=30`
+    /// (the issuer is `BRAND_NAME`).
     pub otpauth_uri: String,
 }
 
@@ -52,11 +52,13 @@ pub fn sealing_context(user_id: Uuid) -> Vec<u8> {
     context
 }
 
-fn authenticator(secret: Vec<u8>, account: &str) -> ApiResult<Totp> {
+/// The authenticator of `secret` for `account`, named `issuer` (`BRAND_NAME`, which
+/// cannot contain `:`) in an authenticator app.
+fn authenticator(secret: Vec<u8>, account: &str, issuer: &str) -> ApiResult<Totp> {
     Builder::new()
         .with_secret(secret)
         .with_account_name(account.replace(':', "_"))
-        .with_issuer(Some(ISSUER))
+        .with_issuer(Some(issuer.replace(':', "_")))
         .build()
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("TOTP parameters refused: {e:?}")))
 }
@@ -64,7 +66,7 @@ fn authenticator(secret: Vec<u8>, account: &str) -> ApiResult<Totp> {
 /// The time step a code matches now (one step of drift either way), if any.
 fn matching_step(secret: Vec<u8>, code: &str, now: DateTime<Utc>) -> ApiResult<Option<i64>> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    let totp = authenticator(secret, "check")?;
+    let totp = authenticator(secret, "check", "check")?;
     let time = now.timestamp().max(0) as u64;
     Ok(totp.check(&code, time).map(|step| step as i64))
 }
@@ -141,7 +143,7 @@ pub async fn start_enrolment(state: &AppState, user: &User) -> ApiResult<TotpEnr
     let user_id = user.id;
     let now = state.clock.now();
     let secret: [u8; SECRET_BYTES] = rand::rng().random();
-    let enrolment = enrolment_of(secret.to_vec(), &user.username)?;
+    let enrolment = enrolment_of(secret.to_vec(), &user.username, &state.config.brand.name)?;
     let sealed = state.cipher.seal(&secret, &sealing_context(user_id));
     let mut tx = state.db.begin().await?;
     if stored(&mut tx, user_id, true).await?.is_some() {
@@ -170,11 +172,11 @@ pub async fn pending_enrolment(state: &AppState, user: &User) -> ApiResult<Optio
         return Ok(None);
     };
     let secret = open_secret(state, user.id, &pending.secret)?;
-    enrolment_of(secret, &user.username).map(Some)
+    enrolment_of(secret, &user.username, &state.config.brand.name).map(Some)
 }
 
-fn enrolment_of(secret: Vec<u8>, username: &str) -> ApiResult<TotpEnrolment> {
-    let totp = authenticator(secret, username)?;
+fn enrolment_of(secret: Vec<u8>, username: &str, issuer: &str) -> ApiResult<TotpEnrolment> {
+    let totp = authenticator(secret, username, issuer)?;
     Ok(TotpEnrolment {
         secret: totp.secret().to_base32(),
         otpauth_uri: totp

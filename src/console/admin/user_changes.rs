@@ -74,6 +74,7 @@ impl DetailsForm {
             email: changed(&self.email, &user.email),
             full_name,
             current_password: Some(self.current_password.clone()).filter(|p| !p.is_empty()),
+            locale: Patch::Absent,
         }
     }
 }

@@ -35,6 +35,7 @@ use crate::auth::sessions::{Device, IssuedRefresh};
 use crate::db::Db;
 use crate::error::{ApiError, MfaRequiredProblem};
 use crate::http::ClientInfo;
+use crate::i18n::message_key;
 use crate::web::{Pages, Policy, Web, form};
 
 const AUTHORIZE_PATH: &str = "/oauth2/authorize?";
@@ -96,6 +97,7 @@ struct Shown<'a> {
     return_to: &'a str,
     login_hint: String,
     client_name: Option<String>,
+    /// The mistake to show: a key of `pages.ftl`.
     error: Option<&'a str>,
     /// Admits the client's redirect URI, where the sign-in's redirects end.
     policy: Policy,
@@ -148,12 +150,12 @@ fn login_page(web: &Web, headers: &HeaderMap, status: StatusCode, shown: &Shown<
         status,
         "login.html",
         context! {
-            title => "Sign in",
+            title => web.pages.tr("login-title"),
             csrf_token => token.value,
             return_to => shown.return_to,
             login_hint => shown.login_hint.clone(),
             client_name => shown.client_name.clone(),
-            error => shown.error,
+            error => shown.error.map(|key| web.pages.tr(key)),
             providers => minijinja::value::Serde(&shown.providers),
             provider_query => provider_query(shown.return_to),
         },
@@ -202,12 +204,12 @@ fn second_factor_page(
         status,
         "second_factor.html",
         context! {
-            title => "Second factor",
+            title => web.pages.tr("second-factor-title"),
             csrf_token => token.value,
             return_to => shown.return_to,
             totp => methods.totp,
             passkey => methods.passkey,
-            error => shown.error,
+            error => shown.error.map(|key| web.pages.tr(key)),
         },
         &shown.policy,
     );
@@ -282,17 +284,17 @@ pub async fn submit(
     let Some(posted) = form::<SignInForm>(&headers, &body) else {
         return web.pages.message(
             StatusCode::BAD_REQUEST,
-            "Sign in",
+            &web.pages.tr("login-title"),
             "error",
-            "The form could not be read.",
-            Some("Go back and try again."),
+            &web.pages.tr("page-form-unreadable"),
+            Some(&web.pages.tr("page-go-back")),
         );
     };
     let return_to = safe_return_to(&posted.return_to).unwrap_or("").to_owned();
     let others = others.map(|Extension(others)| others);
     let mut shown = Shown::for_request(&web, &return_to, others.as_ref()).await;
     if !web.pages.form_is_genuine(&headers, &posted.csrf_token) {
-        shown.error = Some("The form had expired. Please sign in again.");
+        shown.error = Some(message_key("login-form-expired"));
         return login_page(&web, &headers, StatusCode::FORBIDDEN, &shown);
     }
     let step = match posted.passkey.as_deref() {
@@ -327,7 +329,7 @@ async fn password_step(
         || login.chars().count() > 254
         || password.len() > 4096
     {
-        shown.error = Some("Enter your username or email and your password.");
+        shown.error = Some(message_key("login-missing-fields"));
         return Ok(login_page(
             web,
             headers,
@@ -351,13 +353,11 @@ async fn password_step(
             Ok(response)
         }
         Err(LoginRefused::Invalid) => {
-            shown.error = Some("The username, email or password is not right.");
+            shown.error = Some(message_key("login-wrong-credentials"));
             Ok(login_page(web, headers, StatusCode::UNAUTHORIZED, &shown))
         }
         Err(LoginRefused::Locked { retry_after_secs }) => {
-            shown.error = Some(
-                "Too many failed sign-ins for this account. Wait a few minutes and try again.",
-            );
+            shown.error = Some(message_key("login-locked"));
             let response = login_page(web, headers, StatusCode::TOO_MANY_REQUESTS, &shown);
             Ok(retry_after(response, retry_after_secs))
         }
@@ -374,7 +374,7 @@ fn retry_after(mut response: Response, seconds: u64) -> Response {
 
 /// The login page again, saying that the sign-in must start over.
 fn start_again(web: &Web, headers: &HeaderMap, mut shown: Shown<'_>) -> Response {
-    shown.error = Some("The sign-in took too long. Please start again.");
+    shown.error = Some(message_key("login-too-slow"));
     let mut response = login_page(web, headers, StatusCode::BAD_REQUEST, &shown);
     response
         .headers_mut()
@@ -394,9 +394,9 @@ async fn second_factor(
         return Ok(start_again(web, headers, shown));
     };
     let wrong = match &proof {
-        Proof::Totp(_) => "That code is not right, or was used already. Try the next one.",
-        Proof::RecoveryCode(_) => "That recovery code is not right, or was used already.",
-        Proof::Passkey { .. } => "That passkey was not accepted. Try again or use another.",
+        Proof::Totp(_) => message_key("second-factor-wrong-code"),
+        Proof::RecoveryCode(_) => message_key("second-factor-wrong-recovery-code"),
+        Proof::Passkey { .. } => message_key("second-factor-passkey-refused"),
     };
     let (status, retry) = match challenge::answer(&web.app, &mfa_token, proof, client).await {
         Ok((_, issued)) => {
@@ -413,7 +413,7 @@ async fn second_factor(
         Err(ApiError::TooManyRequests {
             retry_after_secs, ..
         }) => {
-            shown.error = Some("Too many wrong codes. Wait a few minutes and try again.");
+            shown.error = Some(message_key("second-factor-too-many"));
             (StatusCode::TOO_MANY_REQUESTS, Some(retry_after_secs))
         }
         Err(ApiError::BadToken(_)) => return Ok(start_again(web, headers, shown)),

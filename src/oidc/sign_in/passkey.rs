@@ -25,6 +25,7 @@ use crate::auth::mfa::proof::Proof;
 use crate::auth::sessions::Device;
 use crate::error::ApiError;
 use crate::http::ClientInfo;
+use crate::i18n::message_key;
 use crate::web::{Pages, Web, form};
 
 const SECOND_FACTOR: &str = "second_factor";
@@ -84,7 +85,7 @@ pub(super) async fn answer(
         .filter(|text| text.len() <= 64 * 1024)
         .and_then(|text| serde_json::from_str::<Value>(text).ok());
     let (Some(challenge_id), Some(credential)) = (challenge_id, credential) else {
-        shown.error = Some("The passkey's answer could not be read. Please try again.");
+        shown.error = Some(message_key("login-passkey-unreadable"));
         return Ok(login_page(
             web,
             headers,
@@ -109,14 +110,14 @@ pub(super) async fn answer(
                 Ok((_, issued)) => signed_in(web, &issued, shown.return_to).await,
                 Err(ApiError::BadToken(_)) => Ok(start_again(web, headers, shown)),
                 Err(ApiError::Unauthorized(_) | ApiError::Validation(_)) => {
-                    shown.error = Some("That passkey was not accepted.");
+                    shown.error = Some(message_key("login-passkey-refused"));
                     Ok(login_page(web, headers, StatusCode::UNAUTHORIZED, &shown))
                 }
                 Err(e) => Err(e),
             }
         }
         _ => {
-            shown.error = Some("The form could not be read. Please try again.");
+            shown.error = Some(message_key("login-form-unreadable-again"));
             Ok(login_page(
                 web,
                 headers,

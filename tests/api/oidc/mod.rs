@@ -103,6 +103,8 @@ pub fn hidden(html: &str, name: &str) -> Option<String> {
 pub struct Browser<'a> {
     pub app: &'a TestApp,
     cookies: BTreeMap<String, String>,
+    /// The `Accept-Language` it sends, if any.
+    accept_language: Option<String>,
 }
 
 impl<'a> Browser<'a> {
@@ -110,7 +112,28 @@ impl<'a> Browser<'a> {
         Browser {
             app,
             cookies: BTreeMap::new(),
+            accept_language: None,
         }
+    }
+
+    /// The same browser, sending `Accept-Language: accept_language` from now on.
+    pub fn speaking(mut self, accept_language: &str) -> Browser<'a> {
+        self.accept_language = Some(accept_language.to_owned());
+        self
+    }
+
+    fn with_headers(
+        &self,
+        mut request: crate::helpers::RequestBuilder,
+    ) -> crate::helpers::RequestBuilder {
+        let jar = self.jar();
+        if !jar.is_empty() {
+            request = request.header("cookie", &jar);
+        }
+        if let Some(languages) = &self.accept_language {
+            request = request.header("accept-language", languages);
+        }
+        request
     }
 
     fn jar(&self) -> String {
@@ -139,23 +162,16 @@ impl<'a> Browser<'a> {
     }
 
     pub async fn get(&mut self, path: &str) -> TestResponse {
-        let jar = self.jar();
-        let mut request = self.app.get(path);
-        if !jar.is_empty() {
-            request = request.header("cookie", &jar);
-        }
-        let response = request.send().await;
+        let response = self.with_headers(self.app.get(path)).send().await;
         self.keep(&response);
         response
     }
 
     pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> TestResponse {
-        let jar = self.jar();
-        let mut request = self.app.post(path).form(form);
-        if !jar.is_empty() {
-            request = request.header("cookie", &jar);
-        }
-        let response = request.send().await;
+        let response = self
+            .with_headers(self.app.post(path).form(form))
+            .send()
+            .await;
         self.keep(&response);
         response
     }

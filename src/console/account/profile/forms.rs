@@ -9,7 +9,13 @@ use crate::users::account_update::AccountUpdate;
 use crate::users::profile::Profile;
 use crate::users::profile_update::{AddressInput, ProfileUpdate};
 
-pub(super) const ACCOUNT_FIELDS: &[&str] = &["username", "full_name", "email", "current_password"];
+pub(super) const ACCOUNT_FIELDS: &[&str] = &[
+    "username",
+    "full_name",
+    "email",
+    "current_password",
+    "locale",
+];
 pub(super) const PROFILE_FIELDS: &[&str] = &[
     "date_of_birth",
     "occupation",
@@ -38,6 +44,9 @@ pub(super) struct AccountForm {
     email: String,
     #[serde(default, skip_serializing)]
     current_password: String,
+    /// The language of pages and mails: a supported tag, or empty for the browser's.
+    #[serde(default)]
+    locale: String,
     /// Set by the button that keeps the current address (withdraws a pending change).
     #[serde(default, skip_serializing)]
     pub(super) keep_email: String,
@@ -49,6 +58,7 @@ impl AccountForm {
             username: user.username.clone(),
             full_name: user.full_name.clone().unwrap_or_default(),
             email: user.email.clone(),
+            locale: user.locale.clone().unwrap_or_default(),
             ..AccountForm::default()
         }
     }
@@ -80,6 +90,12 @@ impl AccountForm {
                 },
                 current_password: Some(self.current_password.clone()).filter(|p| !p.is_empty()),
                 full_name,
+                locale: match (self.locale.as_str(), user.locale.as_deref()) {
+                    ("", None) => Patch::Absent,
+                    ("", Some(_)) => Patch::Null,
+                    (posted, Some(current)) if posted == current => Patch::Absent,
+                    (posted, _) => Patch::Value(posted.to_owned()),
+                },
             }
         } else {
             AccountUpdate {
