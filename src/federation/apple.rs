@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use super::departure::callback_uri;
 use super::pages::refused;
 use super::providers::{self, kinds::ProviderKind};
+use crate::i18n::message_key;
 use crate::web::Web;
 
 /// The name Apple sends once, as a parameter of the GET it becomes.
@@ -35,7 +36,8 @@ pub async fn form_posted(
             return refused(
                 &web.pages,
                 StatusCode::NOT_FOUND,
-                "There is no such way to sign in here.",
+                message_key("federation-no-such-provider"),
+                None,
             );
         }
         Err(e) => return crate::error::ApiError::from(e).into_response(),

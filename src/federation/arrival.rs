@@ -173,9 +173,10 @@ async fn check_return(
     };
     let Some(secret) = client_secret_for(&stored, secret, web.app.clock.now()) else {
         tracing::error!(provider = %slug, "the provider's Apple key could not sign a client secret");
-        return Err(Ok(Refused::new(
+        return Err(Ok(Refused::naming(
             StatusCode::BAD_GATEWAY,
-            format!("Sign-in with {name} is not set up right. Tell an administrator."),
+            message_key("federation-misconfigured"),
+            &name,
         )));
     };
     let redirect_uri = callback_uri(&web.app.config.http.public_url, slug);
