@@ -254,7 +254,7 @@ fn check_pending(
         return Err(Refused::naming(
             StatusCode::BAD_REQUEST,
             message_key("federation-wrong-issuer"),
-            &name,
+            name,
         ));
     }
     let cookie = Pages::cookie_value(headers, &cookie_name(&web.pages, DEPARTURE_COOKIE))
