@@ -6,15 +6,24 @@ use chrono::Utc;
 
 use super::templates::{Composer, PasswordChange, TEMPLATES, ValidFor};
 use crate::accounts::model::{Role, Tier, User};
-use crate::config::{TemplateArea, TemplateFile};
+use crate::config::{Config, TemplateArea, TemplateFile};
 use crate::i18n::Language;
+
+impl Composer {
+    /// The composer of this deployment: its brand, and the templates of
+    /// `TEMPLATES_DIR/mail/` in place of the built-in ones, each checked by composing
+    /// every message in every language (one that fails stops start-up, naming the file).
+    pub fn for_deployment(config: &Config) -> anyhow::Result<Composer> {
+        let mut composer = Composer::new(&config.http.public_url)?;
+        composer.use_brand(&config.brand.name);
+        replace_templates(&mut composer, &config.brand.templates)?;
+        Ok(composer)
+    }
+}
 
 /// Puts the files of `TEMPLATES_DIR/mail/` in place of the built-in templates of the same
 /// name, then composes every message with each; the first failure names its file.
-pub(super) fn replace_templates(
-    composer: &mut Composer,
-    files: &[TemplateFile],
-) -> anyhow::Result<()> {
+fn replace_templates(composer: &mut Composer, files: &[TemplateFile]) -> anyhow::Result<()> {
     let mails: Vec<&TemplateFile> = files
         .iter()
         .filter(|f| f.area == TemplateArea::Mail)

@@ -12,7 +12,6 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::model::User;
-use crate::config::Config;
 use crate::i18n::{self, Arg, Language, Words};
 
 /// The templates, by name; `.html` ones are escaped as HTML.
@@ -130,15 +129,11 @@ fn language_of(locale: Option<&str>) -> Language {
 }
 
 impl Composer {
-    /// The composer of this deployment: its brand, and the templates of
-    /// `TEMPLATES_DIR/mail/` in place of the built-in ones, each checked by composing
-    /// every message in every language (one that fails stops start-up, naming the file).
-    pub fn for_deployment(config: &Config) -> anyhow::Result<Composer> {
-        let mut composer = Composer::new(&config.http.public_url)?;
-        composer.words = Arc::new(Words::new(&config.brand.name));
-        i18n::functions::add_to(&mut composer.env, composer.words.clone());
-        super::overrides::replace_templates(&mut composer, &config.brand.templates)?;
-        Ok(composer)
+    /// Words of the brand `name` for every message (see `overrides` for the deployment's
+    /// composer).
+    pub(super) fn use_brand(&mut self, name: &str) {
+        self.words = Arc::new(Words::new(name));
+        i18n::functions::add_to(&mut self.env, self.words.clone());
     }
 
     /// Parses the embedded templates; a broken template stops start-up. The mails are
@@ -150,7 +145,7 @@ impl Composer {
         // escapes `/`, which turns every link into `https:&#x2f;&#x2f;...`.
         env.set_formatter(|out, state, value| match value.as_str() {
             Some(text) if *state.auto_escape() == AutoEscape::Html && !value.is_safe() => {
-                Ok(out.write_str(&escape_html(text))?)
+                Ok(out.write_str(&i18n::functions::escape_html(text))?)
             }
             _ => minijinja::escape_formatter(out, state, value),
         });
@@ -421,21 +416,6 @@ impl Composer {
             html,
         })
     }
-}
-
-fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
 }
 
 #[cfg(test)]

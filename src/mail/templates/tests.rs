@@ -68,5 +68,8 @@ fn html_escapes_what_users_chose() {
         mail.html
     );
     assert!(!mail.html.contains("<b>mallory"));
-    assert_eq!(escape_html(r#"a&b<c>"d'"#), "a&amp;b&lt;c&gt;&quot;d&#39;");
+    assert_eq!(
+        crate::i18n::functions::escape_html(r#"a&b<c>"d'"#),
+        "a&amp;b&lt;c&gt;&quot;d&#39;"
+    );
 }

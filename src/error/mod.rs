@@ -480,32 +480,8 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
     }
 }
 
-/// Which unique index a violation hit, as text ("users.username_key", "users_email_key"):
-/// PostgreSQL names the constraint, SQLite names the columns in its message.
-pub fn unique_violation_target(error: &sqlx::Error) -> Option<String> {
-    match error {
-        sqlx::Error::Database(db) if db.is_unique_violation() => Some(
-            db.constraint()
-                .map(str::to_owned)
-                .unwrap_or_else(|| db.message().to_owned()),
-        ),
-        _ => None,
-    }
-}
+mod unique;
 
-pub trait ResultExt<T> {
-    /// Turns a unique violation into the error `conflict` builds from the violated target;
-    /// other errors convert as usual.
-    fn on_unique_violation(self, conflict: impl FnOnce(&str) -> ApiError) -> Result<T, ApiError>;
-}
-
-impl<T> ResultExt<T> for Result<T, sqlx::Error> {
-    fn on_unique_violation(self, conflict: impl FnOnce(&str) -> ApiError) -> Result<T, ApiError> {
-        self.map_err(|error| match unique_violation_target(&error) {
-            Some(target) => conflict(&target),
-            None => ApiError::from(error),
-        })
-    }
-}
+pub use self::unique::{ResultExt, unique_violation_target};
 
 pub type ApiResult<T> = Result<T, ApiError>;
