@@ -25,3 +25,30 @@
     }
   });
 })();
+
+// Times (`<time datetime data-local>`, written in UTC by the server) in this browser's
+// own time zone and the page's language.
+(function () {
+  "use strict";
+  if (typeof Intl === "undefined" || !Intl.DateTimeFormat) {
+    return;
+  }
+  var format = new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
+    dateStyle: "medium",
+    timeStyle: "short",
+  });
+  function localise() {
+    var times = document.querySelectorAll("time[data-local][datetime]");
+    for (var i = 0; i < times.length; i++) {
+      var at = new Date(times[i].getAttribute("datetime"));
+      if (!isNaN(at.getTime())) {
+        times[i].textContent = format.format(at);
+      }
+    }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", localise);
+  } else {
+    localise();
+  }
+})();

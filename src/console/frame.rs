@@ -263,6 +263,8 @@ impl Frame<'_> {
             csrf_token => token.value,
             done => done,
             section => section,
+            // What the `when` filter says times are ago from: the app's clock.
+            now => self.web.app.clock.now().to_rfc3339(),
             // The optional modules served (`FEATURES`): their links and sections.
             modules => Value::from(Serde(&crate::features::served())),
         };

@@ -15,10 +15,11 @@ use minijinja::{AutoEscape, Environment, Error, ErrorKind, State};
 
 use super::{Arg, Language, Words};
 
-/// Adds `t`, the `strong` filter and the global `languages` (each supported language's
-/// `tag` and `name` in that language, `language-name`, for a choice of language) to
-/// `env`, looking words up with `words`.
+/// Adds `t`, the `strong` filter, the global `languages` (each supported language's
+/// `tag` and `name` in that language, `language-name`, for a choice of language) and
+/// the [`readable`](super::readable) filters to `env`, looking words up with `words`.
 pub fn add_to(env: &mut Environment<'static>, words: Arc<Words>) {
+    super::readable::add_to(env, Arc::clone(&words));
     let languages: Vec<Value> = Language::ALL
         .into_iter()
         .map(|language| {

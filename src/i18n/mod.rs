@@ -11,8 +11,10 @@
 //!   else the browser's), which the pages render in.
 //! - [`functions`]: the templates' `t("key", name=value)`, reading the language from the
 //!   render context's `lang`.
+//! - [`readable`]: times ("3 minutes ago") and devices ("Chrome on Linux") in words.
 
 pub mod functions;
+pub mod readable;
 pub mod negotiate;
 pub mod request;
 
