@@ -16,6 +16,8 @@ def goals(engine):
     for name, m in engine["request_path"]["medians"].items():
         diff = m["difference_percent"]
         checks.append((f"{name} req/s with events, vs without (%)", diff, ">= -5", diff >= PATH_GOAL_PERCENT))
+        cpu = m["roster_cpu_ms"]["difference_percent"]
+        checks.append((f"{name} Roster CPU per request with events, vs without (%)", cpu, "<= +5", cpu <= -PATH_GOAL_PERCENT))
     rate = engine["delivery"]["live"].get("first_to_last_per_second", 0.0)
     checks.append(("deliveries/s, first to last receipt", rate, ">= 2000", rate >= DELIVERY_GOAL))
     return checks
@@ -39,6 +41,10 @@ def print_table(report):
             each = lambda config: " ".join(f"{r[name]['rps']:.0f}" for r in runs[config])
             lines.append(f"{LABELS[name]:<28}{m['without']:>10.0f}{m['with']:>10.0f}{m['difference_percent']:>+8.1f}   "
                          f"{each('without')} | {each('with')}")
+        lines.append(f"{'Roster CPU ms per request':<28}{'without':>10}{'with':>10}{'diff %':>8}")
+        for name, m in path["medians"].items():
+            cpu = m["roster_cpu_ms"]
+            lines.append(f"{LABELS[name]:<28}{cpu['without']:>10.3f}{cpu['with']:>10.3f}{cpu['difference_percent']:>+8.1f}")
         lines.append("delivered during the runs with a webhook: " + ", ".join(f"{r['delivered']:,}" for r in runs["with"])
                      + "; published to NATS: " + ", ".join(f"{r['published']:,.0f}" for r in runs["with"])
                      + "; receiver CPU: " + ", ".join(f"{r['receiver_cpu_seconds']:.1f} s" for r in runs["with"]))

@@ -462,9 +462,13 @@ fn spawn_background_tasks(state: &AppState, instance: &Registration) {
                         nats.wake();
                     }
                 }
-                Ok(_) => {}
+                Ok(_) => continue,
                 Err(e) => tracing::warn!(error = %e, "numbering events failed"),
             }
+            // Under load, one numbering a few milliseconds apart serves many requests,
+            // instead of a transaction each.
+            drop(app);
+            tokio::time::sleep(crate::events::wakeup::SPACING).await;
         }
     });
     state.mail.spawn_worker();

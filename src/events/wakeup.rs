@@ -13,6 +13,10 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
+/// The least time between two numberings of one sequencer after it numbered some: a
+/// bound on its transactions under load (at most one per this), at that cost in latency.
+pub const SPACING: std::time::Duration = std::time::Duration::from_millis(10);
+
 tokio::task_local! {
     static APPENDED: Cell<bool>;
 }

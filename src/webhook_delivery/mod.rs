@@ -81,6 +81,7 @@ impl Dispatcher {
             disable_after: settings.disable_after,
             lease: LEASE,
             leased: std::sync::Mutex::default(),
+            made_since_analyze: std::sync::atomic::AtomicU64::new(0),
             slots: Arc::new(Semaphore::new(settings.max_in_flight)),
             slots_total: settings.max_in_flight,
             source: config.http.public_url.clone(),

@@ -67,6 +67,15 @@ pub async fn claim(
         .await)
 }
 
+/// Refreshes PostgreSQL's statistics of the deliveries table (see the worker's
+/// `keep_statistics_fresh`); nothing on SQLite.
+pub async fn analyze(db: &Db) -> Result<(), sqlx::Error> {
+    if let Db::Postgres(pool) = db {
+        sqlx::query("ANALYZE webhook_deliveries").execute(pool).await?;
+    }
+    Ok(())
+}
+
 /// Extends to `until` the leases `owner` holds on `deliveries` (webhook and event ids),
 /// the ones its requests are still waiting on; returns how many it still held.
 pub async fn renew(

@@ -7,6 +7,7 @@
 //! instance takes them again (delivery is at least once).
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,8 @@ use crate::mail::templates::Composer;
 const POLL: Duration = Duration::from_secs(1);
 /// How long a pass waits for sends about to end, to claim for them together.
 const GATHER: Duration = Duration::from_millis(5);
+/// How many deliveries the fan-out makes between two refreshes of their statistics.
+const ANALYZE_AFTER: u64 = 2_000;
 const GAUGES_EVERY: Duration = Duration::from_secs(5);
 /// How often the leases of the requests in flight are extended (by the whole lease): a
 /// third of it, so that a slow pass or a slow database does not let one lapse.
@@ -48,6 +51,8 @@ pub struct Worker {
     pub lease: chrono::Duration,
     /// The deliveries (webhook and event ids) whose requests are in flight here.
     pub leased: Mutex<HashSet<(Uuid, Uuid)>>,
+    /// Deliveries made by this sender's fan-outs since it last refreshed their statistics.
+    pub made_since_analyze: AtomicU64,
     pub slots: Arc<Semaphore>,
     /// `WEBHOOK_MAX_IN_FLIGHT`: how many permits `slots` has in all.
     pub slots_total: usize,
@@ -111,7 +116,8 @@ impl Worker {
 
     async fn pass(self: &Arc<Self>, in_flight: &mut JoinSet<()>) -> Result<(), sqlx::Error> {
         while in_flight.try_join_next().is_some() {}
-        fanout::fan_out(&self.db, self.clock.now()).await?;
+        let made = fanout::fan_out(&self.db, self.clock.now()).await?;
+        self.keep_statistics_fresh(made).await;
         let free = self.slots.available_permits();
         if free == 0 || self.stop.is_cancelled() {
             return Ok(());
@@ -152,6 +158,23 @@ impl Worker {
             });
         }
         Ok(())
+    }
+
+    /// Refreshes the planner's statistics of the deliveries once [`ANALYZE_AFTER`] were
+    /// made since the last time. The claim must walk the due deliveries in index order
+    /// and stop at its limit; with statistics taken when the table was nearly empty,
+    /// PostgreSQL instead fetched every due delivery and sorted them (113 ms a claim
+    /// with 10,000 waiting, against 0.4 ms after `ANALYZE`), and autovacuum looks at a
+    /// table at most once a minute. SQLite's planner needs no statistics for this.
+    async fn keep_statistics_fresh(&self, made: u64) {
+        let since = self.made_since_analyze.fetch_add(made, Ordering::Relaxed) + made;
+        if since < ANALYZE_AFTER {
+            return;
+        }
+        self.made_since_analyze.store(0, Ordering::Relaxed);
+        if let Err(e) = queue::analyze(&self.db).await {
+            tracing::warn!(error = %e, "refreshing the statistics of webhook deliveries failed");
+        }
     }
 
     /// Extends the leases of the requests in flight, so that no other sender takes them
