@@ -293,7 +293,9 @@ impl Pages {
     }
 
     /// [`Self::message`] with a way on: a link (`href`, its words) under the message,
-    /// e.g. to ask for a new mail when a link is dead.
+    /// e.g. to ask for a new mail when a link is dead. `href` is a path of Roster's own
+    /// written in the code, never taken from the request (the template does not escape
+    /// its slashes).
     pub fn message_leading(
         &self,
         status: StatusCode,
