@@ -45,8 +45,7 @@ pub async fn as_pages(State(web): State<Web>, request: Request, next: Next) -> R
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|value| value.as_bytes().starts_with(b"text/html"));
-    if response.status().as_u16() < 400 || is_page || SCRIPT_ENDPOINTS.contains(&path.as_str())
-    {
+    if response.status().as_u16() < 400 || is_page || SCRIPT_ENDPOINTS.contains(&path.as_str()) {
         return response;
     }
     let mut page = problem_page(&web, &headers, response.status(), section_of(&path)).await;
@@ -70,13 +69,34 @@ fn section_of(path: &str) -> &'static str {
 /// What a page says for `status`: its title and message (keys of `console.ftl`).
 fn words_for(status: StatusCode) -> (&'static str, &'static str) {
     match status.as_u16() {
-        404 | 410 => (message_key("console-not-found-title"), message_key("console-not-found")),
-        400 | 413 | 415 | 422 => (message_key("console-unreadable-title"), message_key("console-unreadable")),
-        401 | 403 => (message_key("console-not-allowed-title"), message_key("console-not-allowed")),
-        409 | 412 => (message_key("console-conflict-title"), message_key("console-conflict")),
-        429 => (message_key("console-too-many-title"), message_key("console-too-many")),
-        500..=599 => (message_key("console-failed-title"), message_key("console-failed")),
-        _ => (message_key("console-not-done-title"), message_key("console-not-done")),
+        404 | 410 => (
+            message_key("console-not-found-title"),
+            message_key("console-not-found"),
+        ),
+        400 | 413 | 415 | 422 => (
+            message_key("console-unreadable-title"),
+            message_key("console-unreadable"),
+        ),
+        401 | 403 => (
+            message_key("console-not-allowed-title"),
+            message_key("console-not-allowed"),
+        ),
+        409 | 412 => (
+            message_key("console-conflict-title"),
+            message_key("console-conflict"),
+        ),
+        429 => (
+            message_key("console-too-many-title"),
+            message_key("console-too-many"),
+        ),
+        500..=599 => (
+            message_key("console-failed-title"),
+            message_key("console-failed"),
+        ),
+        _ => (
+            message_key("console-not-done-title"),
+            message_key("console-not-done"),
+        ),
     }
 }
 
@@ -134,4 +154,3 @@ pub async fn problem_page(
         ),
     }
 }
-

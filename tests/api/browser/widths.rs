@@ -58,16 +58,20 @@ async fn make_data(app: &TestApp) -> Data {
     let webhook = app
         .post("/api/v1/admin/webhooks")
         .bearer(&admin.access_token)
-        .json(json!({"url": LONG_TARGET, "events": ["user.*", "session.revoked"],
-                     "description": "Customer relationship manager"}))
+        .json(
+            json!({"url": LONG_TARGET, "events": ["user.*", "session.revoked"],
+                     "description": "Customer relationship manager"}),
+        )
         .send()
         .await;
     assert_eq!(webhook.status, 201, "{}", webhook.text);
     let provider = app
         .post("/api/v1/admin/identity-providers")
         .bearer(&admin.access_token)
-        .json(json!({"slug": "github", "kind": "github", "display_name": "GitHub",
-                     "client_id": "a", "client_secret": "b"}))
+        .json(
+            json!({"slug": "github", "kind": "github", "display_name": "GitHub",
+                     "client_id": "a", "client_secret": "b"}),
+        )
         .send()
         .await;
     assert_eq!(provider.status, 201, "{}", provider.text);

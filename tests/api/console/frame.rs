@@ -91,7 +91,10 @@ async fn the_frame_shows_the_brand_the_sections_twice_and_the_account(backend: B
     assert!(!page.text.contains("/assets/logo"));
     assert!(!page.text.contains("style="), "no inline style");
     // One stylesheet of our own and the brand's, nothing from elsewhere.
-    assert!(page.text.contains("<link rel=\"stylesheet\" href=\"/assets/roster.css\">"));
+    assert!(
+        page.text
+            .contains("<link rel=\"stylesheet\" href=\"/assets/roster.css\">")
+    );
     assert!(!page.text.contains("https://"), "{}", page.text);
 }
 
@@ -115,7 +118,13 @@ async fn the_frame_speaks_the_browsers_language(backend: Backend) {
             ">Abmelden</button>",
         ],
     );
-    for english in ["Skip to the page", "Signed in as", ">Sign out<", ">Sessions<", ">Menu<"] {
+    for english in [
+        "Skip to the page",
+        "Signed in as",
+        ">Sign out<",
+        ">Sessions<",
+        ">Menu<",
+    ] {
         assert!(!page.text.contains(english), "{english} on:\n{}", page.text);
     }
     let missing = browser.get("/account/nirgendwo").await;
@@ -247,5 +256,9 @@ async fn signing_out_leads_back_to_signing_in(backend: Backend) {
     let forged = english
         .post("/account/sign-out", &[("csrf_token", "forged")])
         .await;
-    assert_page_says(&forged, 403, &["The form had expired", "Nothing was changed."]);
+    assert_page_says(
+        &forged,
+        403,
+        &["The form had expired", "Nothing was changed."],
+    );
 }
