@@ -198,6 +198,10 @@ impl Application {
             .merge(crate::oidc::protocol_router(&state))
             .split_for_parts();
         system::openapi::describe_token_signing(&mut openapi, &state.config.tokens);
+        let web = crate::web::Web {
+            app: state.clone(),
+            pages: pages.clone(),
+        };
         let router = middleware::stack(
             system::docs::with_docs(routes, openapi)
                 .with_state(state.clone())
@@ -206,12 +210,13 @@ impl Application {
                     crate::oidc::pages_router()
                         .layer(axum::Extension(crate::federation::sign_in_buttons()))
                         .merge(crate::federation::pages_router(&upstream))
-                        .merge(crate::console::router(&upstream, &state.config.features))
+                        .merge(crate::console::router(
+                            &web,
+                            &upstream,
+                            &state.config.features,
+                        ))
                         .merge(crate::admin::setup::router())
-                        .with_state(crate::web::Web {
-                            app: state.clone(),
-                            pages,
-                        }),
+                        .with_state(web),
                 )
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),

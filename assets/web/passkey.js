@@ -11,17 +11,11 @@
     return;
   }
   form.hidden = false;
-  var status = document.getElementById("passkey-status");
-
-  function say(text) {
-    if (status) {
-      status.textContent = text;
-    }
-  }
+  var status = webauthn.statusLine(document.getElementById("passkey-status"));
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    say("Waiting for your passkey…");
+    status.waiting();
     webauthn.fetchOptions("/login/passkey-options", form, form.elements.passkey.value)
       .then(function (options) {
         form.elements.challenge_id.value = options.challenge_id;
@@ -32,11 +26,9 @@
           throw new Error("no passkey was chosen");
         }
         form.elements.credential.value = JSON.stringify(webauthn.authenticationJson(credential));
-        say("Signing in…");
+        status.working();
         form.submit();
       })
-      .catch(function (error) {
-        say("The passkey was not used: " + webauthn.reason(error));
-      });
+      .catch(status.failed);
   });
 })();

@@ -6,6 +6,8 @@
 //   /account/security/passkey-options (purpose=register, the page's CSRF token) for the
 //   creation options, lets the browser's authenticator make the credential, and posts
 //   its RegistrationResponseJSON in the form's "credential" field.
+// - What the status lines (#passkey-status, #reauth-status) say at each step comes from
+//   their data-waiting, data-working and data-failed attributes (the page's language).
 // - The button with id "reauth-passkey" in the form "reauth-form": asks for request
 //   options (purpose=reauthenticate), lets the authenticator answer, and posts the
 //   answer with the password typed in that form.
@@ -24,7 +26,7 @@
 
   var register = document.getElementById("passkey-register-form");
   if (register) {
-    var registerStatus = document.getElementById("passkey-status");
+    var registerStatus = webauthn.statusLine(document.getElementById("passkey-status"));
     var button = document.getElementById("passkey-register");
     if (button) {
       button.disabled = false;
@@ -34,7 +36,7 @@
       if (!register.reportValidity()) {
         return;
       }
-      registerStatus.textContent = "Waiting for your authenticator…";
+      registerStatus.waiting();
       ceremony(register, "register")
         .then(function (options) {
           register.elements.challenge_id.value = options.challenge_id;
@@ -45,26 +47,24 @@
             throw new Error("no passkey was made");
           }
           register.elements.credential.value = JSON.stringify(webauthn.registrationJson(credential));
-          registerStatus.textContent = "Saving the passkey…";
+          registerStatus.working();
           register.submit();
         })
-        .catch(function (error) {
-          registerStatus.textContent = "The passkey was not added: " + webauthn.reason(error);
-        });
+        .catch(registerStatus.failed);
     });
   }
 
   var reauth = document.getElementById("reauth-form");
   var reauthButton = document.getElementById("reauth-passkey");
   if (reauth && reauthButton) {
-    var reauthStatus = document.getElementById("reauth-status");
+    var reauthStatus = webauthn.statusLine(document.getElementById("reauth-status"));
     reauthButton.hidden = false;
     reauthButton.addEventListener("click", function () {
       var password = reauth.elements.password;
       if (!password.reportValidity()) {
         return;
       }
-      reauthStatus.textContent = "Waiting for your passkey…";
+      reauthStatus.waiting();
       ceremony(reauth, "reauthenticate")
         .then(function (options) {
           reauth.elements.challenge_id.value = options.challenge_id;
@@ -80,12 +80,10 @@
               reauth.elements[name].value = "";
             }
           });
-          reauthStatus.textContent = "Confirming…";
+          reauthStatus.working();
           reauth.submit();
         })
-        .catch(function (error) {
-          reauthStatus.textContent = "The passkey was not used: " + webauthn.reason(error);
-        });
+        .catch(reauthStatus.failed);
     });
   }
 })();

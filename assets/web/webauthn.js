@@ -145,6 +145,32 @@ var RosterWebAuthn = (function () {
     return error && error.message ? error.message : String(error);
   }
 
+  // What a status line (`role=status`) says at each step, in the page's language: the
+  // page writes the words into its `data-waiting`, `data-working` and `data-failed`
+  // attributes; English when it does not.
+  function statusLine(element) {
+    var fallback = {
+      waiting: "Waiting for your passkey…",
+      working: "One moment…",
+      failed: "The passkey was not used. Try again, or another way."
+    };
+    function say(step) {
+      if (element) {
+        element.textContent = (element.dataset && element.dataset[step]) || fallback[step];
+      }
+    }
+    return {
+      waiting: function () { say("waiting"); },
+      working: function () { say("working"); },
+      failed: function (error) {
+        say("failed");
+        if (window.console) {
+          window.console.warn("passkey:", reason(error));
+        }
+      }
+    };
+  }
+
   return {
     supported: supported,
     creationOptions: creationOptions,
@@ -152,6 +178,7 @@ var RosterWebAuthn = (function () {
     registrationJson: registrationJson,
     authenticationJson: authenticationJson,
     fetchOptions: fetchOptions,
-    reason: reason
+    reason: reason,
+    statusLine: statusLine
   };
 })();

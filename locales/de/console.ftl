@@ -44,3 +44,54 @@ time-in-days = { $count ->
 ## Geräte (`device` in den Vorlagen), aus dem User-Agent des Browsers.
 device-browser-on-system = { $browser } unter { $system }
 device-unknown = Unbekanntes Gerät
+
+## Der Rahmen jeder Konsolenseite (console/frame.html).
+console-skip = Zum Seiteninhalt springen
+console-sections = Bereiche
+console-sections-menu = Bereiche (Menü)
+console-menu = Menü
+console-nav-account = Konto
+console-nav-profile = Profil
+console-nav-preferences = Einstellungen
+console-nav-security = Anmeldung und Sicherheit
+console-nav-sessions = Sitzungen
+console-nav-applications = Anwendungen
+console-nav-achievements = Abzeichen und Ziele
+console-nav-payment = Zahlung
+console-nav-people = Personen
+console-nav-admin = Administration
+console-signed-in-as = Angemeldet als { $username }
+console-sign-out = Abmelden
+console-to-account = Zurück zu Ihrem Konto
+
+## Ablehnungen jeder Konsolenseite (src/console/frame.rs, src/console/problem.rs).
+console-admins-only-title = Nur für Administratoren
+console-admins-only = Diese Seite ist Administratoren vorbehalten.
+console-form-expired-title = Das Formular war abgelaufen
+console-form-expired-next = Gehen Sie zurück, laden Sie die Seite neu und versuchen Sie es noch einmal.
+console-form-unreadable-title = Das Formular konnte nicht gelesen werden
+console-form-unreadable-next = Gehen Sie zurück und versuchen Sie es noch einmal.
+console-nothing-changed = Es wurde nichts geändert.
+console-not-found-title = Seite nicht gefunden
+console-not-found = Unter dieser Adresse gibt es keine Seite, oder was sie zeigte, wurde inzwischen gelöscht.
+console-unreadable-title = Die Anfrage konnte nicht gelesen werden
+console-unreadable = Es wurde nichts geändert. Gehen Sie zurück, laden Sie die Seite neu und versuchen Sie es noch einmal.
+console-not-allowed-title = Nicht erlaubt
+console-not-allowed = Das dürfen Sie hier nicht tun. Es wurde nichts geändert.
+console-conflict-title = Nicht geändert
+console-conflict = Inzwischen hat sich etwas geändert, daher wurde nichts geändert. Gehen Sie zurück, laden Sie die Seite neu und versuchen Sie es noch einmal.
+console-too-many-title = Zu viele Versuche
+console-too-many = Es gab zu viele Versuche. Warten Sie eine Minute und versuchen Sie es dann noch einmal.
+console-failed-title = Etwas ist schiefgegangen
+console-failed = Die Seite konnte nicht angezeigt werden. Versuchen Sie es gleich noch einmal; wenn es wieder geschieht, wenden Sie sich an einen Administrator.
+console-failed-reference = Referenz: { $reference }.
+console-not-done-title = Nicht ausgeführt
+console-not-done = Das konnte nicht ausgeführt werden. Gehen Sie zurück und versuchen Sie es noch einmal.
+
+## Wenn die Sitzung hier endet (abgemeldet, das Konto gelöscht).
+console-signed-out-title = Abgemeldet
+console-signed-out = Sie sind in diesem Browser von { $brand } abgemeldet.
+console-sign-in-again = Erneut anmelden
+console-deleted-title = Konto gelöscht
+console-deleted = Ihr Konto und alles, was dazu gehörte, wurden gelöscht, und Sie sind überall abgemeldet.
+console-deleted-next = Neues Konto erstellen

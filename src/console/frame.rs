@@ -98,7 +98,8 @@ impl FromRequestParts<Web> for SignedIn {
     }
 }
 
-/// [`SignedIn`], for an administrator only: a signed-in non-admin gets a 403 page.
+/// [`SignedIn`], for an administrator only: a signed-in non-admin gets a 403 page in the
+/// frame, with the way back to their account.
 pub struct SignedInAdmin(pub BrowserSession);
 
 impl FromRequestParts<Web> for SignedInAdmin {
@@ -107,12 +108,25 @@ impl FromRequestParts<Web> for SignedInAdmin {
     async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Self, Response> {
         let SignedIn(session) = SignedIn::from_request_parts(parts, web).await?;
         if !session.user.is_admin() {
-            return Err(web.pages.message(
+            let frame = Frame {
+                web,
+                headers: &parts.headers,
+                session: &session,
+            };
+            let pages = &web.pages;
+            return Err(frame.render(
                 StatusCode::FORBIDDEN,
-                "Administrators only",
-                "error",
-                "This page is for administrators.",
+                "console/problem.html",
+                "",
                 None,
+                minijinja::context! {
+                    title => pages.tr("console-admins-only-title"),
+                    message => pages.tr("console-admins-only"),
+                    next_link => minijinja::context! {
+                        href => "/account",
+                        text => pages.tr("console-to-account"),
+                    },
+                },
             ));
         }
         Ok(SignedInAdmin(session))
@@ -210,22 +224,23 @@ fn posted<T: DeserializeOwned>(
         csrf_token: String,
     }
     let token = form::<Csrf>(headers, body).map(|c| c.csrf_token);
-    if !token.is_some_and(|token| web.pages.form_is_genuine(headers, &token)) {
-        return Err(web.pages.message(
+    let pages = &web.pages;
+    if !token.is_some_and(|token| pages.form_is_genuine(headers, &token)) {
+        return Err(pages.message(
             StatusCode::FORBIDDEN,
-            "The form had expired",
+            &pages.tr("console-form-expired-title"),
             "error",
-            "Nothing was changed.",
-            Some("Go back, reload the page and try again."),
+            &pages.tr("console-nothing-changed"),
+            Some(&pages.tr("console-form-expired-next")),
         ));
     }
     form::<T>(headers, body).ok_or_else(|| {
-        web.pages.message(
+        pages.message(
             StatusCode::BAD_REQUEST,
-            "The form could not be read",
+            &pages.tr("console-form-unreadable-title"),
             "error",
-            "Nothing was changed.",
-            Some("Go back and try again."),
+            &pages.tr("console-nothing-changed"),
+            Some(&pages.tr("console-form-unreadable-next")),
         )
     })
 }
@@ -284,20 +299,33 @@ impl Frame<'_> {
 
 /// The page after someone deleted their own account (on their page or on the admin's).
 pub fn account_deleted_page(web: &Web) -> Response {
+    let pages = &web.pages;
     session_ended_page(
         web,
-        "Account deleted",
-        "Your account and everything of it were deleted, and you are signed out everywhere.",
-        None,
+        &pages.tr("console-deleted-title"),
+        &pages.tr("console-deleted"),
+        ("/account/signup", &pages.tr("console-deleted-next")),
+    )
+}
+
+/// The page after this browser signed out of the console.
+pub fn signed_out_page(web: &Web) -> Response {
+    let pages = &web.pages;
+    session_ended_page(
+        web,
+        &pages.tr("console-signed-out-title"),
+        &pages.tr("console-signed-out"),
+        ("/account", &pages.tr("console-sign-in-again")),
     )
 }
 
 /// The page after this browser's session ended here (signed out, or the account
-/// deleted): `message` shown with `title`, and the session cookie cleared.
-pub fn session_ended_page(web: &Web, title: &str, message: &str, next: Option<&str>) -> Response {
-    let mut response = web
-        .pages
-        .message(StatusCode::OK, title, "success", message, next);
+/// deleted): `message` shown with `title` and the way on (`href`, its words), and the
+/// session cookie cleared.
+fn session_ended_page(web: &Web, title: &str, message: &str, next: (&str, &str)) -> Response {
+    let mut response =
+        web.pages
+            .message_leading(StatusCode::OK, title, "success", message, None, Some(next));
     response
         .headers_mut()
         .append(header::SET_COOKIE, browser::clear(&web.pages));

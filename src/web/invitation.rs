@@ -26,6 +26,7 @@ pub fn router() -> Router<Web> {
 const INVITATION: Link = Link {
     title: message_key("invitation-title"),
     dead: message_key("invitation-dead"),
+    renew: ("/account/forgot-password", message_key("invitation-renew")),
 };
 const TEMPLATE: &str = "accept_invitation.html";
 

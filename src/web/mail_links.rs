@@ -47,37 +47,62 @@ pub(super) fn link_token(query: Option<&str>) -> Option<String> {
         .filter(|token| !token.is_empty() && token.len() <= 256)
 }
 
-/// A page a link opens: its title, and what to do when the link no longer works (keys
-/// of `pages.ftl`).
+/// A page a link opens: its title, what to do when the link no longer works, and the
+/// page where that is done with the words of the link to it (keys of `pages.ftl`).
 pub(super) struct Link {
     pub(super) title: &'static str,
     pub(super) dead: &'static str,
+    pub(super) renew: (&'static str, &'static str),
 }
+
+/// Where a new verification mail, or a new address, is asked for.
+const PROFILE: &str = "/account/profile";
+/// Where a new password-reset mail is asked for.
+const FORGOT_PASSWORD: &str = "/account/forgot-password";
 
 const VERIFY: Link = Link {
     title: message_key("verify-title"),
     dead: message_key("verify-dead"),
+    renew: (PROFILE, message_key("verify-renew")),
 };
 const RESET: Link = Link {
     title: message_key("reset-title"),
     dead: message_key("reset-dead"),
+    renew: (FORGOT_PASSWORD, message_key("reset-renew")),
 };
 const CONFIRM: Link = Link {
     title: message_key("confirm-change-title"),
     dead: message_key("confirm-change-dead"),
+    renew: (PROFILE, message_key("confirm-change-renew")),
 };
 const CANCEL: Link = Link {
     title: message_key("cancel-change-title"),
     dead: message_key("cancel-change-dead"),
+    renew: (FORGOT_PASSWORD, message_key("cancel-change-renew")),
 };
 
+/// The page of a dead link: what happened, and a link to where a new one is sent.
 pub(super) fn dead_link(pages: &Pages, link: &Link) -> Response {
-    pages.message(
+    let (href, words) = link.renew;
+    pages.message_leading(
         StatusCode::BAD_REQUEST,
         &pages.tr(link.title),
         "error",
         &format!("{} {}", pages.tr("link-dead"), pages.tr(link.dead)),
         None,
+        Some((href, &pages.tr(words))),
+    )
+}
+
+/// A page that says the link did its work, with the way to the account.
+fn done_page(pages: &Pages, title: &str, message: &str) -> Response {
+    pages.message_leading(
+        StatusCode::OK,
+        title,
+        "success",
+        message,
+        None,
+        Some(("/account", &pages.tr("link-to-account"))),
     )
 }
 
@@ -146,12 +171,10 @@ async fn verify_email(
         return dead_link(pages, &VERIFY);
     };
     match crate::auth::verify::verify_email_token(state, &token, &client).await {
-        Ok(()) => changed_the_account(pages.message(
-            StatusCode::OK,
+        Ok(()) => changed_the_account(done_page(
+            pages,
             &pages.tr("verify-done-title"),
-            "success",
             &pages.tr("verify-done"),
-            None,
         )),
         Err(error) => failure_page(pages, &VERIFY, error),
     }
@@ -308,12 +331,13 @@ async fn reset_password(
     )
     .await;
     match outcome {
-        Ok(()) => pages.message(
+        Ok(()) => pages.message_leading(
             StatusCode::OK,
             &pages.tr("reset-done-title"),
             "success",
             &pages.tr("reset-done"),
             None,
+            Some(("/account", &pages.tr("reset-sign-in"))),
         ),
         Err(error) => form.refused(pages, &headers, error),
     }
@@ -329,12 +353,10 @@ async fn confirm_email_change(
         return dead_link(pages, &CONFIRM);
     };
     match email_change::confirm(state, &token, &client).await {
-        Ok(user) => changed_the_account(pages.message(
-            StatusCode::OK,
+        Ok(user) => changed_the_account(done_page(
+            pages,
             &pages.tr("confirm-change-done-title"),
-            "success",
             &pages.tr_with("confirm-change-done", &[("email", Arg::from(user.email))]),
-            None,
         )),
         Err(error) => failure_page(pages, &CONFIRM, error),
     }
@@ -394,12 +416,13 @@ async fn cancel_email_change(
             &pages.tr("cancel-change-withdrawn"),
             None,
         ),
-        Ok(Cancelled::Undone { .. }) => pages.message(
+        Ok(Cancelled::Undone { .. }) => pages.message_leading(
             StatusCode::OK,
             &pages.tr("cancel-change-undone-title"),
             "success",
             &pages.tr("cancel-change-undone"),
             Some(&pages.tr("cancel-change-undone-next")),
+            Some((FORGOT_PASSWORD, &pages.tr("cancel-change-renew"))),
         ),
         Err(error) => failure_page(pages, &CANCEL, error),
     }

@@ -289,10 +289,27 @@ impl Pages {
         message: &str,
         next_step: Option<&str>,
     ) -> Response {
+        self.message_leading(status, title, tone, message, next_step, None)
+    }
+
+    /// [`Self::message`] with a way on: a link (`href`, its words) under the message,
+    /// e.g. to ask for a new mail when a link is dead. `href` is a path of Roster's own
+    /// written in the code, never taken from the request (the template does not escape
+    /// its slashes).
+    pub fn message_leading(
+        &self,
+        status: StatusCode,
+        title: &str,
+        tone: &str,
+        message: &str,
+        next_step: Option<&str>,
+        next_link: Option<(&str, &str)>,
+    ) -> Response {
+        let next_link = next_link.map(|(href, text)| minijinja::context! { href, text });
         self.page(
             status,
             "message.html",
-            minijinja::context! { title, tone, message, next_step },
+            minijinja::context! { title, tone, message, next_step, next_link },
         )
     }
 }

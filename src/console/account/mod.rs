@@ -25,7 +25,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use minijinja::context;
 
-use super::frame::{AccountPage, ConsoleForm, ReturnTo, SignedIn, session_ended_page};
+use super::frame::{AccountPage, ConsoleForm, ReturnTo, SignedIn, signed_out_page};
 use crate::config::Features;
 use crate::http::ClientInfo;
 use crate::oidc::{browser, logout};
@@ -130,10 +130,5 @@ async fn sign_out(
     if let Err(e) = logout::sign_out(&web, &session, &client).await {
         return e.into_response();
     }
-    session_ended_page(
-        &web,
-        "Signed out",
-        "You are signed out of Roster on this browser.",
-        Some("Sign in again at /account."),
-    )
+    signed_out_page(&web)
 }

@@ -192,7 +192,17 @@ async fn an_invitation_link_works_once_and_for_seven_days(backend: Backend) {
         .send()
         .await;
     assert_page(&page, 400);
-    assert!(page.text.contains("ask an administrator"), "{}", page.text);
+    assert!(
+        page.text.contains("ask for a password reset email"),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text
+            .contains("href=\"/account/forgot-password\">Send a password reset email</a>"),
+        "{}",
+        page.text
+    );
     let response = accept(&app, &late, NEW_PASSWORD).await;
     assert_eq!(
         response.status,

@@ -15,6 +15,7 @@ mod console;
 mod federation;
 mod sign_in;
 mod webhooks;
+mod widths;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -311,13 +312,16 @@ impl Chromium {
             .collect()
     }
 
-    /// Saves a screenshot of the page as `NAME.png` in `ROSTER_SCREENSHOTS`, when that
-    /// variable names a folder (the README's pictures are made this way).
     /// Whether the page is wider than the window at `width` CSS pixels (a phone's is 390):
     /// the width the page's content needs, and the window's.
     pub async fn widths_at(&self, width: u32) -> (u64, u64) {
+        self.widths_at_size(width, 844).await
+    }
+
+    /// [`Self::widths_at`] in a window of `width`×`height`.
+    pub async fn widths_at_size(&self, width: u32, height: u32) -> (u64, u64) {
         self.client
-            .set_window_size(width, 844)
+            .set_window_size(width, height)
             .await
             .expect("the window resizes");
         let measured = self
@@ -332,6 +336,8 @@ impl Chromium {
         (number(0), number(1))
     }
 
+    /// Saves a screenshot of the page as `NAME.png` in `ROSTER_SCREENSHOTS`, when that
+    /// variable names a folder (the README's pictures are made this way).
     pub async fn screenshot(&self, name: &str) {
         let Some(dir) = std::env::var_os("ROSTER_SCREENSHOTS") else {
             return;

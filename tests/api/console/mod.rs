@@ -8,6 +8,7 @@ mod account_extras;
 mod account_profile;
 mod account_security;
 mod admin;
+mod frame;
 
 use crate::helpers::{Session, TestApp, TestResponse};
 use crate::oidc::{Browser, hidden};

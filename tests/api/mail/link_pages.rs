@@ -97,6 +97,9 @@ async fn the_verification_link_opens_a_page_that_verifies_the_address(backend: B
         "{}",
         page.text
     );
+    // On to the account, not a dead end.
+    assert_leads_to(&page, "/account", "Go to your account");
+    assert!(!page.text.contains("close this page"));
     let me = get_ok(&app, "/api/v1/users/me", &session.access_token).await;
     assert_eq!(me["email_verified"], true);
     // The link works once; a page says so.
@@ -107,6 +110,8 @@ async fn the_verification_link_opens_a_page_that_verifies_the_address(backend: B
             .text
             .contains("invalid, was already used or has expired")
     );
+    // The way to a new mail: the profile page's "send it again".
+    assert_leads_to(&again, "/account/profile", "Send a new verification email");
     assert_page(&app.get("/verify-email").send().await, 400);
 }
 
@@ -210,6 +215,7 @@ async fn the_reset_link_opens_a_form_that_sets_the_new_password(backend: Backend
         "{}",
         done.text
     );
+    assert_leads_to(&done, "/account", "Sign in");
     app.login(&session.username, new_password).await;
     app.get("/api/v1/auth/me")
         .bearer(&session.access_token)
@@ -225,11 +231,15 @@ async fn the_reset_link_opens_a_form_that_sets_the_new_password(backend: Backend
         .await,
         400,
     );
-    assert_page(
-        &app.get(&format!("/reset-password?token={token}"))
-            .send()
-            .await,
-        400,
+    let used = app
+        .get(&format!("/reset-password?token={token}"))
+        .send()
+        .await;
+    assert_page(&used, 400);
+    assert_leads_to(
+        &used,
+        "/account/forgot-password",
+        "Send a new password reset email",
     );
 }
 
@@ -268,6 +278,13 @@ async fn the_email_change_links_confirm_and_cancel_on_pages(backend: Backend) {
         "{}",
         page.text
     );
+    assert_leads_to(&page, "/account", "Go to your account");
+    let used = app
+        .get(&format!("/confirm-email-change?token={confirm}"))
+        .send()
+        .await;
+    assert_page(&used, 400);
+    assert_leads_to(&used, "/account/profile", "Change the address again");
 
     // Opening the cancel link (as a mail scanner would) changes nothing by itself.
     let form = app
@@ -292,7 +309,14 @@ async fn the_email_change_links_confirm_and_cancel_on_pages(backend: Backend) {
         "{}",
         undone.text
     );
+    assert_leads_to(&undone, "/account/forgot-password", "Reset your password");
     let back = app.login(&old, DEFAULT_PASSWORD).await;
     let me = get_ok(&app, "/api/v1/users/me", &back.access_token).await;
     assert_eq!(me["email"], old.as_str());
+}
+
+/// Asserts that `page` offers the way on: a link to `href` that says `words`.
+fn assert_leads_to(page: &TestResponse, href: &str, words: &str) {
+    let link = format!("<a class=\"button\" href=\"{href}\">{words}</a>");
+    assert!(page.text.contains(&link), "no {link} on:\n{}", page.text);
 }
