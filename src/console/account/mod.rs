@@ -97,7 +97,7 @@ async fn overview(page: AccountPage) -> Response {
         "account",
         page.query.as_deref(),
         context! {
-            title => "Your account",
+            title => page.web.pages.tr("overview-title"),
             stats => minijinja::Value::from(minijinja::value::Serde(&stats)),
         },
     )
@@ -130,10 +130,11 @@ async fn sign_out(
     if let Err(e) = logout::sign_out(&web, &session, &client).await {
         return e.into_response();
     }
+    let pages = &web.pages;
     session_ended_page(
         &web,
-        "Signed out",
-        "You are signed out of Roster on this browser.",
-        Some("Sign in again at /account."),
+        &pages.tr("overview-signed-out-title"),
+        &pages.tr("overview-signed-out"),
+        Some(&pages.tr("overview-signed-out-next")),
     )
 }

@@ -1,4 +1,8 @@
-//! The account overview and signing out.
+//! The account overview and signing out; the pages in German ([`german`]) and their
+//! times and devices in words ([`readable`]).
+
+mod german;
+mod readable;
 
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_engines;
