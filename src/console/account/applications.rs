@@ -16,8 +16,8 @@ use super::security::problems::Refusal;
 use crate::console::frame::{AccountPage, ConsoleForm, ReturnTo, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
-use crate::oidc::grants::{grants_of, withdraw_grant};
 use crate::i18n::Arg;
+use crate::oidc::grants::{grants_of, withdraw_grant};
 use crate::oidc::scope;
 use crate::web::{Pages, Web};
 

@@ -332,33 +332,54 @@ fn describe(
     let mut rules = Vec::new();
     if control == Control::Number {
         if let Some(min) = &minimum {
-            rules.push(say(message_key("preferences-rule-at-least"), &[("min", min.as_str().into())]));
+            rules.push(say(
+                message_key("preferences-rule-at-least"),
+                &[("min", min.as_str().into())],
+            ));
         }
         if let Some(min) = &exclusive_minimum {
-            rules.push(say(message_key("preferences-rule-more-than"), &[("min", min.as_str().into())]));
+            rules.push(say(
+                message_key("preferences-rule-more-than"),
+                &[("min", min.as_str().into())],
+            ));
         }
         if let Some(max) = &maximum {
-            rules.push(say(message_key("preferences-rule-at-most"), &[("max", max.as_str().into())]));
+            rules.push(say(
+                message_key("preferences-rule-at-most"),
+                &[("max", max.as_str().into())],
+            ));
         }
         if let Some(max) = &exclusive_maximum {
-            rules.push(say(message_key("preferences-rule-less-than"), &[("max", max.as_str().into())]));
+            rules.push(say(
+                message_key("preferences-rule-less-than"),
+                &[("max", max.as_str().into())],
+            ));
         }
         if primary == Some("integer") {
             rules.insert(0, say(message_key("preferences-rule-whole-number"), &[]));
         }
     }
     if let (Control::Text | Control::Textarea, Some(max)) = (control, max_length) {
-        rules.push(say(message_key("preferences-rule-max-characters"), &[("max", max.into())]));
+        rules.push(say(
+            message_key("preferences-rule-max-characters"),
+            &[("max", max.into())],
+        ));
     }
     if control == Control::Lines {
         rules.push(say(message_key("preferences-rule-one-per-line"), &[]));
         if let Some(max) = items.get("maxLength").and_then(Value::as_u64) {
-            rules.push(say(message_key("preferences-rule-each-max-characters"), &[("max", max.into())]));
+            rules.push(say(
+                message_key("preferences-rule-each-max-characters"),
+                &[("max", max.into())],
+            ));
         }
     }
     let max_items = property.get("maxItems").and_then(Value::as_u64);
     if let (Control::Lines | Control::Checkboxes, Some(max)) = (control, max_items) {
-        rules.push(say(message_key("preferences-rule-max-items"), &[("max", max.into())]));
+        rules.push(say(
+            message_key("preferences-rule-max-items"),
+            &[("max", max.into())],
+        ));
     }
     if control == Control::Json {
         rules.push(say(message_key("preferences-rule-json"), &[]));
@@ -416,7 +437,9 @@ fn describe(
             .and_then(Value::as_u64)
             .unwrap_or(0),
     };
-    field.default_text = property.get("default").map(|d| default_text(&field, d, say));
+    field.default_text = property
+        .get("default")
+        .map(|d| default_text(&field, d, say));
     field
 }
 

@@ -1,6 +1,7 @@
-//! The account overview and signing out; the pages in German ([`german`]) and their
-//! times and devices in words ([`readable`]).
+//! The account overview and signing out; the pages in German ([`german`],
+//! [`before_sign_in`]) and their times and devices in words ([`readable`]).
 
+mod before_sign_in;
 mod german;
 mod readable;
 

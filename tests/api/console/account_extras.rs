@@ -142,7 +142,9 @@ async fn payment_info_is_stored_replaced_and_removed_on_the_page_and_never_shown
     assert_eq!(info["token_hint"], "4242");
     let changed = &info["updated_at"].as_str().unwrap()[..19];
     assert!(
-        page.text.contains(&format!("<dd><span class=\"when\"><time datetime=\"{changed}")),
+        page.text.contains(&format!(
+            "<dd><span class=\"when\"><time datetime=\"{changed}"
+        )),
         "{info}"
     );
 
@@ -160,10 +162,7 @@ async fn payment_info_is_stored_replaced_and_removed_on_the_page_and_never_shown
         Some("/account/payment?done=payment-replaced")
     );
     let page = browser.get("/account/payment?done=payment-replaced").await;
-    assert!(
-        page.text
-            .contains("<strong>1111</strong>")
-    );
+    assert!(page.text.contains("<strong>1111</strong>"));
     assert!(!page.text.contains(second) && !page.text.contains(first));
     let info = api_get(&app, &user, "/api/v1/users/me/payment-info")
         .await
@@ -179,10 +178,7 @@ async fn payment_info_is_stored_replaced_and_removed_on_the_page_and_never_shown
         .await;
     assert_eq!(put.status, 200, "{}", put.text);
     let page = browser.get("/account/payment").await;
-    assert!(
-        page.text
-            .contains("<strong>0005</strong>")
-    );
+    assert!(page.text.contains("<strong>0005</strong>"));
     assert!(!page.text.contains("tok_amex"));
 
     let removed = submit(&mut browser, &page, "/account/payment/remove", &[]).await;
@@ -233,9 +229,17 @@ async fn the_overview_shows_the_accounts_statistics(backend: Backend) {
     // Times as a `<time>` of the exact moment and how long ago.
     let moment = |field: &str| format!("datetime=\"{}", &stats[field].as_str().unwrap()[..19]);
     assert!(shown("stat-last-login").contains(&moment("last_login_at")));
-    assert!(page.text.contains("just now</span></span></dd>"), "{}", page.text);
+    assert!(
+        page.text.contains("just now</span></span></dd>"),
+        "{}",
+        page.text
+    );
     assert!(shown("stat-member-since").contains(&moment("member_since")));
-    assert!(page.text.contains("5 minutes ago</span></span></dd>"), "{}", page.text);
+    assert!(
+        page.text.contains("5 minutes ago</span></span></dd>"),
+        "{}",
+        page.text
+    );
     assert_eq!(
         shown("stat-profile-completeness"),
         format!("{}%", stats["profile_completeness"])

@@ -144,7 +144,10 @@ fn a_job_matching_submission_becomes_the_document_the_api_would_take() {
     assert_eq!(shown[0].value, "Engineer\nData scientist");
     assert_eq!(shown[4].selected, ["contract", "part-time"]);
     set(&mut pairs, "pref.min_salary", "");
-    assert_eq!(form.read(&pairs, &english).unwrap()["min_salary"], Value::Null);
+    assert_eq!(
+        form.read(&pairs, &english).unwrap()["min_salary"],
+        Value::Null
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
-use super::{Control, FormField, ItemKind, SchemaForm, Say, capitalised, number_text};
+use super::{Control, FormField, ItemKind, Say, SchemaForm, capitalised, number_text};
 use crate::error::FieldError;
 use crate::i18n::{Arg, message_key};
 
@@ -311,11 +311,13 @@ fn to_json(field: &FormField, entered: &Entered) -> Result<Option<Value>, Mistak
             {
                 let item = match field.item_kind {
                     ItemKind::Text => Value::String(line.to_owned()),
-                    kind => parse_number(line, kind)
-                        .ok_or_else(|| {
-                            let item = Arg::from((index + 1) as u64);
-                            (message_key("preferences-error-item-number"), vec![("item", item)])
-                        })?,
+                    kind => parse_number(line, kind).ok_or_else(|| {
+                        let item = Arg::from((index + 1) as u64);
+                        (
+                            message_key("preferences-error-item-number"),
+                            vec![("item", item)],
+                        )
+                    })?,
                 };
                 items.push(item);
             }

@@ -128,10 +128,9 @@ pub(super) async fn remove(
             StatusCode::NOT_FOUND,
             web.pages.tr("security-identity-not-linked"),
         ),
-        Err(ApiError::Conflict { .. }) => alert(
-            StatusCode::CONFLICT,
-            web.pages.tr("security-identity-last"),
-        ),
+        Err(ApiError::Conflict { .. }) => {
+            alert(StatusCode::CONFLICT, web.pages.tr("security-identity-last"))
+        }
         Err(e) => return e.into_response(),
     };
     render(&page, None, Shown::refused("identities", refusal)).await

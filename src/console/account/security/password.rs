@@ -14,9 +14,15 @@ use crate::http::ClientInfo;
 use crate::i18n::message_key;
 
 const LABELS: &[(&str, &str)] = &[
-    ("current_password", message_key("security-label-current-password")),
+    (
+        "current_password",
+        message_key("security-label-current-password"),
+    ),
     ("new_password", message_key("security-label-new-password")),
-    ("confirm_password", message_key("security-label-confirm-password")),
+    (
+        "confirm_password",
+        message_key("security-label-confirm-password"),
+    ),
 ];
 
 #[derive(Deserialize)]

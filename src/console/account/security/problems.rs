@@ -80,24 +80,26 @@ impl Refusal {
             ..Refusal::default()
         };
         // `message` is the API's words, `said` the same in the request's language.
-        let put = |refusal: &mut Refusal, field: &str, message: String, said: Option<String>| match label(field) {
-            Some(label) => {
-                let text = said.unwrap_or_else(|| format!("{label} {message}."));
-                refusal
-                    .errors
-                    .entry(field.to_owned())
-                    .and_modify(|t| {
-                        t.push(' ');
-                        t.push_str(&text);
-                    })
-                    .or_insert(text);
-            }
-            None => {
-                let text = said.unwrap_or_else(|| sentence(&format!("{field} {message}")));
-                refusal.alert = Some(match refusal.alert.take() {
-                    Some(earlier) => format!("{earlier} {text}"),
-                    None => text,
-                });
+        let put = |refusal: &mut Refusal, field: &str, message: String, said: Option<String>| {
+            match label(field) {
+                Some(label) => {
+                    let text = said.unwrap_or_else(|| format!("{label} {message}."));
+                    refusal
+                        .errors
+                        .entry(field.to_owned())
+                        .and_modify(|t| {
+                            t.push(' ');
+                            t.push_str(&text);
+                        })
+                        .or_insert(text);
+                }
+                None => {
+                    let text = said.unwrap_or_else(|| sentence(&format!("{field} {message}")));
+                    refusal.alert = Some(match refusal.alert.take() {
+                        Some(earlier) => format!("{earlier} {text}"),
+                        None => text,
+                    });
+                }
             }
         };
         match error {
@@ -156,7 +158,10 @@ mod tests {
     #[test]
     fn field_errors_follow_their_label_and_others_become_the_alert() {
         let pages = Pages::new("http://localhost").unwrap();
-        let labels = [("name", "achievements-label-name"), ("password", "security-label-your-password")];
+        let labels = [
+            ("name", "achievements-label-name"),
+            ("password", "security-label-your-password"),
+        ];
         let error = ApiError::Validation(vec![
             crate::error::FieldError::new("name", "is required"),
             crate::error::FieldError::new("limit", "must be from 1 to 100"),

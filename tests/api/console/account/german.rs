@@ -1,6 +1,6 @@
-//! Every account page speaks the account's language (`locale` "de"), or the browser's
-//! (`Accept-Language: de`) for the pages before signing in: its German words are on it,
-//! and none of its English ones; and what the code says (refusals, notices) is German too.
+//! Every account page speaks the account's language (`locale` "de"): its German words
+//! are on it, and none of its English ones; and what the code says (refusals, notices)
+//! is German too. The pages before signing in: [`super::before_sign_in`].
 
 use serde_json::json;
 
@@ -10,12 +10,12 @@ use crate::oidc::{Browser, confidential_client, sign_in_through};
 use crate::on_both_engines;
 
 on_both_engines!(
+    choosing_a_language_on_the_profile_turns_the_pages_to_it,
     the_overview_profile_and_delete_pages_speak_the_accounts_language,
     the_preferences_form_speaks_german_down_to_its_rules_and_mistakes,
     the_security_page_and_its_refusals_speak_german,
     the_sessions_applications_and_payment_pages_speak_german,
     badges_and_goals_speak_german_with_statuses_in_words,
-    signing_up_and_a_forgotten_password_follow_the_browsers_language,
 );
 
 /// A new user whose account speaks German, signed in on a browser that asks for English
@@ -35,19 +35,23 @@ async fn german_user(app: &TestApp) -> (Session, Browser<'_>) {
 
 /// Asserts that `page` answered `status` in German: `<html lang="de">`, each of `german`
 /// on it, none of `english`.
-fn assert_german(page: &TestResponse, status: u16, german: &[&str], english: &[&str]) {
+pub(super) fn assert_german(page: &TestResponse, status: u16, german: &[&str], english: &[&str]) {
     assert_eq!(page.status, status, "{}", page.text);
     assert!(page.text.contains("<html lang=\"de\">"), "{}", page.text);
     for word in german {
         assert!(page.text.contains(word), "no {word:?} in {}", page.text);
     }
     for word in english {
-        assert!(!page.text.contains(word), "English {word:?} in {}", page.text);
+        assert!(
+            !page.text.contains(word),
+            "English {word:?} in {}",
+            page.text
+        );
     }
 }
 
 /// `path` on `browser`, asserted to be German as [`assert_german`] says, with 200.
-async fn german_page(
+pub(super) async fn german_page(
     browser: &mut Browser<'_>,
     path: &str,
     german: &[&str],
@@ -56,6 +60,65 @@ async fn german_page(
     let page = browser.get(path).await;
     assert_german(&page, 200, german, english);
     page
+}
+
+/// Posts the profile's account form of `page` unchanged but for the language `locale`,
+/// and follows the answer to the page that says it was saved.
+async fn choose_language(
+    app: &TestApp,
+    user: &Session,
+    browser: &mut Browser<'_>,
+    page: &TestResponse,
+    locale: &str,
+) -> TestResponse {
+    let me = app
+        .get("/api/v1/auth/me")
+        .bearer(&user.access_token)
+        .send()
+        .await
+        .json();
+    let fields = [
+        ("username", user.username.as_str()),
+        ("email", me["email"].as_str().unwrap()),
+        ("full_name", me["full_name"].as_str().unwrap_or_default()),
+        ("locale", locale),
+    ];
+    let saved = submit(browser, page, "/account/profile/account", &fields).await;
+    assert_eq!(saved.status, 303, "{}", saved.text);
+    browser.follow(&saved).await
+}
+
+async fn choosing_a_language_on_the_profile_turns_the_pages_to_it(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let user = app.user().await;
+    let mut browser = signed_in(&app, &user).await.speaking("en");
+    let page = browser.get("/account/profile").await;
+    assert!(page.text.contains("<html lang=\"en\">"));
+    let german = choose_language(&app, &user, &mut browser, &page, "de").await;
+    assert_german(
+        &german,
+        200,
+        &[
+            "Ihr Konto wurde gespeichert.",
+            "<option value=\"de\" lang=\"de\" selected>",
+        ],
+        &["Your account was saved.", "Save account"],
+    );
+    german_page(
+        &mut browser,
+        "/account/sessions",
+        &["Wo Sie angemeldet sind"],
+        &["Where you are signed in"],
+    )
+    .await;
+    // Back to the browser's language.
+    let english = choose_language(&app, &user, &mut browser, &german, "").await;
+    assert!(
+        english.text.contains("<html lang=\"en\">"),
+        "{}",
+        english.text
+    );
+    assert!(english.text.contains("Your account was saved."));
 }
 
 async fn the_overview_profile_and_delete_pages_speak_the_accounts_language(backend: Backend) {
@@ -110,25 +173,35 @@ async fn the_overview_profile_and_delete_pages_speak_the_accounts_language(backe
     )
     .await;
     // What the code says: a notice, and a wrong password next to its field.
-    let me = app.get("/api/v1/auth/me").bearer(&user.access_token).send().await.json();
-    let email = me["email"].as_str().unwrap();
-    let fields = [
-        ("username", user.username.as_str()),
-        ("email", email),
-        ("full_name", "Ada"),
-        ("locale", "de"),
-    ];
-    let saved = submit(&mut browser, &profile, "/account/profile/account", &fields).await;
-    let saved = browser.follow(&saved).await;
-    assert_german(&saved, 200, &["Ihr Konto wurde gespeichert."], &["Your account was saved."]);
+    let saved = choose_language(&app, &user, &mut browser, &profile, "de").await;
+    assert_german(
+        &saved,
+        200,
+        &["Ihr Konto wurde gespeichert."],
+        &["Your account was saved."],
+    );
     let page = german_page(
         &mut browser,
         "/account/delete",
-        &["<h1>Ihr Konto löschen</h1>", "Mein Konto löschen", "Mein Konto behalten"],
-        &["Delete my account", "Keep my account", "This cannot be undone"],
+        &[
+            "<h1>Ihr Konto löschen</h1>",
+            "Mein Konto löschen",
+            "Mein Konto behalten",
+        ],
+        &[
+            "Delete my account",
+            "Keep my account",
+            "This cannot be undone",
+        ],
     )
     .await;
-    let refused = submit(&mut browser, &page, "/account/delete", &[("password", "wrong")]).await;
+    let refused = submit(
+        &mut browser,
+        &page,
+        "/account/delete",
+        &[("password", "wrong")],
+    )
+    .await;
     assert_german(
         &refused,
         400,
@@ -151,7 +224,13 @@ async fn the_preferences_form_speaks_german_down_to_its_rules_and_mistakes(backe
             "Standard: 5.",
             "Standard: an.",
         ],
-        &["Save preferences", "Reset to the defaults", "Default:", "More than 0", "at most"],
+        &[
+            "Save preferences",
+            "Reset to the defaults",
+            "Default:",
+            "More than 0",
+            "at most",
+        ],
     )
     .await;
     let refused = submit(
@@ -205,7 +284,12 @@ async fn the_security_page_and_its_refusals_speak_german(backend: Backend) {
         ],
     )
     .await;
-    assert_german(&differ, 422, &["Die beiden neuen Passwörter unterscheiden sich"], &english);
+    assert_german(
+        &differ,
+        422,
+        &["Die beiden neuen Passwörter unterscheiden sich"],
+        &english,
+    );
     let wrong = submit(
         &mut browser,
         &page,
@@ -217,7 +301,12 @@ async fn the_security_page_and_its_refusals_speak_german(backend: Backend) {
         ],
     )
     .await;
-    assert_german(&wrong, 400, &["Ihr aktuelles Passwort ist nicht richtig."], &english);
+    assert_german(
+        &wrong,
+        400,
+        &["Ihr aktuelles Passwort ist nicht richtig."],
+        &english,
+    );
     // A rule of the password policy, in German words.
     let weak = submit(
         &mut browser,
@@ -235,7 +324,10 @@ async fn the_security_page_and_its_refusals_speak_german(backend: Backend) {
     assert_german(
         &started,
         200,
-        &["aria-label=\"QR-Code des Einrichtungsschlüssels\"", "Einrichtung abschließen"],
+        &[
+            "aria-label=\"QR-Code des Einrichtungsschlüssels\"",
+            "Einrichtung abschließen",
+        ],
         &["QR code of the set-up key", "Finish setting up"],
     );
 }
@@ -257,7 +349,13 @@ async fn the_sessions_applications_and_payment_pages_speak_german(backend: Backe
             "Überall sonst abmelden",
             "gerade eben",
         ],
-        &["Device", "Last used", "(this browser)", "Sign out everywhere else", "just now"],
+        &[
+            "Device",
+            "Last used",
+            "(this browser)",
+            "Sign out everywhere else",
+            "just now",
+        ],
     )
     .await;
     german_page(
@@ -269,14 +367,27 @@ async fn the_sessions_applications_and_payment_pages_speak_german(backend: Backe
             "Zugriff entziehen",
             "Erlaubt ",
         ],
-        &["You allowed it to", "see your name", "Withdraw access", "Allowed on"],
+        &[
+            "You allowed it to",
+            "see your name",
+            "Withdraw access",
+            "Allowed on",
+        ],
     )
     .await;
     let payment = german_page(
         &mut browser,
         "/account/payment",
-        &["<h1>Zahlungsdaten</h1>", "Es sind keine Zahlungsdaten gespeichert.", "Token speichern"],
-        &["No payment information is stored.", "Store token", "characters, no spaces"],
+        &[
+            "<h1>Zahlungsdaten</h1>",
+            "Es sind keine Zahlungsdaten gespeichert.",
+            "Token speichern",
+        ],
+        &[
+            "No payment information is stored.",
+            "Store token",
+            "characters, no spaces",
+        ],
     )
     .await;
     let stored = submit(
@@ -290,7 +401,10 @@ async fn the_sessions_applications_and_payment_pages_speak_german(backend: Backe
     assert_german(
         &stored,
         200,
-        &["Ihr Zahlungstoken wurde gespeichert.", "Gespeichert, endet auf <strong>4242</strong>"],
+        &[
+            "Ihr Zahlungstoken wurde gespeichert.",
+            "Gespeichert, endet auf <strong>4242</strong>",
+        ],
         &["was stored", "Stored, ending in", "Last changed"],
     );
     // A basic member is told, in German, that searching needs premium.
@@ -298,7 +412,10 @@ async fn the_sessions_applications_and_payment_pages_speak_german(backend: Backe
     assert_german(
         &people,
         403,
-        &["Die Suche nach Mitgliedern braucht Premium", "Sie sind Basis-Mitglied."],
+        &[
+            "Die Suche nach Mitgliedern braucht Premium",
+            "Sie sind Basis-Mitglied.",
+        ],
         &["needs premium", "premium feature"],
     );
 }
@@ -307,8 +424,14 @@ async fn badges_and_goals_speak_german_with_statuses_in_words(backend: Backend) 
     let app = TestApp::new(backend).await;
     let (user, mut browser) = german_user(&app).await;
     for (path, body) in [
-        ("badges", json!({"name": "Gold", "icon_url": "https://img.example/gold.png"})),
-        ("goals", json!({"title": "Rust lernen", "status": "in-progress"})),
+        (
+            "badges",
+            json!({"name": "Gold", "icon_url": "https://img.example/gold.png"}),
+        ),
+        (
+            "goals",
+            json!({"title": "Rust lernen", "status": "in-progress"}),
+        ),
     ] {
         let made = app
             .post(&format!("/api/v1/users/{}/{path}", user.user_id))
@@ -343,55 +466,4 @@ async fn badges_and_goals_speak_german_with_statuses_in_words(backend: Backend) 
         ],
     )
     .await;
-}
-
-async fn signing_up_and_a_forgotten_password_follow_the_browsers_language(backend: Backend) {
-    let app = TestApp::new(backend).await;
-    let mut browser = Browser::new(&app).speaking("de-DE,de;q=0.9,en;q=0.5");
-    let page = german_page(
-        &mut browser,
-        "/account/signup",
-        &["<h1>Ein Konto anlegen</h1>", "Benutzername", "Sie haben schon ein Konto?"],
-        &["Create the account", "Username", "Already have an account?"],
-    )
-    .await;
-    let done = submit(
-        &mut browser,
-        &page,
-        "/account/signup",
-        &[
-            ("username", "erika"),
-            ("email", "erika@example.com"),
-            ("full_name", ""),
-            ("password", DEFAULT_PASSWORD),
-            ("confirm_password", DEFAULT_PASSWORD),
-        ],
-    )
-    .await;
-    assert_german(
-        &done,
-        201,
-        &["Das Konto <strong>erika</strong> ist angelegt", "Sehen Sie in Ihre E-Mails"],
-        &["is created", "Check your email"],
-    );
-    let page = german_page(
-        &mut browser,
-        "/account/forgot-password",
-        &["<h1>Passwort vergessen?</h1>", "Link senden", "Zurück zur Anmeldung"],
-        &["Send the link", "Back to sign in", "Forgot your password"],
-    )
-    .await;
-    let sent = submit(
-        &mut browser,
-        &page,
-        "/account/forgot-password",
-        &[("email", "erika@example.com")],
-    )
-    .await;
-    assert_german(
-        &sent,
-        202,
-        &["Wenn ein Konto diese Adresse hat"],
-        &["If an account has this address"],
-    );
 }

@@ -36,10 +36,13 @@ fn rfc3339_in(text: &str) -> Option<&str> {
     let bytes = text.as_bytes();
     let shape = b"dddd-dd-ddTdd:dd:dd";
     (0..bytes.len().saturating_sub(shape.len() - 1)).find_map(|start| {
-        let fits = shape.iter().zip(&bytes[start..]).all(|(want, got)| match want {
-            b'd' => got.is_ascii_digit(),
-            other => other == got,
-        });
+        let fits = shape
+            .iter()
+            .zip(&bytes[start..])
+            .all(|(want, got)| match want {
+                b'd' => got.is_ascii_digit(),
+                other => other == got,
+            });
         fits.then(|| &text[start..start + shape.len()])
     })
 }
@@ -79,13 +82,23 @@ async fn sessions_show_the_device_and_how_long_ago_not_the_raw_values(backend: B
     let mut browser = signed_in(&app, &user).await;
     let page = browser.get("/account/sessions").await;
     assert_times_in_words(&page);
-    assert!(page.text.contains(">Chrome on Linux</span>"), "{}", page.text);
+    assert!(
+        page.text.contains(">Chrome on Linux</span>"),
+        "{}",
+        page.text
+    );
     assert!(page.text.contains("3 hours ago"), "{}", page.text);
     assert!(page.text.contains("just now"), "{}", page.text);
     // The User-Agent itself only in the cell's title, for whoever wants it.
     assert_eq!(page.text.matches("AppleWebKit").count(), 1, "{}", page.text);
     assert!(page.text.contains("<table class=\"stacked\">"));
-    for label in ["Device", "IP address", "Browser or app", "Signed in", "Last used"] {
+    for label in [
+        "Device",
+        "IP address",
+        "Browser or app",
+        "Signed in",
+        "Last used",
+    ] {
         assert!(
             page.text.contains(&format!("<td data-label=\"{label}\">")),
             "{label}: {}",
@@ -93,7 +106,8 @@ async fn sessions_show_the_device_and_how_long_ago_not_the_raw_values(backend: B
         );
     }
     assert!(
-        page.text.contains("aria-label=\"Sign out the session of Chrome on Linux\""),
+        page.text
+            .contains("aria-label=\"Sign out the session of Chrome on Linux\""),
         "{}",
         page.text
     );
@@ -123,7 +137,9 @@ async fn the_overview_applications_and_badges_show_times_in_words(backend: Backe
     let achievements = browser.get("/account/achievements").await;
     assert_times_in_words(&achievements);
     assert!(
-        achievements.text.contains("alt=\"Gold\" class=\"badge-icon\""),
+        achievements
+            .text
+            .contains("alt=\"Gold\" class=\"badge-icon\""),
         "{}",
         achievements.text
     );
