@@ -24,6 +24,7 @@ use crate::achievements::goals::{GoalListQuery, GoalStatus, goal_page};
 use crate::console::frame::{AccountPage, ConsoleForm, ReturnTo, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
+use crate::i18n::message_key;
 use crate::patch::Patch;
 use crate::web::Web;
 
@@ -108,7 +109,7 @@ async fn render(page: &AccountPage, query: Option<&str>, mut shown: Shown) -> Re
     let badges = match badge_page(&web.app, user_id, badge_query).await {
         Ok(page) => page,
         Err(ApiError::Validation(_)) => {
-            list_alert = Some("That page of badges does not exist: showing the first.");
+            list_alert = Some(web.pages.tr("achievements-badge-page-gone"));
             let first = BadgeListQuery {
                 limit: None,
                 cursor: None,
@@ -123,7 +124,8 @@ async fn render(page: &AccountPage, query: Option<&str>, mut shown: Shown) -> Re
     let goals = match goal_page(&web.app, user_id, goal_query).await {
         Ok(page) => page,
         Err(e @ ApiError::Validation(_)) => {
-            match Refusal::of(e, &[("status", "The status")]) {
+            let labels = [("status", message_key("achievements-label-status"))];
+            match Refusal::of(e, &web.pages, &labels) {
                 Ok(refusal) if shown.form.is_empty() => {
                     shown.form = "filter".into();
                     shown.refusal = refusal;
@@ -156,9 +158,17 @@ async fn render(page: &AccountPage, query: Option<&str>, mut shown: Shown) -> Re
     } else {
         shown.refusal.status
     };
-    let statuses: Vec<&str> = GoalStatus::ALL.iter().map(|s| s.as_str()).collect();
+    // Each status as the forms post it and in words.
+    let status_words: BTreeMap<&str, String> = GoalStatus::ALL
+        .iter()
+        .map(|s| (s.as_str(), web.pages.tr(status_key(*s))))
+        .collect();
+    let statuses: Vec<Value> = GoalStatus::ALL
+        .iter()
+        .map(|s| minijinja::context! { value => s.as_str(), label => status_words[s.as_str()].clone() })
+        .collect();
     let ctx = minijinja::context! {
-        title => "Badges and goals",
+        title => web.pages.tr("achievements-title"),
         badges => Value::from(Serde(&badges.items)),
         goals => Value::from(Serde(&goals.items)),
         next_badges => next_badges,
@@ -167,6 +177,7 @@ async fn render(page: &AccountPage, query: Option<&str>, mut shown: Shown) -> Re
             .then(|| page_link(&list, None, None)),
         filter => list.status.clone().unwrap_or_default(),
         statuses => statuses,
+        status_words => status_words,
         list_alert => list_alert,
         form => shown.form.clone(),
         errors => Value::from(Serde(&shown.refusal.errors)),
@@ -182,6 +193,16 @@ async fn render(page: &AccountPage, query: Option<&str>, mut shown: Shown) -> Re
         ctx,
     );
     shown.refusal.finish(response)
+}
+
+/// The key of a goal's status in words.
+fn status_key(status: GoalStatus) -> &'static str {
+    match status {
+        GoalStatus::NotStarted => message_key("achievements-status-not-started"),
+        GoalStatus::InProgress => message_key("achievements-status-in-progress"),
+        GoalStatus::Completed => message_key("achievements-status-completed"),
+        GoalStatus::Abandoned => message_key("achievements-status-abandoned"),
+    }
 }
 
 /// `GET /account/achievements`.
@@ -202,7 +223,7 @@ async fn refused(
     error: ApiError,
     labels: &[(&str, &str)],
 ) -> Response {
-    match Refusal::of(error, labels) {
+    match Refusal::of(error, &page.web.pages, labels) {
         Ok(refusal) => {
             let shown = Shown {
                 form,
@@ -230,10 +251,10 @@ struct BadgeForm {
 }
 
 const BADGE_LABELS: &[(&str, &str)] = &[
-    ("name", "The name"),
-    ("description", "The description"),
-    ("icon_url", "The icon's address"),
-    ("date_achieved", "The date"),
+    ("name", message_key("achievements-label-name")),
+    ("description", message_key("achievements-label-description")),
+    ("icon_url", message_key("achievements-label-icon")),
+    ("date_achieved", message_key("achievements-label-date")),
 ];
 
 impl BadgeForm {

@@ -16,9 +16,10 @@ use super::security::problems::Refusal;
 use crate::console::frame::{AccountPage, ConsoleForm, ReturnTo, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
+use crate::i18n::Arg;
 use crate::oidc::grants::{grants_of, withdraw_grant};
-use crate::oidc::scope::describe;
-use crate::web::Web;
+use crate::oidc::scope;
+use crate::web::{Pages, Web};
 
 pub const TEMPLATES: &[(&str, &str)] = &[(
     "console/account/applications.html",
@@ -46,6 +47,17 @@ struct Shown {
     updated_at: String,
 }
 
+/// What a scope lets the application do, in the consent page's words.
+fn allowed_by(pages: &Pages, name: &str) -> String {
+    match name {
+        scope::OPENID => pages.tr("consent-scope-openid"),
+        scope::PROFILE => pages.tr("consent-scope-profile"),
+        scope::EMAIL => pages.tr("consent-scope-email"),
+        scope::OFFLINE_ACCESS => pages.tr("consent-scope-offline-access"),
+        other => pages.tr_with("consent-scope-other", &[("scope", Arg::from(other))]),
+    }
+}
+
 async fn render(page: &AccountPage, query: Option<&str>, refusal: Option<Refusal>) -> Response {
     let grants = match grants_of(
         &page.web.app.db,
@@ -60,7 +72,11 @@ async fn render(page: &AccountPage, query: Option<&str>, refusal: Option<Refusal
     let shown: Vec<Shown> = grants
         .into_iter()
         .map(|g| Shown {
-            allows: g.scope.split_whitespace().map(describe).collect(),
+            allows: g
+                .scope
+                .split_whitespace()
+                .map(|scope| allowed_by(&page.web.pages, scope))
+                .collect(),
             withdraw: format!(
                 "/account/applications/{}/withdraw",
                 form_urlencoded::byte_serialize(g.client_id.as_bytes()).collect::<String>()
@@ -77,7 +93,7 @@ async fn render(page: &AccountPage, query: Option<&str>, refusal: Option<Refusal
         "applications",
         query,
         minijinja::context! {
-            title => "Applications you allowed",
+            title => page.web.pages.tr("applications-title"),
             grants => minijinja::Value::from(minijinja::value::Serde(&shown)),
             alert => refusal.and_then(|r| r.alert),
         },
@@ -101,7 +117,7 @@ async fn withdraw(
         Err(ApiError::NotFound(_)) => {
             let refusal = Refusal::alert(
                 StatusCode::NOT_FOUND,
-                "You had not allowed that application anything (any more).",
+                page.web.pages.tr("applications-not-allowed"),
             );
             render(&page, None, Some(refusal)).await
         }

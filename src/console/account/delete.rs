@@ -39,13 +39,14 @@ fn render(
     status: StatusCode,
     errors: &[FieldError],
 ) -> Response {
-    let (errors, general) = mistakes(&["password"], errors);
+    let pages = &page.web.pages;
+    let (errors, general) = mistakes(pages, &["password"], errors);
     page.frame().render(
         status,
         "console/account/delete.html",
         "account",
         query,
-        context! { title => "Delete your account", errors => errors, general => general },
+        context! { title => pages.tr("delete-title"), errors => errors, general => general },
     )
 }
 

@@ -97,7 +97,7 @@ async fn overview(page: AccountPage) -> Response {
         "account",
         page.query.as_deref(),
         context! {
-            title => "Your account",
+            title => page.web.pages.tr("overview-title"),
             stats => minijinja::Value::from(minijinja::value::Serde(&stats)),
         },
     )

@@ -50,14 +50,14 @@ async fn render(
         Ok(info) => info,
         Err(e) => return e.into_response(),
     };
-    let (errors, general) = mistakes(FIELDS, errors);
+    let (errors, general) = mistakes(&page.web.pages, FIELDS, errors);
     page.frame().render(
         status,
         "console/account/payment.html",
         "payment",
         query,
         minijinja::context! {
-            title => "Payment information",
+            title => page.web.pages.tr("payment-title"),
             info => info.as_ref().map(|info| Value::from(Serde(info))),
             min_length => payment::MIN_TOKEN,
             max_length => payment::MAX_TOKEN,

@@ -92,7 +92,7 @@ async fn show(page: AccountPage) -> Response {
             },
         }
     }
-    let (errors, general) = mistakes(FIELDS, &errors);
+    let (errors, general) = mistakes(&web.pages, FIELDS, &errors);
     page.frame()
         .render(
             status,
@@ -100,7 +100,7 @@ async fn show(page: AccountPage) -> Response {
             "people",
             None,
             minijinja::context! {
-                title => "Find people",
+                title => web.pages.tr("people-title"),
                 allowed => allowed && status != StatusCode::FORBIDDEN,
                 q => q,
                 results => results,

@@ -19,6 +19,7 @@ use super::schema_form::{FieldView, SchemaForm};
 use crate::console::frame::{AccountPage, ConsoleForm, ReturnTo, SignedIn, done};
 use crate::error::{ApiError, FieldError};
 use crate::http::ClientInfo;
+use crate::i18n::Arg;
 use crate::users::preferences::{Write, read_preferences, write_preferences};
 use crate::web::Web;
 
@@ -36,10 +37,13 @@ pub fn router() -> Router<Web> {
         .route_layer(Extension(ReturnTo(PATH)))
 }
 
-/// The form for the configured schema (checked at start-up, so it parses).
+/// The form for the configured schema (checked at start-up, so it parses), in the
+/// request's language.
 fn form_of(web: &Web) -> Result<SchemaForm, ApiError> {
-    SchemaForm::from_text(web.app.preferences.source())
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("the preferences schema: {e}")))
+    SchemaForm::from_text(web.app.preferences.source(), &|key, args| {
+        web.pages.tr_with(key, args)
+    })
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("the preferences schema: {e}")))
 }
 
 fn schema_heading(web: &Web) -> (Option<String>, Option<String>) {
@@ -64,7 +68,7 @@ fn render(
         "preferences",
         query,
         context! {
-            title => "Your preferences",
+            title => web.pages.tr("preferences-title"),
             schema_title => schema_title,
             schema_description => schema_description,
             fields => minijinja::Value::from(Serde(&fields)),
@@ -105,11 +109,12 @@ async fn save(
         Ok(form) => form,
         Err(error) => return error.into_response(),
     };
+    let say = |key: &str, args: &[(&str, Arg)]| web.pages.tr_with(key, args);
     let again = |status: StatusCode, errors: &[FieldError]| {
-        let (fields, general) = form.show_posted(&pairs, errors);
+        let (fields, general) = form.show_posted(&pairs, errors, &say);
         render(&page, None, status, fields, general)
     };
-    let document = match form.read(&pairs) {
+    let document = match form.read(&pairs, &say) {
         Ok(document) => document,
         Err(errors) => return again(StatusCode::UNPROCESSABLE_ENTITY, &errors),
     };

@@ -30,6 +30,7 @@ use crate::config::Features;
 use crate::console::frame::{AccountPage, ConsoleForm, ReturnTo, SignedIn, done};
 use crate::error::{ApiError, FieldError};
 use crate::http::ClientInfo;
+use crate::i18n::message_key;
 use crate::oidc::browser::BrowserSession;
 use crate::users::account_update::update_and_commit;
 use crate::users::premium::change_own_tier;
@@ -82,7 +83,10 @@ pub(super) fn refused(pages: &Pages, error: ApiError) -> Refused {
         ApiError::Validation(errors) => Refused::Fields(StatusCode::UNPROCESSABLE_ENTITY, errors),
         ApiError::WrongPassword(field) => Refused::Fields(
             StatusCode::BAD_REQUEST,
-            vec![FieldError::new(field, "is not correct")],
+            vec![
+                FieldError::new(field, "is not correct")
+                    .with_words(message_key("console-account-wrong-password"), &[]),
+            ],
         ),
         ApiError::Conflict { detail, field } => Refused::Fields(
             StatusCode::CONFLICT,
@@ -102,10 +106,10 @@ pub(super) fn refused(pages: &Pages, error: ApiError) -> Refused {
 pub(super) fn too_many_attempts(pages: &Pages, retry_after_secs: u64) -> Response {
     let mut response = pages.message(
         StatusCode::TOO_MANY_REQUESTS,
-        "Too many attempts",
+        &pages.tr("console-account-too-many-attempts-title"),
         "error",
-        "Too many attempts; nothing was changed.",
-        Some("Wait a little, then go back and try again."),
+        &pages.tr("console-account-too-many-attempts"),
+        Some(&pages.tr("console-account-too-many-attempts-next")),
     );
     response
         .headers_mut()
@@ -114,8 +118,10 @@ pub(super) fn too_many_attempts(pages: &Pages, retry_after_secs: u64) -> Respons
 }
 
 /// The mistakes of a form by field name (every name in `fields` present, empty when the
-/// field is fine), and those of no field, for the templates.
+/// field is fine), and those of no field, for the templates: in the request's language
+/// when the rule broken has words (`FieldError::words`), else as the API says them.
 pub(super) fn mistakes(
+    pages: &Pages,
     fields: &[&str],
     errors: &[FieldError],
 ) -> (BTreeMap<String, String>, Vec<String>) {
@@ -125,7 +131,9 @@ pub(super) fn mistakes(
         .collect();
     let mut general = Vec::new();
     for error in errors {
-        let message = sentence(&error.message);
+        let message = pages
+            .field_words(error)
+            .unwrap_or_else(|| sentence(&error.message));
         match by_field.get_mut(&error.field) {
             Some(text) if text.is_empty() => *text = message,
             Some(text) => {
@@ -161,16 +169,18 @@ struct Shown {
 }
 
 fn render(page: &AccountPage, query: Option<&str>, shown: Shown) -> Response {
-    let AccountPage { session, .. } = page;
-    let (account_errors, account_general) = mistakes(ACCOUNT_FIELDS, &shown.account_errors);
-    let (profile_errors, profile_general) = mistakes(PROFILE_FIELDS, &shown.profile_errors);
+    let AccountPage { web, session, .. } = page;
+    let (account_errors, account_general) =
+        mistakes(&web.pages, ACCOUNT_FIELDS, &shown.account_errors);
+    let (profile_errors, profile_general) =
+        mistakes(&web.pages, PROFILE_FIELDS, &shown.profile_errors);
     page.frame().render(
         shown.status,
         "console/account/profile.html",
         "profile",
         query,
         context! {
-            title => "Your profile",
+            title => web.pages.tr("profile-title"),
             account => minijinja::Value::from(minijinja::value::Serde(&shown.account)),
             account_errors => account_errors,
             account_general => account_general,

@@ -8,7 +8,9 @@
 //! (a textarea when `maxLength` > 200), a checkbox group for an array of enum values, a
 //! textarea with one item per line for another array of strings or numbers, and a JSON
 //! textarea for whatever else. Labels come from `title` (or the property's name made
-//! readable), help from `description`, and each field shows its default.
+//! readable), help from `description`, and each field shows its default. What the form
+//! says itself (the constraints in words, a default of none, its own mistakes) is said
+//! by a [`Say`] in the reader's language (`preferences-*` in `console-account.ftl`).
 //!
 //! [`SchemaForm::read`] turns the posted fields back into the JSON document (what a
 //! field cannot even be converted to is named by its path); the schema itself is then
@@ -17,6 +19,12 @@
 use serde::Serialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Number, Value};
+
+use crate::i18n::{Arg, message_key};
+
+/// Says the message `key` of `locales/` with its variables in the reader's language
+/// (`Pages::tr_with` for a request).
+pub type Say<'a> = &'a dyn Fn(&str, &[(&str, Arg)]) -> String;
 
 /// The prefix of every generated input's name, so that no property can collide with the
 /// form's own fields (`csrf_token`).
@@ -101,11 +109,11 @@ pub struct SchemaForm {
 impl SchemaForm {
     /// The form for the schema in `text` (a configured schema has been checked at
     /// start-up; anything unexpected here becomes a JSON field rather than an error).
-    pub fn from_text(text: &str) -> Result<SchemaForm, serde_json::Error> {
+    pub fn from_text(text: &str, say: Say<'_>) -> Result<SchemaForm, serde_json::Error> {
         let schema: Value = serde_json::from_str(text)?;
         let order: Keys = serde_json::from_str(text)?;
         let mut fields = Vec::new();
-        collect_fields(&schema, &order, "", "", &mut fields);
+        collect_fields(&schema, &order, "", "", say, &mut fields);
         Ok(SchemaForm { fields })
     }
 }
@@ -167,6 +175,7 @@ fn collect_fields(
     order: &Keys,
     path: &str,
     label_prefix: &str,
+    say: Say<'_>,
     out: &mut Vec<FormField>,
 ) {
     let Some(Value::Object(properties)) = schema.get("properties") else {
@@ -204,6 +213,7 @@ fn collect_fields(
                 nested_order,
                 &field_path,
                 &format!("{label}: "),
+                say,
                 out,
             );
             continue;
@@ -214,6 +224,7 @@ fn collect_fields(
             label,
             primary.as_deref(),
             nullable,
+            say,
         ));
     }
 }
@@ -288,6 +299,7 @@ fn describe(
     label: String,
     primary: Option<&str>,
     nullable: bool,
+    say: Say<'_>,
 ) -> FormField {
     let enum_values = property.get("enum").and_then(Value::as_array);
     let items = property.get("items").unwrap_or(&Value::Null);
@@ -320,39 +332,60 @@ fn describe(
     let mut rules = Vec::new();
     if control == Control::Number {
         if let Some(min) = &minimum {
-            rules.push(format!("at least {min}"));
+            rules.push(say(
+                message_key("preferences-rule-at-least"),
+                &[("min", min.as_str().into())],
+            ));
         }
         if let Some(min) = &exclusive_minimum {
-            rules.push(format!("more than {min}"));
+            rules.push(say(
+                message_key("preferences-rule-more-than"),
+                &[("min", min.as_str().into())],
+            ));
         }
         if let Some(max) = &maximum {
-            rules.push(format!("at most {max}"));
+            rules.push(say(
+                message_key("preferences-rule-at-most"),
+                &[("max", max.as_str().into())],
+            ));
         }
         if let Some(max) = &exclusive_maximum {
-            rules.push(format!("less than {max}"));
+            rules.push(say(
+                message_key("preferences-rule-less-than"),
+                &[("max", max.as_str().into())],
+            ));
         }
         if primary == Some("integer") {
-            rules.insert(0, "a whole number".to_owned());
+            rules.insert(0, say(message_key("preferences-rule-whole-number"), &[]));
         }
     }
     if let (Control::Text | Control::Textarea, Some(max)) = (control, max_length) {
-        rules.push(format!("at most {max} characters"));
+        rules.push(say(
+            message_key("preferences-rule-max-characters"),
+            &[("max", max.into())],
+        ));
     }
     if control == Control::Lines {
-        rules.push("one per line".to_owned());
+        rules.push(say(message_key("preferences-rule-one-per-line"), &[]));
         if let Some(max) = items.get("maxLength").and_then(Value::as_u64) {
-            rules.push(format!("each at most {max} characters"));
+            rules.push(say(
+                message_key("preferences-rule-each-max-characters"),
+                &[("max", max.into())],
+            ));
         }
     }
     let max_items = property.get("maxItems").and_then(Value::as_u64);
     if let (Control::Lines | Control::Checkboxes, Some(max)) = (control, max_items) {
-        rules.push(format!("at most {max} items"));
+        rules.push(say(
+            message_key("preferences-rule-max-items"),
+            &[("max", max.into())],
+        ));
     }
     if control == Control::Json {
-        rules.push("as JSON".to_owned());
+        rules.push(say(message_key("preferences-rule-json"), &[]));
     }
     if nullable && matches!(control, Control::Number | Control::Text | Control::Textarea) {
-        rules.push("leave empty for none".to_owned());
+        rules.push(say(message_key("preferences-rule-empty-for-none"), &[]));
     }
     let item_kind = match item_type.as_deref() {
         Some("integer") => ItemKind::Integer,
@@ -404,12 +437,14 @@ fn describe(
             .and_then(Value::as_u64)
             .unwrap_or(0),
     };
-    field.default_text = property.get("default").map(|d| default_text(&field, d));
+    field.default_text = property
+        .get("default")
+        .map(|d| default_text(&field, d, say));
     field
 }
 
 /// A default in words.
-fn default_text(field: &FormField, default: &Value) -> String {
+fn default_text(field: &FormField, default: &Value, say: Say<'_>) -> String {
     let label_of = |v: &Value| {
         field
             .choices
@@ -422,11 +457,11 @@ fn default_text(field: &FormField, default: &Value) -> String {
             })
     };
     match default {
-        Value::Null => "none".to_owned(),
-        Value::Bool(true) => "on".to_owned(),
-        Value::Bool(false) => "off".to_owned(),
-        Value::String(s) if s.is_empty() => "empty".to_owned(),
-        Value::Array(items) if items.is_empty() => "none".to_owned(),
+        Value::Null => say(message_key("preferences-value-none"), &[]),
+        Value::Bool(true) => say(message_key("preferences-value-on"), &[]),
+        Value::Bool(false) => say(message_key("preferences-value-off"), &[]),
+        Value::String(s) if s.is_empty() => say(message_key("preferences-value-empty"), &[]),
+        Value::Array(items) if items.is_empty() => say(message_key("preferences-value-none"), &[]),
         Value::Array(items) if field.control != Control::Json => {
             items.iter().map(label_of).collect::<Vec<_>>().join(", ")
         }

@@ -37,7 +37,7 @@ use crate::auth::mfa::{self, passkey_list, rules};
 use crate::console::frame::{AccountPage, ReturnTo};
 use crate::error::ApiError;
 use crate::oidc::browser::BrowserSession;
-use crate::web::Web;
+use crate::web::{Pages, Web};
 use problems::Refusal;
 
 pub const TEMPLATES: &[(&str, &str)] = &[(
@@ -111,20 +111,18 @@ impl Shown {
 
     /// The answer of a second-factor change asked for by a session that is not recent:
     /// the page with the re-authentication form, nothing changed.
-    fn not_recent() -> Shown {
+    fn not_recent(pages: &Pages) -> Shown {
         Shown::refused(
             "reauthenticate",
-            Refusal::alert(
-                StatusCode::FORBIDDEN,
-                "Confirm that it is you first (your sign-in is more than a few minutes old). Nothing was changed.",
-            ),
+            Refusal::alert(StatusCode::FORBIDDEN, pages.tr("security-not-recent")),
         )
     }
 }
 
 /// The QR code of an `otpauth://` URI as inline SVG markup (no `data:` image, which the
-/// pages' policy refuses), labelled for assistive technology; `None` if it cannot be drawn.
-fn qr_code(uri: &str) -> Option<String> {
+/// pages' policy refuses), labelled `label` for assistive technology; `None` if it cannot
+/// be drawn.
+fn qr_code(uri: &str, label: &str) -> Option<String> {
     let code = qrcode::QrCode::new(uri.as_bytes()).ok()?;
     let svg = code
         .render::<qrcode::render::svg::Color>()
@@ -133,7 +131,10 @@ fn qr_code(uri: &str) -> Option<String> {
     let start = svg.find("<svg")?;
     Some(svg[start..].replacen(
         "<svg ",
-        "<svg role=\"img\" aria-label=\"QR code of the set-up key\" class=\"qr-code\" ",
+        &format!(
+            "<svg role=\"img\" aria-label=\"{}\" class=\"qr-code\" ",
+            crate::i18n::functions::escape_html(label)
+        ),
         1,
     ))
 }
@@ -164,7 +165,8 @@ async fn render(page: &AccountPage, query: Option<&str>, shown: Shown) -> Respon
         minijinja::context! {
             secret => e.secret.clone(),
             otpauth_uri => e.otpauth_uri.clone(),
-            qr_svg => qr_code(&e.otpauth_uri).map(Value::from_safe_string),
+            qr_svg => qr_code(&e.otpauth_uri, &web.pages.tr("security-qr-label"))
+                .map(Value::from_safe_string),
         }
     });
     let status = if shown.form.is_empty() {
@@ -173,7 +175,7 @@ async fn render(page: &AccountPage, query: Option<&str>, shown: Shown) -> Respon
         shown.refusal.status
     };
     let ctx = minijinja::context! {
-        title => "Sign-in and security",
+        title => web.pages.tr("security-title"),
         recent => is_recent(web, session),
         reauth_minutes => reauth_minutes,
         totp => factors.totp,

@@ -51,7 +51,7 @@ async fn render(page: &AccountPage, query: Option<&str>, refusal: Option<Refusal
         "sessions",
         query,
         minijinja::context! {
-            title => "Where you are signed in",
+            title => web.pages.tr("sessions-title"),
             sessions => Value::from(Serde(&sessions)),
             alert => refusal.and_then(|r| r.alert),
         },
@@ -79,7 +79,8 @@ async fn sign_out_one(
     match revoked {
         Ok(()) => done(PATH, "signed-out"),
         Err(ApiError::NotFound(_)) => {
-            let refusal = Refusal::alert(StatusCode::NOT_FOUND, "That session had ended already.");
+            let ended = web.pages.tr("sessions-ended-already");
+            let refusal = Refusal::alert(StatusCode::NOT_FOUND, ended);
             render(&page, None, Some(refusal)).await
         }
         Err(e) => e.into_response(),

@@ -100,14 +100,14 @@ fn render_signup(
     form: &SignupForm,
     errors: &[FieldError],
 ) -> Response {
-    let (errors, general) = mistakes(SIGNUP_FIELDS, errors);
+    let (errors, general) = mistakes(&web.pages, SIGNUP_FIELDS, errors);
     page(
         web,
         headers,
         status,
         "console/account/signup.html",
         context! {
-            title => "Create an account",
+            title => web.pages.tr("signup-title"),
             form => minijinja::Value::from(Serde(form)),
             errors => errors,
             general => general,
@@ -140,7 +140,11 @@ async fn sign_up(
             &headers,
             StatusCode::CREATED,
             "console/account/signup_done.html",
-            context! { title => "Check your email", email => user.email, username => user.username },
+            context! {
+                title => web.pages.tr("signup-done-title"),
+                email => user.email,
+                username => user.username,
+            },
         ),
         Err(error) => match refused(&web.pages, error) {
             Refused::Fields(status, errors) => {
@@ -165,14 +169,14 @@ fn render_forgot(
     errors: &[FieldError],
     sent: bool,
 ) -> Response {
-    let (errors, general) = mistakes(&["email"], errors);
+    let (errors, general) = mistakes(&web.pages, &["email"], errors);
     page(
         web,
         headers,
         status,
         "console/account/forgot_password.html",
         context! {
-            title => "Forgot your password?",
+            title => web.pages.tr("signup-forgot-title"),
             email => email,
             errors => errors,
             general => general,

@@ -1,4 +1,9 @@
-//! The account overview and signing out.
+//! The account overview and signing out; the pages in German ([`german`],
+//! [`before_sign_in`]) and their times and devices in words ([`readable`]).
+
+mod before_sign_in;
+mod german;
+mod readable;
 
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_engines;

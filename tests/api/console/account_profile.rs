@@ -454,7 +454,7 @@ async fn deleting_the_account_needs_the_password(backend: Backend) {
     assert_eq!(wrong.status, 400, "{}", wrong.text);
     let field = tag_with_id(&wrong, "password");
     assert!(field.contains("aria-invalid=\"true\""), "{field}");
-    assert!(wrong.text.contains("Is not correct."));
+    assert!(wrong.text.contains("This password is not correct."));
     api_get(&app, &user.access_token, "/api/v1/users/me").await;
 
     // Wrong passwords count toward the account's lockout, as on DELETE /me.

@@ -19,6 +19,7 @@ use crate::achievements::goals::{CreateGoal, create_goal, delete_goal};
 use crate::console::frame::{AccountPage, ConsoleForm, ReturnTo, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
+use crate::i18n::message_key;
 use crate::patch::Patch;
 use crate::web::Web;
 
@@ -35,9 +36,9 @@ pub(super) fn router() -> Router<Web> {
 }
 
 const LABELS: &[(&str, &str)] = &[
-    ("title", "The title"),
-    ("description", "The description"),
-    ("status", "The status"),
+    ("title", message_key("achievements-label-title")),
+    ("description", message_key("achievements-label-description")),
+    ("status", message_key("achievements-label-status")),
 ];
 
 #[derive(Deserialize)]

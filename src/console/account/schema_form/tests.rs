@@ -8,6 +8,11 @@ use crate::error::FieldError;
 
 const JOB_MATCHING: &str = include_str!("../../../../schemas/job_matching.json");
 
+/// The form's own words in English.
+fn english(key: &str, args: &[(&str, crate::i18n::Arg)]) -> String {
+    crate::i18n::Words::new("Roster").text(crate::i18n::Language::En, key, args)
+}
+
 fn controls(form: &SchemaForm) -> Vec<(&str, Control)> {
     form.fields
         .iter()
@@ -42,7 +47,7 @@ fn set(pairs: &mut Vec<(String, String)>, name: &str, value: &str) {
 
 #[test]
 fn the_study_spot_schema_gets_checkboxes_a_select_and_bounded_numbers_in_its_order() {
-    let form = SchemaForm::from_text(STUDY_SPOT_SCHEMA).unwrap();
+    let form = SchemaForm::from_text(STUDY_SPOT_SCHEMA, &english).unwrap();
     assert_eq!(
         controls(&form),
         [
@@ -77,7 +82,7 @@ fn the_study_spot_schema_gets_checkboxes_a_select_and_bounded_numbers_in_its_ord
 
 #[test]
 fn the_job_matching_schema_gets_lists_a_checkbox_group_and_a_nullable_integer() {
-    let form = SchemaForm::from_text(JOB_MATCHING).unwrap();
+    let form = SchemaForm::from_text(JOB_MATCHING, &english).unwrap();
     assert_eq!(
         controls(&form),
         [
@@ -106,9 +111,9 @@ fn the_job_matching_schema_gets_lists_a_checkbox_group_and_a_nullable_integer() 
 fn both_schemas_round_trip_their_defaults_through_the_form() {
     for text in [STUDY_SPOT_SCHEMA, JOB_MATCHING] {
         let schema = PreferencesSchema::from_text(text).unwrap();
-        let form = SchemaForm::from_text(text).unwrap();
+        let form = SchemaForm::from_text(text, &english).unwrap();
         let defaults = schema.with_defaults(&Map::new());
-        let document = form.read(&posted(&form.show(&defaults))).unwrap();
+        let document = form.read(&posted(&form.show(&defaults)), &english).unwrap();
         assert_eq!(schema.with_defaults(&document), defaults, "{text}");
         assert!(schema.validate(&document).is_ok());
     }
@@ -117,7 +122,7 @@ fn both_schemas_round_trip_their_defaults_through_the_form() {
 #[test]
 fn a_job_matching_submission_becomes_the_document_the_api_would_take() {
     let schema = PreferencesSchema::from_text(JOB_MATCHING).unwrap();
-    let form = SchemaForm::from_text(JOB_MATCHING).unwrap();
+    let form = SchemaForm::from_text(JOB_MATCHING, &english).unwrap();
     let mut pairs = posted(&form.show(&schema.with_defaults(&Map::new())));
     set(
         &mut pairs,
@@ -129,7 +134,7 @@ fn a_job_matching_submission_becomes_the_document_the_api_would_take() {
     pairs.retain(|(n, _)| n != "pref.job_types");
     pairs.push(("pref.job_types".into(), "contract".into()));
     pairs.push(("pref.job_types".into(), "part-time".into()));
-    let document = form.read(&pairs).unwrap();
+    let document = form.read(&pairs, &english).unwrap();
     assert_eq!(
         Value::Object(document.clone()),
         json!({"desired_titles": ["Engineer", "Data scientist"], "locations": [], "remote": "only",
@@ -139,25 +144,28 @@ fn a_job_matching_submission_becomes_the_document_the_api_would_take() {
     assert_eq!(shown[0].value, "Engineer\nData scientist");
     assert_eq!(shown[4].selected, ["contract", "part-time"]);
     set(&mut pairs, "pref.min_salary", "");
-    assert_eq!(form.read(&pairs).unwrap()["min_salary"], Value::Null);
+    assert_eq!(
+        form.read(&pairs, &english).unwrap()["min_salary"],
+        Value::Null
+    );
 }
 
 #[test]
 fn what_cannot_be_converted_or_validated_is_named_next_to_its_field() {
     let schema = PreferencesSchema::from_text(STUDY_SPOT_SCHEMA).unwrap();
-    let form = SchemaForm::from_text(STUDY_SPOT_SCHEMA).unwrap();
+    let form = SchemaForm::from_text(STUDY_SPOT_SCHEMA, &english).unwrap();
     let mut pairs = posted(&form.show(&schema.with_defaults(&Map::new())));
     set(&mut pairs, "pref.max_distance_km", "far");
     set(&mut pairs, "pref.noise_level", "deafening");
-    let errors = form.read(&pairs).unwrap_err();
+    let errors = form.read(&pairs, &english).unwrap_err();
     let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, ["noise_level", "max_distance_km"]);
 
     set(&mut pairs, "pref.max_distance_km", "0");
     set(&mut pairs, "pref.noise_level", "silent");
-    let document = form.read(&pairs).unwrap();
+    let document = form.read(&pairs, &english).unwrap();
     let errors = schema.validate(&document).unwrap_err();
-    let (views, unclaimed) = form.show_posted(&pairs, &errors);
+    let (views, unclaimed) = form.show_posted(&pairs, &errors, &english);
     assert!(unclaimed.is_empty());
     assert_eq!(views[5].value, "0");
     assert_eq!(views[5].errors, ["Must be greater than 0"]);
@@ -172,7 +180,7 @@ fn nested_objects_flatten_into_dotted_paths_and_unknown_shapes_take_json() {
             "mode": {"enum": ["bike", "train", null]},
             "minutes": {"type": "integer", "minimum": 1}}},
         "stops": {"type": "array", "items": {"type": "object"}}}}"#;
-    let form = SchemaForm::from_text(text).unwrap();
+    let form = SchemaForm::from_text(text, &english).unwrap();
     assert_eq!(
         controls(&form),
         [
@@ -193,14 +201,14 @@ fn nested_objects_flatten_into_dotted_paths_and_unknown_shapes_take_json() {
     .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
     .collect();
     assert_eq!(
-        Value::Object(form.read(&pairs).unwrap()),
+        Value::Object(form.read(&pairs, &english).unwrap()),
         json!({"zeta": false, "commute": {"mode": "train", "minutes": 25}, "stops": [{"at": "A"}]})
     );
     let errors = [
         FieldError::new("commute.minutes", "must be at least 1"),
         FieldError::new("colour", "is not a recognised field"),
     ];
-    let (views, unclaimed) = form.show_posted(&pairs, &errors);
+    let (views, unclaimed) = form.show_posted(&pairs, &errors, &english);
     assert_eq!(views[2].errors, ["Must be at least 1"]);
     assert_eq!(unclaimed, ["colour: is not a recognised field"]);
 }

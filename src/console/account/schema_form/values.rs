@@ -5,8 +5,9 @@
 use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
-use super::{Control, FormField, ItemKind, SchemaForm, capitalised, number_text};
+use super::{Control, FormField, ItemKind, Say, SchemaForm, capitalised, number_text};
 use crate::error::FieldError;
+use crate::i18n::{Arg, message_key};
 
 /// A field with what it holds, as the template shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -38,12 +39,14 @@ impl SchemaForm {
             .collect()
     }
 
-    /// The fields showing what was posted (`pairs`), with `errors` next to their fields;
-    /// the errors no field claims are returned apart.
+    /// The fields showing what was posted (`pairs`), with `errors` next to their fields
+    /// (an item's error says which item, in words of `say`); the errors no field claims
+    /// are returned apart.
     pub fn show_posted(
         &self,
         pairs: &[(String, String)],
         errors: &[FieldError],
+        say: Say<'_>,
     ) -> (Vec<FieldView>, Vec<String>) {
         let mut views: Vec<FieldView> = self
             .fields
@@ -64,7 +67,13 @@ impl SchemaForm {
                     let rest = &error.field[view.field.path.len()..];
                     let message = match rest.strip_prefix('.').and_then(|i| i.parse::<usize>().ok())
                     {
-                        Some(index) => format!("Item {}: {}", index + 1, error.message),
+                        Some(index) => say(
+                            message_key("preferences-error-item"),
+                            &[
+                                ("item", Arg::from((index + 1) as u64)),
+                                ("message", Arg::from(error.message.as_str())),
+                            ],
+                        ),
                         None => capitalised(&error.message),
                     };
                     view.errors.push(message);
@@ -77,15 +86,22 @@ impl SchemaForm {
 
     /// The JSON document the posted `pairs` describe. Fields left empty that may not be
     /// null are left out (they take their defaults); values that cannot be converted
-    /// (letters in a number field, a choice the form did not offer) are named by path.
-    pub fn read(&self, pairs: &[(String, String)]) -> Result<Map<String, Value>, Vec<FieldError>> {
+    /// (letters in a number field, a choice the form did not offer) are named by path,
+    /// in words of `say`.
+    pub fn read(
+        &self,
+        pairs: &[(String, String)],
+        say: Say<'_>,
+    ) -> Result<Map<String, Value>, Vec<FieldError>> {
         let mut document = Map::new();
         let mut errors = Vec::new();
         for field in &self.fields {
             match to_json(field, &entered_from_pairs(field, pairs)) {
                 Ok(Some(value)) => insert(&mut document, &field.path, value),
                 Ok(None) => {}
-                Err(message) => errors.push(FieldError::new(field.path.clone(), message)),
+                Err((key, args)) => {
+                    errors.push(FieldError::new(field.path.clone(), say(key, &args)))
+                }
             }
         }
         if errors.is_empty() {
@@ -224,8 +240,11 @@ fn parse_number(text: &str, kind: ItemKind) -> Option<Value> {
     Number::from_f64(number).map(Value::Number)
 }
 
+/// What is wrong with a field's text: a message of `locales/` and its variables.
+type Mistake = (&'static str, Vec<(&'static str, Arg)>);
+
 /// The JSON value of a field; `None` leaves it out of the document (its default applies).
-fn to_json(field: &FormField, entered: &Entered) -> Result<Option<Value>, String> {
+fn to_json(field: &FormField, entered: &Entered) -> Result<Option<Value>, Mistake> {
     let empty = |field: &FormField| {
         if field.nullable {
             Some(Value::Null)
@@ -244,7 +263,7 @@ fn to_json(field: &FormField, entered: &Entered) -> Result<Option<Value>, String
                 .iter()
                 .find(|c| c.value == entered.value)
                 .map(|c| Some(c.json.clone()))
-                .ok_or_else(|| "must be one of the choices offered".to_owned())
+                .ok_or((message_key("preferences-error-choice"), Vec::new()))
         }
         Control::Number => {
             if entered.value.trim().is_empty() {
@@ -257,9 +276,9 @@ fn to_json(field: &FormField, entered: &Entered) -> Result<Option<Value>, String
             };
             parse_number(&entered.value, kind).map(Some).ok_or_else(|| {
                 if kind == ItemKind::Integer {
-                    "must be a whole number".to_owned()
+                    (message_key("preferences-error-whole-number"), Vec::new())
                 } else {
-                    "must be a number".to_owned()
+                    (message_key("preferences-error-number"), Vec::new())
                 }
             })
         }
@@ -276,7 +295,7 @@ fn to_json(field: &FormField, entered: &Entered) -> Result<Option<Value>, String
                     .choices
                     .iter()
                     .find(|c| &c.value == chosen)
-                    .ok_or_else(|| "must be among the choices offered".to_owned())?;
+                    .ok_or((message_key("preferences-error-choices"), Vec::new()))?;
                 items.push(choice.json.clone());
             }
             Ok(Some(Value::Array(items)))
@@ -292,8 +311,13 @@ fn to_json(field: &FormField, entered: &Entered) -> Result<Option<Value>, String
             {
                 let item = match field.item_kind {
                     ItemKind::Text => Value::String(line.to_owned()),
-                    kind => parse_number(line, kind)
-                        .ok_or_else(|| format!("item {} is not a number", index + 1))?,
+                    kind => parse_number(line, kind).ok_or_else(|| {
+                        let item = Arg::from((index + 1) as u64);
+                        (
+                            message_key("preferences-error-item-number"),
+                            vec![("item", item)],
+                        )
+                    })?,
                 };
                 items.push(item);
             }
@@ -305,7 +329,7 @@ fn to_json(field: &FormField, entered: &Entered) -> Result<Option<Value>, String
             }
             serde_json::from_str(&entered.value)
                 .map(Some)
-                .map_err(|_| "must be JSON".to_owned())
+                .map_err(|_| (message_key("preferences-error-json"), Vec::new()))
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::auth::mfa::{passkey_list, recovery, totp};
 use crate::console::frame::{AccountPage, ConsoleForm, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
+use crate::i18n::message_key;
 
 #[derive(Deserialize)]
 pub(super) struct CodeForm {
@@ -31,7 +32,7 @@ async fn refused(
     error: ApiError,
     labels: &[(&str, &str)],
 ) -> Response {
-    match Refusal::of(error, labels) {
+    match Refusal::of(error, &page.web.pages, labels) {
         Ok(refusal) => render(page, None, Shown::refused(form, refusal)).await,
         Err(e) => e.into_response(),
     }
@@ -41,7 +42,7 @@ async fn refused(
 pub(super) async fn start_totp(page: AccountPage, _: ConsoleForm) -> Response {
     let AccountPage { web, session, .. } = &page;
     if !is_recent(web, session) {
-        return render(&page, None, Shown::not_recent()).await;
+        return render(&page, None, Shown::not_recent(&web.pages)).await;
     }
     match totp::start_enrolment(&web.app, &session.user).await {
         Ok(enrolment) => {
@@ -63,7 +64,7 @@ pub(super) async fn confirm_totp(
 ) -> Response {
     let AccountPage { web, session, .. } = &page;
     if !is_recent(web, session) {
-        return render(&page, None, Shown::not_recent()).await;
+        return render(&page, None, Shown::not_recent(&web.pages)).await;
     }
     match totp::confirm_enrolment(&web.app, session.user.id, &form.code, &client).await {
         Ok(codes) => {
@@ -74,7 +75,8 @@ pub(super) async fn confirm_totp(
             render(&page, Some("done=totp-added"), shown).await
         }
         Err(e) => {
-            let refusal = match Refusal::of(e, &[("code", "The code")]) {
+            let labels = [("code", message_key("security-label-code"))];
+            let refusal = match Refusal::of(e, &web.pages, &labels) {
                 Ok(refusal) => refusal,
                 Err(e) => return e.into_response(),
             };
@@ -96,7 +98,7 @@ pub(super) async fn confirm_totp(
 pub(super) async fn remove_totp(client: ClientInfo, page: AccountPage, _: ConsoleForm) -> Response {
     let AccountPage { web, session, .. } = &page;
     if !is_recent(web, session) {
-        return render(&page, None, Shown::not_recent()).await;
+        return render(&page, None, Shown::not_recent(&web.pages)).await;
     }
     match totp::remove_authenticator(&web.app, session.user.id, &client).await {
         Ok(()) => done(PATH, "totp-removed"),
@@ -112,7 +114,7 @@ pub(super) async fn regenerate_codes(
 ) -> Response {
     let AccountPage { web, session, .. } = &page;
     if !is_recent(web, session) {
-        return render(&page, None, Shown::not_recent()).await;
+        return render(&page, None, Shown::not_recent(&web.pages)).await;
     }
     match recovery::regenerate_codes(&web.app, session.user.id, &client).await {
         Ok(codes) => {
@@ -135,7 +137,7 @@ pub(super) async fn remove_passkey(
 ) -> Response {
     let AccountPage { web, session, .. } = &page;
     if !is_recent(web, session) {
-        return render(&page, None, Shown::not_recent()).await;
+        return render(&page, None, Shown::not_recent(&web.pages)).await;
     }
     let removed = match Uuid::parse_str(&passkey_id) {
         Ok(id) => passkey_list::remove_passkey(&web.app, session.user.id, id, &client).await,
@@ -146,7 +148,7 @@ pub(super) async fn remove_passkey(
         Err(ApiError::NotFound(_)) => {
             let refusal = Refusal::alert(
                 StatusCode::NOT_FOUND,
-                "That passkey is not one of yours (any more).",
+                web.pages.tr("security-passkey-not-yours"),
             );
             render(&page, None, Shown::refused("passkey", refusal)).await
         }

@@ -22,19 +22,15 @@ use crate::federation::identities::{self, Identity};
 use crate::federation::{departure, providers};
 use crate::http::ClientInfo;
 
-/// A linked identity as the page shows it (times in words, not raw timestamps).
+/// A linked identity as the page shows it (its times for the template's `when`).
 #[derive(Serialize)]
 pub(super) struct IdentityView {
     id: Uuid,
     /// The provider's name, or its issuer when the provider was removed.
     name: String,
     email: Option<String>,
-    linked_at: String,
-    last_used_at: Option<String>,
-}
-
-fn when(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
+    linked_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
 }
 
 impl From<Identity> for IdentityView {
@@ -43,8 +39,8 @@ impl From<Identity> for IdentityView {
             id: identity.id,
             name: identity.provider_name.unwrap_or(identity.issuer),
             email: identity.email,
-            linked_at: when(identity.linked_at),
-            last_used_at: identity.last_used_at.map(when),
+            linked_at: identity.linked_at,
+            last_used_at: identity.last_used_at,
         }
     }
 }
@@ -87,14 +83,14 @@ pub(super) struct LinkForm {
 pub(super) async fn link(page: AccountPage, ConsoleForm(form): ConsoleForm<LinkForm>) -> Response {
     let AccountPage { web, session, .. } = &page;
     if !is_recent(web, session) {
-        return render(&page, None, Shown::not_recent()).await;
+        return render(&page, None, Shown::not_recent(&web.pages)).await;
     }
     let provider = match providers::find_by_slug(&web.app.db, &form.provider).await {
         Ok(Some(stored)) if stored.provider.enabled => stored.provider,
         Ok(_) => {
             let refusal = Refusal::alert(
                 StatusCode::NOT_FOUND,
-                "There is no such provider to link an account of.",
+                web.pages.tr("security-no-such-provider"),
             );
             return render(&page, None, Shown::refused("identities", refusal)).await;
         }
@@ -106,7 +102,7 @@ pub(super) async fn link(page: AccountPage, ConsoleForm(form): ConsoleForm<LinkF
             tracing::warn!(provider = %provider.slug, error = %e, "could not send a browser to its provider to link");
             let refusal = Refusal::alert(
                 StatusCode::BAD_GATEWAY,
-                "Linking with this provider is not set up right. Tell an administrator.",
+                web.pages.tr("security-provider-broken"),
             );
             render(&page, None, Shown::refused("identities", refusal)).await
         }
@@ -130,12 +126,11 @@ pub(super) async fn remove(
         Ok(()) => return done(PATH, "identity-removed"),
         Err(ApiError::NotFound(_)) => alert(
             StatusCode::NOT_FOUND,
-            "That account is not linked to yours (any more).",
+            web.pages.tr("security-identity-not-linked"),
         ),
-        Err(ApiError::Conflict { .. }) => alert(
-            StatusCode::CONFLICT,
-            "This is your account's last way to sign in: set a password (by a reset) or add a passkey first. Nothing was removed.",
-        ),
+        Err(ApiError::Conflict { .. }) => {
+            alert(StatusCode::CONFLICT, web.pages.tr("security-identity-last"))
+        }
         Err(e) => return e.into_response(),
     };
     render(&page, None, Shown::refused("identities", refusal)).await

@@ -21,6 +21,7 @@ use crate::auth::mfa::passkeys::{
 use crate::console::frame::{AccountPage, ConsoleForm, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
+use crate::i18n::message_key;
 use crate::oidc::browser;
 use crate::web::{Web, form};
 
@@ -78,8 +79,8 @@ pub(super) struct PasskeyForm {
 }
 
 const LABELS: &[(&str, &str)] = &[
-    ("name", "The passkey's name"),
-    ("credential", "The passkey's answer"),
+    ("name", message_key("security-label-passkey-name")),
+    ("credential", message_key("security-label-passkey-answer")),
 ];
 
 /// `POST /account/security/passkeys`: the authenticator's answer, with a name.
@@ -90,9 +91,9 @@ pub(super) async fn register(
 ) -> Response {
     let AccountPage { web, session, .. } = &page;
     if !is_recent(web, session) {
-        return render(&page, None, Shown::not_recent()).await;
+        return render(&page, None, Shown::not_recent(&web.pages)).await;
     }
-    let registered = match registration(&form) {
+    let registered = match registration(&form, web) {
         Ok(registration) => {
             register_passkey(&web.app, session.user.id, &registration, &client).await
         }
@@ -100,7 +101,7 @@ pub(super) async fn register(
     };
     match registered {
         Ok(_) => done(PATH, "passkey-added"),
-        Err(e) => match Refusal::of(e, LABELS) {
+        Err(e) => match Refusal::of(e, &web.pages, LABELS) {
             Ok(refusal) => {
                 let shown = Shown {
                     passkey_name: form.name,
@@ -114,12 +115,9 @@ pub(super) async fn register(
 }
 
 /// The form as the API's request body.
-fn registration(form: &PasskeyForm) -> Result<PasskeyRegistration, ApiError> {
-    let challenge_id = Uuid::parse_str(form.challenge_id.trim()).map_err(|_| {
-        ApiError::BadToken(
-            "the passkey request is missing or expired: add the passkey again".into(),
-        )
-    })?;
+fn registration(form: &PasskeyForm, web: &Web) -> Result<PasskeyRegistration, ApiError> {
+    let challenge_id = Uuid::parse_str(form.challenge_id.trim())
+        .map_err(|_| ApiError::BadToken(web.pages.tr("security-passkey-missing")))?;
     let credential = serde_json::from_str(&form.credential).map_err(|e| {
         ApiError::validation(
             "credential",

@@ -11,11 +11,18 @@ use super::{PATH, Shown, render};
 use crate::auth::password_change::change_password_of;
 use crate::console::frame::{AccountPage, ConsoleForm, done};
 use crate::http::ClientInfo;
+use crate::i18n::message_key;
 
 const LABELS: &[(&str, &str)] = &[
-    ("current_password", "Your current password"),
-    ("new_password", "The new password"),
-    ("confirm_password", "The new password, again,"),
+    (
+        "current_password",
+        message_key("security-label-current-password"),
+    ),
+    ("new_password", message_key("security-label-new-password")),
+    (
+        "confirm_password",
+        message_key("security-label-confirm-password"),
+    ),
 ];
 
 #[derive(Deserialize)]
@@ -38,7 +45,7 @@ pub(super) async fn change(
         let refusal = Refusal::field(
             StatusCode::UNPROCESSABLE_ENTITY,
             "confirm_password",
-            "The two new passwords differ: type the same one twice.",
+            web.pages.tr("security-passwords-differ"),
         );
         return render(&page, None, Shown::refused("password", refusal)).await;
     }
@@ -53,7 +60,7 @@ pub(super) async fn change(
     .await;
     match changed {
         Ok(()) => done(PATH, "password-changed"),
-        Err(e) => match Refusal::of(e, LABELS) {
+        Err(e) => match Refusal::of(e, &web.pages, LABELS) {
             Ok(refusal) => render(&page, None, Shown::refused("password", refusal)).await,
             Err(e) => e.into_response(),
         },

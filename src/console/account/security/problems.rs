@@ -1,7 +1,9 @@
 //! A refused console form, as the page shows it: the API's refusal (`ApiError`) turned
-//! into a message next to each named field (the field's label followed by the API's own
-//! message), or one alert for the form when no field is named, with the API's status.
-//! Errors that are no refusal of the input (a 500) stay the API's answer.
+//! into a message next to each named field, or one alert for the form when no field is
+//! named, with the API's status. A field's message is in the request's language when the
+//! rule has words (`FieldError::words`, a wrong password); otherwise it is the field's
+//! label (in the request's language) followed by the API's own message. Errors that are
+//! no refusal of the input (a 500) stay the API's answer.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +11,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 
 use crate::error::ApiError;
+use crate::i18n::{Arg, message_key};
+use crate::web::Pages;
 
 /// What a page shows of a refused form.
 #[derive(Debug, Default)]
@@ -55,49 +59,64 @@ impl Refusal {
         }
     }
 
-    /// How the page shows `error`, with `labels` naming the form's fields (a field the
-    /// form does not have goes to the alert); `Err` with the error itself when it is not
-    /// a refusal of the input (answered as the API answers it).
-    pub fn of(error: ApiError, labels: &[(&str, &str)]) -> Result<Refusal, ApiError> {
+    /// How the page shows `error`, with `labels` naming the form's fields (each a field
+    /// and the key of its label; a field the form does not have goes to the alert); `Err`
+    /// with the error itself when it is not a refusal of the input (answered as the API
+    /// answers it).
+    pub fn of(
+        error: ApiError,
+        pages: &Pages,
+        labels: &[(&str, &str)],
+    ) -> Result<Refusal, ApiError> {
         let status = error.status();
         let label = |field: &str| {
             labels
                 .iter()
                 .find(|(name, _)| *name == field)
-                .map(|(_, label)| *label)
+                .map(|(_, key)| pages.tr(key))
         };
         let mut refusal = Refusal {
             status,
             ..Refusal::default()
         };
-        let put = |refusal: &mut Refusal, field: &str, message: String| match label(field) {
-            Some(label) => {
-                let text = format!("{label} {message}.");
-                refusal
-                    .errors
-                    .entry(field.to_owned())
-                    .and_modify(|t| {
-                        t.push(' ');
-                        t.push_str(&text);
-                    })
-                    .or_insert(text);
-            }
-            None => {
-                let text = sentence(&format!("{field} {message}"));
-                refusal.alert = Some(match refusal.alert.take() {
-                    Some(earlier) => format!("{earlier} {text}"),
-                    None => text,
-                });
+        // `message` is the API's words, `said` the same in the request's language.
+        let put = |refusal: &mut Refusal, field: &str, message: String, said: Option<String>| {
+            match label(field) {
+                Some(label) => {
+                    let text = said.unwrap_or_else(|| format!("{label} {message}."));
+                    refusal
+                        .errors
+                        .entry(field.to_owned())
+                        .and_modify(|t| {
+                            t.push(' ');
+                            t.push_str(&text);
+                        })
+                        .or_insert(text);
+                }
+                None => {
+                    let text = said.unwrap_or_else(|| sentence(&format!("{field} {message}")));
+                    refusal.alert = Some(match refusal.alert.take() {
+                        Some(earlier) => format!("{earlier} {text}"),
+                        None => text,
+                    });
+                }
             }
         };
         match error {
             ApiError::Validation(errors) => {
                 for e in errors {
-                    put(&mut refusal, &e.field, e.message);
+                    let said = pages.field_words(&e);
+                    put(&mut refusal, &e.field, e.message, said);
                 }
             }
-            ApiError::WrongPassword(field) => put(&mut refusal, field, "is not correct".into()),
-            ApiError::WrongFactor { field, detail } => put(&mut refusal, field, detail),
+            ApiError::WrongPassword(field) => {
+                let said = label(field).map(|label| {
+                    let key = message_key("console-account-not-correct");
+                    pages.tr_with(key, &[("label", Arg::from(label))])
+                });
+                put(&mut refusal, field, "is not correct".into(), said)
+            }
+            ApiError::WrongFactor { field, detail } => put(&mut refusal, field, detail, None),
             ApiError::Conflict { detail, field } => match field.as_deref().and_then(label) {
                 Some(_) => {
                     let field = field.unwrap_or_default();
@@ -138,24 +157,31 @@ mod tests {
 
     #[test]
     fn field_errors_follow_their_label_and_others_become_the_alert() {
+        let pages = Pages::new("http://localhost").unwrap();
+        let labels = [
+            ("name", "achievements-label-name"),
+            ("password", "security-label-your-password"),
+        ];
         let error = ApiError::Validation(vec![
             crate::error::FieldError::new("name", "is required"),
             crate::error::FieldError::new("limit", "must be from 1 to 100"),
         ]);
-        let refusal = Refusal::of(error, &[("name", "Name")]).unwrap();
+        let refusal = Refusal::of(error, &pages, &labels).unwrap();
         assert_eq!(refusal.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(refusal.errors["name"], "Name is required.");
+        assert_eq!(refusal.errors["name"], "The name is required.");
         assert_eq!(
             refusal.alert.as_deref(),
             Some("Limit must be from 1 to 100.")
         );
         let conflict = ApiError::conflict("name", "this user already has a badge with this name");
-        let refusal = Refusal::of(conflict, &[("name", "Name")]).unwrap();
+        let refusal = Refusal::of(conflict, &pages, &labels).unwrap();
         assert_eq!(refusal.status, StatusCode::CONFLICT);
         assert_eq!(
             refusal.errors["name"],
             "This user already has a badge with this name."
         );
-        assert!(Refusal::of(ApiError::Internal(anyhow::anyhow!("x")), &[]).is_err());
+        let wrong = Refusal::of(ApiError::WrongPassword("password"), &pages, &labels).unwrap();
+        assert_eq!(wrong.errors["password"], "Your password is not correct.");
+        assert!(Refusal::of(ApiError::Internal(anyhow::anyhow!("x")), &pages, &[]).is_err());
     }
 }

@@ -15,12 +15,14 @@ use crate::auth::mfa::recent::reauthenticate_session;
 use crate::console::frame::{AccountPage, ConsoleForm, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
+use crate::i18n::message_key;
+use crate::web::Web;
 
 const LABELS: &[(&str, &str)] = &[
-    ("password", "Your password"),
-    ("code", "The code"),
-    ("recovery_code", "The recovery code"),
-    ("credential", "The passkey"),
+    ("password", message_key("security-label-your-password")),
+    ("code", message_key("security-label-code")),
+    ("recovery_code", message_key("security-label-recovery-code")),
+    ("credential", message_key("security-label-passkey")),
 ];
 
 #[derive(Deserialize)]
@@ -42,12 +44,13 @@ fn given(text: &str) -> Option<String> {
 }
 
 /// The second factor the form gives, as the API reads its fields.
-fn proof(form: &ReauthForm) -> Result<Option<Proof>, ApiError> {
+fn proof(form: &ReauthForm, web: &Web) -> Result<Option<Proof>, ApiError> {
     let challenge_id = match given(&form.challenge_id) {
         None => None,
-        Some(text) => Some(Uuid::parse_str(&text).map_err(|_| {
-            ApiError::BadToken("the passkey request expired; try the passkey again".into())
-        })?),
+        Some(text) => Some(
+            Uuid::parse_str(&text)
+                .map_err(|_| ApiError::BadToken(web.pages.tr("security-passkey-expired")))?,
+        ),
     };
     let credential = match given(&form.credential) {
         None => None,
@@ -72,7 +75,7 @@ pub(super) async fn reauthenticate(
     ConsoleForm(form): ConsoleForm<ReauthForm>,
 ) -> Response {
     let AccountPage { web, session, .. } = &page;
-    let result = match proof(&form) {
+    let result = match proof(&form, web) {
         Ok(proof) => {
             reauthenticate_session(
                 &web.app,
@@ -88,7 +91,7 @@ pub(super) async fn reauthenticate(
     };
     match result {
         Ok(_) => done(PATH, "reauthenticated"),
-        Err(e) => match Refusal::of(e, LABELS) {
+        Err(e) => match Refusal::of(e, &web.pages, LABELS) {
             Ok(refusal) => {
                 let shown = Shown::refused("reauthenticate", refusal);
                 render(&page, None, shown).await
