@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{api_get, unescape};
 use crate::console::{signed_in, submit};
-use crate::helpers::{Backend, TestApp, TestResponse};
+use crate::helpers::{Backend, Session, TestApp, TestResponse};
 use crate::oidc::Browser;
 use crate::on_both_engines;
 
@@ -57,6 +57,55 @@ pub(super) async fn made_by_api(app: &TestApp, token: &str, body: Value) -> Stri
         .await;
     assert_eq!(made.status, 201, "{}", made.text);
     made.json()["id"].as_str().unwrap().to_owned()
+}
+
+/// An administrator's browser on the page of a webhook made through the API.
+pub(super) struct OnItsPage<'a> {
+    pub id: String,
+    /// `/admin/webhooks/{id}`.
+    pub path: String,
+    pub browser: Browser<'a>,
+    pub page: TestResponse,
+}
+
+/// Makes a webhook of `body` through the API as `admin`, and opens its page signed in as
+/// them.
+pub(super) async fn open_made_by_api<'a>(
+    app: &'a TestApp,
+    admin: &Session,
+    body: Value,
+) -> OnItsPage<'a> {
+    let id = made_by_api(app, &admin.access_token, body).await;
+    let path = format!("/admin/webhooks/{id}");
+    let mut browser = signed_in(app, admin).await;
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, 200, "{path}: {}", page.text);
+    OnItsPage {
+        id,
+        path,
+        browser,
+        page,
+    }
+}
+
+/// Posts `fields` to the form `action` of `page`, which must answer with the notice
+/// `done` on `back_to`; the page it leads to.
+pub(super) async fn submit_done(
+    browser: &mut Browser<'_>,
+    page: &TestResponse,
+    action: &str,
+    fields: &[(&str, &str)],
+    back_to: &str,
+    done: &str,
+) -> TestResponse {
+    let answer = submit(browser, page, action, fields).await;
+    assert_eq!(answer.status, 303, "{action}: {}", answer.text);
+    assert_eq!(
+        answer.header("location"),
+        Some(format!("{back_to}?done={done}").as_str()),
+        "{action}"
+    );
+    browser.follow(&answer).await
 }
 
 /// The names of the `webhook_*` audit events, newest first.
@@ -196,18 +245,16 @@ async fn editing_and_disabling_a_webhook_on_the_page(backend: Backend) {
     let app = TestApp::new(backend).await;
     let admin = app.admin().await;
     let token = admin.access_token.as_str();
-    let id = made_by_api(
-        &app,
-        token,
-        json!({"url": PUBLIC_TARGET, "events": ["user.*"], "description": "CRM"}),
-    )
-    .await;
+    let body = json!({"url": PUBLIC_TARGET, "events": ["user.*"], "description": "CRM"});
+    let OnItsPage {
+        id,
+        path,
+        mut browser,
+        page,
+    } = open_made_by_api(&app, &admin, body).await;
     let api_path = format!("/api/v1/admin/webhooks/{id}");
-    let path = format!("/admin/webhooks/{id}");
-    let mut browser = signed_in(&app, &admin).await;
-    let page = browser.get(&path).await;
     assert!(page.text.contains(">user.*</textarea>"));
-    assert!(page.text.contains("enabled, active"));
+    assert!(page.text.contains("id=\"webhook-state\">active</dd>"));
 
     // A private target is refused beside its field; nothing changes.
     let refused = submit(
@@ -222,24 +269,13 @@ async fn editing_and_disabling_a_webhook_on_the_page(backend: Backend) {
     assert_eq!(api_get(&app, &admin, &api_path).await["url"], PUBLIC_TARGET);
 
     let other = "https://93.184.216.35/roster";
-    let saved = submit(
-        &mut browser,
-        &page,
-        &path,
-        &[
-            ("url", other),
-            ("events", "login.*\nsession.revoked"),
-            ("description", ""),
-        ],
-    )
-    .await;
-    assert_eq!(saved.status, 303, "{}", saved.text);
-    assert_eq!(
-        saved.header("location"),
-        Some(format!("{path}?done=webhook-saved").as_str())
-    );
-    let shown = browser.follow(&saved).await;
-    assert!(shown.text.contains("The webhook's settings were saved."));
+    let fields = [
+        ("url", other),
+        ("events", "login.*\nsession.revoked"),
+        ("description", ""),
+    ];
+    let shown = submit_done(&mut browser, &page, &path, &fields, &path, "webhook-saved").await;
+    assert!(shown.text.contains("The webhook&#39;s settings were saved."));
     let webhook = api_get(&app, &admin, &api_path).await;
     assert_eq!(webhook["url"], other);
     assert_eq!(webhook["events"], json!(["login.*", "session.revoked"]));
@@ -249,11 +285,8 @@ async fn editing_and_disabling_a_webhook_on_the_page(backend: Backend) {
 
     // Disabled, and why; then enabled again.
     let enabled = format!("{path}/enabled");
-    let off = submit(&mut browser, &shown, &enabled, &[("enabled", "false")]).await;
-    assert_eq!(
-        off.header("location"),
-        Some(format!("{path}?done=webhook-disabled").as_str())
-    );
+    let off = [("enabled", "false")];
+    let page = submit_done(&mut browser, &shown, &enabled, &off, &path, "webhook-disabled").await;
     let webhook = api_get(&app, &admin, &api_path).await;
     assert_eq!(
         (
@@ -262,15 +295,11 @@ async fn editing_and_disabling_a_webhook_on_the_page(backend: Backend) {
         ),
         (Some(false), Some("admin"))
     );
-    let page = browser.follow(&off).await;
     assert!(page.text.contains("disabled by an administrator"));
     let list = browser.get("/admin/webhooks").await;
     assert!(list.text.contains("disabled by an administrator"));
-    let on = submit(&mut browser, &page, &enabled, &[("enabled", "true")]).await;
-    assert_eq!(
-        on.header("location"),
-        Some(format!("{path}?done=webhook-enabled").as_str())
-    );
+    let on = [("enabled", "true")];
+    submit_done(&mut browser, &page, &enabled, &on, &path, "webhook-enabled").await;
     assert_eq!(api_get(&app, &admin, &api_path).await["enabled"], true);
 
     let audited = webhook_audit(&app, token).await;
@@ -297,17 +326,17 @@ async fn editing_and_disabling_a_webhook_on_the_page(backend: Backend) {
 async fn deleting_a_webhook_needs_the_confirmation(backend: Backend) {
     let app = TestApp::new(backend).await;
     let admin = app.admin().await;
-    let token = admin.access_token.as_str();
-    let id = made_by_api(
-        &app,
-        token,
-        json!({"url": PUBLIC_TARGET, "events": ["user.*"]}),
-    )
-    .await;
-    let path = format!("/admin/webhooks/{id}");
-    let mut browser = signed_in(&app, &admin).await;
-    let page = browser.get(&path).await;
+    let body = json!({"url": PUBLIC_TARGET, "events": ["user.*"]});
+    let OnItsPage {
+        id,
+        path,
+        mut browser,
+        page,
+    } = open_made_by_api(&app, &admin, body).await;
     let delete = format!("{path}/delete");
+    // In the danger zone, at the end.
+    let danger = page.text.find("<h2 id=\"danger\">").expect("a danger zone");
+    assert!(page.text[danger..].contains(&format!("action=\"{delete}\"")));
 
     let unsure = submit(&mut browser, &page, &delete, &[]).await;
     assert_eq!(unsure.status, 422, "{}", unsure.text);
@@ -319,17 +348,13 @@ async fn deleting_a_webhook_needs_the_confirmation(backend: Backend) {
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM webhooks").await, 1);
 
-    let deleted = submit(&mut browser, &page, &delete, &[("confirm", "yes")]).await;
-    assert_eq!(
-        deleted.header("location"),
-        Some("/admin/webhooks?done=webhook-deleted")
-    );
-    let list = browser.follow(&deleted).await;
+    let sure = [("confirm", "yes")];
+    let list = submit_done(&mut browser, &page, &delete, &sure, "/admin/webhooks", "webhook-deleted").await;
     assert!(list.text.contains("The webhook was deleted"));
     assert!(!list.text.contains(&id));
     assert_eq!(app.count("SELECT COUNT(*) FROM webhooks").await, 0);
     assert_eq!(browser.get(&path).await.status, 404);
-    let audited = webhook_audit(&app, token).await;
+    let audited = webhook_audit(&app, &admin.access_token).await;
     assert_eq!(audited[0]["event"], "webhook_deleted");
     assert_eq!(audited[0]["actor_id"], admin.user_id.as_str());
 }
