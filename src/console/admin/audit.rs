@@ -10,7 +10,8 @@ use minijinja::context;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::event_rows::{EVENTS, event_rows, usernames};
+use super::event_rows::{event_rows, usernames};
+use super::event_words::EVENTS;
 use super::listing::{Listing, limit_of, query_value};
 use super::{SECTION, failure_page, refused, view};
 use crate::admin::audit_log::{AuditQuery, audit_page};
@@ -38,7 +39,12 @@ fn audit_query(filters: &Filters, cursor: Option<String>) -> Result<AuditQuery, 
     let user_id = match filters.user_id.as_deref() {
         None => None,
         Some(text) => Uuid::parse_str(text)
-            .map_err(|_| errors.push(refused("user_id", message_key("admin-audit-field-account-id"))))
+            .map_err(|_| {
+                errors.push(refused(
+                    "user_id",
+                    message_key("admin-audit-field-account-id"),
+                ))
+            })
             .ok(),
     };
     let limit = limit_of(filters.limit.as_deref(), &mut errors);

@@ -16,8 +16,9 @@
 //! - [`webhooks`] and [`webhook_detail`]: the endpoints that receive events
 //!   (`/api/v1/admin/webhooks`), each with its deliveries; a signing secret is shown
 //!   once, on the page that answers the creation or rotation.
-//! - [`audit`]: the audit log (`GET /api/v1/admin/audit`); [`event_rows`]: its events
-//!   as the pages show them (in words, people by username, the detail as fields).
+//! - [`audit`]: the audit log (`GET /api/v1/admin/audit`); [`event_rows`] and
+//!   [`event_words`]: its events as the pages show them (in words, people by username,
+//!   the detail as labelled fields).
 //! - [`listing`]: what the pages listing things a page at a time share.
 //! - this file: the routes, the templates, and what the pages share: the page for an
 //!   error of a domain function, field errors in the page's language.
@@ -29,6 +30,7 @@ mod audit;
 mod client_form;
 mod clients;
 mod event_rows;
+mod event_words;
 mod invitations;
 mod listing;
 mod providers;

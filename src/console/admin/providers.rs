@@ -217,7 +217,14 @@ async fn add(
         Err(other) => return failure_page(web, other),
     };
     let status = StatusCode::UNPROCESSABLE_ENTITY;
-    page_of(&page, status, None, &form, field_errors(&web.pages, &errors)).await
+    page_of(
+        &page,
+        status,
+        None,
+        &form,
+        field_errors(&web.pages, &errors),
+    )
+    .await
 }
 
 #[derive(Deserialize)]

@@ -23,8 +23,8 @@ use axum::{Extension, Router};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub(super) use super::user_page::{Refusal, account_page, stored_user};
 use super::user_page::no_such_account;
+pub(super) use super::user_page::{Refusal, account_page, stored_user};
 use super::{failure_page, refused, ticked};
 use crate::accounts::model::{Role, Tier, User};
 use crate::admin::accounts::{
@@ -78,7 +78,11 @@ impl AccountForm {
     fn filled_from(&self, user: &User) -> AccountForm {
         let current = AccountForm::of(user);
         let or = |posted: &String, current: String| {
-            if posted.is_empty() { current } else { posted.clone() }
+            if posted.is_empty() {
+                current
+            } else {
+                posted.clone()
+            }
         };
         AccountForm {
             role: or(&self.role, current.role),

@@ -6,9 +6,9 @@
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
+use chrono::{DateTime, Utc};
 use minijinja::context;
 use serde::Serialize;
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::listing::{Listing, limit_of, query_value};
@@ -91,7 +91,10 @@ fn list_query(filters: &Filters, cursor: Option<String>) -> Result<ListQuery, Ve
         Some("true") => Some(true),
         Some("false") => Some(false),
         Some(_) => {
-            errors.push(refused("is_active", message_key("admin-field-true-or-false")));
+            errors.push(refused(
+                "is_active",
+                message_key("admin-field-true-or-false"),
+            ));
             None
         }
     };

@@ -329,7 +329,10 @@ async fn delete(
     if !ticked(&form.confirm) {
         let errors = field_errors(
             &web.pages,
-            &[refused("delete_confirm", message_key("admin-field-confirm"))],
+            &[refused(
+                "delete_confirm",
+                message_key("admin-field-confirm"),
+            )],
         );
         let form = WebhookForm::of(&webhook);
         let status = StatusCode::UNPROCESSABLE_ENTITY;

@@ -1,8 +1,9 @@
 //! The admin pages (`/admin`): only administrators see them; the user search pages like
 //! `GET /api/v1/users`; the account page changes, revokes and resets as the admin API
 //! does, audited the same. Clients (`clients`), the audit log (`audit`), forged posts
-//! (`forgery`) and webhooks (`webhooks`, `webhook_deliveries`) have their own files; the
-//! helpers here serve them all.
+//! (`forgery`), an account page's sections and confirmations (`user_page`), the pages in
+//! German (`german`) and webhooks (`webhooks`, `webhook_deliveries`, their shared steps in
+//! `webhook_pages`) have their own files; the helpers here serve them all.
 
 use serde_json::{Value, json};
 
@@ -20,6 +21,7 @@ mod german;
 mod invitations;
 mod user_page;
 mod webhook_deliveries;
+mod webhook_pages;
 mod webhooks;
 
 on_both_engines!(
@@ -250,7 +252,11 @@ async fn deactivating_a_user_on_the_page_signs_them_out_everywhere(backend: Back
         true
     );
     // The role form shown again keeps the account's own values.
-    assert!(unsure.text.contains("<option value=\"user\" selected>User</option>"));
+    assert!(
+        unsure
+            .text
+            .contains("<option value=\"user\" selected>User</option>")
+    );
 
     let mut sure = fields.to_vec();
     sure.push(("confirm", "yes"));
@@ -262,7 +268,11 @@ async fn deactivating_a_user_on_the_page_signs_them_out_everywhere(backend: Back
     );
     let shown = browser.follow(&done).await;
     assert!(shown.text.contains("The account was changed."));
-    assert!(shown.text.contains("id=\"account-status\">Deactivated</dd>"));
+    assert!(
+        shown
+            .text
+            .contains("id=\"account-status\">Deactivated</dd>")
+    );
     assert!(shown.text.contains("Reactivate the account"));
 
     let refused = app

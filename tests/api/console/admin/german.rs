@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::webhooks::{PUBLIC_TARGET, code_text, made_by_api, make_on_page};
+use super::webhook_pages::{PUBLIC_TARGET, code_text, made_by_api, make_on_page};
 use crate::console::{signed_in, submit};
 use crate::helpers::{Backend, TestApp, TestResponse};
 use crate::on_both_engines;
@@ -45,8 +45,20 @@ async fn the_admin_pages_speak_german_to_a_german_browser(backend: Backend) {
     assert_german(
         "the user search",
         &users,
-        &["Jemanden einladen", "Konten, neueste zuerst", "Letzte Anmeldung", "Filter anwenden", "Benutzer</a>"],
-        &["Invite someone", "Accounts, newest first", "Last sign-in", "Apply the filters", "Find accounts"],
+        &[
+            "Jemanden einladen",
+            "Konten, neueste zuerst",
+            "Letzte Anmeldung",
+            "Filter anwenden",
+            "Benutzer</a>",
+        ],
+        &[
+            "Invite someone",
+            "Accounts, newest first",
+            "Last sign-in",
+            "Apply the filters",
+            "Find accounts",
+        ],
     );
 
     let account = browser.get(&format!("/admin/users/{}", user.user_id)).await;
@@ -82,29 +94,60 @@ async fn the_admin_pages_speak_german_to_a_german_browser(backend: Backend) {
         &["Einladung senden", "Vollständiger Name (freiwillig)"],
         &["Send the invitation", "Full name (optional)", "Username"],
     );
-    let refused = submit(&mut browser, &invite, "/admin/users/new", &[("username", "ivy"), ("email", "ivy@example.com"), ("role", "owner")]).await;
+    let refused = submit(
+        &mut browser,
+        &invite,
+        "/admin/users/new",
+        &[
+            ("username", "ivy"),
+            ("email", "ivy@example.com"),
+            ("role", "owner"),
+        ],
+    )
+    .await;
     assert_eq!(refused.status, 422, "{}", refused.text);
-    assert!(refused.text.contains("muss Benutzer oder Administrator sein"));
+    assert!(
+        refused
+            .text
+            .contains("muss Benutzer oder Administrator sein")
+    );
     assert!(!refused.text.contains("must be user or administrator"));
 
     let clients = browser.get("/admin/clients").await;
     assert_german(
         "the applications",
         &clients,
-        &["Eine Anwendung registrieren", "Keine Anwendung ist registriert.", "Weiterleitungsadressen"],
-        &["Register an application", "No application is registered.", "Redirect URIs", "Grant types"],
+        &[
+            "Eine Anwendung registrieren",
+            "Keine Anwendung ist registriert.",
+            "Weiterleitungsadressen",
+        ],
+        &[
+            "Register an application",
+            "No application is registered.",
+            "Redirect URIs",
+            "Grant types",
+        ],
     );
     let registered = submit(
         &mut browser,
         &clients,
         "/admin/clients",
-        &[("name", "Billing"), ("type", "confidential"), ("grant_client_credentials", "on"), ("scopes", "orders:read")],
+        &[
+            ("name", "Billing"),
+            ("type", "confidential"),
+            ("grant_client_credentials", "on"),
+            ("scopes", "orders:read"),
+        ],
     )
     .await;
     assert_german(
         "a new client's secret",
         &registered,
-        &["Die Anwendung Billing wurde registriert.", "Kopieren Sie das Geheimnis jetzt"],
+        &[
+            "Die Anwendung Billing wurde registriert.",
+            "Kopieren Sie das Geheimnis jetzt",
+        ],
         &["was registered", "Copy the secret now", "All applications"],
     );
     let client_id = code_text(&registered, "client-id").expect("the client id");
@@ -112,10 +155,26 @@ async fn the_admin_pages_speak_german_to_a_german_browser(backend: Backend) {
     assert_german(
         "a client's page",
         &client,
-        &["Einstellungen", "Gefahrenbereich", "Anwendung löschen", "Client-Zugangsdaten"],
-        &["Settings", "Danger zone", "Delete the application", "Registered"],
+        &[
+            "Einstellungen",
+            "Gefahrenbereich",
+            "Anwendung löschen",
+            "Client-Zugangsdaten",
+        ],
+        &[
+            "Settings",
+            "Danger zone",
+            "Delete the application",
+            "Registered",
+        ],
     );
-    let unsure = submit(&mut browser, &client, &format!("/admin/clients/{client_id}/delete"), &[]).await;
+    let unsure = submit(
+        &mut browser,
+        &client,
+        &format!("/admin/clients/{client_id}/delete"),
+        &[],
+    )
+    .await;
     assert_eq!(unsure.status, 422);
     assert!(unsure.text.contains("Kreuzen Sie dies zur Bestätigung an"));
     assert!(!unsure.text.contains("tick this to confirm"));
@@ -124,39 +183,93 @@ async fn the_admin_pages_speak_german_to_a_german_browser(backend: Backend) {
     assert_german(
         "the sign-in providers",
         &providers,
-        &["Einen Anbieter hinzufügen", "Kein anderer Anbieter ist eingerichtet", "Anbieter hinzufügen"],
-        &["Add a provider", "no other provider is set up", "Button text"],
+        &[
+            "Einen Anbieter hinzufügen",
+            "Kein anderer Anbieter ist eingerichtet",
+            "Anbieter hinzufügen",
+        ],
+        &[
+            "Add a provider",
+            "no other provider is set up",
+            "Button text",
+        ],
     );
 
     let audit = browser.get("/admin/audit").await;
     assert_german(
         "the audit log",
         &audit,
-        &["Ereignisse, neueste zuerst", "Angemeldet", "Ereignisse pro Seite", "Einzelheiten"],
-        &["Events, newest first", "data-label=\"Event\"", "Events per page", "Detail<"],
+        &[
+            "Ereignisse, neueste zuerst",
+            "Angemeldet",
+            "Ereignisse pro Seite",
+            "Einzelheiten",
+        ],
+        &[
+            "Events, newest first",
+            "data-label=\"Event\"",
+            "Events per page",
+            "Detail<",
+        ],
     );
 
     let webhooks = browser.get("/admin/webhooks").await;
     assert_german(
         "the webhooks",
         &webhooks,
-        &["Webhooks, älteste zuerst", "Einen Webhook anlegen", "aktiv", "Ereignisarten"],
-        &["Webhooks, oldest first", "Make a webhook", "Event types", ">active<"],
+        &[
+            "Webhooks, älteste zuerst",
+            "Einen Webhook anlegen",
+            "aktiv",
+            "Ereignisarten",
+        ],
+        &[
+            "Webhooks, oldest first",
+            "Make a webhook",
+            "Event types",
+            ">active<",
+        ],
     );
     let page = browser.get(&format!("/admin/webhooks/{webhook}")).await;
     assert_german(
         "a webhook's page",
         &page,
-        &["Zustellungen", "Testereignis senden", "Keine Zustellung.", "Webhook löschen", "Gefahrenbereich"],
-        &["Deliveries", "Send a test event", "No delivery.", "Delete the webhook", "Danger zone"],
+        &[
+            "Zustellungen",
+            "Testereignis senden",
+            "Keine Zustellung.",
+            "Webhook löschen",
+            "Gefahrenbereich",
+        ],
+        &[
+            "Deliveries",
+            "Send a test event",
+            "No delivery.",
+            "Delete the webhook",
+            "Danger zone",
+        ],
     );
-    let status = browser.get(&format!("/admin/webhooks/{webhook}?status=dead")).await;
-    assert!(status.text.contains("Keine Zustellung ist aufgegeben."), "{}", status.text);
-    let made = make_on_page(&mut browser, &[("url", PUBLIC_TARGET), ("events", "user.*")]).await;
+    let status = browser
+        .get(&format!("/admin/webhooks/{webhook}?status=dead"))
+        .await;
+    assert!(
+        status.text.contains("Keine Zustellung ist aufgegeben."),
+        "{}",
+        status.text
+    );
+    let made = make_on_page(
+        &mut browser,
+        &[("url", PUBLIC_TARGET), ("events", "user.*")],
+    )
+    .await;
     assert_german(
         "a new webhook's secret",
         &made,
-        &["Der Webhook wurde angelegt", "Signaturgeheimnis", "Alle Webhooks"],
+        &[
+            "Der Webhook wurde angelegt",
+            "Signaturgeheimnis",
+            "Alle Webhooks",
+        ],
         &["The webhook was made", "Signing secret", "All webhooks"],
     );
 }

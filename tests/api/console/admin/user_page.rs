@@ -13,7 +13,14 @@ on_both_engines!(
 );
 
 /// The sections of the page, in order, by their heading's id.
-const SECTIONS: [&str; 6] = ["profile", "security", "sessions", "applications", "audit", "danger"];
+const SECTIONS: [&str; 6] = [
+    "profile",
+    "security",
+    "sessions",
+    "applications",
+    "audit",
+    "danger",
+];
 
 async fn an_account_page_is_in_sections_with_the_danger_zone_last(backend: Backend) {
     let app = TestApp::new(backend).await;
@@ -61,7 +68,10 @@ async fn an_account_page_is_in_sections_with_the_danger_zone_last(backend: Backe
     // Sessions and events read as words and times, the applications as a section.
     assert!(page.text.contains("<table class=\"stacked\">"));
     assert!(page.text.contains("<time datetime="));
-    assert!(page.text.contains("No application holds access to this account."));
+    assert!(
+        page.text
+            .contains("No application holds access to this account.")
+    );
 }
 
 async fn no_destructive_action_happens_without_the_confirmation(backend: Backend) {

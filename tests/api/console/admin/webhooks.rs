@@ -7,10 +7,13 @@
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::{api_get, unescape};
+use super::api_get;
+use super::webhook_pages::{
+    OnItsPage, PUBLIC_TARGET, code_text, made_by_api, make_on_page, open_made_by_api, shows,
+    submit_done, webhook_audit,
+};
 use crate::console::{signed_in, submit};
-use crate::helpers::{Backend, Session, TestApp, TestResponse};
-use crate::oidc::Browser;
+use crate::helpers::{Backend, TestApp};
 use crate::on_both_engines;
 
 on_both_engines!(
@@ -21,109 +24,6 @@ on_both_engines!(
     only_administrators_see_the_webhook_pages,
     webhook_forms_without_the_form_token_change_nothing,
 );
-
-pub(super) const PUBLIC_TARGET: &str = "https://93.184.216.34/hooks/roster";
-
-/// Makes a webhook with the form of the list page; the answer page.
-pub(super) async fn make_on_page(
-    browser: &mut Browser<'_>,
-    fields: &[(&str, &str)],
-) -> TestResponse {
-    let page = browser.get("/admin/webhooks").await;
-    submit(browser, &page, "/admin/webhooks", fields).await
-}
-
-/// The text of the element with id `id` (a `<code>`), as the browser reads it.
-pub(super) fn code_text(page: &TestResponse, id: &str) -> Option<String> {
-    let marker = format!("id=\"{id}\"");
-    let start = page.text.find(&marker)?;
-    let start = page.text[start..].find('>')? + start + 1;
-    let end = page.text[start..].find("</code>")? + start;
-    Some(unescape(&page.text[start..end]))
-}
-
-/// Whether `text` is anywhere on `page`, as written or HTML-escaped.
-pub(super) fn shows(page: &TestResponse, text: &str) -> bool {
-    page.text.contains(text) || page.text.contains(&text.replace('/', "&#x2f;"))
-}
-
-/// A webhook made through the API; its id.
-pub(super) async fn made_by_api(app: &TestApp, token: &str, body: Value) -> String {
-    let made = app
-        .post("/api/v1/admin/webhooks")
-        .bearer(token)
-        .json(body)
-        .send()
-        .await;
-    assert_eq!(made.status, 201, "{}", made.text);
-    made.json()["id"].as_str().unwrap().to_owned()
-}
-
-/// An administrator's browser on the page of a webhook made through the API.
-pub(super) struct OnItsPage<'a> {
-    pub id: String,
-    /// `/admin/webhooks/{id}`.
-    pub path: String,
-    pub browser: Browser<'a>,
-    pub page: TestResponse,
-}
-
-/// Makes a webhook of `body` through the API as `admin`, and opens its page signed in as
-/// them.
-pub(super) async fn open_made_by_api<'a>(
-    app: &'a TestApp,
-    admin: &Session,
-    body: Value,
-) -> OnItsPage<'a> {
-    let id = made_by_api(app, &admin.access_token, body).await;
-    let path = format!("/admin/webhooks/{id}");
-    let mut browser = signed_in(app, admin).await;
-    let page = browser.get(&path).await;
-    assert_eq!(page.status, 200, "{path}: {}", page.text);
-    OnItsPage {
-        id,
-        path,
-        browser,
-        page,
-    }
-}
-
-/// Posts `fields` to the form `action` of `page`, which must answer with the notice
-/// `done` on `back_to`; the page it leads to.
-pub(super) async fn submit_done(
-    browser: &mut Browser<'_>,
-    page: &TestResponse,
-    action: &str,
-    fields: &[(&str, &str)],
-    back_to: &str,
-    done: &str,
-) -> TestResponse {
-    let answer = submit(browser, page, action, fields).await;
-    assert_eq!(answer.status, 303, "{action}: {}", answer.text);
-    assert_eq!(
-        answer.header("location"),
-        Some(format!("{back_to}?done={done}").as_str()),
-        "{action}"
-    );
-    browser.follow(&answer).await
-}
-
-/// The names of the `webhook_*` audit events, newest first.
-pub(super) async fn webhook_audit(app: &TestApp, token: &str) -> Vec<Value> {
-    let audited = app
-        .get("/api/v1/admin/audit?limit=100")
-        .bearer(token)
-        .send()
-        .await
-        .json();
-    audited["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["event"].as_str().unwrap().starts_with("webhook_"))
-        .cloned()
-        .collect()
-}
 
 /// The sealed secret the database holds for the one webhook.
 async fn sealed_secret(app: &TestApp) -> Vec<u8> {
@@ -275,7 +175,11 @@ async fn editing_and_disabling_a_webhook_on_the_page(backend: Backend) {
         ("description", ""),
     ];
     let shown = submit_done(&mut browser, &page, &path, &fields, &path, "webhook-saved").await;
-    assert!(shown.text.contains("The webhook&#39;s settings were saved."));
+    assert!(
+        shown
+            .text
+            .contains("The webhook&#39;s settings were saved.")
+    );
     let webhook = api_get(&app, &admin, &api_path).await;
     assert_eq!(webhook["url"], other);
     assert_eq!(webhook["events"], json!(["login.*", "session.revoked"]));
@@ -286,7 +190,15 @@ async fn editing_and_disabling_a_webhook_on_the_page(backend: Backend) {
     // Disabled, and why; then enabled again.
     let enabled = format!("{path}/enabled");
     let off = [("enabled", "false")];
-    let page = submit_done(&mut browser, &shown, &enabled, &off, &path, "webhook-disabled").await;
+    let page = submit_done(
+        &mut browser,
+        &shown,
+        &enabled,
+        &off,
+        &path,
+        "webhook-disabled",
+    )
+    .await;
     let webhook = api_get(&app, &admin, &api_path).await;
     assert_eq!(
         (
@@ -349,7 +261,15 @@ async fn deleting_a_webhook_needs_the_confirmation(backend: Backend) {
     assert_eq!(app.count("SELECT COUNT(*) FROM webhooks").await, 1);
 
     let sure = [("confirm", "yes")];
-    let list = submit_done(&mut browser, &page, &delete, &sure, "/admin/webhooks", "webhook-deleted").await;
+    let list = submit_done(
+        &mut browser,
+        &page,
+        &delete,
+        &sure,
+        "/admin/webhooks",
+        "webhook-deleted",
+    )
+    .await;
     assert!(list.text.contains("The webhook was deleted"));
     assert!(!list.text.contains(&id));
     assert_eq!(app.count("SELECT COUNT(*) FROM webhooks").await, 0);
