@@ -177,6 +177,7 @@ impl Application {
             changes,
             mail,
             webhooks,
+            events_appended: crate::events::wakeup::Appended::new(),
             rotations,
             rate_limiter: rate_limiter.clone(),
             webauthn,
@@ -215,6 +216,10 @@ impl Application {
                 .layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     middleware::sync_after_writes,
+                ))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    middleware::number_events_after_commit,
                 ))
                 .layer(axum::middleware::from_fn_with_state(
                     ratelimit::RateLimits {
@@ -433,18 +438,27 @@ fn spawn_background_tasks(state: &AppState, instance: &Registration) {
     every(state, Duration::from_secs(5), |state| async move {
         state.metrics.run_upkeep()
     });
-    // Committed events get their numbers off the request path; webhooks and the NATS
-    // publisher (`NATS_URL`) then hear of them. The publisher lives as long as this task,
+    // Committed events get their numbers off the request path, as soon as a request
+    // that appended some has committed (`events::wakeup`) or at the poll (events of
+    // background work and of other instances); webhooks and the NATS publisher
+    // (`NATS_URL`) then hear of them. The publisher lives as long as this task,
     // that is the application.
     let nats = crate::nats::Publisher::start(&state.config, state.db.clone(), state.clock.clone())
         .map(Arc::new);
-    every(state, Duration::from_secs(1), move |state| {
-        let nats = nats.clone();
-        async move {
-            match crate::events::log::sequence_pending(&state.db).await {
+    let weak: Weak<App> = Arc::downgrade(&state.0);
+    let appended = state.events_appended.clone();
+    let poll = state.config.events.poll_interval;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = appended.notified() => {}
+                () = tokio::time::sleep(poll) => {}
+            }
+            let Some(app) = weak.upgrade() else { break };
+            match crate::events::log::sequence_pending(&app.db).await {
                 Ok(numbered) if numbered > 0 => {
-                    state.webhooks.wake();
-                    if let Some(nats) = nats {
+                    app.webhooks.wake();
+                    if let Some(nats) = &nats {
                         nats.wake();
                     }
                 }

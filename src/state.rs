@@ -42,6 +42,8 @@ pub struct App {
     pub mail: Mailer,
     /// The webhook sender (its worker, and waking it); dropping it stops the worker.
     pub webhooks: crate::webhook_delivery::Dispatcher,
+    /// Wakes the event sequencer when a request's events have committed.
+    pub events_appended: crate::events::wakeup::Appended,
     /// Refresh-token rotations, run in batches; dropping it stops the batching task.
     pub rotations: RotationQueue,
     /// The per-client budget of the authentication endpoints, spent by the middleware

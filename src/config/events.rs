@@ -1,4 +1,5 @@
-//! The event log: how long events are kept for pull and replay.
+//! The event log: how long events are kept for pull and replay, and how often the
+//! sequencer looks for events nobody woke it for.
 
 use super::vars::{ConfigError, Vars};
 
@@ -6,6 +7,10 @@ use super::vars::{ConfigError, Vars};
 pub struct EventsConfig {
     /// `EVENT_RETENTION_DAYS` (30): older events are purged by the housekeeping.
     pub retention: chrono::Duration,
+    /// `EVENT_POLL_MILLIS` (1000): how often committed events are looked for besides
+    /// the wake-up after each request that made some (events of background work and
+    /// of other instances).
+    pub poll_interval: std::time::Duration,
 }
 
 impl EventsConfig {
@@ -13,6 +18,13 @@ impl EventsConfig {
         let days = vars.number("EVENT_RETENTION_DAYS", 30, 1, 3650)?;
         Ok(EventsConfig {
             retention: chrono::Duration::days(days as i64),
+            poll_interval: vars.duration(
+                "EVENT_POLL_MILLIS",
+                std::time::Duration::from_millis(1),
+                1_000,
+                10,
+                3_600_000,
+            )?,
         })
     }
 }

@@ -298,6 +298,7 @@ pub(crate) mod tests {
             ("REFRESH_REUSE_GRACE_SECONDS", "301"),
             ("MAIL_PER_ADDRESS_PER_HOUR", "0"),
             ("MAIL_POLL_MILLIS", "soon"),
+            ("EVENT_POLL_MILLIS", "0"),
             ("SMTP_URL", "smtp://smtp.example:587?tls=sometimes"),
             ("NATS_URL", "http://127.0.0.1:4222"),
             ("NATS_URL", "nats://127.0.0.1:4222,,"),

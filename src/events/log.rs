@@ -45,6 +45,7 @@ pub async fn append(tx: &mut Tx, now: DateTime<Utc>, event: &NewEvent) -> Result
         .bind(sqlx::types::Json(&event.data))
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
+    super::wakeup::note_appended();
     Ok(())
 }
 

@@ -10,7 +10,8 @@
 //! the one-row counter. `sequence` follows the order in which events became visible, so
 //! a reader polling `after=N` cannot miss an event that commits late, and no change's
 //! transaction waits on a lock for its events. `subjectsequence` counts the events of
-//! one subject (1, 2, 3...).
+//! one subject (1, 2, 3...). A request's events are numbered as soon as it has
+//! committed ([`wakeup`]); others at the sequencer's poll.
 //!
 //! This room sits below the audit trail and imports no feature: reading a page
 //! ([`feed`]), matching types ([`filter`]) and purging old events ([`log::purge_before`])
@@ -20,5 +21,6 @@ pub mod feed;
 pub mod filter;
 pub mod log;
 pub mod types;
+pub mod wakeup;
 
 pub use log::NewEvent;

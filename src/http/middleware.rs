@@ -206,6 +206,20 @@ async fn record_metrics(request: Request, next: Next) -> Response {
     response
 }
 
+/// After each request that appended events (committed by the time its handler
+/// answers), wakes the sequencer to number them now rather than at its next poll.
+pub async fn number_events_after_commit(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (response, appended) = crate::events::wakeup::watching(next.run(request)).await;
+    if appended {
+        state.events_appended.notify();
+    }
+    response
+}
+
 /// After each request that may have written (any method but GET, HEAD and OPTIONS, and
 /// those when their response is marked [`CacheChanged`]), waits for the change feed to
 /// sync before the response goes out, so that what the request changed is seen by every

@@ -14,8 +14,8 @@
 //! - [`readable`]: times ("3 minutes ago") and devices ("Chrome on Linux") in words.
 
 pub mod functions;
-pub mod readable;
 pub mod negotiate;
+pub mod readable;
 pub mod request;
 
 #[cfg(test)]

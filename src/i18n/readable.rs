@@ -85,10 +85,18 @@ fn time_of(value: &Value) -> Result<Option<DateTime<Utc>>, Error> {
 }
 
 /// The HTML of [`add_to`]'s `when`.
-fn when(words: &Words, language: Language, at: DateTime<Utc>, now: Option<DateTime<Utc>>) -> String {
+fn when(
+    words: &Words,
+    language: Language,
+    at: DateTime<Utc>,
+    now: Option<DateTime<Utc>>,
+) -> String {
     let exact = exact(words, language, at);
     let iso = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let time = format!("<time datetime=\"{iso}\" data-local>{}</time>", escape(&exact));
+    let time = format!(
+        "<time datetime=\"{iso}\" data-local>{}</time>",
+        escape(&exact)
+    );
     match now.and_then(|now| in_words(words, language, at, now)) {
         Some(words) => format!(
             "<span class=\"when\">{time} <span class=\"ago\">{}</span></span>",
@@ -108,22 +116,51 @@ fn exact(words: &Words, language: Language, at: DateTime<Utc>) -> String {
             ("day", Arg::from(i64::from(at.day()))),
             ("month", Arg::from(month)),
             ("year", Arg::Text(at.year().to_string())),
-            ("time", Arg::from(format!("{:02}:{:02}", at.hour(), at.minute()))),
+            (
+                "time",
+                Arg::from(format!("{:02}:{:02}", at.hour(), at.minute())),
+            ),
         ],
     )
 }
 
 /// "3 minutes ago", "in 2 hours", "just now"; `None` when further than
 /// [`IN_WORDS_UP_TO_DAYS`] away.
-fn in_words(words: &Words, language: Language, at: DateTime<Utc>, now: DateTime<Utc>) -> Option<String> {
+fn in_words(
+    words: &Words,
+    language: Language,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<String> {
     let seconds = (now - at).num_seconds();
     let past = seconds >= 0;
     let seconds = seconds.unsigned_abs();
     let (key, count) = match seconds {
         0..60 => return Some(words.text(language, message_key("time-now"), &[])),
-        60..3_600 => (if past { message_key("time-minutes-ago") } else { message_key("time-in-minutes") }, seconds / 60),
-        3_600..86_400 => (if past { message_key("time-hours-ago") } else { message_key("time-in-hours") }, seconds / 3_600),
-        _ => (if past { message_key("time-days-ago") } else { message_key("time-in-days") }, seconds / 86_400),
+        60..3_600 => (
+            if past {
+                message_key("time-minutes-ago")
+            } else {
+                message_key("time-in-minutes")
+            },
+            seconds / 60,
+        ),
+        3_600..86_400 => (
+            if past {
+                message_key("time-hours-ago")
+            } else {
+                message_key("time-in-hours")
+            },
+            seconds / 3_600,
+        ),
+        _ => (
+            if past {
+                message_key("time-days-ago")
+            } else {
+                message_key("time-in-days")
+            },
+            seconds / 86_400,
+        ),
     };
     if count > IN_WORDS_UP_TO_DAYS as u64 && seconds >= 86_400 {
         return None;
@@ -139,7 +176,10 @@ fn device(words: &Words, language: Language, agent: &str) -> String {
         Some(ua) if known(ua.name) && known(ua.os) => words.text(
             language,
             message_key("device-browser-on-system"),
-            &[("browser", Arg::from(ua.name)), ("system", Arg::from(ua.os))],
+            &[
+                ("browser", Arg::from(ua.name)),
+                ("system", Arg::from(ua.os)),
+            ],
         ),
         Some(ua) if known(ua.name) => ua.name.to_owned(),
         _ => words.text(language, message_key("device-unknown"), &[]),
@@ -169,18 +209,23 @@ mod tests {
             long_ago => "2025-01-02T03:04:05Z",
             never => Value::from(()),
         };
-        let html = render("{{ at|when }}|{{ soon|when }}|{{ long_ago|when }}|{{ never|when }}", ctx.clone());
+        let html = render(
+            "{{ at|when }}|{{ soon|when }}|{{ long_ago|when }}|{{ never|when }}",
+            ctx.clone(),
+        );
         assert_eq!(
             html,
             "<span class=\"when\"><time datetime=\"2026-12-07T05:05:05Z\" data-local>7 Dec 2026, 05:05 UTC</time> <span class=\"ago\">3 minutes ago</span></span>|\
              <span class=\"when\"><time datetime=\"2026-12-07T07:05:05Z\" data-local>7 Dec 2026, 07:05 UTC</time> <span class=\"ago\">in an hour</span></span>|\
              <span class=\"when\"><time datetime=\"2025-01-02T03:04:05Z\" data-local>2 Jan 2025, 03:04 UTC</time></span>|"
         );
-        let german = render(
-            "{{ at|when }}",
-            minijinja::context! { lang => "de", ..ctx },
+        let german = render("{{ at|when }}", minijinja::context! { lang => "de", ..ctx });
+        assert!(
+            german.contains(
+                ">7. Dez. 2026, 05:05 UTC</time> <span class=\"ago\">vor 3 Minuten</span>"
+            ),
+            "{german}"
         );
-        assert!(german.contains(">7. Dez. 2026, 05:05 UTC</time> <span class=\"ago\">vor 3 Minuten</span>"), "{german}");
     }
 
     #[test]
@@ -192,7 +237,10 @@ mod tests {
             "Chrome on Linux|Unknown device"
         );
         assert_eq!(
-            render("{{ chrome|device }}", minijinja::context! { lang => "de", ..ctx }),
+            render(
+                "{{ chrome|device }}",
+                minijinja::context! { lang => "de", ..ctx }
+            ),
             "Chrome unter Linux"
         );
     }

@@ -82,6 +82,7 @@ impl Dispatcher {
             lease: LEASE,
             leased: std::sync::Mutex::default(),
             slots: Arc::new(Semaphore::new(settings.max_in_flight)),
+            slots_total: settings.max_in_flight,
             source: config.http.public_url.clone(),
             composer: Composer::for_deployment(config)?,
             owner: Uuid::new_v4(),

@@ -17,6 +17,7 @@ on_both_engines!(
     an_event_arrives_signed_with_the_json_the_event_log_shows,
     a_rotated_secret_signs_beside_the_new_one_for_a_day,
     the_deliveries_list_shows_what_was_sent_and_retry_sends_it_again,
+    a_requests_event_goes_out_when_it_commits_not_at_the_next_poll,
 );
 
 /// Verifies `request` with `secret` as a receiver would (the standard's own library).
@@ -35,6 +36,28 @@ async fn send_test(app: &TestApp, token: &str, id: &str) -> String {
         .await;
     assert_eq!(sent.status, 202, "{}", sent.text);
     sent.json()["event_id"].as_str().unwrap().to_owned()
+}
+
+/// With the sequencer's poll an hour apart, a registration's `user.created` still
+/// arrives: the request that made it woke the sequencer once it had committed. (Without
+/// the wake-up it waits for the poll, and the receiver's deadline passes first.)
+async fn a_requests_event_goes_out_when_it_commits_not_at_the_next_poll(backend: Backend) {
+    let app = local_app(backend, &[("EVENT_POLL_MILLIS", "3600000")]).await;
+    let admin = app.admin().await;
+    let receiver = Receiver::start().await;
+    subscribe(
+        &app,
+        &admin.access_token,
+        &receiver.url,
+        &["user.created"],
+        json!({}),
+    )
+    .await;
+
+    let user = app.user().await;
+    let request = receiver.wait_for(1).await.remove(0);
+    assert_eq!(request.json()["type"], "user.created");
+    assert_eq!(request.subject(), user.user_id);
 }
 
 async fn an_event_arrives_signed_with_the_json_the_event_log_shows(backend: Backend) {
