@@ -18,15 +18,17 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use chrono::{DateTime, Utc};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use super::client_form::ClientForm;
 use super::listing::{Listing, limit_of, query_value};
-use super::{SECTION, failure_page, field_errors, ticked, view, when};
+use super::{SECTION, failure_page, field_errors, refused, ticked, view};
 use crate::console::frame::{AdminPage, ConsoleForm, ReturnTo, done};
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::http::{ClientInfo, PageQuery};
+use crate::i18n::message_key;
 use crate::oidc::browser::BrowserSession;
 use crate::oidc::clients::{self, Actor, Client, ClientSecret, SecretRotation};
 use crate::oidc::clients_api::clients_page;
@@ -57,8 +59,8 @@ struct ClientView {
     scopes: Vec<String>,
     first_party: bool,
     id_token_signed_response_alg: String,
-    created_at: String,
-    updated_at: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
 impl From<&Client> for ClientView {
@@ -74,8 +76,8 @@ impl From<&Client> for ClientView {
             scopes: client.scopes.clone(),
             first_party: client.first_party,
             id_token_signed_response_alg: client.id_token_signed_response_alg.clone(),
-            created_at: when(client.created_at),
-            updated_at: when(client.updated_at),
+            created_at: client.created_at,
+            updated_at: client.updated_at,
         }
     }
 }
@@ -125,7 +127,7 @@ async fn list_page(
         SECTION,
         query,
         context! {
-            title => "Applications (OpenID clients)",
+            title => web.pages.tr("admin-clients-title"),
             clients => view(&listing.rows),
             next => listing.next,
             page_errors => listing.errors,
@@ -161,7 +163,11 @@ fn secret_page(
         SECTION,
         None,
         context! {
-            title => if created { "Application registered" } else { "New secret" },
+            title => if created {
+                page.web.pages.tr("admin-clients-title-registered")
+            } else {
+                page.web.pages.tr("admin-clients-title-secret")
+            },
             created => created,
             client => view(&ClientView::from(client)),
             secret => secret.as_ref().map(|s| s.expose().to_owned()),
@@ -180,7 +186,7 @@ async fn create(
     match clients::register(&web.app.db, &form.input(), admin(session, &info), now).await {
         Ok((client, secret)) => secret_page(&page, StatusCode::CREATED, &client, secret, true),
         Err(ApiError::Validation(errors)) => {
-            let errors = field_errors(&errors);
+            let errors = field_errors(&web.pages, &errors);
             list_page(&page, StatusCode::UNPROCESSABLE_ENTITY, None, form, errors).await
         }
         Err(other) => failure_page(web, other),
@@ -203,7 +209,10 @@ fn client_page(
         SECTION,
         query,
         context! {
-            title => format!("Application {}", client.name),
+            title => page.web.pages.tr_with(
+                "admin-clients-title-one",
+                &[("name", client.name.clone().into())],
+            ),
             client => view(&ClientView::from(client)),
             form => view(&form),
             errors => errors,
@@ -268,7 +277,7 @@ async fn update(
         ),
         Ok(None) => failure_page(web, ApiError::not_found("client")),
         Err(ApiError::Validation(errors)) => {
-            let errors = field_errors(&errors);
+            let errors = field_errors(&web.pages, &errors);
             client_page(
                 &page,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -289,7 +298,10 @@ struct ConfirmForm {
 
 /// The client page again, with "I am sure" marked on the form whose box is `field`.
 fn unconfirmed(page: &AdminPage, client: &Client, field: &str) -> Response {
-    let errors = field_errors(&[FieldError::new(field, "tick this to confirm")]);
+    let errors = field_errors(
+        &page.web.pages,
+        &[refused(field, message_key("admin-field-confirm"))],
+    );
     client_page(
         page,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -318,7 +330,7 @@ async fn rotate_secret(
         }
         Ok(SecretRotation::PublicClient) => failure_page(
             web,
-            ApiError::conflict("client_id", "a public client has no secret to rotate"),
+            ApiError::conflict("client_id", web.pages.tr("admin-clients-public-no-secret")),
         ),
         Ok(SecretRotation::NotFound) => failure_page(web, ApiError::not_found("client")),
         Err(other) => failure_page(web, other),

@@ -13,13 +13,14 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 
 use super::user_detail::{AccountId, Refusal, account_page};
-use super::{SECTION, failure_page, field_errors, view};
+use super::{SECTION, failure_page, field_errors, refused, view};
 use crate::accounts::model::Role;
 use crate::admin::accounts::send_reset_as_admin;
 use crate::admin::invitations::{NewAccount, invite};
 use crate::console::frame::{AdminPage, ConsoleForm, done};
 use crate::error::{ApiError, FieldError};
 use crate::http::ClientInfo;
+use crate::i18n::message_key;
 use crate::web::Web;
 
 pub fn router() -> Router<Web> {
@@ -47,7 +48,7 @@ impl InvitationForm {
             "" => None,
             text => Some(
                 Role::try_from(text.to_owned())
-                    .map_err(|_| vec![FieldError::new("role", "must be user or administrator")])?,
+                    .map_err(|_| vec![refused("role", message_key("admin-field-role"))])?,
             ),
         };
         Ok(NewAccount {
@@ -71,9 +72,9 @@ fn invitation_page(
         SECTION,
         None,
         context! {
-            title => "Invite someone",
+            title => page.web.pages.tr("admin-invite-title"),
             form => view(form),
-            errors => field_errors(errors),
+            errors => field_errors(&page.web.pages, errors),
         },
     )
 }

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::{failure_page, field_errors};
+use super::{failure_page, field_errors, refused};
 use crate::error::{ApiError, FieldError};
 use crate::http::Page;
+use crate::i18n::message_key;
 use crate::web::Web;
 
 /// The value of `name` in a query string, when given and not empty.
@@ -41,7 +42,7 @@ pub(super) fn link_with(path: &str, pairs: &[(&str, Option<&str>)]) -> String {
 pub(super) fn limit_of(text: Option<&str>, errors: &mut Vec<FieldError>) -> Option<u32> {
     text?
         .parse::<u32>()
-        .map_err(|_| errors.push(FieldError::new("limit", "must be a whole number")))
+        .map_err(|_| errors.push(refused("limit", message_key("admin-field-whole-number"))))
         .ok()
 }
 
@@ -85,7 +86,7 @@ impl<R> Listing<R> {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 rows: Vec::new(),
                 next: None,
-                errors: field_errors(&errors),
+                errors: field_errors(&web.pages, &errors),
             }),
             Err(other) => Err(failure_page(web, other)),
         }

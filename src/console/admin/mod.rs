@@ -16,19 +16,27 @@
 //! - [`webhooks`] and [`webhook_detail`]: the endpoints that receive events
 //!   (`/api/v1/admin/webhooks`), each with its deliveries; a signing secret is shown
 //!   once, on the page that answers the creation or rotation.
-//! - [`audit`]: the audit log (`GET /api/v1/admin/audit`).
+//! - [`audit`]: the audit log (`GET /api/v1/admin/audit`); [`event_rows`] and
+//!   [`event_words`]: its events as the pages show them (in words, people by username,
+//!   the detail as labelled fields).
 //! - [`listing`]: what the pages listing things a page at a time share.
 //! - this file: the routes, the templates, and what the pages share: the page for an
-//!   error of a domain function, field errors for the templates, the times shown.
+//!   error of a domain function, field errors in the page's language.
+//!
+//! Every word of the pages is a message of `locales/*/console-admin.ftl`; times go to the
+//! templates as RFC 3339 (their `when` filter says them in the page's language).
 
 mod audit;
 mod client_form;
 mod clients;
+mod event_rows;
+mod event_words;
 mod invitations;
 mod listing;
 mod providers;
 mod user_changes;
 mod user_detail;
+mod user_page;
 mod users;
 mod webhook_detail;
 mod webhooks;
@@ -38,14 +46,14 @@ use std::collections::BTreeMap;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::auth::mfa::rules::require_recent_over_admin;
 use crate::console::frame::AdminPage;
 use crate::error::{ApiError, FieldError};
 use crate::federation::upstream::Upstream;
-use crate::web::Web;
+use crate::i18n::{Arg, message_key};
+use crate::web::{Pages, Web};
 
 /// The templates of every admin page.
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -102,6 +110,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/web/console/admin/webhook_fields.html"),
     ),
     (
+        "console/admin/webhook_state.html",
+        include_str!("../../../templates/web/console/admin/webhook_state.html"),
+    ),
+    (
         "console/admin/webhook_secret.html",
         include_str!("../../../templates/web/console/admin/webhook_secret.html"),
     ),
@@ -128,23 +140,34 @@ pub fn router(upstream: &Upstream) -> Router<Web> {
 /// The navigation section of every admin page.
 const SECTION: &str = "admin";
 
-/// Field errors as the templates read them: the field's name (the part before any
-/// `[index]`) to its messages joined, the index said in words (`line 2: ...`).
-fn field_errors(errors: &[FieldError]) -> BTreeMap<String, String> {
+/// A field error the admin pages name themselves: the message `key` of
+/// `console-admin.ftl` (mark it with [`message_key`]), said in the page's language.
+fn refused(field: impl Into<String>, key: &'static str) -> FieldError {
+    FieldError::new(field, key).with_words(key, &[])
+}
+
+/// Field errors as the templates read them, in the page's language where the rule names
+/// its words (the API's English otherwise): the field's name (the part before any
+/// `[index]`) to its messages joined, the index said in words (`entry 2: ...`).
+fn field_errors(pages: &Pages, errors: &[FieldError]) -> BTreeMap<String, String> {
     let mut by_field: BTreeMap<String, String> = BTreeMap::new();
     for error in errors {
+        let message = pages
+            .field_words(error)
+            .unwrap_or_else(|| error.message.clone());
         let (field, message) = match error.field.split_once('[') {
             Some((field, rest)) => {
                 let index = rest
                     .trim_end_matches(']')
                     .parse::<usize>()
                     .map_or_else(|_| rest.to_owned(), |i| (i + 1).to_string());
-                (
-                    field.to_owned(),
-                    format!("entry {index}: {}", error.message),
-                )
+                let words = pages.tr_with(
+                    "admin-field-entry",
+                    &[("index", Arg::from(index)), ("message", Arg::from(message))],
+                );
+                (field.to_owned(), words)
             }
-            None => (error.field.clone(), error.message.clone()),
+            None => (error.field.clone(), message),
         };
         let entry = by_field.entry(field).or_default();
         if !entry.is_empty() {
@@ -159,27 +182,37 @@ fn field_errors(errors: &[FieldError]) -> BTreeMap<String, String> {
 /// missing account or client is a 404 page; a server error stays the API's generic 500
 /// (logged with its cause, never shown).
 fn failure_page(web: &Web, error: ApiError) -> Response {
+    let pages = &web.pages;
     match error {
-        ApiError::ReauthenticationRequired => web.pages.message(
+        ApiError::ReauthenticationRequired => pages.message(
             StatusCode::FORBIDDEN,
-            "Confirm it is you first",
+            &pages.tr("admin-failure-reauthenticate-title"),
             "error",
-            "Changing another administrator's account needs a recent sign-in. Nothing was changed.",
-            Some("Confirm your password (and second factor) on your security page at /account/security, then try again."),
+            &pages.tr("admin-failure-reauthenticate"),
+            Some(&pages.tr("admin-failure-reauthenticate-next")),
         ),
-        ApiError::NotFound(what) => web.pages.message(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "error",
-            &format!("There is no such {what}."),
-            Some("It may have been deleted meanwhile."),
-        ),
-        ApiError::Conflict { detail, .. } => web.pages.message(
+        ApiError::NotFound(what) => {
+            let message = match what.as_str() {
+                "account" | "user" => message_key("admin-failure-not-found-account"),
+                "client" => message_key("admin-failure-not-found-client"),
+                "webhook" => message_key("admin-failure-not-found-webhook"),
+                "identity provider" => message_key("admin-failure-not-found-provider"),
+                _ => message_key("admin-failure-not-found"),
+            };
+            pages.message(
+                StatusCode::NOT_FOUND,
+                &pages.tr("admin-failure-not-found-title"),
+                "error",
+                &pages.tr(message),
+                Some(&pages.tr("admin-failure-not-found-next")),
+            )
+        }
+        ApiError::Conflict { detail, .. } => pages.message(
             StatusCode::CONFLICT,
-            "Not changed",
+            &pages.tr("admin-failure-conflict-title"),
             "error",
             &detail,
-            Some("Go back and reload the page."),
+            Some(&pages.tr("admin-failure-conflict-next")),
         ),
         other => other.into_response(),
     }
@@ -202,11 +235,6 @@ fn view<T: serde::Serialize>(value: &T) -> minijinja::Value {
     minijinja::Value::from(minijinja::value::Serde(value))
 }
 
-/// A time as the pages show it.
-fn when(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 /// Whether a posted checkbox was ticked (browsers send `on`, or the `value` given).
 fn ticked(value: &Option<String>) -> bool {
     value.as_deref().is_some_and(|v| !v.is_empty())
@@ -218,15 +246,19 @@ mod tests {
 
     #[test]
     fn indexed_field_errors_are_grouped_under_their_field() {
-        let errors = field_errors(&[
-            FieldError::new("redirect_uris[1]", "must be absolute"),
-            FieldError::new("redirect_uris", "at most 20"),
-            FieldError::new("name", "is required"),
-        ]);
+        let pages = Pages::new("http://localhost").unwrap();
+        let errors = field_errors(
+            &pages,
+            &[
+                FieldError::new("redirect_uris[1]", "must be absolute"),
+                FieldError::new("redirect_uris", "at most 20"),
+                refused("name", message_key("admin-field-confirm")),
+            ],
+        );
         assert_eq!(
             errors["redirect_uris"],
             "entry 2: must be absolute; at most 20"
         );
-        assert_eq!(errors["name"], "is required");
+        assert_eq!(errors["name"], "tick this to confirm");
     }
 }

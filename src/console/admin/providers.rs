@@ -21,7 +21,7 @@ use minijinja::context;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{SECTION, failure_page, field_errors, ticked, view, when};
+use super::{SECTION, failure_page, field_errors, refused, ticked, view};
 use crate::console::frame::{AdminPage, ConsoleForm, ReturnTo, done};
 use crate::error::{ApiError, FieldError};
 use crate::federation::departure::callback_uri;
@@ -30,6 +30,7 @@ use crate::federation::providers::input::{CheckedChange, ProviderInput};
 use crate::federation::providers::{self, Actor, Provider};
 use crate::federation::upstream::Upstream;
 use crate::http::ClientInfo;
+use crate::i18n::message_key;
 use crate::web::Web;
 
 const PATH: &str = "/admin/providers";
@@ -55,7 +56,6 @@ struct ProviderView {
     allow_signup: bool,
     enabled: bool,
     redirect_uri: String,
-    created_at: String,
 }
 
 /// The form to add a provider, as typed (kept when refused; the secret never is).
@@ -149,7 +149,6 @@ async fn page_of(
             allow_signup: provider.allow_signup,
             enabled: provider.enabled,
             redirect_uri: callback_uri(public_url, &provider.slug),
-            created_at: when(provider.created_at),
         })
         .collect();
     page.frame().render(
@@ -158,7 +157,7 @@ async fn page_of(
         SECTION,
         query,
         context! {
-            title => "Sign-in with other providers",
+            title => web.pages.tr("admin-providers-title"),
             providers => view(&rows),
             redirect_example => callback_uri(public_url, "SLUG"),
             form => view(form),
@@ -218,7 +217,14 @@ async fn add(
         Err(other) => return failure_page(web, other),
     };
     let status = StatusCode::UNPROCESSABLE_ENTITY;
-    page_of(&page, status, None, &form, field_errors(&errors)).await
+    page_of(
+        &page,
+        status,
+        None,
+        &form,
+        field_errors(&web.pages, &errors),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -241,7 +247,10 @@ async fn set_enabled(
         _ => {
             return failure_page(
                 web,
-                ApiError::validation("enabled", "must be true or false"),
+                ApiError::Validation(vec![refused(
+                    "enabled",
+                    message_key("admin-field-true-or-false"),
+                )]),
             );
         }
     };
@@ -286,10 +295,13 @@ async fn remove(
 ) -> Response {
     let web = &page.web;
     if !ticked(&form.confirm) {
-        let errors = field_errors(&[FieldError::new(
-            format!("confirm-{provider_id}"),
-            "tick this to confirm",
-        )]);
+        let errors = field_errors(
+            &web.pages,
+            &[refused(
+                format!("confirm-{provider_id}"),
+                message_key("admin-field-confirm"),
+            )],
+        );
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return page_of(&page, status, None, &ProviderForm::blank(), errors).await;
     }

@@ -22,11 +22,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::user_detail::{AccountId, Refusal, account_page, stored_user};
-use super::{failure_page, field_errors, ticked, view};
+use super::{failure_page, refused as refused_field, ticked, view};
 use crate::accounts::model::User;
 use crate::console::frame::{AdminPage, ConsoleForm, ReturnTo, account_deleted_page, done};
 use crate::error::{ApiError, FieldError};
 use crate::http::ClientInfo;
+use crate::i18n::message_key;
 use crate::patch::Patch;
 use crate::users::account::{delete_and_commit, delete_own_account};
 use crate::users::account_update::{AccountUpdate, update_and_commit};
@@ -103,12 +104,18 @@ fn refusal(error: ApiError, rename: &[(&str, &str)]) -> Result<(StatusCode, Refu
             StatusCode::UNPROCESSABLE_ENTITY,
             errors
                 .into_iter()
-                .map(|e| FieldError::new(field(&e.field), e.message))
+                .map(|e| FieldError {
+                    field: field(&e.field),
+                    ..e
+                })
                 .collect(),
         ),
         ApiError::WrongPassword(name) => (
             StatusCode::BAD_REQUEST,
-            vec![FieldError::new(field(name), "is not correct")],
+            vec![refused_field(
+                field(name),
+                message_key("admin-field-wrong-password"),
+            )],
         ),
         ApiError::Conflict {
             detail,
@@ -130,7 +137,7 @@ fn refusal(error: ApiError, rename: &[(&str, &str)]) -> Result<(StatusCode, Refu
         other => return Err(other),
     };
     let refusal = Refusal {
-        errors: field_errors(&errors),
+        errors,
         ..Refusal::default()
     };
     Ok(refusal.with_status(status))

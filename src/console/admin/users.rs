@@ -6,15 +6,17 @@
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
+use chrono::{DateTime, Utc};
 use minijinja::context;
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::listing::{Listing, limit_of, query_value};
-use super::{SECTION, view, when};
+use super::{SECTION, refused, view};
 use crate::accounts::model::{Role, Tier, User};
 use crate::console::frame::{AdminPage, ReturnTo};
 use crate::error::{ApiError, FieldError};
+use crate::i18n::message_key;
 use crate::users::search::{ListQuery, list_page_in_order, parse_query_text};
 use crate::web::Web;
 
@@ -45,8 +47,8 @@ struct Row {
     tier: &'static str,
     is_active: bool,
     email_verified: bool,
-    created_at: String,
-    last_login_at: Option<String>,
+    created_at: DateTime<Utc>,
+    last_login_at: Option<DateTime<Utc>>,
 }
 
 impl From<User> for Row {
@@ -59,8 +61,8 @@ impl From<User> for Row {
             tier: user.tier.as_str(),
             is_active: user.is_active,
             email_verified: user.email_verified,
-            created_at: when(user.created_at),
-            last_login_at: user.last_login_at.map(when),
+            created_at: user.created_at,
+            last_login_at: user.last_login_at,
         }
     }
 }
@@ -75,13 +77,13 @@ fn list_query(filters: &Filters, cursor: Option<String>) -> Result<ListQuery, Ve
     let role = match filters.role.as_deref() {
         None => None,
         Some(text) => Role::try_from(text.to_owned())
-            .map_err(|_| errors.push(FieldError::new("role", "must be `user` or `admin`")))
+            .map_err(|_| errors.push(refused("role", message_key("admin-field-role"))))
             .ok(),
     };
     let tier = match filters.tier.as_deref() {
         None => None,
         Some(text) => Tier::try_from(text.to_owned())
-            .map_err(|_| errors.push(FieldError::new("tier", "must be `basic` or `premium`")))
+            .map_err(|_| errors.push(refused("tier", message_key("admin-field-tier"))))
             .ok(),
     };
     let is_active = match filters.is_active.as_deref() {
@@ -89,7 +91,10 @@ fn list_query(filters: &Filters, cursor: Option<String>) -> Result<ListQuery, Ve
         Some("true") => Some(true),
         Some("false") => Some(false),
         Some(_) => {
-            errors.push(FieldError::new("is_active", "must be `true` or `false`"));
+            errors.push(refused(
+                "is_active",
+                message_key("admin-field-true-or-false"),
+            ));
             None
         }
     };
@@ -141,7 +146,7 @@ async fn search(page: AdminPage) -> Response {
         SECTION,
         query,
         context! {
-            title => "Users",
+            title => web.pages.tr("admin-users-title"),
             filters => view(&filters),
             users => view(&listing.rows),
             next => listing.next,

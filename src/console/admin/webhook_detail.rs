@@ -20,16 +20,18 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use chrono::{DateTime, Utc};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::listing::{Listing, limit_of, query_value};
 use super::webhooks::{self, WebhookForm, WebhookView, admin, secret_page};
-use super::{SECTION, failure_page, field_errors, ticked, view, when};
+use super::{SECTION, failure_page, field_errors, refused, ticked, view};
 use crate::console::frame::{AdminPage, ConsoleForm, ReturnTo, done};
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::http::ClientInfo;
+use crate::i18n::message_key;
 use crate::web::Web;
 use crate::webhook_delivery::queue::{DeliveryItem, STATUSES};
 use crate::webhooks::api::{self, WebhookChange};
@@ -65,8 +67,8 @@ struct DeliveryRow {
     attempts: i32,
     last_status_code: Option<i32>,
     last_error: Option<String>,
-    next_attempt_at: Option<String>,
-    delivered_at: Option<String>,
+    next_attempt_at: Option<DateTime<Utc>>,
+    delivered_at: Option<DateTime<Utc>>,
 }
 
 impl From<DeliveryItem> for DeliveryRow {
@@ -78,8 +80,8 @@ impl From<DeliveryItem> for DeliveryRow {
             attempts: item.attempts,
             last_status_code: item.last_status_code,
             last_error: item.last_error,
-            next_attempt_at: item.next_attempt_at.map(when),
-            delivered_at: item.delivered_at.map(when),
+            next_attempt_at: item.next_attempt_at,
+            delivered_at: item.delivered_at,
         }
     }
 }
@@ -125,7 +127,7 @@ async fn webhook_page(
         SECTION,
         query,
         context! {
-            title => "Webhook",
+            title => web.pages.tr("admin-webhooks-title-one"),
             webhook => view(&WebhookView::from(webhook)),
             form => view(form),
             errors => errors,
@@ -205,7 +207,7 @@ async fn update(
     match api::change(&web.app, webhook.id, &form.change(), admin(&page, &info)).await {
         Ok(_) => done(&path_of(webhook.id), "webhook-saved"),
         Err(ApiError::Validation(errors)) => {
-            let errors = field_errors(&errors);
+            let errors = field_errors(&web.pages, &errors);
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             webhook_page(&page, status, None, &webhook, &form, errors).await
         }
@@ -232,8 +234,11 @@ async fn set_enabled(
         "true" => true,
         "false" => false,
         _ => {
-            let refused = ApiError::validation("enabled", "must be true or false");
-            return failure_page(web, refused);
+            let refusal = ApiError::Validation(vec![refused(
+                "enabled",
+                message_key("admin-field-true-or-false"),
+            )]);
+            return failure_page(web, refusal);
         }
     };
     let change = WebhookChange {
@@ -322,7 +327,13 @@ async fn delete(
 ) -> Response {
     let web = &page.web;
     if !ticked(&form.confirm) {
-        let errors = field_errors(&[FieldError::new("delete_confirm", "tick this to confirm")]);
+        let errors = field_errors(
+            &web.pages,
+            &[refused(
+                "delete_confirm",
+                message_key("admin-field-confirm"),
+            )],
+        );
         let form = WebhookForm::of(&webhook);
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return webhook_page(&page, status, None, &webhook, &form, errors).await;

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::listing::{Listing, limit_of, query_value};
-use super::{SECTION, failure_page, field_errors, ticked, view, when};
+use super::{SECTION, failure_page, field_errors, ticked, view};
 use crate::console::frame::{AdminPage, ConsoleForm, ReturnTo};
 use crate::error::ApiError;
 use crate::http::{ClientInfo, PageQuery};
@@ -58,14 +58,14 @@ pub(super) struct WebhookView {
     enabled: bool,
     /// `active`, `failing` or `disabled`.
     state: &'static str,
-    /// Why it is disabled, in words.
-    disabled_because: Option<String>,
-    failing_since: Option<String>,
+    /// Why it is disabled: `admin`, `gone` or `failing` (the template says it in words).
+    disabled_reason: Option<String>,
+    failing_since: Option<DateTime<Utc>>,
     pending: i64,
     failed: i64,
     dead: i64,
-    created_at: String,
-    updated_at: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
 impl From<&Webhook> for WebhookView {
@@ -78,24 +78,14 @@ impl From<&Webhook> for WebhookView {
             ordered: webhook.ordered,
             enabled: webhook.enabled,
             state: webhook.state,
-            disabled_because: webhook.disabled_reason.as_deref().map(reason_in_words),
-            failing_since: webhook.failing_since.map(when),
+            disabled_reason: webhook.disabled_reason.clone(),
+            failing_since: webhook.failing_since,
             pending: webhook.deliveries.pending,
             failed: webhook.deliveries.failed,
             dead: webhook.deliveries.dead,
-            created_at: when(webhook.created_at),
-            updated_at: when(webhook.updated_at),
+            created_at: webhook.created_at,
+            updated_at: webhook.updated_at,
         }
-    }
-}
-
-/// Why an endpoint is disabled (`disabled_reason`), as a sentence's end.
-fn reason_in_words(reason: &str) -> String {
-    match reason {
-        "admin" => "by an administrator".into(),
-        "gone" => "because it answered 410 Gone".into(),
-        "failing" => "because its deliveries failed for too long without a success".into(),
-        other => format!("({other})"),
     }
 }
 
@@ -206,7 +196,7 @@ async fn list_page(
         SECTION,
         query,
         context! {
-            title => "Webhooks",
+            title => web.pages.tr("admin-webhooks-title"),
             webhooks => view(&listing.rows),
             next => listing.next,
             page_errors => listing.errors,
@@ -245,7 +235,7 @@ async fn create(
             None,
         ),
         Err(ApiError::Validation(errors)) => {
-            let errors = field_errors(&errors);
+            let errors = field_errors(&web.pages, &errors);
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             list_page(&page, status, None, &form, errors).await
         }
@@ -269,11 +259,15 @@ pub(super) fn secret_page(
         SECTION,
         None,
         context! {
-            title => if created { "Webhook made" } else { "New signing secret" },
+            title => if created {
+                page.web.pages.tr("admin-webhooks-title-made")
+            } else {
+                page.web.pages.tr("admin-webhooks-title-secret")
+            },
             created => created,
             webhook => view(&WebhookView::from(webhook)),
             secret => secret,
-            previous_until => previous_until.map(when),
+            previous_until => previous_until.map(|until| until.to_rfc3339()),
         },
     )
 }

@@ -1,8 +1,9 @@
 //! The admin pages (`/admin`): only administrators see them; the user search pages like
 //! `GET /api/v1/users`; the account page changes, revokes and resets as the admin API
 //! does, audited the same. Clients (`clients`), the audit log (`audit`), forged posts
-//! (`forgery`) and webhooks (`webhooks`, `webhook_deliveries`) have their own files; the
-//! helpers here serve them all.
+//! (`forgery`), an account page's sections and confirmations (`user_page`), the pages in
+//! German (`german`) and webhooks (`webhooks`, `webhook_deliveries`, their shared steps in
+//! `webhook_pages`) have their own files; the helpers here serve them all.
 
 use serde_json::{Value, json};
 
@@ -16,8 +17,11 @@ mod audit;
 mod changes;
 mod clients;
 mod forgery;
+mod german;
 mod invitations;
+mod user_page;
 mod webhook_deliveries;
+mod webhook_pages;
 mod webhooks;
 
 on_both_engines!(
@@ -238,12 +242,8 @@ async fn deactivating_a_user_on_the_page_signs_them_out_everywhere(backend: Back
     let page = browser.get(&path).await;
     assert_eq!(page.status, 200, "{}", page.text);
     assert!(page.text.contains(&user.username));
-    let fields = [
-        ("role", "user"),
-        ("tier", "basic"),
-        ("is_active", "false"),
-        ("email_verified", "false"),
-    ];
+    // The danger zone's form: only the status, with "I am sure".
+    let fields = [("is_active", "false")];
 
     // Not without "I am sure".
     let unsure = submit(&mut browser, &page, &path, &fields).await;
@@ -252,6 +252,12 @@ async fn deactivating_a_user_on_the_page_signs_them_out_everywhere(backend: Back
     assert_eq!(
         api_get(&app, &user, "/api/v1/users/me").await["is_active"],
         true
+    );
+    // The role form shown again keeps the account's own values.
+    assert!(
+        unsure
+            .text
+            .contains("<option value=\"user\" selected>User</option>")
     );
 
     let mut sure = fields.to_vec();
@@ -264,7 +270,12 @@ async fn deactivating_a_user_on_the_page_signs_them_out_everywhere(backend: Back
     );
     let shown = browser.follow(&done).await;
     assert!(shown.text.contains("The account was changed."));
-    assert!(shown.text.contains("no (deactivated)"));
+    assert!(
+        shown
+            .text
+            .contains("id=\"account-status\">Deactivated</dd>")
+    );
+    assert!(shown.text.contains("Reactivate the account"));
 
     let refused = app
         .get("/api/v1/users/me")
@@ -326,13 +337,15 @@ async fn role_and_tier_changes_are_audited(backend: Backend) {
             .is_empty()
     );
 
-    // The account page shows the events, detail as escaped JSON text.
+    // The account page shows the events in words, the detail as labelled fields.
     let page = browser.get(&path).await;
-    assert!(page.text.contains("role_change"));
+    assert!(page.text.contains("Role changed"));
+    assert!(!page.text.contains("role_change"));
     assert!(
         page.text
-            .contains("{&quot;from&quot;:&quot;user&quot;,&quot;to&quot;:&quot;admin&quot;}")
+            .contains("<dt>From</dt><dd>user</dd><dt>To</dt><dd>admin</dd>")
     );
+    assert!(!page.text.contains("&quot;from&quot;"));
 }
 
 async fn the_last_administrator_cannot_demote_themselves_on_the_page(backend: Backend) {
@@ -399,7 +412,7 @@ async fn revoking_sessions_and_resetting_second_factors(backend: Backend) {
     let mut browser = signed_in(&app, &admin).await;
     let path = format!("/admin/users/{}", user.user_id);
     let page = browser.get(&path).await;
-    assert!(page.text.contains("Authenticator app: yes"));
+    assert!(page.text.contains("id=\"second-factor-totp\">yes</dd>"));
 
     // Second factors: not without "I am sure"; then gone, and audited.
     let reset = format!("{path}/mfa/reset");

@@ -26,7 +26,7 @@ async fn an_admin_changes_a_users_details_on_the_page_and_the_api_shows_them(bac
     let path = format!("/admin/users/{}", user.user_id);
     let action = format!("{path}/account");
     let page = browser.get(&path).await;
-    assert!(page.text.contains("<h2>Account details</h2>"));
+    assert!(page.text.contains("<h3>Account details</h3>"));
     assert!(
         page.text
             .contains(&format!("name=\"username\" value=\"{}\"", user.username))
@@ -182,7 +182,7 @@ async fn deleting_a_user_needs_the_confirmation_and_kills_their_tokens(backend: 
     let mut browser = signed_in(&app, &admin).await;
     let path = format!("/admin/users/{}", user.user_id);
     let page = browser.get(&path).await;
-    assert!(page.text.contains("<h2>Delete the account</h2>"));
+    assert!(page.text.contains("<h3>Delete the account</h3>"));
     let delete = format!("{path}/delete");
 
     let unsure = submit(&mut browser, &page, &delete, &[]).await;

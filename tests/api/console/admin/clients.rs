@@ -162,7 +162,7 @@ async fn editing_and_deleting_a_client_on_the_page(backend: Backend) {
     assert!(
         shown
             .text
-            .contains("The application's settings were saved.")
+            .contains("The application&#39;s settings were saved.")
     );
     let client = api_get(&app, &admin, &format!("/api/v1/admin/clients/{id}")).await;
     assert_eq!(client["name"], "Study Spots 2");

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::api_get;
-use super::webhooks::{code_text, made_by_api, make_on_page, shows, webhook_audit};
+use super::webhook_pages::{code_text, made_by_api, make_on_page, shows, webhook_audit};
 use crate::console::{signed_in, submit};
 use crate::helpers::{Backend, TestResponse};
 use crate::oidc::Browser;

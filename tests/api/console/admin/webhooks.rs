@@ -7,10 +7,13 @@
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::{api_get, unescape};
+use super::api_get;
+use super::webhook_pages::{
+    OnItsPage, PUBLIC_TARGET, code_text, made_by_api, make_on_page, open_made_by_api, shows,
+    submit_done, webhook_audit,
+};
 use crate::console::{signed_in, submit};
-use crate::helpers::{Backend, TestApp, TestResponse};
-use crate::oidc::Browser;
+use crate::helpers::{Backend, TestApp};
 use crate::on_both_engines;
 
 on_both_engines!(
@@ -21,60 +24,6 @@ on_both_engines!(
     only_administrators_see_the_webhook_pages,
     webhook_forms_without_the_form_token_change_nothing,
 );
-
-pub(super) const PUBLIC_TARGET: &str = "https://93.184.216.34/hooks/roster";
-
-/// Makes a webhook with the form of the list page; the answer page.
-pub(super) async fn make_on_page(
-    browser: &mut Browser<'_>,
-    fields: &[(&str, &str)],
-) -> TestResponse {
-    let page = browser.get("/admin/webhooks").await;
-    submit(browser, &page, "/admin/webhooks", fields).await
-}
-
-/// The text of the element with id `id` (a `<code>`), as the browser reads it.
-pub(super) fn code_text(page: &TestResponse, id: &str) -> Option<String> {
-    let marker = format!("id=\"{id}\"");
-    let start = page.text.find(&marker)?;
-    let start = page.text[start..].find('>')? + start + 1;
-    let end = page.text[start..].find("</code>")? + start;
-    Some(unescape(&page.text[start..end]))
-}
-
-/// Whether `text` is anywhere on `page`, as written or HTML-escaped.
-pub(super) fn shows(page: &TestResponse, text: &str) -> bool {
-    page.text.contains(text) || page.text.contains(&text.replace('/', "&#x2f;"))
-}
-
-/// A webhook made through the API; its id.
-pub(super) async fn made_by_api(app: &TestApp, token: &str, body: Value) -> String {
-    let made = app
-        .post("/api/v1/admin/webhooks")
-        .bearer(token)
-        .json(body)
-        .send()
-        .await;
-    assert_eq!(made.status, 201, "{}", made.text);
-    made.json()["id"].as_str().unwrap().to_owned()
-}
-
-/// The names of the `webhook_*` audit events, newest first.
-pub(super) async fn webhook_audit(app: &TestApp, token: &str) -> Vec<Value> {
-    let audited = app
-        .get("/api/v1/admin/audit?limit=100")
-        .bearer(token)
-        .send()
-        .await
-        .json();
-    audited["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["event"].as_str().unwrap().starts_with("webhook_"))
-        .cloned()
-        .collect()
-}
 
 /// The sealed secret the database holds for the one webhook.
 async fn sealed_secret(app: &TestApp) -> Vec<u8> {
@@ -196,18 +145,16 @@ async fn editing_and_disabling_a_webhook_on_the_page(backend: Backend) {
     let app = TestApp::new(backend).await;
     let admin = app.admin().await;
     let token = admin.access_token.as_str();
-    let id = made_by_api(
-        &app,
-        token,
-        json!({"url": PUBLIC_TARGET, "events": ["user.*"], "description": "CRM"}),
-    )
-    .await;
+    let body = json!({"url": PUBLIC_TARGET, "events": ["user.*"], "description": "CRM"});
+    let OnItsPage {
+        id,
+        path,
+        mut browser,
+        page,
+    } = open_made_by_api(&app, &admin, body).await;
     let api_path = format!("/api/v1/admin/webhooks/{id}");
-    let path = format!("/admin/webhooks/{id}");
-    let mut browser = signed_in(&app, &admin).await;
-    let page = browser.get(&path).await;
     assert!(page.text.contains(">user.*</textarea>"));
-    assert!(page.text.contains("enabled, active"));
+    assert!(page.text.contains("id=\"webhook-state\">active</dd>"));
 
     // A private target is refused beside its field; nothing changes.
     let refused = submit(
@@ -222,24 +169,17 @@ async fn editing_and_disabling_a_webhook_on_the_page(backend: Backend) {
     assert_eq!(api_get(&app, &admin, &api_path).await["url"], PUBLIC_TARGET);
 
     let other = "https://93.184.216.35/roster";
-    let saved = submit(
-        &mut browser,
-        &page,
-        &path,
-        &[
-            ("url", other),
-            ("events", "login.*\nsession.revoked"),
-            ("description", ""),
-        ],
-    )
-    .await;
-    assert_eq!(saved.status, 303, "{}", saved.text);
-    assert_eq!(
-        saved.header("location"),
-        Some(format!("{path}?done=webhook-saved").as_str())
+    let fields = [
+        ("url", other),
+        ("events", "login.*\nsession.revoked"),
+        ("description", ""),
+    ];
+    let shown = submit_done(&mut browser, &page, &path, &fields, &path, "webhook-saved").await;
+    assert!(
+        shown
+            .text
+            .contains("The webhook&#39;s settings were saved.")
     );
-    let shown = browser.follow(&saved).await;
-    assert!(shown.text.contains("The webhook's settings were saved."));
     let webhook = api_get(&app, &admin, &api_path).await;
     assert_eq!(webhook["url"], other);
     assert_eq!(webhook["events"], json!(["login.*", "session.revoked"]));
@@ -249,11 +189,16 @@ async fn editing_and_disabling_a_webhook_on_the_page(backend: Backend) {
 
     // Disabled, and why; then enabled again.
     let enabled = format!("{path}/enabled");
-    let off = submit(&mut browser, &shown, &enabled, &[("enabled", "false")]).await;
-    assert_eq!(
-        off.header("location"),
-        Some(format!("{path}?done=webhook-disabled").as_str())
-    );
+    let off = [("enabled", "false")];
+    let page = submit_done(
+        &mut browser,
+        &shown,
+        &enabled,
+        &off,
+        &path,
+        "webhook-disabled",
+    )
+    .await;
     let webhook = api_get(&app, &admin, &api_path).await;
     assert_eq!(
         (
@@ -262,15 +207,11 @@ async fn editing_and_disabling_a_webhook_on_the_page(backend: Backend) {
         ),
         (Some(false), Some("admin"))
     );
-    let page = browser.follow(&off).await;
     assert!(page.text.contains("disabled by an administrator"));
     let list = browser.get("/admin/webhooks").await;
     assert!(list.text.contains("disabled by an administrator"));
-    let on = submit(&mut browser, &page, &enabled, &[("enabled", "true")]).await;
-    assert_eq!(
-        on.header("location"),
-        Some(format!("{path}?done=webhook-enabled").as_str())
-    );
+    let on = [("enabled", "true")];
+    submit_done(&mut browser, &page, &enabled, &on, &path, "webhook-enabled").await;
     assert_eq!(api_get(&app, &admin, &api_path).await["enabled"], true);
 
     let audited = webhook_audit(&app, token).await;
@@ -297,17 +238,17 @@ async fn editing_and_disabling_a_webhook_on_the_page(backend: Backend) {
 async fn deleting_a_webhook_needs_the_confirmation(backend: Backend) {
     let app = TestApp::new(backend).await;
     let admin = app.admin().await;
-    let token = admin.access_token.as_str();
-    let id = made_by_api(
-        &app,
-        token,
-        json!({"url": PUBLIC_TARGET, "events": ["user.*"]}),
-    )
-    .await;
-    let path = format!("/admin/webhooks/{id}");
-    let mut browser = signed_in(&app, &admin).await;
-    let page = browser.get(&path).await;
+    let body = json!({"url": PUBLIC_TARGET, "events": ["user.*"]});
+    let OnItsPage {
+        id,
+        path,
+        mut browser,
+        page,
+    } = open_made_by_api(&app, &admin, body).await;
     let delete = format!("{path}/delete");
+    // In the danger zone, at the end.
+    let danger = page.text.find("<h2 id=\"danger\">").expect("a danger zone");
+    assert!(page.text[danger..].contains(&format!("action=\"{delete}\"")));
 
     let unsure = submit(&mut browser, &page, &delete, &[]).await;
     assert_eq!(unsure.status, 422, "{}", unsure.text);
@@ -319,17 +260,21 @@ async fn deleting_a_webhook_needs_the_confirmation(backend: Backend) {
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM webhooks").await, 1);
 
-    let deleted = submit(&mut browser, &page, &delete, &[("confirm", "yes")]).await;
-    assert_eq!(
-        deleted.header("location"),
-        Some("/admin/webhooks?done=webhook-deleted")
-    );
-    let list = browser.follow(&deleted).await;
+    let sure = [("confirm", "yes")];
+    let list = submit_done(
+        &mut browser,
+        &page,
+        &delete,
+        &sure,
+        "/admin/webhooks",
+        "webhook-deleted",
+    )
+    .await;
     assert!(list.text.contains("The webhook was deleted"));
     assert!(!list.text.contains(&id));
     assert_eq!(app.count("SELECT COUNT(*) FROM webhooks").await, 0);
     assert_eq!(browser.get(&path).await.status, 404);
-    let audited = webhook_audit(&app, token).await;
+    let audited = webhook_audit(&app, &admin.access_token).await;
     assert_eq!(audited[0]["event"], "webhook_deleted");
     assert_eq!(audited[0]["actor_id"], admin.user_id.as_str());
 }
