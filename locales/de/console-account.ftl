@@ -257,7 +257,7 @@ applications-allowed-to = Sie haben ihr erlaubt:
 applications-allowed-on = Erlaubt { $at }.
 applications-changed-on = Zuletzt geändert { $at }.
 applications-withdraw = Zugriff entziehen
-applications-withdraw-label = Der Anwendung { $client } den Zugriff entziehen
+applications-withdraw-label = Zugriff entziehen: { $client }
 applications-none = Sie haben keiner Anwendung erlaubt, Ihr Konto zu verwenden.
 applications-not-allowed = Dieser Anwendung hatten Sie (inzwischen) nichts erlaubt.
 
@@ -383,3 +383,11 @@ signup-forgot-intro = Geben Sie die E-Mail-Adresse Ihres Kontos an, und wir schi
 signup-forgot-submit = Link senden
 signup-back-to-sign-in = Zurück zur Anmeldung
 signup-create-account = Ein Konto anlegen
+
+## Was das Passkey-Skript sagt, während es arbeitet (Sicherheitsseite).
+security-passkey-waiting = Warten auf Ihren Authenticator…
+security-passkey-working = Der Passkey wird gespeichert…
+security-passkey-failed = Der Passkey wurde nicht hinzugefügt. Bitte versuchen Sie es erneut.
+security-reauth-waiting = Warten auf Ihren Passkey…
+security-reauth-working = Wird bestätigt…
+security-reauth-failed = Der Passkey wurde nicht verwendet. Versuchen Sie es erneut oder geben Sie Ihr Passwort ein.

@@ -257,7 +257,7 @@ applications-allowed-to = You allowed it to:
 applications-allowed-on = Allowed { $at }.
 applications-changed-on = Last changed { $at }.
 applications-withdraw = Withdraw access
-applications-withdraw-label = Withdraw the access of { $client }
+applications-withdraw-label = Withdraw access: { $client }
 applications-none = You have not allowed any application to use your account.
 applications-not-allowed = You had not allowed that application anything (any more).
 
@@ -383,3 +383,11 @@ signup-forgot-intro = Give the email address of your account and we will mail yo
 signup-forgot-submit = Send the link
 signup-back-to-sign-in = Back to sign in
 signup-create-account = Create an account
+
+## What the passkey script says while it works (security page).
+security-passkey-waiting = Waiting for your authenticator…
+security-passkey-working = Saving the passkey…
+security-passkey-failed = The passkey was not added. Try again.
+security-reauth-waiting = Waiting for your passkey…
+security-reauth-working = Confirming…
+security-reauth-failed = The passkey was not used. Try again, or type your password.
