@@ -13,6 +13,7 @@ use std::sync::Arc;
 use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, State};
 
+pub use super::html::escape_html;
 use super::{Arg, Language, Words};
 
 /// Adds `t`, the `strong` filter, the global `languages` (each supported language's
@@ -89,22 +90,6 @@ fn argument(value: &Value) -> Arg {
         ValueKind::None | ValueKind::Undefined => Arg::Text(String::new()),
         _ => Arg::Text(value.to_string()),
     }
-}
-
-/// Escapes `& < > " '` as HTML5 needs it.
-pub fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
 }
 
 #[cfg(test)]

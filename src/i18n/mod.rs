@@ -14,6 +14,7 @@
 //! - [`readable`]: times ("3 minutes ago") and devices ("Chrome on Linux") in words.
 
 pub mod functions;
+pub mod html;
 pub mod negotiate;
 pub mod readable;
 pub mod request;

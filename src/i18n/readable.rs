@@ -4,7 +4,8 @@
 //!   `<time datetime="…">7 Dec 2026, 05:05 UTC</time>` followed by how long ago (or how
 //!   soon) it is in words, "3 minutes ago", when the render context has `now` (the
 //!   app's clock, so tests set it). The console's script shows the `<time>` in the
-//!   browser's own time zone; without the script it stays in UTC and says so.
+//!   browser's own time zone; without the script it stays in UTC and says so. A value
+//!   that is no time is shown as it is.
 //! - `{{ user_agent|device }}`: a User-Agent as "Chrome on Linux" (woothee's parser).
 //!
 //! Both speak the render context's `lang`, like `t`.
@@ -13,7 +14,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use minijinja::value::Value;
-use minijinja::{Environment, Error, ErrorKind, State};
+use minijinja::{Environment, Error, State};
 
 use super::{Arg, Language, Words, message_key};
 
@@ -42,8 +43,11 @@ pub fn add_to(env: &mut Environment<'static>, words: Arc<Words>) {
     env.add_filter(
         "when",
         move |state: &State, at: Value| -> Result<Value, Error> {
-            let Some(at) = time_of(&at)? else {
-                return Ok(Value::from(""));
+            let at = match time_of(&at) {
+                None => return Ok(Value::from("")),
+                Some(Ok(at)) => at,
+                // Not a time (a template's sample value, a date alone): shown as it is.
+                Some(Err(text)) => return Ok(Value::from(text)),
             };
             let language = language_of(state);
             let now = state
@@ -71,17 +75,17 @@ fn parse(text: &str) -> Option<DateTime<Utc>> {
         .map(|at| at.with_timezone(&Utc))
 }
 
-/// The time `value` holds; `None` for none (a time not set); an error for anything else.
-fn time_of(value: &Value) -> Result<Option<DateTime<Utc>>, Error> {
+/// The time `value` holds; `None` for none (a time not set).
+fn time_of(value: &Value) -> Option<Result<DateTime<Utc>, String>> {
     if value.is_none() || value.is_undefined() {
-        return Ok(None);
+        return None;
     }
-    value.as_str().and_then(parse).map(Some).ok_or_else(|| {
-        Error::new(
-            ErrorKind::InvalidOperation,
-            format!("`when` needs an RFC 3339 time, not {value}"),
-        )
-    })
+    Some(
+        value
+            .as_str()
+            .and_then(parse)
+            .ok_or_else(|| value.to_string()),
+    )
 }
 
 /// The HTML of [`add_to`]'s `when`.
@@ -187,7 +191,7 @@ fn device(words: &Words, language: Language, agent: &str) -> String {
 }
 
 fn escape(text: &str) -> String {
-    super::functions::escape_html(text)
+    super::html::escape_html(text)
 }
 
 #[cfg(test)]
@@ -217,7 +221,7 @@ mod tests {
             html,
             "<span class=\"when\"><time datetime=\"2026-12-07T05:05:05Z\" data-local>7 Dec 2026, 05:05 UTC</time> <span class=\"ago\">3 minutes ago</span></span>|\
              <span class=\"when\"><time datetime=\"2026-12-07T07:05:05Z\" data-local>7 Dec 2026, 07:05 UTC</time> <span class=\"ago\">in an hour</span></span>|\
-             <span class=\"when\"><time datetime=\"2025-01-02T03:04:05Z\" data-local>2 Jan 2025, 03:04 UTC</time></span>|"
+             <span class=\"when\"><time datetime=\"2025-01-02T03:04:05Z\" data-local>2 Jan 2025, 03:04 UTC</time></span>||2026-12-07"
         );
         let german = render("{{ at|when }}", minijinja::context! { lang => "de", ..ctx });
         assert!(

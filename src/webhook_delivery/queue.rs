@@ -71,7 +71,9 @@ pub async fn claim(
 /// `keep_statistics_fresh`); nothing on SQLite.
 pub async fn analyze(db: &Db) -> Result<(), sqlx::Error> {
     if let Db::Postgres(pool) = db {
-        sqlx::query("ANALYZE webhook_deliveries").execute(pool).await?;
+        sqlx::query("ANALYZE webhook_deliveries")
+            .execute(pool)
+            .await?;
     }
     Ok(())
 }

@@ -26,6 +26,7 @@
 //! Every word of the pages is a message of `locales/*/console-admin.ftl`; times go to the
 //! templates as RFC 3339 (their `when` filter says them in the page's language).
 
+mod account_form;
 mod audit;
 mod client_form;
 mod clients;

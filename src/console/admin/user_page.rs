@@ -12,8 +12,8 @@ use minijinja::context;
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::account_form::AccountForm;
 use super::event_rows::event_rows;
-use super::user_detail::AccountForm;
 use super::{SECTION, failure_page, field_errors, view};
 use crate::accounts::model::{User, find_user};
 use crate::admin::audit_log::{AuditQuery, audit_page};
