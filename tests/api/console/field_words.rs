@@ -121,7 +121,7 @@ async fn a_bad_redirect_uri_is_refused_in_german_on_the_client_form(backend: Bac
             ("type", "confidential"),
             (
                 "redirect_uris",
-                "https://ok.example/cb\nnot a uri\nhttp://app.example/cb",
+                "https://ok.example/cb\nnot-a-uri\nhttp://app.example/cb",
             ),
             ("grant_authorization_code", "on"),
             ("scopes", "openid"),
@@ -141,7 +141,7 @@ async fn a_bad_redirect_uri_is_refused_in_german_on_the_client_form(backend: Bac
         .json(json!({
             "name": "Billing",
             "type": "confidential",
-            "redirect_uris": ["https://ok.example/cb", "not a uri"],
+            "redirect_uris": ["https://ok.example/cb", "not-a-uri"],
         }))
         .send()
         .await;
