@@ -13,6 +13,7 @@ on_both_engines!(
     a_too_short_username_is_refused_in_german_on_the_profile_page,
     a_bad_redirect_uri_is_refused_in_german_on_the_client_form,
     a_private_webhook_target_is_refused_in_german_on_the_webhook_form,
+    a_blank_badge_name_is_refused_in_german_without_english_words,
 );
 
 /// Posts the form `action` of the page at `path` with `fields`; the answer is a 422
@@ -190,4 +191,30 @@ async fn a_private_webhook_target_is_refused_in_german_on_the_webhook_form(backe
         api_message(&api.problem(422), "url"),
         "points at 10.1.2.3, which is not a public address (WEBHOOK_ALLOW_HOSTS may admit it)"
     );
+}
+
+async fn a_blank_badge_name_is_refused_in_german_without_english_words(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let user = app.user().await;
+    let mut browser = signed_in(&app, &user).await.speaking("de-DE,de;q=0.9");
+    refused_in_german(
+        &mut browser,
+        ("/account/achievements", "/account/achievements/badges"),
+        &[
+            ("name", " "),
+            ("icon_url", "ftp://example.com/a.png"),
+            ("date_achieved", "2999-01-01"),
+        ],
+        &[
+            "Muss 1 bis 100 Zeichen lang sein (nicht nur Leerzeichen).",
+            "Muss eine absolute http- oder https-URL sein.",
+            "Darf nicht in der Zukunft liegen.",
+        ],
+        &[
+            "must be 1 to 100",
+            "must be an absolute",
+            "must not be in the future",
+        ],
+    )
+    .await;
 }
