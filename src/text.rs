@@ -6,6 +6,9 @@
 //! display as something other than what it is: an override can turn `exe.txt` into
 //! `txt.exe` on screen ("Trojan Source", CVE-2021-42574).
 
+use crate::error::Why;
+use crate::i18n::message_key;
+
 /// One line of text, or text that may span lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lines {
@@ -21,20 +24,23 @@ pub fn is_bidi_control(c: char) -> bool {
 }
 
 /// Why `text` may not be stored as free text, or `None` when it may.
-pub fn refusal(text: &str, lines: Lines) -> Option<&'static str> {
+pub fn refusal(text: &str, lines: Lines) -> Option<Why> {
     let line_break = |c: char| matches!(c, '\n' | '\r' | '\t');
     if text.chars().any(is_bidi_control) {
-        return Some(
+        return Some(Why::new(
             "must not contain bidirectional formatting characters (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C)",
-        );
+            message_key("field-bidi-characters"),
+        ));
     }
     match lines {
-        Lines::One if text.chars().any(char::is_control) => {
-            Some("must not contain control characters or line breaks")
-        }
-        Lines::Many if text.chars().any(|c| c.is_control() && !line_break(c)) => {
-            Some("must not contain control characters other than line breaks and tabs")
-        }
+        Lines::One if text.chars().any(char::is_control) => Some(Why::new(
+            "must not contain control characters or line breaks",
+            message_key("field-control-characters-one-line"),
+        )),
+        Lines::Many if text.chars().any(|c| c.is_control() && !line_break(c)) => Some(Why::new(
+            "must not contain control characters other than line breaks and tabs",
+            message_key("field-control-characters"),
+        )),
         _ => None,
     }
 }

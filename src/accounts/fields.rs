@@ -1,7 +1,8 @@
 //! Validated account fields. Handlers parse raw strings into these types, collecting
 //! every failure as a `FieldError`, so the rest of the code never sees raw input.
 
-use crate::error::FieldError;
+use crate::error::{FieldError, Why};
+use crate::i18n::message_key;
 pub use crate::patch::Patch;
 use crate::text::{Lines, refusal};
 
@@ -12,16 +13,23 @@ pub const MAX_FULL_NAME: usize = 100;
 pub fn parse_username(raw: &str, field: &str) -> Result<String, FieldError> {
     let length = raw.chars().count();
     if !(3..=32).contains(&length) {
-        return Err(FieldError::new(field, "must be 3 to 32 characters"));
+        return Err(Why::new(
+            "must be 3 to 32 characters",
+            message_key("field-username-length"),
+        )
+        .with("min", 3)
+        .with("max", 32)
+        .at(field));
     }
     if !raw
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
     {
-        return Err(FieldError::new(
-            field,
+        return Err(Why::new(
             "may contain only letters, digits, '_', '.' and '-'",
-        ));
+            message_key("field-username-characters"),
+        )
+        .at(field));
     }
     Ok(raw.to_owned())
 }
@@ -31,10 +39,12 @@ pub fn parse_username(raw: &str, field: &str) -> Result<String, FieldError> {
 /// lower-cased).
 pub fn parse_email(raw: &str, field: &str) -> Result<String, FieldError> {
     super::email::canonical_email(raw).ok_or_else(|| {
-        FieldError::new(
-            field,
+        Why::new(
             format!("must be a valid email address of at most {MAX_EMAIL} characters"),
+            message_key("field-email"),
         )
+        .with("max", MAX_EMAIL)
+        .at(field)
     })
 }
 
@@ -43,13 +53,10 @@ pub fn parse_email(raw: &str, field: &str) -> Result<String, FieldError> {
 pub fn parse_full_name(raw: &str, field: &str) -> Result<Option<String>, FieldError> {
     let trimmed = raw.trim();
     if let Some(why) = refusal(trimmed, Lines::One) {
-        return Err(FieldError::new(field, why));
+        return Err(why.at(field));
     }
     if trimmed.chars().count() > MAX_FULL_NAME {
-        return Err(FieldError::new(
-            field,
-            format!("must be at most {MAX_FULL_NAME} characters"),
-        ));
+        return Err(too_long(field, MAX_FULL_NAME));
     }
     Ok(Some(trimmed.to_owned()).filter(|n| !n.is_empty()))
 }
@@ -58,13 +65,15 @@ pub fn parse_full_name(raw: &str, field: &str) -> Result<Option<String>, FieldEr
 pub fn parse_locale(raw: &str, field: &str) -> Result<String, FieldError> {
     match crate::i18n::Language::from_tag(raw) {
         Some(language) => Ok(language.tag().to_owned()),
-        None => Err(FieldError::new(
-            field,
-            format!(
-                "must be one of the supported languages: {}",
-                crate::i18n::Language::tags().join(", ")
-            ),
-        )),
+        None => {
+            let tags = crate::i18n::Language::tags().join(", ");
+            Err(Why::new(
+                format!("must be one of the supported languages: {tags}"),
+                message_key("field-locale"),
+            )
+            .with("languages", tags)
+            .at(field))
+        }
     }
 }
 
@@ -81,13 +90,10 @@ pub const MAX_AGE: i32 = 120;
 pub fn parse_line(raw: &str, field: &str, max: usize) -> Result<Option<String>, FieldError> {
     let trimmed = raw.trim();
     if let Some(why) = refusal(trimmed, Lines::One) {
-        return Err(FieldError::new(field, why));
+        return Err(why.at(field));
     }
     if trimmed.chars().count() > max {
-        return Err(FieldError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(too_long(field, max));
     }
     Ok(Some(trimmed.to_owned()).filter(|t| !t.is_empty()))
 }
@@ -97,13 +103,10 @@ pub fn parse_line(raw: &str, field: &str, max: usize) -> Result<Option<String>, 
 pub fn parse_text(raw: &str, field: &str, max: usize) -> Result<Option<String>, FieldError> {
     let trimmed = raw.trim();
     if let Some(why) = refusal(trimmed, Lines::Many) {
-        return Err(FieldError::new(field, why));
+        return Err(why.at(field));
     }
     if trimmed.chars().count() > max {
-        return Err(FieldError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(too_long(field, max));
     }
     Ok(Some(trimmed.to_owned()).filter(|t| !t.is_empty()))
 }
@@ -117,20 +120,23 @@ pub fn parse_phone(raw: &str, field: &str) -> Result<String, FieldError> {
     if valid {
         Ok(raw.to_owned())
     } else {
-        Err(FieldError::new(
-            field,
+        Err(Why::new(
             "must be an E.164 number: '+' and 2 to 15 digits, e.g. +12125551234",
-        ))
+            message_key("field-phone"),
+        )
+        .at(field))
     }
 }
 
 /// An absolute `http` or `https` URL with a host, at most 2048 characters.
 pub fn parse_http_url(raw: &str, field: &str) -> Result<String, FieldError> {
     let invalid = || {
-        FieldError::new(
-            field,
+        Why::new(
             format!("must be an http:// or https:// URL of at most {MAX_URL} characters"),
+            message_key("field-http-url"),
         )
+        .with("max", MAX_URL)
+        .at(field)
     };
     let trimmed = raw.trim();
     if trimmed.len() > MAX_URL || trimmed.chars().any(|c| c.is_control() || c.is_whitespace()) {
@@ -168,16 +174,21 @@ pub fn parse_date_of_birth(
     let date = chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
         .ok()
         .filter(|_| raw.trim().len() == 10)
-        .ok_or_else(|| FieldError::new(field, "must be a date YYYY-MM-DD"))?;
+        .ok_or_else(|| {
+            Why::new("must be a date YYYY-MM-DD", message_key("field-date")).at(field)
+        })?;
     if date >= today {
-        return Err(FieldError::new(field, "must be in the past"));
+        return Err(Why::new("must be in the past", message_key("field-date-past")).at(field));
     }
     let age = age_on(date, today);
     if !(MIN_AGE..=MAX_AGE).contains(&age) {
-        return Err(FieldError::new(
-            field,
+        return Err(Why::new(
             format!("must give an age from {MIN_AGE} to {MAX_AGE} years"),
-        ));
+            message_key("field-date-of-birth-age"),
+        )
+        .with("min", MIN_AGE)
+        .with("max", MAX_AGE)
+        .at(field));
     }
     Ok(date)
 }
@@ -188,11 +199,22 @@ pub fn parse_country(raw: &str, field: &str) -> Result<String, FieldError> {
     if super::countries::is_country_code(&code) {
         Ok(code)
     } else {
-        Err(FieldError::new(
-            field,
+        Err(Why::new(
             "must be an ISO 3166-1 alpha-2 country code, e.g. US",
-        ))
+            message_key("field-country"),
+        )
+        .at(field))
     }
+}
+
+/// `must be at most {max} characters`, the refusal of text too long.
+pub fn too_long(field: &str, max: usize) -> FieldError {
+    Why::new(
+        format!("must be at most {max} characters"),
+        message_key("field-too-long"),
+    )
+    .with("max", max)
+    .at(field)
 }
 
 /// Collects the outcome of one field check into `errors`, returning the value if valid.

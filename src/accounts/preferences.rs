@@ -7,7 +7,8 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use crate::config::ConfigError;
-use crate::error::FieldError;
+use crate::error::{FieldError, Why};
+use crate::i18n::message_key;
 
 /// The built-in study-spot schema (the contract's default).
 pub const STUDY_SPOT_SCHEMA: &str = include_str!("../../schemas/study_spot.json");
@@ -109,29 +110,29 @@ impl PreferencesSchema {
         let mut errors = Vec::new();
         for error in self.validator.iter_errors(&document) {
             let path = dotted(&error.instance_path().to_string());
-            let message = describe(&error);
+            let why = describe(&error);
             match error.kind() {
                 jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected }
                 | jsonschema::error::ValidationErrorKind::UnevaluatedProperties { unexpected } => {
                     for name in unexpected {
-                        errors.push(FieldError::new(
-                            join(&path, name),
-                            "is not a recognised field",
-                        ));
+                        errors.push(
+                            Why::new(
+                                "is not a recognised field",
+                                message_key("field-not-recognised"),
+                            )
+                            .at(join(&path, name)),
+                        );
                     }
                 }
                 jsonschema::error::ValidationErrorKind::Required { property } => {
                     let name = property.as_str().unwrap_or_default();
-                    errors.push(FieldError::new(join(&path, name), "is required"));
+                    errors.push(Why::required().at(join(&path, name)));
                 }
-                _ => errors.push(FieldError::new(
-                    if path.is_empty() {
-                        "body".to_owned()
-                    } else {
-                        path
-                    },
-                    message,
-                )),
+                _ => errors.push(why.at(if path.is_empty() {
+                    "body".to_owned()
+                } else {
+                    path
+                })),
             }
         }
         free_text_errors(&document, "", &mut errors);
@@ -150,7 +151,7 @@ fn free_text_errors(value: &Value, path: &str, errors: &mut Vec<FieldError>) {
     match value {
         Value::String(text) => {
             if let Some(why) = crate::text::refusal(text, crate::text::Lines::Many) {
-                errors.push(FieldError::new(path, why));
+                errors.push(why.at(path));
             }
         }
         Value::Array(items) => {
@@ -253,25 +254,83 @@ fn join(path: &str, name: &str) -> String {
 }
 
 /// What failed, without echoing the value (it is the user's own text).
-fn describe(error: &jsonschema::ValidationError<'_>) -> String {
+fn describe(error: &jsonschema::ValidationError<'_>) -> Why {
     use jsonschema::error::ValidationErrorKind as K;
+    let limited = |message: String, key: &'static str, limit: &dyn ToString| {
+        Why::new(message, key).with("limit", limit.to_string())
+    };
     match error.kind() {
-        K::Type { .. } => "has the wrong type".to_owned(),
-        K::Enum { options } => format!("must be one of {options}"),
-        K::Constant { expected_value } => format!("must be {expected_value}"),
-        K::Minimum { limit } => format!("must be at least {limit}"),
-        K::Maximum { limit } => format!("must be at most {limit}"),
-        K::ExclusiveMinimum { limit } => format!("must be greater than {limit}"),
-        K::ExclusiveMaximum { limit } => format!("must be less than {limit}"),
-        K::MinLength { limit } => format!("must be at least {limit} characters"),
-        K::MaxLength { limit } => format!("must be at most {limit} characters"),
-        K::MinItems { limit } => format!("must have at least {limit} items"),
-        K::MaxItems { limit } => format!("must have at most {limit} items"),
-        K::UniqueItems => "must not repeat items".to_owned(),
-        K::Pattern { pattern } => format!("must match the pattern {pattern}"),
-        K::Format { format } => format!("must be a valid {format}"),
-        K::MultipleOf { multiple_of } => format!("must be a multiple of {multiple_of}"),
-        _ => error.masked().to_string(),
+        K::Type { .. } => Why::new("has the wrong type", message_key("field-wrong-type")),
+        K::Enum { options } => Why::new(
+            format!("must be one of {options}"),
+            message_key("field-one-of"),
+        )
+        .with("options", options),
+        K::Constant { expected_value } => Why::new(
+            format!("must be {expected_value}"),
+            message_key("field-constant"),
+        )
+        .with("value", expected_value),
+        K::Minimum { limit } => limited(
+            format!("must be at least {limit}"),
+            message_key("field-minimum"),
+            limit,
+        ),
+        K::Maximum { limit } => limited(
+            format!("must be at most {limit}"),
+            message_key("field-maximum"),
+            limit,
+        ),
+        K::ExclusiveMinimum { limit } => limited(
+            format!("must be greater than {limit}"),
+            message_key("field-greater-than"),
+            limit,
+        ),
+        K::ExclusiveMaximum { limit } => limited(
+            format!("must be less than {limit}"),
+            message_key("field-less-than"),
+            limit,
+        ),
+        K::MinLength { limit } => limited(
+            format!("must be at least {limit} characters"),
+            message_key("field-too-short"),
+            limit,
+        ),
+        K::MaxLength { limit } => Why::new(
+            format!("must be at most {limit} characters"),
+            message_key("field-too-long"),
+        )
+        .with("max", limit),
+        K::MinItems { limit } => limited(
+            format!("must have at least {limit} items"),
+            message_key("field-min-items"),
+            limit,
+        ),
+        K::MaxItems { limit } => limited(
+            format!("must have at most {limit} items"),
+            message_key("field-max-items"),
+            limit,
+        ),
+        K::UniqueItems => Why::new("must not repeat items", message_key("field-unique-items")),
+        K::Pattern { pattern } => Why::new(
+            format!("must match the pattern {pattern}"),
+            message_key("field-pattern"),
+        )
+        .with("pattern", pattern),
+        K::Format { format } => Why::new(
+            format!("must be a valid {format}"),
+            message_key("field-format"),
+        )
+        .with("format", format),
+        K::MultipleOf { multiple_of } => limited(
+            format!("must be a multiple of {multiple_of}"),
+            message_key("field-multiple-of"),
+            multiple_of,
+        ),
+        _ => {
+            let problem = error.masked().to_string();
+            Why::new(problem.clone(), message_key("field-invalid")).with("problem", problem)
+        }
     }
 }
 

@@ -16,8 +16,9 @@ use super::{event, is_foreign_key_violation};
 use crate::accounts::model::find_user_or_404;
 use crate::audit::{self, AuditEntry};
 use crate::db::Exec;
-use crate::error::{ApiError, ApiResult, Problem, ResultExt};
+use crate::error::{ApiError, ApiResult, Problem, ResultExt, Why};
 use crate::http::{ApiJson, ApiPath, ApiQuery, AuthUser, ClientInfo, Created, Page, PageQuery};
+use crate::i18n::message_key;
 use crate::on_exec;
 use crate::state::AppState;
 
@@ -99,7 +100,10 @@ impl AwardBadge {
             None => Some(now),
             Some(value) => match checks.check(input::timestamp(value, "date_achieved")) {
                 Some(at) if at > now + FUTURE_LEEWAY => {
-                    checks.fail("date_achieved", "must not be in the future");
+                    checks.fail(
+                        "date_achieved",
+                        Why::new("must not be in the future", message_key("field-not-future")),
+                    );
                     None
                 }
                 other => other,

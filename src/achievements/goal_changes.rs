@@ -17,8 +17,9 @@ use super::goals::{DESCRIPTION, Goal, GoalStatus, MAX_STREAK, TITLE, find_goal, 
 use super::input::{self, Checks, Patch};
 use crate::audit::{self, AuditEntry};
 use crate::db::Exec;
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::error::{ApiError, ApiResult, Problem, Why};
 use crate::http::{ApiJson, ApiPath, AuthUser, ClientInfo};
+use crate::i18n::message_key;
 use crate::on_exec;
 use crate::state::AppState;
 
@@ -101,7 +102,13 @@ impl UpdateGoal {
             ("last_check_in", &self.last_check_in),
         ] {
             if !value.is_absent() {
-                checks.fail(field, "is set by the server and cannot be written");
+                checks.fail(
+                    field,
+                    Why::new(
+                        "is set by the server and cannot be written",
+                        message_key("field-read-only"),
+                    ),
+                );
             }
         }
         let mut changes = GoalChanges::default();
@@ -115,12 +122,12 @@ impl UpdateGoal {
         };
         changes.status = match &self.status {
             Patch::Absent => None,
-            Patch::Null => checks.check(Err(FieldError::new("status", "must not be null"))),
+            Patch::Null => checks.check(Err(Why::not_null().at("status"))),
             Patch::Value(value) => checks.check(GoalStatus::from_value(value, "status")),
         };
         changes.streak_count = match &self.streak_count {
             Patch::Absent => None,
-            Patch::Null => checks.check(Err(FieldError::new("streak_count", "must not be null"))),
+            Patch::Null => checks.check(Err(Why::not_null().at("streak_count"))),
             Patch::Value(value) => checks.check(input::count(value, "streak_count", MAX_STREAK)),
         };
         if checks.errors.is_empty() {

@@ -16,10 +16,11 @@ use super::{event, is_foreign_key_violation};
 use crate::accounts::model::find_user_or_404;
 use crate::audit::{self, AuditEntry};
 use crate::db::Exec;
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::error::{ApiError, ApiResult, FieldError, Problem, Why};
 use crate::http::{
     ApiJson, ApiPath, ApiQuery, AuthUser, ClientInfo, Created, NoContent, Page, PageQuery,
 };
+use crate::i18n::message_key;
 use crate::on_exec;
 use crate::state::AppState;
 
@@ -85,10 +86,11 @@ impl GoalStatus {
 }
 
 fn unknown_status(field: &str) -> FieldError {
-    FieldError::new(
-        field,
+    Why::new(
         "must be one of not-started, in-progress, completed, abandoned",
+        message_key("field-goal-status"),
     )
+    .at(field)
 }
 
 impl TryFrom<String> for GoalStatus {

@@ -7,7 +7,8 @@ use axum::http::Uri;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::Value;
 
-use crate::error::FieldError;
+use crate::error::{FieldError, Why};
+use crate::i18n::message_key;
 pub use crate::patch::Patch;
 use crate::text::{Lines, refusal};
 
@@ -23,8 +24,8 @@ impl Checks {
         result.map_err(|e| self.errors.push(e)).ok()
     }
 
-    pub fn fail(&mut self, field: &str, message: impl Into<String>) {
-        self.errors.push(FieldError::new(field, message));
+    pub fn fail(&mut self, field: &str, why: Why) {
+        self.errors.push(why.at(field));
     }
 }
 
@@ -40,7 +41,7 @@ pub struct TextRule {
 /// Text, trimmed; `None` when nothing is left.
 pub fn text(value: &Value, field: &str, rule: TextRule) -> Result<Option<String>, FieldError> {
     let Value::String(raw) = value else {
-        return Err(FieldError::new(field, "must be a string"));
+        return Err(Why::new("must be a string", message_key("field-text")).at(field));
     };
     let trimmed = raw.trim();
     let lines = if rule.multiline {
@@ -49,13 +50,10 @@ pub fn text(value: &Value, field: &str, rule: TextRule) -> Result<Option<String>
         Lines::One
     };
     if let Some(why) = refusal(trimmed, lines) {
-        return Err(FieldError::new(field, why));
+        return Err(why.at(field));
     }
     if trimmed.chars().count() > rule.max {
-        return Err(FieldError::new(
-            field,
-            format!("must be at most {} characters", rule.max),
-        ));
+        return Err(crate::accounts::fields::too_long(field, rule.max));
     }
     Ok(Some(trimmed.to_owned()).filter(|t| !t.is_empty()))
 }
@@ -67,13 +65,15 @@ pub fn required_text(
     rule: TextRule,
 ) -> Result<String, FieldError> {
     match value {
-        Patch::Absent => Err(FieldError::new(field, "is required")),
-        Patch::Null => Err(FieldError::new(field, "must not be null")),
+        Patch::Absent => Err(Why::required().at(field)),
+        Patch::Null => Err(Why::not_null().at(field)),
         Patch::Value(value) => text(value, field, rule)?.ok_or_else(|| {
-            FieldError::new(
-                field,
+            Why::new(
                 format!("must be 1 to {} characters (not blank)", rule.max),
+                message_key("field-not-blank"),
             )
+            .with("max", rule.max)
+            .at(field)
         }),
     }
 }
@@ -93,7 +93,13 @@ pub fn web_url(value: &Value, field: &str) -> Result<Option<String>, FieldError>
     else {
         return Ok(None);
     };
-    let invalid = || FieldError::new(field, "must be an absolute http or https URL");
+    let invalid = || {
+        Why::new(
+            "must be an absolute http or https URL",
+            message_key("field-web-url"),
+        )
+        .at(field)
+    };
     let uri: Uri = url.parse().map_err(|_| invalid())?;
     let scheme_ok = uri
         .scheme_str()
@@ -103,10 +109,11 @@ pub fn web_url(value: &Value, field: &str) -> Result<Option<String>, FieldError>
         return Err(invalid());
     }
     if authority.as_str().contains('@') {
-        return Err(FieldError::new(
-            field,
+        return Err(Why::new(
             "must not contain a user name or password",
-        ));
+            message_key("field-url-credentials"),
+        )
+        .at(field));
     }
     Ok(Some(url))
 }
@@ -114,10 +121,11 @@ pub fn web_url(value: &Value, field: &str) -> Result<Option<String>, FieldError>
 /// An RFC 3339 timestamp, in UTC and truncated to microseconds (what both engines keep).
 pub fn timestamp(value: &Value, field: &str) -> Result<DateTime<Utc>, FieldError> {
     let invalid = || {
-        FieldError::new(
-            field,
+        Why::new(
             "must be an RFC 3339 timestamp such as 2026-11-22T10:00:00Z",
+            message_key("field-timestamp"),
         )
+        .at(field)
     };
     let Value::String(raw) = value else {
         return Err(invalid());
@@ -129,7 +137,14 @@ pub fn timestamp(value: &Value, field: &str) -> Result<DateTime<Utc>, FieldError
 
 /// A whole number in `0..=max`.
 pub fn count(value: &Value, field: &str, max: i64) -> Result<i64, FieldError> {
-    let out_of_range = || FieldError::new(field, format!("must be a whole number from 0 to {max}"));
+    let out_of_range = || {
+        Why::new(
+            format!("must be a whole number from 0 to {max}"),
+            message_key("field-count"),
+        )
+        .with("max", max)
+        .at(field)
+    };
     match value {
         Value::Number(n) => match n.as_i64() {
             Some(v) if (0..=max).contains(&v) => Ok(v),

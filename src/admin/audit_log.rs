@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::db::Db;
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::error::{ApiError, ApiResult, Problem, Why};
 use crate::http::{AdminUser, ApiQuery, Page, PageQuery};
 use crate::on_exec;
 use crate::state::AppState;
@@ -83,10 +83,14 @@ pub async fn audit_page(db: &Db, query: &AuditQuery) -> ApiResult<Page<AuditEven
         .map(str::trim)
         .filter(|e| !e.is_empty());
     if event.is_some_and(|e| e.len() > MAX_EVENT_NAME || e.chars().any(char::is_control)) {
-        errors.push(FieldError::new(
-            "event",
-            format!("must be an event name of at most {MAX_EVENT_NAME} characters"),
-        ));
+        errors.push(
+            Why::new(
+                format!("must be an event name of at most {MAX_EVENT_NAME} characters"),
+                crate::i18n::message_key("field-event-name"),
+            )
+            .with("max", MAX_EVENT_NAME)
+            .at("event"),
+        );
     }
     let cursor = match page.by_id() {
         Ok(cursor) => Some(cursor),

@@ -217,13 +217,21 @@ async fn create_first_admin(State(web): State<Web>, headers: HeaderMap, body: By
         ),
         Ok(false) => dead_link(pages),
         Err(ApiError::Validation(errors)) => {
-            // The password rules in the page's language; other fields in the API's words.
+            // In the page's language where the rule has words (the password's name the
+            // password; the others are named by their label), else in the API's words.
             let errors = errors
                 .iter()
                 .map(|e| {
-                    pages
-                        .field_words(e)
-                        .unwrap_or_else(|| format!("{}: {}", e.field, e.message))
+                    let label = match e.field.as_str() {
+                        "username" => Some(message_key("setup-username")),
+                        "email" => Some(message_key("setup-email")),
+                        _ => None,
+                    };
+                    match (pages.field_words(e), label) {
+                        (Some(said), Some(label)) => format!("{}: {said}", pages.tr(label)),
+                        (Some(said), None) => said,
+                        (None, _) => format!("{}: {}", e.field, e.message),
+                    }
                 })
                 .collect();
             again(StatusCode::UNPROCESSABLE_ENTITY, errors)

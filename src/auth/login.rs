@@ -151,12 +151,12 @@ fn check_login_request(body: &LoginRequest) -> Result<&str, ApiError> {
     }
     if let Some(device_name) = &body.device_name {
         if device_name.chars().count() > MAX_DEVICE_NAME {
-            errors.push(FieldError::new(
+            errors.push(crate::accounts::fields::too_long(
                 "device_name",
-                format!("must be at most {MAX_DEVICE_NAME} characters"),
+                MAX_DEVICE_NAME,
             ));
         } else if let Some(why) = refusal(device_name, Lines::One) {
-            errors.push(FieldError::new("device_name", why));
+            errors.push(why.at("device_name"));
         }
     }
     match identifier {

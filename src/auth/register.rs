@@ -14,7 +14,7 @@ use crate::accounts::model::{
     NewUser, Role, User, duplicate_account, ensure_available, insert_user,
 };
 use crate::audit::{self, AuditEntry, event};
-use crate::error::{ApiError, ApiResult, FieldError, Problem, ResultExt};
+use crate::error::{ApiError, ApiResult, Problem, ResultExt, Why};
 use crate::http::{ApiJson, ClientInfo, created_user};
 use crate::passwords::check_policy_off_thread;
 use crate::state::AppState;
@@ -76,7 +76,7 @@ pub async fn register_account(
         &mut errors,
     );
     if body.password.is_empty() {
-        errors.push(FieldError::new("password", "is required"));
+        errors.push(Why::required().at("password"));
     } else {
         let personal = [username.clone(), email.clone()]
             .into_iter()
@@ -97,7 +97,13 @@ pub async fn register_account(
         .as_ref()
         .is_some_and(|c| c != &body.password)
     {
-        errors.push(FieldError::new("confirm_password", "must equal password"));
+        errors.push(
+            Why::new(
+                "must equal password",
+                crate::i18n::message_key("field-confirm-password"),
+            )
+            .at("confirm_password"),
+        );
     }
     let (Some(username), Some(email)) = (username, email) else {
         return Err(ApiError::Validation(errors));

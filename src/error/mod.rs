@@ -9,33 +9,6 @@ use utoipa::ToSchema;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// One failing field of a request, named by its dotted path (`shipping_address.country`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-    /// The same as a message of `locales/*/pages.ftl` and its variables, for the pages
-    /// that show it in the reader's language; not part of the answer.
-    #[serde(skip)]
-    pub words: Option<(&'static str, Vec<(&'static str, String)>)>,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-            words: None,
-        }
-    }
-
-    /// The same error, which pages show as the message `key` of `pages.ftl` with `args`.
-    pub fn with_words(mut self, key: &'static str, args: &[(&'static str, String)]) -> FieldError {
-        self.words = Some((key, args.to_vec()));
-        self
-    }
-}
-
 /// RFC 9457 problem details, as every error response carries them.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
@@ -480,8 +453,10 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
     }
 }
 
+mod field;
 mod unique;
 
+pub use self::field::{FieldError, Why};
 pub use self::unique::{ResultExt, unique_violation_target};
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -113,7 +113,7 @@ impl Upstream {
             ("token_endpoint", &endpoints.token),
             ("jwks_uri", &metadata.jwks_uri().to_string()),
         ] {
-            check_url(url).map_err(|why| format!("its {name} {why}"))?;
+            check_url(url).map_err(|why| format!("its {name} {}", why.message))?;
         }
         Ok(endpoints)
     }

@@ -101,6 +101,15 @@ pub enum Arg {
     Number(f64),
 }
 
+impl Arg {
+    /// A variable's value kept as text (`FieldError::words`): a number when it reads as
+    /// a whole number, so that plural rules see it.
+    pub fn read(text: &str) -> Arg {
+        text.parse::<i64>()
+            .map_or_else(|_| Arg::from(text), Arg::from)
+    }
+}
+
 impl From<&str> for Arg {
     fn from(text: &str) -> Arg {
         Arg::Text(text.to_owned())

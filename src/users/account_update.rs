@@ -21,7 +21,7 @@ use crate::audit::{self, AuditEntry, event};
 use crate::auth::guard::confirm_password;
 use crate::auth::mfa::rules::require_recent_over_admin;
 use crate::db::Tx;
-use crate::error::{ApiError, ApiResult, FieldError, Problem, ResultExt};
+use crate::error::{ApiError, ApiResult, FieldError, Problem, ResultExt, Why};
 use crate::http::{ApiJson, ApiPath, AuthUser, ClientInfo};
 use crate::patch::Patch;
 use crate::state::AppState;
@@ -98,7 +98,7 @@ impl AccountChanges {
             match patch.as_change() {
                 None => None,
                 Some(None) => {
-                    errors.push(FieldError::new(name, "must not be null"));
+                    errors.push(Why::not_null().at(name));
                     None
                 }
                 Some(Some(raw)) => collect(parse(raw, name), &mut errors),

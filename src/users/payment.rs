@@ -14,8 +14,9 @@ use uuid::Uuid;
 
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Exec;
-use crate::error::{ApiError, ApiResult, Problem, ResultExt};
+use crate::error::{ApiError, ApiResult, Problem, ResultExt, Why};
 use crate::http::{ApiJson, AuthUser, ClientInfo, Created, NoContent};
+use crate::i18n::message_key;
 use crate::on_exec;
 use crate::state::AppState;
 
@@ -52,16 +53,19 @@ pub struct PaymentInfo {
 fn parse_token(raw: &str) -> ApiResult<&str> {
     let length = raw.chars().count();
     if !(MIN_TOKEN..=MAX_TOKEN).contains(&length) {
-        return Err(ApiError::validation(
-            "payment_token",
+        let why = Why::new(
             format!("must be {MIN_TOKEN} to {MAX_TOKEN} characters"),
-        ));
+            message_key("field-length-between"),
+        );
+        let why = why.with("min", MIN_TOKEN).with("max", MAX_TOKEN);
+        return Err(ApiError::Validation(vec![why.at("payment_token")]));
     }
     if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(ApiError::validation(
-            "payment_token",
+        let why = Why::new(
             "must not contain spaces or control characters",
-        ));
+            message_key("field-spaces-or-control-characters"),
+        );
+        return Err(ApiError::Validation(vec![why.at("payment_token")]));
     }
     Ok(raw)
 }

@@ -18,8 +18,9 @@ use crate::accounts::fields::{
 };
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Exec;
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::error::{ApiError, ApiResult, FieldError, Problem, Why};
 use crate::http::{ApiJson, AuthUser, ClientInfo, NoContent};
+use crate::i18n::message_key;
 use crate::on_exec;
 use crate::patch::Patch;
 use crate::state::AppState;
@@ -101,7 +102,7 @@ fn check_address(input: &AddressInput, errors: &mut Vec<FieldError>) -> Option<A
                 None
             }
             _ => {
-                errors.push(FieldError::new(field, "is required"));
+                errors.push(Why::required().at(field));
                 None
             }
         }
@@ -121,14 +122,17 @@ fn check_address(input: &AddressInput, errors: &mut Vec<FieldError>) -> Option<A
         !p.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
     }) {
-        errors.push(FieldError::new(
-            "shipping_address.postal_code",
-            "may contain only letters, digits, spaces and '-'",
-        ));
+        errors.push(
+            Why::new(
+                "may contain only letters, digits, spaces and '-'",
+                message_key("field-postal-code"),
+            )
+            .at("shipping_address.postal_code"),
+        );
     }
     let country = match input.country.as_deref() {
         None => {
-            errors.push(FieldError::new("shipping_address.country", "is required"));
+            errors.push(Why::required().at("shipping_address.country"));
             None
         }
         Some(raw) => collect(parse_country(raw, "shipping_address.country"), errors),
@@ -206,10 +210,13 @@ fn check_update(
                 "profile_visibility",
                 Column::Text(Some(visibility.as_str().to_owned())),
             )),
-            None => errors.push(FieldError::new(
-                "profile_visibility",
-                "must be premium or private",
-            )),
+            None => errors.push(
+                Why::new(
+                    "must be premium or private",
+                    message_key("field-profile-visibility"),
+                )
+                .at("profile_visibility"),
+            ),
         },
     }
     match update.shipping_address.as_change() {

@@ -23,8 +23,9 @@ use utoipa::IntoParams;
 
 use crate::accounts::model::{PublicUser, Role, Tier, User};
 use crate::db::Db;
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::error::{ApiError, ApiResult, FieldError, Problem, Why};
 use crate::http::{AdminUser, ApiQuery, AuthUser, Cursor, Page, PageQuery};
+use crate::i18n::message_key;
 use crate::state::AppState;
 use crate::users::access::may_see_others;
 use crate::users::profile::PRIVATE;
@@ -82,13 +83,20 @@ pub fn parse_query_text(raw: &str) -> Result<String, FieldError> {
     let text = raw.trim();
     let length = text.chars().count();
     if !(MIN_QUERY..=MAX_QUERY).contains(&length) {
-        return Err(FieldError::new(
-            "q",
+        return Err(Why::new(
             format!("must be {MIN_QUERY} to {MAX_QUERY} characters"),
-        ));
+            message_key("field-length-between"),
+        )
+        .with("min", MIN_QUERY)
+        .with("max", MAX_QUERY)
+        .at("q"));
     }
     if text.chars().any(char::is_control) {
-        return Err(FieldError::new("q", "must not contain control characters"));
+        return Err(Why::new(
+            "must not contain control characters",
+            message_key("field-control-characters-none"),
+        )
+        .at("q"));
     }
     Ok(text.to_owned())
 }

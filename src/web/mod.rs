@@ -210,7 +210,7 @@ impl Pages {
         let (key, args) = error.words.as_ref()?;
         let args: Vec<(&str, Arg)> = args
             .iter()
-            .map(|(name, value)| (*name, Arg::from(value.as_str())))
+            .map(|(name, value)| (*name, Arg::read(value)))
             .collect();
         Some(self.tr_with(key, &args))
     }

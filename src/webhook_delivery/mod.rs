@@ -104,7 +104,7 @@ impl Dispatcher {
 
     /// Checks `url` as a webhook target when an endpoint is saved (see
     /// [`targets::check`]), resolving its host as deliveries will.
-    pub async fn check_target(&self, url: &str) -> Result<url::Url, String> {
+    pub async fn check_target(&self, url: &str) -> Result<url::Url, crate::error::Why> {
         targets::check(url, &self.worker.allow, &self.resolver).await
     }
 

@@ -12,39 +12,54 @@ use url::{Host, Url};
 
 use super::resolver::HostResolver;
 use crate::config::AllowedHosts;
+use crate::error::Why;
+use crate::i18n::message_key;
 
 /// Checks `text` as a webhook target when it is saved, resolving its host with
 /// `resolver`; the error says why it is refused.
-pub async fn check(
-    text: &str,
-    allow: &AllowedHosts,
-    resolver: &HostResolver,
-) -> Result<Url, String> {
+pub async fn check(text: &str, allow: &AllowedHosts, resolver: &HostResolver) -> Result<Url, Why> {
     let url = parse(text)?;
-    let host = url.host().ok_or_else(|| "must name a host".to_owned())?;
+    let host = url
+        .host()
+        .ok_or_else(|| Why::new("must name a host", message_key("field-url-host")))?;
     let named_allowed = matches!(&host, Host::Domain(name) if allow.allows_name(name));
     let addresses: Vec<IpAddr> = match &host {
         Host::Ipv4(address) => vec![IpAddr::V4(*address)],
         Host::Ipv6(address) => vec![IpAddr::V6(*address)],
-        Host::Domain(name) => resolver
-            .lookup(name)
-            .await
-            .map_err(|_| format!("has a host, {name}, that does not resolve"))?,
+        Host::Domain(name) => resolver.lookup(name).await.map_err(|_| {
+            Why::new(
+                format!("has a host, {name}, that does not resolve"),
+                message_key("field-webhook-host-unresolved"),
+            )
+            .with("host", name)
+        })?,
     };
     if addresses.is_empty() && !named_allowed {
-        return Err("has a host that resolves to no address".into());
+        return Err(Why::new(
+            "has a host that resolves to no address",
+            message_key("field-webhook-host-no-address"),
+        ));
     }
     let all_allowed = named_allowed
         || (!addresses.is_empty() && addresses.iter().all(|a| allow.allows_address(*a)));
     match url.scheme() {
         "https" => {}
         "http" if all_allowed => {}
-        _ => return Err("must be an https URL".into()),
+        _ => {
+            return Err(Why::new(
+                "must be an https URL",
+                message_key("field-webhook-https"),
+            ));
+        }
     }
     if !all_allowed && let Some(address) = addresses.iter().find(|a| !is_public(**a)) {
-        return Err(format!(
-            "points at {address}, which is not a public address (WEBHOOK_ALLOW_HOSTS may admit it)"
-        ));
+        return Err(Why::new(
+            format!(
+                "points at {address}, which is not a public address (WEBHOOK_ALLOW_HOSTS may admit it)"
+            ),
+            message_key("field-webhook-not-public"),
+        )
+        .with("address", address));
     }
     Ok(url)
 }
@@ -63,7 +78,7 @@ pub struct Target {
 /// addresses it then connects to, so a name that resolves elsewhere since it was saved
 /// is refused there.
 pub fn deliverable(text: &str, allow: &AllowedHosts) -> Result<Target, String> {
-    let url = parse(text)?;
+    let url = parse(text).map_err(|why| why.message)?;
     let plain_http = match url.scheme() {
         "https" => false,
         "http" => true,
@@ -118,13 +133,25 @@ pub fn refusal(host: &str, addresses: &[IpAddr], plain_http: bool) -> String {
 }
 
 /// The URL's form: parseable, no credentials, no fragment.
-fn parse(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text).map_err(|e| format!("is not a URL ({e})"))?;
+fn parse(text: &str) -> Result<Url, Why> {
+    let url = Url::parse(text).map_err(|e| {
+        Why::new(
+            format!("is not a URL ({e})"),
+            message_key("field-webhook-url"),
+        )
+        .with("problem", e)
+    })?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not carry credentials".into());
+        return Err(Why::new(
+            "must not carry credentials",
+            message_key("field-url-credentials"),
+        ));
     }
     if url.fragment().is_some() {
-        return Err("must not have a fragment".into());
+        return Err(Why::new(
+            "must not have a fragment",
+            message_key("field-url-fragment"),
+        ));
     }
     Ok(url)
 }

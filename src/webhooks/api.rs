@@ -18,9 +18,10 @@ use uuid::Uuid;
 use super::storage::{self, Webhook, WebhookSettings, sealing_context};
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Db;
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::error::{ApiError, ApiResult, FieldError, Problem, Why};
 use crate::events::filter::TypeFilter;
 use crate::http::{AdminUser, ApiJson, ApiPath, ApiQuery, ClientInfo, NoContent, Page, PageQuery};
+use crate::i18n::message_key;
 use crate::patch::Patch;
 use crate::state::AppState;
 use crate::webhook_delivery::queue;
@@ -103,10 +104,10 @@ pub async fn create(
 ) -> ApiResult<WebhookWithSecret> {
     let mut errors = Vec::new();
     if input.url.is_none() {
-        errors.push(FieldError::new("url", "is required"));
+        errors.push(Why::required().at("url"));
     }
     if input.events.is_none() {
-        errors.push(FieldError::new("events", "is required"));
+        errors.push(Why::required().at("events"));
     }
     let settings = WebhookSettings {
         url: input.url.clone().unwrap_or_default(),
@@ -354,13 +355,13 @@ async fn check(
     if !errors.iter().any(|e| e.field == "url") {
         match state.webhooks.check_target(settings.url.trim()).await {
             Ok(url) => settings.url = url.to_string(),
-            Err(message) => errors.push(FieldError::new("url", message)),
+            Err(why) => errors.push(why.at("url")),
         }
     }
     if !errors.iter().any(|e| e.field == "events")
-        && let Err(message) = check_events(&mut settings.events)
+        && let Err(why) = check_events(&mut settings.events)
     {
-        errors.push(FieldError::new("events", message));
+        errors.push(why.at("events"));
     }
     settings.description = settings
         .description
@@ -371,10 +372,14 @@ async fn check(
         .as_ref()
         .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION || d.chars().any(char::is_control))
     {
-        errors.push(FieldError::new(
-            "description",
-            format!("must be at most {MAX_DESCRIPTION} characters, without control characters"),
-        ));
+        errors.push(
+            Why::new(
+                format!("must be at most {MAX_DESCRIPTION} characters, without control characters"),
+                message_key("field-webhook-description"),
+            )
+            .with("max", MAX_DESCRIPTION)
+            .at("description"),
+        );
     }
     if errors.is_empty() {
         Ok(settings)
@@ -384,16 +389,23 @@ async fn check(
 }
 
 /// Every pattern a type or `prefix.*`, at least one, duplicates dropped.
-fn check_events(events: &mut Vec<String>) -> Result<(), String> {
+fn check_events(events: &mut Vec<String>) -> Result<(), Why> {
     if events.is_empty() || events.len() > MAX_EVENT_PATTERNS {
-        return Err(format!("must list 1 to {MAX_EVENT_PATTERNS} event types"));
+        return Err(Why::new(
+            format!("must list 1 to {MAX_EVENT_PATTERNS} event types"),
+            message_key("field-webhook-events-count"),
+        )
+        .with("max", MAX_EVENT_PATTERNS));
     }
     for pattern in events.iter_mut() {
         *pattern = pattern.trim().to_owned();
+        let not_a_type = |message: String| {
+            Why::new(message, message_key("field-webhook-event-unknown")).with("pattern", &*pattern)
+        };
         if pattern.contains(',') {
-            return Err(format!("{pattern:?} is not an event type"));
+            return Err(not_a_type(format!("{pattern:?} is not an event type")));
         }
-        TypeFilter::parse(pattern)?;
+        TypeFilter::parse(pattern).map_err(not_a_type)?;
     }
     let mut seen = std::collections::HashSet::new();
     events.retain(|p| seen.insert(p.clone()));

@@ -75,13 +75,11 @@ pub async fn login(
         .filter(|d| !d.is_empty());
     if let Some(name) = &device_name {
         if name.chars().count() > MAX_NAME {
-            return Err(ApiError::validation(
-                "device_name",
-                format!("must be at most {MAX_NAME} characters"),
-            ));
+            let error = crate::accounts::fields::too_long("device_name", MAX_NAME);
+            return Err(ApiError::Validation(vec![error]));
         }
         if let Some(why) = refusal(name, Lines::One) {
-            return Err(ApiError::validation("device_name", why));
+            return Err(ApiError::Validation(vec![why.at("device_name")]));
         }
     }
     let device = Device {

@@ -33,7 +33,7 @@ use super::rules::{Ceremony, find_live, invalid_mfa_token, require_recent};
 use crate::accounts::model::User;
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Db;
-use crate::error::{ApiError, ApiResult, Problem, ResultExt};
+use crate::error::{ApiError, ApiResult, Problem, ResultExt, Why};
 use crate::http::{ApiJson, AuthUser, ClientInfo, MaybeAuthUser, no_store};
 use crate::on_exec;
 use crate::state::AppState;
@@ -339,13 +339,15 @@ pub async fn register_passkey(
 ) -> ApiResult<PasskeyInfo> {
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME {
-        return Err(ApiError::validation(
-            "name",
+        let why = Why::new(
             format!("must be 1 to {MAX_NAME} characters"),
-        ));
+            crate::i18n::message_key("field-length-between"),
+        );
+        let why = why.with("min", 1).with("max", MAX_NAME);
+        return Err(ApiError::Validation(vec![why.at("name")]));
     }
     if let Some(why) = refusal(name, Lines::One) {
-        return Err(ApiError::validation("name", why));
+        return Err(ApiError::Validation(vec![why.at("name")]));
     }
     let response = parse_registration(&body.credential).map_err(malformed)?;
     let server_side = take(state, body.challenge_id, REGISTER, Some(user_id), None)

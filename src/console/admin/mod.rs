@@ -171,7 +171,9 @@ fn field_errors(pages: &Pages, errors: &[FieldError]) -> BTreeMap<String, String
             None => (error.field.clone(), message),
         };
         let entry = by_field.entry(field).or_default();
-        if !entry.is_empty() {
+        if entry.ends_with('.') {
+            entry.push(' ');
+        } else if !entry.is_empty() {
             entry.push_str("; ");
         }
         entry.push_str(&message);

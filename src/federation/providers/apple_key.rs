@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 
-use crate::error::FieldError;
+use crate::error::{FieldError, Why};
+use crate::i18n::message_key;
 
 /// How long a client secret Roster signs is valid.
 const SECRET_LIFETIME_SECONDS: i64 = 300;
@@ -61,10 +62,13 @@ impl AppleKey {
         let private_key = match der_of(key_text) {
             Some(der) if signs_es256(&der) => Some(STANDARD.encode(der)),
             _ => {
-                errors.push(FieldError::new(
-                    "client_secret",
-                    "must be the text of the .p8 key file Apple gave you: a P-256 private key in PKCS#8 PEM (-----BEGIN PRIVATE KEY-----)",
-                ));
+                errors.push(
+                    Why::new(
+                        "must be the text of the .p8 key file Apple gave you: a P-256 private key in PKCS#8 PEM (-----BEGIN PRIVATE KEY-----)",
+                        message_key("field-apple-key"),
+                    )
+                    .at("client_secret"),
+                );
                 None
             }
         };
@@ -113,7 +117,13 @@ impl AppleKey {
 /// Apple's team and key ids: ten of `A-Z` and `0-9`.
 fn check_id(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>) -> Option<String> {
     let Some(value) = value else {
-        errors.push(FieldError::new(field, "is required for kind apple"));
+        errors.push(
+            Why::new(
+                "is required for kind apple",
+                message_key("field-apple-required"),
+            )
+            .at(field),
+        );
         return None;
     };
     let value = value.trim();
@@ -122,10 +132,13 @@ fn check_id(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>) -> O
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     if !shaped {
-        errors.push(FieldError::new(
-            field,
-            "must be the 10 characters (A-Z, 0-9) Apple's developer console shows",
-        ));
+        errors.push(
+            Why::new(
+                "must be the 10 characters (A-Z, 0-9) Apple's developer console shows",
+                message_key("field-apple-id"),
+            )
+            .at(field),
+        );
         return None;
     }
     Some(value.to_owned())

@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 use super::apple_key::AppleKey;
 use super::kinds::preset;
 pub use super::kinds::{Endpoints, ProviderKind, TrustEmail};
-use crate::error::FieldError;
+use crate::error::{FieldError, Why};
+use crate::i18n::message_key;
 use crate::text::{Lines, refusal};
 
 const MAX_SLUG: usize = 40;
@@ -108,17 +109,20 @@ pub fn validate(input: &ProviderInput) -> Result<ProviderSettings, Vec<FieldErro
     let mut errors = Vec::new();
     let slug = required(&mut errors, "slug", input.slug.as_deref()).and_then(|slug| {
         check_slug(slug)
-            .map_err(|why| errors.push(FieldError::new("slug", why)))
+            .map_err(|why| errors.push(why.at("slug")))
             .ok()
     });
     let kind = required(&mut errors, "kind", input.kind.as_deref()).and_then(|kind| {
         match ProviderKind::parse(kind) {
             Some(kind) => Some(kind),
             None => {
-                errors.push(FieldError::new(
-                    "kind",
-                    "must be one of oidc, google, apple, microsoft, github, gitlab",
-                ));
+                errors.push(
+                    Why::new(
+                        "must be one of oidc, google, apple, microsoft, github, gitlab",
+                        message_key("field-provider-kind"),
+                    )
+                    .at("kind"),
+                );
                 None
             }
         }
@@ -141,18 +145,22 @@ pub fn validate(input: &ProviderInput) -> Result<ProviderSettings, Vec<FieldErro
         });
     let issuer = match (&preset, input.issuer.as_deref()) {
         (Some(_), Some(given)) => check_url(given)
-            .map_err(|why| errors.push(FieldError::new("issuer", why)))
+            .map_err(|why| errors.push(why.at("issuer")))
             .ok(),
         (Some(preset), None) => match preset.issuer {
             Some(issuer) => Some(issuer.to_owned()),
             None => {
-                errors.push(FieldError::new("issuer", preset.issuer_needed));
+                let key = match kind {
+                    Some(ProviderKind::Microsoft) => message_key("field-provider-issuer-microsoft"),
+                    _ => message_key("field-provider-issuer-oidc"),
+                };
+                errors.push(Why::new(preset.issuer_needed, key).at("issuer"));
                 None
             }
         },
         (None, Some(given)) => {
             if let Err(why) = check_url(given) {
-                errors.push(FieldError::new("issuer", why));
+                errors.push(why.at("issuer"));
             }
             None
         }
@@ -234,10 +242,13 @@ pub fn validate_change(
     let mut errors = Vec::new();
     let ids = (change.team_id.as_deref(), change.key_id.as_deref());
     if change.client_secret.is_none() && ids != (None, None) {
-        errors.push(FieldError::new(
-            "client_secret",
-            "is required with team_id and key_id (the key they name)",
-        ));
+        errors.push(
+            Why::new(
+                "is required with team_id and key_id (the key they name)",
+                message_key("field-provider-secret-with-ids"),
+            )
+            .at("client_secret"),
+        );
     }
     let checked = CheckedChange {
         display_name: change
@@ -276,22 +287,29 @@ fn required<'a>(
     value: Option<&'a str>,
 ) -> Option<&'a str> {
     if value.is_none() {
-        errors.push(FieldError::new(field, "is required"));
+        errors.push(Why::required().at(field));
     }
     value
 }
 
-fn check_slug(slug: &str) -> Result<&str, &'static str> {
+fn check_slug(slug: &str) -> Result<&str, Why> {
     let shaped = (1..=MAX_SLUG).contains(&slug.len())
         && slug
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !slug.starts_with('-');
     if !shaped {
-        return Err("must be 1 to 40 of a-z, 0-9 and -, starting with a letter or digit");
+        return Err(Why::new(
+            "must be 1 to 40 of a-z, 0-9 and -, starting with a letter or digit",
+            message_key("field-provider-slug"),
+        )
+        .with("max", MAX_SLUG));
     }
     if RESERVED_SLUGS.contains(&slug) {
-        return Err("names one of Roster's own pages; choose another");
+        return Err(Why::new(
+            "names one of Roster's own pages; choose another",
+            message_key("field-provider-slug-reserved"),
+        ));
     }
     Ok(slug)
 }
@@ -299,14 +317,19 @@ fn check_slug(slug: &str) -> Result<&str, &'static str> {
 fn check_display_name(errors: &mut Vec<FieldError>, name: &str) -> Option<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_DISPLAY_NAME {
-        errors.push(FieldError::new(
-            "display_name",
-            format!("must be 1 to {MAX_DISPLAY_NAME} characters"),
-        ));
+        errors.push(
+            Why::new(
+                format!("must be 1 to {MAX_DISPLAY_NAME} characters"),
+                message_key("field-length-between"),
+            )
+            .with("min", 1)
+            .with("max", MAX_DISPLAY_NAME)
+            .at("display_name"),
+        );
         return None;
     }
     if let Some(why) = refusal(name, Lines::One) {
-        errors.push(FieldError::new("display_name", why));
+        errors.push(why.at("display_name"));
         return None;
     }
     Some(name.to_owned())
@@ -314,10 +337,14 @@ fn check_display_name(errors: &mut Vec<FieldError>, name: &str) -> Option<String
 
 fn check_client_id(errors: &mut Vec<FieldError>, id: &str) -> Option<String> {
     if id.is_empty() || id.len() > MAX_CLIENT_ID || id.chars().any(char::is_control) {
-        errors.push(FieldError::new(
-            "client_id",
-            format!("must be 1 to {MAX_CLIENT_ID} bytes without control characters"),
-        ));
+        errors.push(
+            Why::new(
+                format!("must be 1 to {MAX_CLIENT_ID} bytes without control characters"),
+                message_key("field-provider-credential"),
+            )
+            .with("max", MAX_CLIENT_ID)
+            .at("client_id"),
+        );
         return None;
     }
     Some(id.to_owned())
@@ -326,10 +353,14 @@ fn check_client_id(errors: &mut Vec<FieldError>, id: &str) -> Option<String> {
 fn check_client_secret(errors: &mut Vec<FieldError>, secret: &str) -> Option<String> {
     if secret.is_empty() || secret.len() > MAX_CLIENT_SECRET || secret.chars().any(char::is_control)
     {
-        errors.push(FieldError::new(
-            "client_secret",
-            format!("must be 1 to {MAX_CLIENT_SECRET} bytes without control characters"),
-        ));
+        errors.push(
+            Why::new(
+                format!("must be 1 to {MAX_CLIENT_SECRET} bytes without control characters"),
+                message_key("field-provider-credential"),
+            )
+            .with("max", MAX_CLIENT_SECRET)
+            .at("client_secret"),
+        );
         return None;
     }
     Some(secret.to_owned())
@@ -348,7 +379,13 @@ fn check_credentials(
     }
     for (field, value) in [("team_id", team_id), ("key_id", key_id)] {
         if value.is_some() {
-            errors.push(FieldError::new(field, "is only for kind apple"));
+            errors.push(
+                Why::new(
+                    "is only for kind apple",
+                    message_key("field-provider-apple-only"),
+                )
+                .at(field),
+            );
         }
     }
     check_client_secret(errors, secret)
@@ -357,10 +394,13 @@ fn check_credentials(
 fn check_trust(errors: &mut Vec<FieldError>, text: &str) -> Option<TrustEmail> {
     let trust = TrustEmail::parse(text);
     if trust.is_none() {
-        errors.push(FieldError::new(
-            "trust_email",
-            "must be one of never, verified, authoritative",
-        ));
+        errors.push(
+            Why::new(
+                "must be one of never, verified, authoritative",
+                message_key("field-provider-trust-email"),
+            )
+            .at("trust_email"),
+        );
     }
     trust
 }
@@ -372,10 +412,14 @@ fn check_scopes(
 ) -> Option<Vec<String>> {
     let before = errors.len();
     if scopes.len() > MAX_SCOPES {
-        errors.push(FieldError::new(
-            "scopes",
-            format!("at most {MAX_SCOPES} scopes"),
-        ));
+        errors.push(
+            Why::new(
+                format!("at most {MAX_SCOPES} scopes"),
+                message_key("field-provider-scopes-count"),
+            )
+            .with("max", MAX_SCOPES)
+            .at("scopes"),
+        );
     }
     for (index, scope) in scopes.iter().enumerate() {
         // RFC 6749 §3.3: %x21 / %x23-5B / %x5D-7E.
@@ -385,25 +429,40 @@ fn check_scopes(
                 .bytes()
                 .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
         if !token {
-            errors.push(FieldError::new(
-                format!("scopes[{index}]"),
-                format!("must be a scope token of 1 to {MAX_SCOPE_LEN} characters"),
-            ));
+            errors.push(
+                Why::new(
+                    format!("must be a scope token of 1 to {MAX_SCOPE_LEN} characters"),
+                    message_key("field-provider-scope"),
+                )
+                .with("max", MAX_SCOPE_LEN)
+                .at(format!("scopes[{index}]")),
+            );
         }
     }
     if needs_openid && !scopes.iter().any(|scope| scope == "openid") {
-        errors.push(FieldError::new("scopes", "must include openid"));
+        errors.push(
+            Why::new(
+                "must include openid",
+                message_key("field-provider-scopes-openid"),
+            )
+            .at("scopes"),
+        );
     }
     (errors.len() == before).then(|| scopes.to_vec())
 }
 
 /// An issuer or endpoint: absolute `https`, or `http` on a loopback host (development
 /// and tests); no query, fragment or credentials.
-pub fn check_url(text: &str) -> Result<String, &'static str> {
+pub fn check_url(text: &str) -> Result<String, Why> {
     if text.len() > MAX_URL_LEN {
-        return Err("must be at most 2000 characters");
+        let why = Why::new(
+            "must be at most 2000 characters",
+            message_key("field-too-long"),
+        );
+        return Err(why.with("max", MAX_URL_LEN));
     }
-    let url = url::Url::parse(text).map_err(|_| "must be an absolute URL")?;
+    let url = url::Url::parse(text)
+        .map_err(|_| Why::new("must be an absolute URL", message_key("field-url-absolute")))?;
     let loopback = match url.host() {
         Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -413,13 +472,24 @@ pub fn check_url(text: &str) -> Result<String, &'static str> {
     match url.scheme() {
         "https" => {}
         "http" if loopback => {}
-        _ => return Err("must be https (http only on a loopback host)"),
+        _ => {
+            return Err(Why::new(
+                "must be https (http only on a loopback host)",
+                message_key("field-provider-url-https"),
+            ));
+        }
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err("must have no query or fragment");
+        return Err(Why::new(
+            "must have no query or fragment",
+            message_key("field-provider-url-query"),
+        ));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not contain credentials");
+        return Err(Why::new(
+            "must not contain credentials",
+            message_key("field-url-credentials"),
+        ));
     }
     // The issuer exactly as given: ID tokens must name it character for character.
     Ok(text.to_owned())

@@ -6,7 +6,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::model::{Client, ClientType, GrantType};
-use crate::error::FieldError;
+use crate::error::{FieldError, Why};
+use crate::i18n::message_key;
 use crate::text::{Lines, refusal};
 
 const MAX_NAME: usize = 100;
@@ -113,21 +114,31 @@ impl ClientSettings {
 pub fn validate(input: &ClientInput) -> Result<ClientSettings, Vec<FieldError>> {
     let mut errors = Vec::new();
     let name = match input.name.as_deref().map(str::trim) {
-        None => fail(&mut errors, "name", "is required"),
+        None => fail(&mut errors, "name", Why::required()),
         Some(name) => match refusal(name, Lines::One) {
             Some(why) => fail(&mut errors, "name", why),
             None if name.is_empty() || name.chars().count() > MAX_NAME => fail(
                 &mut errors,
                 "name",
-                format!("must be 1 to {MAX_NAME} characters"),
+                Why::new(
+                    format!("must be 1 to {MAX_NAME} characters"),
+                    message_key("field-length-between"),
+                )
+                .with("min", 1)
+                .with("max", MAX_NAME),
             ),
             None => Some(name.to_owned()),
         },
     };
     let client_type = match input.client_type.as_deref() {
-        None => fail(&mut errors, "type", "is required"),
-        Some(text) => ClientType::parse(text)
-            .or_else(|| fail(&mut errors, "type", "must be `public` or `confidential`")),
+        None => fail(&mut errors, "type", Why::required()),
+        Some(text) => ClientType::parse(text).or_else(|| {
+            let why = Why::new(
+                "must be `public` or `confidential`",
+                message_key("field-client-type"),
+            );
+            fail(&mut errors, "type", why)
+        }),
     };
     let grant_types = grant_types(input.grant_types.as_deref(), client_type, &mut errors);
     let redirect_uris = uris(input.redirect_uris.as_deref(), "redirect_uris", &mut errors);
@@ -136,10 +147,13 @@ pub fn validate(input: &ClientInput) -> Result<ClientSettings, Vec<FieldError>> 
         .is_some_and(|g| g.contains(&GrantType::AuthorizationCode))
         && redirect_uris.as_ref().is_some_and(Vec::is_empty)
     {
-        errors.push(FieldError::new(
-            "redirect_uris",
-            "at least one is required with the authorization_code grant",
-        ));
+        errors.push(
+            Why::new(
+                "at least one is required with the authorization_code grant",
+                message_key("field-redirect-uris-needed"),
+            )
+            .at("redirect_uris"),
+        );
     }
     let post_logout_redirect_uris = uris(
         input.post_logout_redirect_uris.as_deref(),
@@ -153,7 +167,10 @@ pub fn validate(input: &ClientInput) -> Result<ClientSettings, Vec<FieldError>> 
         Some(_) => fail(
             &mut errors,
             "id_token_signed_response_alg",
-            "must be `RS256` or `EdDSA`",
+            Why::new(
+                "must be `RS256` or `EdDSA`",
+                message_key("field-id-token-algorithm"),
+            ),
         ),
     };
     match (
@@ -187,8 +204,8 @@ pub fn validate(input: &ClientInput) -> Result<ClientSettings, Vec<FieldError>> 
     }
 }
 
-fn fail<T>(errors: &mut Vec<FieldError>, field: &str, message: impl Into<String>) -> Option<T> {
-    errors.push(FieldError::new(field, message));
+fn fail<T>(errors: &mut Vec<FieldError>, field: &str, why: Why) -> Option<T> {
+    errors.push(why.at(field));
     None
 }
 
@@ -206,23 +223,32 @@ fn grant_types(
         match GrantType::parse(text) {
             Some(grant) if !grants.contains(&grant) => grants.push(grant),
             Some(_) => {}
-            None => errors.push(FieldError::new(
-                format!("grant_types[{i}]"),
-                "must be `authorization_code`, `refresh_token` or `client_credentials`",
-            )),
+            None => errors.push(
+                Why::new(
+                    "must be `authorization_code`, `refresh_token` or `client_credentials`",
+                    message_key("field-grant-type"),
+                )
+                .at(format!("grant_types[{i}]")),
+            ),
         }
     }
     if given.is_empty() {
-        errors.push(FieldError::new(
-            "grant_types",
-            "must name at least one grant",
-        ));
+        errors.push(
+            Why::new(
+                "must name at least one grant",
+                message_key("field-grant-types-empty"),
+            )
+            .at("grant_types"),
+        );
     }
     if client_type == Some(ClientType::Public) && grants.contains(&GrantType::ClientCredentials) {
-        errors.push(FieldError::new(
-            "grant_types",
-            "client_credentials is only for confidential clients",
-        ));
+        errors.push(
+            Why::new(
+                "client_credentials is only for confidential clients",
+                message_key("field-grant-client-credentials-public"),
+            )
+            .at("grant_types"),
+        );
     }
     (errors.len() == before).then_some(grants)
 }
@@ -237,12 +263,12 @@ fn uris(
     };
     let before = errors.len();
     if given.len() > MAX_URIS {
-        errors.push(FieldError::new(field, format!("at most {MAX_URIS}")));
+        errors.push(at_most(MAX_URIS).at(field));
     }
     let mut uris: Vec<String> = Vec::new();
     for (i, uri) in given.iter().enumerate() {
         match redirect_uri_refusal(uri) {
-            Some(why) => errors.push(FieldError::new(format!("{field}[{i}]"), why)),
+            Some(why) => errors.push(why.at(format!("{field}[{i}]"))),
             None if !uris.contains(uri) => uris.push(uri.clone()),
             None => {}
         }
@@ -251,36 +277,63 @@ fn uris(
 }
 
 /// Why `uri` may not be registered as a (post-logout) redirect URI, or `None`.
-fn redirect_uri_refusal(uri: &str) -> Option<&'static str> {
+fn redirect_uri_refusal(uri: &str) -> Option<Why> {
     if uri.len() > MAX_URI_LEN {
-        return Some("must be at most 2000 characters");
+        let why = Why::new(
+            "must be at most 2000 characters",
+            message_key("field-too-long"),
+        );
+        return Some(why.with("max", MAX_URI_LEN));
     }
     if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Some("must not contain spaces or control characters");
+        return Some(Why::new(
+            "must not contain spaces or control characters",
+            message_key("field-spaces-or-control-characters"),
+        ));
     }
     let Ok(parsed) = url::Url::parse(uri) else {
-        return Some("must be an absolute URL");
+        return Some(Why::new(
+            "must be an absolute URL",
+            message_key("field-url-absolute"),
+        ));
     };
     if parsed.fragment().is_some() {
-        return Some("must not have a fragment");
+        return Some(Why::new(
+            "must not have a fragment",
+            message_key("field-url-fragment"),
+        ));
     }
     match parsed.scheme() {
-        "https" if parsed.host().is_none() => Some("must name a host"),
+        "https" if parsed.host().is_none() => {
+            Some(Why::new("must name a host", message_key("field-url-host")))
+        }
         "https" | "http" if !parsed.username().is_empty() || parsed.password().is_some() => {
-            Some("must not carry a user name or password")
+            Some(Why::new(
+                "must not carry a user name or password",
+                message_key("field-url-credentials"),
+            ))
         }
         "https" => None,
         "http" => match parsed.host() {
             Some(url::Host::Domain("localhost")) => None,
             Some(url::Host::Ipv4(ip)) if ip == std::net::Ipv4Addr::LOCALHOST => None,
             Some(url::Host::Ipv6(ip)) if ip == std::net::Ipv6Addr::LOCALHOST => None,
-            _ => Some("must use https (http only on 127.0.0.1, [::1] or localhost)"),
+            _ => Some(Why::new(
+                "must use https (http only on 127.0.0.1, [::1] or localhost)",
+                message_key("field-redirect-uri-http"),
+            )),
         },
         scheme if scheme.contains('.') => None,
-        _ => Some(
+        _ => Some(Why::new(
             "must use https, http on a loopback host, or a private-use scheme with a dot (com.example.app:/callback)",
-        ),
+            message_key("field-redirect-uri-scheme"),
+        )),
     }
+}
+
+/// `at most {max}`: a list too long.
+fn at_most(max: usize) -> Why {
+    Why::new(format!("at most {max}"), message_key("field-at-most")).with("max", max)
 }
 
 fn scopes(given: Option<&[String]>, errors: &mut Vec<FieldError>) -> Option<Vec<String>> {
@@ -289,17 +342,21 @@ fn scopes(given: Option<&[String]>, errors: &mut Vec<FieldError>) -> Option<Vec<
     };
     let before = errors.len();
     if given.len() > MAX_SCOPES {
-        errors.push(FieldError::new("scopes", format!("at most {MAX_SCOPES}")));
+        errors.push(at_most(MAX_SCOPES).at("scopes"));
     }
     let mut scopes: Vec<String> = Vec::new();
     for (i, scope) in given.iter().enumerate() {
         if !is_scope_token(scope) {
-            errors.push(FieldError::new(
-                format!("scopes[{i}]"),
-                format!(
-                    "must be 1 to {MAX_SCOPE_LEN} printable ASCII characters other than space, `\"` and `\\` (RFC 6749 §3.3)"
-                ),
-            ));
+            errors.push(
+                Why::new(
+                    format!(
+                        "must be 1 to {MAX_SCOPE_LEN} printable ASCII characters other than space, `\"` and `\\` (RFC 6749 §3.3)"
+                    ),
+                    message_key("field-client-scope"),
+                )
+                .with("max", MAX_SCOPE_LEN)
+                .at(format!("scopes[{i}]")),
+            );
         } else if !scopes.contains(scope) {
             scopes.push(scope.clone());
         }

@@ -8,6 +8,7 @@ mod account_extras;
 mod account_profile;
 mod account_security;
 mod admin;
+mod field_words;
 mod frame;
 
 use crate::helpers::{Session, TestApp, TestResponse};

@@ -168,7 +168,7 @@ fn what_cannot_be_converted_or_validated_is_named_next_to_its_field() {
     let (views, unclaimed) = form.show_posted(&pairs, &errors, &english);
     assert!(unclaimed.is_empty());
     assert_eq!(views[5].value, "0");
-    assert_eq!(views[5].errors, ["Must be greater than 0"]);
+    assert_eq!(views[5].errors, ["Must be greater than 0."]);
     assert_eq!(views[1].value, "silent");
 }
 

@@ -62,6 +62,14 @@ impl SchemaForm {
                         .strip_prefix(v.field.path.as_str())
                         .is_some_and(|rest| rest.starts_with('.'))
             });
+            // The rule's words in the page's language, when it names them.
+            let said = error.words.as_ref().map(|(key, args)| {
+                let args: Vec<(&str, Arg)> = args
+                    .iter()
+                    .map(|(name, value)| (*name, Arg::read(value)))
+                    .collect();
+                say(key, &args)
+            });
             match owner {
                 Some(view) => {
                     let rest = &error.field[view.field.path.len()..];
@@ -71,14 +79,21 @@ impl SchemaForm {
                             message_key("preferences-error-item"),
                             &[
                                 ("item", Arg::from((index + 1) as u64)),
-                                ("message", Arg::from(error.message.as_str())),
+                                (
+                                    "message",
+                                    Arg::from(said.as_deref().unwrap_or(&error.message)),
+                                ),
                             ],
                         ),
-                        None => capitalised(&error.message),
+                        None => said.unwrap_or_else(|| capitalised(&error.message)),
                     };
                     view.errors.push(message);
                 }
-                None => unclaimed.push(format!("{}: {}", error.field, error.message)),
+                None => unclaimed.push(format!(
+                    "{}: {}",
+                    error.field,
+                    said.as_deref().unwrap_or(&error.message)
+                )),
             }
         }
         (views, unclaimed)

@@ -136,15 +136,12 @@ async fn badges_and_goals_round_trip_with_the_api(backend: Backend) {
     assert_eq!(bad.status, 422, "{}", bad.text);
     assert!(
         bad.text
-            .contains("The name must be 1 to 100 characters (not blank)."),
+            .contains("Must be 1 to 100 characters (not blank)."),
         "{}",
         bad.text
     );
-    assert!(
-        bad.text
-            .contains("The icon&#x27;s address must be an absolute http or https URL.")
-    );
-    assert!(bad.text.contains("The date must not be in the future."));
+    assert!(bad.text.contains("Must be an absolute http or https URL."));
+    assert!(bad.text.contains("Must not be in the future."));
     assert!(bad.text.contains("aria-describedby=\"badge-name-error\""));
     assert!(bad.text.contains(">kept</textarea>"));
     let added = submit(
@@ -211,7 +208,7 @@ async fn badges_and_goals_round_trip_with_the_api(backend: Backend) {
     assert!(
         unknown
             .text
-            .contains("The status must be one of not-started, in-progress, completed, abandoned.")
+            .contains("Must be one of not-started, in-progress, completed, abandoned.")
     );
 
     let checked = submit(
