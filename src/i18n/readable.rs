@@ -212,9 +212,10 @@ mod tests {
             soon => "2026-12-07T07:05:05Z",
             long_ago => "2025-01-02T03:04:05Z",
             never => Value::from(()),
+            day => "2026-12-07",
         };
         let html = render(
-            "{{ at|when }}|{{ soon|when }}|{{ long_ago|when }}|{{ never|when }}",
+            "{{ at|when }}|{{ soon|when }}|{{ long_ago|when }}|{{ never|when }}|{{ day|when }}",
             ctx.clone(),
         );
         assert_eq!(
