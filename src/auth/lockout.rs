@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::accounts::model::login_key;
 use crate::config::Config;
-use crate::db::Exec;
+use crate::db::{Exec, placeholders};
 use crate::on_exec;
 
 pub const MAX_LOCK: Duration = Duration::from_secs(15 * 60);
@@ -44,14 +44,6 @@ pub enum Attempt {
 
 /// The most keys one statement counts, clears or releases; longer lists go in chunks.
 const MAX_KEYS: usize = 4;
-
-/// `$first, $first+1, ...` for `count` keys.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// The statements that take 1 to [`MAX_KEYS`] keys, written once.
 struct KeyStatements {

@@ -185,6 +185,15 @@ impl<'a> From<&'a mut Tx> for Exec<'a> {
     }
 }
 
+/// `$first, $first+1, ...` for `count` values: the placeholders of an `IN (...)` list,
+/// the same text on both engines.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Runs `$body` with `$c` bound to a `&mut SqliteConnection` or `&mut PgConnection`.
 /// The body is the same text for both engines; `?` on acquiring a pooled connection
 /// needs the enclosing function's error type to accept `sqlx::Error`.

@@ -2,11 +2,13 @@
 //! signing secrets, its failing clock (`failing_since`), and disabling it. The admin API
 //! (`crate::webhooks`) owns the rest of the row.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::crypto::Cipher;
-use crate::db::{Exec, Tx};
+use crate::db::{Db, Exec, Tx, placeholders};
 use crate::on_exec;
 
 /// How long a replaced secret keeps signing after a rotation.
@@ -52,12 +54,25 @@ impl Endpoint {
     }
 }
 
-pub async fn find(ex: impl Into<Exec<'_>>, id: Uuid) -> Result<Option<Endpoint>, sqlx::Error> {
-    on_exec!(ex, c => sqlx::query_as::<_, Endpoint>(
-        "SELECT id, url, enabled, secret, previous_secret, previous_secret_until FROM webhooks WHERE id = $1")
-        .bind(id)
-        .fetch_optional(c)
-        .await)
+/// The endpoints of `ids` by id, in one query (deleted ones are absent): those of one
+/// claim of the sender.
+pub async fn find_many(db: &Db, ids: &[Uuid]) -> Result<HashMap<Uuid, Endpoint>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT id, url, enabled, secret, previous_secret, previous_secret_until FROM webhooks \
+         WHERE id IN ({})",
+        placeholders(1, ids.len())
+    );
+    let rows = on_exec!(db, c => {
+        let mut query = sqlx::query_as::<_, Endpoint>(sqlx::AssertSqlSafe(sql.clone()));
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.fetch_all(c).await
+    })?;
+    Ok(rows.into_iter().map(|e| (e.id, e)).collect())
 }
 
 /// Takes the endpoint's row lock for the rest of `tx`: every transaction that changes

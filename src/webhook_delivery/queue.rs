@@ -121,19 +121,31 @@ pub struct Recorded<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// Records the outcome of `claimed` and ends its lease; false when the lease was lost
-/// meanwhile (taken over after it expired, or the delivery retried by an administrator).
+/// What became of the lease when its outcome was recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lease {
+    /// The lease was lost meanwhile (taken over after it expired, or the delivery
+    /// retried by an administrator): whoever holds it now records.
+    Lost,
+    /// Recorded, and the lease ended; `failing`: the endpoint's failing clock runs (`failing_since` is set),
+    /// read in the same statement, so a success knows whether it has a clock to stop
+    /// without a write of its own.
+    Ended { failing: bool },
+}
+
+/// Records the outcome of `claimed` and ends its lease.
 pub async fn record(
     ex: impl Into<Exec<'_>>,
     claimed: &Claimed,
     owner: Uuid,
     outcome: &Recorded<'_>,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Lease, sqlx::Error> {
     let delivered_at = (outcome.status == DELIVERED).then_some(outcome.now);
-    let updated = on_exec!(ex, c => sqlx::query(
+    let failing: Option<Option<bool>> = on_exec!(ex, c => sqlx::query_scalar(
         "UPDATE webhook_deliveries SET status = $5, last_status_code = $6, last_error = $7, \
          next_attempt_at = $8, delivered_at = COALESCE($9, delivered_at), lease_owner = NULL, lease_until = NULL \
-         WHERE webhook_id = $1 AND event_id = $2 AND lease_owner = $3 AND attempts = $4")
+         WHERE webhook_id = $1 AND event_id = $2 AND lease_owner = $3 AND attempts = $4 \
+         RETURNING (SELECT w.failing_since IS NOT NULL FROM webhooks w WHERE w.id = webhook_deliveries.webhook_id)")
         .bind(claimed.webhook_id)
         .bind(claimed.event_id)
         .bind(owner)
@@ -143,9 +155,14 @@ pub async fn record(
         .bind(outcome.error)
         .bind(outcome.next_attempt_at)
         .bind(delivered_at)
-        .execute(c)
-        .await.map(|r| r.rows_affected()))?;
-    Ok(updated > 0)
+        .fetch_optional(c)
+        .await)?;
+    Ok(match failing {
+        None => Lease::Lost,
+        Some(failing) => Lease::Ended {
+            failing: failing.unwrap_or(false),
+        },
+    })
 }
 
 /// One delivery as administrators see it.

@@ -6,7 +6,7 @@
 //! every [`RENEW_EVERY`]. Stopping aborts the sends in flight: their leases expire and any
 //! instance takes them again (delivery is at least once).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::endpoints::{self, Endpoint};
 use super::outcome::{self, Verdict};
-use super::queue::{self, Claimed, Recorded};
+use super::queue::{self, Claimed, Lease, Recorded};
 use super::transport::{Attempt, Transport};
 use super::{alerts, fanout, signing, targets};
 use crate::audit::{self, AuditEntry, event};
@@ -27,7 +27,7 @@ use crate::clock::Clock;
 use crate::config::AllowedHosts;
 use crate::crypto::Cipher;
 use crate::db::Db;
-use crate::events::feed;
+use crate::events::feed::{self, CloudEvent};
 use crate::mail::templates::Composer;
 
 const POLL: Duration = Duration::from_secs(1);
@@ -130,12 +130,26 @@ impl Worker {
             free as i64,
         )
         .await?;
+        // What the claimed deliveries send, read in two queries for all of them.
+        let mut webhook_ids: Vec<Uuid> = claimed.iter().map(|d| d.webhook_id).collect();
+        webhook_ids.sort_unstable();
+        webhook_ids.dedup();
+        let event_ids: Vec<Uuid> = claimed.iter().map(|d| d.event_id).collect();
+        let endpoints: HashMap<Uuid, Arc<Endpoint>> = endpoints::find_many(&self.db, &webhook_ids)
+            .await?
+            .into_iter()
+            .map(|(id, endpoint)| (id, Arc::new(endpoint)))
+            .collect();
+        let events = feed::find_many(&self.db, &self.source, &event_ids).await?;
         for delivery in claimed {
             let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() else {
                 break;
             };
             let worker = Arc::clone(self);
             let key = (delivery.webhook_id, delivery.event_id);
+            let endpoint = endpoints.get(&delivery.webhook_id).cloned();
+            // One event goes to every endpoint that wants it: each takes a copy.
+            let event = events.get(&delivery.event_id).cloned();
             self.leased
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -146,7 +160,7 @@ impl Worker {
                     worker: &worker,
                     key,
                 };
-                if let Err(e) = worker.deliver(&delivery).await {
+                if let Err(e) = worker.deliver(&delivery, endpoint, event).await {
                     tracing::warn!(
                         webhook_id = %delivery.webhook_id,
                         event_id = %delivery.event_id,
@@ -193,12 +207,19 @@ impl Worker {
         }
     }
 
-    /// Sends one claimed delivery and records what came of it.
-    async fn deliver(&self, claimed: &Claimed) -> anyhow::Result<()> {
-        let Some(endpoint) = endpoints::find(&self.db, claimed.webhook_id).await? else {
-            return Ok(()); // Deleted meanwhile, its deliveries with it.
+    /// Sends one claimed delivery of `endpoint` (`None`: deleted meanwhile, its
+    /// deliveries with it) with `event` (`None`: no longer kept) and records what came
+    /// of it.
+    async fn deliver(
+        &self,
+        claimed: &Claimed,
+        endpoint: Option<Arc<Endpoint>>,
+        event: Option<CloudEvent>,
+    ) -> anyhow::Result<()> {
+        let Some(endpoint) = endpoint else {
+            return Ok(());
         };
-        let attempt = self.attempt(claimed, &endpoint).await?;
+        let attempt = self.attempt(claimed, &endpoint, event).await;
         if self.stop.is_cancelled() {
             return Ok(()); // Left to its lease: whether it arrived is unknown.
         }
@@ -219,40 +240,37 @@ impl Worker {
         &self,
         claimed: &Claimed,
         endpoint: &Endpoint,
-    ) -> Result<Attempt, sqlx::Error> {
-        let Some(event) = feed::find(&self.db, &self.source, claimed.event_id).await? else {
-            return Ok(Attempt::Failed(
-                "the event is no longer kept (EVENT_RETENTION_DAYS)".into(),
-            ));
+        event: Option<CloudEvent>,
+    ) -> Attempt {
+        let Some(event) = event else {
+            return Attempt::Failed("the event is no longer kept (EVENT_RETENTION_DAYS)".into());
         };
         let Ok(body) = serde_json::to_vec(&event) else {
-            return Ok(Attempt::Failed(
-                "the event cannot be written as JSON".into(),
-            ));
+            return Attempt::Failed("the event cannot be written as JSON".into());
         };
         let now = self.clock.now();
         let Some(secrets) = endpoint.signing_secrets(&self.cipher, now) else {
-            return Ok(Attempt::Failed(
+            return Attempt::Failed(
                 "the signing secret cannot be opened (was ENCRYPTION_KEY changed?)".into(),
-            ));
+            );
         };
         let id = claimed.event_id.to_string();
         let Some(signature) = signing::signature_header(&secrets, &id, now.timestamp(), &body)
         else {
-            return Ok(Attempt::Failed("the event cannot be signed".into()));
+            return Attempt::Failed("the event cannot be signed".into());
         };
         let target = match targets::deliverable(&endpoint.url, &self.allow) {
             Ok(target) => target,
-            Err(why) if why.starts_with("refused:") => return Ok(Attempt::Failed(why)),
-            Err(why) => return Ok(Attempt::Failed(format!("refused: the URL {why}"))),
+            Err(why) if why.starts_with("refused:") => return Attempt::Failed(why),
+            Err(why) => return Attempt::Failed(format!("refused: the URL {why}")),
         };
         let sending = self
             .transport
             .post(&target, &id, now.timestamp(), &signature, body);
-        Ok(tokio::select! {
+        tokio::select! {
             () = self.stop.cancelled() => Attempt::Failed("this instance stopped".into()),
             attempt = sending => attempt,
-        })
+        }
     }
 
     async fn record(
@@ -277,19 +295,25 @@ impl Worker {
         };
         if let Verdict::Delivered { .. } = verdict {
             // A success changes its delivery's row alone, so it takes no lock on the
-            // endpoint (deliveries to one endpoint would queue on it); the failing clock
-            // stops in a statement of its own.
-            if queue::record(self.db.writer(), claimed, self.owner, &recorded).await? {
+            // endpoint (deliveries to one endpoint would queue on it); a running failing
+            // clock stops in a statement of its own. Mostly none runs, and the write is
+            // left out: on SQLite even a write that changes nothing takes the one lock
+            // the requests' transactions wait for.
+            if let Lease::Ended { failing } =
+                queue::record(self.db.writer(), claimed, self.owner, &recorded).await?
+            {
                 metrics::counter!("roster_webhook_deliveries_total", "outcome" => status)
                     .increment(1);
-                endpoints::note_success(self.db.writer(), endpoint.id).await?;
+                if failing {
+                    endpoints::note_success(self.db.writer(), endpoint.id).await?;
+                }
             }
             return Ok(());
         }
         let mut tx = self.db.begin().await?;
         endpoints::lock(&mut tx, endpoint.id).await?;
-        if !queue::record(&mut tx, claimed, self.owner, &recorded).await? {
-            return Ok(()); // The lease was lost; whoever holds it now records.
+        if queue::record(&mut tx, claimed, self.owner, &recorded).await? == Lease::Lost {
+            return Ok(()); // Whoever holds the lease now records.
         }
         metrics::counter!("roster_webhook_deliveries_total", "outcome" => status).increment(1);
         match verdict {

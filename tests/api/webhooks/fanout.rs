@@ -1,7 +1,8 @@
 //! Which events reach which endpoint, and in what order: an endpoint receives the
 //! events from its creation on, of the types it takes (`webhook.test` only its own); a
 //! disabled one gets them when enabled again; on an ordered endpoint one subject's
-//! failing event holds back that subject alone.
+//! failing event holds back that subject alone; one event reaches every endpoint that
+//! takes it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,7 @@ on_both_engines!(
     one_subjects_failing_event_holds_back_only_that_subject,
     an_endpoint_gets_the_types_it_takes_from_its_creation_on,
     a_disabled_endpoint_gets_what_waited_when_enabled_again,
+    one_event_reaches_every_endpoint_that_takes_it,
 );
 
 async fn one_subjects_failing_event_holds_back_only_that_subject(backend: Backend) {
@@ -211,4 +213,40 @@ async fn a_disabled_endpoint_gets_what_waited_when_enabled_again(backend: Backen
     assert_eq!(enabled.json()["state"], "active");
     let request = receiver.wait_for(1).await.remove(0);
     assert_eq!(request.subject(), user.user_id);
+}
+
+/// Three endpoints take `user.created`: the sender claims the three deliveries of one
+/// registration together and reads their event once, and each endpoint receives it,
+/// with the same body.
+async fn one_event_reaches_every_endpoint_that_takes_it(backend: Backend) {
+    let app = local_app(backend, &[]).await;
+    let admin = app.admin().await;
+    let receivers = [
+        Receiver::start().await,
+        Receiver::start().await,
+        Receiver::start().await,
+    ];
+    for receiver in &receivers {
+        subscribe(
+            &app,
+            &admin.access_token,
+            &receiver.url,
+            &["user.created"],
+            json!({}),
+        )
+        .await;
+    }
+
+    let user = app.register("three-ways", "Correct-Horse-9").await;
+    let mut bodies = Vec::new();
+    for receiver in &receivers {
+        let received = receiver.wait_for(1).await.remove(0);
+        assert_eq!(received.json()["type"], "user.created");
+        assert_eq!(received.subject(), user["id"].as_str().unwrap());
+        bodies.push(received.body);
+    }
+    assert!(
+        bodies.iter().all(|b| *b == bodies[0]),
+        "the same event each time"
+    );
 }
