@@ -23,6 +23,9 @@ stream and subject prefix of its own, deleted afterwards. Per engine:
 3. Latency: profile updates at a steady rate; for each, the time from its answer (the
    commit is before it) to the receipt of its event at the webhook and on NATS (matched
    per account by `subjectsequence`), p50/p90/p99.
+4. The request path at a fixed rate (`events_paced.py`): each scenario at about a third
+   of what the host answers, without and with a webhook and NATS, alternating; each
+   request's time, p50/p90/p99 (goal: the median within 5 %).
 
 Writes bench/results/events.json (events-smoke.json for --smoke) and prints a table;
 exits 1 when a request failed, a delivery was missing or badly signed, or NATS lacks an
@@ -42,6 +45,7 @@ import uuid
 from pathlib import Path
 
 import load
+from events_paced import paced_path
 from events_check import cpu_seconds, deliveries, percentiles, receipt_latencies, wait_for
 from events_report import goals, print_table
 from harness import (LUA_POST_JSON, LUA_REFRESH, LUA_REGISTER, PASSWORD, RESULTS, ROOT, Database, Roster, cpu_model,
@@ -356,6 +360,31 @@ def receiver_ceiling(receiver, seconds):
     return measured
 
 
+def run_engine(args, engine, binary, workdir, receiver, users):
+    """The parts asked for (`--parts`) on one engine."""
+    parts = set(args.parts.split(","))
+    failures = []
+    entry = {"engine": engine, "failures": failures}
+    if "1" in parts:
+        path = request_path(engine, binary, workdir, args.rounds, args.seconds, receiver, 4)
+        for config in (WITHOUT, WITH):
+            for run_ in path["runs"][config]:
+                failures += [f"request path ({config}): {s} requests failed ({run_[s]['errors']}); "
+                             f"Roster's log: {run_['log']}" for s in SCENARIOS if run_[s]["failures"]]
+        entry["request_path"] = path
+    if parts & {"2", "3"}:
+        entry["delivery"], entry["latency"] = delivery_and_latency(engine, binary, workdir, receiver, args.events,
+                                                                   users, args.rate, args.latency_seconds, failures)
+    if "4" in parts:
+        make_rig = lambda where, events: Rig(engine, binary, where, events, receiver.port)
+        paced = paced_path(engine, make_rig, workdir, args.rounds, args.paced_seconds, args.smoke)
+        for config, runs in paced["runs"].items():
+            failures += [f"fixed rate ({config}): {r[s]['failures']} {s} requests failed"
+                         for r in runs for s in r if r[s]["failures"]]
+        entry["paced"] = paced
+    return entry
+
+
 def parse(argv=None):
     """The command line (run.py passes its own choices through this too)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -367,9 +396,12 @@ def parse(argv=None):
     parser.add_argument("--events", type=int, default=20_000, help="events made for part 2")
     parser.add_argument("--rate", type=int, default=200, help="updates per second in part 3")
     parser.add_argument("--latency-seconds", type=int, default=10)
+    parser.add_argument("--paced-seconds", type=int, default=8, help="duration of each scenario in part 4")
+    parser.add_argument("--parts", default="1,2,3,4", help="which parts to run (2 and 3 run together)")
     args = parser.parse_args(argv)
     if args.smoke:
         args.rounds, args.seconds, args.events, args.rate, args.latency_seconds = 1, 1, 300, 50, 1
+        args.paced_seconds = 1
     return args
 
 
@@ -392,17 +424,8 @@ def run(args):
         report["receiver_alone"] = receiver_ceiling(receiver, max(1, args.seconds))
         with tempfile.TemporaryDirectory(prefix="roster-bench-events-") as tmp:
             for engine in args.engines.split(","):
-                failures = []
-                path = request_path(engine, binary, Path(tmp) / engine, args.rounds, args.seconds, receiver, 4)
-                for config in (WITHOUT, WITH):
-                    for run_ in path["runs"][config]:
-                        failures += [f"request path ({config}): {s} requests failed ({run_[s]['errors']}); "
-                                     f"Roster's log: {run_['log']}" for s in SCENARIOS if run_[s]["failures"]]
-                delivery, latency = delivery_and_latency(engine, binary, Path(tmp) / engine, receiver, args.events, users,
-                                                         args.rate, args.latency_seconds, failures)
-                report["engines"].append({"engine": engine, "request_path": path, "delivery": delivery,
-                                          "latency": latency, "failures": failures})
-                report["failures"] += [f"{engine}: {f}" for f in failures]
+                report["engines"].append(run_engine(args, engine, binary, Path(tmp) / engine, receiver, users))
+                report["failures"] += [f"{engine}: {f}" for f in report["engines"][-1]["failures"]]
     finally:
         receiver.stop()
     report["elapsed_seconds"] = time.perf_counter() - started

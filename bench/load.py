@@ -13,9 +13,11 @@ import time
 
 
 def request_bytes(method, path, token, body):
-    """One HTTP/1.1 request, ready to send on a kept-alive connection."""
+    """One HTTP/1.1 request, ready to send on a kept-alive connection (with the bearer
+    `token` unless it is None)."""
     payload = body.encode()
-    head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+    bearer = f"Authorization: Bearer {token}\r\n" if token else ""
+    head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{bearer}"
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n")
     return head.encode() + payload
 
