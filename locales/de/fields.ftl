@@ -71,6 +71,20 @@ field-unique-items = Darf keinen Eintrag wiederholen.
 field-pattern = Muss dem Muster { $pattern } entsprechen.
 field-format = Muss ein gültiger Wert des Formats { $format } sein.
 field-multiple-of = Muss ein Vielfaches von { $limit } sein.
+field-no-schema-fits = Entspricht keiner der erlaubten Formen.
+field-several-schemas-fit = Entspricht mehr als einer der erlaubten Formen, obwohl genau eine passen muss.
+field-not-allowed = Ist nicht erlaubt.
+field-contains = Enthält keinen Eintrag der verlangten Art.
+field-min-properties = { $limit ->
+    [one] Muss mindestens { $limit } Feld haben.
+   *[other] Muss mindestens { $limit } Felder haben.
+}
+field-max-properties = { $limit ->
+    [one] Darf höchstens { $limit } Feld haben.
+   *[other] Darf höchstens { $limit } Felder haben.
+}
+field-unexpected-items = Hat mehr Einträge als erlaubt.
+field-property-names = Hat einen Feldnamen, der nicht erlaubt ist.
 field-invalid = Ist nicht gültig: { $problem }.
 
 # Anwendungen (OAuth-Clients)

@@ -72,6 +72,20 @@ field-unique-items = Must not repeat items.
 field-pattern = Must match the pattern { $pattern }.
 field-format = Must be a valid { $format }.
 field-multiple-of = Must be a multiple of { $limit }.
+field-no-schema-fits = Does not match any of the allowed forms.
+field-several-schemas-fit = Matches more than one of the allowed forms, where exactly one must match.
+field-not-allowed = Is not allowed.
+field-contains = Has no item of the required kind.
+field-min-properties = { $limit ->
+    [one] Must have at least { $limit } field.
+   *[other] Must have at least { $limit } fields.
+}
+field-max-properties = { $limit ->
+    [one] Must have at most { $limit } field.
+   *[other] Must have at most { $limit } fields.
+}
+field-unexpected-items = Has more items than allowed.
+field-property-names = Has a field name that is not allowed.
 field-invalid = Is not valid: { $problem }.
 
 # Applications (OAuth clients)
