@@ -33,6 +33,18 @@ field-url-credentials = Darf keinen Benutzernamen und kein Passwort enthalten.
 field-http-url = Muss eine http://- oder https://-URL mit höchstens { $max } Zeichen sein.
 field-web-url = Muss eine absolute http- oder https-URL sein.
 
+# Die Gründe des URL-Parsers, innerhalb einer anderen Meldung ({ $problem } von field-webhook-url)
+url-problem-empty-host = leerer Host
+url-problem-idna = ungültiger internationaler Domainname
+url-problem-port = ungültige Portnummer
+url-problem-ipv4 = ungültige IPv4-Adresse
+url-problem-ipv6 = ungültige IPv6-Adresse
+url-problem-domain-character = ungültiges Zeichen im Domainnamen
+url-problem-relative = relative URL ohne Basis
+url-problem-cannot-be-a-base = relative URL zu einer Basis ohne Pfadstruktur
+url-problem-no-host-to-set = eine URL ohne Pfadstruktur hat keinen Host, der gesetzt werden könnte
+url-problem-overflow = URLs über 4 GB werden nicht unterstützt
+
 # Konten und Profile
 field-username-length = Muss { $min } bis { $max } Zeichen lang sein.
 field-username-characters = Darf nur Buchstaben, Ziffern, „_“, „.“ und „-“ enthalten.

@@ -34,6 +34,18 @@ field-url-credentials = Must not carry a user name or password.
 field-http-url = Must be an http:// or https:// URL of at most { $max } characters.
 field-web-url = Must be an absolute http or https URL.
 
+# The URL parser's reasons, inside another message (field-webhook-url's { $problem })
+url-problem-empty-host = empty host
+url-problem-idna = invalid international domain name
+url-problem-port = invalid port number
+url-problem-ipv4 = invalid IPv4 address
+url-problem-ipv6 = invalid IPv6 address
+url-problem-domain-character = invalid domain character
+url-problem-relative = relative URL without a base
+url-problem-cannot-be-a-base = relative URL with a cannot-be-a-base base
+url-problem-no-host-to-set = a cannot-be-a-base URL doesn’t have a host to set
+url-problem-overflow = URLs more than 4 GB are not supported
+
 # Accounts and profiles
 field-username-length = Must be { $min } to { $max } characters.
 field-username-characters = May contain only letters, digits, '_', '.' and '-'.
