@@ -88,7 +88,7 @@ admin-user-done-sessions = Jede Sitzung des Kontos wurde beendet: Es ist überal
 admin-user-done-invitation = Das Konto wurde angelegt und die Einladung an { $email } gesendet; ihr Link ist 7 Tage gültig.
 admin-user-done-reset = Ein Link zum Zurücksetzen des Passworts ist auf dem Weg an { $email }.
 admin-user-done-second-factors = Jeder zweite Faktor des Kontos wurde entfernt: Sein Passwort allein meldet es wieder an.
-admin-user-refused-because = Nichts wurde geändert: { $problem }.
+admin-user-refused-because = Nichts wurde geändert. { $problem }
 admin-user-contents = Auf dieser Seite
 admin-user-profile = Profil
 admin-user-security = Anmeldung und Sicherheit
@@ -163,9 +163,7 @@ admin-user-delete-explained = Das Löschen entfernt das Konto und alles, was daz
 admin-user-delete-password = Ihr Passwort (Sie löschen Ihr eigenes Konto)
 admin-user-delete-sure = dieses Konto und alles, was dazugehört, endgültig löschen
 admin-user-confirm-deactivate = Kreuzen Sie dies an, um das Konto zu deaktivieren und überall abzumelden
-admin-user-problem-last-admin = dies ist der letzte aktive Administrator: Machen Sie zuerst ein anderes Konto zum Administrator
-admin-user-problem-deactivated = das Konto ist deaktiviert: Aktivieren Sie es wieder, bevor Sie einen Link zum Zurücksetzen senden
-admin-user-problem-reset-quota = diese Adresse hat ihre Mails zum Zurücksetzen für diese Stunde schon erhalten
+admin-user-problem-reset-quota = Diese Adresse hat ihre Mails zum Zurücksetzen für diese Stunde schon erhalten.
 
 ## Das Protokoll (/admin/audit) und die Ereignisse auf der Seite eines Kontos.
 admin-audit-title = Protokoll
@@ -344,7 +342,6 @@ admin-clients-none = Keine Anwendung ist registriert.
 admin-clients-register-heading = Eine Anwendung registrieren
 admin-clients-register-refused = Nichts wurde registriert; siehe die markierten Felder.
 admin-clients-register = Registrieren
-admin-clients-public-no-secret = ein öffentlicher Client hat kein Geheimnis, das erneuert werden könnte
 admin-actions = Aktionen
 
 ## Die Anmeldeanbieter (/admin/providers).

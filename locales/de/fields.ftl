@@ -33,6 +33,18 @@ field-url-credentials = Darf keinen Benutzernamen und kein Passwort enthalten.
 field-http-url = Muss eine http://- oder https://-URL mit höchstens { $max } Zeichen sein.
 field-web-url = Muss eine absolute http- oder https-URL sein.
 
+# Die Gründe des URL-Parsers, innerhalb einer anderen Meldung ({ $problem } von field-webhook-url)
+url-problem-empty-host = leerer Host
+url-problem-idna = ungültiger internationaler Domainname
+url-problem-port = ungültige Portnummer
+url-problem-ipv4 = ungültige IPv4-Adresse
+url-problem-ipv6 = ungültige IPv6-Adresse
+url-problem-domain-character = ungültiges Zeichen im Domainnamen
+url-problem-relative = relative URL ohne Basis
+url-problem-cannot-be-a-base = relative URL zu einer Basis ohne Pfadstruktur
+url-problem-no-host-to-set = eine URL ohne Pfadstruktur hat keinen Host, der gesetzt werden könnte
+url-problem-overflow = URLs über 4 GB werden nicht unterstützt
+
 # Konten und Profile
 field-username-length = Muss { $min } bis { $max } Zeichen lang sein.
 field-username-characters = Darf nur Buchstaben, Ziffern, „_“, „.“ und „-“ enthalten.
@@ -71,6 +83,20 @@ field-unique-items = Darf keinen Eintrag wiederholen.
 field-pattern = Muss dem Muster { $pattern } entsprechen.
 field-format = Muss ein gültiger Wert des Formats { $format } sein.
 field-multiple-of = Muss ein Vielfaches von { $limit } sein.
+field-no-schema-fits = Entspricht keiner der erlaubten Formen.
+field-several-schemas-fit = Entspricht mehr als einer der erlaubten Formen, obwohl genau eine passen muss.
+field-not-allowed = Ist nicht erlaubt.
+field-contains = Enthält keinen Eintrag der verlangten Art.
+field-min-properties = { $limit ->
+    [one] Muss mindestens { $limit } Feld haben.
+   *[other] Muss mindestens { $limit } Felder haben.
+}
+field-max-properties = { $limit ->
+    [one] Darf höchstens { $limit } Feld haben.
+   *[other] Darf höchstens { $limit } Felder haben.
+}
+field-unexpected-items = Hat mehr Einträge als erlaubt.
+field-property-names = Hat einen Feldnamen, der nicht erlaubt ist.
 field-invalid = Ist nicht gültig: { $problem }.
 
 # Anwendungen (OAuth-Clients)

@@ -88,7 +88,7 @@ admin-user-done-sessions = Every session of the account was revoked: it is signe
 admin-user-done-invitation = The account was made and the invitation mailed to { $email }; its link is valid 7 days.
 admin-user-done-reset = A password reset link is on its way to { $email }.
 admin-user-done-second-factors = Every second factor of the account was removed: its password alone signs it in again.
-admin-user-refused-because = Nothing was changed: { $problem }.
+admin-user-refused-because = Nothing was changed. { $problem }
 admin-user-contents = On this page
 admin-user-profile = Profile
 admin-user-security = Sign-in and security
@@ -163,9 +163,7 @@ admin-user-delete-explained = Deleting removes the account and everything of it 
 admin-user-delete-password = Your password (you are deleting your own account)
 admin-user-delete-sure = delete this account and everything of it for good
 admin-user-confirm-deactivate = tick this to deactivate the account and sign it out everywhere
-admin-user-problem-last-admin = this is the last active administrator: make another account an administrator first
-admin-user-problem-deactivated = the account is deactivated: reactivate it before sending a reset mail
-admin-user-problem-reset-quota = this address already had its reset mails this hour
+admin-user-problem-reset-quota = This address already had its reset mails this hour.
 
 ## The audit log (/admin/audit), and the events on an account's page.
 admin-audit-title = Audit log
@@ -344,7 +342,6 @@ admin-clients-none = No application is registered.
 admin-clients-register-heading = Register an application
 admin-clients-register-refused = Nothing was registered; see the marked fields.
 admin-clients-register = Register
-admin-clients-public-no-secret = a public client has no secret to rotate
 admin-actions = Actions
 
 ## The sign-in providers (/admin/providers).

@@ -34,6 +34,18 @@ field-url-credentials = Must not carry a user name or password.
 field-http-url = Must be an http:// or https:// URL of at most { $max } characters.
 field-web-url = Must be an absolute http or https URL.
 
+# The URL parser's reasons, inside another message (field-webhook-url's { $problem })
+url-problem-empty-host = empty host
+url-problem-idna = invalid international domain name
+url-problem-port = invalid port number
+url-problem-ipv4 = invalid IPv4 address
+url-problem-ipv6 = invalid IPv6 address
+url-problem-domain-character = invalid domain character
+url-problem-relative = relative URL without a base
+url-problem-cannot-be-a-base = relative URL with a cannot-be-a-base base
+url-problem-no-host-to-set = a cannot-be-a-base URL doesn’t have a host to set
+url-problem-overflow = URLs more than 4 GB are not supported
+
 # Accounts and profiles
 field-username-length = Must be { $min } to { $max } characters.
 field-username-characters = May contain only letters, digits, '_', '.' and '-'.
@@ -72,6 +84,20 @@ field-unique-items = Must not repeat items.
 field-pattern = Must match the pattern { $pattern }.
 field-format = Must be a valid { $format }.
 field-multiple-of = Must be a multiple of { $limit }.
+field-no-schema-fits = Does not match any of the allowed forms.
+field-several-schemas-fit = Matches more than one of the allowed forms, where exactly one must match.
+field-not-allowed = Is not allowed.
+field-contains = Has no item of the required kind.
+field-min-properties = { $limit ->
+    [one] Must have at least { $limit } field.
+   *[other] Must have at least { $limit } fields.
+}
+field-max-properties = { $limit ->
+    [one] Must have at most { $limit } field.
+   *[other] Must have at most { $limit } fields.
+}
+field-unexpected-items = Has more items than allowed.
+field-property-names = Has a field name that is not allowed.
 field-invalid = Is not valid: { $problem }.
 
 # Applications (OAuth clients)

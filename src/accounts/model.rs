@@ -280,10 +280,20 @@ pub async fn ensure_available(
 
 /// The 409 for a unique violation on `users`, naming the field whose index it hit.
 pub fn duplicate_account(target: &str) -> crate::error::ApiError {
+    use crate::error::{ApiError, Why};
+    use crate::i18n::message_key;
     if target.contains("email") {
-        crate::error::ApiError::conflict("email", "this email is already registered")
+        let why = Why::new(
+            "this email is already registered",
+            message_key("conflict-email-registered"),
+        );
+        ApiError::conflict("email", why)
     } else {
-        crate::error::ApiError::conflict("username", "this username is already taken")
+        let why = Why::new(
+            "this username is already taken",
+            message_key("conflict-username-taken"),
+        );
+        ApiError::conflict("username", why)
     }
 }
 

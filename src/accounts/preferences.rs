@@ -6,9 +6,12 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+use self::describe::describe;
 use crate::config::ConfigError;
 use crate::error::{FieldError, Why};
 use crate::i18n::message_key;
+
+mod describe;
 
 /// The built-in study-spot schema (the contract's default).
 pub const STUDY_SPOT_SCHEMA: &str = include_str!("../../schemas/study_spot.json");
@@ -250,87 +253,6 @@ fn join(path: &str, name: &str) -> String {
         name.to_owned()
     } else {
         format!("{path}.{name}")
-    }
-}
-
-/// What failed, without echoing the value (it is the user's own text).
-fn describe(error: &jsonschema::ValidationError<'_>) -> Why {
-    use jsonschema::error::ValidationErrorKind as K;
-    let limited = |message: String, key: &'static str, limit: &dyn ToString| {
-        Why::new(message, key).with("limit", limit.to_string())
-    };
-    match error.kind() {
-        K::Type { .. } => Why::new("has the wrong type", message_key("field-wrong-type")),
-        K::Enum { options } => Why::new(
-            format!("must be one of {options}"),
-            message_key("field-one-of"),
-        )
-        .with("options", options),
-        K::Constant { expected_value } => Why::new(
-            format!("must be {expected_value}"),
-            message_key("field-constant"),
-        )
-        .with("value", expected_value),
-        K::Minimum { limit } => limited(
-            format!("must be at least {limit}"),
-            message_key("field-minimum"),
-            limit,
-        ),
-        K::Maximum { limit } => limited(
-            format!("must be at most {limit}"),
-            message_key("field-maximum"),
-            limit,
-        ),
-        K::ExclusiveMinimum { limit } => limited(
-            format!("must be greater than {limit}"),
-            message_key("field-greater-than"),
-            limit,
-        ),
-        K::ExclusiveMaximum { limit } => limited(
-            format!("must be less than {limit}"),
-            message_key("field-less-than"),
-            limit,
-        ),
-        K::MinLength { limit } => limited(
-            format!("must be at least {limit} characters"),
-            message_key("field-too-short"),
-            limit,
-        ),
-        K::MaxLength { limit } => Why::new(
-            format!("must be at most {limit} characters"),
-            message_key("field-too-long"),
-        )
-        .with("max", limit),
-        K::MinItems { limit } => limited(
-            format!("must have at least {limit} items"),
-            message_key("field-min-items"),
-            limit,
-        ),
-        K::MaxItems { limit } => limited(
-            format!("must have at most {limit} items"),
-            message_key("field-max-items"),
-            limit,
-        ),
-        K::UniqueItems => Why::new("must not repeat items", message_key("field-unique-items")),
-        K::Pattern { pattern } => Why::new(
-            format!("must match the pattern {pattern}"),
-            message_key("field-pattern"),
-        )
-        .with("pattern", pattern),
-        K::Format { format } => Why::new(
-            format!("must be a valid {format}"),
-            message_key("field-format"),
-        )
-        .with("format", format),
-        K::MultipleOf { multiple_of } => limited(
-            format!("must be a multiple of {multiple_of}"),
-            message_key("field-multiple-of"),
-            multiple_of,
-        ),
-        _ => {
-            let problem = error.masked().to_string();
-            Why::new(problem.clone(), message_key("field-invalid")).with("problem", problem)
-        }
     }
 }
 

@@ -287,7 +287,11 @@ pub async fn award_badge(
     let badge = match insert_badge(&mut tx, user_id, &new, now).await {
         Err(e) if is_foreign_key_violation(&e) => return Err(ApiError::not_found("user")),
         inserted => inserted.on_unique_violation(|_| {
-            ApiError::conflict("name", "this user already has a badge with this name")
+            let why = Why::new(
+                "this user already has a badge with this name",
+                message_key("conflict-badge-name"),
+            );
+            ApiError::conflict("name", why)
         })?,
     };
     let entry = AuditEntry {

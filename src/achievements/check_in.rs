@@ -11,8 +11,9 @@ use uuid::Uuid;
 
 use super::goals::{Goal, GoalStatus, goal_columns};
 use crate::db::Db;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem, Why};
 use crate::http::{ApiPath, AuthUser};
+use crate::i18n::message_key;
 use crate::on_exec;
 use crate::state::AppState;
 
@@ -111,12 +112,18 @@ pub async fn check_in_today(state: &AppState, user_id: Uuid, goal_id: Uuid) -> A
     match check_in(&state.db, user_id, goal_id, state.clock.now()).await? {
         CheckIn::Recorded(goal) => Ok(goal),
         CheckIn::NotFound => Err(ApiError::not_found("goal")),
-        CheckIn::Closed(status) => Err(ApiError::Conflict {
-            detail: format!(
-                "the goal is {}; set its status to in-progress to check in again",
-                status.as_str()
-            ),
-            field: Some("status".to_owned()),
-        }),
+        CheckIn::Closed(status) => {
+            let why = Why::new(
+                format!(
+                    "the goal is {}; set its status to in-progress to check in again",
+                    status.as_str()
+                ),
+                message_key("conflict-goal-closed"),
+            );
+            Err(ApiError::conflict(
+                "status",
+                why.with("status", status.as_str()),
+            ))
+        }
     }
 }

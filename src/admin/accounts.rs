@@ -19,8 +19,9 @@ use crate::auth::devices::SessionList;
 use crate::auth::mfa::rules::require_recent_over_admin;
 use crate::auth::reset::{MailAccepted, queue_reset_mail};
 use crate::auth::sessions::{active_sessions, reason, revoke_user_sessions};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem, Why};
 use crate::http::{AdminUser, ApiJson, ApiPath, ClientInfo, NoContent};
+use crate::i18n::message_key;
 use crate::mail::outbox::Quota;
 use crate::state::AppState;
 use crate::users::account::ensure_not_last_admin;
@@ -306,10 +307,11 @@ pub async fn send_reset_as_admin(
 ) -> ApiResult<()> {
     let user = find_user_or_404(&state.db, user_id).await?;
     if !user.is_active {
-        return Err(ApiError::conflict(
-            "is_active",
+        let why = Why::new(
             "the account is deactivated: reactivate it before sending a reset mail",
-        ));
+            message_key("conflict-account-deactivated"),
+        );
+        return Err(ApiError::conflict("is_active", why));
     }
     match queue_reset_mail(state, &user.email, Some(admin_id), client).await? {
         Quota::Available => Ok(()),

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::first::{NewAdmin, insert_admin};
 use crate::crypto::{random_token, token_hash};
 use crate::db::{Db, Exec};
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 use crate::i18n::{Arg, message_key};
 use crate::on_exec;
 use crate::state::AppState;
@@ -217,30 +217,30 @@ async fn create_first_admin(State(web): State<Web>, headers: HeaderMap, body: By
         ),
         Ok(false) => dead_link(pages),
         Err(ApiError::Validation(errors)) => {
-            // In the page's language where the rule has words (the password's name the
-            // password; the others are named by their label), else in the API's words.
-            let errors = errors
-                .iter()
-                .map(|e| {
-                    let label = match e.field.as_str() {
-                        "username" => Some(message_key("setup-username")),
-                        "email" => Some(message_key("setup-email")),
-                        _ => None,
-                    };
-                    match (pages.field_words(e), label) {
-                        (Some(said), Some(label)) => format!("{}: {said}", pages.tr(label)),
-                        (Some(said), None) => said,
-                        (None, _) => format!("{}: {}", e.field, e.message),
-                    }
-                })
-                .collect();
+            let errors = errors.iter().map(|e| said(pages, e)).collect();
             again(StatusCode::UNPROCESSABLE_ENTITY, errors)
         }
-        Err(ApiError::Conflict { detail, field }) => {
-            let field = field.unwrap_or_default();
-            again(StatusCode::CONFLICT, vec![format!("{field}: {detail}")])
+        Err(ApiError::Conflict { why, field }) => {
+            let error = why.at(field.unwrap_or_default());
+            again(StatusCode::CONFLICT, vec![said(pages, &error)])
         }
         Err(other) => axum::response::IntoResponse::into_response(other),
+    }
+}
+
+/// A refused field as the page says it: in the page's language where the rule has words
+/// (the password's name the password; the others are named by their label), else in the
+/// API's words.
+fn said(pages: &Pages, e: &FieldError) -> String {
+    let label = match e.field.as_str() {
+        "username" => Some(message_key("setup-username")),
+        "email" => Some(message_key("setup-email")),
+        _ => None,
+    };
+    match (pages.field_words(e), label) {
+        (Some(said), Some(label)) => format!("{}: {said}", pages.tr(label)),
+        (Some(said), None) => said,
+        (None, _) => format!("{}: {}", e.field, e.message),
     }
 }
 

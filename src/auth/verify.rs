@@ -15,8 +15,9 @@ use super::reset::MailAccepted;
 use crate::accounts::model::User;
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Tx;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem, Why};
 use crate::http::{ApiJson, AuthUser, ClientInfo, NoContent};
+use crate::i18n::message_key;
 use crate::mail::outbox::{self, NewMail, Quota};
 use crate::mail::{Enqueued, MailKind};
 use crate::on_exec;
@@ -105,10 +106,10 @@ pub async fn request_verification_email(
     client: &ClientInfo,
 ) -> ApiResult<()> {
     if user.email_verified {
-        return Err(ApiError::Conflict {
-            detail: "the email address is already verified".into(),
-            field: None,
-        });
+        return Err(ApiError::conflict_without_field(Why::new(
+            "the email address is already verified",
+            message_key("conflict-email-verified"),
+        )));
     }
     let mut tx = state.db.begin().await?;
     if let Enqueued::OverLimit { retry_after_secs } =

@@ -190,10 +190,9 @@ pub async fn add_provider(
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(ApiError::Conflict { detail, field }) => refused(&[FieldError::new(
-            field.unwrap_or_else(|| "slug".to_owned()),
-            detail,
-        )]),
+        Err(ApiError::Conflict { why, field }) => {
+            refused(&[why.at(field.unwrap_or_else(|| "slug".to_owned()))])
+        }
         Err(e) => Err(e.into()),
     }
 }

@@ -110,11 +110,11 @@ pub enum ApiError {
     NotFound(String),
     #[error("method not allowed")]
     MethodNotAllowed,
-    #[error("conflict: {detail}")]
-    Conflict {
-        detail: String,
-        field: Option<String>,
-    },
+    /// The request is at odds with what is stored (a taken username, a last
+    /// administrator): `why.message` is the problem's English `detail`, `why.key` the same
+    /// words in `locales/*/conflicts.ftl` for the pages; `field` names the field at fault.
+    #[error("conflict: {}", .why.message)]
+    Conflict { why: Why, field: Option<String> },
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type: {0}")]
@@ -146,11 +146,17 @@ impl ApiError {
         }
     }
 
-    pub fn conflict(field: &str, detail: impl Into<String>) -> ApiError {
+    /// A 409 naming `field`, for the reason `why` (English `detail`, words for pages).
+    pub fn conflict(field: &str, why: Why) -> ApiError {
         ApiError::Conflict {
-            detail: detail.into(),
+            why,
             field: Some(field.to_owned()),
         }
+    }
+
+    /// A 409 for the reason `why`, naming no field.
+    pub fn conflict_without_field(why: Why) -> ApiError {
+        ApiError::Conflict { why, field: None }
     }
 
     pub fn not_found(what: impl Into<String>) -> ApiError {
@@ -253,13 +259,11 @@ impl ApiError {
                 ApiError::MethodNotAllowed => {
                     ("method-not-allowed", "Method not allowed", None, None)
                 }
-                ApiError::Conflict { detail, field } => (
+                ApiError::Conflict { why, field } => (
                     "conflict",
                     "Conflict",
-                    Some(detail.clone()),
-                    field
-                        .as_ref()
-                        .map(|f| vec![FieldError::new(f.clone(), detail.clone())]),
+                    Some(why.message.clone()),
+                    field.as_ref().map(|f| vec![why.clone().at(f.clone())]),
                 ),
                 ApiError::PayloadTooLarge => (
                     "payload-too-large",
@@ -456,7 +460,7 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
 mod field;
 mod unique;
 
-pub use self::field::{FieldError, Why};
+pub use self::field::{FieldError, Why, url_problem_key};
 pub use self::unique::{ResultExt, unique_violation_target};
 
 pub type ApiResult<T> = Result<T, ApiError>;

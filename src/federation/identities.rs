@@ -15,8 +15,9 @@ use super::upstream::UpstreamIdentity;
 use crate::accounts::model::User;
 use crate::audit::{self, AuditEntry, ClientInfo, event};
 use crate::db::{Db, Exec, Tx};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem, Why};
 use crate::http::{ApiPath, ApiQuery, AuthUser, NoContent, Page, PageQuery};
+use crate::i18n::message_key;
 use crate::mail::Mailer;
 use crate::mail::outbox::MailKind;
 use crate::on_exec;
@@ -218,10 +219,11 @@ pub async fn unlink(
         .await)?
         .ok_or_else(|| ApiError::not_found("identity"))?;
     if other_ways_to_sign_in(&mut tx, user.id, identity_id).await? == 0 {
-        return Err(ApiError::conflict(
-            "identity_id",
+        let why = Why::new(
             "this is the account's last way to sign in: set a password (by a reset) or add a passkey first",
-        ));
+            message_key("conflict-last-sign-in"),
+        );
+        return Err(ApiError::conflict("identity_id", why));
     }
     on_exec!(&mut tx, c => sqlx::query("DELETE FROM user_identities WHERE id = $1")
         .bind(identity_id)

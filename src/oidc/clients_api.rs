@@ -11,8 +11,9 @@ use utoipa::ToSchema;
 
 use super::clients::{self, Actor, Client, ClientInput, ClientSecret, SecretRotation};
 use crate::db::Db;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem, Why};
 use crate::http::{AdminUser, ApiJson, ApiPath, ApiQuery, ClientInfo, NoContent, Page, PageQuery};
+use crate::i18n::message_key;
 use crate::state::AppState;
 
 /// A client with the secret it was just given (confidential clients only).
@@ -207,10 +208,16 @@ pub async fn rotate_client_secret(
             client,
             Some(secret),
         )),
-        SecretRotation::PublicClient => Err(ApiError::conflict(
-            "client_id",
-            "a public client has no secret to rotate",
-        )),
+        SecretRotation::PublicClient => Err(public_client_has_no_secret()),
         SecretRotation::NotFound => Err(ApiError::not_found("client")),
     }
+}
+
+/// The 409 of a secret rotation asked of a public client (the console's too).
+pub fn public_client_has_no_secret() -> ApiError {
+    let why = Why::new(
+        "a public client has no secret to rotate",
+        message_key("conflict-public-client-secret"),
+    );
+    ApiError::conflict("client_id", why)
 }

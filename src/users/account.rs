@@ -17,8 +17,9 @@ use crate::audit::{self, AuditEntry, event};
 use crate::auth::guard::confirm_password;
 use crate::auth::mfa::rules::require_recent_over_admin;
 use crate::db::{Exec, Tx};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem, Why};
 use crate::http::{ApiJson, ApiPath, AuthUser, ClientInfo, MaybeAuthUser, NoContent, parse_json};
+use crate::i18n::message_key;
 use crate::on_exec;
 use crate::state::AppState;
 
@@ -38,12 +39,10 @@ pub async fn ensure_not_last_admin(tx: &mut Tx, user_id: Uuid) -> ApiResult<()> 
     let target = find_user(&mut *tx, user_id).await?;
     let is_active_admin = target.is_some_and(|u| u.role == Role::Admin && u.is_active);
     if is_active_admin && others == 0 {
-        return Err(ApiError::Conflict {
-            detail:
-                "this is the last active administrator: make another account an administrator first"
-                    .into(),
-            field: None,
-        });
+        return Err(ApiError::conflict_without_field(Why::new(
+            "this is the last active administrator: make another account an administrator first",
+            message_key("conflict-last-admin"),
+        )));
     }
     Ok(())
 }

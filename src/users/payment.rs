@@ -124,6 +124,14 @@ pub enum Mode {
     Upsert,
 }
 
+/// The 409 of a `POST` when the account's payment information is stored already.
+fn already_stored() -> ApiError {
+    ApiError::conflict_without_field(Why::new(
+        "payment information is already stored: replace it with PUT",
+        message_key("conflict-payment-stored"),
+    ))
+}
+
 /// What is stored of `user_id`'s payment token (`GET /me/payment-info` and the
 /// console's payment page); `None` when nothing is.
 pub async fn payment_info_of(state: &AppState, user_id: Uuid) -> ApiResult<Option<PaymentInfo>> {
@@ -148,10 +156,7 @@ pub async fn store(
     let mut tx = state.db.begin().await?;
     let existed = sealed_row(&mut tx, user_id).await?.is_some();
     if existed && mode == Mode::CreateOnly {
-        return Err(ApiError::Conflict {
-            detail: "payment information is already stored: replace it with PUT".into(),
-            field: None,
-        });
+        return Err(already_stored());
     }
     let sql = match mode {
         Mode::CreateOnly => {
@@ -168,10 +173,7 @@ pub async fn store(
         .bind(now)
         .execute(c)
         .await.map(|r| r.rows_affected()))
-    .on_unique_violation(|_| ApiError::Conflict {
-        detail: "payment information is already stored: replace it with PUT".into(),
-        field: None,
-    })?;
+    .on_unique_violation(|_| already_stored())?;
     let action = if existed { "replaced" } else { "stored" };
     let entry = AuditEntry::by_owner(event::PAYMENT_INFO_CHANGE, user_id, client)
         .with_detail(serde_json::json!({"action": action}));

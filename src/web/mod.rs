@@ -208,11 +208,29 @@ impl Pages {
     /// (a key of `pages.ftl` with its variables); the API's English words otherwise.
     pub fn field_words(&self, error: &crate::error::FieldError) -> Option<String> {
         let (key, args) = error.words.as_ref()?;
+        Some(self.words_with(key, args))
+    }
+
+    /// Why a request was refused (a conflict's reason, a value's rule), in the request's
+    /// language.
+    pub fn why_words(&self, why: &crate::error::Why) -> String {
+        self.words_with(why.key, &why.args)
+    }
+
+    /// Message `key` with variables kept as text; a `problem` the URL parser gave is said
+    /// in the request's language too.
+    fn words_with(&self, key: &str, args: &[(&'static str, String)]) -> String {
         let args: Vec<(&str, Arg)> = args
             .iter()
-            .map(|(name, value)| (*name, Arg::read(value)))
+            .map(|(name, value)| {
+                let value = match crate::error::url_problem_key(value) {
+                    Some(problem) if *name == "problem" => Arg::from(self.tr(problem)),
+                    _ => Arg::read(value),
+                };
+                (*name, value)
+            })
             .collect();
-        Some(self.tr_with(key, &args))
+        self.tr_with(key, &args)
     }
 
     /// [`Self::tr`] with variables.

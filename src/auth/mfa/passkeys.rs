@@ -35,6 +35,7 @@ use crate::audit::{self, AuditEntry, event};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult, Problem, ResultExt, Why};
 use crate::http::{ApiJson, AuthUser, ClientInfo, MaybeAuthUser, no_store};
+use crate::i18n::message_key;
 use crate::on_exec;
 use crate::state::AppState;
 use crate::text::{Lines, refusal};
@@ -341,7 +342,7 @@ pub async fn register_passkey(
     if name.is_empty() || name.chars().count() > MAX_NAME {
         let why = Why::new(
             format!("must be 1 to {MAX_NAME} characters"),
-            crate::i18n::message_key("field-length-between"),
+            message_key("field-length-between"),
         );
         let why = why.with("min", 1).with("max", MAX_NAME);
         return Err(ApiError::Validation(vec![why.at("name")]));
@@ -380,7 +381,13 @@ pub async fn register_passkey(
         .bind(now)
         .execute(c)
         .await.map(|r| r.rows_affected()))
-    .on_unique_violation(|_| ApiError::conflict("credential", "this passkey is registered already"))?;
+    .on_unique_violation(|_| {
+        let why = Why::new(
+            "this passkey is registered already",
+            message_key("conflict-passkey-registered"),
+        );
+        ApiError::conflict("credential", why)
+    })?;
     let entry = AuditEntry::by_owner(event::PASSKEY_ADDED, user_id, client)
         .with_detail(serde_json::json!({"passkey_id": passkey.id}));
     audit::record(&mut tx, now, entry).await?;
@@ -449,7 +456,11 @@ async fn options_for(
         .map(StoredPasskey::with_id)
         .collect::<ApiResult<_>>()?;
     if credentials.is_empty() {
-        return Err(ApiError::conflict("passkey", "this account has no passkey"));
+        let why = Why::new(
+            "this account has no passkey",
+            message_key("conflict-no-passkey"),
+        );
+        return Err(ApiError::conflict("passkey", why));
     }
     let ceremony = state.webauthn.second_factor_options(&credentials)?;
     begin(state, purpose, Some(user_id), mfa_challenge_id, ceremony).await

@@ -19,8 +19,9 @@ use crate::accounts::model::User;
 use crate::audit::{self, AuditEntry, event};
 use crate::auth::guard::{self, PasswordSettles};
 use crate::auth::sessions::{self, IssuedRefresh, TokenPair, token_pair};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem, Why};
 use crate::http::{ApiJson, AuthUser, ClientInfo, no_store};
+use crate::i18n::message_key;
 use crate::state::AppState;
 use crate::tokens::access::Authentication;
 
@@ -137,9 +138,11 @@ pub async fn reauthenticate_session(
     let authentication = Authentication { time: now, methods };
     let issued = sessions::renew_session(state, &mut tx, session_id, authentication, now)
         .await?
-        .ok_or_else(|| ApiError::Conflict {
-            detail: "the session's refresh token was rotated meanwhile; retry".into(),
-            field: None,
+        .ok_or_else(|| {
+            ApiError::conflict_without_field(Why::new(
+                "the session's refresh token was rotated meanwhile; retry",
+                message_key("conflict-session-rotated"),
+            ))
         })?;
     if factors.any() {
         guard::settle_second_factor(&mut tx, &keys).await?;

@@ -17,8 +17,9 @@ use super::rules::require_recent;
 use crate::audit::{self, AuditEntry, event};
 use crate::crypto::token_hash;
 use crate::db::{Exec, Tx};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem, Why};
 use crate::http::{AuthUser, ClientInfo, no_store};
+use crate::i18n::message_key;
 use crate::on_exec;
 use crate::state::AppState;
 
@@ -145,10 +146,11 @@ pub async fn regenerate_codes(
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     if !super::factors(&mut tx, user_id).await?.any() {
-        return Err(ApiError::conflict(
-            "recovery_codes",
+        let why = Why::new(
             "set up a second factor (TOTP or a passkey) first",
-        ));
+            message_key("conflict-recovery-needs-factor"),
+        );
+        return Err(ApiError::conflict("recovery_codes", why));
     }
     let codes = replace(&mut tx, user_id, now).await?;
     let entry = AuditEntry::by_owner(event::RECOVERY_CODES_REGENERATED, user_id, client);

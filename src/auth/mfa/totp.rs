@@ -20,8 +20,9 @@ use super::rules::require_recent;
 use crate::accounts::model::User;
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Exec;
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::error::{ApiError, ApiResult, Problem, Why};
 use crate::http::{ApiJson, AuthUser, ClientInfo, NoContent, no_store};
+use crate::i18n::message_key;
 use crate::on_exec;
 use crate::state::AppState;
 
@@ -147,10 +148,11 @@ pub async fn start_enrolment(state: &AppState, user: &User) -> ApiResult<TotpEnr
     let sealed = state.cipher.seal(&secret, &sealing_context(user_id));
     let mut tx = state.db.begin().await?;
     if stored(&mut tx, user_id, true).await?.is_some() {
-        return Err(ApiError::conflict(
-            "totp",
+        let why = Why::new(
             "a TOTP authenticator is already set up; remove it first",
-        ));
+            message_key("conflict-totp-set-up"),
+        );
+        return Err(ApiError::conflict("totp", why));
     }
     on_exec!(&mut tx, c => sqlx::query(
         "INSERT INTO mfa_totp (user_id, secret, created_at, confirmed_at, last_step) VALUES ($1, $2, $3, NULL, NULL) \
@@ -226,10 +228,11 @@ pub async fn confirm_enrolment(
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let Some(pending) = stored(&mut tx, user_id, false).await? else {
-        return Err(ApiError::conflict(
-            "totp",
+        let why = Why::new(
             "no TOTP set-up is pending; start one with POST /api/v1/auth/mfa/totp",
-        ));
+            message_key("conflict-totp-not-pending"),
+        );
+        return Err(ApiError::conflict("totp", why));
     };
     let secret = open_secret(state, user_id, &pending.secret)?;
     let Some(step) = matching_step(secret, code, now)? else {

@@ -88,12 +88,9 @@ pub(super) fn refused(pages: &Pages, error: ApiError) -> Refused {
                     .with_words(message_key("console-account-wrong-password"), &[]),
             ],
         ),
-        ApiError::Conflict { detail, field } => Refused::Fields(
+        ApiError::Conflict { why, field } => Refused::Fields(
             StatusCode::CONFLICT,
-            vec![FieldError::new(
-                field.unwrap_or_else(|| "form".into()),
-                detail,
-            )],
+            vec![why.at(field.unwrap_or_else(|| "form".into()))],
         ),
         ApiError::TooManyRequests {
             retry_after_secs, ..

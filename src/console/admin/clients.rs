@@ -31,7 +31,7 @@ use crate::http::{ClientInfo, PageQuery};
 use crate::i18n::message_key;
 use crate::oidc::browser::BrowserSession;
 use crate::oidc::clients::{self, Actor, Client, ClientSecret, SecretRotation};
-use crate::oidc::clients_api::clients_page;
+use crate::oidc::clients_api::{clients_page, public_client_has_no_secret};
 use crate::web::Web;
 
 pub fn router() -> Router<Web> {
@@ -328,10 +328,7 @@ async fn rotate_secret(
         Ok(SecretRotation::Rotated(client, secret)) => {
             secret_page(&page, StatusCode::OK, &client, Some(secret), false)
         }
-        Ok(SecretRotation::PublicClient) => failure_page(
-            web,
-            ApiError::conflict("client_id", web.pages.tr("admin-clients-public-no-secret")),
-        ),
+        Ok(SecretRotation::PublicClient) => failure_page(web, public_client_has_no_secret()),
         Ok(SecretRotation::NotFound) => failure_page(web, ApiError::not_found("client")),
         Err(other) => failure_page(web, other),
     }

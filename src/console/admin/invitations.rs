@@ -18,7 +18,7 @@ use crate::accounts::model::Role;
 use crate::admin::accounts::send_reset_as_admin;
 use crate::admin::invitations::{NewAccount, invite};
 use crate::console::frame::{AdminPage, ConsoleForm, done};
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, Why};
 use crate::http::ClientInfo;
 use crate::i18n::message_key;
 use crate::web::Web;
@@ -106,9 +106,8 @@ async fn send_invitation(
         Err(ApiError::Validation(errors)) => {
             invitation_page(&page, StatusCode::UNPROCESSABLE_ENTITY, &form, &errors)
         }
-        Err(ApiError::Conflict { detail, field }) => {
-            let field = field.unwrap_or_else(|| "username".to_owned());
-            let errors = [FieldError::new(field, detail)];
+        Err(ApiError::Conflict { why, field }) => {
+            let errors = [why.at(field.unwrap_or_else(|| "username".to_owned()))];
             invitation_page(&page, StatusCode::CONFLICT, &form, &errors)
         }
         Err(other) => failure_page(web, other),
@@ -123,7 +122,7 @@ async fn send_reset(
     ConsoleForm(_): ConsoleForm,
 ) -> Response {
     let AdminPage { web, session, .. } = &page;
-    let refused = |status: StatusCode, problem: String| {
+    let refused = |status: StatusCode, problem: Why| {
         let refusal = Refusal {
             problem: Some(problem),
             ..Refusal::default()
@@ -132,9 +131,11 @@ async fn send_reset(
     };
     match send_reset_as_admin(&web.app, session.user.id, &client, user_id).await {
         Ok(()) => done(&format!("/admin/users/{user_id}"), "reset-sent"),
-        Err(ApiError::Conflict { detail, .. }) => refused(StatusCode::CONFLICT, detail).await,
+        Err(ApiError::Conflict { why, .. }) => refused(StatusCode::CONFLICT, why).await,
         Err(ApiError::TooManyRequests { detail, .. }) => {
-            refused(StatusCode::TOO_MANY_REQUESTS, detail).await
+            // The only 429 of an administrator's reset mail: the address's hourly quota.
+            let why = Why::new(detail, message_key("admin-user-problem-reset-quota"));
+            refused(StatusCode::TOO_MANY_REQUESTS, why).await
         }
         Err(other) => failure_page(web, other),
     }

@@ -210,11 +210,11 @@ fn failure_page(web: &Web, error: ApiError) -> Response {
                 Some(&pages.tr("admin-failure-not-found-next")),
             )
         }
-        ApiError::Conflict { detail, .. } => pages.message(
+        ApiError::Conflict { why, .. } => pages.message(
             StatusCode::CONFLICT,
             &pages.tr("admin-failure-conflict-title"),
             "error",
-            &detail,
+            &pages.why_words(&why),
             Some(&pages.tr("admin-failure-conflict-next")),
         ),
         other => other.into_response(),

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::{SECTION, failure_page, field_errors, refused, ticked, view};
 use crate::console::frame::{AdminPage, ConsoleForm, ReturnTo, done};
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 use crate::federation::departure::callback_uri;
 use crate::federation::providers::api::settle;
 use crate::federation::providers::input::{CheckedChange, ProviderInput};
@@ -208,11 +208,8 @@ async fn add(
     let errors = match added {
         Ok(_) => return done(PATH, "provider-added"),
         Err(ApiError::Validation(errors)) => errors,
-        Err(ApiError::Conflict { detail, field }) => {
-            vec![FieldError::new(
-                field.unwrap_or_else(|| "slug".into()),
-                detail,
-            )]
+        Err(ApiError::Conflict { why, field }) => {
+            vec![why.at(field.unwrap_or_else(|| "slug".into()))]
         }
         Err(other) => return failure_page(web, other),
     };

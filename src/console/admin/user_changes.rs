@@ -118,18 +118,12 @@ fn refusal(error: ApiError, rename: &[(&str, &str)]) -> Result<(StatusCode, Refu
             )],
         ),
         ApiError::Conflict {
-            detail,
+            why,
             field: Some(name),
-        } => (
-            StatusCode::CONFLICT,
-            vec![FieldError::new(field(&name), detail)],
-        ),
-        ApiError::Conflict {
-            detail,
-            field: None,
-        } => {
+        } => (StatusCode::CONFLICT, vec![why.at(field(&name))]),
+        ApiError::Conflict { why, field: None } => {
             let refusal = Refusal {
-                problem: Some(detail),
+                problem: Some(why),
                 ..Refusal::default()
             };
             return Ok(refusal.with_status(StatusCode::CONFLICT));

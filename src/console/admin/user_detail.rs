@@ -29,7 +29,7 @@ pub(super) use super::user_page::{Refusal, account_page, stored_user};
 use super::{failure_page, ticked};
 use crate::admin::accounts::{reset_second_factors, revoke_all_sessions, update_account};
 use crate::console::frame::{AdminPage, ConsoleForm, ReturnTo, done};
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, Why};
 use crate::http::ClientInfo;
 use crate::web::Web;
 
@@ -91,7 +91,7 @@ async fn change_account(
         Ok(user) => user,
         Err(page) => return page,
     };
-    let refused = |status, errors: Vec<FieldError>, problem: Option<String>| {
+    let refused = |status, errors: Vec<FieldError>, problem: Option<Why>| {
         Refusal {
             account: Some(form.filled_from(&user)),
             errors,
@@ -120,8 +120,8 @@ async fn change_account(
             let (status, refusal) = refused(StatusCode::UNPROCESSABLE_ENTITY, errors, None);
             account_page(&page, user_id, status, None, refusal).await
         }
-        Err(ApiError::Conflict { detail, .. }) => {
-            let (status, refusal) = refused(StatusCode::CONFLICT, Vec::new(), Some(detail));
+        Err(ApiError::Conflict { why, .. }) => {
+            let (status, refusal) = refused(StatusCode::CONFLICT, Vec::new(), Some(why));
             account_page(&page, user_id, status, None, refusal).await
         }
         Err(other) => failure_page(web, other),

@@ -20,7 +20,7 @@ use crate::admin::audit_log::{AuditQuery, audit_page};
 use crate::auth::mfa::factors;
 use crate::auth::sessions::active_sessions;
 use crate::console::frame::AdminPage;
-use crate::error::{ApiError, FieldError};
+use crate::error::{ApiError, FieldError, Why};
 use crate::i18n::message_key;
 use crate::oidc::grants::grants_of;
 use crate::users::profile::profile_of;
@@ -35,8 +35,9 @@ pub(super) struct Refusal {
     pub(super) account: Option<AccountForm>,
     /// The fields refused, said in the page's language when the page is drawn.
     pub(super) errors: Vec<FieldError>,
-    /// Why the whole change was refused (the API's 409).
-    pub(super) problem: Option<String>,
+    /// Why the whole change was refused (the API's 409, or a 429), said in the page's
+    /// language when the page is drawn.
+    pub(super) problem: Option<Why>,
     /// The account-details form as posted ([`super::user_changes`]).
     pub(super) details: Option<minijinja::Value>,
 }
@@ -99,30 +100,6 @@ struct SessionView {
     ip: Option<String>,
     user_agent: Option<String>,
     device_name: Option<String>,
-}
-
-/// The refusals of the account's domain functions the page knows, said in the page's
-/// language (the API words them in English only); any other as the API words it.
-const PROBLEMS: &[(&str, &str)] = &[
-    (
-        "this is the last active administrator",
-        message_key("admin-user-problem-last-admin"),
-    ),
-    (
-        "the account is deactivated",
-        message_key("admin-user-problem-deactivated"),
-    ),
-    (
-        "this address already had its reset mails",
-        message_key("admin-user-problem-reset-quota"),
-    ),
-];
-
-fn problem_words(web: &Web, detail: &str) -> String {
-    PROBLEMS
-        .iter()
-        .find(|(start, _)| detail.starts_with(start))
-        .map_or_else(|| detail.to_owned(), |(_, key)| web.pages.tr(key))
 }
 
 /// The page for an account id (in the path) that names no account.
@@ -205,7 +182,7 @@ pub(super) async fn account_page(
             events => view(&events),
             account => view(&account),
             errors => field_errors(&web.pages, &refusal.errors),
-            problem => refusal.problem.as_deref().map(|p| problem_words(web, p)),
+            problem => refusal.problem.as_ref().map(|why| web.pages.why_words(why)),
             details => refusal.details,
         },
     )

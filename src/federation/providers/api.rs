@@ -33,10 +33,7 @@ pub async fn settle(
 ) -> ApiResult<(ProviderSettings, Endpoints)> {
     let settings = validate(input).map_err(ApiError::Validation)?;
     if super::slug_taken(&state.db, &settings.slug).await? {
-        return Err(ApiError::conflict(
-            "slug",
-            "a provider with this slug exists already",
-        ));
+        return Err(super::duplicate_slug(&settings.slug));
     }
     let endpoints = match &settings.endpoints {
         Some(endpoints) => endpoints.clone(),

@@ -17,8 +17,9 @@ use self::input::{CheckedChange, Endpoints, ProviderKind, ProviderSettings, Trus
 use crate::audit::{self, AuditEntry, event};
 use crate::crypto::Cipher;
 use crate::db::{Db, Tx};
-use crate::error::{ApiError, ResultExt};
+use crate::error::{ApiError, ResultExt, Why};
 use crate::http::Cursor;
+use crate::i18n::message_key;
 use crate::on_exec;
 
 /// An identity provider as administrators see it (never its secret).
@@ -138,8 +139,13 @@ async fn record(
     audit::record(tx, now, AuditEntry::by_actor(event, actor, detail)).await
 }
 
-fn duplicate_slug(_: &str) -> ApiError {
-    ApiError::conflict("slug", "a provider with this slug exists already")
+/// The 409 of a slug another provider has (the unique index's, and the friendly one).
+pub fn duplicate_slug(_: &str) -> ApiError {
+    let why = Why::new(
+        "a provider with this slug exists already",
+        message_key("conflict-provider-slug"),
+    );
+    ApiError::conflict("slug", why)
 }
 
 /// Whether `slug` is taken (a friendly 409 before discovery; the unique index remains

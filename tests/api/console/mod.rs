@@ -8,6 +8,7 @@ mod account_extras;
 mod account_profile;
 mod account_security;
 mod admin;
+mod conflict_words;
 mod field_words;
 mod frame;
 

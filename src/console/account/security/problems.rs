@@ -117,13 +117,15 @@ impl Refusal {
                 put(&mut refusal, field, "is not correct".into(), said)
             }
             ApiError::WrongFactor { field, detail } => put(&mut refusal, field, detail, None),
-            ApiError::Conflict { detail, field } => match field.as_deref().and_then(label) {
-                Some(_) => {
-                    let field = field.unwrap_or_default();
-                    refusal.errors.insert(field, sentence(&detail));
+            ApiError::Conflict { why, field } => {
+                let said = pages.why_words(&why);
+                match field.filter(|field| label(field).is_some()) {
+                    Some(field) => {
+                        refusal.errors.insert(field, said);
+                    }
+                    None => refusal.alert = Some(said),
                 }
-                None => refusal.alert = Some(sentence(&detail)),
-            },
+            }
             ApiError::BadToken(detail) => refusal.alert = Some(sentence(&detail)),
             ApiError::NotFound(what) => {
                 refusal.alert = Some(sentence(&format!("{what} not found")))
@@ -173,7 +175,11 @@ mod tests {
             refusal.alert.as_deref(),
             Some("Limit must be from 1 to 100.")
         );
-        let conflict = ApiError::conflict("name", "this user already has a badge with this name");
+        let why = crate::error::Why::new(
+            "this user already has a badge with this name",
+            message_key("conflict-badge-name"),
+        );
+        let conflict = ApiError::conflict("name", why);
         let refusal = Refusal::of(conflict, &pages, &labels).unwrap();
         assert_eq!(refusal.status, StatusCode::CONFLICT);
         assert_eq!(

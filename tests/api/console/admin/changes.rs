@@ -142,7 +142,7 @@ async fn a_taken_username_is_shown_on_the_field(backend: Backend) {
     .await;
     assert_eq!(refused.status, 409, "{}", refused.text);
     assert!(refused.text.contains(
-        "<p id=\"username-error\" class=\"field-error\">this username is already taken</p>"
+        "<p id=\"username-error\" class=\"field-error\">This username is already taken.</p>"
     ));
     assert!(refused.text.contains(&format!("value=\"{taken_name}\"")));
     assert!(refused.text.contains("value=\"Kept Name\""));
