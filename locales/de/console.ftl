@@ -43,6 +43,7 @@ time-in-days = { $count ->
 
 ## Geräte (`device` in den Vorlagen), aus dem User-Agent des Browsers.
 device-browser-on-system = { $browser } unter { $system }
+device-application = Eine Anwendung ({ $name })
 device-unknown = Unbekanntes Gerät
 
 ## Der Rahmen jeder Konsolenseite (console/frame.html).

@@ -43,6 +43,7 @@ time-in-days = { $count ->
 
 ## Devices (`device` in the templates), from the browser's User-Agent.
 device-browser-on-system = { $browser } on { $system }
+device-application = An application ({ $name })
 device-unknown = Unknown device
 
 ## The frame of every console page (console/frame.html).
