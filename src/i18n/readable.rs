@@ -96,11 +96,10 @@ fn when(
     at: DateTime<Utc>,
     now: Option<DateTime<Utc>>,
 ) -> String {
-    let exact = exact(words, language, at);
     let iso = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let time = format!(
         "<time datetime=\"{iso}\" data-local>{}</time>",
-        escape(&exact)
+        exact(words, language, at)
     );
     match now.and_then(|now| in_words(words, language, at, now)) {
         Some(words) => format!(
@@ -111,22 +110,46 @@ fn when(
     }
 }
 
-/// "7 Dec 2026, 05:05 UTC".
+/// Where the date and the time of day go in `time-exact` before they are put in as HTML
+/// (characters of Unicode's private use area, which no message holds).
+const DATE_GOES_HERE: &str = "\u{E000}";
+const CLOCK_GOES_HERE: &str = "\u{E001}";
+
+/// "7 Dec 2026, 05:05 UTC", as HTML: the time of day in a `<span class="clock">`, which
+/// the stylesheet keeps on one line (a cell may still wrap between date and time).
 fn exact(words: &Words, language: Language, at: DateTime<Utc>) -> String {
     let month = words.text(language, MONTHS[at.month0() as usize], &[]);
-    words.text(
+    let date = words.text(
         language,
-        message_key("time-exact"),
+        message_key("time-date"),
         &[
             ("day", Arg::from(i64::from(at.day()))),
             ("month", Arg::from(month)),
             ("year", Arg::Text(at.year().to_string())),
-            (
-                "time",
-                Arg::from(format!("{:02}:{:02}", at.hour(), at.minute())),
-            ),
         ],
-    )
+    );
+    let clock = words.text(
+        language,
+        message_key("time-clock"),
+        &[(
+            "time",
+            Arg::from(format!("{:02}:{:02}", at.hour(), at.minute())),
+        )],
+    );
+    let exact = words.text(
+        language,
+        message_key("time-exact"),
+        &[
+            ("date", Arg::from(DATE_GOES_HERE)),
+            ("clock", Arg::from(CLOCK_GOES_HERE)),
+        ],
+    );
+    escape(&exact)
+        .replace(DATE_GOES_HERE, &escape(&date))
+        .replace(
+            CLOCK_GOES_HERE,
+            &format!("<span class=\"clock\">{}</span>", escape(&clock)),
+        )
 }
 
 /// "3 minutes ago", "in 2 hours", "just now"; `None` when further than
@@ -254,14 +277,14 @@ mod tests {
         );
         assert_eq!(
             html,
-            "<span class=\"when\"><time datetime=\"2026-12-07T05:05:05Z\" data-local>7 Dec 2026, 05:05 UTC</time> <span class=\"ago\">3 minutes ago</span></span>|\
-             <span class=\"when\"><time datetime=\"2026-12-07T07:05:05Z\" data-local>7 Dec 2026, 07:05 UTC</time> <span class=\"ago\">in an hour</span></span>|\
-             <span class=\"when\"><time datetime=\"2025-01-02T03:04:05Z\" data-local>2 Jan 2025, 03:04 UTC</time></span>||2026-12-07"
+            "<span class=\"when\"><time datetime=\"2026-12-07T05:05:05Z\" data-local>7 Dec 2026, <span class=\"clock\">05:05 UTC</span></time> <span class=\"ago\">3 minutes ago</span></span>|\
+             <span class=\"when\"><time datetime=\"2026-12-07T07:05:05Z\" data-local>7 Dec 2026, <span class=\"clock\">07:05 UTC</span></time> <span class=\"ago\">in an hour</span></span>|\
+             <span class=\"when\"><time datetime=\"2025-01-02T03:04:05Z\" data-local>2 Jan 2025, <span class=\"clock\">03:04 UTC</span></time></span>||2026-12-07"
         );
         let german = render("{{ at|when }}", minijinja::context! { lang => "de", ..ctx });
         assert!(
             german.contains(
-                ">7. Dez. 2026, 05:05 UTC</time> <span class=\"ago\">vor 3 Minuten</span>"
+                ">7. Dez. 2026, <span class=\"clock\">05:05 UTC</span></time> <span class=\"ago\">vor 3 Minuten</span>"
             ),
             "{german}"
         );
