@@ -13,6 +13,7 @@
 
 mod console;
 mod federation;
+mod phone;
 mod sign_in;
 mod webhooks;
 mod widths;
