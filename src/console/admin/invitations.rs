@@ -111,7 +111,7 @@ async fn send_invitation(
             let errors = [FieldError::new(field, detail)];
             invitation_page(&page, StatusCode::CONFLICT, &form, &errors)
         }
-        Err(other) => failure_page(web, other),
+        Err(other) => failure_page(web, &page.headers, other).await,
     }
 }
 
@@ -136,6 +136,6 @@ async fn send_reset(
         Err(ApiError::TooManyRequests { detail, .. }) => {
             refused(StatusCode::TOO_MANY_REQUESTS, detail).await
         }
-        Err(other) => failure_page(web, other),
+        Err(other) => failure_page(web, &page.headers, other).await,
     }
 }

@@ -1,13 +1,15 @@
 //! Every task of the console on a phone (390×844), as a newcomer does it: signs up,
 //! confirms the address from the mail, signs in, sets up an authenticator app, signs out
 //! another device, withdraws an application's access; then an administrator, on a phone
-//! too, deactivates the account from its danger zone. After every step the page is no
+//! too, deactivates the account from its danger zone, and follows a link to an account
+//! that is not there. After every step the page is no
 //! wider than the window, axe-core finds nothing serious, no time is shown raw (as
 //! RFC 3339), and what the step did is checked through the API as well as on the page.
 
 use serde_json::{Value, json};
 
 use super::Chromium;
+use crate::console::signed_in;
 use crate::helpers::{Backend, Session, TestApp};
 use crate::mail::smtp_sink::{Mode, SmtpSink};
 use crate::mail::support::VERIFY;
@@ -310,6 +312,21 @@ async fn a_newcomer_does_every_task_on_a_phone(backend: Backend) {
         .send()
         .await
         .problem(401);
+
+    // A link to an account that is not there (deleted meanwhile): a 404 page that says
+    // so, in the console's frame, as every other refusal is.
+    let gone = format!("/admin/users/{}", uuid::Uuid::new_v4());
+    admin.goto(&format!("{base}{gone}")).await;
+    admin.wait_for_text("There is no such account.").await;
+    check_step(&admin, "an account that is not there").await;
+    admin
+        .client
+        .find(fantoccini::Locator::Css("header.console-header nav"))
+        .await
+        .expect("the console's frame, with its sections");
+    let page = signed_in(&app, &admin_session).await.get(&gone).await;
+    assert_eq!(page.status, 404, "{}", page.text);
+    assert!(page.text.contains("<header class=\"console-header\">"));
     user.close().await;
     admin.close().await;
 }
