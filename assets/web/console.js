@@ -27,7 +27,8 @@
 })();
 
 // Times (`<time datetime data-local>`, written in UTC by the server) in this browser's
-// own time zone and the page's language.
+// own time zone and the page's language; the time of day in a `<span class="clock">`, as
+// the server writes it, which the stylesheet keeps on one line.
 (function () {
   "use strict";
   if (typeof Intl === "undefined" || !Intl.DateTimeFormat) {
@@ -37,12 +38,39 @@
     dateStyle: "medium",
     timeStyle: "short",
   });
+  var OF_THE_CLOCK = { hour: true, minute: true, second: true, dayPeriod: true };
+  // Writes `at` into `time`: the date as text, the time of day (from its first part to
+  // its last, "6:02 PM", "下午6:02") in its span.
+  function show(time, at) {
+    var parts = format.formatToParts ? format.formatToParts(at) : [];
+    var first = -1;
+    var last = -1;
+    for (var i = 0; i < parts.length; i++) {
+      if (OF_THE_CLOCK[parts[i].type]) {
+        first = first < 0 ? i : first;
+        last = i;
+      }
+    }
+    if (first < 0) {
+      time.textContent = format.format(at);
+      return;
+    }
+    function text(from, to) {
+      return parts.slice(from, to).map(function (part) { return part.value; }).join("");
+    }
+    var clock = document.createElement("span");
+    clock.className = "clock";
+    clock.textContent = text(first, last + 1);
+    time.textContent = text(0, first);
+    time.appendChild(clock);
+    time.appendChild(document.createTextNode(text(last + 1, parts.length)));
+  }
   function localise() {
     var times = document.querySelectorAll("time[data-local][datetime]");
     for (var i = 0; i < times.length; i++) {
       var at = new Date(times[i].getAttribute("datetime"));
       if (!isNaN(at.getTime())) {
-        times[i].textContent = format.format(at);
+        show(times[i], at);
       }
     }
   }

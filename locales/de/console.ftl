@@ -2,7 +2,11 @@
 ## Eine Nachricht darf { $brand } nennen; keine nennt das Produkt selbst.
 
 ## Zeiten (`when` in den Vorlagen): die genaue Zeit, dann wie lange her in Worten.
-time-exact = { $day }. { $month } { $year }, { $time } UTC
+## Datum und Uhrzeit getrennt, damit die Uhrzeit (die Seite hält sie auf einer Zeile) eine
+## eigene Nachricht ist.
+time-exact = { $date }, { $clock }
+time-date = { $day }. { $month } { $year }
+time-clock = { $time } UTC
 month-1 = Jan.
 month-2 = Feb.
 month-3 = März
@@ -43,6 +47,7 @@ time-in-days = { $count ->
 
 ## Geräte (`device` in den Vorlagen), aus dem User-Agent des Browsers.
 device-browser-on-system = { $browser } unter { $system }
+device-application = Eine Anwendung ({ $name })
 device-unknown = Unbekanntes Gerät
 
 ## Der Rahmen jeder Konsolenseite (console/frame.html).

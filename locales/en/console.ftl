@@ -2,7 +2,11 @@
 ## A message may use { $brand }; none names the product itself.
 
 ## Times (`when` in the templates): the exact time, then how long ago in words.
-time-exact = { $day } { $month } { $year }, { $time } UTC
+## The date and the time of day are apart, so that the time of day (the page keeps it on one
+## line) is a message of its own.
+time-exact = { $date }, { $clock }
+time-date = { $day } { $month } { $year }
+time-clock = { $time } UTC
 month-1 = Jan
 month-2 = Feb
 month-3 = Mar
@@ -43,6 +47,7 @@ time-in-days = { $count ->
 
 ## Devices (`device` in the templates), from the browser's User-Agent.
 device-browser-on-system = { $browser } on { $system }
+device-application = An application ({ $name })
 device-unknown = Unknown device
 
 ## The frame of every console page (console/frame.html).

@@ -6,7 +6,8 @@
 //!   app's clock, so tests set it). The console's script shows the `<time>` in the
 //!   browser's own time zone; without the script it stays in UTC and says so. A value
 //!   that is no time is shown as it is.
-//! - `{{ user_agent|device }}`: a User-Agent as "Chrome on Linux" (woothee's parser).
+//! - `{{ user_agent|device }}`: a User-Agent as "Chrome on Linux" (woothee's parser), a
+//!   program that is no browser as "An application (curl)", none as "Unknown device".
 //!
 //! Both speak the render context's `lang`, like `t`.
 
@@ -95,11 +96,10 @@ fn when(
     at: DateTime<Utc>,
     now: Option<DateTime<Utc>>,
 ) -> String {
-    let exact = exact(words, language, at);
     let iso = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let time = format!(
         "<time datetime=\"{iso}\" data-local>{}</time>",
-        escape(&exact)
+        exact(words, language, at)
     );
     match now.and_then(|now| in_words(words, language, at, now)) {
         Some(words) => format!(
@@ -110,22 +110,46 @@ fn when(
     }
 }
 
-/// "7 Dec 2026, 05:05 UTC".
+/// Where the date and the time of day go in `time-exact` before they are put in as HTML
+/// (characters of Unicode's private use area, which no message holds).
+const DATE_GOES_HERE: &str = "\u{E000}";
+const CLOCK_GOES_HERE: &str = "\u{E001}";
+
+/// "7 Dec 2026, 05:05 UTC", as HTML: the time of day in a `<span class="clock">`, which
+/// the stylesheet keeps on one line (a cell may still wrap between date and time).
 fn exact(words: &Words, language: Language, at: DateTime<Utc>) -> String {
     let month = words.text(language, MONTHS[at.month0() as usize], &[]);
-    words.text(
+    let date = words.text(
         language,
-        message_key("time-exact"),
+        message_key("time-date"),
         &[
             ("day", Arg::from(i64::from(at.day()))),
             ("month", Arg::from(month)),
             ("year", Arg::Text(at.year().to_string())),
-            (
-                "time",
-                Arg::from(format!("{:02}:{:02}", at.hour(), at.minute())),
-            ),
         ],
-    )
+    );
+    let clock = words.text(
+        language,
+        message_key("time-clock"),
+        &[(
+            "time",
+            Arg::from(format!("{:02}:{:02}", at.hour(), at.minute())),
+        )],
+    );
+    let exact = words.text(
+        language,
+        message_key("time-exact"),
+        &[
+            ("date", Arg::from(DATE_GOES_HERE)),
+            ("clock", Arg::from(CLOCK_GOES_HERE)),
+        ],
+    );
+    escape(&exact)
+        .replace(DATE_GOES_HERE, &escape(&date))
+        .replace(
+            CLOCK_GOES_HERE,
+            &format!("<span class=\"clock\">{}</span>", escape(&clock)),
+        )
 }
 
 /// "3 minutes ago", "in 2 hours", "just now"; `None` when further than
@@ -172,10 +196,21 @@ fn in_words(
     Some(words.text(language, key, &[("count", Arg::from(count))]))
 }
 
-/// "Chrome on Linux", "Safari on iPhone", or the words for an unknown device.
+/// woothee's name for a program that speaks HTTP without being a browser (curl, wget,
+/// Java's client): the agent's own product name says more.
+const HTTP_LIBRARY: &str = "HTTP Library";
+
+/// The longest product name shown for a program (a longer one is no name people read).
+const PROGRAM_NAME_UP_TO: usize = 40;
+
+/// "Chrome on Linux", "Safari on iPhone"; "An application (curl)" for a program that is
+/// no browser; or the words for an unknown device (no User-Agent at all, or one that
+/// names nothing).
 fn device(words: &Words, language: Language, agent: &str) -> String {
     let parsed = woothee::parser::Parser::new().parse(agent);
-    let known = |name: &str| !name.is_empty() && name != woothee::woothee::VALUE_UNKNOWN;
+    let known = |name: &str| {
+        !name.is_empty() && name != woothee::woothee::VALUE_UNKNOWN && name != HTTP_LIBRARY
+    };
     match parsed {
         Some(ua) if known(ua.name) && known(ua.os) => words.text(
             language,
@@ -186,8 +221,30 @@ fn device(words: &Words, language: Language, agent: &str) -> String {
             ],
         ),
         Some(ua) if known(ua.name) => ua.name.to_owned(),
-        _ => words.text(language, message_key("device-unknown"), &[]),
+        _ => match program_of(agent) {
+            Some(name) => words.text(
+                language,
+                message_key("device-application"),
+                &[("name", Arg::from(name))],
+            ),
+            None => words.text(language, message_key("device-unknown"), &[]),
+        },
     }
+}
+
+/// The product name an agent that is no browser starts with (RFC 9110 §10.1.5,
+/// `product/version`): "curl" of "curl/8.5.0", "python-requests" of
+/// "python-requests/2.31.0". `None` when it starts with no such name, or with
+/// "Mozilla" (a browser woothee does not know: its name is not that).
+fn program_of(agent: &str) -> Option<&str> {
+    let first = agent.split_whitespace().next()?;
+    let (name, version) = first.split_once('/')?;
+    let readable = (1..=PROGRAM_NAME_UP_TO).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && name.bytes().any(|b| b.is_ascii_alphabetic());
+    (readable && !version.is_empty() && !name.eq_ignore_ascii_case("mozilla")).then_some(name)
 }
 
 fn escape(text: &str) -> String {
@@ -220,14 +277,14 @@ mod tests {
         );
         assert_eq!(
             html,
-            "<span class=\"when\"><time datetime=\"2026-12-07T05:05:05Z\" data-local>7 Dec 2026, 05:05 UTC</time> <span class=\"ago\">3 minutes ago</span></span>|\
-             <span class=\"when\"><time datetime=\"2026-12-07T07:05:05Z\" data-local>7 Dec 2026, 07:05 UTC</time> <span class=\"ago\">in an hour</span></span>|\
-             <span class=\"when\"><time datetime=\"2025-01-02T03:04:05Z\" data-local>2 Jan 2025, 03:04 UTC</time></span>||2026-12-07"
+            "<span class=\"when\"><time datetime=\"2026-12-07T05:05:05Z\" data-local>7 Dec 2026, <span class=\"clock\">05:05 UTC</span></time> <span class=\"ago\">3 minutes ago</span></span>|\
+             <span class=\"when\"><time datetime=\"2026-12-07T07:05:05Z\" data-local>7 Dec 2026, <span class=\"clock\">07:05 UTC</span></time> <span class=\"ago\">in an hour</span></span>|\
+             <span class=\"when\"><time datetime=\"2025-01-02T03:04:05Z\" data-local>2 Jan 2025, <span class=\"clock\">03:04 UTC</span></time></span>||2026-12-07"
         );
         let german = render("{{ at|when }}", minijinja::context! { lang => "de", ..ctx });
         assert!(
             german.contains(
-                ">7. Dez. 2026, 05:05 UTC</time> <span class=\"ago\">vor 3 Minuten</span>"
+                ">7. Dez. 2026, <span class=\"clock\">05:05 UTC</span></time> <span class=\"ago\">vor 3 Minuten</span>"
             ),
             "{german}"
         );
@@ -247,6 +304,32 @@ mod tests {
                 minijinja::context! { lang => "de", ..ctx }
             ),
             "Chrome unter Linux"
+        );
+    }
+
+    #[test]
+    fn programs_and_missing_agents_read_as_words() {
+        let ctx = minijinja::context! {
+            curl => "curl/8.5.0",
+            python => "python-requests/2.31.0",
+            okhttp => "okhttp/4.12.0",
+            empty => "",
+            never => Value::from(()),
+            odd => "Mozilla/5.0 (compatible; nothing known)",
+            script => "<script>/1",
+        };
+        let template = "{{ curl|device }}|{{ python|device }}|{{ okhttp|device }}|\
+                        {{ empty|device }}|{{ never|device }}|{{ odd|device }}|{{ script|device }}";
+        assert_eq!(
+            render(template, ctx.clone()),
+            "An application (curl)|An application (python-requests)|\
+             An application (okhttp)|Unknown device|Unknown device|Unknown device|Unknown device"
+        );
+        assert_eq!(
+            render(template, minijinja::context! { lang => "de", ..ctx }),
+            "Eine Anwendung (curl)|Eine Anwendung (python-requests)|\
+             Eine Anwendung (okhttp)|Unbekanntes Gerät|Unbekanntes Gerät|Unbekanntes Gerät|\
+             Unbekanntes Gerät"
         );
     }
 }

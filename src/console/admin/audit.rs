@@ -77,13 +77,22 @@ async fn audit_log(page: AdminPage) -> Response {
         ("event", filters.event.as_deref()),
         ("limit", filters.limit.as_deref()),
     ];
-    let listing = match Listing::of(web, found, "/admin/audit", &filter_pairs, |e| e) {
+    let listing = match Listing::of(
+        web,
+        &page.headers,
+        found,
+        "/admin/audit",
+        &filter_pairs,
+        |e| e,
+    )
+    .await
+    {
         Ok(listing) => listing,
         Err(response) => return response,
     };
     let rows = match event_rows(&web.app.db, &web.pages, listing.rows).await {
         Ok(rows) => rows,
-        Err(e) => return failure_page(web, e.into()),
+        Err(e) => return failure_page(web, &page.headers, e.into()).await,
     };
     // The account the log is filtered by, named with a link to its page.
     let account = match filters.user_id.as_deref().map(Uuid::parse_str) {
@@ -91,7 +100,7 @@ async fn audit_log(page: AdminPage) -> Response {
             Ok(mut names) => names
                 .remove(&id)
                 .map(|username| context! { id => id.to_string(), username }),
-            Err(e) => return failure_page(web, e.into()),
+            Err(e) => return failure_page(web, &page.headers, e.into()).await,
         },
         _ => None,
     };

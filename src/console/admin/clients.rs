@@ -111,10 +111,11 @@ async fn list_page(
     };
     let filters = [("limit", limit.as_deref())];
     let row = |client: Client| ClientView::from(&client);
-    let listing = match Listing::of(web, found, "/admin/clients", &filters, row) {
-        Ok(listing) => listing,
-        Err(response) => return response,
-    };
+    let listing =
+        match Listing::of(web, &page.headers, found, "/admin/clients", &filters, row).await {
+            Ok(listing) => listing,
+            Err(response) => return response,
+        };
     // A refused page query outranks the status the form's answer has.
     let status = if listing.status == StatusCode::OK {
         status
@@ -189,7 +190,7 @@ async fn create(
             let errors = field_errors(&web.pages, &errors);
             list_page(&page, StatusCode::UNPROCESSABLE_ENTITY, None, form, errors).await
         }
-        Err(other) => failure_page(web, other),
+        Err(other) => failure_page(web, &page.headers, other).await,
     }
 }
 
@@ -233,8 +234,8 @@ impl FromRequestParts<Web> for NamedClient {
             .map_err(IntoResponse::into_response)?;
         match clients::find(&web.app.db, &client_id).await {
             Ok(Some(client)) => Ok(NamedClient(client)),
-            Ok(None) => Err(failure_page(web, ApiError::not_found("client"))),
-            Err(e) => Err(failure_page(web, e.into())),
+            Ok(None) => Err(failure_page(web, &parts.headers, ApiError::not_found("client")).await),
+            Err(e) => Err(failure_page(web, &parts.headers, e.into()).await),
         }
     }
 }
@@ -275,7 +276,7 @@ async fn update(
             &format!("/admin/clients/{}", client.client_id),
             "client-saved",
         ),
-        Ok(None) => failure_page(web, ApiError::not_found("client")),
+        Ok(None) => failure_page(web, &page.headers, ApiError::not_found("client")).await,
         Err(ApiError::Validation(errors)) => {
             let errors = field_errors(&web.pages, &errors);
             client_page(
@@ -287,7 +288,7 @@ async fn update(
                 errors,
             )
         }
-        Err(other) => failure_page(web, other),
+        Err(other) => failure_page(web, &page.headers, other).await,
     }
 }
 
@@ -328,9 +329,13 @@ async fn rotate_secret(
         Ok(SecretRotation::Rotated(client, secret)) => {
             secret_page(&page, StatusCode::OK, &client, Some(secret), false)
         }
-        Ok(SecretRotation::PublicClient) => failure_page(web, public_client_has_no_secret()),
-        Ok(SecretRotation::NotFound) => failure_page(web, ApiError::not_found("client")),
-        Err(other) => failure_page(web, other),
+        Ok(SecretRotation::PublicClient) => {
+            failure_page(web, &page.headers, public_client_has_no_secret()).await
+        }
+        Ok(SecretRotation::NotFound) => {
+            failure_page(web, &page.headers, ApiError::not_found("client")).await
+        }
+        Err(other) => failure_page(web, &page.headers, other).await,
     }
 }
 
@@ -348,7 +353,7 @@ async fn delete(
     let now = web.app.clock.now();
     match clients::delete(&web.app.db, &client.client_id, admin(session, &info), now).await {
         Ok(Some(_)) => done("/admin/clients", "client-deleted"),
-        Ok(None) => failure_page(web, ApiError::not_found("client")),
-        Err(other) => failure_page(web, other),
+        Ok(None) => failure_page(web, &page.headers, ApiError::not_found("client")).await,
+        Err(other) => failure_page(web, &page.headers, other).await,
     }
 }

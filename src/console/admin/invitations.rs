@@ -110,7 +110,7 @@ async fn send_invitation(
             let errors = [why.at(field.unwrap_or_else(|| "username".to_owned()))];
             invitation_page(&page, StatusCode::CONFLICT, &form, &errors)
         }
-        Err(other) => failure_page(web, other),
+        Err(other) => failure_page(web, &page.headers, other).await,
     }
 }
 
@@ -137,6 +137,6 @@ async fn send_reset(
             let why = Why::new(detail, message_key("admin-user-problem-reset-quota"));
             refused(StatusCode::TOO_MANY_REQUESTS, why).await
         }
-        Err(other) => failure_page(web, other),
+        Err(other) => failure_page(web, &page.headers, other).await,
     }
 }

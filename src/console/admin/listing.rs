@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::{failure_page, field_errors, refused};
@@ -61,8 +61,9 @@ impl<R> Listing<R> {
     /// The listing of what the API `found`, each item made a row by `row`; the next page
     /// is `path` with `filters` and the page's cursor. A refused query is a listing of
     /// its field errors; any other error, the failure page.
-    pub fn of<T>(
+    pub async fn of<T>(
         web: &Web,
+        headers: &HeaderMap,
         found: Result<Page<T>, ApiError>,
         path: &str,
         filters: &[(&str, Option<&str>)],
@@ -88,7 +89,7 @@ impl<R> Listing<R> {
                 next: None,
                 errors: field_errors(&web.pages, &errors),
             }),
-            Err(other) => Err(failure_page(web, other)),
+            Err(other) => Err(failure_page(web, headers, other).await),
         }
     }
 }

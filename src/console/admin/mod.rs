@@ -45,15 +45,16 @@ mod webhooks;
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
 use crate::auth::mfa::rules::require_recent_over_admin;
-use crate::console::frame::AdminPage;
+use crate::console::frame::{AdminPage, Frame};
 use crate::error::{ApiError, FieldError};
 use crate::federation::upstream::Upstream;
 use crate::i18n::{Arg, message_key};
+use crate::oidc::browser;
 use crate::web::{Pages, Web};
 
 /// The templates of every admin page.
@@ -181,18 +182,21 @@ fn field_errors(pages: &Pages, errors: &[FieldError]) -> BTreeMap<String, String
     by_field
 }
 
-/// The page for an error of a domain function that is not about the form's fields: a
-/// missing account or client is a 404 page; a server error stays the API's generic 500
-/// (logged with its cause, never shown).
-fn failure_page(web: &Web, error: ApiError) -> Response {
+/// The page for an error of a domain function that is not about the form's fields, in
+/// the console's frame like every other refusal (`console::problem`): a missing account
+/// or client is a 404 page, a change to another administrator's account without a recent
+/// sign-in a 403, a conflict a 409, each saying which; a server error stays the API's
+/// generic 500 (logged with its cause, never shown), which the console draws as its
+/// failure page. A browser that is not signed in (a path's id may be read before the
+/// session is) gets the same words on a plain page.
+async fn failure_page(web: &Web, headers: &HeaderMap, error: ApiError) -> Response {
     let pages = &web.pages;
-    match error {
-        ApiError::ReauthenticationRequired => pages.message(
+    let (status, title, message, next_step) = match error {
+        ApiError::ReauthenticationRequired => (
             StatusCode::FORBIDDEN,
-            &pages.tr("admin-failure-reauthenticate-title"),
-            "error",
-            &pages.tr("admin-failure-reauthenticate"),
-            Some(&pages.tr("admin-failure-reauthenticate-next")),
+            message_key("admin-failure-reauthenticate-title"),
+            pages.tr("admin-failure-reauthenticate"),
+            message_key("admin-failure-reauthenticate-next"),
         ),
         ApiError::NotFound(what) => {
             let message = match what.as_str() {
@@ -202,22 +206,37 @@ fn failure_page(web: &Web, error: ApiError) -> Response {
                 "identity provider" => message_key("admin-failure-not-found-provider"),
                 _ => message_key("admin-failure-not-found"),
             };
-            pages.message(
+            (
                 StatusCode::NOT_FOUND,
-                &pages.tr("admin-failure-not-found-title"),
-                "error",
-                &pages.tr(message),
-                Some(&pages.tr("admin-failure-not-found-next")),
+                message_key("admin-failure-not-found-title"),
+                pages.tr(message),
+                message_key("admin-failure-not-found-next"),
             )
         }
-        ApiError::Conflict { why, .. } => pages.message(
+        ApiError::Conflict { why, .. } => (
             StatusCode::CONFLICT,
-            &pages.tr("admin-failure-conflict-title"),
-            "error",
-            &pages.why_words(&why),
-            Some(&pages.tr("admin-failure-conflict-next")),
+            message_key("admin-failure-conflict-title"),
+            pages.why_words(&why),
+            message_key("admin-failure-conflict-next"),
         ),
-        other => other.into_response(),
+        other => return other.into_response(),
+    };
+    let (title, next_step) = (pages.tr(title), pages.tr(next_step));
+    let now = web.app.clock.now();
+    match browser::current(&web.app.db, pages, headers, now).await {
+        Ok(Some(session)) => Frame {
+            web,
+            headers,
+            session: &session,
+        }
+        .render(
+            status,
+            "console/problem.html",
+            SECTION,
+            None,
+            minijinja::context! { title, message, next_step },
+        ),
+        _ => pages.message(status, &title, "error", &message, Some(&next_step)),
     }
 }
 
@@ -227,10 +246,10 @@ fn failure_page(web: &Web, error: ApiError) -> Response {
 async fn refused_over_admin(page: &AdminPage, user_id: Uuid) -> Option<Response> {
     let AdminPage { web, session, .. } = page;
     let auth_time = Some(session.authentication.time.timestamp());
-    require_recent_over_admin(&web.app, session.user.id, auth_time, user_id)
+    let error = require_recent_over_admin(&web.app, session.user.id, auth_time, user_id)
         .await
-        .err()
-        .map(|error| failure_page(web, error))
+        .err()?;
+    Some(failure_page(web, &page.headers, error).await)
 }
 
 /// A serializable value for a template.

@@ -134,7 +134,7 @@ async fn page_of(
     let web = &page.web;
     let all = match providers::list_all(&web.app.db).await {
         Ok(all) => all,
-        Err(e) => return failure_page(web, e.into()),
+        Err(e) => return failure_page(web, &page.headers, e.into()).await,
     };
     let public_url = &web.app.config.http.public_url;
     let rows: Vec<ProviderView> = all
@@ -211,7 +211,7 @@ async fn add(
         Err(ApiError::Conflict { why, field }) => {
             vec![why.at(field.unwrap_or_else(|| "slug".into()))]
         }
-        Err(other) => return failure_page(web, other),
+        Err(other) => return failure_page(web, &page.headers, other).await,
     };
     let status = StatusCode::UNPROCESSABLE_ENTITY;
     page_of(
@@ -244,11 +244,13 @@ async fn set_enabled(
         _ => {
             return failure_page(
                 web,
+                &page.headers,
                 ApiError::Validation(vec![refused(
                     "enabled",
                     message_key("admin-field-true-or-false"),
                 )]),
-            );
+            )
+            .await;
         }
     };
     let change = CheckedChange {
@@ -273,8 +275,10 @@ async fn set_enabled(
     match changed {
         Ok(Some(_)) if enabled => done(PATH, "provider-enabled"),
         Ok(Some(_)) => done(PATH, "provider-disabled"),
-        Ok(None) => failure_page(web, ApiError::not_found("identity provider")),
-        Err(e) => failure_page(web, e),
+        Ok(None) => {
+            failure_page(web, &page.headers, ApiError::not_found("identity provider")).await
+        }
+        Err(e) => failure_page(web, &page.headers, e).await,
     }
 }
 
@@ -305,7 +309,9 @@ async fn remove(
     let now = web.app.clock.now();
     match providers::remove(&web.app.db, provider_id, admin(&page, &info), now).await {
         Ok(Some(_)) => done(PATH, "provider-removed"),
-        Ok(None) => failure_page(web, ApiError::not_found("identity provider")),
-        Err(e) => failure_page(web, e),
+        Ok(None) => {
+            failure_page(web, &page.headers, ApiError::not_found("identity provider")).await
+        }
+        Err(e) => failure_page(web, &page.headers, e).await,
     }
 }

@@ -146,7 +146,7 @@ async fn again(
     let AdminPage { web, .. } = page;
     match refused {
         Ok((status, refusal)) => account_page(page, user_id, status, None, refusal).await,
-        Err(error) => failure_page(web, error),
+        Err(error) => failure_page(web, &page.headers, error).await,
     }
 }
 
@@ -158,7 +158,7 @@ async fn change_details(
     ConsoleForm(form): ConsoleForm<DetailsForm>,
 ) -> Response {
     let AdminPage { web, session, .. } = &page;
-    let user = match stored_user(web, user_id).await {
+    let user = match stored_user(web, &page.headers, user_id).await {
         Ok(user) => user,
         Err(page) => return page,
     };

@@ -61,9 +61,10 @@ impl FromRequestParts<Web> for AccountId {
         let Path(raw_id) = Path::<String>::from_request_parts(parts, web)
             .await
             .map_err(IntoResponse::into_response)?;
-        Uuid::parse_str(&raw_id)
-            .map(AccountId)
-            .map_err(|_| no_such_account(web))
+        match Uuid::parse_str(&raw_id) {
+            Ok(id) => Ok(AccountId(id)),
+            Err(_) => Err(no_such_account(web, &parts.headers).await),
+        }
     }
 }
 
@@ -87,7 +88,7 @@ async fn change_account(
     ConsoleForm(form): ConsoleForm<AccountForm>,
 ) -> Response {
     let AdminPage { web, session, .. } = &page;
-    let user = match stored_user(web, user_id).await {
+    let user = match stored_user(web, &page.headers, user_id).await {
         Ok(user) => user,
         Err(page) => return page,
     };
@@ -124,7 +125,7 @@ async fn change_account(
             let (status, refusal) = refused(StatusCode::CONFLICT, Vec::new(), Some(why));
             account_page(&page, user_id, status, None, refusal).await
         }
-        Err(other) => failure_page(web, other),
+        Err(other) => failure_page(web, &page.headers, other).await,
     }
 }
 
@@ -142,7 +143,7 @@ async fn revoke_sessions(
     }
     match revoke_all_sessions(&web.app, session.user.id, &client, user_id).await {
         Ok(_) => done(&format!("/admin/users/{user_id}"), "sessions-revoked"),
-        Err(e) => failure_page(web, e),
+        Err(e) => failure_page(web, &page.headers, e).await,
     }
 }
 
@@ -163,6 +164,6 @@ async fn reset_mfa(
     }
     match reset_second_factors(&web.app, session.user.id, &client, user_id).await {
         Ok(_) => done(&format!("/admin/users/{user_id}"), "second-factors-reset"),
-        Err(e) => failure_page(web, e),
+        Err(e) => failure_page(web, &page.headers, e).await,
     }
 }

@@ -5,7 +5,7 @@
 //! and the danger zone (deactivate, sign out everywhere, remove the second factors,
 //! delete), each confirmed.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use minijinja::context;
@@ -103,17 +103,21 @@ struct SessionView {
 }
 
 /// The page for an account id (in the path) that names no account.
-pub(super) fn no_such_account(web: &Web) -> Response {
-    failure_page(web, ApiError::not_found("account"))
+pub(super) async fn no_such_account(web: &Web, headers: &HeaderMap) -> Response {
+    failure_page(web, headers, ApiError::not_found("account")).await
 }
 
 /// The account `user_id` names, or the page that says there is none (or that it could
 /// not be read).
-pub(super) async fn stored_user(web: &Web, user_id: Uuid) -> Result<User, Response> {
+pub(super) async fn stored_user(
+    web: &Web,
+    headers: &HeaderMap,
+    user_id: Uuid,
+) -> Result<User, Response> {
     match find_user(&web.app.db, user_id).await {
         Ok(Some(user)) => Ok(user),
-        Ok(None) => Err(no_such_account(web)),
-        Err(e) => Err(failure_page(web, e.into())),
+        Ok(None) => Err(no_such_account(web, headers).await),
+        Err(e) => Err(failure_page(web, headers, e.into()).await),
     }
 }
 
@@ -127,7 +131,7 @@ pub(super) async fn account_page(
 ) -> Response {
     let AdminPage { web, session, .. } = page;
     let now = web.app.clock.now();
-    let user = match stored_user(web, user_id).await {
+    let user = match stored_user(web, &page.headers, user_id).await {
         Ok(user) => user,
         Err(page) => return page,
     };
@@ -147,7 +151,7 @@ pub(super) async fn account_page(
     };
     let (profile, second_factors, sessions, grants, events) = match loaded.await {
         Ok(loaded) => loaded,
-        Err(e) => return failure_page(web, e),
+        Err(e) => return failure_page(web, &page.headers, e).await,
     };
     let sessions: Vec<SessionView> = sessions
         .into_iter()

@@ -136,7 +136,16 @@ async fn search(page: AdminPage) -> Response {
         ("is_active", filters.is_active.as_deref()),
         ("limit", filters.limit.as_deref()),
     ];
-    let listing = match Listing::of(web, found, "/admin/users", &filter_pairs, Row::from) {
+    let listing = match Listing::of(
+        web,
+        &page.headers,
+        found,
+        "/admin/users",
+        &filter_pairs,
+        Row::from,
+    )
+    .await
+    {
         Ok(listing) => listing,
         Err(response) => return response,
     };

@@ -112,7 +112,16 @@ async fn webhook_page(
     };
     let filters = [("status", wanted.as_deref()), ("limit", limit.as_deref())];
     let path = path_of(webhook.id);
-    let listing = match Listing::of(web, found, &path, &filters, DeliveryRow::from) {
+    let listing = match Listing::of(
+        web,
+        &page.headers,
+        found,
+        &path,
+        &filters,
+        DeliveryRow::from,
+    )
+    .await
+    {
         Ok(listing) => listing,
         Err(response) => return response,
     };
@@ -151,8 +160,10 @@ impl FromRequestParts<Web> for NamedWebhook {
         let id = path_param(parts, web, "webhook_id").await?;
         match storage::find(&web.app.db, id).await {
             Ok(Some(webhook)) => Ok(NamedWebhook(webhook)),
-            Ok(None) => Err(failure_page(web, ApiError::not_found("webhook"))),
-            Err(e) => Err(failure_page(web, e.into())),
+            Ok(None) => {
+                Err(failure_page(web, &parts.headers, ApiError::not_found("webhook")).await)
+            }
+            Err(e) => Err(failure_page(web, &parts.headers, e.into()).await),
         }
     }
 }
@@ -173,11 +184,14 @@ async fn path_param(parts: &mut Parts, web: &Web, name: &str) -> Result<Uuid, Re
     let Path(params) = Path::<Vec<(String, String)>>::from_request_parts(parts, web)
         .await
         .map_err(IntoResponse::into_response)?;
-    params
+    let id = params
         .iter()
         .find(|(param, _)| param == name)
-        .and_then(|(_, value)| Uuid::parse_str(value).ok())
-        .ok_or_else(|| failure_page(web, ApiError::not_found("webhook")))
+        .and_then(|(_, value)| Uuid::parse_str(value).ok());
+    match id {
+        Some(id) => Ok(id),
+        None => Err(failure_page(web, &parts.headers, ApiError::not_found("webhook")).await),
+    }
 }
 
 /// `GET /admin/webhooks/{webhook_id}`.
@@ -211,7 +225,7 @@ async fn update(
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             webhook_page(&page, status, None, &webhook, &form, errors).await
         }
-        Err(other) => failure_page(web, other),
+        Err(other) => failure_page(web, &page.headers, other).await,
     }
 }
 
@@ -238,7 +252,7 @@ async fn set_enabled(
                 "enabled",
                 message_key("admin-field-true-or-false"),
             )]);
-            return failure_page(web, refusal);
+            return failure_page(web, &page.headers, refusal).await;
         }
     };
     let change = WebhookChange {
@@ -248,7 +262,7 @@ async fn set_enabled(
     match api::change(&web.app, webhook.id, &change, admin(&page, &info)).await {
         Ok(_) if enabled => done(&path_of(webhook.id), "webhook-enabled"),
         Ok(_) => done(&path_of(webhook.id), "webhook-disabled"),
-        Err(other) => failure_page(web, other),
+        Err(other) => failure_page(web, &page.headers, other).await,
     }
 }
 
@@ -268,7 +282,7 @@ async fn rotate_secret(
             &rotated.secret,
             Some(rotated.previous_secret_expires_at),
         ),
-        Err(other) => failure_page(&page.web, other),
+        Err(other) => failure_page(&page.web, &page.headers, other).await,
     }
 }
 
@@ -281,7 +295,7 @@ async fn test(
 ) -> Response {
     match send_test(&page.web.app, webhook.id, admin(&page, &info)).await {
         Ok(_) => done(&path_of(webhook.id), "test-sent"),
-        Err(other) => failure_page(&page.web, other),
+        Err(other) => failure_page(&page.web, &page.headers, other).await,
     }
 }
 
@@ -295,7 +309,7 @@ async fn retry_one(
 ) -> Response {
     match retry(&page.web.app, webhook.id, event_id, admin(&page, &info)).await {
         Ok(_) => done(&path_of(webhook.id), "delivery-retried"),
-        Err(other) => failure_page(&page.web, other),
+        Err(other) => failure_page(&page.web, &page.headers, other).await,
     }
 }
 
@@ -309,7 +323,7 @@ async fn redrive(
     match redrive_dead(&page.web.app, webhook.id, admin(&page, &info)).await {
         Ok(made) if made.redriven > 0 => done(&path_of(webhook.id), "dead-redriven"),
         Ok(_) => done(&path_of(webhook.id), "nothing-dead"),
-        Err(other) => failure_page(&page.web, other),
+        Err(other) => failure_page(&page.web, &page.headers, other).await,
     }
 }
 
@@ -340,6 +354,6 @@ async fn delete(
     }
     match api::delete(&web.app, webhook.id, admin(&page, &info)).await {
         Ok(()) => done(webhooks::PATH, "webhook-deleted"),
-        Err(other) => failure_page(web, other),
+        Err(other) => failure_page(web, &page.headers, other).await,
     }
 }

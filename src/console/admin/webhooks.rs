@@ -180,7 +180,7 @@ async fn list_page(
     };
     let filters = [("limit", limit.as_deref())];
     let row = |webhook: Webhook| WebhookView::from(&webhook);
-    let listing = match Listing::of(web, found, PATH, &filters, row) {
+    let listing = match Listing::of(web, &page.headers, found, PATH, &filters, row).await {
         Ok(listing) => listing,
         Err(response) => return response,
     };
@@ -239,7 +239,7 @@ async fn create(
             let status = StatusCode::UNPROCESSABLE_ENTITY;
             list_page(&page, status, None, &form, errors).await
         }
-        Err(other) => failure_page(web, other),
+        Err(other) => failure_page(web, &page.headers, other).await,
     }
 }
 

@@ -13,6 +13,7 @@
 
 mod console;
 mod federation;
+mod phone;
 mod sign_in;
 mod webhooks;
 mod widths;
@@ -320,10 +321,22 @@ impl Chromium {
 
     /// [`Self::widths_at`] in a window of `width`×`height`.
     pub async fn widths_at_size(&self, width: u32, height: u32) -> (u64, u64) {
+        self.set_window(width, height).await;
+        self.widths().await
+    }
+
+    /// Makes the window `width`×`height` CSS pixels (a phone's is 390×844), for every
+    /// page from now on.
+    pub async fn set_window(&self, width: u32, height: u32) {
         self.client
             .set_window_size(width, height)
             .await
             .expect("the window resizes");
+    }
+
+    /// The width the current page's content needs, and the window's, at the window's
+    /// present size.
+    pub async fn widths(&self) -> (u64, u64) {
         let measured = self
             .client
             .execute(
@@ -334,6 +347,50 @@ impl Chromium {
             .expect("the script runs");
         let number = |i: usize| measured[i].as_u64().expect("a width");
         (number(0), number(1))
+    }
+
+    /// The innermost elements whose right edge is past the window, as `tag.class` with
+    /// their text's start (for the failure message of a page too wide).
+    pub async fn overflowing(&self) -> String {
+        let found = self
+            .client
+            .execute(
+                r#"const out = [];
+                   for (const e of document.body.querySelectorAll("*")) {
+                     const r = e.getBoundingClientRect();
+                     if (r.right > window.innerWidth + 0.5 &&
+                         ![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 0.5)) {
+                       out.push(e.tagName.toLowerCase() + (e.className ? "." + e.className : "") +
+                                " (" + Math.round(r.right) + " px) " + (e.textContent || "").trim().slice(0, 40));
+                     }
+                   }
+                   return out.slice(0, 8).join("; ");"#,
+                vec![],
+            )
+            .await
+            .expect("the script runs");
+        found.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The times of day (`|when`'s `<span class="clock">`) the page breaks over two
+    /// lines ("6:02" above "PM"), as their text.
+    pub async fn broken_times(&self) -> Vec<String> {
+        let found = self
+            .client
+            .execute(
+                r#"return [...document.querySelectorAll(".when .clock")]
+                     .filter(e => e.getClientRects().length > 1)
+                     .map(e => e.textContent);"#,
+                vec![],
+            )
+            .await
+            .expect("the script runs");
+        found
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|text| text.as_str().unwrap_or_default().to_owned())
+            .collect()
     }
 
     /// Saves a screenshot of the page as `NAME.png` in `ROSTER_SCREENSHOTS`, when that

@@ -1,8 +1,9 @@
 //! Every console page on a phone (390×844) and on a wide screen (1280×800), with data
 //! in every list (sessions, an application's consent, badges and goals, a payment
 //! token, audit entries, a client, a webhook, a provider): none is wider than the
-//! window, and axe-core finds nothing serious at either width. The README's
-//! side-by-side screenshots are taken here (`ROSTER_SCREENSHOTS=docs/screenshots`).
+//! window, no time of day breaks over two lines ("6:02" above "PM"), and axe-core finds
+//! nothing serious at either width. The README's side-by-side screenshots are taken
+//! here (`ROSTER_SCREENSHOTS=docs/screenshots`).
 
 use serde_json::json;
 
@@ -113,7 +114,13 @@ async fn check_page(
             problems.push(format!(
                 "{path} at {width}×{height} needs {needed} px of a {window} px window; \
                  reaching past it: {}",
-                overflowing(chromium).await
+                chromium.overflowing().await
+            ));
+        }
+        let broken = chromium.broken_times().await;
+        if !broken.is_empty() {
+            problems.push(format!(
+                "{path} at {width}×{height} breaks times of day over two lines: {broken:?}"
             ));
         }
         let violations = chromium.serious_violations().await;
@@ -128,29 +135,6 @@ async fn check_page(
         }
     }
     problems
-}
-
-/// The innermost elements whose right edge is past the window, as `tag.class` with
-/// their text's start (for the failure message).
-async fn overflowing(chromium: &Chromium) -> String {
-    let found = chromium
-        .client
-        .execute(
-            r#"const out = [];
-               for (const e of document.body.querySelectorAll("*")) {
-                 const r = e.getBoundingClientRect();
-                 if (r.right > window.innerWidth + 0.5 &&
-                     ![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 0.5)) {
-                   out.push(e.tagName.toLowerCase() + (e.className ? "." + e.className : "") +
-                            " (" + Math.round(r.right) + " px) " + (e.textContent || "").trim().slice(0, 40));
-                 }
-               }
-               return out.slice(0, 8).join("; ");"#,
-            vec![],
-        )
-        .await
-        .expect("the script runs");
-    found.as_str().unwrap_or_default().to_owned()
 }
 
 async fn check_pages(chromium: &Chromium, base: &str, data: &Data, paths: &[&str]) -> Vec<String> {
