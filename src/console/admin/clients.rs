@@ -233,7 +233,10 @@ impl FromRequestParts<Web> for NamedClient {
             .map_err(IntoResponse::into_response)?;
         match clients::find(&web.app.db, &client_id).await {
             Ok(Some(client)) => Ok(NamedClient(client)),
-            Ok(None) => Err(failure_page(web, ApiError::not_found("client"))),
+            Ok(None) => Err(failure_page(
+                web,
+                ApiError::not_found("client", message_key("not-found-client")),
+            )),
             Err(e) => Err(failure_page(web, e.into())),
         }
     }
@@ -275,7 +278,10 @@ async fn update(
             &format!("/admin/clients/{}", client.client_id),
             "client-saved",
         ),
-        Ok(None) => failure_page(web, ApiError::not_found("client")),
+        Ok(None) => failure_page(
+            web,
+            ApiError::not_found("client", message_key("not-found-client")),
+        ),
         Err(ApiError::Validation(errors)) => {
             let errors = field_errors(&web.pages, &errors);
             client_page(
@@ -329,7 +335,10 @@ async fn rotate_secret(
             secret_page(&page, StatusCode::OK, &client, Some(secret), false)
         }
         Ok(SecretRotation::PublicClient) => failure_page(web, public_client_has_no_secret()),
-        Ok(SecretRotation::NotFound) => failure_page(web, ApiError::not_found("client")),
+        Ok(SecretRotation::NotFound) => failure_page(
+            web,
+            ApiError::not_found("client", message_key("not-found-client")),
+        ),
         Err(other) => failure_page(web, other),
     }
 }
@@ -348,7 +357,10 @@ async fn delete(
     let now = web.app.clock.now();
     match clients::delete(&web.app.db, &client.client_id, admin(session, &info), now).await {
         Ok(Some(_)) => done("/admin/clients", "client-deleted"),
-        Ok(None) => failure_page(web, ApiError::not_found("client")),
+        Ok(None) => failure_page(
+            web,
+            ApiError::not_found("client", message_key("not-found-client")),
+        ),
         Err(other) => failure_page(web, other),
     }
 }

@@ -273,7 +273,10 @@ async fn set_enabled(
     match changed {
         Ok(Some(_)) if enabled => done(PATH, "provider-enabled"),
         Ok(Some(_)) => done(PATH, "provider-disabled"),
-        Ok(None) => failure_page(web, ApiError::not_found("identity provider")),
+        Ok(None) => failure_page(
+            web,
+            ApiError::not_found("identity provider", message_key("not-found-provider")),
+        ),
         Err(e) => failure_page(web, e),
     }
 }
@@ -305,7 +308,10 @@ async fn remove(
     let now = web.app.clock.now();
     match providers::remove(&web.app.db, provider_id, admin(&page, &info), now).await {
         Ok(Some(_)) => done(PATH, "provider-removed"),
-        Ok(None) => failure_page(web, ApiError::not_found("identity provider")),
+        Ok(None) => failure_page(
+            web,
+            ApiError::not_found("identity provider", message_key("not-found-provider")),
+        ),
         Err(e) => failure_page(web, e),
     }
 }

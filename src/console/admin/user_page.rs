@@ -104,7 +104,10 @@ struct SessionView {
 
 /// The page for an account id (in the path) that names no account.
 pub(super) fn no_such_account(web: &Web) -> Response {
-    failure_page(web, ApiError::not_found("account"))
+    failure_page(
+        web,
+        ApiError::not_found("account", message_key("not-found-account")),
+    )
 }
 
 /// The account `user_id` names, or the page that says there is none (or that it could

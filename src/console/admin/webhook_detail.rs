@@ -151,7 +151,10 @@ impl FromRequestParts<Web> for NamedWebhook {
         let id = path_param(parts, web, "webhook_id").await?;
         match storage::find(&web.app.db, id).await {
             Ok(Some(webhook)) => Ok(NamedWebhook(webhook)),
-            Ok(None) => Err(failure_page(web, ApiError::not_found("webhook"))),
+            Ok(None) => Err(failure_page(
+                web,
+                ApiError::not_found("webhook", message_key("not-found-webhook")),
+            )),
             Err(e) => Err(failure_page(web, e.into())),
         }
     }
@@ -177,7 +180,12 @@ async fn path_param(parts: &mut Parts, web: &Web, name: &str) -> Result<Uuid, Re
         .iter()
         .find(|(param, _)| param == name)
         .and_then(|(_, value)| Uuid::parse_str(value).ok())
-        .ok_or_else(|| failure_page(web, ApiError::not_found("webhook")))
+        .ok_or_else(|| {
+            failure_page(
+                web,
+                ApiError::not_found("webhook", message_key("not-found-webhook")),
+            )
+        })
 }
 
 /// `GET /admin/webhooks/{webhook_id}`.
