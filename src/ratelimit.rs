@@ -27,7 +27,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::error::{ApiError, Why};
+use crate::i18n::message_key;
 
 /// How long one Redis round trip (or connection attempt) may take.
 pub const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
@@ -251,9 +252,10 @@ pub fn client_key(ip: IpAddr) -> IpAddr {
 pub fn too_many_requests(retry_after: Duration) -> ApiError {
     ApiError::TooManyRequests {
         retry_after_secs: whole_seconds(retry_after),
-        detail:
-            "too many requests to the authentication endpoints from this address; try again later"
-                .into(),
+        why: Why::new(
+            "too many requests to the authentication endpoints from this address; try again later",
+            message_key("too-many-requests"),
+        ),
     }
 }
 

@@ -163,7 +163,6 @@ admin-user-delete-explained = Das Löschen entfernt das Konto und alles, was daz
 admin-user-delete-password = Ihr Passwort (Sie löschen Ihr eigenes Konto)
 admin-user-delete-sure = dieses Konto und alles, was dazugehört, endgültig löschen
 admin-user-confirm-deactivate = Kreuzen Sie dies an, um das Konto zu deaktivieren und überall abzumelden
-admin-user-problem-reset-quota = Diese Adresse hat ihre Mails zum Zurücksetzen für diese Stunde schon erhalten.
 
 ## Das Protokoll (/admin/audit) und die Ereignisse auf der Seite eines Kontos.
 admin-audit-title = Protokoll

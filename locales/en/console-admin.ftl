@@ -163,7 +163,6 @@ admin-user-delete-explained = Deleting removes the account and everything of it 
 admin-user-delete-password = Your password (you are deleting your own account)
 admin-user-delete-sure = delete this account and everything of it for good
 admin-user-confirm-deactivate = tick this to deactivate the account and sign it out everywhere
-admin-user-problem-reset-quota = This address already had its reset mails this hour.
 
 ## The audit log (/admin/audit), and the events on an account's page.
 admin-audit-title = Audit log

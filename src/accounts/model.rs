@@ -184,9 +184,10 @@ pub async fn find_user_or_404(
     ex: impl Into<Exec<'_>>,
     id: Uuid,
 ) -> Result<User, crate::error::ApiError> {
-    find_user(ex, id)
-        .await?
-        .ok_or_else(|| crate::error::ApiError::not_found("user"))
+    find_user(ex, id).await?.ok_or_else(|| {
+        let key = crate::i18n::message_key("not-found-user");
+        crate::error::ApiError::not_found("user", key)
+    })
 }
 
 /// An account with its current password hash, looked up by username or email.

@@ -285,7 +285,9 @@ pub async fn award_badge(
     let mut tx = state.db.begin().await?;
     find_user_or_404(&mut tx, user_id).await?;
     let badge = match insert_badge(&mut tx, user_id, &new, now).await {
-        Err(e) if is_foreign_key_violation(&e) => return Err(ApiError::not_found("user")),
+        Err(e) if is_foreign_key_violation(&e) => {
+            return Err(ApiError::not_found("user", message_key("not-found-user")));
+        }
         inserted => inserted.on_unique_violation(|_| {
             let why = Why::new(
                 "this user already has a badge with this name",

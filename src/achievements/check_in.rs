@@ -111,7 +111,7 @@ pub async fn check_in_goal(
 pub async fn check_in_today(state: &AppState, user_id: Uuid, goal_id: Uuid) -> ApiResult<Goal> {
     match check_in(&state.db, user_id, goal_id, state.clock.now()).await? {
         CheckIn::Recorded(goal) => Ok(goal),
-        CheckIn::NotFound => Err(ApiError::not_found("goal")),
+        CheckIn::NotFound => Err(ApiError::not_found("goal", message_key("not-found-goal"))),
         CheckIn::Closed(status) => {
             let why = Why::new(
                 format!(

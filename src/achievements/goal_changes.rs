@@ -255,13 +255,13 @@ pub async fn change_goal(
     if fields.is_empty() {
         return find_goal(&state.db, user_id, goal_id)
             .await?
-            .ok_or_else(|| ApiError::not_found("goal"));
+            .ok_or_else(|| ApiError::not_found("goal", message_key("not-found-goal")));
     }
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let goal = update_goal(&mut tx, user_id, goal_id, &changes, now)
         .await?
-        .ok_or_else(|| ApiError::not_found("goal"))?;
+        .ok_or_else(|| ApiError::not_found("goal", message_key("not-found-goal")))?;
     let entry = AuditEntry {
         event: event::GOAL_UPDATED,
         actor_id: Some(actor_id),

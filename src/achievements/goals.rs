@@ -359,7 +359,9 @@ pub async fn create_goal(
     let mut tx = state.db.begin().await?;
     find_user_or_404(&mut tx, user_id).await?;
     let goal = match insert_goal(&mut tx, user_id, &new, now).await {
-        Err(e) if is_foreign_key_violation(&e) => return Err(ApiError::not_found("user")),
+        Err(e) if is_foreign_key_violation(&e) => {
+            return Err(ApiError::not_found("user", message_key("not-found-user")));
+        }
         inserted => inserted?,
     };
     let entry = AuditEntry {
@@ -415,7 +417,7 @@ pub async fn delete_goal(
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
     if deleted == 0 {
-        return Err(ApiError::not_found("goal"));
+        return Err(ApiError::not_found("goal", message_key("not-found-goal")));
     }
     let entry = AuditEntry {
         event: event::GOAL_DELETED,

@@ -317,7 +317,10 @@ pub async fn send_reset_as_admin(
         Quota::Available => Ok(()),
         Quota::Exhausted { retry_after_secs } => Err(ApiError::TooManyRequests {
             retry_after_secs,
-            detail: "this address already had its reset mails this hour".into(),
+            why: Why::new(
+                "this address already had its reset mails this hour",
+                message_key("too-many-reset-mails"),
+            ),
         }),
     }
 }

@@ -11,6 +11,7 @@ use super::sessions::{Session, active_sessions, reason, revoke_session, revoke_u
 use crate::audit::{self, AuditEntry, event};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiPath, AuthUser, ClientInfo, NoContent};
+use crate::i18n::message_key;
 use crate::state::AppState;
 
 /// Log out: revoke the current session
@@ -113,7 +114,10 @@ pub async fn revoke_own_session(
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     if !revoke_session(&mut tx, user_id, session_id, reason::REVOKED_BY_USER, now).await? {
-        return Err(ApiError::not_found("session"));
+        return Err(ApiError::not_found(
+            "session",
+            message_key("not-found-session"),
+        ));
     }
     let entry = AuditEntry::by_owner(event::SESSION_REVOKED, user_id, client)
         .with_detail(serde_json::json!({"session_id": session_id}));

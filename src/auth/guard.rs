@@ -20,8 +20,9 @@ use super::lockout::{self, Attempt, account_throttle_key, identifier_throttle_ke
 use crate::accounts::model::{User, find_login_candidate};
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Tx;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Why};
 use crate::http::ClientInfo;
+use crate::i18n::message_key;
 use crate::passwords::Verification;
 use crate::ratelimit::{Decision, too_many_requests};
 use crate::state::AppState;
@@ -325,6 +326,9 @@ pub async fn confirm_password_settling(
 pub fn account_locked(retry_after_secs: u64) -> ApiError {
     ApiError::TooManyRequests {
         retry_after_secs,
-        detail: "too many failed password attempts for this account; try again later".into(),
+        why: Why::new(
+            "too many failed password attempts for this account; try again later",
+            message_key("too-many-password-attempts"),
+        ),
     }
 }

@@ -17,12 +17,19 @@ use super::reset::{Claimed, PasswordResetConfirm, claim_with_password, token_use
 use crate::accounts::model::User;
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Tx;
-use crate::error::{ApiResult, Problem};
+use crate::error::{ApiResult, Problem, Why};
 use crate::http::{ApiJson, ClientInfo, NoContent};
+use crate::i18n::message_key;
 use crate::mail::MailKind;
 use crate::state::AppState;
 
-const BAD_INVITATION_TOKEN: &str = "the invitation token is invalid, used or expired";
+/// Why an invitation token is refused (400).
+fn bad_invitation_token() -> Why {
+    Why::new(
+        "the invitation token is invalid, used or expired",
+        message_key("bad-token-invitation"),
+    )
+}
 
 /// Issues the invitation token of `user` (replacing an unused one) and queues the mail
 /// carrying its link, inside `tx`, the transaction that made the account. No
@@ -74,7 +81,7 @@ pub async fn accept_invitation(
         Purpose::Invitation,
         presented,
         password,
-        BAD_INVITATION_TOKEN,
+        bad_invitation_token,
     )
     .await?;
     audit::record(

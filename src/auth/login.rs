@@ -20,8 +20,11 @@ use super::sessions::{self, Device, TokenPair, token_pair};
 use crate::accounts::model::User;
 use crate::audit::{self, AuditEntry, event};
 use crate::coherence::CacheUnaffected;
-use crate::error::{ApiError, ApiResult, AuthProblem, FieldError, MfaRequiredProblem, Problem};
+use crate::error::{
+    ApiError, ApiResult, AuthProblem, FieldError, MfaRequiredProblem, Problem, Why,
+};
 use crate::http::{ApiJson, ClientInfo, no_store};
+use crate::i18n::message_key;
 use crate::on_exec;
 use crate::state::AppState;
 use crate::text::{Lines, refusal};
@@ -231,7 +234,10 @@ pub async fn login(
         Err(LoginRefused::Invalid) => Err(ApiError::Unauthorized(AuthProblem::InvalidCredentials)),
         Err(LoginRefused::Locked { retry_after_secs }) => Err(ApiError::TooManyRequests {
             retry_after_secs,
-            detail: "too many failed logins for this account; try again later".into(),
+            why: Why::new(
+                "too many failed logins for this account; try again later",
+                message_key("too-many-logins"),
+            ),
         }),
         Err(LoginRefused::Error(e)) => Err(e),
     }

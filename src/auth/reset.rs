@@ -32,8 +32,9 @@ use crate::accounts::fields::parse_email;
 use crate::accounts::model::{User, find_user};
 use crate::audit::{self, AuditEntry, event};
 use crate::db::Tx;
-use crate::error::{ApiError, ApiResult, FieldError, Problem};
+use crate::error::{ApiError, ApiResult, FieldError, Problem, Why};
 use crate::http::{ApiJson, ClientInfo, NoContent};
+use crate::i18n::message_key;
 use crate::mail::outbox::{self, NewMail, Quota};
 use crate::mail::templates::{Composer, PasswordChange};
 use crate::mail::{LateComposer, LateMessage, MailKind};
@@ -222,7 +223,13 @@ pub struct PasswordResetConfirm {
     pub new_password: String,
 }
 
-const BAD_RESET_TOKEN: &str = "the reset token is invalid, used or expired";
+/// Why a reset token is refused (400).
+fn bad_reset_token() -> Why {
+    Why::new(
+        "the reset token is invalid, used or expired",
+        message_key("bad-token-reset"),
+    )
+}
 
 /// Set a new password with the token from the reset email
 ///
@@ -292,14 +299,15 @@ pub(super) struct Claimed {
 }
 
 /// Checks `new_password` (policy and history, 422 naming `new_password`; the token stays
-/// usable) and claims the token of `purpose` for it; `bad_token` (400) when the token is
-/// invalid, used, expired, or its account no longer has the address it was mailed to.
+/// usable) and claims the token of `purpose` for it; a 400 for the reason `bad_token`
+/// gives when the token is invalid, used, expired, or its account no longer has the
+/// address it was mailed to.
 pub(super) async fn claim_with_password(
     state: &AppState,
     purpose: Purpose,
     presented: &str,
     new_password: &str,
-    bad_token: &str,
+    bad_token: fn() -> Why,
 ) -> ApiResult<Claimed> {
     let mut missing = Vec::new();
     if presented.is_empty() {
@@ -311,7 +319,7 @@ pub(super) async fn claim_with_password(
     if !missing.is_empty() {
         return Err(ApiError::Validation(missing));
     }
-    let bad = || ApiError::BadToken(bad_token.into());
+    let bad = || ApiError::BadToken(bad_token());
     let (token, user) = live_token_user(state, purpose, presented)
         .await?
         .ok_or_else(bad)?;
@@ -352,7 +360,7 @@ pub async fn confirm_reset(
         Purpose::PasswordReset,
         presented,
         new_password,
-        BAD_RESET_TOKEN,
+        bad_reset_token,
     )
     .await?;
     let revoked = revoke_user_sessions(&mut tx, user.id, None, reason::PASSWORD_RESET, now).await?;

@@ -115,12 +115,14 @@ pub async fn request_verification_email(
     if let Enqueued::OverLimit { retry_after_secs } =
         queue_verification_email(&mut tx, state, user).await?
     {
+        let count = state.config.mail.per_address_per_hour;
+        let why = Why::new(
+            format!("this address was sent {count} verification emails in the last hour"),
+            message_key("too-many-verification-mails"),
+        );
         return Err(ApiError::TooManyRequests {
             retry_after_secs,
-            detail: format!(
-                "this address was sent {} verification emails in the last hour",
-                state.config.mail.per_address_per_hour
-            ),
+            why: why.with("count", count),
         });
     }
     let now = state.clock.now();
@@ -142,7 +144,13 @@ pub struct VerifyEmailRequest {
     pub token: String,
 }
 
-const BAD_VERIFICATION_TOKEN: &str = "the verification token is invalid, used or expired";
+/// Why a verification token is refused (400).
+fn bad_verification_token() -> Why {
+    Why::new(
+        "the verification token is invalid, used or expired",
+        message_key("bad-token-verification"),
+    )
+}
 
 /// Verify an email address with the token from the verification email
 ///
@@ -171,7 +179,7 @@ pub async fn verify_email_token(
     presented: &str,
     client: &ClientInfo,
 ) -> ApiResult<()> {
-    let bad = || ApiError::BadToken(BAD_VERIFICATION_TOKEN.into());
+    let bad = || ApiError::BadToken(bad_verification_token());
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let token = email_tokens::find_live(&mut tx, Purpose::EmailVerification, presented, now)

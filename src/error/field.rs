@@ -1,7 +1,7 @@
 //! The failing fields of a request (`FieldError`), and why a value or a request is
-//! refused before it is pinned to a field (`Why`, also the reason of a 409): the API's
-//! English words, and the key of the same words in `locales/` that the pages show in the
-//! reader's language. [`url_problem_key`] gives the URL parser's reasons words too.
+//! refused before it is pinned to a field (`Why`, also the reason of a 409, 404, 429 or
+//! of a refused token or second factor): the API's English words, and the key of the same
+//! words in `locales/` that the pages show in the reader's language. [`url_problem_key`] gives the URL parser's reasons words too.
 
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -34,10 +34,11 @@ impl FieldError {
     }
 }
 
-/// Why a value is refused, before it is pinned to a field, or why a request conflicts
-/// with what is stored (`ApiError::Conflict`): the API's English words and the key of the
-/// same words in `locales/*/fields.ftl` or `conflicts.ftl` (mark it with
-/// `crate::i18n::message_key`), with the message's variables.
+/// Why a value is refused, before it is pinned to a field, or why a request is refused
+/// (`ApiError::Conflict`, `WrongFactor`, `BadToken`, `NotFound`, `TooManyRequests`): the
+/// API's English words and the key of the same words in `locales/*/fields.ftl`,
+/// `conflicts.ftl` or `refusals.ftl` (mark it with `crate::i18n::message_key`), with the
+/// message's variables.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Why {
     pub message: String,

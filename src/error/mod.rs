@@ -86,16 +86,20 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("malformed request: {0}")]
     Malformed(String),
-    /// A token sent in a request body (refresh, reset, verification) cannot be used.
-    #[error("invalid token: {0}")]
-    BadToken(String),
+    /// A token sent in a request body (refresh, reset, verification) cannot be used:
+    /// `.0.message` is the problem's English `detail`, `.0.key` the same words in
+    /// `locales/*/refusals.ftl` for the pages.
+    #[error("invalid token: {}", .0.message)]
+    BadToken(Why),
     /// A password given for confirmation (current password, account deletion) is wrong.
     #[error("wrong password")]
     WrongPassword(&'static str),
     /// A second factor given in the body (TOTP code, recovery code, passkey response) is
-    /// wrong, used already, or was not accepted (400 naming the field).
+    /// wrong, used already, or was not accepted (400 naming the field): `why.message` is
+    /// the field's English `message` (the `detail` puts the field's name before it),
+    /// `why.key` a sentence of `locales/*/refusals.ftl` for the pages.
     #[error("second factor refused")]
-    WrongFactor { field: &'static str, detail: String },
+    WrongFactor { field: &'static str, why: Why },
     #[error("not authenticated")]
     Unauthorized(AuthProblem),
     #[error("forbidden: {0}")]
@@ -106,8 +110,10 @@ pub enum ApiError {
     /// The session's last authentication is older than `REAUTH_MAX_AGE_MINUTES` (403).
     #[error("re-authentication required")]
     ReauthenticationRequired,
-    #[error("not found: {0}")]
-    NotFound(String),
+    /// What the request names is not there: `.0.message` is the problem's English
+    /// `detail` (`goal not found`), `.0.key` the same words in `locales/*/refusals.ftl`.
+    #[error("not found: {}", .0.message)]
+    NotFound(Why),
     #[error("method not allowed")]
     MethodNotAllowed,
     /// The request is at odds with what is stored (a taken username, a last
@@ -119,11 +125,10 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
+    /// Too many attempts or mails: `why.message` is the problem's English `detail`,
+    /// `why.key` the same words in `locales/*/refusals.ftl` for the pages.
     #[error("too many requests")]
-    TooManyRequests {
-        retry_after_secs: u64,
-        detail: String,
-    },
+    TooManyRequests { retry_after_secs: u64, why: Why },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -139,11 +144,9 @@ impl ApiError {
         ApiError::Validation(vec![FieldError::new(field, message)])
     }
 
-    pub fn wrong_factor(field: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError::WrongFactor {
-            field,
-            detail: detail.into(),
-        }
+    /// A 400 refusing the second factor in `field`, for the reason `why`.
+    pub fn wrong_factor(field: &'static str, why: Why) -> ApiError {
+        ApiError::WrongFactor { field, why }
     }
 
     /// A 409 naming `field`, for the reason `why` (English `detail`, words for pages).
@@ -159,8 +162,10 @@ impl ApiError {
         ApiError::Conflict { why, field: None }
     }
 
-    pub fn not_found(what: impl Into<String>) -> ApiError {
-        ApiError::NotFound(what.into())
+    /// A 404 saying `{what} not found`; `key` names the same words in
+    /// `locales/*/refusals.ftl` (mark it with `crate::i18n::message_key`).
+    pub fn not_found(what: &str, key: &'static str) -> ApiError {
+        ApiError::NotFound(Why::new(format!("{what} not found"), key))
     }
 
     pub fn forbidden(why: impl Into<String>) -> ApiError {
@@ -202,20 +207,23 @@ impl ApiError {
                     Some(detail.clone()),
                     None,
                 ),
-                ApiError::BadToken(detail) => {
-                    ("invalid-token", "Invalid token", Some(detail.clone()), None)
-                }
+                ApiError::BadToken(why) => (
+                    "invalid-token",
+                    "Invalid token",
+                    Some(why.message.clone()),
+                    None,
+                ),
                 ApiError::WrongPassword(field) => (
                     "wrong-password",
                     "Wrong password",
                     Some("the password given for confirmation is not correct".into()),
                     Some(vec![FieldError::new(*field, "is not correct")]),
                 ),
-                ApiError::WrongFactor { field, detail } => (
+                ApiError::WrongFactor { field, why } => (
                     "invalid-second-factor",
                     "Second factor refused",
-                    Some(format!("{field} {detail}")),
-                    Some(vec![FieldError::new(*field, detail.clone())]),
+                    Some(format!("{field} {}", why.message)),
+                    Some(vec![why.clone().at(*field)]),
                 ),
                 ApiError::Unauthorized(AuthProblem::InvalidCredentials) => (
                     "invalid-credentials",
@@ -250,12 +258,9 @@ impl ApiError {
                     Some("this needs a recent authentication: POST /api/v1/auth/reauthenticate, then retry with the new access token".into()),
                     None,
                 ),
-                ApiError::NotFound(what) => (
-                    "not-found",
-                    "Not found",
-                    Some(format!("{what} not found")),
-                    None,
-                ),
+                ApiError::NotFound(why) => {
+                    ("not-found", "Not found", Some(why.message.clone()), None)
+                }
                 ApiError::MethodNotAllowed => {
                     ("method-not-allowed", "Method not allowed", None, None)
                 }
@@ -277,10 +282,10 @@ impl ApiError {
                     Some(detail.clone()),
                     None,
                 ),
-                ApiError::TooManyRequests { detail, .. } => (
+                ApiError::TooManyRequests { why, .. } => (
                     "rate-limited",
                     "Too many requests",
-                    Some(detail.clone()),
+                    Some(why.message.clone()),
                     None,
                 ),
                 ApiError::Unavailable(detail) => (

@@ -217,7 +217,7 @@ pub async fn unlink(
         .bind(user.id)
         .fetch_optional(c)
         .await)?
-        .ok_or_else(|| ApiError::not_found("identity"))?;
+        .ok_or_else(|| ApiError::not_found("identity", message_key("not-found-identity")))?;
     if other_ways_to_sign_in(&mut tx, user.id, identity_id).await? == 0 {
         let why = Why::new(
             "this is the account's last way to sign in: set a password (by a reset) or add a passkey first",

@@ -26,6 +26,7 @@ use crate::audit::ClientInfo;
 use crate::crypto::{random_token, token_hash};
 use crate::error::ApiError;
 use crate::i18n::Arg;
+use crate::i18n::message_key;
 use crate::oidc::browser;
 use crate::on_exec;
 use crate::web::{Pages, Web};
@@ -146,7 +147,7 @@ async fn finish_offer(
     }
     let user = find_user(&web.app.db, offer.user_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
+        .ok_or_else(|| ApiError::not_found("user", message_key("not-found-user")))?;
     let identity = UpstreamIdentity {
         issuer: offer.issuer,
         subject: offer.subject,

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, FieldError};
+use crate::i18n::message_key;
 
 /// A JSON request body of type `T`.
 #[derive(Debug, Clone)]
@@ -337,7 +338,7 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| ApiPath(value))
-            .map_err(|_| ApiError::not_found("resource"))
+            .map_err(|_| ApiError::not_found("resource", message_key("not-found-resource")))
     }
 }
 

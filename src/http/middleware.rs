@@ -30,6 +30,7 @@ use crate::config::{AllowedOrigins, Config};
 use crate::error::{
     ApiError, InternalErrorMarker, PROBLEM_JSON, generic_problem, problem_response,
 };
+use crate::i18n::message_key;
 use crate::state::AppState;
 
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -48,7 +49,7 @@ async fn serve_features(
 /// Wraps `router` in the full middleware stack.
 pub fn stack(router: Router, config: &Config) -> Router {
     let router = router
-        .fallback(|| async { ApiError::not_found("resource") })
+        .fallback(|| async { ApiError::not_found("resource", message_key("not-found-resource")) })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(

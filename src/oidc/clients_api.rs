@@ -117,7 +117,7 @@ pub async fn get_client(
     clients::find(&state.db, &client_id)
         .await?
         .map(Json)
-        .ok_or_else(|| ApiError::not_found("client"))
+        .ok_or_else(|| ApiError::not_found("client", message_key("not-found-client")))
 }
 
 /// Change a client
@@ -147,7 +147,7 @@ pub async fn update_client(
     )
     .await?
     .map(Json)
-    .ok_or_else(|| ApiError::not_found("client"))
+    .ok_or_else(|| ApiError::not_found("client", message_key("not-found-client")))
 }
 
 /// Delete a client
@@ -175,7 +175,7 @@ pub async fn delete_client(
     )
     .await?
     .map(|_| NoContent)
-    .ok_or_else(|| ApiError::not_found("client"))
+    .ok_or_else(|| ApiError::not_found("client", message_key("not-found-client")))
 }
 
 /// Rotate a confidential client's secret
@@ -209,7 +209,10 @@ pub async fn rotate_client_secret(
             Some(secret),
         )),
         SecretRotation::PublicClient => Err(public_client_has_no_secret()),
-        SecretRotation::NotFound => Err(ApiError::not_found("client")),
+        SecretRotation::NotFound => Err(ApiError::not_found(
+            "client",
+            message_key("not-found-client"),
+        )),
     }
 }
 

@@ -19,6 +19,7 @@ use crate::auth::sessions::reason;
 use crate::db::{Exec, Tx};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiPath, AuthUser, ClientInfo, NoContent};
+use crate::i18n::message_key;
 use crate::on_exec;
 use crate::state::AppState;
 
@@ -196,7 +197,10 @@ pub async fn withdraw_grant(
     let sessions =
         revoke_client_sessions(&mut tx, user_id, client_id, reason::GRANT_REVOKED, now).await?;
     if deleted == 0 && sessions == 0 {
-        return Err(ApiError::NotFound("no grant to this application".into()));
+        return Err(ApiError::not_found(
+            "no grant to this application",
+            message_key("not-found-grant"),
+        ));
     }
     let entry = AuditEntry::by_owner(event::GRANT_REVOKED, user_id, client)
         .with_detail(serde_json::json!({"client_id": client_id, "sessions_revoked": sessions}));

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::accounts::model::{Tier, User, find_user_or_404};
 use crate::error::{ApiError, ApiResult};
 use crate::http::AuthUser;
+use crate::i18n::message_key;
 use crate::state::AppState;
 
 /// True when `caller` may read other members' profiles and preferences and search:
@@ -41,7 +42,7 @@ pub async fn visible_user_or_404(
 ) -> ApiResult<User> {
     let user = find_user_or_404(&state.db, user_id).await?;
     if !user.is_active && !caller.may_act_for(user_id) {
-        return Err(ApiError::not_found("user"));
+        return Err(ApiError::not_found("user", message_key("not-found-user")));
     }
     Ok(user)
 }

@@ -128,7 +128,7 @@ pub async fn delete_and_commit(
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     if !delete_account(&mut tx, user_id, actor_id, client, now).await? {
-        return Err(ApiError::not_found("user"));
+        return Err(ApiError::not_found("user", message_key("not-found-user")));
     }
     tx.commit().await?;
     Ok(NoContent)
@@ -207,7 +207,7 @@ pub async fn get_user(
     }
     let public = find_public_user(&state.db, user_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
+        .ok_or_else(|| ApiError::not_found("user", message_key("not-found-user")))?;
     Ok(Json(UserView::Public(public)))
 }
 

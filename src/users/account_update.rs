@@ -23,6 +23,7 @@ use crate::auth::mfa::rules::require_recent_over_admin;
 use crate::db::Tx;
 use crate::error::{ApiError, ApiResult, FieldError, Problem, ResultExt, Why};
 use crate::http::{ApiJson, ApiPath, AuthUser, ClientInfo};
+use crate::i18n::message_key;
 use crate::patch::Patch;
 use crate::state::AppState;
 use crate::users::email_change;
@@ -202,7 +203,7 @@ pub async fn update_account(
 ) -> ApiResult<AccountUpdated> {
     let current = find_user(&mut *tx, user_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("user"))?;
+        .ok_or_else(|| ApiError::not_found("user", message_key("not-found-user")))?;
     if changes.is_empty() {
         return Ok(AccountUpdated {
             user: current,

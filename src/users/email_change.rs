@@ -26,8 +26,9 @@ use crate::audit::{self, AuditEntry, event};
 use crate::auth::sessions::revoke_user_sessions;
 use crate::crypto::{random_token, token_hash};
 use crate::db::Tx;
-use crate::error::{ApiError, ApiResult, Problem, ResultExt};
+use crate::error::{ApiError, ApiResult, Problem, ResultExt, Why};
 use crate::http::{ApiJson, ClientInfo, NoContent};
+use crate::i18n::message_key;
 use crate::mail::MailKind;
 use crate::mail::outbox::{self, Quota};
 use crate::mail::templates::ValidFor;
@@ -195,12 +196,14 @@ pub async fn request_change(
     )
     .await?;
     if let Quota::Exhausted { retry_after_secs } = quota {
+        let count = state.config.mail.per_address_per_hour;
+        let why = Why::new(
+            format!("this address was sent {count} confirmation emails in the last hour"),
+            message_key("too-many-confirmation-mails"),
+        );
         return Err(ApiError::TooManyRequests {
             retry_after_secs,
-            detail: format!(
-                "this address was sent {} confirmation emails in the last hour",
-                state.config.mail.per_address_per_hour
-            ),
+            why: why.with("count", count),
         });
     }
     drop_pending(tx, user.id).await?;
@@ -300,16 +303,28 @@ pub async fn notify_admin_change(
     Ok(())
 }
 
-const BAD_CONFIRM_TOKEN: &str =
-    "the confirmation link is invalid, used, expired or replaced by a newer change";
-const BAD_CANCEL_TOKEN: &str = "the cancellation link is invalid, used or expired";
+/// Why a confirmation link is refused (400).
+fn bad_confirm_token() -> Why {
+    Why::new(
+        "the confirmation link is invalid, used, expired or replaced by a newer change",
+        message_key("bad-token-email-change-confirm"),
+    )
+}
+
+/// Why a cancellation link is refused (400).
+fn bad_cancel_token() -> Why {
+    Why::new(
+        "the cancellation link is invalid, used or expired",
+        message_key("bad-token-email-change-cancel"),
+    )
+}
 
 /// Confirms a pending change with the token from the link mailed to the new address.
 /// The account then has the new address, verified. 400 when the token is unknown, used,
 /// expired or for a change that was withdrawn or replaced; 409 when another account
 /// took the address meanwhile.
 pub async fn confirm(state: &AppState, presented: &str, client: &ClientInfo) -> ApiResult<User> {
-    let bad = || ApiError::BadToken(BAD_CONFIRM_TOKEN.into());
+    let bad = || ApiError::BadToken(bad_confirm_token());
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let token = claim(&mut tx, Purpose::Confirm, presented, now)
@@ -350,7 +365,7 @@ pub async fn cancel(
     presented: &str,
     client: &ClientInfo,
 ) -> ApiResult<Cancelled> {
-    let bad = || ApiError::BadToken(BAD_CANCEL_TOKEN.into());
+    let bad = || ApiError::BadToken(bad_cancel_token());
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let token = claim(&mut tx, Purpose::Cancel, presented, now)

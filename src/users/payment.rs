@@ -201,9 +201,9 @@ pub async fn get_payment_info(
     State(state): State<AppState>,
     caller: AuthUser,
 ) -> ApiResult<Json<PaymentInfo>> {
-    let info = payment_info_of(&state, caller.id())
-        .await?
-        .ok_or_else(|| ApiError::not_found("payment information"))?;
+    let info = payment_info_of(&state, caller.id()).await?.ok_or_else(|| {
+        ApiError::not_found("payment information", message_key("not-found-payment"))
+    })?;
     Ok(Json(info))
 }
 

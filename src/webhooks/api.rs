@@ -190,7 +190,7 @@ pub async fn get_webhook(
     storage::find(&state.db, id)
         .await?
         .map(Json)
-        .ok_or_else(|| ApiError::not_found("webhook"))
+        .ok_or_else(|| ApiError::not_found("webhook", message_key("not-found-webhook")))
 }
 
 /// Change a webhook
@@ -230,7 +230,7 @@ pub async fn change(
 ) -> ApiResult<Webhook> {
     let current = storage::find(&state.db, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("webhook"))?;
+        .ok_or_else(|| ApiError::not_found("webhook", message_key("not-found-webhook")))?;
     let mut settings = WebhookSettings::of(&current);
     if let Some(url) = &change.url {
         settings.url = url.clone();
@@ -252,7 +252,10 @@ pub async fn change(
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     if storage::find(&mut tx, id).await?.is_none() {
-        return Err(ApiError::not_found("webhook"));
+        return Err(ApiError::not_found(
+            "webhook",
+            message_key("not-found-webhook"),
+        ));
     }
     let webhook = storage::update(&mut tx, id, &settings, now).await?;
     let enabled_again = settings.enabled && !before.enabled;
@@ -296,7 +299,10 @@ pub async fn delete(state: &AppState, id: Uuid, by: Admin<'_>) -> ApiResult<()> 
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     if !storage::delete(&mut tx, id).await? {
-        return Err(ApiError::not_found("webhook"));
+        return Err(ApiError::not_found(
+            "webhook",
+            message_key("not-found-webhook"),
+        ));
     }
     audit::record(&mut tx, now, audited(event::WEBHOOK_DELETED, by, id, &[])).await?;
     tx.commit().await?;

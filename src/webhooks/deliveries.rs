@@ -19,6 +19,7 @@ use crate::audit::{self, event};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult, FieldError, Problem};
 use crate::http::{AdminUser, ApiPath, ApiQuery, ClientInfo, Page, PageQuery};
+use crate::i18n::message_key;
 use crate::state::AppState;
 use crate::webhook_delivery::queue::{self, DeliveryItem, STATUSES};
 
@@ -95,7 +96,10 @@ pub async fn deliveries_page(
         }
     };
     if storage::find(db, id).await?.is_none() {
-        return Err(ApiError::not_found("webhook"));
+        return Err(ApiError::not_found(
+            "webhook",
+            message_key("not-found-webhook"),
+        ));
     }
     let rows = queue::list(db, id, status, cursor.after, cursor.limit).await?;
     Ok(Page::from_rows(rows, cursor.limit, |d| {
@@ -142,7 +146,10 @@ pub async fn retry(
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     let Some(delivery) = queue::retry(&mut tx, id, event_id, now).await? else {
-        return Err(ApiError::not_found("delivery"));
+        return Err(ApiError::not_found(
+            "delivery",
+            message_key("not-found-delivery"),
+        ));
     };
     let mut entry = audited(event::WEBHOOK_DELIVERY_RETRIED, by, id, &[]);
     entry.detail["event_id"] = event_id.to_string().into();
@@ -188,7 +195,10 @@ pub async fn redrive_dead(state: &AppState, id: Uuid, by: Admin<'_>) -> ApiResul
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     if storage::find(&mut tx, id).await?.is_none() {
-        return Err(ApiError::not_found("webhook"));
+        return Err(ApiError::not_found(
+            "webhook",
+            message_key("not-found-webhook"),
+        ));
     }
     let redriven = queue::redrive(&mut tx, id, now).await?;
     let mut entry = audited(event::WEBHOOK_REDRIVEN, by, id, &[]);

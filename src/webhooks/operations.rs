@@ -17,6 +17,7 @@ use crate::audit::{self, event};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::events::types::WEBHOOK_TEST;
 use crate::http::{AdminUser, ApiPath, ClientInfo};
+use crate::i18n::message_key;
 use crate::on_exec;
 use crate::state::AppState;
 use crate::webhook_delivery::endpoints::{self, PREVIOUS_SECRET_KEPT};
@@ -64,7 +65,10 @@ pub async fn rotate(state: &AppState, id: Uuid, by: Admin<'_>) -> ApiResult<Rota
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     if !endpoints::rotate_secret(&mut tx, id, &sealed, now).await? {
-        return Err(ApiError::not_found("webhook"));
+        return Err(ApiError::not_found(
+            "webhook",
+            message_key("not-found-webhook"),
+        ));
     }
     let entry = audited(event::WEBHOOK_SECRET_ROTATED, by, id, &[]);
     audit::record(&mut tx, now, entry).await?;
@@ -115,7 +119,10 @@ pub async fn send_test(state: &AppState, id: Uuid, by: Admin<'_>) -> ApiResult<T
     let now = state.clock.now();
     let mut tx = state.db.begin().await?;
     if storage::find(&mut tx, id).await?.is_none() {
-        return Err(ApiError::not_found("webhook"));
+        return Err(ApiError::not_found(
+            "webhook",
+            message_key("not-found-webhook"),
+        ));
     }
     audit::record(&mut tx, now, audited(event::WEBHOOK_TESTED, by, id, &[])).await?;
     let event_id: Uuid = on_exec!(&mut tx, c => sqlx::query_scalar(

@@ -150,10 +150,7 @@ pub async fn answer(
             .bind(pending.id)
             .execute(c)
             .await.map(|r| r.rows_affected()))?;
-        return Err(ApiError::wrong_factor(
-            proof.field(),
-            "is not correct, or was used already",
-        ));
+        return Err(proof.refused());
     };
     complete(state, pending, &keys, &proof, factor, client).await
 }

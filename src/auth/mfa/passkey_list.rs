@@ -9,6 +9,7 @@ use crate::audit::{self, AuditEntry, event};
 use crate::db::Exec;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::{ApiPath, AuthUser, ClientInfo, NoContent};
+use crate::i18n::message_key;
 use crate::on_exec;
 use crate::state::AppState;
 
@@ -59,7 +60,10 @@ pub async fn remove_passkey(
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
     if removed == 0 {
-        return Err(ApiError::not_found("passkey"));
+        return Err(ApiError::not_found(
+            "passkey",
+            message_key("not-found-passkey"),
+        ));
     }
     super::recovery::forget_without_factor(&mut tx, user_id).await?;
     let entry = AuditEntry::by_owner(event::PASSKEY_REMOVED, user_id, client)

@@ -127,7 +127,10 @@ pub(super) async fn take(
 }
 
 pub(super) fn invalid_challenge() -> ApiError {
-    ApiError::BadToken("the challenge_id is unknown, expired, used, or not for this request".into())
+    ApiError::BadToken(Why::new(
+        "the challenge_id is unknown, expired, used, or not for this request",
+        message_key("bad-token-passkey-challenge"),
+    ))
 }
 
 fn malformed(e: serde_json::Error) -> ApiError {
@@ -358,8 +361,10 @@ pub async fn register_passkey(
         state
             .webauthn
             .register(&server_side, &response)?
-            .map_err(|Refused(why)| {
-                ApiError::wrong_factor("credential", format!("was not accepted: {why}"))
+            .map_err(|Refused(reason)| {
+                let key = message_key("wrong-factor-passkey-not-accepted");
+                let why = Why::new(format!("was not accepted: {reason}"), key);
+                ApiError::wrong_factor("credential", why.with("reason", reason))
             })?;
     let now = state.clock.now();
     let passkey = PasskeyInfo {

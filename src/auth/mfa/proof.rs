@@ -10,8 +10,9 @@ use super::passkeys;
 use super::rules::Ceremony;
 use super::{count_verification, recovery, totp};
 use crate::auth::guard;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Why};
 use crate::http::ClientInfo;
+use crate::i18n::message_key;
 use crate::state::AppState;
 
 /// A second factor sent in a request body.
@@ -97,6 +98,17 @@ impl Proof {
             Proof::RecoveryCode(_) => "recovery_code",
             Proof::Passkey { .. } => "credential",
         }
+    }
+
+    /// The 400 of this proof when it is wrong or was used already, naming its field.
+    pub fn refused(&self) -> ApiError {
+        let key = match self {
+            Proof::Totp(_) => message_key("wrong-factor-code"),
+            Proof::RecoveryCode(_) => message_key("wrong-factor-recovery-code"),
+            Proof::Passkey { .. } => message_key("wrong-factor-passkey"),
+        };
+        let why = Why::new("is not correct, or was used already", key);
+        ApiError::wrong_factor(self.field(), why)
     }
 
     /// Checks the proof for `user_id` in `ceremony`. The RFC 8176 method it adds to

@@ -124,12 +124,7 @@ pub async fn reauthenticate_session(
             let ceremony = Ceremony::Reauthenticate;
             match check_second_factor(state, &keys, user_id, &proof, ceremony, client).await? {
                 Some(factor) => with_password(factor),
-                None => {
-                    return Err(ApiError::wrong_factor(
-                        proof.field(),
-                        "is not correct, or was used already",
-                    ));
-                }
+                None => return Err(proof.refused()),
             }
         }
     };

@@ -6,8 +6,9 @@ use uuid::Uuid;
 
 use crate::crypto::token_hash;
 use crate::db::Exec;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Why};
 use crate::http::AuthUser;
+use crate::i18n::message_key;
 use crate::on_exec;
 use crate::state::AppState;
 
@@ -98,7 +99,8 @@ pub async fn find_live(
 }
 
 pub fn invalid_mfa_token() -> ApiError {
-    ApiError::BadToken(
-        "the mfa_token is unknown, expired, used or refused too many answers; log in again".into(),
-    )
+    ApiError::BadToken(Why::new(
+        "the mfa_token is unknown, expired, used or refused too many answers; log in again",
+        message_key("bad-token-mfa"),
+    ))
 }

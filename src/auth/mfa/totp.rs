@@ -237,10 +237,11 @@ pub async fn confirm_enrolment(
     let secret = open_secret(state, user_id, &pending.secret)?;
     let Some(step) = matching_step(secret, code, now)? else {
         super::count_verification("totp", "failure");
-        return Err(ApiError::wrong_factor(
-            "code",
+        let why = Why::new(
             "is not the authenticator's current code",
-        ));
+            message_key("wrong-factor-not-current-code"),
+        );
+        return Err(ApiError::wrong_factor("code", why));
     };
     on_exec!(&mut tx, c => sqlx::query(
         "UPDATE mfa_totp SET confirmed_at = $2, last_step = $3 WHERE user_id = $1 AND confirmed_at IS NULL")
@@ -295,7 +296,10 @@ pub async fn remove_authenticator(
         .execute(c)
         .await.map(|r| r.rows_affected()))?;
     if removed == 0 {
-        return Err(ApiError::not_found("TOTP authenticator"));
+        return Err(ApiError::not_found(
+            "TOTP authenticator",
+            message_key("not-found-totp"),
+        ));
     }
     recovery::forget_without_factor(&mut tx, user_id).await?;
     audit::record(

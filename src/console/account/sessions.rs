@@ -18,6 +18,7 @@ use crate::auth::devices::{revoke_own_session, sessions_of};
 use crate::console::frame::{AccountPage, ConsoleForm, ReturnTo, SignedIn, done};
 use crate::error::ApiError;
 use crate::http::ClientInfo;
+use crate::i18n::message_key;
 use crate::web::Web;
 
 pub const TEMPLATES: &[(&str, &str)] = &[(
@@ -74,7 +75,10 @@ async fn sign_out_one(
     let AccountPage { web, session, .. } = &page;
     let revoked = match Uuid::parse_str(&session_id) {
         Ok(id) => revoke_own_session(&web.app, session.user.id, id, &client).await,
-        Err(_) => Err(ApiError::not_found("session")),
+        Err(_) => Err(ApiError::not_found(
+            "session",
+            message_key("not-found-session"),
+        )),
     };
     match revoked {
         Ok(()) => done(PATH, "signed-out"),

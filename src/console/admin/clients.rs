@@ -234,7 +234,12 @@ impl FromRequestParts<Web> for NamedClient {
             .map_err(IntoResponse::into_response)?;
         match clients::find(&web.app.db, &client_id).await {
             Ok(Some(client)) => Ok(NamedClient(client)),
-            Ok(None) => Err(failure_page(web, &parts.headers, ApiError::not_found("client")).await),
+            Ok(None) => Err(failure_page(
+                web,
+                &parts.headers,
+                ApiError::not_found("client", message_key("not-found-client")),
+            )
+            .await),
             Err(e) => Err(failure_page(web, &parts.headers, e.into()).await),
         }
     }
@@ -276,7 +281,14 @@ async fn update(
             &format!("/admin/clients/{}", client.client_id),
             "client-saved",
         ),
-        Ok(None) => failure_page(web, &page.headers, ApiError::not_found("client")).await,
+        Ok(None) => {
+            failure_page(
+                web,
+                &page.headers,
+                ApiError::not_found("client", message_key("not-found-client")),
+            )
+            .await
+        }
         Err(ApiError::Validation(errors)) => {
             let errors = field_errors(&web.pages, &errors);
             client_page(
@@ -333,7 +345,12 @@ async fn rotate_secret(
             failure_page(web, &page.headers, public_client_has_no_secret()).await
         }
         Ok(SecretRotation::NotFound) => {
-            failure_page(web, &page.headers, ApiError::not_found("client")).await
+            failure_page(
+                web,
+                &page.headers,
+                ApiError::not_found("client", message_key("not-found-client")),
+            )
+            .await
         }
         Err(other) => failure_page(web, &page.headers, other).await,
     }
@@ -353,7 +370,14 @@ async fn delete(
     let now = web.app.clock.now();
     match clients::delete(&web.app.db, &client.client_id, admin(session, &info), now).await {
         Ok(Some(_)) => done("/admin/clients", "client-deleted"),
-        Ok(None) => failure_page(web, &page.headers, ApiError::not_found("client")).await,
+        Ok(None) => {
+            failure_page(
+                web,
+                &page.headers,
+                ApiError::not_found("client", message_key("not-found-client")),
+            )
+            .await
+        }
         Err(other) => failure_page(web, &page.headers, other).await,
     }
 }

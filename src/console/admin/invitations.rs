@@ -132,9 +132,7 @@ async fn send_reset(
     match send_reset_as_admin(&web.app, session.user.id, &client, user_id).await {
         Ok(()) => done(&format!("/admin/users/{user_id}"), "reset-sent"),
         Err(ApiError::Conflict { why, .. }) => refused(StatusCode::CONFLICT, why).await,
-        Err(ApiError::TooManyRequests { detail, .. }) => {
-            // The only 429 of an administrator's reset mail: the address's hourly quota.
-            let why = Why::new(detail, message_key("admin-user-problem-reset-quota"));
+        Err(ApiError::TooManyRequests { why, .. }) => {
             refused(StatusCode::TOO_MANY_REQUESTS, why).await
         }
         Err(other) => failure_page(web, &page.headers, other).await,

@@ -198,12 +198,14 @@ async fn failure_page(web: &Web, headers: &HeaderMap, error: ApiError) -> Respon
             pages.tr("admin-failure-reauthenticate"),
             message_key("admin-failure-reauthenticate-next"),
         ),
-        ApiError::NotFound(what) => {
-            let message = match what.as_str() {
-                "account" | "user" => message_key("admin-failure-not-found-account"),
-                "client" => message_key("admin-failure-not-found-client"),
-                "webhook" => message_key("admin-failure-not-found-webhook"),
-                "identity provider" => message_key("admin-failure-not-found-provider"),
+        ApiError::NotFound(why) => {
+            let message = match why.key {
+                "not-found-account" | "not-found-user" => {
+                    message_key("admin-failure-not-found-account")
+                }
+                "not-found-client" => message_key("admin-failure-not-found-client"),
+                "not-found-webhook" => message_key("admin-failure-not-found-webhook"),
+                "not-found-provider" => message_key("admin-failure-not-found-provider"),
                 _ => message_key("admin-failure-not-found"),
             };
             (

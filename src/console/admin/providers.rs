@@ -276,7 +276,12 @@ async fn set_enabled(
         Ok(Some(_)) if enabled => done(PATH, "provider-enabled"),
         Ok(Some(_)) => done(PATH, "provider-disabled"),
         Ok(None) => {
-            failure_page(web, &page.headers, ApiError::not_found("identity provider")).await
+            failure_page(
+                web,
+                &page.headers,
+                ApiError::not_found("identity provider", message_key("not-found-provider")),
+            )
+            .await
         }
         Err(e) => failure_page(web, &page.headers, e).await,
     }
@@ -310,7 +315,12 @@ async fn remove(
     match providers::remove(&web.app.db, provider_id, admin(&page, &info), now).await {
         Ok(Some(_)) => done(PATH, "provider-removed"),
         Ok(None) => {
-            failure_page(web, &page.headers, ApiError::not_found("identity provider")).await
+            failure_page(
+                web,
+                &page.headers,
+                ApiError::not_found("identity provider", message_key("not-found-provider")),
+            )
+            .await
         }
         Err(e) => failure_page(web, &page.headers, e).await,
     }

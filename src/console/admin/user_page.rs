@@ -104,7 +104,12 @@ struct SessionView {
 
 /// The page for an account id (in the path) that names no account.
 pub(super) async fn no_such_account(web: &Web, headers: &HeaderMap) -> Response {
-    failure_page(web, headers, ApiError::not_found("account")).await
+    failure_page(
+        web,
+        headers,
+        ApiError::not_found("account", message_key("not-found-account")),
+    )
+    .await
 }
 
 /// The account `user_id` names, or the page that says there is none (or that it could

@@ -160,9 +160,12 @@ impl FromRequestParts<Web> for NamedWebhook {
         let id = path_param(parts, web, "webhook_id").await?;
         match storage::find(&web.app.db, id).await {
             Ok(Some(webhook)) => Ok(NamedWebhook(webhook)),
-            Ok(None) => {
-                Err(failure_page(web, &parts.headers, ApiError::not_found("webhook")).await)
-            }
+            Ok(None) => Err(failure_page(
+                web,
+                &parts.headers,
+                ApiError::not_found("webhook", message_key("not-found-webhook")),
+            )
+            .await),
             Err(e) => Err(failure_page(web, &parts.headers, e.into()).await),
         }
     }
@@ -190,7 +193,12 @@ async fn path_param(parts: &mut Parts, web: &Web, name: &str) -> Result<Uuid, Re
         .and_then(|(_, value)| Uuid::parse_str(value).ok());
     match id {
         Some(id) => Ok(id),
-        None => Err(failure_page(web, &parts.headers, ApiError::not_found("webhook")).await),
+        None => Err(failure_page(
+            web,
+            &parts.headers,
+            ApiError::not_found("webhook", message_key("not-found-webhook")),
+        )
+        .await),
     }
 }
 

@@ -14,6 +14,7 @@ use super::{Actor, Provider};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::federation::upstream::Upstream;
 use crate::http::{AdminUser, ApiJson, ApiPath, ApiQuery, ClientInfo, NoContent, Page, PageQuery};
+use crate::i18n::message_key;
 use crate::state::AppState;
 
 fn admin_actor<'a>(admin: &AdminUser, client: &'a ClientInfo) -> Actor<'a> {
@@ -113,7 +114,7 @@ pub async fn get_provider(
     super::find(&state.db, provider_id)
         .await?
         .map(|stored| Json(stored.provider))
-        .ok_or_else(|| ApiError::not_found("identity provider"))
+        .ok_or_else(|| ApiError::not_found("identity provider", message_key("not-found-provider")))
 }
 
 /// Change an identity provider
@@ -138,7 +139,7 @@ pub async fn change_provider(
 ) -> ApiResult<Json<Provider>> {
     let kind = super::find(&state.db, provider_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("identity provider"))?
+        .ok_or_else(|| ApiError::not_found("identity provider", message_key("not-found-provider")))?
         .provider
         .kind;
     let checked = validate_change(&change, kind).map_err(ApiError::Validation)?;
@@ -152,7 +153,7 @@ pub async fn change_provider(
     )
     .await?
     .map(Json)
-    .ok_or_else(|| ApiError::not_found("identity provider"))
+    .ok_or_else(|| ApiError::not_found("identity provider", message_key("not-found-provider")))
 }
 
 /// Remove an identity provider
@@ -181,5 +182,5 @@ pub async fn remove_provider(
     )
     .await?
     .map(|_| NoContent)
-    .ok_or_else(|| ApiError::not_found("identity provider"))
+    .ok_or_else(|| ApiError::not_found("identity provider", message_key("not-found-provider")))
 }

@@ -23,7 +23,7 @@ use crate::auth::mfa::passkey_login;
 use crate::auth::mfa::passkeys::options_for_mfa_token;
 use crate::auth::mfa::proof::Proof;
 use crate::auth::sessions::Device;
-use crate::error::ApiError;
+use crate::error::{ApiError, Why};
 use crate::http::ClientInfo;
 use crate::i18n::message_key;
 use crate::web::{Pages, Web, form};
@@ -53,9 +53,10 @@ pub async fn passkey_options(State(web): State<Web>, headers: HeaderMap, body: B
     let options = match posted.purpose.as_str() {
         SECOND_FACTOR => match Pages::cookie_value(&headers, mfa_cookie_name(&web.pages)) {
             Some(token) => options_for_mfa_token(&web.app, &token).await,
-            None => Err(ApiError::BadToken(
-                "the sign-in took too long: start again".into(),
-            )),
+            None => Err(ApiError::BadToken(Why::new(
+                "the sign-in took too long: start again",
+                message_key("bad-token-sign-in-too-long"),
+            ))),
         },
         LOGIN => passkey_login::login_options(State(web.app.clone())).await,
         _ => Err(ApiError::validation(

@@ -20,10 +20,10 @@ on_both_engines!(
     a_url_the_parser_refuses_is_refused_in_german_on_the_webhook_form,
 );
 
-const GERMAN: &str = "de-DE,de;q=0.9";
+pub(super) const GERMAN: &str = "de-DE,de;q=0.9";
 
 /// `page` is a German page answered with `status`, holding `german` and not `english`.
-fn in_german(page: &TestResponse, status: u16, german: &str, english: &str) {
+pub(super) fn in_german(page: &TestResponse, status: u16, german: &str, english: &str) {
     assert_eq!(page.status, status, "{}", page.text);
     assert!(page.text.contains("<html lang=\"de\">"), "{}", page.text);
     assert!(page.text.contains(german), "no {german:?} in {}", page.text);

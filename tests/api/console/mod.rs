@@ -11,6 +11,7 @@ mod admin;
 mod conflict_words;
 mod field_words;
 mod frame;
+mod refusal_words;
 
 use crate::helpers::{Session, TestApp, TestResponse};
 use crate::oidc::{Browser, hidden};

@@ -1,7 +1,7 @@
 //! Second factors: TOTP and recovery codes, the login challenge, re-authentication and
 //! the recent rule, passkeys (driven by a software authenticator), the admin reset.
 
-mod authenticator;
+pub(crate) mod authenticator;
 mod passkeys;
 mod recent;
 mod totp;

@@ -66,7 +66,7 @@ impl GoalForm {
 
 /// A goal id from the path; an unknown one answers like a goal of someone else (404).
 fn goal_id(text: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(text).map_err(|_| ApiError::not_found("goal"))
+    Uuid::parse_str(text).map_err(|_| ApiError::not_found("goal", message_key("not-found-goal")))
 }
 
 async fn add(

@@ -141,7 +141,10 @@ pub(super) async fn remove_passkey(
     }
     let removed = match Uuid::parse_str(&passkey_id) {
         Ok(id) => passkey_list::remove_passkey(&web.app, session.user.id, id, &client).await,
-        Err(_) => Err(ApiError::not_found("passkey")),
+        Err(_) => Err(ApiError::not_found(
+            "passkey",
+            message_key("not-found-passkey"),
+        )),
     };
     match removed {
         Ok(()) => done(PATH, "passkey-removed"),

@@ -21,6 +21,7 @@ use crate::error::ApiError;
 use crate::federation::identities::{self, Identity};
 use crate::federation::{departure, providers};
 use crate::http::ClientInfo;
+use crate::i18n::message_key;
 
 /// A linked identity as the page shows it (its times for the template's `when`).
 #[derive(Serialize)]
@@ -119,7 +120,10 @@ pub(super) async fn remove(
     let AccountPage { web, session, .. } = &page;
     let removed = match Uuid::parse_str(&identity_id) {
         Ok(id) => identities::unlink(&web.app, &session.user, id, &client).await,
-        Err(_) => Err(ApiError::not_found("identity")),
+        Err(_) => Err(ApiError::not_found(
+            "identity",
+            message_key("not-found-identity"),
+        )),
     };
     let alert = |status, message| Refusal::alert(status, message);
     let refusal = match removed {

@@ -19,7 +19,7 @@ use crate::auth::mfa::passkeys::{
     PasskeyRegistration, reauthentication_options, register_passkey, start_registration,
 };
 use crate::console::frame::{AccountPage, ConsoleForm, done};
-use crate::error::ApiError;
+use crate::error::{ApiError, Why};
 use crate::http::ClientInfo;
 use crate::i18n::message_key;
 use crate::oidc::browser;
@@ -93,7 +93,7 @@ pub(super) async fn register(
     if !is_recent(web, session) {
         return render(&page, None, Shown::not_recent(&web.pages)).await;
     }
-    let registered = match registration(&form, web) {
+    let registered = match registration(&form) {
         Ok(registration) => {
             register_passkey(&web.app, session.user.id, &registration, &client).await
         }
@@ -115,9 +115,13 @@ pub(super) async fn register(
 }
 
 /// The form as the API's request body.
-fn registration(form: &PasskeyForm, web: &Web) -> Result<PasskeyRegistration, ApiError> {
-    let challenge_id = Uuid::parse_str(form.challenge_id.trim())
-        .map_err(|_| ApiError::BadToken(web.pages.tr("security-passkey-missing")))?;
+fn registration(form: &PasskeyForm) -> Result<PasskeyRegistration, ApiError> {
+    let challenge_id = Uuid::parse_str(form.challenge_id.trim()).map_err(|_| {
+        ApiError::BadToken(Why::new(
+            "the passkey request is missing or expired: add the passkey again",
+            message_key("security-passkey-missing"),
+        ))
+    })?;
     let credential = serde_json::from_str(&form.credential).map_err(|e| {
         ApiError::validation(
             "credential",

@@ -2,8 +2,10 @@
 //! into a message next to each named field, or one alert for the form when no field is
 //! named, with the API's status. A field's message is in the request's language when the
 //! rule has words (`FieldError::words`, a wrong password); otherwise it is the field's
-//! label (in the request's language) followed by the API's own message. Errors that are
-//! no refusal of the input (a 500) stay the API's answer.
+//! label (in the request's language) followed by the API's own message. A refused second
+//! factor, a conflict, a token that cannot be used, something not found and too many
+//! attempts are said in the request's language (their `Why`). Errors that are no refusal
+//! of the input (a 500) stay the API's answer.
 
 use std::collections::BTreeMap;
 
@@ -116,7 +118,10 @@ impl Refusal {
                 });
                 put(&mut refusal, field, "is not correct".into(), said)
             }
-            ApiError::WrongFactor { field, detail } => put(&mut refusal, field, detail, None),
+            ApiError::WrongFactor { field, why } => {
+                let said = pages.why_words(&why);
+                put(&mut refusal, field, why.message, Some(said))
+            }
             ApiError::Conflict { why, field } => {
                 let said = pages.why_words(&why);
                 match field.filter(|field| label(field).is_some()) {
@@ -126,15 +131,14 @@ impl Refusal {
                     None => refusal.alert = Some(said),
                 }
             }
-            ApiError::BadToken(detail) => refusal.alert = Some(sentence(&detail)),
-            ApiError::NotFound(what) => {
-                refusal.alert = Some(sentence(&format!("{what} not found")))
+            ApiError::BadToken(why) | ApiError::NotFound(why) => {
+                refusal.alert = Some(pages.why_words(&why))
             }
             ApiError::TooManyRequests {
                 retry_after_secs,
-                detail,
+                why,
             } => {
-                refusal.alert = Some(sentence(&detail));
+                refusal.alert = Some(pages.why_words(&why));
                 refusal.retry_after = Some(retry_after_secs);
             }
             other => return Err(other),

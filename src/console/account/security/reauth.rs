@@ -13,10 +13,9 @@ use super::{PATH, Shown, render};
 use crate::auth::mfa::proof::Proof;
 use crate::auth::mfa::recent::reauthenticate_session;
 use crate::console::frame::{AccountPage, ConsoleForm, done};
-use crate::error::ApiError;
+use crate::error::{ApiError, Why};
 use crate::http::ClientInfo;
 use crate::i18n::message_key;
-use crate::web::Web;
 
 const LABELS: &[(&str, &str)] = &[
     ("password", message_key("security-label-your-password")),
@@ -44,13 +43,15 @@ fn given(text: &str) -> Option<String> {
 }
 
 /// The second factor the form gives, as the API reads its fields.
-fn proof(form: &ReauthForm, web: &Web) -> Result<Option<Proof>, ApiError> {
+fn proof(form: &ReauthForm) -> Result<Option<Proof>, ApiError> {
     let challenge_id = match given(&form.challenge_id) {
         None => None,
-        Some(text) => Some(
-            Uuid::parse_str(&text)
-                .map_err(|_| ApiError::BadToken(web.pages.tr("security-passkey-expired")))?,
-        ),
+        Some(text) => Some(Uuid::parse_str(&text).map_err(|_| {
+            ApiError::BadToken(Why::new(
+                "the passkey request expired; try the passkey again",
+                message_key("security-passkey-expired"),
+            ))
+        })?),
     };
     let credential = match given(&form.credential) {
         None => None,
@@ -75,7 +76,7 @@ pub(super) async fn reauthenticate(
     ConsoleForm(form): ConsoleForm<ReauthForm>,
 ) -> Response {
     let AccountPage { web, session, .. } = &page;
-    let result = match proof(&form, web) {
+    let result = match proof(&form) {
         Ok(proof) => {
             reauthenticate_session(
                 &web.app,
