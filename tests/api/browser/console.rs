@@ -107,17 +107,7 @@ async fn a_newcomer_manages_their_account_and_an_administrator_deactivates_it(ba
     user.goto(&format!("{base}/account/security")).await;
     user.assert_accessible("the security page").await;
     user.press("Set up an authenticator app").await;
-    let secret = user
-        .client
-        .wait()
-        .at_most(std::time::Duration::from_secs(15))
-        .for_element(fantoccini::Locator::Css("code.secret"))
-        .await
-        .expect("the new key is shown")
-        .text()
-        .await
-        .expect("its text")
-        .replace(' ', "");
+    let secret = user.text_of("code.secret").await.replace(' ', "");
     user.client
         .execute(
             "document.querySelector('code.secret').scrollIntoView({block: 'center'});",

@@ -134,6 +134,21 @@ impl Chromium {
         type_into(field, text).await;
     }
 
+    /// The text of the first element `css` selects, once the page shows it.
+    pub async fn text_of(&self, css: &str) -> String {
+        let element = match self
+            .client
+            .wait()
+            .at_most(PAGE_WAIT)
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(element) => element,
+            Err(e) => panic!("{css} never appeared: {e}\n{}", self.page_text().await),
+        };
+        element.text().await.expect("its text")
+    }
+
     /// The element with id `id`, once the page shows it.
     pub async fn find(&self, id: &str) -> fantoccini::elements::Element {
         match self

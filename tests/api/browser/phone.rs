@@ -199,17 +199,7 @@ async fn a_newcomer_does_every_task_on_a_phone(backend: Backend) {
     user.find("factors-heading").await;
     check_step(&user, "the security page").await;
     user.press("Set up an authenticator app").await;
-    let secret = user
-        .client
-        .wait()
-        .at_most(std::time::Duration::from_secs(15))
-        .for_element(fantoccini::Locator::Css("code.secret"))
-        .await
-        .expect("the new key is shown")
-        .text()
-        .await
-        .expect("its text")
-        .replace(' ', "");
+    let secret = user.text_of("code.secret").await.replace(' ', "");
     check_step(&user, "the authenticator app's key").await;
     user.fill("totp_code", &code_at(&app, &secret, 0)).await;
     user.press("Finish setting up").await;
