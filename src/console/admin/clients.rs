@@ -234,12 +234,7 @@ impl FromRequestParts<Web> for NamedClient {
             .map_err(IntoResponse::into_response)?;
         match clients::find(&web.app.db, &client_id).await {
             Ok(Some(client)) => Ok(NamedClient(client)),
-            Ok(None) => Err(failure_page(
-                web,
-                &parts.headers,
-                ApiError::not_found("client", message_key("not-found-client")),
-            )
-            .await),
+            Ok(None) => Err(failure_page(web, &parts.headers, no_such_client()).await),
             Err(e) => Err(failure_page(web, &parts.headers, e.into()).await),
         }
     }
@@ -281,14 +276,7 @@ async fn update(
             &format!("/admin/clients/{}", client.client_id),
             "client-saved",
         ),
-        Ok(None) => {
-            failure_page(
-                web,
-                &page.headers,
-                ApiError::not_found("client", message_key("not-found-client")),
-            )
-            .await
-        }
+        Ok(None) => failure_page(web, &page.headers, no_such_client()).await,
         Err(ApiError::Validation(errors)) => {
             let errors = field_errors(&web.pages, &errors);
             client_page(
@@ -344,14 +332,7 @@ async fn rotate_secret(
         Ok(SecretRotation::PublicClient) => {
             failure_page(web, &page.headers, public_client_has_no_secret()).await
         }
-        Ok(SecretRotation::NotFound) => {
-            failure_page(
-                web,
-                &page.headers,
-                ApiError::not_found("client", message_key("not-found-client")),
-            )
-            .await
-        }
+        Ok(SecretRotation::NotFound) => failure_page(web, &page.headers, no_such_client()).await,
         Err(other) => failure_page(web, &page.headers, other).await,
     }
 }
@@ -370,14 +351,12 @@ async fn delete(
     let now = web.app.clock.now();
     match clients::delete(&web.app.db, &client.client_id, admin(session, &info), now).await {
         Ok(Some(_)) => done("/admin/clients", "client-deleted"),
-        Ok(None) => {
-            failure_page(
-                web,
-                &page.headers,
-                ApiError::not_found("client", message_key("not-found-client")),
-            )
-            .await
-        }
+        Ok(None) => failure_page(web, &page.headers, no_such_client()).await,
         Err(other) => failure_page(web, &page.headers, other).await,
     }
+}
+
+/// The refusal of an address that names no client (a 404 page).
+fn no_such_client() -> ApiError {
+    ApiError::not_found("client", message_key("not-found-client"))
 }

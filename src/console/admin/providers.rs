@@ -275,14 +275,7 @@ async fn set_enabled(
     match changed {
         Ok(Some(_)) if enabled => done(PATH, "provider-enabled"),
         Ok(Some(_)) => done(PATH, "provider-disabled"),
-        Ok(None) => {
-            failure_page(
-                web,
-                &page.headers,
-                ApiError::not_found("identity provider", message_key("not-found-provider")),
-            )
-            .await
-        }
+        Ok(None) => failure_page(web, &page.headers, no_such_provider()).await,
         Err(e) => failure_page(web, &page.headers, e).await,
     }
 }
@@ -314,14 +307,12 @@ async fn remove(
     let now = web.app.clock.now();
     match providers::remove(&web.app.db, provider_id, admin(&page, &info), now).await {
         Ok(Some(_)) => done(PATH, "provider-removed"),
-        Ok(None) => {
-            failure_page(
-                web,
-                &page.headers,
-                ApiError::not_found("identity provider", message_key("not-found-provider")),
-            )
-            .await
-        }
+        Ok(None) => failure_page(web, &page.headers, no_such_provider()).await,
         Err(e) => failure_page(web, &page.headers, e).await,
     }
+}
+
+/// The refusal of an address that names no identity provider (a 404 page).
+fn no_such_provider() -> ApiError {
+    ApiError::not_found("identity provider", message_key("not-found-provider"))
 }
