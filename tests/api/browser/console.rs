@@ -22,9 +22,7 @@ const PASSWORD: &str = "Correct-Horse-Battery-7";
 
 async fn sign_in(chromium: &Chromium, base: &str, login: &str, password: &str) {
     chromium.wait_for_url(&format!("{base}/login")).await;
-    chromium.fill("login", login).await;
-    chromium.fill("password", password).await;
-    chromium.press("Sign in").await;
+    chromium.submit_sign_in(login, password).await;
 }
 
 async fn a_newcomer_manages_their_account_and_an_administrator_deactivates_it(backend: Backend) {

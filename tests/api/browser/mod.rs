@@ -134,6 +134,13 @@ impl Chromium {
         type_into(field, text).await;
     }
 
+    /// Fills in the sign-in page the browser shows and submits it.
+    pub async fn submit_sign_in(&self, login: &str, password: &str) {
+        self.fill("login", login).await;
+        self.fill("password", password).await;
+        self.press("Sign in").await;
+    }
+
     /// The text of the first element `css` selects, once the page shows it.
     pub async fn text_of(&self, css: &str) -> String {
         let element = match self

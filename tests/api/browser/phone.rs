@@ -112,9 +112,7 @@ async fn check_step(chromium: &Chromium, step: &str) -> String {
 async fn sign_in(chromium: &Chromium, base: &str, login: &str, password: &str) {
     chromium.wait_for_url(&format!("{base}/login")).await;
     check_step(chromium, "the sign-in page").await;
-    chromium.fill("login", login).await;
-    chromium.fill("password", password).await;
-    chromium.press("Sign in").await;
+    chromium.submit_sign_in(login, password).await;
 }
 
 /// A JSON API login from a device that says it is `user_agent`.

@@ -90,9 +90,7 @@ async fn sign_in(chromium: &Chromium, base: &str, who: &Session, path: &str) {
     chromium
         .goto(&format!("{base}/login?return_to={back}"))
         .await;
-    chromium.fill("login", &who.username).await;
-    chromium.fill("password", &who.password).await;
-    chromium.press("Sign in").await;
+    chromium.submit_sign_in(&who.username, &who.password).await;
     chromium.wait_for_url(&format!("{base}{path}")).await;
 }
 
