@@ -45,12 +45,16 @@ import uuid
 from pathlib import Path
 
 import load
-from events_paced import paced_path
+from events_paced import RATES as PACED_RATES, paced_path
 from events_check import cpu_seconds, deliveries, percentiles, receipt_latencies, wait_for
 from events_report import goals, print_table
 from harness import (LUA_POST_JSON, LUA_REFRESH, LUA_REGISTER, PASSWORD, RESULTS, ROOT, Database, Roster, cpu_model,
                      ensure_wrk, free_port, http, log, login, register, run_wrk)
 from nats_probe import NATS_URL, Nats
+from pinning import Pinned
+
+# What a run "with" events leaving Roster configures (`--channels` picks some, in part 4).
+CHANNELS = ("webhook", "nats")
 
 ADMIN = "bench_admin"
 SCENARIOS = ("register", "login", "refresh", "update")
@@ -93,11 +97,14 @@ class Rig:
     """One Roster on a fresh database with an administrator; with `events`, also a
     webhook endpoint (to the receiver, for `types`) and NATS (its own stream)."""
 
-    def __init__(self, engine, binary, workdir, events, receiver_port, types=("user.*", "session.*")):
+    def __init__(self, engine, binary, workdir, events, receiver_port, types=("user.*", "session.*"),
+                 channels=CHANNELS, cpus=None):
         workdir.mkdir(parents=True)
+        channels = set(channels) if events else set()
         self.db = Database(engine, workdir)
         tag = uuid.uuid4().hex[:10]
-        self.stream, self.prefix = (f"ROSTER_BENCH_{tag}", f"roster_bench_{tag}") if events else (None, None)
+        nats = "nats" in channels
+        self.stream, self.prefix = (f"ROSTER_BENCH_{tag}", f"roster_bench_{tag}") if nats else (None, None)
         self.env = {
             "PATH": os.environ.get("PATH", ""),
             "DATABASE_URL": self.db.url,
@@ -108,18 +115,19 @@ class Rig:
             "DB_POOL_SIZE": str(4 * (os.cpu_count() or 1)),  # as in run.py
             "DB_MAX_OVERFLOW": "0",
         }
-        if events:
-            self.env.update({"WEBHOOK_ALLOW_HOSTS": "127.0.0.1", "NATS_URL": NATS_URL,
-                             "NATS_STREAM": self.stream, "NATS_SUBJECT_PREFIX": self.prefix})
+        if "webhook" in channels:
+            self.env["WEBHOOK_ALLOW_HOSTS"] = "127.0.0.1"
+        if nats:
+            self.env.update({"NATS_URL": NATS_URL, "NATS_STREAM": self.stream, "NATS_SUBJECT_PREFIX": self.prefix})
         self.logfile = open(workdir / "roster.log", "w")
-        self.server = Roster(binary, self.env, self.logfile)
+        self.server = Roster(binary, self.env, self.logfile, cpus)
         try:
-            self.prepare(binary, events, receiver_port, types)
+            self.prepare(binary, "webhook" in channels, receiver_port, types)
         except BaseException:
             self.close()
             raise
 
-    def prepare(self, binary, events, receiver_port, types):
+    def prepare(self, binary, webhook, receiver_port, types):
         self.server.start()
         self.base, self.port = self.server.base, self.server.port
         made = subprocess.run([str(binary), "create-admin", "--username", ADMIN, "--email", f"{ADMIN}@bench.example"],
@@ -127,7 +135,7 @@ class Rig:
         assert made.returncode == 0, made.stderr
         self.admin = login(self.base, ADMIN)["access_token"]
         self.webhook = None
-        if events:
+        if webhook:
             status, self.webhook = self.call("POST", "/api/v1/admin/webhooks",
                                              {"url": f"http://127.0.0.1:{receiver_port}/hook", "events": list(types)})
             assert status == 201, (status, self.webhook)
@@ -194,13 +202,22 @@ class Receiver:
         self.process.wait(timeout=10)
 
 
-def request_path(engine, binary, workdir, rounds, seconds, receiver, users):
-    """Part 1: the scenarios' req/s without and with events leaving Roster, alternating."""
+def request_path(engine, binary, workdir, rounds, seconds, receiver, users, pin=False):
+    """Part 1: the scenarios' req/s without and with events leaving Roster, alternating;
+    with `pin`, Roster on a core of its own and the rest of the run on the others."""
+    if pin:
+        with Pinned([receiver.process.pid]) as pinned:
+            return request_path_on(engine, binary, workdir, rounds, seconds, receiver, users, pinned.roster_cpus)
+    return request_path_on(engine, binary, workdir, rounds, seconds, receiver, users, None)
+
+
+def request_path_on(engine, binary, workdir, rounds, seconds, receiver, users, cpus):
     runs = {WITHOUT: [], WITH: []}
+    where = f" (Roster on core {min(cpus)} alone)" if cpus else ""
     for round_ in range(rounds):
         for config in (WITHOUT, WITH):
-            log(f"{engine}: request path, round {round_ + 1} of {rounds}, {config} a webhook and NATS")
-            rig = Rig(engine, binary, workdir / f"path-{round_}-{config}", config == WITH, receiver.port)
+            log(f"{engine}: request path{where}, round {round_ + 1} of {rounds}, {config} a webhook and NATS")
+            rig = Rig(engine, binary, workdir / f"path-{round_}-{config}", config == WITH, receiver.port, cpus=cpus)
             try:
                 receiver.reset()
                 _, tokens = rig.users(users, "bench_u")
@@ -244,7 +261,7 @@ def request_path(engine, binary, workdir, rounds, seconds, receiver, users):
         medians[name] = {WITHOUT: median_a, WITH: median_b, "difference_percent": (median_b - median_a) / median_a * 100,
                          "roster_cpu_ms": {WITHOUT: cpu_a, WITH: cpu_b,
                                            "difference_percent": (cpu_b - cpu_a) / cpu_a * 100 if cpu_a else 0.0}}
-    return {"runs": runs, "medians": medians}
+    return {"runs": runs, "medians": medians, "pinned": bool(cpus)}
 
 
 def roster_cpu(rig, measure):
@@ -366,7 +383,7 @@ def run_engine(args, engine, binary, workdir, receiver, users):
     failures = []
     entry = {"engine": engine, "failures": failures}
     if "1" in parts:
-        path = request_path(engine, binary, workdir, args.rounds, args.seconds, receiver, 4)
+        path = request_path(engine, binary, workdir, args.rounds, args.seconds, receiver, 4, args.pin)
         for config in (WITHOUT, WITH):
             for run_ in path["runs"][config]:
                 failures += [f"request path ({config}): {s} requests failed ({run_[s]['errors']}); "
@@ -376,8 +393,10 @@ def run_engine(args, engine, binary, workdir, receiver, users):
         entry["delivery"], entry["latency"] = delivery_and_latency(engine, binary, workdir, receiver, args.events,
                                                                    users, args.rate, args.latency_seconds, failures)
     if "4" in parts:
-        make_rig = lambda where, events: Rig(engine, binary, where, events, receiver.port)
-        paced = paced_path(engine, make_rig, workdir, args.rounds, args.paced_seconds, args.smoke)
+        channels = args.channels.split(",")
+        make_rig = lambda where, events: Rig(engine, binary, where, events, receiver.port, channels=channels)
+        paced = paced_path(engine, make_rig, workdir, args.rounds, args.paced_seconds, args.smoke,
+                           args.scenarios.split(","))
         for config, runs in paced["runs"].items():
             failures += [f"fixed rate ({config}): {r[s]['failures']} {s} requests failed"
                          for r in runs for s in r if r[s]["failures"]]
@@ -398,6 +417,12 @@ def parse(argv=None):
     parser.add_argument("--latency-seconds", type=int, default=10)
     parser.add_argument("--paced-seconds", type=int, default=8, help="duration of each scenario in part 4")
     parser.add_argument("--parts", default="1,2,3,4", help="which parts to run (2 and 3 run together)")
+    parser.add_argument("--pin", action="store_true",
+                        help="part 1 with Roster on a core of its own and the rest of the run on the others")
+    parser.add_argument("--scenarios", default=",".join(PACED_RATES),
+                        help="part 4's scenarios (register, login, refresh, update)")
+    parser.add_argument("--channels", default=",".join(CHANNELS),
+                        help="what part 4's runs 'with' configure: webhook, nats or both (to tell their costs apart)")
     args = parser.parse_args(argv)
     if args.smoke:
         args.rounds, args.seconds, args.events, args.rate, args.latency_seconds = 1, 1, 300, 50, 1

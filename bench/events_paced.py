@@ -15,7 +15,7 @@ import concurrent.futures
 import json
 
 import load
-from events_check import percentiles
+from events_check import cpu_seconds, percentiles
 from harness import PASSWORD, log, login
 
 # Requests per second and how many seconds each runs; the first `WARM_UP` of the
@@ -49,18 +49,23 @@ def one_run(rig, tokens, rates, seconds, run):
     for name, rate in rates.items():
         count = max(1, int(rate * seconds))
         requests = list(enumerate(scenario_requests(name, rig, tokens, count, run)))
+        cpu_before = cpu_seconds(rig.server.process.pid)
         paced = load.paced(rig.port, requests, rate)
+        # Roster's CPU per request, with what its sender and publisher did meanwhile.
+        cpu_ms = (cpu_seconds(rig.server.process.pid) - cpu_before) * 1000 / count
         answers = sorted(paced["answers"], key=lambda a: a[1])
         kept = answers[int(len(answers) * WARM_UP):]
         expected = 201 if name == "register" else 200
         measured[name] = dict(percentiles([(answered - sent) * 1000 for _, sent, answered, _ in kept]),
-                              rate=rate, failures=sum(1 for *_, status in answers if status != expected))
+                              rate=rate, roster_cpu_ms=cpu_ms, failures=sum(1 for *_, status in answers if status != expected))
     return measured
 
 
-def paced_path(engine, make_rig, workdir, rounds, seconds, smoke):
-    """Part 4: each scenario at its rate, A B A B ..., on a fresh database each run."""
-    rates = {name: SMOKE_RATE for name in RATES} if smoke else RATES
+def paced_path(engine, make_rig, workdir, rounds, seconds, smoke, scenarios=tuple(RATES)):
+    """Part 4: each of `scenarios` at its rate, A B A B ..., on a fresh database each run."""
+    unknown = set(scenarios) - set(RATES)
+    assert not unknown, f"no such scenario in part 4: {', '.join(sorted(unknown))}"
+    rates = {name: SMOKE_RATE if smoke else RATES[name] for name in scenarios}
     runs = {"without": [], "with": []}
     for round_ in range(rounds):
         for config in ("without", "with"):
@@ -74,7 +79,7 @@ def paced_path(engine, make_rig, workdir, rounds, seconds, smoke):
     median = lambda values: sorted(values)[len(values) // 2]
     medians = {}
     for name in rates:
-        per = {config: {q: median([r[name][q] for r in runs[config]]) for q in ("p50", "p90", "p99")}
+        per = {config: {q: median([r[name][q] for r in runs[config]]) for q in ("p50", "p90", "p99", "roster_cpu_ms")}
                for config in runs}
         medians[name] = dict(per, rate=rates[name], difference_percent={
             q: (per["with"][q] - per["without"][q]) / per["without"][q] * 100 for q in ("p50", "p90", "p99")})

@@ -56,7 +56,8 @@ def print_table(report):
 def request_path_table(lines, e):
     path = e["request_path"]
     runs = path["runs"]
-    lines.append(f"\n== {e['engine']}: request path, {len(runs['without'])} runs each way, alternating ==")
+    pinned = ", Roster on a core of its own (--pin)" if path.get("pinned") else ""
+    lines.append(f"\n== {e['engine']}: request path{pinned}, {len(runs['without'])} runs each way, alternating ==")
     lines.append(f"{'scenario':<28}{'without':>10}{'with':>10}{'diff %':>8}   runs without | with (req/s)")
     for name, m in path["medians"].items():
         each = lambda config: " ".join(f"{r[name]['rps']:.0f}" for r in runs[config])
@@ -96,9 +97,10 @@ def paced_table(lines, e):
     runs = e["paced"]["runs"]
     lines.append(f"\n== {e['engine']}: the request path at a fixed rate, {len(runs['without'])} runs each way, "
                  f"alternating (ms: p50 / p90 / p99, medians of the runs) ==")
-    lines.append(f"{'scenario':<28}{'without':>24}{'with':>24}   diff % p50 / p90 / p99")
+    lines.append(f"{'scenario':<28}{'without':>24}{'with':>24}   diff % p50 / p90 / p99   Roster CPU ms/request")
     for name, m in e["paced"]["medians"].items():
         each = lambda config: " / ".join(f"{m[config][q]:.1f}" for q in ("p50", "p90", "p99"))
         diff = " / ".join(f"{m['difference_percent'][q]:+.1f}" for q in ("p50", "p90", "p99"))
         label = f"{name} at {m['rate']}/s"
-        lines.append(f"{label:<28}{each('without'):>24}{each('with'):>24}   {diff}")
+        cpu = " / ".join(f"{m[config].get('roster_cpu_ms', float('nan')):.2f}" for config in ("without", "with"))
+        lines.append(f"{label:<28}{each('without'):>24}{each('with'):>24}   {diff}   {cpu}")

@@ -151,8 +151,9 @@ def rss_kib(pid, field="VmRSS"):
 class Roster:
     """One Roster process on a database; started, measured, stopped."""
 
-    def __init__(self, binary, env, logfile):
-        self.binary, self.env, self.logfile = binary, env, logfile
+    def __init__(self, binary, env, logfile, cpus=None):
+        """`cpus`: the cores Roster may run on (all when None; see `pinning.py`)."""
+        self.binary, self.env, self.logfile, self.cpus = binary, env, logfile, cpus
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process = None
@@ -160,7 +161,9 @@ class Roster:
     def start(self):
         env = dict(self.env, PORT=str(self.port))
         started = time.perf_counter()
-        self.process = subprocess.Popen([str(self.binary), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=self.logfile)
+        pin = (lambda: os.sched_setaffinity(0, self.cpus)) if self.cpus else None
+        self.process = subprocess.Popen([str(self.binary), "serve"], env=env, stdout=subprocess.DEVNULL,
+                                        stderr=self.logfile, preexec_fn=pin)
         while True:
             if self.process.poll() is not None:
                 raise SystemExit(f"roster exited early with {self.process.returncode}; see {self.logfile.name}")
