@@ -89,21 +89,25 @@ pub struct Backlog {
     pub oldest: Option<DateTime<Utc>>,
 }
 
-/// The events numbered after the channel's `published_through`.
-pub async fn backlog(db: &Db, name: &str) -> Result<Backlog, sqlx::Error> {
+/// How many events were numbered after the channel's `published_through`, and that
+/// sequence: one read, which tells an idle publisher that it has nothing to do.
+pub async fn waiting(db: &Db, name: &str) -> Result<(i64, i64), sqlx::Error> {
     let (last, through): (i64, i64) = on_exec!(db, c => sqlx::query_as(
         "SELECT event_counter.last, event_channels.published_through \
          FROM event_counter, event_channels WHERE event_counter.id = 1 AND event_channels.name = $1")
         .bind(name)
         .fetch_one(c)
         .await)?;
+    Ok(((last - through).max(0), through))
+}
+
+/// The events numbered after the channel's `published_through`.
+pub async fn backlog(db: &Db, name: &str) -> Result<Backlog, sqlx::Error> {
+    let (waiting, through) = waiting(db, name).await?;
     let oldest: Option<DateTime<Utc>> = on_exec!(db, c => sqlx::query_scalar(
         "SELECT time FROM events WHERE sequence > $1 ORDER BY sequence LIMIT 1")
         .bind(through)
         .fetch_optional(c)
         .await)?;
-    Ok(Backlog {
-        waiting: (last - through).max(0),
-        oldest,
-    })
+    Ok(Backlog { waiting, oldest })
 }

@@ -12,13 +12,14 @@
 //! JetStream as duplicates (same `Nats-Msg-Id`, within [`jetstream::DUPLICATE_WINDOW`]).
 //!
 //! Metrics (label `channel="nats"`): `roster_events_waiting` and
-//! `roster_events_oldest_waiting_seconds` (gauges), `roster_events_published_total`.
+//! `roster_events_oldest_waiting_seconds` (gauges, read every few seconds),
+//! `roster_events_published_total`.
 
 pub mod channel;
 pub mod jetstream;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 use tokio_util::sync::{CancellationToken, DropGuard};
@@ -38,6 +39,10 @@ const BATCH: i64 = 500;
 
 /// How often the publisher looks for events when nobody wakes it.
 const POLL: Duration = Duration::from_secs(1);
+
+/// How often the backlog gauges are read (two queries): not after every pass, which
+/// under a steady trickle of events is every few milliseconds.
+const GAUGES_EVERY: Duration = Duration::from_secs(5);
 
 /// This instance's publisher; dropping it stops the publisher (which gives up its lease).
 pub struct Publisher {
@@ -103,6 +108,9 @@ impl Worker {
     async fn run(self) {
         let mut stream: Option<Stream> = None;
         let mut ready = false;
+        let mut gauges_at: Option<Instant> = None;
+        // The first pass looks for events the log kept while no publisher ran.
+        let mut woken = false;
         loop {
             if !ready {
                 match channel::ensure(&self.db, CHANNEL).await {
@@ -117,20 +125,23 @@ impl Worker {
                 }
             }
             if let (true, Some(stream)) = (ready, stream.as_mut()) {
-                match self.pass(stream).await {
+                match self.pass(stream, woken).await {
                     Ok(()) => {}
                     Err(PassError::Database(sqlx::Error::PoolClosed)) => break,
                     Err(e) => {
                         tracing::warn!(error = %e, "publishing events to NATS stopped; the rest wait")
                     }
                 }
-                self.report_backlog().await;
+                if gauges_at.is_none_or(|at| at.elapsed() >= GAUGES_EVERY) {
+                    self.report_backlog().await;
+                    gauges_at = Some(Instant::now());
+                }
             }
-            tokio::select! {
+            woken = tokio::select! {
                 () = self.stop.cancelled() => break,
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(POLL) => {}
-            }
+                () = self.wake.notified() => true,
+                () = tokio::time::sleep(POLL) => false,
+            };
         }
         if let Err(e) = channel::release(&self.db, CHANNEL, self.owner).await {
             tracing::debug!(error = %e, "giving up the NATS channel's lease failed");
@@ -139,10 +150,12 @@ impl Worker {
     }
 
     /// Publishes, batch after batch, every event after the channel's cursor, as long as
-    /// this publisher holds the lease and NATS is connected. An idle pass only reads (the
+    /// this publisher holds the lease and NATS is connected. `woken`: the sequencer has
+    /// just numbered events, so there is something to publish; otherwise (the poll) the
+    /// pass first reads whether anything waits, so that an idle pass only reads (the
     /// lease is taken, and renewed, while there is something to publish).
-    async fn pass(&self, stream: &mut Stream) -> Result<(), PassError> {
-        if channel::backlog(&self.db, CHANNEL).await?.waiting == 0 {
+    async fn pass(&self, stream: &mut Stream, woken: bool) -> Result<(), PassError> {
+        if !woken && channel::waiting(&self.db, CHANNEL).await?.0 == 0 {
             return Ok(());
         }
         while stream.connected() && !self.stop.is_cancelled() {

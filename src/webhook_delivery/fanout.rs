@@ -20,17 +20,14 @@ const BATCH: i64 = 1000;
 
 /// Fans out every numbered event to every endpoint behind; returns deliveries made.
 pub async fn fan_out(db: &Db, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    let last: i64 = on_exec!(db, c => sqlx::query_scalar(
-        "SELECT last FROM event_counter WHERE id = 1")
-        .fetch_one(c)
-        .await)?;
-    let behind: Vec<Uuid> = on_exec!(db, c => sqlx::query_scalar(
-        "SELECT id FROM webhooks WHERE fanned_out_through < $1 ORDER BY id")
-        .bind(last)
+    // The endpoints behind the last sequence, each with that sequence, in one read.
+    let behind: Vec<(Uuid, i64)> = on_exec!(db, c => sqlx::query_as(
+        "SELECT w.id, c.last FROM webhooks w JOIN event_counter c ON c.id = 1 \
+         WHERE w.fanned_out_through < c.last ORDER BY w.id")
         .fetch_all(c)
         .await)?;
     let mut made = 0;
-    for id in behind {
+    for (id, last) in behind {
         made += fan_out_to(db, id, last, now).await?;
     }
     Ok(made)
@@ -96,5 +93,9 @@ async fn fan_out_to(db: &Db, id: Uuid, last: i64, now: DateTime<Utc>) -> Result<
             .execute(c)
             .await.map(|r| r.rows_affected()))?;
         tx.commit().await?;
+        if upto >= last {
+            // Done: no transaction more just to find the cursor at `last`.
+            return Ok(made);
+        }
     }
 }

@@ -1,10 +1,11 @@
 //! The sender: one per instance. Each pass fans out what was numbered, then claims as
 //! many due deliveries as it has free slots (`WEBHOOK_MAX_IN_FLIGHT`) and sends each in
-//! its own task; a finished send (with those ending in the next few milliseconds, so that
-//! one claim serves them all), a wake-up (events numbered, an administrator's retry) or
-//! a second's poll starts the next pass. The leases of the sends in flight are renewed
-//! every [`RENEW_EVERY`]. Stopping aborts the sends in flight: their leases expire and any
-//! instance takes them again (delivery is at least once).
+//! its own task; a wake-up (events numbered, an administrator's retry) or a second's
+//! poll starts the next pass, and so does a finished send (with those ending in the next
+//! few milliseconds, so that one claim serves them all), which only claims. The leases
+//! of the sends in flight are renewed every [`RENEW_EVERY`]. Stopping aborts the sends
+//! in flight: their leases expire and any instance takes them again (delivery is at
+//! least once).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -70,12 +71,16 @@ impl Worker {
         let mut in_flight = JoinSet::new();
         let mut gauges_at: Option<Instant> = None;
         let mut renewed_at = Instant::now();
+        // Whether this pass fans out: the first, and those after a wake-up or the poll.
+        // A pass after a send ended only claims (the next of an ordered subject, or what
+        // did not fit the slots): no event was numbered for it to fan out.
+        let mut fan_out = true;
         loop {
             if renewed_at.elapsed() >= RENEW_EVERY {
                 self.renew_leases().await;
                 renewed_at = Instant::now();
             }
-            match self.pass(&mut in_flight).await {
+            match self.pass(&mut in_flight, fan_out).await {
                 Ok(()) => {}
                 Err(sqlx::Error::PoolClosed) => break,
                 Err(e) => {
@@ -86,14 +91,15 @@ impl Worker {
                 self.update_gauges().await;
                 gauges_at = Some(Instant::now());
             }
-            tokio::select! {
+            fan_out = tokio::select! {
                 () = self.stop.cancelled() => break,
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(POLL) => {}
+                () = self.wake.notified() => true,
+                () = tokio::time::sleep(POLL) => true,
                 Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {
                     self.gather(&mut in_flight).await;
+                    false
                 }
-            }
+            };
         }
         in_flight.abort_all();
         tracing::debug!("webhook worker stopped");
@@ -114,10 +120,16 @@ impl Worker {
         }
     }
 
-    async fn pass(self: &Arc<Self>, in_flight: &mut JoinSet<()>) -> Result<(), sqlx::Error> {
+    async fn pass(
+        self: &Arc<Self>,
+        in_flight: &mut JoinSet<()>,
+        fan_out: bool,
+    ) -> Result<(), sqlx::Error> {
         while in_flight.try_join_next().is_some() {}
-        let made = fanout::fan_out(&self.db, self.clock.now()).await?;
-        self.keep_statistics_fresh(made).await;
+        if fan_out {
+            let made = fanout::fan_out(&self.db, self.clock.now()).await?;
+            self.keep_statistics_fresh(made).await;
+        }
         let free = self.slots.available_permits();
         if free == 0 || self.stop.is_cancelled() {
             return Ok(());
