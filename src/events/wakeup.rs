@@ -16,13 +16,14 @@ use tokio::sync::Notify;
 /// The least time between two numberings of one sequencer after it numbered some.
 ///
 /// Each numbering starts a chain of work beside the requests: the numbering's
-/// transaction, the webhook sender's fan-out and claim, the NATS publisher's batch. A
-/// chain costs about a millisecond of CPU however many events it carries (measured with
-/// Roster on a core of its own: 1.1-1.6 ms more per sign-in with a webhook and NATS when
-/// every event went alone). Spacing the numberings bounds those chains to 20 a second
-/// under load, about 2 % of a core, whatever the request rate; a request that comes
-/// when no numbering ran in the last 50 ms is numbered at once, so a quiet service
-/// delivers in milliseconds and a busy one within 50 ms more.
+/// transaction, the webhook sender's fan-out transaction and claim, the NATS
+/// publisher's lease, read and cursor. Those cost the same however many events the
+/// chain carries (with Roster on a core of its own, a sign-in cost 1.1-1.6 ms more CPU
+/// with a webhook and NATS when every event went alone: `bench/README.md`). Spacing the
+/// numberings bounds the chains to 20 a second under load, whatever the request rate;
+/// what stays per event is its delivery (the request and its record) and its share of
+/// the publish. A change that comes when no numbering ran in the last 50 ms is numbered
+/// at once, so a quiet service delivers in milliseconds and a busy one within 50 ms more.
 pub const SPACING: std::time::Duration = std::time::Duration::from_millis(50);
 
 tokio::task_local! {
