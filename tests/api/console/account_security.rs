@@ -11,7 +11,7 @@ use crate::helpers::{Backend, DEFAULT_PASSWORD, TestApp, TestResponse};
 use crate::mfa::{fresh_code, mfa_token};
 use crate::on_both_engines;
 
-use super::{signed_in, submit};
+use super::{set_up_totp_answering, signed_in, submit};
 
 on_both_engines!(
     a_password_change_on_the_page_keeps_this_browser_and_signs_out_the_rest,
@@ -200,16 +200,9 @@ async fn totp_is_set_up_on_the_page_and_then_asked_at_sign_in(backend: Backend) 
     let user = app.user().await;
     let mut browser = signed_in(&app, &user).await;
     let page = browser.get(SECURITY).await;
-    let started = submit(&mut browser, &page, "/account/security/totp", &[]).await;
-    let secret = code_of(&started, "secret");
     // A wrong code: said next to the field, the same set-up shown again.
-    let wrong = submit(
-        &mut browser,
-        &started,
-        "/account/security/totp/confirm",
-        &[("code", "000000")],
-    )
-    .await;
+    let (started, wrong) = set_up_totp_answering(&mut browser, &page, "000000").await;
+    let secret = code_of(&started, "secret");
     assert_eq!(wrong.status, 400, "{}", wrong.text);
     assert!(
         wrong

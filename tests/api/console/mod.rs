@@ -42,3 +42,21 @@ pub async fn submit(
     form.extend_from_slice(fields);
     browser.post(action, &form).await
 }
+
+/// Starts setting up TOTP from the security page `page` and answers with `code`;
+/// returns the set-up page (with its key) and the answer to the code.
+pub async fn set_up_totp_answering(
+    browser: &mut Browser<'_>,
+    page: &TestResponse,
+    code: &str,
+) -> (TestResponse, TestResponse) {
+    let started = submit(browser, page, "/account/security/totp", &[]).await;
+    let answer = submit(
+        browser,
+        &started,
+        "/account/security/totp/confirm",
+        &[("code", code)],
+    )
+    .await;
+    (started, answer)
+}

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use super::conflict_words::{GERMAN, in_german};
-use crate::console::{signed_in, submit};
+use crate::console::{set_up_totp_answering, signed_in, submit};
 use crate::helpers::{Backend, DEFAULT_PASSWORD, TestApp, TestResponse};
 use crate::mfa::authenticator::{Algorithm, SoftAuthenticator};
 use crate::mfa::{enrol_totp, mfa_token, verify};
@@ -56,14 +56,7 @@ async fn a_wrong_code_is_refused_in_german_when_turning_on_totp(backend: Backend
     let app = TestApp::new(backend).await;
     let (mut browser, user) = on_the_security_page(&app).await;
     let page = browser.get(SECURITY).await;
-    let started = submit(&mut browser, &page, "/account/security/totp", &[]).await;
-    let wrong = submit(
-        &mut browser,
-        &started,
-        "/account/security/totp/confirm",
-        &[("code", "000000")],
-    )
-    .await;
+    let (_, wrong) = set_up_totp_answering(&mut browser, &page, "000000").await;
     in_german(
         &wrong,
         400,
