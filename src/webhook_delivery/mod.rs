@@ -8,8 +8,10 @@
 //!   and every second) that claims due deliveries with a lease ([`queue::claim`]; on
 //!   PostgreSQL `FOR UPDATE SKIP LOCKED`) and sends at most `WEBHOOK_MAX_IN_FLIGHT` at
 //!   once. On an `ordered` endpoint only the head of each subject (its lowest sequence
-//!   neither delivered nor dead) is eligible. A sender renews the leases of its requests
-//!   in flight; one that dies leaves them to expire (in at most [`LEASE`]), and any
+//!   neither delivered nor dead) is eligible; the pending deliveries right after it
+//!   are claimed with it and sent after it, one after another in its slot, until one
+//!   is not delivered ([`runs`]). A sender renews the leases of its requests in
+//!   flight; one that dies leaves them to expire (in at most [`LEASE`]), and any
 //!   instance then takes the deliveries again.
 //! - The request ([`transport`], [`signing`]): the event's CloudEvents JSON, as `GET
 //!   /api/v1/events` shows it, signed `v1,` + HMAC-SHA256 (by the previous secret too
@@ -29,6 +31,7 @@ pub mod fanout;
 mod outcome;
 pub mod queue;
 pub mod resolver;
+mod runs;
 pub mod signing;
 pub mod targets;
 mod transport;

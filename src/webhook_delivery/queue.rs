@@ -28,6 +28,13 @@ pub struct Claimed {
     pub event_id: Uuid,
     /// This attempt's number (1 for the first).
     pub attempts: i32,
+    pub subject: String,
+    pub sequence: i64,
+    /// Whether later deliveries of its subject may be sent right after it, from the
+    /// same claim ([`claim_followers`]): it is the head of its subject on an ordered
+    /// endpoint, never attempted (a retried head is sent alone: it will likely fail
+    /// again), and another delivery of the subject is due.
+    pub leads: bool,
 }
 
 /// Claims up to `limit` due deliveries for `owner` until `now + lease`, counting the
@@ -56,7 +63,12 @@ pub async fn claim(
              SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id AND e.subject = d.subject \
              AND e.sequence < d.sequence AND e.status IN ('pending', 'failed'))) \
            ORDER BY d.next_attempt_at, d.sequence LIMIT $4{lock}) \
-         RETURNING webhook_id, event_id, attempts"
+         RETURNING webhook_id, event_id, attempts, subject, sequence, \
+           status = 'pending' AND EXISTS ( \
+             SELECT 1 FROM webhooks w JOIN webhook_deliveries e ON e.webhook_id = w.id \
+             WHERE w.id = webhook_deliveries.webhook_id AND w.ordered \
+             AND e.subject = webhook_deliveries.subject AND e.sequence > webhook_deliveries.sequence \
+             AND e.status = 'pending' AND e.next_attempt_at <= $3) AS leads"
     );
     on_exec!(db.writer(), c => sqlx::query_as::<_, Claimed>(sqlx::AssertSqlSafe(sql.clone()))
         .bind(owner)
@@ -65,6 +77,97 @@ pub async fn claim(
         .bind(limit)
         .fetch_all(c)
         .await)
+}
+
+/// The most deliveries of one subject a sender sends from one claim, one after another
+/// (a run: a head and up to `RUN - 1` followers).
+pub const RUN: usize = 32;
+
+/// Claims for `owner`, with the attempt counted, the deliveries that follow each of
+/// `heads` (claimed just before, each [`Claimed::leads`]) in its subject: the pending,
+/// due, unleased ones right after it in sequence order, up to the first that is not
+/// (waiting for a retry, leased) and at most `RUN - 1`. No other sender can take them
+/// meanwhile: on an ordered endpoint only a subject's head is claimed, and the head is
+/// leased here. The sender sends them after their head, in order, and gives back those
+/// it did not try ([`release`]).
+pub async fn claim_followers(
+    db: &Db,
+    owner: Uuid,
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+    heads: &[&Claimed],
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    if heads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let led: Vec<String> = (0..heads.len())
+        .map(|n| {
+            format!(
+                "(h.webhook_id = ${} AND h.event_id = ${})",
+                2 * n + 4,
+                2 * n + 5
+            )
+        })
+        .collect();
+    let sql = format!(
+        "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+         WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $3) AND (webhook_id, event_id) IN ( \
+           SELECT f.webhook_id, f.event_id FROM webhook_deliveries h JOIN webhook_deliveries f \
+             ON f.webhook_id = h.webhook_id AND f.subject = h.subject AND f.sequence > h.sequence \
+           WHERE ({}) AND h.lease_owner = $1 \
+           AND f.status = 'pending' AND f.next_attempt_at <= $3 AND (f.lease_until IS NULL OR f.lease_until < $3) \
+           AND f.sequence <= COALESCE(( \
+             SELECT e.sequence FROM webhook_deliveries e WHERE e.webhook_id = h.webhook_id AND e.subject = h.subject \
+             AND e.sequence > h.sequence AND e.status IN ('pending', 'failed') \
+             ORDER BY e.sequence LIMIT 1 OFFSET {}), f.sequence) \
+           AND NOT EXISTS ( \
+             SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = h.webhook_id AND e.subject = h.subject \
+             AND e.sequence > h.sequence AND e.sequence < f.sequence AND e.status IN ('pending', 'failed') \
+             AND NOT (e.status = 'pending' AND e.next_attempt_at <= $3 AND (e.lease_until IS NULL OR e.lease_until < $3)))) \
+         RETURNING webhook_id, event_id, attempts, subject, sequence, FALSE AS leads",
+        led.join(" OR "),
+        RUN - 2
+    );
+    on_exec!(db.writer(), c => {
+        let mut query = sqlx::query_as::<_, Claimed>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(owner)
+            .bind(now + lease)
+            .bind(now);
+        for head in heads {
+            query = query.bind(head.webhook_id).bind(head.event_id);
+        }
+        query.fetch_all(c).await
+    })
+}
+
+/// Gives back deliveries `owner` claimed and did not try (the rest of a run after a
+/// failure): the lease ends and the attempt is no longer counted.
+pub async fn release(db: &Db, owner: Uuid, untried: &[Claimed]) -> Result<u64, sqlx::Error> {
+    if untried.is_empty() {
+        return Ok(0);
+    }
+    let held: Vec<String> = (0..untried.len())
+        .map(|n| {
+            format!(
+                "(webhook_id = ${} AND event_id = ${} AND attempts = ${})",
+                3 * n + 2,
+                3 * n + 3,
+                3 * n + 4
+            )
+        })
+        .collect();
+    let sql = format!(
+        "UPDATE webhook_deliveries SET lease_owner = NULL, lease_until = NULL, attempts = attempts - 1 \
+         WHERE lease_owner = $1 AND ({})",
+        held.join(" OR ")
+    );
+    on_exec!(db.writer(), c => {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(owner);
+        for claimed in untried {
+            query = query.bind(claimed.webhook_id).bind(claimed.event_id).bind(claimed.attempts);
+        }
+        query.execute(c).await.map(|r| r.rows_affected())
+    })
 }
 
 /// Refreshes PostgreSQL's statistics of the deliveries table (see the worker's

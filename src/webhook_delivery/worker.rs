@@ -1,11 +1,12 @@
 //! The sender: one per instance. Each pass fans out what was numbered, then claims as
 //! many due deliveries as it has free slots (`WEBHOOK_MAX_IN_FLIGHT`) and sends each in
-//! its own task; a wake-up (events numbered, an administrator's retry) or a second's
-//! poll starts the next pass, and so does a finished send (with those ending in the next
-//! few milliseconds, so that one claim serves them all), which only claims. The leases
-//! of the sends in flight are renewed every [`RENEW_EVERY`]. Stopping aborts the sends
-//! in flight: their leases expire and any instance takes them again (delivery is at
-//! least once).
+//! its own task, with the deliveries of its subject that follow it on an ordered
+//! endpoint ([`runs`]); a wake-up (events numbered, an administrator's retry) or a
+//! second's poll starts the next pass, and so does a finished send (with those ending
+//! in the next few milliseconds, so that one claim serves them all), which only claims.
+//! The leases of the sends in flight are renewed every [`RENEW_EVERY`]. Stopping aborts
+//! the sends in flight: their leases expire and any instance takes them again (delivery
+//! is at least once).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +23,7 @@ use super::endpoints::{self, Endpoint};
 use super::outcome::{self, Verdict};
 use super::queue::{self, Claimed, Lease, Recorded};
 use super::transport::{Attempt, Transport};
-use super::{alerts, fanout, signing, targets};
+use super::{alerts, fanout, runs, signing, targets};
 use crate::audit::{self, AuditEntry, event};
 use crate::clock::Clock;
 use crate::config::AllowedHosts;
@@ -134,55 +135,58 @@ impl Worker {
         if free == 0 || self.stop.is_cancelled() {
             return Ok(());
         }
-        let claimed = queue::claim(
-            &self.db,
-            self.owner,
-            self.clock.now(),
-            self.lease,
-            free as i64,
-        )
-        .await?;
+        let now = self.clock.now();
+        let heads = queue::claim(&self.db, self.owner, now, self.lease, free as i64).await?;
+        let leading: Vec<&Claimed> = heads.iter().filter(|head| head.leads).collect();
+        let followers =
+            queue::claim_followers(&self.db, self.owner, now, self.lease, &leading).await?;
         // What the claimed deliveries send, read in two queries for all of them.
-        let mut webhook_ids: Vec<Uuid> = claimed.iter().map(|d| d.webhook_id).collect();
+        let mut webhook_ids: Vec<Uuid> = heads.iter().map(|d| d.webhook_id).collect();
         webhook_ids.sort_unstable();
         webhook_ids.dedup();
-        let event_ids: Vec<Uuid> = claimed.iter().map(|d| d.event_id).collect();
+        let event_ids: Vec<Uuid> = (heads.iter().chain(&followers))
+            .map(|d| d.event_id)
+            .collect();
         let endpoints: HashMap<Uuid, Arc<Endpoint>> = endpoints::find_many(&self.db, &webhook_ids)
             .await?
             .into_iter()
             .map(|(id, endpoint)| (id, Arc::new(endpoint)))
             .collect();
         let events = feed::find_many(&self.db, &self.source, &event_ids).await?;
-        for delivery in claimed {
+        let (runs, mut unsent) = runs::assemble(heads, followers);
+        let mut runs = runs.into_iter();
+        for run in runs.by_ref() {
             let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() else {
+                unsent.extend(run);
                 break;
             };
             let worker = Arc::clone(self);
-            let key = (delivery.webhook_id, delivery.event_id);
-            let endpoint = endpoints.get(&delivery.webhook_id).cloned();
+            let keys: Vec<(Uuid, Uuid)> = run.iter().map(|d| (d.webhook_id, d.event_id)).collect();
+            let endpoint = endpoints.get(&run[0].webhook_id).cloned();
             // One event goes to every endpoint that wants it: each takes a copy.
-            let event = events.get(&delivery.event_id).cloned();
+            let run: Vec<(Claimed, Option<CloudEvent>)> = run
+                .into_iter()
+                .map(|d| {
+                    let event = events.get(&d.event_id).cloned();
+                    (d, event)
+                })
+                .collect();
             self.leased
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .insert(key);
+                .extend(keys.iter().copied());
             in_flight.spawn(async move {
-                // Stops the renewals when the send ends, however it ends.
+                // Stops the renewals when the run ends, however it ends.
                 let _held = Held {
                     worker: &worker,
-                    key,
+                    keys,
                 };
-                if let Err(e) = worker.deliver(&delivery, endpoint, event).await {
-                    tracing::warn!(
-                        webhook_id = %delivery.webhook_id,
-                        event_id = %delivery.event_id,
-                        error = %e,
-                        "recording a webhook delivery failed; it is taken again when its lease ends"
-                    );
-                }
+                worker.send_run(run, endpoint).await;
                 drop(permit);
             });
         }
+        unsent.extend(runs.flatten());
+        self.give_back(&unsent).await;
         Ok(())
     }
 
@@ -221,19 +225,19 @@ impl Worker {
 
     /// Sends one claimed delivery of `endpoint` (`None`: deleted meanwhile, its
     /// deliveries with it) with `event` (`None`: no longer kept) and records what came
-    /// of it.
-    async fn deliver(
+    /// of it; true when it was delivered and recorded so (the next of its run may go).
+    pub(super) async fn deliver(
         &self,
         claimed: &Claimed,
         endpoint: Option<Arc<Endpoint>>,
         event: Option<CloudEvent>,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<bool> {
         let Some(endpoint) = endpoint else {
-            return Ok(());
+            return Ok(false);
         };
         let attempt = self.attempt(claimed, &endpoint, event).await;
         if self.stop.is_cancelled() {
-            return Ok(()); // Left to its lease: whether it arrived is unknown.
+            return Ok(false); // Left to its lease: whether it arrived is unknown.
         }
         let now = self.clock.now();
         let verdict = outcome::judge(
@@ -285,6 +289,7 @@ impl Worker {
         }
     }
 
+    /// Records the outcome; true when it was a delivery and the lease was still held.
     async fn record(
         &self,
         claimed: &Claimed,
@@ -292,7 +297,7 @@ impl Worker {
         attempt: &Attempt,
         verdict: &Verdict,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<bool> {
         let (status, error, next_attempt_at) = match verdict {
             Verdict::Delivered { .. } => (queue::DELIVERED, None, now),
             Verdict::Retry { error, at, .. } => (queue::FAILED, Some(error.as_str()), *at),
@@ -319,13 +324,14 @@ impl Worker {
                 if failing {
                     endpoints::note_success(self.db.writer(), endpoint.id).await?;
                 }
+                return Ok(true);
             }
-            return Ok(());
+            return Ok(false);
         }
         let mut tx = self.db.begin().await?;
         endpoints::lock(&mut tx, endpoint.id).await?;
         if queue::record(&mut tx, claimed, self.owner, &recorded).await? == Lease::Lost {
-            return Ok(()); // Whoever holds the lease now records.
+            return Ok(false); // Whoever holds the lease now records.
         }
         metrics::counter!("roster_webhook_deliveries_total", "outcome" => status).increment(1);
         match verdict {
@@ -370,7 +376,7 @@ impl Worker {
                 "webhook delivery failed"
             );
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Starts or reads the failing clock; past `WEBHOOK_DISABLE_AFTER_HOURS` the
@@ -412,18 +418,19 @@ impl Worker {
     }
 }
 
-/// A delivery whose request is in flight: its lease is renewed until this is dropped.
+/// The deliveries of a run in flight: their leases are renewed until this is dropped
+/// (those recorded meanwhile no longer have this sender as owner: renewing them
+/// changes nothing).
 struct Held<'a> {
     worker: &'a Worker,
-    key: (Uuid, Uuid),
+    keys: Vec<(Uuid, Uuid)>,
 }
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        self.worker
-            .leased
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.key);
+        let mut leased = self.worker.leased.lock().unwrap_or_else(|e| e.into_inner());
+        for key in &self.keys {
+            leased.remove(key);
+        }
     }
 }

@@ -1,18 +1,21 @@
 //! Several instances on one database share the deliveries: each is sent once, never by
-//! two at once, and one whose sender stopped mid-request is taken again after its lease.
+//! two at once, one subject's in order on an ordered endpoint, and one whose sender
+//! stopped mid-request is taken again after its lease.
 
 use std::time::Duration;
 
 use serde_json::json;
 
 use super::receiver::Receiver;
-use super::support::{delivery_where, local_app, subscribe};
+use super::support::{delivery_where, local_app, send_test, subscribe};
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_engines;
 
 on_both_engines!(a_delivery_whose_sender_stopped_is_taken_again_after_its_lease);
 
 const BURST: usize = 200;
+/// One subject's events go out one at a time: fewer, so that the test stays short.
+const ORDERED_BURST: usize = 120;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_instances_on_postgresql_deliver_a_burst_once_each() {
@@ -33,12 +36,7 @@ async fn three_instances_on_postgresql_deliver_a_burst_once_each() {
 
     let instances: Vec<&TestApp> = std::iter::once(&first).chain(others.iter()).collect();
     for n in 0..BURST {
-        let sent = instances[n % 3]
-            .post(&format!("/api/v1/admin/webhooks/{id}/test"))
-            .bearer(token)
-            .send()
-            .await;
-        assert_eq!(sent.status, 202, "{}", sent.text);
+        send_test(instances[n % 3], token, &id).await;
     }
     receiver.wait_for(BURST).await;
     super::support::eventually("every delivery recorded", || async {
@@ -59,6 +57,30 @@ async fn three_instances_on_postgresql_deliver_a_burst_once_each() {
         0,
         "no delivery in flight twice at once"
     );
+}
+
+/// An ordered endpoint's test events share one subject: sent through three instances
+/// at once, they arrive in the order they were made, each once, one at a time (the
+/// instances take turns in runs, and none starts a subject's next while another sends).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_instances_on_postgresql_deliver_one_subjects_burst_in_order() {
+    let first = local_app(Backend::Postgres, &[]).await;
+    let others = [first.sibling().await, first.sibling().await];
+    let admin = first.admin().await;
+    let token = admin.access_token.as_str();
+    let receiver = Receiver::start().await;
+    receiver.hold_for(Duration::from_millis(2));
+    let (id, _) = subscribe(&first, token, &receiver.url, &["user.created"], json!({})).await;
+
+    let instances: Vec<&TestApp> = std::iter::once(&first).chain(others.iter()).collect();
+    let mut sent = Vec::new();
+    for n in 0..ORDERED_BURST {
+        sent.push(send_test(instances[n % 3], token, &id).await);
+    }
+    let received = receiver.wait_for(ORDERED_BURST).await;
+    let ids: Vec<&str> = received.iter().map(|r| r.id()).collect();
+    assert_eq!(ids, sent, "each once, in the order made");
+    assert_eq!(receiver.overlaps(), 0);
 }
 
 async fn a_delivery_whose_sender_stopped_is_taken_again_after_its_lease(backend: Backend) {

@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 use standardwebhooks::Webhook;
 
 use super::receiver::{Received, Receiver};
-use super::support::{deliveries, delivery_where, local_app, subscribe};
+use super::support::{deliveries, delivery_where, local_app, send_test, subscribe};
 use crate::events::events;
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::Backend;
 use crate::oidc::openapi::assert_documented;
 use crate::on_both_engines;
 
@@ -25,17 +25,6 @@ fn verify(secret: &str, request: &Received) -> Result<(), standardwebhooks::Webh
     Webhook::new(secret)
         .expect("a whsec_ secret")
         .verify(&request.body, &request.headers)
-}
-
-/// Sends a `webhook.test` to endpoint `id`; returns the event id.
-async fn send_test(app: &TestApp, token: &str, id: &str) -> String {
-    let sent = app
-        .post(&format!("/api/v1/admin/webhooks/{id}/test"))
-        .bearer(token)
-        .send()
-        .await;
-    assert_eq!(sent.status, 202, "{}", sent.text);
-    sent.json()["event_id"].as_str().unwrap().to_owned()
 }
 
 /// With the sequencer's poll an hour apart, a registration's `user.created` still

@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use serde_json::json;
 
 use super::receiver::Receiver;
-use super::support::{deliveries, delivery_where, eventually, local_app, subscribe};
+use super::support::{deliveries, delivery_where, eventually, local_app, set_enabled, subscribe};
 use crate::helpers::Backend;
 use crate::on_both_engines;
 
@@ -184,14 +184,8 @@ async fn a_disabled_endpoint_gets_what_waited_when_enabled_again(backend: Backen
     let token = admin.access_token.as_str();
     let receiver = Receiver::start().await;
     let (id, _) = subscribe(&app, token, &receiver.url, &["user.*"], json!({})).await;
-    let path = format!("/api/v1/admin/webhooks/{id}");
-    let disabled = app
-        .patch(&path)
-        .bearer(token)
-        .json(json!({"enabled": false}))
-        .send()
-        .await;
-    assert_eq!(disabled.json()["disabled_reason"], "admin");
+    let disabled = set_enabled(&app, token, &id, false).await;
+    assert_eq!(disabled["disabled_reason"], "admin");
 
     let user = app.user().await;
     let waiting = delivery_where(&app, token, &id, "the delivery made", |d| {
@@ -204,13 +198,8 @@ async fn a_disabled_endpoint_gets_what_waited_when_enabled_again(backend: Backen
         "nothing is sent while disabled"
     );
 
-    let enabled = app
-        .patch(&path)
-        .bearer(token)
-        .json(json!({"enabled": true}))
-        .send()
-        .await;
-    assert_eq!(enabled.json()["state"], "active");
+    let enabled = set_enabled(&app, token, &id, true).await;
+    assert_eq!(enabled["state"], "active");
     let request = receiver.wait_for(1).await.remove(0);
     assert_eq!(request.subject(), user.user_id);
 }

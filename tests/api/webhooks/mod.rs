@@ -11,6 +11,7 @@ mod fanout;
 pub mod receiver;
 mod receivers;
 mod retention;
+mod runs;
 pub mod support;
 
 use base64::Engine;

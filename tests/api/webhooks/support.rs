@@ -50,6 +50,29 @@ pub async fn subscribe(
     )
 }
 
+/// Sends a `webhook.test` to endpoint `id`; returns the event id.
+pub async fn send_test(app: &TestApp, token: &str, id: &str) -> String {
+    let sent = app
+        .post(&format!("/api/v1/admin/webhooks/{id}/test"))
+        .bearer(token)
+        .send()
+        .await;
+    assert_eq!(sent.status, 202, "{}", sent.text);
+    sent.json()["event_id"].as_str().unwrap().to_owned()
+}
+
+/// Enables or disables endpoint `id`; returns it as changed.
+pub async fn set_enabled(app: &TestApp, token: &str, id: &str, enabled: bool) -> Value {
+    let changed = app
+        .patch(&format!("/api/v1/admin/webhooks/{id}"))
+        .bearer(token)
+        .json(json!({"enabled": enabled}))
+        .send()
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    changed.json()
+}
+
 /// The endpoint as the admin API shows it.
 pub async fn webhook(app: &TestApp, token: &str, id: &str) -> Value {
     let read = app
