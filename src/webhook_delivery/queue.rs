@@ -82,6 +82,13 @@ pub async fn claim(
 /// The most deliveries of one subject a sender sends from one claim, one after another
 /// (a run: a head and up to `RUN - 1` followers).
 pub const RUN: usize = 32;
+/// A sequence beyond any: the bound of a run with fewer than `RUN - 1` waiting behind
+/// its head.
+const NO_BOUND: i64 = 9_000_000_000_000_000_000;
+/// Whether delivery `{t}` may go now: pending (a failed one waits for its retry), due,
+/// and not leased.
+const READY: &str = "({t}.status = 'pending' AND {t}.next_attempt_at <= $3 \
+    AND ({t}.lease_until IS NULL OR {t}.lease_until < $3))";
 
 /// Claims for `owner`, with the attempt counted, the deliveries that follow each of
 /// `heads` (claimed just before, each [`Claimed::leads`]) in its subject: the pending,
@@ -109,24 +116,33 @@ pub async fn claim_followers(
             )
         })
         .collect();
+    // Per head: `upto`, its (RUN - 1)th waiting delivery after it (or none), and `stop`,
+    // the first waiting one up to there that cannot go now (a retry's wait, a lease);
+    // the run is what lies between the head and `stop`. Each bound is one short scan of
+    // the subject's index, whatever the subject's backlog (a test on each candidate
+    // instead cost 44 ms with 5,000 waiting on PostgreSQL, against 0.4 ms).
     let sql = format!(
         "UPDATE webhook_deliveries SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
          WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $3) AND (webhook_id, event_id) IN ( \
-           SELECT f.webhook_id, f.event_id FROM webhook_deliveries h JOIN webhook_deliveries f \
-             ON f.webhook_id = h.webhook_id AND f.subject = h.subject AND f.sequence > h.sequence \
-           WHERE ({}) AND h.lease_owner = $1 \
-           AND f.status = 'pending' AND f.next_attempt_at <= $3 AND (f.lease_until IS NULL OR f.lease_until < $3) \
-           AND f.sequence <= COALESCE(( \
-             SELECT e.sequence FROM webhook_deliveries e WHERE e.webhook_id = h.webhook_id AND e.subject = h.subject \
-             AND e.sequence > h.sequence AND e.status IN ('pending', 'failed') \
-             ORDER BY e.sequence LIMIT 1 OFFSET {}), f.sequence) \
-           AND NOT EXISTS ( \
-             SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = h.webhook_id AND e.subject = h.subject \
-             AND e.sequence > h.sequence AND e.sequence < f.sequence AND e.status IN ('pending', 'failed') \
-             AND NOT (e.status = 'pending' AND e.next_attempt_at <= $3 AND (e.lease_until IS NULL OR e.lease_until < $3)))) \
+           SELECT f.webhook_id, f.event_id FROM ( \
+             SELECT r.webhook_id, r.subject, r.after, COALESCE(( \
+               SELECT MIN(e.sequence) FROM webhook_deliveries e WHERE e.webhook_id = r.webhook_id \
+               AND e.subject = r.subject AND e.sequence > r.after AND e.sequence <= r.upto \
+               AND e.status IN ('pending', 'failed') AND NOT {ready}), r.upto + 1) AS stop \
+             FROM ( \
+               SELECT h.webhook_id, h.subject, h.sequence AS after, COALESCE(( \
+                 SELECT e.sequence FROM webhook_deliveries e WHERE e.webhook_id = h.webhook_id \
+                 AND e.subject = h.subject AND e.sequence > h.sequence AND e.status IN ('pending', 'failed') \
+                 ORDER BY e.sequence LIMIT 1 OFFSET {offset}), {NO_BOUND}) AS upto \
+               FROM webhook_deliveries h WHERE ({led}) AND h.lease_owner = $1) AS r) AS s \
+           JOIN webhook_deliveries f ON f.webhook_id = s.webhook_id AND f.subject = s.subject \
+             AND f.sequence > s.after AND f.sequence < s.stop \
+           WHERE f.status IN ('pending', 'failed') AND {ready_f}) \
          RETURNING webhook_id, event_id, attempts, subject, sequence, FALSE AS leads",
-        led.join(" OR "),
-        RUN - 2
+        ready = READY.replace("{t}", "e"),
+        ready_f = READY.replace("{t}", "f"),
+        offset = RUN - 2,
+        led = led.join(" OR "),
     );
     on_exec!(db.writer(), c => {
         let mut query = sqlx::query_as::<_, Claimed>(sqlx::AssertSqlSafe(sql.clone()))
@@ -230,10 +246,11 @@ pub enum Lease {
     /// The lease was lost meanwhile (taken over after it expired, or the delivery
     /// retried by an administrator): whoever holds it now records.
     Lost,
-    /// Recorded, and the lease ended; `failing`: the endpoint's failing clock runs (`failing_since` is set),
-    /// read in the same statement, so a success knows whether it has a clock to stop
-    /// without a write of its own.
-    Ended { failing: bool },
+    /// Recorded, and the lease ended. Read about the endpoint in the same statement:
+    /// `failing`, whether its failing clock runs (`failing_since` is set), so a success
+    /// knows whether it has a clock to stop without a write of its own; `enabled`,
+    /// whether it is still enabled, so a run stops when an administrator disabled it.
+    Ended { failing: bool, enabled: bool },
 }
 
 /// Records the outcome of `claimed` and ends its lease.
@@ -244,11 +261,12 @@ pub async fn record(
     outcome: &Recorded<'_>,
 ) -> Result<Lease, sqlx::Error> {
     let delivered_at = (outcome.status == DELIVERED).then_some(outcome.now);
-    let failing: Option<Option<bool>> = on_exec!(ex, c => sqlx::query_scalar(
+    let endpoint: Option<(Option<bool>, Option<bool>)> = on_exec!(ex, c => sqlx::query_as(
         "UPDATE webhook_deliveries SET status = $5, last_status_code = $6, last_error = $7, \
          next_attempt_at = $8, delivered_at = COALESCE($9, delivered_at), lease_owner = NULL, lease_until = NULL \
          WHERE webhook_id = $1 AND event_id = $2 AND lease_owner = $3 AND attempts = $4 \
-         RETURNING (SELECT w.failing_since IS NOT NULL FROM webhooks w WHERE w.id = webhook_deliveries.webhook_id)")
+         RETURNING (SELECT w.failing_since IS NOT NULL FROM webhooks w WHERE w.id = webhook_deliveries.webhook_id), \
+           (SELECT w.enabled FROM webhooks w WHERE w.id = webhook_deliveries.webhook_id)")
         .bind(claimed.webhook_id)
         .bind(claimed.event_id)
         .bind(owner)
@@ -260,10 +278,11 @@ pub async fn record(
         .bind(delivered_at)
         .fetch_optional(c)
         .await)?;
-    Ok(match failing {
+    Ok(match endpoint {
         None => Lease::Lost,
-        Some(failing) => Lease::Ended {
+        Some((failing, enabled)) => Lease::Ended {
             failing: failing.unwrap_or(false),
+            enabled: enabled.unwrap_or(false),
         },
     })
 }

@@ -4,8 +4,9 @@
 //! recorded; an account signing in many times a second paid that for every sign-in.
 //! A head that [leads](Claimed::leads) takes the pending deliveries right after it
 //! ([`queue::claim_followers`]); they are sent in sequence order in the head's slot,
-//! and the first that is not delivered ends the run: the rest are given back untried
-//! ([`queue::release`]), so they wait behind it as they would have.
+//! and the first that is not delivered (or an endpoint disabled meanwhile) ends the
+//! run: the rest are given back untried ([`queue::release`]), so they wait behind it
+//! as they would have.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -225,7 +225,8 @@ impl Worker {
 
     /// Sends one claimed delivery of `endpoint` (`None`: deleted meanwhile, its
     /// deliveries with it) with `event` (`None`: no longer kept) and records what came
-    /// of it; true when it was delivered and recorded so (the next of its run may go).
+    /// of it; true when it was delivered and recorded so, and the endpoint is still
+    /// enabled (the next of its run may go).
     pub(super) async fn deliver(
         &self,
         claimed: &Claimed,
@@ -289,7 +290,8 @@ impl Worker {
         }
     }
 
-    /// Records the outcome; true when it was a delivery and the lease was still held.
+    /// Records the outcome; true when it was a delivery, the lease was still held and
+    /// the endpoint is still enabled.
     async fn record(
         &self,
         claimed: &Claimed,
@@ -316,7 +318,7 @@ impl Worker {
             // clock stops in a statement of its own. Mostly none runs, and the write is
             // left out: on SQLite even a write that changes nothing takes the one lock
             // the requests' transactions wait for.
-            if let Lease::Ended { failing } =
+            if let Lease::Ended { failing, enabled } =
                 queue::record(self.db.writer(), claimed, self.owner, &recorded).await?
             {
                 metrics::counter!("roster_webhook_deliveries_total", "outcome" => status)
@@ -324,7 +326,8 @@ impl Worker {
                 if failing {
                     endpoints::note_success(self.db.writer(), endpoint.id).await?;
                 }
-                return Ok(true);
+                // An endpoint disabled meanwhile takes no more of its run.
+                return Ok(enabled);
             }
             return Ok(false);
         }

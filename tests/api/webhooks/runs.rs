@@ -14,6 +14,7 @@ use crate::on_both_engines;
 on_both_engines!(
     a_subjects_waiting_events_go_out_together_in_its_slot,
     a_run_stops_at_its_first_failure_and_gives_back_the_rest_untried,
+    an_endpoint_disabled_during_a_run_takes_no_more_of_it,
 );
 
 /// Changes `user`'s full name (one `user.updated`).
@@ -34,6 +35,29 @@ async fn until_made(app: &TestApp, token: &str, id: &str, n: usize) -> Vec<Value
         (listed.len() == n).then_some(listed)
     })
     .await
+}
+
+/// Makes `n` test events wait on endpoint `id`, disabled meanwhile (one subject: the
+/// endpoint); returns their ids, oldest first.
+async fn waiting_tests(app: &TestApp, token: &str, id: &str, n: usize) -> Vec<String> {
+    set_enabled(app, token, id, false).await;
+    let mut sent = Vec::new();
+    for _ in 0..n {
+        sent.push(send_test(app, token, id).await);
+    }
+    sent
+}
+
+/// The status and attempts of `event_id`'s delivery among `listed`.
+fn state(listed: &[Value], event_id: &str) -> (String, i64) {
+    let delivery = listed
+        .iter()
+        .find(|d| d["event_id"] == event_id)
+        .expect("a delivery per event");
+    (
+        delivery["status"].as_str().unwrap().to_owned(),
+        delivery["attempts"].as_i64().unwrap(),
+    )
 }
 
 fn ids(received: &[Received]) -> Vec<String> {
@@ -80,11 +104,7 @@ async fn a_run_stops_at_its_first_failure_and_gives_back_the_rest_untried(backen
     let token = admin.access_token.as_str();
     let receiver = Receiver::start().await;
     let (id, _) = subscribe(&app, token, &receiver.url, &["user.created"], json!({})).await;
-    set_enabled(&app, token, &id, false).await;
-    let mut sent = Vec::new();
-    for _ in 0..5 {
-        sent.push(send_test(&app, token, &id).await);
-    }
+    let sent = waiting_tests(&app, token, &id, 5).await;
     let refused = sent[2].clone();
     receiver.reply_with(move |request| {
         if request.id() == refused {
@@ -95,25 +115,15 @@ async fn a_run_stops_at_its_first_failure_and_gives_back_the_rest_untried(backen
     });
 
     set_enabled(&app, token, &id, true).await;
-    let state = |listed: &[Value], n: usize| -> (String, i64) {
-        let delivery = listed
-            .iter()
-            .find(|d| d["event_id"] == sent[n].as_str())
-            .expect("a delivery per event");
-        (
-            delivery["status"].as_str().unwrap().to_owned(),
-            delivery["attempts"].as_i64().unwrap(),
-        )
-    };
     let listed = eventually("the run ended and gave back the rest", || async {
         let listed = deliveries(&app, token, &id, "limit=100").await;
-        let given_back = (3..5).all(|n| state(&listed, n) == ("pending".into(), 0));
-        (state(&listed, 2).0 == "failed" && given_back).then_some(listed)
+        let given_back = (3..5).all(|n| state(&listed, &sent[n]) == ("pending".into(), 0));
+        (state(&listed, &sent[2]).0 == "failed" && given_back).then_some(listed)
     })
     .await;
-    assert_eq!(state(&listed, 0), ("delivered".into(), 1));
-    assert_eq!(state(&listed, 1), ("delivered".into(), 1));
-    assert_eq!(state(&listed, 2), ("failed".into(), 1));
+    assert_eq!(state(&listed, &sent[0]), ("delivered".into(), 1));
+    assert_eq!(state(&listed, &sent[1]), ("delivered".into(), 1));
+    assert_eq!(state(&listed, &sent[2]), ("failed".into(), 1));
     assert_eq!(ids(&receiver.received()), sent[..3]);
 
     receiver.reply_with(|_| StatusCode::NO_CONTENT.into_response());
@@ -126,8 +136,36 @@ async fn a_run_stops_at_its_first_failure_and_gives_back_the_rest_untried(backen
     eventually("every answer recorded", || async {
         let listed = deliveries(&app, token, &id, "limit=100").await;
         (0..5)
-            .all(|n| state(&listed, n).0 == "delivered")
+            .all(|n| state(&listed, &sent[n]).0 == "delivered")
             .then_some(())
     })
     .await;
+}
+
+/// An administrator disables the endpoint while the first of a run is in flight: it is
+/// recorded as delivered, and the rest of the run are given back untried, to go out
+/// when the endpoint is enabled again.
+async fn an_endpoint_disabled_during_a_run_takes_no_more_of_it(backend: Backend) {
+    let app = local_app(backend, &[]).await;
+    let admin = app.admin().await;
+    let token = admin.access_token.as_str();
+    let receiver = Receiver::start().await;
+    let (id, _) = subscribe(&app, token, &receiver.url, &["user.created"], json!({})).await;
+    let sent = waiting_tests(&app, token, &id, 3).await;
+    receiver.hold_for(std::time::Duration::from_secs(2));
+
+    set_enabled(&app, token, &id, true).await;
+    receiver.wait_for(1).await;
+    receiver.hold_for(std::time::Duration::ZERO);
+    set_enabled(&app, token, &id, false).await;
+    eventually("the first delivered and the rest given back", || async {
+        let listed = deliveries(&app, token, &id, "limit=100").await;
+        let given_back = (1..3).all(|n| state(&listed, &sent[n]) == ("pending".into(), 0));
+        (state(&listed, &sent[0]) == ("delivered".into(), 1) && given_back).then_some(())
+    })
+    .await;
+    assert_eq!(ids(&receiver.received()), sent[..1]);
+
+    set_enabled(&app, token, &id, true).await;
+    assert_eq!(ids(&receiver.wait_for(3).await), sent);
 }
