@@ -7,6 +7,8 @@
 //! otherwise one poisoned event would block an account's later events for good; a
 //! redrive sends it late.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -161,6 +163,30 @@ pub async fn claim_followers(
         }
         query.fetch_all(c).await
     })
+}
+
+/// Each claimed head with the followers claimed after it, in sequence order, and the
+/// followers whose head is not among `heads` (none in practice: each was claimed
+/// through its head), which are to be given back.
+pub fn assemble(heads: Vec<Claimed>, followers: Vec<Claimed>) -> (Vec<Vec<Claimed>>, Vec<Claimed>) {
+    let mut runs: Vec<Vec<Claimed>> = heads.into_iter().map(|head| vec![head]).collect();
+    let leading: HashMap<(Uuid, String), usize> = runs
+        .iter()
+        .enumerate()
+        .filter(|(_, run)| run[0].leads)
+        .map(|(n, run)| ((run[0].webhook_id, run[0].subject.clone()), n))
+        .collect();
+    let mut orphans = Vec::new();
+    for follower in followers {
+        match leading.get(&(follower.webhook_id, follower.subject.clone())) {
+            Some(&n) => runs[n].push(follower),
+            None => orphans.push(follower),
+        }
+    }
+    for run in &mut runs {
+        run.sort_by_key(|delivery| delivery.sequence);
+    }
+    (runs, orphans)
 }
 
 /// Gives back deliveries `owner` claimed and did not try (the rest of a run after a

@@ -3,44 +3,17 @@
 //! events cost a claim, two reads and a pass of its own after the one before was
 //! recorded; an account signing in many times a second paid that for every sign-in.
 //! A head that [leads](Claimed::leads) takes the pending deliveries right after it
-//! ([`queue::claim_followers`]); they are sent in sequence order in the head's slot,
+//! ([`queue::claim_followers`], grouped by [`queue::assemble`]); they are sent in sequence order in the head's slot,
 //! and the first that is not delivered (or an endpoint disabled meanwhile) ends the
 //! run: the rest are given back untried ([`queue::release`]), so they wait behind it
 //! as they would have.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-
-use uuid::Uuid;
 
 use super::endpoints::Endpoint;
 use super::queue::{self, Claimed};
 use super::worker::Worker;
 use crate::events::feed::CloudEvent;
-
-/// Each claimed head with the followers claimed after it, in sequence order, and the
-/// followers whose head is not among `heads` (none in practice: each was claimed
-/// through its head), which are to be given back.
-pub fn assemble(heads: Vec<Claimed>, followers: Vec<Claimed>) -> (Vec<Vec<Claimed>>, Vec<Claimed>) {
-    let mut runs: Vec<Vec<Claimed>> = heads.into_iter().map(|head| vec![head]).collect();
-    let leading: HashMap<(Uuid, String), usize> = runs
-        .iter()
-        .enumerate()
-        .filter(|(_, run)| run[0].leads)
-        .map(|(n, run)| ((run[0].webhook_id, run[0].subject.clone()), n))
-        .collect();
-    let mut orphans = Vec::new();
-    for follower in followers {
-        match leading.get(&(follower.webhook_id, follower.subject.clone())) {
-            Some(&n) => runs[n].push(follower),
-            None => orphans.push(follower),
-        }
-    }
-    for run in &mut runs {
-        run.sort_by_key(|delivery| delivery.sequence);
-    }
-    (runs, orphans)
-}
 
 impl Worker {
     /// Sends `run` (each delivery with its event, `None` when no longer kept) to

@@ -1,7 +1,7 @@
 //! The sender: one per instance. Each pass fans out what was numbered, then claims as
 //! many due deliveries as it has free slots (`WEBHOOK_MAX_IN_FLIGHT`) and sends each in
 //! its own task, with the deliveries of its subject that follow it on an ordered
-//! endpoint ([`runs`]); a wake-up (events numbered, an administrator's retry) or a
+//! endpoint (runs, `runs.rs`); a wake-up (events numbered, an administrator's retry) or a
 //! second's poll starts the next pass, and so does a finished send (with those ending
 //! in the next few milliseconds, so that one claim serves them all), which only claims.
 //! The leases of the sends in flight are renewed every [`RENEW_EVERY`]. Stopping aborts
@@ -23,7 +23,7 @@ use super::endpoints::{self, Endpoint};
 use super::outcome::{self, Verdict};
 use super::queue::{self, Claimed, Lease, Recorded};
 use super::transport::{Attempt, Transport};
-use super::{alerts, fanout, runs, signing, targets};
+use super::{alerts, fanout, signing, targets};
 use crate::audit::{self, AuditEntry, event};
 use crate::clock::Clock;
 use crate::config::AllowedHosts;
@@ -153,7 +153,7 @@ impl Worker {
             .map(|(id, endpoint)| (id, Arc::new(endpoint)))
             .collect();
         let events = feed::find_many(&self.db, &self.source, &event_ids).await?;
-        let (runs, mut unsent) = runs::assemble(heads, followers);
+        let (runs, mut unsent) = queue::assemble(heads, followers);
         let mut runs = runs.into_iter();
         for run in runs.by_ref() {
             let Ok(permit) = Arc::clone(&self.slots).try_acquire_owned() else {
