@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::receiver::Receiver;
 use super::support::{
-    ConnectionCounter, deliveries, delivery_where, local_app, pass, subscribe, webhook,
+    ConnectionCounter, deliveries, delivery_where, local_app, pass, set_enabled, subscribe, webhook,
 };
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_engines;
@@ -263,14 +263,7 @@ async fn an_endpoint_failing_for_days_is_disabled_and_the_admins_mailed(backend:
     drop(second_admin);
 
     receiver.reply_with(|_| StatusCode::OK.into_response());
-    let enabled = app
-        .patch(&format!("/api/v1/admin/webhooks/{id}"))
-        .bearer(token)
-        .json(json!({"enabled": true}))
-        .send()
-        .await;
-    assert_eq!(enabled.status, 200, "{}", enabled.text);
-    let enabled = enabled.json();
+    let enabled = set_enabled(&app, token, &id, true).await;
     assert_eq!(enabled["failing_since"], Value::Null);
     assert_eq!(enabled["disabled_reason"], Value::Null);
     delivery_where(&app, token, &id, "sent once enabled", |d| {

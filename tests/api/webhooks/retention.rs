@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use super::receiver::Receiver;
-use super::support::{deliveries, delivery_where, local_app, subscribe};
+use super::support::{deliveries, delivery_where, local_app, set_enabled, subscribe};
 use crate::helpers::{Backend, DEFAULT_PASSWORD, Session, TestApp};
 use crate::on_both_engines;
 
@@ -63,13 +63,7 @@ async fn a_delivery_still_waiting_keeps_its_event_past_the_retention(backend: Ba
 
     // A second endpoint, disabled: its delivery of the later account's event waits.
     let (paused, _) = subscribe(&app, token, &receiver.url, &["user.created"], json!({})).await;
-    let disabled = app
-        .patch(&format!("/api/v1/admin/webhooks/{paused}"))
-        .bearer(token)
-        .json(json!({"enabled": false}))
-        .send()
-        .await;
-    assert_eq!(disabled.status, 200, "{}", disabled.text);
+    set_enabled(&app, token, &paused, false).await;
     let later = app.user().await;
     let later_event = created_event(&app, token, &later).await.unwrap();
     delivery_where(&app, token, &prompt, "the later delivery", |d| {
