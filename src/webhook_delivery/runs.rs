@@ -3,10 +3,10 @@
 //! events cost a claim, two reads and a pass of its own after the one before was
 //! recorded; an account signing in many times a second paid that for every sign-in.
 //! A head that [leads](Claimed::leads) takes the pending deliveries right after it
-//! ([`queue::claim_followers`], grouped by [`queue::assemble`]); they are sent in sequence order in the head's slot,
-//! and the first that is not delivered (or an endpoint disabled meanwhile) ends the
-//! run: the rest are given back untried ([`queue::release`]), so they wait behind it
-//! as they would have.
+//! ([`queue::claim_followers`], grouped by [`queue::assemble`]); they are sent in
+//! sequence order in the head's slot, and the first that is not delivered (or an
+//! endpoint disabled meanwhile) ends the run: the rest are given back untried
+//! ([`queue::release`]), so they wait behind it as they would have.
 
 use std::sync::Arc;
 
