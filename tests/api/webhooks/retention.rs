@@ -96,13 +96,7 @@ async fn a_delivery_still_waiting_keeps_its_event_past_the_retention(backend: Ba
     );
 
     // Enabled again, the endpoint gets the whole event; then the retention takes it.
-    let enabled = app
-        .patch(&format!("/api/v1/admin/webhooks/{paused}"))
-        .bearer(token)
-        .json(json!({"enabled": true}))
-        .send()
-        .await;
-    assert_eq!(enabled.status, 200, "{}", enabled.text);
+    set_enabled(&app, token, &paused, true).await;
     delivery_where(&app, token, &paused, "the late delivery", |d| {
         d["status"] == "delivered"
     })
